@@ -1,0 +1,105 @@
+/**
+ * One error hierarchy for all of kstate. Every error carries a string `code`, the URL it
+ * concerns (when there is one) and the underlying `cause`.
+ *
+ * Use `XError.isInstance(e)` rather than `instanceof`: dynamic providers run in another
+ * process against other copies of this module, where `instanceof` gives the wrong answer.
+ */
+
+export type ErrorCode =
+  | "NotFound"
+  | "AlreadyExists"
+  | "PreconditionFailed"
+  | "InvalidPath"
+  | "Permission"
+  | "Backend"
+  | "Validation"
+  | "Conflict";
+
+const BRAND = "__kstateError";
+
+export interface KstateErrorOptions {
+  /** The URL the failed operation concerned. */
+  url?: string;
+  cause?: unknown;
+}
+
+export class KstateError extends Error {
+  /** Brand checked by `isInstance`, which must work across module copies. */
+  readonly [BRAND] = true;
+  readonly code: ErrorCode;
+  readonly url: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: KstateErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.url = options.url;
+    this.name = `${code}Error`;
+  }
+
+  static isInstance(e: unknown): e is KstateError {
+    return typeof e === "object" && e !== null && (e as Record<string, unknown>)[BRAND] === true;
+  }
+}
+
+function hasCode(e: unknown, code: ErrorCode): boolean {
+  return KstateError.isInstance(e) && e.code === code;
+}
+
+/** The file or object does not exist. */
+export class NotFoundError extends KstateError {
+  constructor(message: string, options?: KstateErrorOptions) { super("NotFound", message, options); }
+  static override isInstance(e: unknown): e is NotFoundError { return hasCode(e, "NotFound"); }
+}
+
+/** A create-only write found the file already there. */
+export class AlreadyExistsError extends KstateError {
+  constructor(message: string, options?: KstateErrorOptions) { super("AlreadyExists", message, options); }
+  static override isInstance(e: unknown): e is AlreadyExistsError { return hasCode(e, "AlreadyExists"); }
+}
+
+/** A conditional write or remove found a revision other than the one it was given. */
+export class PreconditionFailedError extends KstateError {
+  constructor(message: string, options?: KstateErrorOptions) { super("PreconditionFailed", message, options); }
+  static override isInstance(e: unknown): e is PreconditionFailedError { return hasCode(e, "PreconditionFailed"); }
+}
+
+/** A URL or path is malformed; raised before any I/O. */
+export class InvalidPathError extends KstateError {
+  constructor(message: string, options?: KstateErrorOptions) { super("InvalidPath", message, options); }
+  static override isInstance(e: unknown): e is InvalidPathError { return hasCode(e, "InvalidPath"); }
+}
+
+/** The backend refused the credentials or the operation. */
+export class PermissionError extends KstateError {
+  constructor(message: string, options?: KstateErrorOptions) { super("Permission", message, options); }
+  static override isInstance(e: unknown): e is PermissionError { return hasCode(e, "Permission"); }
+}
+
+/** The backend failed: unreachable, timed out, or answered something unexpected. */
+export class BackendError extends KstateError {
+  constructor(message: string, options?: KstateErrorOptions) { super("Backend", message, options); }
+  static override isInstance(e: unknown): e is BackendError { return hasCode(e, "Backend"); }
+}
+
+/** A document or input is invalid; nothing was written. */
+export class ValidationError extends KstateError {
+  /** Every problem found, each naming the field path it concerns. */
+  readonly problems: readonly { path: string; message: string }[];
+  constructor(message: string, options?: KstateErrorOptions & { problems?: { path: string; message: string }[] }) {
+    super("Validation", message, options);
+    this.problems = options?.problems ?? [];
+  }
+  static override isInstance(e: unknown): e is ValidationError { return hasCode(e, "Validation"); }
+}
+
+/** A concurrent change touched something this operation owns. */
+export class ConflictError extends KstateError {
+  constructor(message: string, options?: KstateErrorOptions) { super("Conflict", message, options); }
+  static override isInstance(e: unknown): e is ConflictError { return hasCode(e, "Conflict"); }
+}
+
+/** `op url: detail`, the one message shape every VFS error uses. */
+export function describe(op: string, url: string, detail: string): string {
+  return `${op} ${url}: ${detail}`;
+}

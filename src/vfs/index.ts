@@ -1,0 +1,12 @@
+export { openPath, DEFAULT_TIMEOUT_MS, type OpenOptions } from "./context";
+export * from "./errors";
+export {
+  hasVersions, type FileInfo, type FileVersion, type HasVersions, type ListTreeOptions, type ReadResult,
+  type ReadStreamResult, type RemoveOptions, type Revision, type StreamWriteOptions, type VfsPath, type WriteOptions,
+  type WriteResult,
+} from "./path";
+export { resetMemoryStore } from "./memory";
+export { DEFAULT_RETRY, type RetryPolicy } from "./retry";
+export type { S3Encryption, S3Options } from "./s3";
+export type { GcsOptions } from "./gcs";
+export { parseUrl, type ParsedUrl, type Scheme } from "./url";

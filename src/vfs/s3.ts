@@ -1,0 +1,463 @@
+import type { Readable } from "node:stream";
+import type * as S3 from "@aws-sdk/client-s3";
+import {
+  type Backend, classifyCommon, type Condition, ConditionNotMet, env, expectRevision, type ListOptions, Missing, type ObjectHead,
+} from "./backend";
+import { BackendError, describe, InvalidPathError, type KstateError, PermissionError } from "./errors";
+import type { FileInfo, FileVersion, ReadResult, ReadStreamResult, Revision, WriteResult } from "./path";
+import { isTransientNetworkError, type RetryPolicy, withRetry } from "./retry";
+
+/** How objects are encrypted at rest by the server. */
+export type S3Encryption =
+  /** As kops does: nothing if the bucket has default encryption, else `AES256`. */
+  | { mode: "auto" }
+  | { mode: "AES256" }
+  | { mode: "aws:kms"; kmsKeyId: string }
+  /** Send no encryption header at all. */
+  | { mode: "none" };
+
+export interface S3Options {
+  /** An S3-compatible endpoint; default `S3_ENDPOINT`. Implies path-style addressing. */
+  endpoint?: string;
+  /** The bucket's region; default `S3_REGION` with an endpoint, else discovered and cached per bucket. */
+  region?: string;
+  /** Static credentials; default `S3_ACCESS_KEY_ID`/`S3_SECRET_ACCESS_KEY`, else the AWS SDK's chain. */
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  sessionToken?: string;
+  forcePathStyle?: boolean;
+  encryption?: S3Encryption;
+}
+
+export interface S3BackendConfig {
+  options: S3Options;
+  retry: RetryPolicy;
+  /** Per request: longest wait for a connection, and longest silence on an open one. */
+  timeoutMs: number;
+}
+
+const WRITE_ID = "kstate-write-id";
+// Small parts keep memory low (a part is held until S3 has it; at 10,000 parts an object
+// can be 60 GiB, far beyond any state store file); on loopback larger parts were no faster.
+const PART_SIZE = 6 * 1024 * 1024;
+const PART_CONCURRENCY = 3;
+
+type S3Module = typeof import("@aws-sdk/client-s3");
+let sdk: S3Module | undefined;
+function loadSdk(): S3Module {
+  // Loaded on first use only: the CLI must not pay for SDKs of schemes it does not touch.
+  // The SDK's notice about future Node versions is noise for kstate's users, who do not pick it.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+  sdk ??= require("@aws-sdk/client-s3") as S3Module;
+  return sdk;
+}
+
+const clients = new Map<string, S3.S3Client>();
+const bucketRegions = new Map<string, Promise<string>>();
+const bucketDefaultEncryption = new Map<string, Promise<boolean>>();
+
+/** `s3://bucket/...` on AWS S3 or any S3-compatible server. */
+export class S3Backend implements Backend {
+  readonly scheme = "s3" as const;
+  readonly retry: RetryPolicy;
+  readonly singleWriteLimit = PART_SIZE;
+  private readonly endpoint: string | undefined;
+  private readonly options: S3Options;
+  private readonly timeoutMs: number;
+
+  constructor(readonly location: string, config: S3BackendConfig) {
+    this.options = config.options;
+    this.retry = config.retry;
+    this.timeoutMs = config.timeoutMs;
+    this.endpoint = config.options.endpoint ?? env("S3_ENDPOINT");
+    if (this.endpoint !== undefined && !/^https?:\/\/[^/]+/.test(this.endpoint)) {
+      throw new InvalidPathError(`s3://${location}: endpoint ${JSON.stringify(this.endpoint)} is not an http(s) URL`);
+    }
+  }
+
+  private async region(): Promise<string> {
+    if (this.options.region) return this.options.region;
+    if (this.endpoint !== undefined) return env("S3_REGION") ?? "us-east-1";
+    let region = bucketRegions.get(this.location);
+    if (!region) {
+      region = this.discoverRegion();
+      bucketRegions.set(this.location, region);
+      region.catch(() => bucketRegions.delete(this.location));
+    }
+    return region;
+  }
+
+  /** As kops does: GetBucketLocation, and where that is denied, the region HeadBucket reports. */
+  private async discoverRegion(): Promise<string> {
+    const { GetBucketLocationCommand, HeadBucketCommand } = loadSdk();
+    const probe = this.clientFor(env("AWS_REGION") ?? env("AWS_DEFAULT_REGION") ?? "us-east-1");
+    try {
+      const out = await probe.send(new GetBucketLocationCommand({ Bucket: this.location }));
+      const c = out.LocationConstraint as string | undefined;
+      return !c ? "us-east-1" : c === "EU" ? "eu-west-1" : c;
+    } catch (first) {
+      try {
+        const out = await probe.send(new HeadBucketCommand({ Bucket: this.location }));
+        if (out.BucketRegion) return out.BucketRegion;
+      } catch (e) {
+        const header = (e as { $response?: { headers?: Record<string, string> } }).$response?.headers?.["x-amz-bucket-region"];
+        if (header) return header;
+      }
+      throw first;
+    }
+  }
+
+  private clientFor(region: string): S3.S3Client {
+    const o = this.options;
+    const accessKeyId = o.accessKeyId ?? (this.endpoint !== undefined ? env("S3_ACCESS_KEY_ID") : undefined);
+    const secretAccessKey = o.secretAccessKey ?? (this.endpoint !== undefined ? env("S3_SECRET_ACCESS_KEY") : undefined);
+    const forcePathStyle = o.forcePathStyle ?? this.endpoint !== undefined;
+    const cacheKey = JSON.stringify([this.endpoint, region, accessKeyId, secretAccessKey, o.sessionToken, forcePathStyle, this.timeoutMs]);
+    let client = clients.get(cacheKey);
+    if (!client) {
+      const { S3Client } = loadSdk();
+      client = new S3Client({
+        region,
+        forcePathStyle,
+        ...(this.endpoint !== undefined ? { endpoint: this.endpoint } : {}),
+        ...(accessKeyId && secretAccessKey
+          ? { credentials: { accessKeyId, secretAccessKey, ...(o.sessionToken ? { sessionToken: o.sessionToken } : {}) } }
+          : {}),
+        maxAttempts: 1, // retries happen in ObjectPath, which can tell a lost success from a conflict
+        requestHandler: {
+          connectionTimeout: Math.min(this.timeoutMs, 10_000),
+          requestTimeout: this.timeoutMs,
+          throwOnRequestTimeout: true, // otherwise a silent server only logs a warning and the call hangs
+          httpAgent: { keepAlive: true, maxSockets: 64 },
+          httpsAgent: { keepAlive: true, maxSockets: 64 },
+        },
+      });
+      clients.set(cacheKey, client);
+    }
+    return client;
+  }
+
+  private async client(): Promise<S3.S3Client> {
+    return this.clientFor(await this.region());
+  }
+
+  /** Headers for a write: kops's rule (AES256 unless the bucket encrypts by default) unless told otherwise. */
+  private async encryptionParams(): Promise<{ ServerSideEncryption?: S3.ServerSideEncryption; SSEKMSKeyId?: string }> {
+    const enc = this.options.encryption ?? { mode: "auto" };
+    switch (enc.mode) {
+      case "none":
+        return {};
+      case "AES256":
+        return { ServerSideEncryption: "AES256" };
+      case "aws:kms":
+        return { ServerSideEncryption: "aws:kms", SSEKMSKeyId: enc.kmsKeyId };
+      case "auto": {
+        let known = bucketDefaultEncryption.get(this.location);
+        if (!known) {
+          known = this.hasDefaultEncryption();
+          bucketDefaultEncryption.set(this.location, known);
+        }
+        return (await known) ? {} : { ServerSideEncryption: "AES256" };
+      }
+    }
+  }
+
+  private async hasDefaultEncryption(): Promise<boolean> {
+    const { GetBucketEncryptionCommand } = loadSdk();
+    try {
+      const out = await (await this.client()).send(new GetBucketEncryptionCommand({ Bucket: this.location }));
+      return (out.ServerSideEncryptionConfiguration?.Rules ?? []).some((r) => r.ApplyServerSideEncryptionByDefault);
+    } catch {
+      return false; // no default, or not allowed to ask: send AES256, as kops does
+    }
+  }
+
+  async head(key: string): Promise<ObjectHead> {
+    const { HeadObjectCommand } = loadSdk();
+    const out = await this.call(() => this.client().then((c) => c.send(new HeadObjectCommand({ Bucket: this.location, Key: key }))));
+    const head: ObjectHead = { size: out.ContentLength ?? 0, revision: out.ETag ?? "" };
+    const writeId = out.Metadata?.[WRITE_ID];
+    if (writeId) head.writeId = writeId;
+    const hash = this.md5Of(out.ETag);
+    if (hash) head.hash = hash;
+    return head;
+  }
+
+  async get(key: string): Promise<ReadResult> {
+    const { stream, revision } = await this.getStream(key);
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    return { data: Buffer.concat(chunks), revision };
+  }
+
+  async getStream(key: string): Promise<ReadStreamResult> {
+    return this.getObject(key, undefined);
+  }
+
+  private async getObject(key: string, versionId: string | undefined): Promise<ReadStreamResult> {
+    const { GetObjectCommand } = loadSdk();
+    const out = await this.call(() => this.client().then((c) => c.send(new GetObjectCommand({
+      Bucket: this.location, Key: key, ...(versionId ? { VersionId: versionId } : {}),
+    }))));
+    return { stream: out.Body as Readable, revision: out.ETag ?? "", size: out.ContentLength ?? 0 };
+  }
+
+  async put(key: string, data: Buffer, condition: Condition, writeId: string): Promise<WriteResult> {
+    const { PutObjectCommand } = loadSdk();
+    const client = await this.client();
+    const out = await this.call(async () => client.send(new PutObjectCommand({
+      Bucket: this.location,
+      Key: key,
+      Body: data,
+      ContentLength: data.length,
+      Metadata: { [WRITE_ID]: writeId },
+      ...conditionParams(condition),
+      ...(await this.encryptionParams()),
+    })), condition);
+    return { revision: out.ETag ?? "" };
+  }
+
+  /**
+   * A multipart upload: parts of 6 MiB, three in flight, each retried; the condition is checked
+   * on completion. The part buffers come from a fixed pool, so memory stays bounded whatever the
+   * object's size.
+   */
+  async putStream(key: string, head: Buffer[], rest: AsyncIterator<Uint8Array>, condition: Condition, writeId: string): Promise<WriteResult> {
+    const s3 = loadSdk();
+    const client = await this.client();
+    const retryHooks = { isTransient: (e: unknown) => this.isTransient(e) };
+    const created = await withRetry(this.retry, retryHooks, () => this.call(async () => client.send(new s3.CreateMultipartUploadCommand({
+      Bucket: this.location, Key: key, Metadata: { [WRITE_ID]: writeId }, ...(await this.encryptionParams()),
+    }))));
+    const uploadId = created.UploadId!;
+    const pool = new BufferPool(PART_CONCURRENCY + 1, PART_SIZE);
+    const parts: S3.CompletedPart[] = [];
+    const inFlight = new Set<Promise<void>>();
+    let failure: unknown;
+    const upload = (partNumber: number, buffer: Buffer, length: number): void => {
+      const body = buffer.subarray(0, length);
+      const p: Promise<void> = withRetry(this.retry, retryHooks, () => this.call(() => client.send(new s3.UploadPartCommand({
+        Bucket: this.location, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentLength: length,
+      })))).then((out) => {
+        parts.push({ PartNumber: partNumber, ETag: out.ETag! });
+      }, (e: unknown) => {
+        failure ??= e;
+      }).finally(() => {
+        pool.release(buffer);
+        inFlight.delete(p);
+      });
+      inFlight.add(p);
+    };
+    try {
+      let part = await pool.take();
+      let filled = 0;
+      let partNumber = 0;
+      const chunks = (async function* () {
+        yield* head;
+        for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
+      })();
+      for await (const chunk of chunks) {
+        let offset = 0;
+        while (offset < chunk.byteLength) {
+          const n = Math.min(PART_SIZE - filled, chunk.byteLength - offset);
+          part.set(chunk.subarray(offset, offset + n), filled);
+          filled += n;
+          offset += n;
+          if (filled === PART_SIZE) {
+            upload(++partNumber, part, filled);
+            part = await pool.take();
+            filled = 0;
+            if (failure !== undefined) throw failure;
+          }
+        }
+      }
+      if (filled > 0 || partNumber === 0) upload(++partNumber, part, filled);
+      else pool.release(part);
+      await Promise.all(inFlight);
+      if (failure !== undefined) throw failure;
+      parts.sort((a, b) => a.PartNumber! - b.PartNumber!);
+      const done = await this.call(() => client.send(new s3.CompleteMultipartUploadCommand({
+        Bucket: this.location, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts }, ...conditionParams(condition),
+      })), condition);
+      return { revision: done.ETag ?? "" };
+    } catch (e) {
+      await Promise.allSettled(inFlight);
+      await client.send(new s3.AbortMultipartUploadCommand({ Bucket: this.location, Key: key, UploadId: uploadId })).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  async delete(key: string, ifRevision?: Revision): Promise<void> {
+    const { DeleteObjectCommand } = loadSdk();
+    const client = await this.client();
+    if (ifRevision !== undefined) {
+      await expectRevision(() => this.head(key), ifRevision);
+    }
+    await this.call(() => client.send(new DeleteObjectCommand({
+      Bucket: this.location, Key: key, ...(ifRevision !== undefined ? { IfMatch: ifRevision } : {}),
+    })), ifRevision !== undefined ? { kind: "match", revision: ifRevision } : undefined);
+  }
+
+  private async *pages(prefix: string, delimiter: string | undefined): AsyncGenerator<S3.ListObjectsV2CommandOutput> {
+    const { ListObjectsV2Command } = loadSdk();
+    const client = await this.client();
+    let token: string | undefined;
+    do {
+      const page = await withRetry(this.retry, { isTransient: (e) => this.isTransient(e) }, () => this.call(() => client.send(new ListObjectsV2Command({
+        Bucket: this.location, Prefix: prefix, ContinuationToken: token, ...(delimiter ? { Delimiter: delimiter } : {}),
+      }))));
+      yield page;
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  private info(prefix: string, o: S3._Object): FileInfo {
+    const info: FileInfo = { path: o.Key!.slice(prefix.length), size: o.Size ?? 0, revision: o.ETag ?? "" };
+    const hash = this.md5Of(o.ETag);
+    if (hash) info.hash = hash;
+    return info;
+  }
+
+  async listFiles(prefix: string): Promise<FileInfo[]> {
+    const files: FileInfo[] = [];
+    for await (const page of this.pages(prefix, "/")) {
+      for (const o of page.Contents ?? []) if (o.Key && o.Key !== prefix) files.push(this.info(prefix, o));
+    }
+    return files;
+  }
+
+  async listFolders(prefix: string): Promise<string[]> {
+    const names: string[] = [];
+    for await (const page of this.pages(prefix, "/")) {
+      for (const p of page.CommonPrefixes ?? []) if (p.Prefix) names.push(p.Prefix.slice(prefix.length, -1));
+    }
+    return names.filter((n) => n !== "");
+  }
+
+  async listTree(prefix: string, _options: ListOptions): Promise<FileInfo[]> {
+    const files: FileInfo[] = [];
+    for await (const page of this.pages(prefix, undefined)) {
+      for (const o of page.Contents ?? []) if (o.Key && o.Key !== prefix && !o.Key.endsWith("/")) files.push(this.info(prefix, o));
+    }
+    return files;
+  }
+
+  async listVersions(key: string): Promise<FileVersion[]> {
+    const { ListObjectVersionsCommand } = loadSdk();
+    const client = await this.client();
+    const versions: FileVersion[] = [];
+    let keyMarker: string | undefined;
+    let versionMarker: string | undefined;
+    do {
+      const page = await this.call(() => client.send(new ListObjectVersionsCommand({
+        Bucket: this.location, Prefix: key, KeyMarker: keyMarker, VersionIdMarker: versionMarker,
+      })));
+      for (const v of page.Versions ?? []) {
+        if (v.Key !== key || !v.VersionId) continue;
+        versions.push({ versionId: v.VersionId, modified: v.LastModified ?? new Date(0), size: v.Size ?? 0, isLatest: v.IsLatest ?? false, deleted: false });
+      }
+      for (const m of page.DeleteMarkers ?? []) {
+        if (m.Key !== key || !m.VersionId) continue;
+        versions.push({ versionId: m.VersionId, modified: m.LastModified ?? new Date(0), size: 0, isLatest: m.IsLatest ?? false, deleted: true });
+      }
+      keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
+      versionMarker = page.IsTruncated ? page.NextVersionIdMarker : undefined;
+    } while (keyMarker);
+    return versions.sort((a, b) => b.modified.getTime() - a.modified.getTime());
+  }
+
+  async readVersion(key: string, versionId: string): Promise<ReadResult> {
+    const { stream } = await this.getObject(key, versionId);
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    return { data: Buffer.concat(chunks), revision: versionId };
+  }
+
+  /** An ETag is the content's MD5 only for single-part uploads without KMS encryption. */
+  private md5Of(etag: string | undefined): string | undefined {
+    if (this.options.encryption?.mode === "aws:kms") return undefined;
+    const bare = etag?.replace(/"/g, "").toLowerCase();
+    return bare && /^[0-9a-f]{32}$/.test(bare) ? bare : undefined;
+  }
+
+  /** Runs one request, turning "not found" and "precondition failed" answers into our signals. */
+  private async call<T>(fn: () => Promise<T>, condition?: Condition): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      const status = statusOf(e);
+      const name = (e as { name?: string }).name;
+      if (status === 412 || name === "PreconditionFailed") {
+        throw new ConditionNotMet(condition ?? { kind: "any" }, condition?.kind === "absent" ? undefined : detailOf(e));
+      }
+      if (status === 404 || name === "NoSuchKey" || name === "NotFound") {
+        if (name === "NoSuchBucket") throw e;
+        // If-Match on a missing object: the revision cannot match.
+        if (condition?.kind === "match") throw new ConditionNotMet(condition, "the file no longer exists");
+        if (condition === undefined || condition.kind === "absent") throw new Missing();
+      }
+      throw e;
+    }
+  }
+
+  classify(op: string, url: string, error: unknown): KstateError {
+    const common = classifyCommon(op, url, error);
+    if (common) return common;
+    const status = statusOf(error);
+    const detail = detailOf(error);
+    if (status === 403 || status === 401) return new PermissionError(describe(op, url, detail), { url, cause: error });
+    return new BackendError(describe(op, url, detail), { url, cause: error });
+  }
+
+  isTransient(error: unknown): boolean {
+    const status = statusOf(error);
+    const name = (error as { name?: string }).name ?? "";
+    if (status !== undefined && (status >= 500 || status === 429 || status === 408)) return true;
+    if (["SlowDown", "RequestTimeout", "ThrottlingException", "InternalError", "ConditionalRequestConflict", "ServiceUnavailable"].includes(name)) return true;
+    if (status !== undefined) return false;
+    return isTransientNetworkError(error);
+  }
+}
+
+/** A fixed set of equal buffers, handed out and returned; `take` waits while all are out. */
+class BufferPool {
+  private readonly free: Buffer[] = [];
+  private readonly waiting: ((b: Buffer) => void)[] = [];
+  private made = 0;
+
+  constructor(private readonly count: number, private readonly size: number) {}
+
+  take(): Promise<Buffer> {
+    const b = this.free.pop();
+    if (b) return Promise.resolve(b);
+    if (this.made < this.count) {
+      this.made++;
+      return Promise.resolve(Buffer.allocUnsafe(this.size));
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  release(b: Buffer): void {
+    const next = this.waiting.shift();
+    if (next) next(b);
+    else this.free.push(b);
+  }
+}
+
+function conditionParams(condition: Condition): { IfNoneMatch?: string; IfMatch?: string } {
+  if (condition.kind === "absent") return { IfNoneMatch: "*" };
+  if (condition.kind === "match") return { IfMatch: condition.revision };
+  return {};
+}
+
+function statusOf(e: unknown): number | undefined {
+  return (e as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+}
+
+/** `403 AccessDenied: Access Denied`, or the network error's code and message. */
+function detailOf(e: unknown): string {
+  const status = statusOf(e);
+  const rec = e as { name?: string; message?: string; code?: string };
+  if (status !== undefined) return `${status} ${rec.name ?? "Error"}${rec.message && rec.message !== rec.name ? `: ${rec.message}` : ""}`;
+  return [rec.code, rec.message].filter(Boolean).join(" ") || String(e);
+}

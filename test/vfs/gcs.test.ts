@@ -1,0 +1,67 @@
+import * as assert from "node:assert/strict";
+import { BackendError, hasVersions, openPath } from "../../src/vfs";
+import { startFakeGcs } from "../support/servers";
+import { gcsOptions, makeGcsBucket, openOptions, uniqueName } from "../support/env";
+import { describeVfsContract } from "./contract";
+
+describe("gs:// on fake-gcs-server", function () {
+  let bucket: string;
+  before(async function () {
+    bucket = await makeGcsBucket({ versioning: true });
+  });
+
+  describeVfsContract("gcs (fake-gcs-server)", async () => openPath(`gs://${bucket}/${uniqueName("t")}`, openOptions()));
+
+  for (const form of ["", "/storage/v1"]) {
+    it(`takes STORAGE_EMULATOR_HOST${form ? ` with ${form}` : ""} when no endpoint is given`, async function () {
+      const saved = process.env.STORAGE_EMULATOR_HOST;
+      process.env.STORAGE_EMULATOR_HOST = `${gcsOptions().endpoint}${form}`;
+      try {
+        const p = openPath(`gs://${bucket}/env${form.replace(/\//g, "-")}/config`, { gcs: { projectId: "kstate-test" } });
+        await p.write("via env");
+        assert.equal((await p.read()).data.toString(), "via env");
+        assert.deepEqual((await openPath(`gs://${bucket}/env${form.replace(/\//g, "-")}`, { gcs: { projectId: "kstate-test" } }).list()).map((f) => f.path), ["config"]);
+      } finally {
+        if (saved === undefined) delete process.env.STORAGE_EMULATOR_HOST;
+        else process.env.STORAGE_EMULATOR_HOST = saved;
+      }
+    });
+  }
+
+  it("lists and reads old generations of a file", async function () {
+    const p = openPath(`gs://${bucket}/${uniqueName("v")}/config`, openOptions());
+    assert.ok(hasVersions(p));
+    const one = await p.write("one");
+    const two = await p.write("two");
+    const versions = await p.listVersions();
+    assert.deepEqual(versions.map((v) => v.versionId), [two.revision, one.revision]);
+    assert.equal((await p.readVersion(one.revision)).data.toString(), "one");
+  });
+});
+
+describe("gs:// when the server goes away", function () {
+  it("a stopped or silent server gives a BackendError naming the URL within the timeout", async function () {
+    this.timeout(60_000);
+    const own = await startFakeGcs();
+    try {
+      const timeoutMs = 1500;
+      const options = { gcs: gcsOptions(own), timeoutMs, retry: { attempts: 2, baseDelayMs: 50, maxDelayMs: 100 } };
+      const { Storage } = await import("@google-cloud/storage");
+      const bucket = uniqueName();
+      await new Storage({ apiEndpoint: own.endpoint, projectId: "kstate-test" }).createBucket(bucket);
+      const p = openPath(`gs://${bucket}/frozen/config`, options);
+      await p.write("before");
+      own.process.kill("SIGSTOP");
+      let started = Date.now();
+      await assert.rejects(p.read(), (e: unknown) => BackendError.isInstance(e) && e.message.includes(p.url));
+      assert.ok(Date.now() - started < 4 * timeoutMs, `silent server: took ${Date.now() - started} ms`);
+      own.process.kill("SIGKILL");
+      await new Promise((r) => own.process.once("exit", r));
+      started = Date.now();
+      await assert.rejects(p.write("after"), (e: unknown) => BackendError.isInstance(e) && e.message.includes(p.url));
+      assert.ok(Date.now() - started < 4 * timeoutMs, `stopped server: took ${Date.now() - started} ms`);
+    } finally {
+      await own.stop();
+    }
+  });
+});
