@@ -3,3 +3,6 @@ export {
   AlreadyExistsError, BackendError, ConflictError, InvalidPathError, KstateError, NotFoundError, PermissionError,
   PreconditionFailedError, ValidationError, type ErrorCode,
 } from "./vfs/errors";
+export { StateStore, type StateStoreArgs, type ExistingBucket } from "./resources/state-store";
+export type { GcsRoleBinding } from "./resources/policies";
+export type { EncryptionType, StateStoreInputs, StateStoreOutputs } from "./providers/state-store";

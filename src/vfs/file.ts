@@ -5,6 +5,8 @@ import * as nodePath from "node:path";
 import { type Backend, classifyCommon, type Condition, ConditionNotMet, Missing, NO_RETRY, type ObjectHead } from "./backend";
 import { BackendError, describe, InvalidPathError, type KstateError, PermissionError } from "./errors";
 import type { ListOptions } from "./backend";
+import type { BucketAdmin } from "./bucket";
+import { FolderAdmin } from "./file-bucket";
 import type { FileInfo, ReadResult, ReadStreamResult, Revision, WriteResult } from "./path";
 
 const FILE_MODE = 0o600;
@@ -52,6 +54,7 @@ export class FileBackend implements Backend {
 
   /** Refuses a path whose folder resolves (through symlinks) outside the root. */
   private async checkInside(dir: string, key: string): Promise<void> {
+    if (key === "") return; // the path opened itself, named by the caller
     this.realRoot ??= await fs.realpath(this.location).catch(() => this.location);
     const realDir = await fs.realpath(dir);
     if (realDir !== this.realRoot && !realDir.startsWith(this.realRoot + nodePath.sep)) {
@@ -70,6 +73,10 @@ export class FileBackend implements Backend {
       if (errno(e) === "EISDIR") throw new Missing();
       throw e;
     }
+  }
+
+  bucketAdmin(): BucketAdmin {
+    return new FolderAdmin(this);
   }
 
   async head(key: string): Promise<ObjectHead> {
@@ -114,7 +121,6 @@ export class FileBackend implements Backend {
   }
 
   async putStream(key: string, head: Buffer[], rest: AsyncIterator<Uint8Array>, condition: Condition): Promise<WriteResult> {
-    if (key === "") throw new InvalidPathError(`file://${this.location}: is the store root, not a file`);
     const full = this.full(key);
     const dir = nodePath.dirname(full);
     const { temp, revision } = await this.writeTemp(dir, key, head, rest);
@@ -177,7 +183,6 @@ export class FileBackend implements Backend {
   }
 
   async delete(key: string, ifRevision?: Revision): Promise<void> {
-    if (key === "") throw new InvalidPathError(`file://${this.location}: is the store root, not a file`);
     const full = this.full(key);
     try {
       await this.checkInside(nodePath.dirname(full), key);

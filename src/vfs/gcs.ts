@@ -7,6 +7,8 @@ import {
 import { BackendError, describe, InvalidPathError, type KstateError, PermissionError } from "./errors";
 import type { FileInfo, FileVersion, ReadResult, ReadStreamResult, Revision, WriteResult } from "./path";
 import { isTransientNetworkError, type RetryPolicy, withRetry } from "./retry";
+import type { BucketAdmin } from "./bucket";
+import { GcsBucketAdmin } from "./gcs-bucket";
 
 export interface GcsOptions {
   /** An emulator or private endpoint, e.g. `http://127.0.0.1:4443`; default `STORAGE_EMULATOR_HOST`. */
@@ -58,7 +60,8 @@ export class GcsBackend implements Backend {
     }
   }
 
-  private storage(): GCS.Storage {
+  /** @internal The shared client for this endpoint and project. */
+  storage(): GCS.Storage {
     const projectId = this.options.projectId ?? env("GOOGLE_CLOUD_PROJECT") ?? env("GCLOUD_PROJECT");
     const cacheKey = JSON.stringify([this.endpoint, projectId, this.timeoutMs]);
     let client = clients.get(cacheKey);
@@ -79,6 +82,10 @@ export class GcsBackend implements Backend {
 
   private file(key: string, generation?: string): GCS.File {
     return this.storage().bucket(this.location).file(key, generation !== undefined ? { generation: Number(generation) } : {});
+  }
+
+  bucketAdmin(): BucketAdmin {
+    return new GcsBucketAdmin(this);
   }
 
   async head(key: string): Promise<ObjectHead> {

@@ -10,3 +10,4 @@ export { DEFAULT_RETRY, type RetryPolicy } from "./retry";
 export type { S3Encryption, S3Options } from "./s3";
 export type { GcsOptions } from "./gcs";
 export { parseUrl, type ParsedUrl, type Scheme } from "./url";
+export { bucketAdmin, type BucketAdmin, type BucketEncryption, type BucketSettings, type NewBucket } from "./bucket";

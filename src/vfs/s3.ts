@@ -6,6 +6,8 @@ import {
 import { BackendError, describe, InvalidPathError, type KstateError, PermissionError } from "./errors";
 import type { FileInfo, FileVersion, ReadResult, ReadStreamResult, Revision, WriteResult } from "./path";
 import { isTransientNetworkError, type RetryPolicy, withRetry } from "./retry";
+import type { BucketAdmin } from "./bucket";
+import { S3BucketAdmin } from "./s3-bucket";
 
 /** How objects are encrypted at rest by the server. */
 export type S3Encryption =
@@ -44,7 +46,7 @@ const PART_CONCURRENCY = 3;
 
 type S3Module = typeof import("@aws-sdk/client-s3");
 let sdk: S3Module | undefined;
-function loadSdk(): S3Module {
+export function loadSdk(): S3Module {
   // Loaded on first use only: the CLI must not pay for SDKs of schemes it does not touch.
   // The SDK's notice about future Node versions is noise for kstate's users, who do not pick it.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
@@ -61,8 +63,8 @@ export class S3Backend implements Backend {
   readonly scheme = "s3" as const;
   readonly retry: RetryPolicy;
   readonly singleWriteLimit = PART_SIZE;
-  private readonly endpoint: string | undefined;
-  private readonly options: S3Options;
+  readonly endpoint: string | undefined;
+  readonly options: S3Options;
   private readonly timeoutMs: number;
 
   constructor(readonly location: string, config: S3BackendConfig) {
@@ -107,7 +109,8 @@ export class S3Backend implements Backend {
     }
   }
 
-  private clientFor(region: string): S3.S3Client {
+  /** @internal A client for a region (clients are shared per endpoint, region and credentials). */
+  clientFor(region: string): S3.S3Client {
     const o = this.options;
     const accessKeyId = o.accessKeyId ?? (this.endpoint !== undefined ? env("S3_ACCESS_KEY_ID") : undefined);
     const secretAccessKey = o.secretAccessKey ?? (this.endpoint !== undefined ? env("S3_SECRET_ACCESS_KEY") : undefined);
@@ -137,7 +140,8 @@ export class S3Backend implements Backend {
     return client;
   }
 
-  private async client(): Promise<S3.S3Client> {
+  /** @internal The client for this bucket's region. */
+  async client(): Promise<S3.S3Client> {
     return this.clientFor(await this.region());
   }
 
@@ -170,6 +174,16 @@ export class S3Backend implements Backend {
     } catch {
       return false; // no default, or not allowed to ask: send AES256, as kops does
     }
+  }
+
+  bucketAdmin(): BucketAdmin {
+    return new S3BucketAdmin(this);
+  }
+
+  /** Forgets what was learnt about this bucket (region, default encryption), after its settings change. */
+  forgetBucketDetails(): void {
+    bucketRegions.delete(this.location);
+    bucketDefaultEncryption.delete(this.location);
   }
 
   async head(key: string): Promise<ObjectHead> {

@@ -1,0 +1,34 @@
+import type * as pulumi from "@pulumi/pulumi";
+
+/** The CRUD a provider module under src/providers/ exports as `provider`. */
+export type ProviderImpl<I, O> = Required<Omit<pulumi.dynamic.ResourceProvider<I, O>, "configure">>
+  & Pick<pulumi.dynamic.ResourceProvider<I, O>, "configure">;
+
+/**
+ * The provider object Pulumi serializes into state for one resource type. It captures two
+ * strings and nothing else: each method `require`s the real implementation at run time, from
+ * the installed `kstate` package when the program's folder has one, else from the compiled
+ * files this program was built from. So refresh and destroy run the installed code, not a copy
+ * frozen in state, and no SDK client is ever serialized.
+ */
+export function serializableProvider<I, O>(moduleName: string, builtDir: string): pulumi.dynamic.ResourceProvider<I, O> {
+  const load = (): ProviderImpl<I, O> => {
+    let mod: { provider: ProviderImpl<I, O> };
+    try {
+      mod = require(`kstate/providers/${moduleName}`);
+    } catch (e) {
+      if ((e as { code?: string }).code !== "MODULE_NOT_FOUND") throw e;
+      mod = require(`${builtDir}/${moduleName}`);
+    }
+    return mod.provider;
+  };
+  return {
+    configure: async (req) => load().configure?.(req),
+    check: async (olds, news) => load().check(olds, news),
+    diff: async (id, olds, news) => load().diff(id, olds, news),
+    create: async (inputs) => load().create(inputs),
+    read: async (id, props) => load().read(id, props),
+    update: async (id, olds, news) => load().update(id, olds, news),
+    delete: async (id, props) => load().delete(id, props),
+  };
+}

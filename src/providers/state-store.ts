@@ -1,0 +1,234 @@
+import type * as pulumi from "@pulumi/pulumi";
+import { bucketAdmin, type BucketAdmin, type BucketEncryption, type OpenOptions, openPath, parseUrl } from "../vfs";
+import { KstateError } from "../vfs/errors";
+import { configureFromStack, stackConfig } from "./stack-config";
+import type { ProviderImpl } from "./serialize";
+
+export const STATE_STORE_SCHEMA_VERSION = 1;
+
+export type EncryptionType = BucketEncryption["type"];
+
+/** What a StateStore is asked for. Every field but `url` has a default that depends on the scheme. */
+export interface StateStoreInputs {
+  /** `s3://bucket`, `gs://bucket` or `file:///abs/dir`. */
+  url: string;
+  /** Keep old versions of every file (default on for s3:// and gs://; file:// keeps none). */
+  versioning?: boolean;
+  /** Default encryption: `AES256` or `aws:kms` on S3, `google-managed` or `cloud-kms` on GCS. */
+  encryption?: EncryptionType;
+  /** The KMS key for `aws:kms` (key id or ARN) or `cloud-kms` (key name). */
+  kmsKeyId?: string;
+  /** Delete the store with everything in it on destroy (default off: a non-empty store is refused). */
+  forceDestroy?: boolean;
+  /** Take over a bucket that already exists instead of failing (default off). */
+  adoptExisting?: boolean;
+  /** The bucket's region (S3) or location (GCS). */
+  region?: string;
+  /** An S3-compatible or GCS-emulator endpoint; default from S3_ENDPOINT / STORAGE_EMULATOR_HOST. */
+  endpoint?: string;
+}
+
+export interface StateStoreOutputs {
+  url: string;
+  bucket: string;
+  scheme: string;
+  versioning: boolean;
+  encryption: EncryptionType;
+  kmsKeyId?: string;
+  forceDestroy: boolean;
+  adoptExisting: boolean;
+  /** True when the bucket existed before and was adopted; destroy then leaves it unless forceDestroy. */
+  adopted: boolean;
+  publicAccessBlocked?: boolean;
+  region?: string;
+  endpoint?: string;
+  schemaVersion: number;
+}
+
+type Normalized = Required<Pick<StateStoreInputs, "url" | "versioning" | "encryption" | "forceDestroy" | "adoptExisting">>
+  & Pick<StateStoreInputs, "kmsKeyId" | "region" | "endpoint">;
+
+const ENCRYPTIONS: Record<string, EncryptionType[]> = {
+  s3: ["AES256", "aws:kms"],
+  gs: ["google-managed", "cloud-kms"],
+  file: ["none"],
+};
+
+/** Checks and completes the inputs; each problem names its property. */
+export function checkStateStore(news: Partial<StateStoreInputs>): { inputs?: Normalized; failures: pulumi.dynamic.CheckFailure[] } {
+  const failures: pulumi.dynamic.CheckFailure[] = [];
+  const fail = (property: string, reason: string) => failures.push({ property, reason });
+  if (typeof news.url !== "string" || news.url === "") {
+    fail("url", "required: s3://bucket, gs://bucket or file:///abs/dir");
+    return { failures };
+  }
+  let scheme: string;
+  try {
+    const parsed = parseUrl(news.url);
+    scheme = parsed.scheme;
+    if (scheme === "memfs") fail("url", "memfs:// stores live inside one process; a StateStore needs s3://, gs:// or file://");
+    if ((scheme === "s3" || scheme === "gs") && parsed.key !== "") {
+      fail("url", `a StateStore is a whole bucket: use ${scheme}://${parsed.location} (clusters go below it)`);
+    }
+  } catch (e) {
+    fail("url", KstateError.isInstance(e) ? e.message : String(e));
+    return { failures };
+  }
+  for (const flag of ["versioning", "forceDestroy", "adoptExisting"] as const) {
+    if (news[flag] !== undefined && typeof news[flag] !== "boolean") fail(flag, "must be true or false");
+  }
+  const versioning = news.versioning ?? scheme !== "file";
+  if (versioning && scheme === "file") fail("versioning", "file:// stores keep no old versions; use s3:// or gs:// for history, or set versioning: false");
+  const allowed = ENCRYPTIONS[scheme] ?? [];
+  const encryption = news.encryption ?? allowed[0] ?? "none";
+  if (!allowed.includes(encryption)) fail("encryption", `${JSON.stringify(encryption)} is not available on ${scheme}://; choose ${allowed.map((a) => JSON.stringify(a)).join(" or ")}`);
+  if ((encryption === "aws:kms" || encryption === "cloud-kms") && !news.kmsKeyId) fail("kmsKeyId", `required with encryption ${JSON.stringify(encryption)}`);
+  if (news.kmsKeyId && encryption !== "aws:kms" && encryption !== "cloud-kms") fail("kmsKeyId", `only used with encryption "aws:kms" or "cloud-kms"`);
+  if (news.endpoint !== undefined && !/^https?:\/\/[^/\s]+/.test(news.endpoint)) fail("endpoint", "must be an http:// or https:// URL");
+  if (news.endpoint !== undefined && scheme === "file") fail("endpoint", "file:// stores have no endpoint");
+  if (news.region !== undefined && (typeof news.region !== "string" || !/^[a-z0-9-]+$/.test(news.region))) fail("region", "must look like us-east-1 or europe-west1");
+  if (failures.length > 0) return { failures };
+  const inputs: Normalized = {
+    url: news.url.replace(/\/$/, ""),
+    versioning,
+    encryption,
+    forceDestroy: news.forceDestroy ?? false,
+    adoptExisting: news.adoptExisting ?? false,
+  };
+  if (news.kmsKeyId) inputs.kmsKeyId = news.kmsKeyId;
+  if (news.region) inputs.region = news.region;
+  if (news.endpoint) inputs.endpoint = news.endpoint;
+  return { inputs, failures };
+}
+
+function openOptions(i: Normalized): OpenOptions {
+  const region = i.region ?? stackConfig().awsRegion;
+  const project = stackConfig().gcpProject;
+  return {
+    s3: { ...(i.endpoint ? { endpoint: i.endpoint } : {}), ...(region ? { region } : {}) },
+    gcs: { ...(i.endpoint ? { endpoint: i.endpoint } : {}), ...(project ? { projectId: project } : {}) },
+  };
+}
+
+function adminFor(i: Normalized): BucketAdmin {
+  return bucketAdmin(openPath(i.url, openOptions(i)));
+}
+
+function encryptionOf(i: Normalized): BucketEncryption {
+  switch (i.encryption) {
+    case "aws:kms": return { type: "aws:kms", kmsKeyId: i.kmsKeyId! };
+    case "cloud-kms": return { type: "cloud-kms", kmsKeyName: i.kmsKeyId! };
+    case "AES256": return { type: "AES256" };
+    case "google-managed": return { type: "google-managed" };
+    case "none": return { type: "none" };
+  }
+}
+
+/** The outputs: what was asked, with versioning and encryption as the server reports them. */
+async function observe(i: Normalized, admin: BucketAdmin, adopted: boolean): Promise<StateStoreOutputs | undefined> {
+  const s = await admin.settings();
+  if (!s.exists) return undefined;
+  const parsed = parseUrl(i.url);
+  const out: StateStoreOutputs = {
+    url: i.url,
+    bucket: parsed.location,
+    scheme: parsed.scheme,
+    versioning: s.versioning,
+    encryption: s.encryption.type,
+    forceDestroy: i.forceDestroy,
+    adoptExisting: i.adoptExisting,
+    adopted,
+    schemaVersion: STATE_STORE_SCHEMA_VERSION,
+  };
+  const key = s.encryption.type === "aws:kms" ? s.encryption.kmsKeyId : s.encryption.type === "cloud-kms" ? s.encryption.kmsKeyName : undefined;
+  if (key) out.kmsKeyId = key;
+  if (s.publicAccessBlocked !== undefined) out.publicAccessBlocked = s.publicAccessBlocked;
+  if (i.region) out.region = i.region;
+  if (i.endpoint) out.endpoint = i.endpoint;
+  return out;
+}
+
+/** Brings an existing bucket's versioning and encryption to what the inputs ask. */
+async function reconcile(i: Normalized, admin: BucketAdmin): Promise<void> {
+  const s = await admin.settings();
+  if (s.versioning !== i.versioning) await admin.setVersioning(i.versioning);
+  const want = encryptionOf(i);
+  if (JSON.stringify(s.encryption) !== JSON.stringify(want)) await admin.setEncryption(want);
+}
+
+function normalizedFromOutputs(o: StateStoreOutputs): Normalized {
+  const n: Normalized = { url: o.url, versioning: o.versioning, encryption: o.encryption, forceDestroy: o.forceDestroy, adoptExisting: o.adoptExisting };
+  if (o.kmsKeyId) n.kmsKeyId = o.kmsKeyId;
+  if (o.region) n.region = o.region;
+  if (o.endpoint) n.endpoint = o.endpoint;
+  return n;
+}
+
+export const provider: ProviderImpl<StateStoreInputs, StateStoreOutputs> = {
+  async configure(req) {
+    configureFromStack(req);
+  },
+
+  async check(_olds, news) {
+    const { inputs, failures } = checkStateStore(news);
+    return failures.length > 0 ? { failures } : { inputs: inputs! };
+  },
+
+  async diff(_id, olds, news) {
+    const n = checkStateStore(news).inputs ?? (news as Normalized);
+    const replaces = (["url", "endpoint", "region"] as const).filter((k) => (olds[k] ?? "") !== (n[k] ?? ""));
+    const changed = (["versioning", "encryption", "kmsKeyId", "forceDestroy", "adoptExisting"] as const)
+      .filter((k) => (olds[k] ?? "") !== (n[k] ?? ""));
+    return { changes: replaces.length + changed.length > 0, replaces, deleteBeforeReplace: false };
+  },
+
+  async create(inputs) {
+    const i = inputs as Normalized;
+    const admin = adminFor(i);
+    const existing = await admin.settings();
+    let adopted = false;
+    if (existing.exists) {
+      if (!i.adoptExisting) {
+        throw new Error(`${admin.url} already exists. Set adoptExisting: true to manage it with this StateStore; its objects are kept.`);
+      }
+      await reconcile(i, admin);
+      adopted = true;
+    } else {
+      await admin.create({ versioning: i.versioning, encryption: encryptionOf(i), ...(i.region ? { region: i.region } : {}) });
+    }
+    const outs = await observe(i, admin, adopted);
+    if (!outs) throw new Error(`${admin.url} was created but cannot be found`);
+    return { id: admin.url, outs };
+  },
+
+  async read(id, props) {
+    const i = normalizedFromOutputs(props!);
+    const outs = await observe(i, adminFor(i), props!.adopted);
+    // No id: the bucket is gone, and refresh drops the resource.
+    return outs ? { id, props: outs } : {};
+  },
+
+  async update(_id, olds, news) {
+    const i = news as Normalized;
+    const admin = adminFor(i);
+    await reconcile(i, admin);
+    const outs = await observe(i, admin, olds.adopted);
+    if (!outs) throw new Error(`${admin.url} no longer exists; run \`pulumi refresh\` to forget it, then \`pulumi up\` to create it again`);
+    return { outs };
+  },
+
+  async delete(_id, props) {
+    const i = normalizedFromOutputs(props);
+    const admin = adminFor(i);
+    if (!(await admin.settings()).exists) return;
+    if (props.adopted && !props.forceDestroy) {
+      // An adopted bucket held state before this stack; it outlives the stack unless told otherwise.
+      console.log(`${admin.url} was adopted, not created, by this stack: leaving it and its objects in place (set forceDestroy: true to delete it).`);
+      return;
+    }
+    if (!props.forceDestroy && !(await admin.isEmpty())) {
+      throw new Error(`${admin.url} is not empty (it holds cluster state or old versions of it). Refusing to delete it; move the state elsewhere first, or set forceDestroy: true on the StateStore to delete it with everything in it.`);
+    }
+    await admin.delete({ force: props.forceDestroy });
+  },
+};
