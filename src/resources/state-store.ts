@@ -18,7 +18,8 @@ export type StateStoreArgs = {
   existingBucket?: ExistingBucket;
 };
 
-const provider = serializableProvider<StateStoreInputs, StateStoreOutputs>("state-store", __dirname.replace(/resources$/, "providers"));
+/** @internal The provider object serialized into state with every StateStore. */
+export const stateStoreProvider = serializableProvider<StateStoreInputs, StateStoreOutputs>("state-store", __dirname.replace(/resources$/, "providers"));
 
 function isAwsBucket(b: object): b is aws.s3.Bucket | aws.s3.BucketV2 {
   // Only loaded when a bucket resource is passed: @pulumi/aws is large.
@@ -78,7 +79,7 @@ export class StateStore extends pulumi.dynamic.Resource {
       "adopted", "publicAccessBlocked", "schemaVersion",
     ];
     for (const k of outputs) if (!(k in inputs)) inputs[k] = undefined;
-    super(provider, name, inputs, { ...opts, ...(existingBucket ? { dependsOn: [existingBucket] } : {}) }, "kstate", "StateStore");
+    super(stateStoreProvider, name, inputs, { ...opts, ...(existingBucket ? { dependsOn: [existingBucket] } : {}) }, "kstate", "StateStore");
     const parsed = pulumi.all([this.scheme, this.bucket]);
     this.readPolicy = parsed.apply(([scheme, b]) => (scheme === "s3" ? s3ReadPolicy(b) : undefined));
     this.writePolicy = parsed.apply(([scheme, b]) => (scheme === "s3" ? s3WritePolicy(b) : undefined));
