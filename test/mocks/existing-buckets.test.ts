@@ -1,0 +1,91 @@
+/**
+ * The parts of StateStore that meet @pulumi/aws and @pulumi/gcp: an existing bucket resource in
+ * place of a URL, and typed IAM policies. Their provider plugins cannot be installed here, so this
+ * runs under pulumi.runtime.setMocks, in a mocha run of its own (mocks are process-wide).
+ */
+import * as assert from "node:assert/strict";
+import * as pulumi from "@pulumi/pulumi";
+import type * as awsTypes from "@pulumi/aws";
+
+interface Created {
+  type: string;
+  name: string;
+  inputs: Record<string, unknown>;
+}
+const created: Created[] = [];
+
+pulumi.runtime.setMocks({
+  newResource(args) {
+    created.push({ type: args.type, name: args.name, inputs: args.inputs as Record<string, unknown> });
+    if (args.type === "aws:s3/bucket:Bucket" || args.type === "aws:s3/bucketV2:BucketV2") {
+      return { id: args.name, state: { ...args.inputs, bucket: args.inputs.bucket ?? `${args.name}-1234`, arn: `arn:aws:s3:::${args.inputs.bucket}` } };
+    }
+    if (args.type === "gcp:storage/bucket:Bucket") {
+      return { id: args.name, state: { ...args.inputs, name: args.inputs.name ?? args.name, url: `gs://${args.inputs.name}` } };
+    }
+    if (args.type === "pulumi-nodejs:dynamic/kstate:StateStore") {
+      // The engine would run the provider; here the state is what it would return.
+      const url = String(args.inputs.url);
+      const [scheme, bucket] = url.split("://") as [string, string];
+      return { id: url, state: { ...args.inputs, scheme, bucket, adopted: true, schemaVersion: 1 } };
+    }
+    return { id: `${args.name}-id`, state: args.inputs };
+  },
+  call: (args) => args.inputs,
+}, "kstate-mocks", "test", false);
+
+function value<T>(o: pulumi.Output<T>): Promise<T> {
+  return new Promise((resolve) => o.apply(resolve));
+}
+
+describe("StateStore with @pulumi/aws and @pulumi/gcp (mocked engine)", function () {
+  this.timeout(60_000);
+  // Loaded after setMocks, as a program would be.
+  const aws = require("@pulumi/aws") as typeof import("@pulumi/aws");
+  const gcp = require("@pulumi/gcp") as typeof import("@pulumi/gcp");
+  const { StateStore } = require("../../src") as typeof import("../../src");
+
+  it("takes an aws.s3.Bucket in place of a URL, adopts it, and gives typed IAM policies", async function () {
+    const bucket = new aws.s3.Bucket("state-bucket", { bucket: "acme-kops-state" });
+    const store = new StateStore("state", { existingBucket: bucket });
+    assert.equal(await value(store.url), "s3://acme-kops-state");
+    assert.equal(await value(store.adoptExisting), true);
+    const write = (await value(store.writePolicy))!;
+    const statements = write.Statement as awsTypes.iam.PolicyStatement[];
+    assert.ok(statements.some((s) => s.Resource === "arn:aws:s3:::acme-kops-state/*" && (s.Action as string[]).includes("s3:PutObject")));
+    const read = (await value(store.readPolicy))!;
+    assert.ok(!(read.Statement as awsTypes.iam.PolicyStatement[]).some((s) => (s.Action as string[]).includes("s3:PutObject")), "the read policy cannot write");
+    assert.equal(await value(store.readBindings), undefined);
+
+    // The typed document goes straight into an aws.iam.Policy.
+    const policy = new aws.iam.Policy("kops-state-writers", { policy: store.writePolicy.apply((p) => p!) });
+    await value(policy.id);
+    const registered = created.find((c) => c.type === "aws:iam/policy:Policy");
+    assert.match(JSON.stringify(registered?.inputs.policy), /arn:aws:s3:::acme-kops-state\/\*/);
+  });
+
+  it("takes a gcp.storage.Bucket and gives role bindings for gcp.storage.BucketIAMMember", async function () {
+    const bucket = new gcp.storage.Bucket("gcs-state", { name: "acme-kops-state-eu", location: "EU" });
+    const store = new StateStore("gcs", { existingBucket: bucket });
+    assert.equal(await value(store.url), "gs://acme-kops-state-eu");
+    const bindings = (await value(store.writeBindings))!;
+    assert.deepEqual(bindings, [{ bucket: "acme-kops-state-eu", role: "roles/storage.objectAdmin" }]);
+    const member = new gcp.storage.BucketIAMMember("ci", { ...bindings[0]!, member: "serviceAccount:ci@acme.iam.gserviceaccount.com" });
+    await value(member.id);
+    assert.equal(await value(store.writePolicy), undefined);
+  });
+
+  it("records the serialized provider with each StateStore, small and free of SDK clients", async function () {
+    const store = new StateStore("plain", { url: "s3://acme-plain-state" });
+    await value(store.url);
+    const registered = created.find((c) => c.type === "pulumi-nodejs:dynamic/kstate:StateStore" && c.name === "plain");
+    const serialized = String(registered?.inputs.__provider);
+    assert.ok(serialized.length > 100 && serialized.length < 4096, `serialized provider is ${serialized.length} bytes`);
+    assert.ok(!serialized.includes("S3Client"));
+  });
+
+  it("refuses both url and existingBucket", function () {
+    const bucket = new aws.s3.Bucket("both", { bucket: "acme-both" });
+    assert.throws(() => new StateStore("both", { url: "s3://acme-both", existingBucket: bucket }), /either url or existingBucket/);
+  });
+});
