@@ -6,3 +6,7 @@ export {
 export { StateStore, type StateStoreArgs, type ExistingBucket } from "./resources/state-store";
 export type { GcsRoleBinding } from "./resources/policies";
 export type { EncryptionType, StateStoreInputs, StateStoreOutputs } from "./providers/state-store";
+export { ClusterConfig, type ClusterConfigArgs } from "./resources/cluster-config";
+export type { ClusterConfigInputs, ClusterConfigOutputs } from "./providers/cluster-config";
+export type { ClusterOptions } from "./ops/options";
+export type { Ownership } from "./ops/cluster";

@@ -4,10 +4,12 @@
  */
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
+import { clusterConfigProvider } from "../../src/resources/cluster-config";
 import { stateStoreProvider } from "../../src/resources/state-store";
 
 const providers: Record<string, pulumi.dynamic.ResourceProvider> = {
   StateStore: stateStoreProvider as pulumi.dynamic.ResourceProvider,
+  ClusterConfig: clusterConfigProvider as pulumi.dynamic.ResourceProvider,
 };
 
 const MAX_SERIALIZED_BYTES = 4096;

@@ -1,0 +1,235 @@
+/**
+ * The kops validation rules that apply offline (pkg/apis/kops/validation): run on every
+ * document before it is written, so an invalid cluster is never stored.
+ */
+import { ValidationError } from "../vfs/errors";
+
+export interface Problem {
+  /** The field path, e.g. `spec.etcdClusters[name=main].etcdMembers`. */
+  path: string;
+  message: string;
+  /** The document it concerns: `config` or `instancegroup/<name>`. */
+  file?: string;
+}
+
+type Obj = Record<string, unknown>;
+
+const CONTROL_PLANE_ROLES = new Set(["Master", "ControlPlane"]);
+const ROLES = new Set(["Master", "ControlPlane", "Node", "Bastion", "APIServer"]);
+const CLOUDS = new Set(["aws", "gce", "digitalocean", "hetzner", "openstack", "azure", "scaleway", "metal"]);
+const SUBNET_TYPES = new Set(["Public", "Private", "Utility", "DualStack"]);
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+function obj(v: unknown): Obj | undefined {
+  return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Obj) : undefined;
+}
+
+function list(v: unknown): unknown[] | undefined {
+  return Array.isArray(v) ? v : undefined;
+}
+
+export function isDns1123Subdomain(name: string): boolean {
+  return name.length <= 253 && name.split(".").every((label) => label.length <= 63 && DNS1123_LABEL.test(label));
+}
+
+/** An IPv4 or IPv6 CIDR, as net.ParseCIDR takes it. */
+export function isCidr(v: unknown): boolean {
+  if (typeof v !== "string") return false;
+  const m = /^(.+)\/(\d{1,3})$/.exec(v);
+  if (!m) return false;
+  const [, ip, bits] = m as unknown as [string, string, string];
+  const n = Number(bits);
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(ip)) return n <= 32 && ip.split(".").every((o) => Number(o) <= 255 && String(Number(o)) === o);
+  if (ip.includes(":")) {
+    if (n > 128 || !/^[0-9a-fA-F:]+$/.test(ip) || (ip.match(/::/g) ?? []).length > 1) return false;
+    const groups = ip.split(":").filter((g) => g !== "");
+    return groups.every((g) => g.length <= 4) && (ip.includes("::") ? groups.length < 8 : groups.length === 8);
+  }
+  return false;
+}
+
+/** `v1.30.2`, `1.30.2`, `v1.31.0-beta.1`, or a URL to a release (as kops accepts). */
+export function isKubernetesVersion(v: unknown): boolean {
+  return typeof v === "string" && (/^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/.test(v) || /^https?:\/\/\S+$/.test(v));
+}
+
+/** The cloud a cluster spec names: `spec.cloudProvider: aws` or `spec.cloudProvider: {aws: {}}`. */
+export function cloudOf(spec: Obj | undefined): string | undefined {
+  const cp = spec?.cloudProvider;
+  if (typeof cp === "string") return cp;
+  const o = obj(cp);
+  const keys = o ? Object.keys(o) : [];
+  return keys.length === 1 ? keys[0] : undefined;
+}
+
+export function isControlPlane(ig: Obj): boolean {
+  return CONTROL_PLANE_ROLES.has(String(obj(ig.spec)?.role));
+}
+
+/** Checks a Cluster document alone. */
+export function validateCluster(cluster: unknown): Problem[] {
+  const problems: Problem[] = [];
+  const add = (path: string, message: string) => problems.push({ path, message, file: "config" });
+  const c = obj(cluster);
+  if (!c) return [{ path: "", message: "the document is not a map", file: "config" }];
+  if (c.kind !== "Cluster") add("kind", `must be Cluster (got ${JSON.stringify(c.kind)})`);
+  if (c.apiVersion !== "kops.k8s.io/v1alpha2" && c.apiVersion !== "kops/v1alpha2") {
+    add("apiVersion", `must be kops.k8s.io/v1alpha2 (got ${JSON.stringify(c.apiVersion)})`);
+  }
+  const meta = obj(c.metadata);
+  const spec = obj(c.spec);
+  const name = meta?.name;
+  const dnsType = obj(obj(spec?.topology)?.dns)?.type;
+  const dnsNone = typeof dnsType === "string" && dnsType.toLowerCase() === "none";
+  if (typeof name !== "string" || name === "") add("metadata.name", "required");
+  else if (!isDns1123Subdomain(name)) add("metadata.name", `${JSON.stringify(name)} is not a valid DNS name (lowercase letters, digits, '-' and '.', at most 253 characters, each label at most 63)`);
+  else if (!name.includes(".") && !dnsNone) add("metadata.name", `${JSON.stringify(name)} must be a fully qualified DNS name with a dot, e.g. ${name}.example.com (or set spec.topology.dns.type: None)`);
+  if (!spec) {
+    add("spec", "required");
+    return problems;
+  }
+
+  const cloud = cloudOf(spec);
+  if (cloud === undefined) {
+    const cp = obj(spec.cloudProvider);
+    add("spec.cloudProvider", cp && Object.keys(cp).length > 1 ? `exactly one cloud provider is allowed (got ${Object.keys(cp).join(", ")})` : "required: one of aws, gce, digitalocean, hetzner, openstack, azure, scaleway, metal");
+  } else if (!CLOUDS.has(cloud)) {
+    add("spec.cloudProvider", `unknown cloud provider ${JSON.stringify(cloud)}`);
+  }
+
+  if (spec.kubernetesVersion === undefined) add("spec.kubernetesVersion", "required");
+  else if (!isKubernetesVersion(spec.kubernetesVersion)) add("spec.kubernetesVersion", `${JSON.stringify(spec.kubernetesVersion)} is not a Kubernetes version like v1.30.2`);
+
+  for (const field of ["networkCIDR", "nonMasqueradeCIDR", "serviceClusterIPRange", "podCIDR"]) {
+    if (spec[field] !== undefined && !isCidr(spec[field])) add(`spec.${field}`, `${JSON.stringify(spec[field])} is not a CIDR`);
+  }
+  for (const field of ["sshAccess", "kubernetesApiAccess", "nodePortAccess"]) {
+    const v = spec[field];
+    if (v === undefined) continue;
+    const items = list(v);
+    if (!items) {
+      add(`spec.${field}`, "must be a list of CIDRs");
+      continue;
+    }
+    items.forEach((cidr) => {
+      const prefixList = cloud === "aws" && typeof cidr === "string" && cidr.startsWith("pl-");
+      if (!prefixList && !isCidr(cidr)) add(`spec.${field}`, `${JSON.stringify(cidr)} is not a CIDR`);
+    });
+  }
+
+  const subnets = spec.subnets === undefined ? [] : list(spec.subnets);
+  if (!subnets) add("spec.subnets", "must be a list");
+  for (const s of subnets ?? []) {
+    const sn = obj(s);
+    const sname = sn?.name;
+    const at = `spec.subnets[name=${String(sname)}]`;
+    if (typeof sname !== "string" || sname === "") {
+      add("spec.subnets", "every subnet needs a name");
+      continue;
+    }
+    if (sn!.cidr !== undefined && !isCidr(sn!.cidr)) add(`${at}.cidr`, `${JSON.stringify(sn!.cidr)} is not a CIDR`);
+    if (sn!.type !== undefined && !SUBNET_TYPES.has(String(sn!.type))) add(`${at}.type`, `must be one of ${[...SUBNET_TYPES].join(", ")}`);
+  }
+
+  const etcd = list(spec.etcdClusters);
+  if (!etcd || etcd.length === 0) add("spec.etcdClusters", "required: at least one etcd cluster (kops creates main and events)");
+  for (const e of etcd ?? []) {
+    const ec = obj(e);
+    const ename = ec?.name;
+    if (typeof ename !== "string" || ename === "") {
+      add("spec.etcdClusters", "every etcd cluster needs a name");
+      continue;
+    }
+    const at = `spec.etcdClusters[name=${ename}]`;
+    const members = list(ec!.etcdMembers);
+    if (!members || members.length === 0) {
+      add(`${at}.etcdMembers`, "required: at least one member");
+      continue;
+    }
+    if (members.length % 2 === 0) add(`${at}.etcdMembers`, `an odd number of members is required for quorum (got ${members.length})`);
+    const seen = new Set<string>();
+    for (const m of members) {
+      const mm = obj(m);
+      if (typeof mm?.name !== "string" || mm.name === "") add(`${at}.etcdMembers`, "every member needs a name");
+      else if (seen.has(mm.name)) add(`${at}.etcdMembers[name=${mm.name}]`, "duplicate member name");
+      else seen.add(mm.name);
+      if (mm && typeof mm.instanceGroup !== "string") add(`${at}.etcdMembers[name=${String(mm.name)}].instanceGroup`, "required");
+    }
+  }
+  return problems;
+}
+
+/** Checks an InstanceGroup document alone. */
+export function validateInstanceGroup(ig: unknown, file: string): Problem[] {
+  const problems: Problem[] = [];
+  const add = (path: string, message: string) => problems.push({ path, message, file });
+  const g = obj(ig);
+  if (!g) return [{ path: "", message: "the document is not a map", file }];
+  if (g.kind !== "InstanceGroup") add("kind", `must be InstanceGroup (got ${JSON.stringify(g.kind)})`);
+  const name = obj(g.metadata)?.name;
+  if (typeof name !== "string" || name === "") add("metadata.name", "required");
+  else if (!isDns1123Subdomain(name)) add("metadata.name", `${JSON.stringify(name)} is not a valid name (lowercase letters, digits, '-' and '.')`);
+  const spec = obj(g.spec);
+  if (!spec) {
+    add("spec", "required");
+    return problems;
+  }
+  if (spec.role === undefined) add("spec.role", "required");
+  else if (!ROLES.has(String(spec.role))) add("spec.role", `${JSON.stringify(spec.role)} is not a role; use Master (control plane), Node, Bastion or APIServer`);
+  for (const f of ["minSize", "maxSize"]) {
+    const v = spec[f];
+    if (v !== undefined && (!Number.isInteger(v) || (v as number) < 0)) add(`spec.${f}`, `must be a whole number, 0 or more (got ${JSON.stringify(v)})`);
+  }
+  if (Number.isInteger(spec.minSize) && Number.isInteger(spec.maxSize) && (spec.maxSize as number) < (spec.minSize as number)) {
+    add("spec.maxSize", `must be at least minSize (${String(spec.minSize)}), got ${String(spec.maxSize)}`);
+  }
+  if (CONTROL_PLANE_ROLES.has(String(spec.role))) {
+    const subnets = list(spec.subnets);
+    if (!subnets || subnets.length === 0) add("spec.subnets", "a control-plane group needs a subnet");
+    for (const f of ["minSize", "maxSize"]) {
+      if (Number.isInteger(spec[f]) && spec[f] !== 1) add(`spec.${f}`, `a control-plane group has exactly one instance (got ${String(spec[f])})`);
+    }
+  }
+  return problems;
+}
+
+/** Checks a cluster with its instance groups together, and against its previous version. */
+export function validateClusterWithGroups(cluster: unknown, groups: Record<string, unknown>, previous?: unknown): Problem[] {
+  const problems = [...validateCluster(cluster)];
+  for (const [name, ig] of Object.entries(groups)) problems.push(...validateInstanceGroup(ig, `instancegroup/${name}`));
+  const spec = obj(obj(cluster)?.spec) ?? {};
+  const igs = Object.entries(groups).map(([n, g]) => [n, obj(g) ?? {}] as const);
+  if (!igs.some(([, g]) => isControlPlane(g))) problems.push({ path: "instancegroup", message: "at least one control-plane instance group (role Master) is required", file: "instancegroup" });
+  if (!igs.some(([, g]) => obj(g.spec)?.role === "Node")) problems.push({ path: "instancegroup", message: "at least one node instance group (role Node) is required", file: "instancegroup" });
+
+  const subnetNames = new Set((list(spec.subnets) ?? []).map((s) => obj(s)?.name).filter((n): n is string => typeof n === "string"));
+  for (const [n, g] of igs) {
+    for (const s of list(obj(g.spec)?.subnets) ?? []) {
+      if (!subnetNames.has(String(s))) problems.push({ path: "spec.subnets", message: `subnet ${JSON.stringify(s)} is not one of the cluster's subnets (${[...subnetNames].join(", ") || "none"})`, file: `instancegroup/${n}` });
+    }
+  }
+  const controlPlaneGroups = new Set(igs.filter(([, g]) => isControlPlane(g)).map(([n]) => n));
+  for (const e of list(spec.etcdClusters) ?? []) {
+    const ec = obj(e);
+    for (const m of list(ec?.etcdMembers) ?? []) {
+      const ig = obj(m)?.instanceGroup;
+      if (typeof ig === "string" && !controlPlaneGroups.has(ig)) {
+        problems.push({ path: `spec.etcdClusters[name=${String(ec?.name)}].etcdMembers[name=${String(obj(m)?.name)}].instanceGroup`, message: `${JSON.stringify(ig)} is not a control-plane instance group`, file: "config" });
+      }
+    }
+  }
+  const before = new Set((list(obj(obj(previous)?.spec)?.etcdClusters) ?? []).map((e) => obj(e)?.name).filter((n): n is string => typeof n === "string"));
+  const after = new Set((list(spec.etcdClusters) ?? []).map((e) => obj(e)?.name));
+  for (const name of before) {
+    if (!after.has(name)) problems.push({ path: "spec.etcdClusters", message: `etcd cluster ${JSON.stringify(name)} cannot be removed from an existing cluster`, file: "config" });
+  }
+  return problems;
+}
+
+/** A `ValidationError` listing every problem with its file and field path. */
+export function validationError(cluster: string, problems: Problem[]): ValidationError {
+  const lines = problems.map((p) => `  ${p.file ? `${p.file}: ` : ""}${p.path ? `${p.path}: ` : ""}${p.message}`);
+  return new ValidationError(`cluster ${cluster} is not valid; nothing was written:\n${lines.join("\n")}`, {
+    problems: problems.map((p) => ({ path: p.file ? `${p.file}:${p.path}` : p.path, message: p.message })),
+  });
+}

@@ -1,0 +1,123 @@
+import type { Document } from "yaml";
+import { NotFoundError, ValidationError } from "../vfs/errors";
+import type { Revision, VfsPath } from "../vfs/path";
+import { API_VERSION, CONFIG_FILE, INSTANCE_GROUP_DIR, LEGACY_API_VERSION } from "./layout";
+import { getIn, parseYaml, setIn, stringifyYaml } from "./yaml";
+
+/** A document as stored: the parsed YAML (comments kept), its text and its revision. */
+export interface StoredDocument {
+  path: VfsPath;
+  doc: Document;
+  text: string;
+  revision: Revision;
+}
+
+export type Kind = "Cluster" | "InstanceGroup";
+
+/**
+ * Parses a kops document of the expected kind. The legacy API group `kops/v1alpha2` is read as
+ * `kops.k8s.io/v1alpha2`, as kops does.
+ */
+export function parseKopsDocument(text: string, source: string, kind: Kind): Document {
+  const doc = parseYaml(text, source);
+  const apiVersion = getIn(doc, ["apiVersion"]);
+  const actual = getIn(doc, ["kind"]);
+  if (actual !== kind) {
+    throw new ValidationError(`${source}: expected a ${kind} document, found kind ${JSON.stringify(actual)}`, { problems: [{ path: "kind", message: `must be ${kind}` }] });
+  }
+  if (apiVersion === LEGACY_API_VERSION) setIn(doc, ["apiVersion"], API_VERSION);
+  else if (apiVersion !== API_VERSION) {
+    throw new ValidationError(`${source}: apiVersion ${JSON.stringify(apiVersion)} is not ${API_VERSION}`, { problems: [{ path: "apiVersion", message: `must be ${API_VERSION}` }] });
+  }
+  return doc;
+}
+
+/**
+ * The clusters of one state store. Reads cost one request per document and listing costs a
+ * listing of the store's top level, never of every object in it.
+ */
+export class ClusterStore {
+  constructor(readonly root: VfsPath) {}
+
+  cluster(name: string): VfsPath {
+    return this.root.join(name);
+  }
+
+  configPath(name: string): VfsPath {
+    return this.cluster(name).join(CONFIG_FILE);
+  }
+
+  instanceGroupPath(cluster: string, group: string): VfsPath {
+    return this.cluster(cluster).join(INSTANCE_GROUP_DIR, group);
+  }
+
+  /** Cluster names: folders at the top of the store holding a `config`. */
+  async listClusters(): Promise<string[]> {
+    const folders = await this.root.listFolders();
+    const found = await mapLimit(folders, 16, async (name) => {
+      try {
+        await this.configPath(name).stat();
+        return name;
+      } catch (e) {
+        if (NotFoundError.isInstance(e)) return undefined;
+        throw e;
+      }
+    });
+    return found.filter((n): n is string => n !== undefined).sort();
+  }
+
+  private async read(path: VfsPath, kind: Kind): Promise<StoredDocument | undefined> {
+    try {
+      const { data, revision } = await path.read();
+      const text = data.toString("utf8");
+      return { path, doc: parseKopsDocument(text, path.url, kind), text, revision };
+    } catch (e) {
+      if (NotFoundError.isInstance(e)) return undefined;
+      throw e;
+    }
+  }
+
+  readConfig(cluster: string): Promise<StoredDocument | undefined> {
+    return this.read(this.configPath(cluster), "Cluster");
+  }
+
+  readInstanceGroup(cluster: string, group: string): Promise<StoredDocument | undefined> {
+    return this.read(this.instanceGroupPath(cluster, group), "InstanceGroup");
+  }
+
+  async listInstanceGroups(cluster: string): Promise<string[]> {
+    return (await this.cluster(cluster).join(INSTANCE_GROUP_DIR).list()).map((f) => f.path).sort();
+  }
+
+  /** Every instance group of a cluster, read in parallel. */
+  async readInstanceGroups(cluster: string): Promise<Map<string, StoredDocument>> {
+    const names = await this.listInstanceGroups(cluster);
+    const docs = await mapLimit(names, 16, (n) => this.readInstanceGroup(cluster, n));
+    const out = new Map<string, StoredDocument>();
+    names.forEach((n, i) => {
+      const d = docs[i];
+      if (d) out.set(n, d);
+    });
+    return out;
+  }
+}
+
+/** Writes a document: create-only, or conditional on the revision it was read at. */
+export async function writeDocument(path: VfsPath, doc: Document, base: Revision | undefined): Promise<Revision> {
+  const text = stringifyYaml(doc);
+  const { revision } = base === undefined ? await path.create(text) : await path.write(text, { ifRevision: base });
+  return revision;
+}
+
+/** Runs `fn` over `items` with at most `limit` at once, keeping order. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  }));
+  return out;
+}

@@ -1,0 +1,32 @@
+/**
+ * The kops state store layout under `{store}/{cluster}/` (= `spec.configBase`), as kops's
+ * vfsclientset reads and writes it.
+ */
+export const CONFIG_FILE = "config";
+export const INSTANCE_GROUP_DIR = "instancegroup";
+export const API_VERSION = "kops.k8s.io/v1alpha2";
+/** Read and rewritten as API_VERSION, as kops does. */
+export const LEGACY_API_VERSION = "kops/v1alpha2";
+export const CLUSTER_LABEL = "kops.k8s.io/cluster";
+
+/** Single files kops may keep in a cluster's folder. */
+export const KOPS_FILES = ["config", "cluster.spec", "cluster-completed.spec", "kops-version.txt"] as const;
+
+/** Folders kops may keep in a cluster's folder; any other file makes `kops delete cluster` refuse. */
+export const KOPS_FOLDERS = ["addons", "clusteraddons", "pki", "secrets", "instancegroup", "igconfig", "manifests", "backups"] as const;
+
+/** State kops itself manages (keys, secrets, rendered addons and backups), beyond the documents kstate writes. */
+export const KOPS_MANAGED_FOLDERS = ["addons", "clusteraddons", "pki", "secrets", "igconfig", "manifests", "backups"] as const;
+
+/** Whether kops recognises a file (path relative to the cluster folder) as its own. */
+export function isKopsFile(relative: string): boolean {
+  if ((KOPS_FILES as readonly string[]).includes(relative)) return true;
+  const top = relative.split("/")[0]!;
+  return relative.includes("/") && (KOPS_FOLDERS as readonly string[]).includes(top);
+}
+
+export function isKopsManagedState(relative: string): boolean {
+  const top = relative.split("/")[0]!;
+  return relative.includes("/") && (KOPS_MANAGED_FOLDERS as readonly string[]).includes(top)
+    || relative === "cluster-completed.spec" || relative === "kops-version.txt";
+}

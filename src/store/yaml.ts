@@ -1,0 +1,206 @@
+import { Document, isMap, isScalar, isSeq, type Node, Pair, parseAllDocuments, parseDocument, Scalar, type Tags, visit, YAMLMap, YAMLSeq } from "yaml";
+import { ValidationError } from "../vfs/errors";
+import type { FieldPath, Segment } from "./field-path";
+
+/** Documents larger than this are refused before parsing (kops documents are a few KiB). */
+export const MAX_DOCUMENT_BYTES = 1024 * 1024;
+
+// YAML 1.1, as kops's Go YAML reads it (`yes` is true, and strings such as "on" or a timestamp
+// are quoted when written), except that timestamps stay strings.
+const withoutTimestamps = (tags: Tags) => tags.filter((t) => (t as { tag?: string }).tag !== "tag:yaml.org,2002:timestamp");
+const PARSE_OPTIONS = { version: "1.1", customTags: withoutTimestamps, uniqueKeys: true, maxAliasCount: 50, prettyErrors: true, strict: true } as const;
+const STRINGIFY_OPTIONS = { indentSeq: false, lineWidth: 0, minContentWidth: 0 } as const;
+
+function checkSize(text: string, source: string): void {
+  if (Buffer.byteLength(text) > MAX_DOCUMENT_BYTES) {
+    throw new ValidationError(`${source}: larger than ${MAX_DOCUMENT_BYTES} bytes; kops documents are a few KiB`, {
+      problems: [{ path: "", message: "document too large" }],
+    });
+  }
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u0008\u000e-\u001f]/.test(text)) {
+    throw new ValidationError(`${source}: not a text document (it holds binary data)`, { problems: [{ path: "", message: "binary data" }] });
+  }
+}
+
+function firstError(doc: Document, source: string): ValidationError | undefined {
+  const e = doc.errors[0];
+  if (!e) return undefined;
+  const where = e.linePos?.[0] ? ` at line ${e.linePos[0].line}, column ${e.linePos[0].col}` : "";
+  return new ValidationError(`${source}: invalid YAML${where}: ${e.message.split("\n")[0]}`, {
+    problems: [{ path: "", message: e.message.split("\n")[0]! }],
+    cause: e,
+  });
+}
+
+/** Parses one YAML document, keeping comments and key order. Bad input is a `ValidationError` naming `source`. */
+export function parseYaml(text: string, source: string): Document {
+  checkSize(text, source);
+  const doc = parseDocument(text, PARSE_OPTIONS);
+  const error = firstError(doc, source);
+  if (error) throw error;
+  // Expanding aliases here makes alias bombs fail now, not later.
+  try {
+    doc.toJS({ maxAliasCount: 50 });
+  } catch (cause) {
+    throw new ValidationError(`${source}: ${(cause as Error).message}`, { problems: [{ path: "", message: "too many aliases" }], cause });
+  }
+  return doc;
+}
+
+/** Parses a stream of `---`-separated documents (as `kops get all -o yaml` prints). */
+export function parseYamlStream(text: string, source: string): Document[] {
+  checkSize(text, source);
+  const docs = parseAllDocuments(text, PARSE_OPTIONS);
+  if (!Array.isArray(docs)) throw new ValidationError(`${source}: invalid YAML`, { problems: [{ path: "", message: "invalid YAML" }] });
+  for (const doc of docs) {
+    const error = firstError(doc, source);
+    if (error) throw error;
+    doc.toJS({ maxAliasCount: 50 });
+  }
+  return docs.filter((d) => d.contents !== null);
+}
+
+const TIMESTAMP = /^\d{4}-\d{1,2}-\d{1,2}([Tt ]|$)/;
+
+export function stringifyYaml(doc: Document): string {
+  // Go's YAML reads an unquoted timestamp as a time, not a string: quote them as kops does.
+  visit(doc, {
+    Scalar(_key, node) {
+      if (typeof node.value === "string" && TIMESTAMP.test(node.value) && !node.type?.startsWith("QUOTE")) node.type = "QUOTE_DOUBLE";
+    },
+  });
+  return doc.toString(STRINGIFY_OPTIONS);
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (typeof value !== "object" || value === null) return value;
+  return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]));
+}
+
+/** A new document for a plain value, keys sorted as kops writes them. */
+export function newDocument(value: unknown): Document {
+  return new Document(sortKeys(value), { version: "1.1", customTags: withoutTimestamps });
+}
+
+function keyOf(pair: Pair): string {
+  return String(isScalar(pair.key) ? pair.key.value : pair.key);
+}
+
+/** Adds a key to a map: in sorted place when the map's keys are sorted (as kops writes them), else last. */
+function addKey(doc: Document, map: YAMLMap, key: string, node: unknown): void {
+  const pair = new Pair(new Scalar(key), node);
+  const keys = map.items.map(keyOf);
+  const sorted = keys.every((k, i) => i === 0 || keys[i - 1]! <= k);
+  const at = sorted ? keys.findIndex((k) => k > key) : -1;
+  if (at < 0) map.items.push(pair);
+  else map.items.splice(at, 0, pair);
+  void doc;
+}
+
+export function toPlain(doc: Document): unknown {
+  return doc.toJS({ maxAliasCount: 50 });
+}
+
+/** The YAML node a segment leads to from `node`, or undefined. */
+function child(node: unknown, seg: Segment): unknown {
+  if (typeof seg === "string") return isMap(node) ? node.get(seg, true) : undefined;
+  if (!isSeq(node)) return undefined;
+  return node.items.find((item) => isMap(item) && item.get("name") === seg.name);
+}
+
+export function getNode(doc: Document, path: FieldPath): unknown {
+  let node: unknown = doc.contents;
+  for (const seg of path) {
+    node = child(node, seg);
+    if (node === undefined) return undefined;
+  }
+  return node;
+}
+
+/** The plain value at `path`, or undefined. */
+export function getIn(doc: Document, path: FieldPath): unknown {
+  const node = getNode(doc, path);
+  if (node === undefined) return undefined;
+  return isScalar(node) ? node.value : (node as Node).toJSON();
+}
+
+export function hasIn(doc: Document, path: FieldPath): boolean {
+  return getNode(doc, path) !== undefined;
+}
+
+/**
+ * Sets `path` to `value`, creating maps (and named list items) on the way. Untouched nodes keep
+ * their comments and order. A scalar is replaced in place, so its comment stays with it.
+ */
+export function setIn(doc: Document, path: FieldPath, value: unknown): void {
+  if (path.length === 0) throw new Error("setIn: empty path");
+  if (!isMap(doc.contents)) doc.contents = new YAMLMap();
+  let node = doc.contents as YAMLMap | YAMLSeq;
+  for (let i = 0; i < path.length - 1; i++) {
+    const seg = path[i]!;
+    if (typeof seg !== "string") {
+      // A named item of a list: always a map holding `name`.
+      let item = child(node, seg) as YAMLMap | undefined;
+      if (!item) {
+        item = doc.createNode({ name: seg.name }) as YAMLMap;
+        (node as YAMLSeq).items.push(item);
+      }
+      node = item;
+      continue;
+    }
+    const wantSeq = typeof path[i + 1] !== "string";
+    let next: unknown = (node as YAMLMap).get(seg, true);
+    if (wantSeq ? !isSeq(next) : !isMap(next)) {
+      const created = wantSeq ? new YAMLSeq() : new YAMLMap();
+      if (next === undefined) addKey(doc, node as YAMLMap, seg, created);
+      else (node as YAMLMap).set(seg, created);
+      next = created;
+    }
+    node = next as YAMLMap | YAMLSeq;
+  }
+  const last = path[path.length - 1]!;
+  if (typeof last !== "string") {
+    const seq = node as YAMLSeq;
+    const index = seq.items.findIndex((item) => isMap(item) && item.get("name") === last.name);
+    const created = doc.createNode(sortKeys({ name: last.name, ...(value as object) }));
+    if (index >= 0) seq.items[index] = created;
+    else seq.items.push(created);
+    return;
+  }
+  const map = node as YAMLMap;
+  const existing = map.get(last, true);
+  if (isScalar(existing) && (value === null || typeof value !== "object")) {
+    existing.value = value; // in place: the comment stays with it
+    return;
+  }
+  if (existing === undefined) addKey(doc, map, last, doc.createNode(sortKeys(value)));
+  else map.set(last, doc.createNode(sortKeys(value)));
+}
+
+/** Removes `path` (a key, or a named list item). Absent paths are left alone. */
+export function deleteIn(doc: Document, path: FieldPath): void {
+  if (path.length === 0) return;
+  const parent = getNode(doc, path.slice(0, -1));
+  const last = path[path.length - 1]!;
+  if (typeof last === "string") {
+    if (isMap(parent)) parent.delete(last);
+    return;
+  }
+  if (isSeq(parent)) {
+    const index = parent.items.findIndex((item) => isMap(item) && item.get("name") === last.name);
+    if (index >= 0) parent.items.splice(index, 1);
+  }
+}
+
+/** True when the node at `path` is a map with no keys (or a named item with only its name). */
+export function isEmptyAt(doc: Document, path: FieldPath): boolean {
+  const node = getNode(doc, path);
+  if (isMap(node)) {
+    const keys = node.items.map((p) => (isScalar(p.key) ? p.key.value : p.key));
+    const last = path[path.length - 1];
+    return keys.length === 0 || (last !== undefined && typeof last !== "string" && keys.length === 1 && keys[0] === "name");
+  }
+  return isSeq(node) && node.items.length === 0;
+}
