@@ -55,6 +55,8 @@ export interface ClusterConfigOutputs {
   ownedPaths: Ownership;
   /** The stored value of every owned field, by `file: path`; refresh shows hand edits here. */
   ownedValues: Record<string, unknown>;
+  /** `ownedValues` as the last update left them: where refresh finds others, the store drifted. */
+  appliedOwnedValues: Record<string, unknown>;
   /** The cluster existed before this resource first wrote it. */
   adopted: boolean;
   schemaVersion: number;
@@ -120,7 +122,7 @@ function ownedValues(o: Ownership, documents: Record<string, Record<string, unkn
   return out;
 }
 
-async function observe(i: ClusterConfigInputs, ownership: Ownership, adopted: boolean, plan: string[]): Promise<ClusterConfigOutputs | undefined> {
+async function observe(i: ClusterConfigInputs, ownership: Ownership, adopted: boolean, plan: string[], applied?: Record<string, unknown>): Promise<ClusterConfigOutputs | undefined> {
   const store = storeOf(i);
   const config = await store.readConfig(i.name);
   if (!config) return undefined;
@@ -146,9 +148,11 @@ async function observe(i: ClusterConfigInputs, ownership: Ownership, adopted: bo
     revisions,
     ownedPaths: ownership,
     ownedValues: ownedValues(ownership, plain),
+    appliedOwnedValues: {},
     adopted,
     schemaVersion: CLUSTER_CONFIG_SCHEMA_VERSION,
   };
+  out.appliedOwnedValues = applied ?? out.ownedValues;
   if (i.options) out.options = i.options;
   if (i.spec) out.spec = i.spec;
   if (i.instanceGroups) out.instanceGroups = i.instanceGroups;
@@ -192,7 +196,9 @@ export const provider: ProviderImpl<ClusterConfigInputs, ClusterConfigOutputs> =
     const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
     const inputsChanged = !same(olds.options, news.options) || !same(olds.spec, news.spec) || !same(olds.instanceGroups, news.instanceGroups)
       || (olds.onConflict ?? "fail") !== (news.onConflict ?? "fail") || (olds.deleteClusterState ?? false) !== (news.deleteClusterState ?? false);
-    return { changes: replaces.length > 0 || planned.length > 0 || inputsChanged, replaces, deleteBeforeReplace: false };
+    // After a refresh, owned fields edited behind the program's back show here.
+    const drifted = olds.appliedOwnedValues !== undefined && !same(olds.ownedValues, olds.appliedOwnedValues);
+    return { changes: replaces.length > 0 || planned.length > 0 || inputsChanged || drifted, replaces, deleteBeforeReplace: false };
   },
 
   async create(inputs) {
@@ -203,7 +209,7 @@ export const provider: ProviderImpl<ClusterConfigInputs, ClusterConfigOutputs> =
   },
 
   async read(id, props) {
-    const outs = await observe(props!, previousOwnership(props), props!.adopted, props!.plan ?? []);
+    const outs = await observe(props!, previousOwnership(props), props!.adopted, props!.plan ?? [], props!.appliedOwnedValues ?? props!.ownedValues);
     return outs ? { id, props: outs } : {};
   },
 

@@ -36,7 +36,7 @@ export class ClusterConfig extends pulumi.dynamic.Resource {
     const inputs: Record<string, unknown> = { ...args };
     const outputs: (keyof ClusterConfigOutputs)[] = [
       "store", "name", "options", "spec", "instanceGroups", "onConflict", "deleteClusterState", "plan", "configBase", "config",
-      "instanceGroupDocuments", "revisions", "ownedPaths", "ownedValues", "adopted", "schemaVersion",
+      "instanceGroupDocuments", "revisions", "ownedPaths", "ownedValues", "appliedOwnedValues", "adopted", "schemaVersion",
     ];
     for (const k of outputs) if (!(k in inputs)) inputs[k] = undefined;
     super(clusterConfigProvider, name, inputs, opts, "kstate", "ClusterConfig");
