@@ -173,12 +173,10 @@ export async function planCluster(store: ClusterStore, req: ClusterRequest, prev
   const configDoc = stored ? clone(stored.doc, configSource)
     : newDocument({ apiVersion: API_VERSION, kind: "Cluster", metadata: { creationTimestamp: timestamp(now), name: req.name }, spec: {} });
   const itemsBefore = namedItems(configDoc);
-  let clusterOverlay = mergeOverlay(expansion?.owned.cluster ?? {}, req.spec ? { spec: req.spec } : {}) as Doc;
-  if (!stored && !(clusterOverlay.spec as Doc | undefined)?.configBase) {
-    clusterOverlay = mergeOverlay({ spec: { configBase: configBaseFor(req.storeUrl, req.name) } }, clusterOverlay) as Doc;
-  }
+  const clusterOverlay = mergeOverlay(expansion?.owned.cluster ?? {}, req.spec ? { spec: req.spec } : {}) as Doc;
   ownership.config = applyOverlay(configDoc, clusterOverlay, previous.config).owned;
-  applyDefaults(configDoc, expansion?.defaults.cluster ?? {}, !stored, itemsBefore);
+  const clusterDefaults = mergeOverlay({ spec: { configBase: configBaseFor(req.storeUrl, req.name) } }, expansion?.defaults.cluster ?? {}) as Doc;
+  applyDefaults(configDoc, clusterDefaults, !stored, itemsBefore);
   const configBefore = plain(stored?.doc);
   bumpGeneration(configDoc, configBefore, plain(configDoc));
   files.push({ file: "config", path: store.configPath(req.name), base: stored?.revision, before: configBefore, doc: configDoc, after: plain(configDoc) });

@@ -158,8 +158,11 @@ export function expandOptions(name: string, storeUrl: string, o: ClusterOptions)
   const defaultGroups: Record<string, Doc> = {};
   const cloud = o.cloud ?? guessCloud(storeUrl);
 
-  spec.configBase = configBaseFor(storeUrl, name);
-  if (cloud) spec.cloudProvider = cloud;
+  // The cloud guessed from the store's scheme, like the config base, is only a default: an
+  // existing cluster keeps its own (a hetzner cluster may well keep its state on S3).
+  if (o.cloud) spec.cloudProvider = o.cloud;
+  else if (cloud) defaultSpec.cloudProvider = cloud;
+  defaultSpec.configBase = configBaseFor(storeUrl, name);
   if (o.kubernetesVersion) spec.kubernetesVersion = o.kubernetesVersion;
   if (o.channel) spec.channel = o.channel;
   if (o.networking) spec.networking = { [o.networking]: {} };
