@@ -1,13 +1,20 @@
 /**
- * `npm run bench:engine`: `pulumi preview` of examples/local beside the same program made of
- * no-op dynamic resources, alternating, through the real CLI and the local backend. What is left
- * between the two is the cost of kstate's providers. Figures go to bench/results/engine.json.
+ * `npm run bench:engine`, through the real CLI and the local backend:
+ * 1. `pulumi preview` of examples/local beside the same program made of no-op dynamic resources,
+ *    alternating: what is left between the two is the cost of kstate's providers;
+ * 2. `pulumi preview` and a no-op `pulumi up` of one ClusterConfig in an empty MinIO bucket and in
+ *    one that also holds 100,000 unrelated objects: the cost must not grow with the store.
+ * Figures go to bench/results/engine.json.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { LocalWorkspace, PulumiCommand, type Stack } from "@pulumi/pulumi/automation";
+import { ClusterConfig } from "../src";
+import { openPath } from "../src/vfs";
+import { makeS3Bucket, openOptions, startAll, stopAll } from "../test/support/env";
+import { engineEnv } from "../test/support/pulumi";
 import { toolPath } from "../test/support/servers";
 
 const RUNS = Number(process.env.KSTATE_BENCH_RUNS ?? 10);
@@ -43,7 +50,7 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
-async function main(): Promise<void> {
+async function previewOverhead(): Promise<Record<string, unknown>> {
   const work = fs.mkdtempSync(path.join(REPO, ".kstate", "bench-"));
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "kstate-bench-engine-"));
   try {
@@ -80,9 +87,7 @@ async function main(): Promise<void> {
     }
     const kstateMs = median(times.kstate!);
     const noopMs = median(times.noop!);
-    const previous = fs.existsSync(RESULTS) ? JSON.parse(fs.readFileSync(RESULTS, "utf8")) as Record<string, unknown> : {};
     const result = {
-      ...previous,
       preview: {
         date: new Date().toISOString(),
         what: "pulumi preview of examples/local (applied, no changes) vs the same program with no-op dynamic resources",
@@ -94,14 +99,98 @@ async function main(): Promise<void> {
         noopMs: times.noop!.map(Math.round),
       },
     };
-    fs.mkdirSync(path.dirname(RESULTS), { recursive: true });
-    fs.writeFileSync(RESULTS, `${JSON.stringify(result, null, 2)}\n`);
-    process.stderr.write(`median preview: kstate ${kstateMs.toFixed(0)} ms, no-op ${noopMs.toFixed(0)} ms, ratio ${(kstateMs / noopMs).toFixed(3)}; wrote ${RESULTS}\n`);
+    process.stderr.write(`median preview: kstate ${kstateMs.toFixed(0)} ms, no-op ${noopMs.toFixed(0)} ms, ratio ${(kstateMs / noopMs).toFixed(3)}\n`);
     for (const s of Object.values(stacks)) await s.destroy();
+    return result;
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
     fs.rmSync(stateDir, { recursive: true, force: true });
   }
+}
+
+const UNRELATED = Number(process.env.KSTATE_BENCH_UNRELATED_OBJECTS ?? 100_000);
+
+/** Fills a bucket with objects of other clusters and backups, 64 writes at a time. */
+async function populate(url: string, count: number): Promise<void> {
+  const root = openPath(url, openOptions());
+  const body = Buffer.alloc(300, "x");
+  let next = 0;
+  const started = Date.now();
+  await Promise.all(Array.from({ length: 64 }, async () => {
+    while (next < count) {
+      const i = next++;
+      const cluster = `other-${i % 500}.k8s.example.com`;
+      const key = i % 3 === 0 ? `${cluster}/backups/etcd/main/${i}` : i % 3 === 1 ? `${cluster}/pki/private/ca-${i}/keyset.yaml` : `${cluster}/secrets/token-${i}`;
+      await root.join(key).write(body);
+      if (i % 10_000 === 0) process.stderr.write(`  populated ${i} of ${count} (${Math.round(i / ((Date.now() - started) / 1000 + 1e-9))}/s)\n`);
+    }
+  }));
+}
+
+async function storeScaling(): Promise<Record<string, unknown>> {
+  await startAll();
+  try {
+    const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "kstate-bench-scale-"));
+    const pulumiCommand = await PulumiCommand.get({ root: toolPath("pulumi") });
+    const buckets = { empty: `s3://${await makeS3Bucket()}`, full: `s3://${await makeS3Bucket()}` };
+    process.stderr.write(`putting ${UNRELATED} unrelated objects into ${buckets.full}\n`);
+    await populate(buckets.full, UNRELATED);
+    const stacks: Record<string, Stack> = {};
+    for (const [name, url] of Object.entries(buckets)) {
+      stacks[name] = await LocalWorkspace.createOrSelectStack({
+        projectName: "kstate-bench-scale", stackName: name,
+        program: async () => {
+          const c = new ClusterConfig("dev", {
+            store: url, name: "dev.k8s.example.com",
+            options: { zones: ["us-east-1a", "us-east-1b", "us-east-1c"], kubernetesVersion: "v1.30.2", cloud: "aws", nodeSize: "m5.large" },
+          });
+          return { configBase: c.configBase };
+        },
+      }, { pulumiCommand, envVars: engineEnv(stateDir) });
+      await stacks[name]!.up();
+    }
+    const times: Record<string, { preview: number[]; up: number[] }> = { empty: { preview: [], up: [] }, full: { preview: [], up: [] } };
+    for (let i = 0; i < RUNS; i++) {
+      for (const [name, stack] of Object.entries(stacks)) {
+        let t = process.hrtime.bigint();
+        await stack.preview();
+        times[name]!.preview.push(Number(process.hrtime.bigint() - t) / 1e6);
+        t = process.hrtime.bigint();
+        const up = await stack.up();
+        times[name]!.up.push(Number(process.hrtime.bigint() - t) / 1e6);
+        if (Object.keys(up.summary.resourceChanges ?? {}).some((k) => k !== "same")) throw new Error(`${name}: a no-op up changed something`);
+      }
+      process.stderr.write(`run ${i + 1}/${RUNS}: preview ${times.empty!.preview.at(-1)!.toFixed(0)} / ${times.full!.preview.at(-1)!.toFixed(0)} ms, up ${times.empty!.up.at(-1)!.toFixed(0)} / ${times.full!.up.at(-1)!.toFixed(0)} ms (empty / ${UNRELATED} objects)\n`);
+    }
+    const m = (xs: number[]) => Math.round(median(xs));
+    const result = {
+      date: new Date().toISOString(),
+      what: `pulumi preview and a no-op pulumi up of one ClusterConfig (3 zones) on MinIO, in an empty bucket and in one with ${UNRELATED} unrelated objects`,
+      runs: RUNS,
+      unrelatedObjects: UNRELATED,
+      previewMedianMs: { empty: m(times.empty!.preview), full: m(times.full!.preview) },
+      noopUpMedianMs: { empty: m(times.empty!.up), full: m(times.full!.up) },
+      previewRatio: Number((median(times.full!.preview) / median(times.empty!.preview)).toFixed(3)),
+      noopUpRatio: Number((median(times.full!.up) / median(times.empty!.up)).toFixed(3)),
+      samplesMs: times,
+    };
+    process.stderr.write(`preview ratio ${result.previewRatio}, no-op up ratio ${result.noopUpRatio}\n`);
+    fs.rmSync(stateDir, { recursive: true, force: true });
+    return result;
+  } finally {
+    await stopAll();
+  }
+}
+
+async function main(): Promise<void> {
+  const which = process.argv[2] ?? "all";
+  const previous = fs.existsSync(RESULTS) ? JSON.parse(fs.readFileSync(RESULTS, "utf8")) as Record<string, unknown> : {};
+  const result: Record<string, unknown> = { ...previous };
+  if (which === "all" || which === "preview") Object.assign(result, await previewOverhead());
+  if (which === "all" || which === "scale") result.storeScaling = await storeScaling();
+  fs.mkdirSync(path.dirname(RESULTS), { recursive: true });
+  fs.writeFileSync(RESULTS, `${JSON.stringify(result, null, 2)}\n`);
+  process.stderr.write(`wrote ${RESULTS}\n`);
 }
 
 main().catch((e: unknown) => {

@@ -56,12 +56,14 @@ describe("examples through the Pulumi engine", function () {
     fs.rmSync(WORK, { recursive: true, force: true });
   });
 
-  it("local: up creates a folder store, a second up changes nothing, destroy removes it", async function () {
+  it("local: up creates a folder store with a cluster, a second up changes nothing, destroy removes it", async function () {
     const dir = path.join(newStateDir(), "store");
     const stack = await exampleStack("local", "dev", newStateDir(), { storeUrl: `file://${dir}` });
     const first = await stack.up();
-    assert.equal(first.summary.resourceChanges?.create, 2);
+    assert.equal(first.summary.resourceChanges?.create, 3);
     assert.equal(fs.statSync(dir).mode & 0o777, 0o700);
+    assert.deepEqual(fs.readdirSync(path.join(dir, "dev.k8s.example.com", "instancegroup")).sort(), ["control-plane-us-east-1a", "nodes-us-east-1a", "nodes-us-east-1b"]);
+    assert.match(fs.readFileSync(path.join(dir, "dev.k8s.example.com", "config"), "utf8"), /maxPods: 110/);
     const second = await stack.up();
     assert.deepEqual(Object.keys(second.summary.resourceChanges ?? {}), ["same"]);
     await stack.destroy();

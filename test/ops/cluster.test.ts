@@ -1,0 +1,83 @@
+import * as assert from "node:assert/strict";
+import { applyCluster, NO_OWNERSHIP, type Ownership } from "../../src/ops/cluster";
+import { ClusterStore } from "../../src/store/cluster-store";
+import { parseYaml, setIn, stringifyYaml } from "../../src/store/yaml";
+import { ConflictError, openPath, resetMemoryStore, ValidationError, type VfsPath, type WriteOptions } from "../../src/vfs";
+import { uniqueName } from "../support/env";
+
+const NAME = "race.k8s.example.com";
+const OPTIONS = { zones: ["us-east-1a"], kubernetesVersion: "v1.30.2", cloud: "aws" };
+
+/** A real memfs store whose config, on its next write, is first changed by "someone else". */
+function storeWithIntruder(name: string, intrude: (doc: ReturnType<typeof parseYaml>) => void): { store: ClusterStore; root: VfsPath; armed: { on: boolean } } {
+  const root = openPath(`memfs://${name}`);
+  const armed = { on: false };
+  const wrap = (p: VfsPath): VfsPath => new Proxy(p, {
+    get(target, prop, receiver) {
+      if (prop === "join") return (...names: string[]) => wrap(target.join(...names));
+      if (prop === "write" && target.base === "config") {
+        return async (data: Buffer | string, options?: WriteOptions) => {
+          if (armed.on) {
+            armed.on = false;
+            const current = await target.read();
+            const doc = parseYaml(current.data.toString(), target.url);
+            intrude(doc);
+            await target.write(stringifyYaml(doc), { ifRevision: current.revision });
+          }
+          return target.write(data, options);
+        };
+      }
+      return Reflect.get(target, prop, receiver) as unknown;
+    },
+  });
+  return { store: new ClusterStore(wrap(root)), root, armed };
+}
+
+describe("applying cluster changes when another writer gets in between", function () {
+  let owned: Ownership;
+  let name: string;
+  beforeEach(async function () {
+    name = uniqueName("race");
+    resetMemoryStore(name);
+    const store = new ClusterStore(openPath(`memfs://${name}`));
+    owned = (await applyCluster(store, { name: NAME, storeUrl: `memfs://${name}`, options: OPTIONS, spec: { kubelet: { maxPods: 100 } } }, NO_OWNERSHIP)).plan.ownership;
+  });
+
+  it("a change to a field the program does not own is kept, and the program's change is applied on top", async function () {
+    const { store, root, armed } = storeWithIntruder(name, (doc) => setIn(doc, ["spec", "kubelet", "cpuCFSQuota"], false));
+    armed.on = true;
+    const result = await applyCluster(store, { name: NAME, storeUrl: `memfs://${name}`, options: OPTIONS, spec: { kubelet: { maxPods: 120 } } }, owned);
+    assert.equal(result.attempts, 2);
+    const spec = (parseYaml((await root.join(NAME, "config").read()).data.toString(), "c").toJS() as { spec: { kubelet: Record<string, unknown> } }).spec;
+    assert.deepEqual(spec.kubelet, { anonymousAuth: false, cpuCFSQuota: false, maxPods: 120 });
+  });
+
+  it("a change to a field the program owns is a ConflictError, and the other writer's value stays", async function () {
+    const { store, root, armed } = storeWithIntruder(name, (doc) => setIn(doc, ["spec", "kubelet", "maxPods"], 250));
+    armed.on = true;
+    await assert.rejects(
+      applyCluster(store, { name: NAME, storeUrl: `memfs://${name}`, options: OPTIONS, spec: { kubelet: { maxPods: 120 } } }, owned),
+      (e: unknown) => ConflictError.isInstance(e) && /config: spec\.kubelet\.maxPods/.test(e.message) && /onConflict: "overwrite"/.test(e.message),
+    );
+    const spec = (parseYaml((await root.join(NAME, "config").read()).data.toString(), "c").toJS() as { spec: { kubelet: Record<string, unknown> } }).spec;
+    assert.equal(spec.kubelet.maxPods, 250);
+  });
+
+  it("with onConflict: overwrite the program's value wins", async function () {
+    const { store, root, armed } = storeWithIntruder(name, (doc) => setIn(doc, ["spec", "kubelet", "maxPods"], 250));
+    armed.on = true;
+    await applyCluster(store, { name: NAME, storeUrl: `memfs://${name}`, options: OPTIONS, spec: { kubelet: { maxPods: 120 } } }, owned, { onConflict: "overwrite" });
+    const spec = (parseYaml((await root.join(NAME, "config").read()).data.toString(), "c").toJS() as { spec: { kubelet: Record<string, unknown> } }).spec;
+    assert.equal(spec.kubelet.maxPods, 120);
+  });
+
+  it("an invalid result is a ValidationError naming the field, and nothing is written", async function () {
+    const root = openPath(`memfs://${name}`);
+    const before = (await root.join(NAME, "config").read()).revision;
+    await assert.rejects(
+      applyCluster(new ClusterStore(root), { name: NAME, storeUrl: `memfs://${name}`, options: { ...OPTIONS, kubernetesVersion: "1.30" } }, owned),
+      (e: unknown) => ValidationError.isInstance(e) && /config: spec\.kubernetesVersion: "1\.30" is not a Kubernetes version/.test(e.message) && /nothing was written/.test(e.message),
+    );
+    assert.equal((await root.join(NAME, "config").read()).revision, before);
+  });
+});
