@@ -53,6 +53,9 @@ export interface Backend {
   /** Every file below `prefix`, with paths relative to it. */
   listTree(prefix: string, options: ListOptions): Promise<FileInfo[]>;
 
+  /** Optional: a copy made by the server from another backend's object; undefined when it cannot. */
+  copyFrom?(key: string, source: Backend, sourceKey: string, size: number): Promise<WriteResult | undefined>;
+
   /** Optional: old versions of a file (bucket versioning). */
   listVersions?(key: string): Promise<FileVersion[]>;
   readVersion?(key: string, versionId: string): Promise<ReadResult>;

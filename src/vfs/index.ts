@@ -11,3 +11,4 @@ export type { S3Encryption, S3Options } from "./s3";
 export type { GcsOptions } from "./gcs";
 export { parseUrl, type ParsedUrl, type Scheme } from "./url";
 export { bucketAdmin, type BucketAdmin, type BucketEncryption, type BucketSettings, type NewBucket } from "./bucket";
+export { copyFile, md5Of, type CopyResult } from "./copy";

@@ -180,6 +180,22 @@ export class S3Backend implements Backend {
     return new S3BucketAdmin(this);
   }
 
+  /**
+   * Server-side copy from another S3 bucket on the same endpoint with the same credentials, up to
+   * 5 GiB (one CopyObject). Returns undefined when the two are not on one endpoint.
+   */
+  async copyFrom(key: string, source: Backend, sourceKey: string, size: number): Promise<WriteResult | undefined> {
+    if (!(source instanceof S3Backend) || size > 5 * 1024 ** 3) return undefined;
+    const [mine, theirs] = [await this.client(), await source.client()];
+    if (mine !== theirs && JSON.stringify([this.endpoint, this.options.accessKeyId]) !== JSON.stringify([source.endpoint, source.options.accessKeyId])) return undefined;
+    const { CopyObjectCommand } = loadSdk();
+    const copySource = `${source.location}/${sourceKey.split("/").map(encodeURIComponent).join("/")}`;
+    const out = await this.call(async () => mine.send(new CopyObjectCommand({
+      Bucket: this.location, Key: key, CopySource: copySource, MetadataDirective: "COPY", ...(await this.encryptionParams()),
+    })));
+    return { revision: out.CopyObjectResult?.ETag ?? "" };
+  }
+
   /** Forgets what was learnt about this bucket (region, default encryption), after its settings change. */
   forgetBucketDetails(): void {
     bucketRegions.delete(this.location);

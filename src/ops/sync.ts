@@ -1,0 +1,229 @@
+/**
+ * Moving a cluster's state between stores: list both sides, copy what is missing or differs,
+ * point `spec.configBase` at the destination, verify every file by hash, and only then, if asked,
+ * delete the source. Running it again after a crash finishes the job without copying again what
+ * is already there. `kstate migrate` and StateStoreMigration both run this.
+ */
+import { createHash } from "node:crypto";
+import { CONFIG_FILE } from "../store/layout";
+import { getIn, parseYaml, setIn, stringifyYaml } from "../store/yaml";
+import { copyFile, md5Of } from "../vfs/copy";
+import { NotFoundError, ValidationError } from "../vfs/errors";
+import type { FileInfo, VfsPath } from "../vfs/path";
+import { mapLimit } from "../store/cluster-store";
+
+export interface SyncProgress {
+  phase: "listing" | "copying" | "verifying" | "deleting" | "done";
+  filesDone: number;
+  filesTotal: number;
+  bytesDone: number;
+  bytesTotal: number;
+  bytesPerSecond: number;
+  /** Seconds left at the current rate, when there is a rate. */
+  etaSeconds: number | undefined;
+}
+
+export interface SyncOptions {
+  /** Files in flight at once (default 16). */
+  concurrency?: number;
+  /** After a verified copy, delete the source files (each only if unchanged since it was listed). */
+  deleteSource?: boolean;
+  /** Work out what would move and write nothing. */
+  dryRun?: boolean;
+  onProgress?: (p: SyncProgress) => void;
+}
+
+export interface SyncResult {
+  source: string;
+  destination: string;
+  /** `spec.configBase` as written at the destination. */
+  configBase: string;
+  filesTotal: number;
+  bytesTotal: number;
+  filesCopied: number;
+  bytesCopied: number;
+  /** Copies the servers made without the bytes passing through kstate. */
+  serverSideCopies: number;
+  /** Files already at the destination with the same content. */
+  filesAlreadyThere: number;
+  /** Files at the destination that the source does not have: reported, never deleted. */
+  extraAtDestination: string[];
+  verified: boolean;
+  /** SHA-256 over every source file's path, size and MD5: the same source gives the same hash. */
+  manifestHash: string;
+  sourceDeleted: boolean;
+  dryRun: boolean;
+}
+
+/** `spec.configBase` for a cluster folder: its URL, a local folder as a plain path (as kops writes it). */
+export function configBaseOf(folder: VfsPath): string {
+  return folder.url.startsWith("file://") ? folder.url.slice("file://".length) : folder.url;
+}
+
+/** The source `config` with `spec.configBase` pointed at the destination; nothing else changes. */
+export function rewriteConfigBase(text: string, source: string, configBase: string): string {
+  const doc = parseYaml(text, source);
+  if (getIn(doc, ["kind"]) !== "Cluster") throw new ValidationError(`${source}: not a kops Cluster document`, { problems: [{ path: "kind", message: "must be Cluster" }] });
+  if (getIn(doc, ["spec", "configBase"]) === configBase) return text;
+  setIn(doc, ["spec", "configBase"], configBase);
+  return stringifyYaml(doc);
+}
+
+function md5(data: Buffer | string): string {
+  return createHash("md5").update(data).digest("hex");
+}
+
+class Meter {
+  private readonly started = Date.now();
+  filesDone = 0;
+  bytesDone = 0;
+  constructor(private readonly filesTotal: number, private readonly bytesTotal: number, private readonly report?: (p: SyncProgress) => void) {}
+
+  tick(phase: SyncProgress["phase"], files = 0, bytes = 0): void {
+    this.filesDone += files;
+    this.bytesDone += bytes;
+    if (!this.report) return;
+    const seconds = (Date.now() - this.started) / 1000;
+    const rate = seconds > 0 ? this.bytesDone / seconds : 0;
+    const left = this.bytesTotal - this.bytesDone;
+    this.report({
+      phase, filesDone: this.filesDone, filesTotal: this.filesTotal, bytesDone: this.bytesDone, bytesTotal: this.bytesTotal,
+      bytesPerSecond: rate, etaSeconds: rate > 0 ? left / rate : undefined,
+    });
+  }
+}
+
+/** The MD5 of a listed file: from the listing when the backend gave one, else read. */
+async function hashOf(root: VfsPath, f: FileInfo): Promise<string> {
+  return f.hash ?? md5Of(root.join(f.path));
+}
+
+/**
+ * Syncs one cluster's folder (`{store}/{cluster}`) from `source` to `destination`.
+ * Throws `NotFoundError` when the source holds no cluster; never deletes at the destination.
+ */
+export async function syncCluster(source: VfsPath, destination: VfsPath, options: SyncOptions = {}): Promise<SyncResult> {
+  const concurrency = options.concurrency ?? 16;
+  options.onProgress?.({ phase: "listing", filesDone: 0, filesTotal: 0, bytesDone: 0, bytesTotal: 0, bytesPerSecond: 0, etaSeconds: undefined });
+  const [sourceFiles, destFiles] = await Promise.all([source.listTree({ hashes: true }), destination.listTree({ hashes: true })]);
+  const configInfo = sourceFiles.find((f) => f.path === CONFIG_FILE);
+  if (!configInfo) throw new NotFoundError(`migrate ${source.url}: no cluster there (no config file)`, { url: source.url });
+  const configBase = configBaseOf(destination);
+  const sourceConfig = await source.join(CONFIG_FILE).read();
+  const wantedConfig = rewriteConfigBase(sourceConfig.data.toString("utf8"), source.join(CONFIG_FILE).url, configBase);
+
+  const destByPath = new Map(destFiles.map((f) => [f.path, f]));
+  const sourcePaths = new Set(sourceFiles.map((f) => f.path));
+  const extra = destFiles.map((f) => f.path).filter((p) => !sourcePaths.has(p)).sort();
+  const bytesTotal = sourceFiles.reduce((n, f) => n + f.size, 0);
+  const meter = new Meter(sourceFiles.length, bytesTotal, options.onProgress);
+
+  // What each destination file must hash to, and which ones already do.
+  const expected = new Map<string, string>();
+  const toCopy: FileInfo[] = [];
+  let already = 0;
+  let configNeeded = false;
+  await mapLimit(sourceFiles, concurrency, async (f) => {
+    const there = destByPath.get(f.path);
+    if (f.path === CONFIG_FILE) {
+      expected.set(f.path, md5(wantedConfig));
+      const matches = there !== undefined && there.size === Buffer.byteLength(wantedConfig) && (await hashOf(destination, there)) === md5(wantedConfig);
+      configNeeded = !matches;
+      if (!configNeeded) already++;
+      return;
+    }
+    if (there && there.size === f.size) {
+      const [a, b] = [f.hash, there.hash];
+      if (a !== undefined && b !== undefined) {
+        expected.set(f.path, a);
+        if (a === b) {
+          already++;
+          meter.tick("copying", 1, f.size);
+          return;
+        }
+      } else {
+        const [sa, sb] = await Promise.all([hashOf(source, f), hashOf(destination, there)]);
+        expected.set(f.path, sa);
+        if (sa === sb) {
+          already++;
+          meter.tick("copying", 1, f.size);
+          return;
+        }
+      }
+    } else if (f.hash) {
+      expected.set(f.path, f.hash);
+    }
+    toCopy.push(f);
+  });
+  const manifestHash = createHash("sha256")
+    .update([...sourceFiles].sort((a, b) => (a.path < b.path ? -1 : 1)).map((f) => `${f.path}\t${f.size}\t${f.path === CONFIG_FILE ? md5(sourceConfig.data) : expected.get(f.path) ?? ""}`).join("\n"))
+    .digest("hex");
+  const result: SyncResult = {
+    source: source.url, destination: destination.url, configBase,
+    filesTotal: sourceFiles.length, bytesTotal,
+    filesCopied: 0, bytesCopied: 0, serverSideCopies: 0, filesAlreadyThere: already,
+    extraAtDestination: extra, verified: false, manifestHash, sourceDeleted: false, dryRun: options.dryRun === true,
+  };
+  if (options.dryRun) {
+    result.filesCopied = toCopy.length + (configNeeded ? 1 : 0);
+    result.bytesCopied = toCopy.reduce((n, f) => n + f.size, 0) + (configNeeded ? Buffer.byteLength(wantedConfig) : 0);
+    return result;
+  }
+
+  // Copy the data first and the config last: the destination is a cluster only once it is whole.
+  await mapLimit(toCopy, concurrency, async (f) => {
+    const copied = await copyFile(source.join(f.path), destination.join(f.path), f.size);
+    if (copied.md5 && !expected.has(f.path)) expected.set(f.path, copied.md5);
+    result.filesCopied++;
+    result.bytesCopied += copied.bytes;
+    if (copied.serverSide) result.serverSideCopies++;
+    meter.tick("copying", 1, f.size);
+  });
+  if (configNeeded) {
+    await destination.join(CONFIG_FILE).write(wantedConfig);
+    result.filesCopied++;
+    result.bytesCopied += Buffer.byteLength(wantedConfig);
+    meter.tick("copying", 1, configInfo.size);
+  }
+
+  // Verify every destination file against the source by hash.
+  const after = new Map((await destination.listTree({ hashes: true })).map((f) => [f.path, f]));
+  const mismatched: string[] = [];
+  await mapLimit(sourceFiles, concurrency, async (f) => {
+    const there = after.get(f.path);
+    if (!there) {
+      mismatched.push(`${f.path} (missing)`);
+      return;
+    }
+    const want = expected.get(f.path) ?? (await hashOf(source, f));
+    const got = await hashOf(destination, there);
+    if (want !== got) mismatched.push(`${f.path} (MD5 ${got}, expected ${want})`);
+    meter.tick("verifying");
+  });
+  if (mismatched.length > 0) {
+    throw new ValidationError(`migrate ${source.url} -> ${destination.url}: ${mismatched.length} file(s) did not verify; the source was not touched:\n  ${mismatched.slice(0, 20).join("\n  ")}`, {
+      problems: mismatched.map((m) => ({ path: m, message: "did not verify" })),
+    });
+  }
+  result.verified = true;
+
+  if (options.deleteSource) {
+    const changed: string[] = [];
+    await mapLimit(sourceFiles, concurrency, async (f) => {
+      try {
+        await source.join(f.path).remove(f.revision !== undefined ? { ifRevision: f.revision } : {});
+      } catch (e) {
+        changed.push(`${f.path}: ${(e as Error).message}`);
+      }
+      meter.tick("deleting");
+    });
+    if (changed.length > 0) {
+      throw new ValidationError(`migrate ${source.url}: copied and verified, but ${changed.length} source file(s) changed during the move and were kept:\n  ${changed.slice(0, 20).join("\n  ")}\nRun the migration again to copy them.`, {
+        problems: changed.map((c) => ({ path: c, message: "changed during the move" })),
+      });
+    }
+    result.sourceDeleted = true;
+  }
+  meter.tick("done");
+  return result;
+}

@@ -1,0 +1,50 @@
+import { createHash } from "node:crypto";
+import { Transform } from "node:stream";
+import { KstateError } from "./errors";
+import { ObjectPath } from "./object-path";
+import type { VfsPath, WriteResult } from "./path";
+
+export interface CopyResult extends WriteResult {
+  bytes: number;
+  /** True when the server copied the object without the bytes passing through this process. */
+  serverSide: boolean;
+  /** MD5 of the bytes, when they passed through this process. */
+  md5?: string;
+}
+
+/**
+ * Copies one file: by the server when both ends are on one endpoint that can, else streamed
+ * (memory does not grow with the file's size). The destination is written atomically.
+ */
+export async function copyFile(source: VfsPath, destination: VfsPath, size?: number): Promise<CopyResult> {
+  if (source instanceof ObjectPath && destination instanceof ObjectPath && destination.backend.copyFrom) {
+    const bytes = size ?? (await source.stat()).size;
+    try {
+      const done = await destination.backend.copyFrom(destination.key, source.backend, source.key, bytes);
+      if (done) return { ...done, bytes, serverSide: true };
+    } catch (e) {
+      throw KstateError.isInstance(e) ? e : destination.backend.classify("copy to", destination.url, e);
+    }
+  }
+  const { stream } = await source.readStream();
+  const hash = createHash("md5");
+  let bytes = 0;
+  const counted = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      cb(null, chunk);
+    },
+  });
+  stream.on("error", (e) => counted.destroy(e));
+  const written = await destination.writeStream(stream.pipe(counted));
+  return { ...written, bytes, serverSide: false, md5: hash.digest("hex") };
+}
+
+/** MD5 of a file's bytes, read as a stream. */
+export async function md5Of(path: VfsPath): Promise<string> {
+  const { stream } = await path.readStream();
+  const hash = createHash("md5");
+  for await (const chunk of stream) hash.update(chunk as Buffer);
+  return hash.digest("hex");
+}

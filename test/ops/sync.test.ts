@@ -1,0 +1,122 @@
+import * as assert from "node:assert/strict";
+import { createHash, randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { syncCluster } from "../../src/ops/sync";
+import { parseYaml } from "../../src/store/yaml";
+import { NotFoundError, openPath, resetMemoryStore, type VfsPath } from "../../src/vfs";
+import { makeGcsBucket, makeS3Bucket, openOptions, uniqueName } from "../support/env";
+
+const CLUSTER = "move.k8s.example.com";
+const CONFIG = `apiVersion: kops.k8s.io/v1alpha2
+kind: Cluster
+metadata:
+  name: ${CLUSTER}
+spec:
+  # where the cluster's state lives
+  configBase: SOURCE
+  kubernetesVersion: v1.30.2
+`;
+
+/** A kops-like cluster folder: colons in names, deep trees, a file larger than one upload part. */
+async function populate(folder: VfsPath): Promise<Record<string, Buffer>> {
+  const files: Record<string, Buffer> = {
+    "instancegroup/nodes-us-east-1a": Buffer.from("kind: InstanceGroup\n"),
+    "secrets/system:dns": Buffer.from('{"Data":"c2VjcmV0"}'),
+    "secrets/system:controller_manager": Buffer.from('{"Data":"b3RoZXI="}'),
+    "pki/private/kubernetes-ca/keyset.yaml": randomBytes(2000),
+    "pki/ssh/public/admin/0123456789abcdef": Buffer.from("ssh-ed25519 AAAA admin\n"),
+    "backups/etcd/main/control/etcd-cluster-spec": Buffer.from('{"memberCount":1}'),
+    "backups/etcd/main/2026-11-20T00:00:00Z-000001/etcd.backup.gz": randomBytes(9 * 1024 * 1024),
+    "kops-version.txt": Buffer.from("1.36.2"),
+  };
+  await folder.join("config").write(CONFIG.replace("SOURCE", folder.url));
+  for (const [p, data] of Object.entries(files)) await folder.join(p).write(data);
+  return files;
+}
+
+const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+
+const ends: Record<string, () => Promise<string>> = {
+  memfs: async () => {
+    const n = uniqueName("mem");
+    resetMemoryStore(n);
+    return `memfs://${n}`;
+  },
+  file: async () => `file://${fs.mkdtempSync(path.join(os.tmpdir(), "kstate-sync-"))}`,
+  s3: async () => `s3://${await makeS3Bucket()}`,
+  gs: async () => `gs://${await makeGcsBucket()}`,
+};
+
+const pairs: [string, string][] = [["memfs", "file"], ["file", "s3"], ["s3", "s3"], ["s3", "gs"], ["gs", "file"], ["file", "memfs"]];
+
+describe("syncCluster moves a cluster between stores", function () {
+  this.timeout(120_000);
+  for (const [from, to] of pairs) {
+    it(`${from} -> ${to}: every file byte for byte, config pointed at the destination, a second run copies nothing`, async function () {
+      const source = openPath(await ends[from]!(), openOptions()).join(CLUSTER);
+      const destination = openPath(await ends[to]!(), openOptions()).join(CLUSTER);
+      const files = await populate(source);
+      const result = await syncCluster(source, destination, { concurrency: 8 });
+      assert.equal(result.verified, true);
+      assert.equal(result.filesCopied, Object.keys(files).length + 1);
+      if (from === "s3" && to === "s3") assert.equal(result.serverSideCopies, Object.keys(files).length, "same endpoint: the server copies");
+      for (const [p, data] of Object.entries(files)) assert.equal(sha((await destination.join(p).read()).data), sha(data), p);
+      const config = (await destination.join("config").read()).data.toString();
+      assert.match(config, /# where the cluster's state lives\n {2}configBase: /);
+      assert.equal((parseYaml(config, "c").toJS() as { spec: { configBase: string } }).spec.configBase, destination.url.replace(/^file:\/\//, ""));
+      assert.equal(config.replace(/configBase: .*/, ""), CONFIG.replace(/configBase: .*/, ""), "nothing else in config changed");
+      const again = await syncCluster(source, destination);
+      assert.equal(again.filesCopied, 0);
+      assert.equal(again.filesAlreadyThere, Object.keys(files).length + 1);
+      assert.equal(again.manifestHash, result.manifestHash);
+      assert.equal((await source.join("config").read()).data.toString(), CONFIG.replace("SOURCE", source.url), "the source is untouched");
+    });
+  }
+
+  it("never deletes extra files at the destination, and reports them", async function () {
+    const source = openPath(await ends.memfs!()).join(CLUSTER);
+    const destination = openPath(await ends.memfs!()).join(CLUSTER);
+    await populate(source);
+    await destination.join("notes.txt").write("someone else's");
+    const result = await syncCluster(source, destination);
+    assert.deepEqual(result.extraAtDestination, ["notes.txt"]);
+    assert.equal((await destination.join("notes.txt").read()).data.toString(), "someone else's");
+  });
+
+  it("with deleteSource, empties the source only after verifying", async function () {
+    const source = openPath(await ends.file!()).join(CLUSTER);
+    const destination = openPath(await ends.memfs!()).join(CLUSTER);
+    await populate(source);
+    const result = await syncCluster(source, destination, { deleteSource: true });
+    assert.equal(result.sourceDeleted, true);
+    assert.deepEqual(await source.listTree(), []);
+    assert.equal((await destination.listTree()).length, 9);
+  });
+
+  it("a dry run writes nothing and says what would move", async function () {
+    const source = openPath(await ends.memfs!()).join(CLUSTER);
+    const destination = openPath(await ends.memfs!()).join(CLUSTER);
+    await populate(source);
+    const result = await syncCluster(source, destination, { dryRun: true });
+    assert.equal(result.filesCopied, 9);
+    assert.ok(result.bytesCopied > 9 * 1024 * 1024);
+    assert.deepEqual(await destination.listTree(), []);
+  });
+
+  it("a source without a cluster is NotFound", async function () {
+    await assert.rejects(syncCluster(openPath(await ends.memfs!()).join(CLUSTER), openPath(await ends.memfs!()).join(CLUSTER)), (e: unknown) => NotFoundError.isInstance(e));
+  });
+
+  it("reports progress up to every file and byte", async function () {
+    const source = openPath(await ends.memfs!()).join(CLUSTER);
+    await populate(source);
+    const seen: number[] = [];
+    let last = { filesDone: 0, filesTotal: -1, bytesDone: 0, bytesTotal: -1 };
+    await syncCluster(source, openPath(await ends.memfs!()).join(CLUSTER), { onProgress: (p) => { if (p.phase === "copying") { seen.push(p.filesDone); last = p; } } });
+    assert.equal(last.filesDone, last.filesTotal);
+    assert.equal(last.bytesDone, last.bytesTotal);
+    assert.deepEqual(seen, [...seen].sort((a, b) => a - b));
+  });
+});
