@@ -10,3 +10,5 @@ export { ClusterConfig, type ClusterConfigArgs } from "./resources/cluster-confi
 export type { ClusterConfigInputs, ClusterConfigOutputs } from "./providers/cluster-config";
 export type { ClusterOptions } from "./ops/options";
 export type { Ownership } from "./ops/cluster";
+export { StateStoreMigration, type StateStoreMigrationArgs } from "./resources/migration";
+export type { MigrationInputs, MigrationOutputs } from "./providers/migration";

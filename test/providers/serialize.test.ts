@@ -5,11 +5,13 @@
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { clusterConfigProvider } from "../../src/resources/cluster-config";
+import { migrationProvider } from "../../src/resources/migration";
 import { stateStoreProvider } from "../../src/resources/state-store";
 
 const providers: Record<string, pulumi.dynamic.ResourceProvider> = {
   StateStore: stateStoreProvider as pulumi.dynamic.ResourceProvider,
   ClusterConfig: clusterConfigProvider as pulumi.dynamic.ResourceProvider,
+  StateStoreMigration: migrationProvider as pulumi.dynamic.ResourceProvider,
 };
 
 const MAX_SERIALIZED_BYTES = 4096;

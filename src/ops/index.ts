@@ -1,0 +1,9 @@
+// `kstate/ops`: the logic the CLI and the Pulumi providers share.
+export { syncCluster, rewriteConfigBase, configBaseOf, type SyncOptions, type SyncProgress, type SyncResult } from "./sync";
+export {
+  applyCluster, planCluster, describeChanges, diffDocuments, NO_OWNERSHIP,
+  type AppliedCluster, type ApplyOptions, type ClusterPlan, type ClusterRequest, type FieldChange, type FileChange, type Ownership,
+} from "./cluster";
+export { applyOverlay, flatten, mergeOverlay } from "./merge";
+export { expandOptions, checkOptions, OPTION_NAMES, type ClusterOptions, type Expansion } from "./options";
+export { validateCluster, validateInstanceGroup, validateClusterWithGroups, validationError, type Problem } from "./validate";
