@@ -1,0 +1,83 @@
+import { parseArgs } from "node:util";
+import { syncCluster } from "../../ops/sync";
+import { openPath } from "../../vfs";
+import { colours, EXIT, formatBytes, type Io, readLine, UsageError } from "../io";
+import { ProgressReporter } from "../progress";
+
+export const MIGRATE_HELP = `Usage: kstate migrate NAME --to URL [--from URL] [--delete-source] [--concurrency N] [--dry-run] [--yes]
+
+Moves cluster NAME's state from one store to another: copies every file that is missing or
+differs, points spec.configBase at the new store, verifies every file by hash, and deletes the
+source only with --delete-source and only after verifying. Safe to run again after a failure or
+a kill: it finishes the job without copying again what is already there. It never deletes at
+the destination.
+
+Options:
+  --from URL         the store the cluster is in (default: --state, KSTATE_STATE_STORE, KOPS_STATE_STORE)
+  --to URL           the store to move it to
+  --delete-source    delete the source files after the destination verifies
+  --concurrency N    files in flight at once (default 16)
+  --dry-run          show what would move, write nothing
+  --yes              do not ask for confirmation
+  --state URL        same as --from
+
+Exit codes: 0 migrated, 1 failed, 2 usage error, 3 conflict, 4 nothing to do (already migrated).
+`;
+
+export async function migrate(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      from: { type: "string" }, state: { type: "string" }, to: { type: "string" },
+      "delete-source": { type: "boolean" }, concurrency: { type: "string" }, "dry-run": { type: "boolean" }, yes: { type: "boolean", short: "y" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    io.stdout.write(MIGRATE_HELP);
+    return EXIT.ok;
+  }
+  const [name, ...rest] = positionals;
+  if (!name || rest.length > 0) throw new UsageError("migrate takes one cluster name: kstate migrate NAME --to URL");
+  const fromUrl = values.from ?? values.state ?? io.env.KSTATE_STATE_STORE ?? io.env.KOPS_STATE_STORE;
+  if (!fromUrl) throw new UsageError("no source store: pass --from URL, or set KSTATE_STATE_STORE or KOPS_STATE_STORE");
+  if (!values.to) throw new UsageError("--to URL is required: the store to move the cluster to");
+  const concurrency = values.concurrency === undefined ? 16 : Number(values.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) throw new UsageError(`--concurrency must be a whole number from 1 to 256 (got ${values.concurrency})`);
+  const source = openPath(fromUrl).join(name);
+  const destination = openPath(values.to).join(name);
+  if (source.url === destination.url) throw new UsageError("--from and --to are the same store");
+  const c = colours(io);
+
+  const plan = await syncCluster(source, destination, { dryRun: true, concurrency });
+  io.stdout.write(`${c.bold(`Migrate ${name}`)}\n  from ${source.url}\n  to   ${destination.url}\n`);
+  io.stdout.write(`  copy ${plan.filesCopied} of ${plan.filesTotal} files (${formatBytes(plan.bytesCopied)} of ${formatBytes(plan.bytesTotal)}); ${plan.filesAlreadyThere} already there\n`);
+  io.stdout.write(`  spec.configBase at the destination: ${plan.configBase}\n`);
+  if (plan.extraAtDestination.length > 0) io.stdout.write(`  ${c.yellow(`${plan.extraAtDestination.length} file(s) at the destination are not in the source; they are kept:`)} ${plan.extraAtDestination.slice(0, 5).join(", ")}${plan.extraAtDestination.length > 5 ? ", …" : ""}\n`);
+  if (values["delete-source"]) io.stdout.write(`  ${c.yellow(`then delete the ${plan.filesTotal} source files`)}\n`);
+  const nothingToDo = plan.filesCopied === 0 && !values["delete-source"];
+  if (values["dry-run"]) {
+    io.stdout.write(nothingToDo ? "Nothing to do: the destination already has everything.\n" : "Dry run: nothing was written.\n");
+    return nothingToDo ? EXIT.nothingToDo : EXIT.ok;
+  }
+  if (!values.yes) {
+    if (io.stdin.isTTY !== true) throw new UsageError("refusing to migrate without confirmation: pass --yes (stdin is not a terminal)");
+    io.stdout.write("Proceed? [y/N] ");
+    const answer = (await readLine(io)).trim().toLowerCase();
+    if (answer !== "y" && answer !== "yes") {
+      io.stdout.write("Cancelled: nothing was written.\n");
+      return EXIT.failure;
+    }
+  }
+  const progress = new ProgressReporter(io, "copying");
+  const result = await syncCluster(source, destination, {
+    concurrency,
+    deleteSource: values["delete-source"] === true,
+    onProgress: (p) => progress.update(p),
+  });
+  progress.finish();
+  io.stdout.write(`${c.green("Migrated")} ${name}: ${result.filesCopied} file(s) copied (${formatBytes(result.bytesCopied)}${result.serverSideCopies ? `, ${result.serverSideCopies} by the server` : ""}), ${result.filesTotal} verified${result.sourceDeleted ? ", source deleted" : ""}.\n`);
+  io.stdout.write(`Point kops at the new store: export KOPS_STATE_STORE=${values.to}\n`);
+  return nothingToDo ? EXIT.nothingToDo : EXIT.ok;
+}

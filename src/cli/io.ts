@@ -1,0 +1,65 @@
+import type { Readable, Writable } from "node:stream";
+
+/** What a command talks to: given by the shim in bin/, and by tests with captured streams. */
+export interface Io {
+  stdin: Readable & { isTTY?: boolean };
+  stdout: Writable & { isTTY?: boolean; columns?: number };
+  stderr: Writable & { isTTY?: boolean; columns?: number };
+  env: Record<string, string | undefined>;
+}
+
+/** Exit codes, the same for every command. */
+export const EXIT = {
+  ok: 0,
+  failure: 1,
+  usage: 2,
+  conflict: 3,
+  /** Nothing needed doing (e.g. a migration whose destination already had everything). */
+  nothingToDo: 4,
+} as const;
+
+export class UsageError extends Error {}
+
+/** Colour only on a terminal, and never with NO_COLOR. */
+export function colours(io: Io, stream: "stdout" | "stderr" = "stdout"): { bold(s: string): string; dim(s: string): string; green(s: string): string; red(s: string): string; yellow(s: string): string } {
+  const on = io[stream].isTTY === true && io.env.NO_COLOR === undefined && io.env.TERM !== "dumb";
+  const wrap = (code: number) => (s: string) => (on ? `\u001b[${code}m${s}\u001b[0m` : s);
+  return { bold: wrap(1), dim: wrap(2), green: wrap(32), red: wrap(31), yellow: wrap(33) };
+}
+
+/** Reads one line from stdin (for confirmations). */
+export async function readLine(io: Io): Promise<string> {
+  return new Promise((resolve) => {
+    let buffer = "";
+    const onData = (chunk: Buffer | string) => {
+      buffer += chunk.toString();
+      const nl = buffer.indexOf("\n");
+      if (nl >= 0) {
+        done();
+        resolve(buffer.slice(0, nl).replace(/\r$/, ""));
+      }
+    };
+    const onEnd = () => {
+      done();
+      resolve(buffer);
+    };
+    const done = () => {
+      io.stdin.off("data", onData);
+      io.stdin.off("end", onEnd);
+      io.stdin.pause();
+    };
+    io.stdin.on("data", onData);
+    io.stdin.on("end", onEnd);
+    io.stdin.resume();
+  });
+}
+
+export function formatBytes(n: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${i === 0 ? n : n.toFixed(1)} ${units[i]}`;
+}

@@ -1,0 +1,44 @@
+import type { SyncProgress } from "../ops/sync";
+import { formatBytes, type Io } from "./io";
+
+/**
+ * Progress of a long operation: a bar redrawn in place on a terminal, plain lines (at most one
+ * every two seconds, and the last) otherwise.
+ */
+export class ProgressReporter {
+  private lastLine = 0;
+  private drawn = false;
+
+  constructor(private readonly io: Io, private readonly label: string) {}
+
+  private get tty(): boolean {
+    return this.io.stderr.isTTY === true;
+  }
+
+  update(p: SyncProgress): void {
+    if (p.phase !== "copying" && p.phase !== "done") return;
+    const fraction = p.bytesTotal > 0 ? p.bytesDone / p.bytesTotal : p.filesTotal > 0 ? p.filesDone / p.filesTotal : 1;
+    const percent = Math.floor(fraction * 100);
+    const rate = `${formatBytes(p.bytesPerSecond)}/s`;
+    const eta = p.etaSeconds !== undefined && fraction < 1 ? `, ${Math.ceil(p.etaSeconds)}s left` : "";
+    const counts = `${p.filesDone}/${p.filesTotal} files, ${formatBytes(p.bytesDone)}/${formatBytes(p.bytesTotal)}`;
+    const now = Date.now();
+    if (this.tty) {
+      // Redraw at most ten times a second, and always at the end.
+      if (now - this.lastLine < 100 && fraction < 1) return;
+      this.lastLine = now;
+      const width = 30;
+      const filled = Math.round(fraction * width);
+      this.io.stderr.write(`\r${this.label} [${"#".repeat(filled)}${"-".repeat(width - filled)}] ${String(percent).padStart(3)}% ${counts} ${rate}${eta}\u001b[K`);
+      this.drawn = true;
+      return;
+    }
+    if (now - this.lastLine < 2000 && fraction < 1) return;
+    this.lastLine = now;
+    this.io.stderr.write(`${this.label}: ${percent}% (${counts}, ${rate}${eta})\n`);
+  }
+
+  finish(): void {
+    if (this.tty && this.drawn) this.io.stderr.write("\n");
+  }
+}

@@ -1,0 +1,142 @@
+import * as assert from "node:assert/strict";
+import { execFile, spawn } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import { openPath, resetMemoryStore, type VfsPath } from "../../src/vfs";
+import { kstate } from "../support/cli";
+import { makeS3Bucket, openOptions, s3Options, uniqueName } from "../support/env";
+import { MINIO_PASSWORD, MINIO_USER } from "../support/servers";
+
+const CLUSTER = "cli.k8s.example.com";
+const BIN = path.resolve(__dirname, "..", "..", "..", "bin", "kstate.js");
+const CONFIG = `apiVersion: kops.k8s.io/v1alpha2\nkind: Cluster\nmetadata:\n  name: ${CLUSTER}\nspec:\n  configBase: old\n  kubernetesVersion: v1.30.2\n`;
+
+async function populate(folder: VfsPath, files: number, concurrency = 32): Promise<void> {
+  await folder.join("config").write(CONFIG);
+  let next = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < files) {
+      const i = next++;
+      const where = i % 4 === 0 ? `secrets/token:${i}` : i % 4 === 1 ? `pki/private/key-${i}/keyset.yaml` : i % 4 === 2 ? `backups/etcd/main/${i}` : `addons/addon-${i}.addons.k8s.io/k8s-1.16.yaml`;
+      await folder.join(where).write(randomBytes(200 + ((i * 7919) % 20_000)));
+    }
+  }));
+}
+
+async function hashes(folder: VfsPath): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const f of await folder.listTree()) out.set(f.path, createHash("sha256").update((await folder.join(f.path).read()).data).digest("hex"));
+  return out;
+}
+
+// eslint-disable-next-line no-control-regex
+const plain = (s: string) => s.replace(/\u001b\[[0-9;]*m/g, "");
+
+function memStore(): string {
+  const n = uniqueName("mem");
+  resetMemoryStore(n);
+  return `memfs://${n}`;
+}
+
+describe("kstate migrate", function () {
+  this.timeout(300_000);
+
+  it("--dry-run shows the plan and writes nothing", async function () {
+    const from = memStore();
+    const to = memStore();
+    await populate(openPath(from).join(CLUSTER), 10);
+    const r = await kstate(["migrate", CLUSTER, "--from", from, "--to", to, "--dry-run"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /copy 11 of 11 files/);
+    assert.match(r.stdout, /Dry run: nothing was written/);
+    assert.deepEqual(await openPath(to).listTree(), []);
+  });
+
+  it("asks before writing; no answer means no; --yes migrates; a second run has nothing to do (exit 4)", async function () {
+    const from = memStore();
+    const to = memStore();
+    await populate(openPath(from).join(CLUSTER), 10);
+    const declined = await kstate(["migrate", CLUSTER, "--from", from, "--to", to], { tty: true, input: "n\n" });
+    assert.equal(declined.code, 1);
+    assert.match(declined.stdout, /Proceed\? \[y\/N\] Cancelled: nothing was written/);
+    assert.deepEqual(await openPath(to).listTree(), []);
+    const piped = await kstate(["migrate", CLUSTER, "--from", from, "--to", to]);
+    assert.equal(piped.code, 2, "no terminal and no --yes is a usage error");
+    assert.match(piped.stderr, /pass --yes/);
+    const accepted = await kstate(["migrate", CLUSTER, "--from", from, "--to", to], { tty: true, input: "y\n" });
+    assert.equal(accepted.code, 0, accepted.stderr);
+    assert.match(plain(accepted.stdout), /Migrated cli\.k8s\.example\.com: 11 file\(s\) copied/);
+    const again = await kstate(["migrate", CLUSTER, "--from", from, "--to", to, "--yes"]);
+    assert.equal(again.code, 4);
+    assert.match(again.stdout, /copy 0 of 11 files/);
+  });
+
+  it("usage errors exit 2 and name the problem; a failure exits 1", async function () {
+    assert.equal((await kstate(["migrate", CLUSTER, "--from", "memfs://a"])).code, 2);
+    assert.match((await kstate(["migrate", CLUSTER, "--from", "memfs://a", "--to", "memfs://b", "--concurrency", "0"])).stderr, /--concurrency must be a whole number/);
+    assert.equal((await kstate(["migrate", CLUSTER, "--to", "memfs://b"])).code, 2);
+    assert.match((await kstate(["migrate", CLUSTER, "--to", "memfs://b"])).stderr, /KSTATE_STATE_STORE or KOPS_STATE_STORE/);
+    assert.equal((await kstate(["migrate", CLUSTER, "--from", "memfs://a", "--to", "memfs://b", "--bogus"])).code, 2);
+    const missing = await kstate(["migrate", CLUSTER, "--from", memStore(), "--to", memStore(), "--yes"]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /no cluster there/);
+    assert.equal((await kstate(["migrate", CLUSTER, "--from", "ftp://x", "--to", "memfs://b"])).code, 1);
+  });
+
+  it("draws a progress bar under a pseudo-terminal that ends at 100%", async function () {
+    const from = `file://${fs.mkdtempSync(path.join(os.tmpdir(), "kstate-pty-src-"))}`;
+    const to = `file://${fs.mkdtempSync(path.join(os.tmpdir(), "kstate-pty-dst-"))}`;
+    await populate(openPath(from).join(CLUSTER), 300);
+    const command = `node ${BIN} migrate ${CLUSTER} --from ${from} --to ${to} --yes --concurrency 4`;
+    const { stdout } = await promisify(execFile)("script", ["-qfec", command, "/dev/null"], { env: { ...process.env, TERM: "xterm" } });
+    assert.match(stdout, /\rcopying \[#*-*\] +\d+%/, "a bar redrawn in place");
+    assert.match(stdout, /\rcopying \[#{30}\] 100% 301\/301 files/);
+    assert.match(plain(stdout), /Migrated cli\.k8s\.example\.com: 301 file\(s\) copied/);
+    assert.match(stdout, /\u001b\[32mMigrated/, "colour on a terminal");
+  });
+
+  it("SIGKILL at 10 random points of a 2,000-file run: the next run completes, nothing is missing or corrupt, the source is untouched", async function () {
+    const bucket = await makeS3Bucket();
+    const from = `s3://${bucket}`;
+    const source = openPath(from, openOptions()).join(CLUSTER);
+    await populate(source, 1999);
+    const before = await hashes(source);
+    const env = { ...process.env, S3_ENDPOINT: s3Options().endpoint!, S3_REGION: "us-east-1", S3_ACCESS_KEY_ID: MINIO_USER, S3_SECRET_ACCESS_KEY: MINIO_PASSWORD };
+    const runOnce = (to: string, killAfterMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }> => new Promise((resolve) => {
+      const started = Date.now();
+      const child = spawn(process.execPath, [BIN, "migrate", CLUSTER, "--from", from, "--to", to, "--yes"], { env, stdio: "ignore" });
+      const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill("SIGKILL"), killAfterMs);
+      child.on("exit", (code, signal) => {
+        if (timer) clearTimeout(timer);
+        resolve({ code, signal, ms: Date.now() - started });
+      });
+    });
+    const full = await runOnce(`file://${fs.mkdtempSync(path.join(os.tmpdir(), "kstate-kill-"))}`);
+    assert.equal(full.code, 0);
+    let killed = 0;
+    for (let trial = 0; trial < 10; trial++) {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kstate-kill-"));
+      const to = `file://${dir}`;
+      const at = 300 + Math.floor(Math.random() * Math.max(1, full.ms - 300));
+      const r = await runOnce(to, at);
+      if (r.signal === "SIGKILL") killed++;
+      const destination = openPath(to).join(CLUSTER);
+      const partial = await hashes(destination);
+      for (const [p, h] of partial) {
+        if (p === "config") continue;
+        assert.equal(h, before.get(p), `trial ${trial}: ${p} at the destination is not the source's bytes`);
+      }
+      assert.deepEqual(await hashes(source), before, `trial ${trial}: the source changed`);
+      const resumed = await runOnce(to);
+      assert.equal(resumed.code, 0, `trial ${trial}: the run after the kill failed`);
+      const done = await hashes(destination);
+      assert.deepEqual([...done.keys()].sort(), [...before.keys()].sort(), `trial ${trial}: files missing`);
+      for (const [p, h] of before) if (p !== "config") assert.equal(done.get(p), h, `trial ${trial}: ${p}`);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    assert.ok(killed >= 8, `most runs were killed mid-way (${killed} of 10)`);
+  });
+});
