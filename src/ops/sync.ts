@@ -98,6 +98,14 @@ async function hashOf(root: VfsPath, f: FileInfo): Promise<string> {
   return f.hash ?? md5Of(root.join(f.path));
 }
 
+/** An S3 multipart ETag (MD5 of the parts' MD5s): equal ETags on S3 mean equal bytes. */
+const MULTIPART_ETAG = /^"?[0-9a-f]{32}-\d+"?$/;
+
+function sameMultipartEtag(source: VfsPath, a: FileInfo, destination: VfsPath, b: FileInfo): boolean {
+  return source.url.startsWith("s3://") && destination.url.startsWith("s3://") && a.revision !== undefined
+    && a.revision === b.revision && MULTIPART_ETAG.test(a.revision);
+}
+
 /**
  * Syncs one cluster's folder (`{store}/{cluster}`) from `source` to `destination`.
  * Throws `NotFoundError` when the source holds no cluster; never deletes at the destination.
@@ -141,6 +149,10 @@ export async function syncCluster(source: VfsPath, destination: VfsPath, options
           meter.tick("copying", 1, f.size);
           return;
         }
+      } else if (sameMultipartEtag(source, f, destination, there)) {
+        already++;
+        meter.tick("copying", 1, f.size);
+        return;
       } else {
         const [sa, sb] = await Promise.all([hashOf(source, f), hashOf(destination, there)]);
         expected.set(f.path, sa);
@@ -171,6 +183,8 @@ export async function syncCluster(source: VfsPath, destination: VfsPath, options
   }
 
   // Copy the data first and the config last: the destination is a cluster only once it is whole.
+  // Largest first, so a big backup runs beside the many small files instead of after them.
+  toCopy.sort((a, b) => b.size - a.size);
   await mapLimit(toCopy, concurrency, async (f) => {
     const copied = await copyFile(source.join(f.path), destination.join(f.path), f.size);
     if (copied.md5 && !expected.has(f.path)) expected.set(f.path, copied.md5);
@@ -193,6 +207,10 @@ export async function syncCluster(source: VfsPath, destination: VfsPath, options
     const there = after.get(f.path);
     if (!there) {
       mismatched.push(`${f.path} (missing)`);
+      return;
+    }
+    if (!expected.has(f.path) && sameMultipartEtag(source, f, destination, there)) {
+      meter.tick("verifying");
       return;
     }
     const want = expected.get(f.path) ?? (await hashOf(source, f));

@@ -32,3 +32,13 @@ export function serializableProvider<I, O>(moduleName: string, builtDir: string)
     delete: async (id, props) => load().delete(id, props),
   };
 }
+
+/**
+ * A dynamic resource's properties: the inputs given, and every output key, even those no input
+ * sets, since only properties passed to the constructor become outputs.
+ */
+export function withOutputKeys<O>(args: object, outputs: readonly (keyof O & string)[]): Record<string, unknown> {
+  const props: Record<string, unknown> = { ...args };
+  for (const k of outputs) if (!(k in props)) props[k] = undefined;
+  return props;
+}

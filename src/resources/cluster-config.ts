@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Ownership } from "../ops/cluster";
 import type { ClusterOptions } from "../ops/options";
 import type { ClusterConfigInputs, ClusterConfigOutputs } from "../providers/cluster-config";
-import { serializableProvider } from "../providers/serialize";
+import { serializableProvider, withOutputKeys } from "../providers/serialize";
 
 type Settable = Omit<ClusterConfigInputs, "plan">;
 
@@ -33,12 +33,10 @@ export class ClusterConfig extends pulumi.dynamic.Resource {
   declare readonly schemaVersion: pulumi.Output<number>;
 
   constructor(name: string, args: ClusterConfigArgs, opts?: pulumi.CustomResourceOptions) {
-    const inputs: Record<string, unknown> = { ...args };
-    const outputs: (keyof ClusterConfigOutputs)[] = [
+    const inputs = withOutputKeys<ClusterConfigOutputs>(args, [
       "store", "name", "options", "spec", "instanceGroups", "onConflict", "deleteClusterState", "plan", "configBase", "config",
       "instanceGroupDocuments", "revisions", "ownedPaths", "ownedValues", "appliedOwnedValues", "adopted", "schemaVersion",
-    ];
-    for (const k of outputs) if (!(k in inputs)) inputs[k] = undefined;
+    ]);
     super(clusterConfigProvider, name, inputs, opts, "kstate", "ClusterConfig");
   }
 }

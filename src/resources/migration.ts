@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { MigrationInputs, MigrationOutputs } from "../providers/migration";
-import { serializableProvider } from "../providers/serialize";
+import { serializableProvider, withOutputKeys } from "../providers/serialize";
 
 type Settable = Omit<MigrationInputs, "plan">;
 
@@ -32,12 +32,10 @@ export class StateStoreMigration extends pulumi.dynamic.Resource {
   declare readonly schemaVersion: pulumi.Output<number>;
 
   constructor(name: string, args: StateStoreMigrationArgs, opts?: pulumi.CustomResourceOptions) {
-    const inputs: Record<string, unknown> = { ...args };
-    const outputs: (keyof MigrationOutputs)[] = [
+    const inputs = withOutputKeys<MigrationOutputs>(args, [
       "clusterName", "source", "destination", "deleteSource", "concurrency", "plan", "configBase", "filesCopied", "bytesCopied",
       "verified", "manifestHash", "sourceDeleted", "extraAtDestination", "schemaVersion",
-    ];
-    for (const k of outputs) if (!(k in inputs)) inputs[k] = undefined;
+    ]);
     super(migrationProvider, name, inputs, opts, "kstate", "StateStoreMigration");
   }
 }

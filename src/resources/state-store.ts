@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type * as aws from "@pulumi/aws";
 import type * as gcp from "@pulumi/gcp";
-import { serializableProvider } from "../providers/serialize";
+import { serializableProvider, withOutputKeys } from "../providers/serialize";
 import type { EncryptionType, StateStoreInputs, StateStoreOutputs } from "../providers/state-store";
 import { gcsReadBindings, gcsWriteBindings, type GcsRoleBinding, s3ReadPolicy, s3WritePolicy } from "./policies";
 
@@ -73,13 +73,11 @@ export class StateStore extends pulumi.dynamic.Resource {
       if (args.url !== undefined) throw new Error(`StateStore ${name}: give either url or existingBucket, not both`);
       Object.assign(inputs, fromBucket(existingBucket), { adoptExisting: true });
     }
-    // Every output must be a property of the resource, even where no input sets it.
-    const outputs: (keyof StateStoreOutputs)[] = [
+    const props = withOutputKeys<StateStoreOutputs>(inputs, [
       "url", "bucket", "scheme", "region", "endpoint", "versioning", "encryption", "kmsKeyId", "forceDestroy", "adoptExisting",
       "adopted", "publicAccessBlocked", "schemaVersion",
-    ];
-    for (const k of outputs) if (!(k in inputs)) inputs[k] = undefined;
-    super(stateStoreProvider, name, inputs, { ...opts, ...(existingBucket ? { dependsOn: [existingBucket] } : {}) }, "kstate", "StateStore");
+    ]);
+    super(stateStoreProvider, name, props, { ...opts, ...(existingBucket ? { dependsOn: [existingBucket] } : {}) }, "kstate", "StateStore");
     const parsed = pulumi.all([this.scheme, this.bucket]);
     this.readPolicy = parsed.apply(([scheme, b]) => (scheme === "s3" ? s3ReadPolicy(b) : undefined));
     this.writePolicy = parsed.apply(([scheme, b]) => (scheme === "s3" ? s3WritePolicy(b) : undefined));

@@ -1,7 +1,7 @@
 import type { FileInfo, FileVersion, ReadResult, ReadStreamResult, Revision, WriteResult } from "./path";
 import type { Scheme } from "./url";
 import {
-  AlreadyExistsError, describe, KstateError as KstateErrorClass, NotFoundError, PreconditionFailedError,
+  AlreadyExistsError, BackendError, describe, KstateError as KstateErrorClass, NotFoundError, PermissionError, PreconditionFailedError,
 } from "./errors";
 import type { KstateError } from "./errors";
 import type { RetryPolicy } from "./retry";
@@ -113,4 +113,27 @@ export async function expectRevision(head: () => Promise<ObjectHead>, ifRevision
   if (current !== ifRevision) {
     throw new ConditionNotMet({ kind: "match", revision: ifRevision }, current === undefined ? "the file does not exist" : `now at revision ${current}`);
   }
+}
+
+/**
+ * What a backend's answer means for kstate: a precondition failure is `ConditionNotMet`; a missing
+ * object is `Missing`, or `ConditionNotMet` for a write that needed a revision. Returns
+ * undefined for any other answer, which the caller rethrows.
+ */
+export function answerSignal(answer: { preconditionFailed: boolean; objectMissing: boolean }, condition?: Condition, detail?: string): Error | undefined {
+  if (answer.preconditionFailed) return new ConditionNotMet(condition ?? { kind: "any" }, condition?.kind === "absent" ? undefined : detail);
+  if (answer.objectMissing) {
+    // If-Match on a missing object: the revision cannot match.
+    if (condition?.kind === "match") return new ConditionNotMet(condition, "the file no longer exists");
+    if (condition === undefined || condition.kind === "absent") return new Missing();
+  }
+  return undefined;
+}
+
+/** `classify` for HTTP backends: 401/403 are `PermissionError`, the rest `BackendError`. */
+export function classifyHttp(op: string, url: string, error: unknown, status: number | undefined, detail: string): KstateError {
+  const common = classifyCommon(op, url, error);
+  if (common) return common;
+  if (status === 403 || status === 401) return new PermissionError(describe(op, url, detail), { url, cause: error });
+  return new BackendError(describe(op, url, detail), { url, cause: error });
 }

@@ -2,9 +2,9 @@ import { PassThrough, Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type * as GCS from "@google-cloud/storage";
 import {
-  type Backend, classifyCommon, type Condition, ConditionNotMet, env, expectRevision, type ListOptions, Missing, type ObjectHead,
+  answerSignal, type Backend, classifyHttp, type Condition, env, expectRevision, type ListOptions, type ObjectHead,
 } from "./backend";
-import { BackendError, describe, InvalidPathError, type KstateError, PermissionError } from "./errors";
+import { InvalidPathError, type KstateError } from "./errors";
 import type { FileInfo, FileVersion, ReadResult, ReadStreamResult, Revision, WriteResult } from "./path";
 import { isTransientNetworkError, type RetryPolicy, withRetry } from "./retry";
 import type { BucketAdmin } from "./bucket";
@@ -216,23 +216,16 @@ export class GcsBackend implements Backend {
       return await fn();
     } catch (e) {
       const status = statusOf(e);
-      if (status === 412) throw new ConditionNotMet(condition ?? { kind: "any" });
-      if (status === 404 && !/bucket/i.test(String((e as Error).message))) {
-        if (condition?.kind === "match") throw new ConditionNotMet(condition, "the file no longer exists");
-        if (condition === undefined || condition.kind === "absent") throw new Missing();
-      }
-      throw e;
+      const signal = answerSignal({ preconditionFailed: status === 412, objectMissing: status === 404 && !/bucket/i.test(String((e as Error).message)) }, condition);
+      throw signal ?? e;
     }
   }
 
   classify(op: string, url: string, error: unknown): KstateError {
-    const common = classifyCommon(op, url, error);
-    if (common) return common;
     const status = statusOf(error);
     const rec = error as { message?: string; code?: unknown };
     const detail = status !== undefined ? `${status} ${rec.message ?? ""}`.trim() : [typeof rec.code === "string" ? rec.code : undefined, rec.message].filter(Boolean).join(" ");
-    if (status === 403 || status === 401) return new PermissionError(describe(op, url, detail), { url, cause: error });
-    return new BackendError(describe(op, url, detail || String(error)), { url, cause: error });
+    return classifyHttp(op, url, error, status, detail || String(error));
   }
 
   isTransient(error: unknown): boolean {

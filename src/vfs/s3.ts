@@ -1,9 +1,9 @@
 import type { Readable } from "node:stream";
 import type * as S3 from "@aws-sdk/client-s3";
 import {
-  type Backend, classifyCommon, type Condition, ConditionNotMet, env, expectRevision, type ListOptions, Missing, type ObjectHead,
+  answerSignal, type Backend, classifyHttp, type Condition, env, expectRevision, type ListOptions, type ObjectHead,
 } from "./backend";
-import { BackendError, describe, InvalidPathError, type KstateError, PermissionError } from "./errors";
+import { InvalidPathError, type KstateError } from "./errors";
 import type { FileInfo, FileVersion, ReadResult, ReadStreamResult, Revision, WriteResult } from "./path";
 import { isTransientNetworkError, type RetryPolicy, withRetry } from "./retry";
 import type { BucketAdmin } from "./bucket";
@@ -417,26 +417,16 @@ export class S3Backend implements Backend {
     } catch (e) {
       const status = statusOf(e);
       const name = (e as { name?: string }).name;
-      if (status === 412 || name === "PreconditionFailed") {
-        throw new ConditionNotMet(condition ?? { kind: "any" }, condition?.kind === "absent" ? undefined : detailOf(e));
-      }
-      if (status === 404 || name === "NoSuchKey" || name === "NotFound") {
-        if (name === "NoSuchBucket") throw e;
-        // If-Match on a missing object: the revision cannot match.
-        if (condition?.kind === "match") throw new ConditionNotMet(condition, "the file no longer exists");
-        if (condition === undefined || condition.kind === "absent") throw new Missing();
-      }
-      throw e;
+      const signal = name === "NoSuchBucket" ? undefined : answerSignal({
+        preconditionFailed: status === 412 || name === "PreconditionFailed",
+        objectMissing: status === 404 || name === "NoSuchKey" || name === "NotFound",
+      }, condition, detailOf(e));
+      throw signal ?? e;
     }
   }
 
   classify(op: string, url: string, error: unknown): KstateError {
-    const common = classifyCommon(op, url, error);
-    if (common) return common;
-    const status = statusOf(error);
-    const detail = detailOf(error);
-    if (status === 403 || status === 401) return new PermissionError(describe(op, url, detail), { url, cause: error });
-    return new BackendError(describe(op, url, detail), { url, cause: error });
+    return classifyHttp(op, url, error, statusOf(error), detailOf(error));
   }
 
   isTransient(error: unknown): boolean {
