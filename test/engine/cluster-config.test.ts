@@ -142,15 +142,26 @@ for (const backend of backends) {
       delete args.spec;
     });
 
-    it("step 9: destroy refuses while kops state remains, then removes what it wrote", async function () {
+    it("step 9: destroy refuses while kops state remains; with deleteClusterState it removes that too", async function () {
       await root.join(CLUSTER, "pki", "private", "kubernetes-ca", "keyset.yaml").write("kind: Keyset\n");
+      await root.join(CLUSTER, "secrets", "system:dns").write('{"Data":"c2VjcmV0"}');
       await root.join("other.example.com", "config").write("kept");
       await assert.rejects(stack.destroy(), (e: unknown) => /deleteClusterState/.test(String(e)) && /pki\/private\/kubernetes-ca\/keyset\.yaml/.test(String(e)));
       assert.ok((await read("config")).length > 0);
-      await root.join(CLUSTER, "pki", "private", "kubernetes-ca", "keyset.yaml").remove();
+      assert.equal((await root.join(CLUSTER).listTree()).length, 6, "nothing was removed");
+      args.deleteClusterState = true;
+      assert.equal((await stack.up()).summary.resourceChanges?.update, 1);
       await stack.destroy();
       assert.deepEqual(await root.join(CLUSTER).listTree(), []);
       assert.equal((await root.join("other.example.com", "config").read()).data.toString(), "kept");
+    });
+
+    it("step 10: without kops state, destroy removes only the documents it wrote", async function () {
+      delete args.deleteClusterState;
+      await stack.up();
+      await root.join(CLUSTER, "instancegroup", "hand-made").write("apiVersion: kops.k8s.io/v1alpha2\nkind: InstanceGroup\nmetadata:\n  name: hand-made\nspec:\n  role: Node\n  subnets:\n  - us-east-1a\n");
+      await stack.destroy();
+      assert.deepEqual((await root.join(CLUSTER).listTree()).map((f) => f.path), ["instancegroup/hand-made"]);
     });
   });
 }
