@@ -3,6 +3,8 @@
  * streams. bin/kstate.js is a few lines over it.
  */
 import { ConflictError, KstateError, PreconditionFailedError } from "../vfs/errors";
+import { create, CREATE_HELP } from "./commands/create";
+import { get, GET_HELP } from "./commands/get";
 import { migrate, MIGRATE_HELP } from "./commands/migrate";
 import { EXIT, type Io, UsageError } from "./io";
 
@@ -14,6 +16,8 @@ const VERSION: string = (require("../../../package.json") as { version: string }
 type Command = (argv: string[], io: Io) => Promise<number>;
 
 const COMMANDS: Record<string, { run: Command; summary: string; help: string }> = {
+  get: { run: get, summary: "print clusters and instance groups (table, yaml, json)", help: GET_HELP },
+  create: { run: create, summary: "create a cluster, or merge flags into an existing one", help: CREATE_HELP },
   migrate: { run: migrate, summary: "move a cluster's state to another store, verified", help: MIGRATE_HELP },
 };
 
@@ -35,6 +39,10 @@ Exit codes: 0 success, 1 failure, 2 usage error, 3 conflict, 4 nothing to do.
 
 export async function run(argv: string[], io: Io): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === "help" && rest[0] !== undefined && COMMANDS[rest[0]]) {
+    io.stdout.write(COMMANDS[rest[0]]!.help);
+    return EXIT.ok;
+  }
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     io.stdout.write(usage());
     return name === undefined ? EXIT.usage : EXIT.ok;

@@ -1,0 +1,103 @@
+import { parseArgs } from "node:util";
+import { ClusterStore } from "../../store/cluster-store";
+import { openPath } from "../../vfs";
+import { NotFoundError } from "../../vfs/errors";
+import { EXIT, type Io, UsageError } from "../io";
+import { stateStore } from "../store-url";
+
+export const GET_HELP = `Usage:
+  kstate get clusters [-o table|yaml|json]
+  kstate get cluster NAME [-o table|yaml|json]
+  kstate get ig --name CLUSTER [GROUP] [-o table|yaml|json]
+  kstate get all NAME [-o yaml|json]
+
+Prints what the state store holds, as \`kops get\` does. -o yaml prints the stored documents as
+they are, comments included; \`get all\` prints the Cluster and its InstanceGroups as one
+multi-document stream.
+
+Options:
+  --state URL     the state store (default: KSTATE_STATE_STORE, then KOPS_STATE_STORE)
+  -o, --output    table (default), yaml or json
+  --name CLUSTER  the cluster, for \`get ig\`
+
+Exit codes: 0 success, 1 failure (e.g. no such cluster), 2 usage error.
+`;
+
+type Doc = Record<string, any>;
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("   ").trimEnd()).join("\n") + "\n";
+}
+
+function zonesOf(c: Doc): string {
+  const zones = new Set(((c.spec?.subnets ?? []) as Doc[]).map((s) => s.zone).filter(Boolean));
+  return [...zones].join(",");
+}
+
+function cloudOf(c: Doc): string {
+  const cp = c.spec?.cloudProvider;
+  return typeof cp === "string" ? cp : cp && typeof cp === "object" ? Object.keys(cp).join(",") : "";
+}
+
+export async function get(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { state: { type: "string" }, output: { type: "string", short: "o" }, name: { type: "string" }, help: { type: "boolean", short: "h" } },
+  });
+  if (values.help) {
+    io.stdout.write(GET_HELP);
+    return EXIT.ok;
+  }
+  const output = values.output ?? "table";
+  if (!["table", "yaml", "json"].includes(output)) throw new UsageError(`-o must be table, yaml or json (got ${output})`);
+  const [what, ...names] = positionals;
+  const store = new ClusterStore(openPath(stateStore(values.state, io.env)));
+  const print = (docs: { text: string; doc: Doc }[], rows: () => string[][]) => {
+    if (output === "yaml") io.stdout.write(docs.map((d) => d.text.endsWith("\n") ? d.text : `${d.text}\n`).join("---\n"));
+    else if (output === "json") io.stdout.write(`${JSON.stringify(docs.length === 1 && what !== "clusters" && what !== "all" && what !== "ig" && what !== "instancegroups" ? docs[0]!.doc : docs.map((d) => d.doc), null, 2)}\n`);
+    else io.stdout.write(table(rows()));
+  };
+  const cluster = async (name: string) => {
+    const c = await store.readConfig(name);
+    if (!c) throw new NotFoundError(`cluster ${JSON.stringify(name)} not found in ${store.root.url}`, { url: store.configPath(name).url });
+    return { text: c.text, doc: c.doc.toJS() as Doc };
+  };
+  switch (what) {
+    case "clusters":
+    case "cluster": {
+      const list = what === "cluster" && names.length > 0 ? names : names.length > 0 ? names : await store.listClusters();
+      if (what === "cluster" && list.length === 0) throw new UsageError("get cluster needs a cluster name (or use get clusters)");
+      const docs = await Promise.all(list.map(cluster));
+      print(docs, () => [["NAME", "CLOUD", "KUBERNETES", "ZONES", "CONFIGBASE"], ...docs.map(({ doc }) => [doc.metadata?.name ?? "", cloudOf(doc), doc.spec?.kubernetesVersion ?? "", zonesOf(doc), doc.spec?.configBase ?? ""])]);
+      return EXIT.ok;
+    }
+    case "ig":
+    case "igs":
+    case "instancegroups": {
+      const name = values.name;
+      if (!name) throw new UsageError("get ig needs --name CLUSTER");
+      await cluster(name);
+      const groups = await store.readInstanceGroups(name);
+      const wanted = names.length > 0 ? names : [...groups.keys()];
+      const docs = wanted.map((g) => {
+        const d = groups.get(g);
+        if (!d) throw new NotFoundError(`instance group ${JSON.stringify(g)} not found in cluster ${name}`, { url: store.instanceGroupPath(name, g).url });
+        return { text: d.text, doc: d.doc.toJS() as Doc };
+      });
+      print(docs, () => [["NAME", "ROLE", "MACHINETYPE", "MIN", "MAX", "ZONES"], ...docs.map(({ doc }) => [doc.metadata?.name ?? "", doc.spec?.role ?? "", doc.spec?.machineType ?? "", String(doc.spec?.minSize ?? ""), String(doc.spec?.maxSize ?? ""), ((doc.spec?.subnets ?? []) as string[]).join(",")])]);
+      return EXIT.ok;
+    }
+    case "all": {
+      const [name] = names;
+      if (!name) throw new UsageError("get all needs a cluster name");
+      if (output === "table") throw new UsageError("get all prints documents: use -o yaml or -o json");
+      const docs = [await cluster(name), ...[...(await store.readInstanceGroups(name)).values()].map((d) => ({ text: d.text, doc: d.doc.toJS() as Doc }))];
+      print(docs, () => []);
+      return EXIT.ok;
+    }
+    default:
+      throw new UsageError(`unknown resource ${JSON.stringify(what ?? "")}: use clusters, cluster NAME, ig --name CLUSTER, or all NAME`);
+  }
+}

@@ -1,0 +1,89 @@
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parseYaml, parseYamlStream } from "../../src/store/yaml";
+import { openPath, resetMemoryStore } from "../../src/vfs";
+import { kstate } from "../support/cli";
+import { uniqueName } from "../support/env";
+import { snapshot } from "../support/snapshot";
+
+const NAME = "cli.k8s.example.com";
+const FLAGS = ["--zones", "us-east-1a,us-east-1b", "--node-size", "m5.large", "--kubernetes-version", "v1.30.2", "--cloud", "aws"];
+
+const stores: Record<string, () => string> = {
+  memfs: () => {
+    const n = uniqueName("mem");
+    resetMemoryStore(n);
+    return `memfs://${n}`;
+  },
+  "file://": () => `file://${fs.mkdtempSync(path.join(os.tmpdir(), "kstate-cli-"))}`,
+};
+
+for (const [kind, make] of Object.entries(stores)) {
+  describe(`kstate create cluster and get (${kind})`, function () {
+    it("create writes the cluster as kops does, and get prints it as table, yaml and json", async function () {
+      const state = make();
+      const created = await kstate(["create", "cluster", NAME, ...FLAGS, "--set", "spec.kubelet.maxPods=110"], { env: { KOPS_STATE_STORE: state } });
+      assert.equal(created.code, 0, created.stderr);
+      assert.match(created.stdout, /Creating cluster cli\.k8s\.example\.com/);
+      assert.match(created.stdout, /instancegroup\/nodes-us-east-1b: create/);
+
+      const list = await kstate(["get", "clusters", "--state", state]);
+      assert.equal(list.code, 0, list.stderr);
+      assert.match(list.stdout, /^NAME +CLOUD +KUBERNETES +ZONES +CONFIGBASE\n/);
+      assert.match(list.stdout, /cli\.k8s\.example\.com +aws +v1\.30\.2 +us-east-1a,us-east-1b/);
+
+      const yaml = await kstate(["get", "cluster", NAME, "-o", "yaml"], { env: { KSTATE_STATE_STORE: state } });
+      const doc = parseYaml(yaml.stdout, "out").toJS() as { spec: { kubelet: { maxPods: number } } };
+      assert.equal(doc.spec.kubelet.maxPods, 110);
+      const json = JSON.parse((await kstate(["get", "cluster", NAME, "-o", "json", "--state", state])).stdout) as { kind: string };
+      assert.equal(json.kind, "Cluster");
+
+      const igs = await kstate(["get", "ig", "--name", NAME, "--state", state]);
+      assert.match(igs.stdout, /nodes-us-east-1a +Node +m5\.large +1 +1 +us-east-1a/);
+      const all = parseYamlStream((await kstate(["get", "all", NAME, "-o", "yaml", "--state", state])).stdout, "all").map((d) => (d.toJS() as { kind: string }).kind);
+      assert.deepEqual(all, ["Cluster", "InstanceGroup", "InstanceGroup", "InstanceGroup"]);
+    });
+
+    it("create on an existing cluster merges only the flags given, keeping hand edits", async function () {
+      const state = make();
+      await kstate(["create", "cluster", NAME, ...FLAGS], { env: { KOPS_STATE_STORE: state } });
+      const config = openPath(state).join(NAME, "config");
+      const text = (await config.read()).data.toString();
+      await config.write(text.replace("  kubelet:\n", "  kubelet:\n    # tuned by hand\n    maxPods: 200\n"));
+      const before = await snapshot(openPath(state));
+      const dry = await kstate(["create", "cluster", NAME, "--node-size", "m5.xlarge", "--dry-run"], { env: { KOPS_STATE_STORE: state } });
+      assert.equal(dry.code, 0, dry.stderr);
+      assert.match(dry.stdout, /Merging into cluster/);
+      assert.match(dry.stdout, /instancegroup\/nodes-us-east-1a: ~ spec\.machineType: "m5\.large" -> "m5\.xlarge"/);
+      assert.deepEqual(await snapshot(openPath(state)), before, "dry run wrote nothing");
+      const real = await kstate(["create", "cluster", NAME, "--node-size", "m5.xlarge"], { env: { KOPS_STATE_STORE: state } });
+      assert.equal(real.code, 0, real.stderr);
+      assert.match((await config.read()).data.toString(), /# tuned by hand\n {4}maxPods: 200/);
+      const ig = parseYaml((await openPath(state).join(NAME, "instancegroup", "nodes-us-east-1b").read()).data.toString(), "ig").toJS() as { spec: { machineType: string } };
+      assert.equal(ig.spec.machineType, "m5.xlarge");
+    });
+
+    it("bad input is refused with the field named and nothing written", async function () {
+      const state = make();
+      const cases: [string[], number, RegExp][] = [
+        [["create", "cluster", NAME, "--zones", "us-east-1a", "--cloud", "aws", "--kubernetes-version", "latest"], 1, /spec\.kubernetesVersion: "latest" is not a Kubernetes version/],
+        [["create", "cluster", "Bad_Name", ...FLAGS], 1, /metadata\.name: "Bad_Name" is not a valid DNS name|invalid path/],
+        [["create", "cluster", NAME, ...FLAGS, "--control-plane-count", "2"], 2, /--control-plane-count: must be odd/],
+        [["create", "cluster", NAME, ...FLAGS, "--set", "kubelet.maxPods=1"], 2, /--set paths start with spec\./],
+        [["create", "cluster", NAME, ...FLAGS, "--bogus"], 2, /Unknown option '--bogus'/],
+        [["get", "cluster", "missing.example.com"], 1, /not found/],
+      ];
+      for (const [argv, code, message] of cases) {
+        const r = await kstate(argv, { env: { KOPS_STATE_STORE: state } });
+        assert.equal(r.code, code, `${argv.join(" ")}: ${r.stderr}`);
+        assert.match(r.stderr, message);
+      }
+      assert.deepEqual(await openPath(state).listTree(), []);
+      const none = await kstate(["get", "clusters"], { env: {} });
+      assert.equal(none.code, 2);
+      assert.match(none.stderr, /--state URL, or set KSTATE_STATE_STORE or KOPS_STATE_STORE/);
+    });
+  });
+}
