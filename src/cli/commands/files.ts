@@ -1,0 +1,166 @@
+/** `kstate export`, `kstate diff -f` and `kstate apply -f`: a cluster's documents in a folder, for git. */
+import * as fs from "node:fs";
+import * as nodePath from "node:path";
+import { parseArgs } from "node:util";
+import type { Document } from "yaml";
+import { diffDocuments } from "../../ops/cluster";
+import { validateClusterWithGroups, validationError } from "../../ops/validate";
+import { ClusterStore, parseKopsDocument } from "../../store/cluster-store";
+import { CONFIG_FILE, INSTANCE_GROUP_DIR } from "../../store/layout";
+import { getIn, parseYamlStream, setIn, stringifyYaml } from "../../store/yaml";
+import { copyFile, openPath } from "../../vfs";
+import { ValidationError } from "../../vfs/errors";
+import { colours, EXIT, type Io, readLine, UsageError } from "../io";
+import { stateStore } from "../store-url";
+
+export const EXPORT_HELP = `Usage: kstate export NAME --to DIR [--include-secrets] [--state URL]
+
+Copies cluster NAME's files into DIR, laid out as in the store (DIR/config,
+DIR/instancegroup/<name>, DIR/addons/…), ready for git. Secrets (secrets/) and private keys
+(pki/private/) are left out unless --include-secrets; keep such a folder out of shared git.
+`;
+
+export const APPLY_HELP = `Usage: kstate apply -f DIR|FILE [--dry-run] [--yes] [--state URL]
+       kstate diff -f DIR|FILE [--state URL]
+
+Makes the stored documents what DIR (a folder laid out as \`kstate export\` writes it) or FILE
+(a stream of Cluster and InstanceGroup documents, as \`kstate get all -o yaml\` prints) says.
+Shows each field that changes, validates the whole cluster, asks before writing (unless --yes),
+and writes each document only if it is unchanged since it was read (exit 3 if not). diff only
+shows the changes.
+`;
+
+function isSecret(relative: string): boolean {
+  return relative.startsWith("secrets/") || relative.startsWith("pki/private/");
+}
+
+export async function exportCluster(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv, allowPositionals: true,
+    options: { to: { type: "string" }, "include-secrets": { type: "boolean" }, state: { type: "string" }, help: { type: "boolean", short: "h" } },
+  });
+  if (values.help) {
+    io.stdout.write(EXPORT_HELP);
+    return EXIT.ok;
+  }
+  const [name, ...rest] = positionals;
+  if (!name || rest.length > 0) throw new UsageError("export takes one cluster name");
+  if (!values.to) throw new UsageError("--to DIR is required");
+  const store = new ClusterStore(openPath(stateStore(values.state, io.env)));
+  if (!(await store.readConfig(name))) throw new ValidationError(`cluster ${JSON.stringify(name)} not found in ${store.root.url}`);
+  const source = store.cluster(name);
+  const target = openPath(nodePath.resolve(values.to));
+  const files = await source.listTree();
+  const skipped = files.filter((f) => isSecret(f.path) && !values["include-secrets"]);
+  for (const f of files) if (!skipped.includes(f)) await copyFile(source.join(f.path), target.join(f.path), f.size);
+  if (values["include-secrets"] && files.some((f) => isSecret(f.path))) io.stderr.write(`warning: ${target.url} holds secrets and private keys in plain text; do not commit it to shared git\n`);
+  io.stdout.write(`Exported ${files.length - skipped.length} file(s) of ${name} to ${target.url}${skipped.length ? ` (${skipped.length} secret file(s) left out; --include-secrets to export them)` : ""}.\n`);
+  return EXIT.ok;
+}
+
+interface Desired {
+  file: string;
+  doc: Document;
+  name: string;
+}
+
+/** The documents a folder or a YAML stream holds, by store file. */
+function readDesired(source: string): { cluster: string; docs: Desired[] } {
+  const docs: Desired[] = [];
+  const stat = fs.statSync(source, { throwIfNoEntry: false });
+  if (!stat) throw new UsageError(`-f ${source}: no such file or folder`);
+  if (stat.isDirectory()) {
+    const config = nodePath.join(source, CONFIG_FILE);
+    if (!fs.existsSync(config)) throw new ValidationError(`${source}: no config file (export a cluster with kstate export NAME --to DIR)`);
+    docs.push({ file: CONFIG_FILE, doc: parseKopsDocument(fs.readFileSync(config, "utf8"), config, "Cluster"), name: "" });
+    const igDir = nodePath.join(source, INSTANCE_GROUP_DIR);
+    for (const g of fs.existsSync(igDir) ? fs.readdirSync(igDir).sort() : []) {
+      const file = nodePath.join(igDir, g);
+      docs.push({ file: `${INSTANCE_GROUP_DIR}/${g}`, doc: parseKopsDocument(fs.readFileSync(file, "utf8"), file, "InstanceGroup"), name: g });
+    }
+  } else {
+    for (const doc of parseYamlStream(fs.readFileSync(source, "utf8"), source)) {
+      const kind = getIn(doc, ["kind"]);
+      const text = stringifyYaml(doc);
+      if (kind === "Cluster") docs.push({ file: CONFIG_FILE, doc: parseKopsDocument(text, source, "Cluster"), name: "" });
+      else if (kind === "InstanceGroup") {
+        const g = String(getIn(doc, ["metadata", "name"]) ?? "");
+        docs.push({ file: `${INSTANCE_GROUP_DIR}/${g}`, doc: parseKopsDocument(text, source, "InstanceGroup"), name: g });
+      } else throw new ValidationError(`${source}: unhandled kind ${JSON.stringify(kind)} (only Cluster and InstanceGroup)`);
+    }
+  }
+  const clusters = docs.filter((d) => d.file === CONFIG_FILE);
+  if (clusters.length !== 1) throw new ValidationError(`${source}: expected exactly one Cluster document, found ${clusters.length}`);
+  const cluster = String(getIn(clusters[0]!.doc, ["metadata", "name"]) ?? "");
+  for (const d of docs) if (d.file === CONFIG_FILE) d.name = cluster;
+  return { cluster, docs };
+}
+
+export async function applyFiles(argv: string[], io: Io, diffOnly: boolean): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv, allowPositionals: true,
+    options: { filename: { type: "string", short: "f" }, "dry-run": { type: "boolean" }, yes: { type: "boolean", short: "y" }, state: { type: "string" }, help: { type: "boolean", short: "h" } },
+  });
+  if (values.help) {
+    io.stdout.write(APPLY_HELP);
+    return EXIT.ok;
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected ${JSON.stringify(positionals[0])}: give the documents with -f DIR|FILE`);
+  if (!values.filename) throw new UsageError("-f DIR|FILE is required");
+  const { cluster, docs } = readDesired(values.filename);
+  const store = new ClusterStore(openPath(stateStore(values.state, io.env)));
+  const stored = await store.readConfig(cluster);
+  const storedGroups = await store.readInstanceGroups(cluster);
+
+  // The result: the stored cluster with these documents in place of the stored ones.
+  const groups: Record<string, unknown> = {};
+  for (const [g, d] of storedGroups) groups[g] = d.doc.toJS();
+  for (const d of docs) if (d.file !== CONFIG_FILE) groups[d.name] = d.doc.toJS();
+  const config = docs.find((d) => d.file === CONFIG_FILE)!;
+  const problems = validateClusterWithGroups(config.doc.toJS(), groups, stored?.doc.toJS());
+  if (problems.length > 0) throw validationError(cluster, problems);
+
+  const c = colours(io);
+  const writes: { d: Desired; base: string | undefined; text: string }[] = [];
+  const lines: string[] = [];
+  for (const d of docs) {
+    const current = d.file === CONFIG_FILE ? stored : storedGroups.get(d.name);
+    const before = current?.doc.toJS() as Record<string, unknown> | undefined;
+    const after = d.doc.toJS() as Record<string, unknown>;
+    // As kops does: a changed spec bumps the generation.
+    if (before && JSON.stringify(before.spec) !== JSON.stringify(after.spec) && getIn(d.doc, ["metadata", "generation"]) === getIn(current!.doc, ["metadata", "generation"])) {
+      const g = getIn(d.doc, ["metadata", "generation"]);
+      setIn(d.doc, ["metadata", "generation"], (typeof g === "number" ? g : 0) + 1);
+    }
+    const changes = diffDocuments(before, d.doc.toJS() as Record<string, unknown>);
+    if (!current) lines.push(`${d.file}: create`);
+    for (const f of changes) {
+      if (f.path === "metadata.generation") continue;
+      lines.push(f.before === undefined ? `${d.file}: + ${f.path}: ${JSON.stringify(f.after)}` : f.after === undefined ? `${d.file}: - ${f.path}: ${JSON.stringify(f.before)}` : `${d.file}: ~ ${f.path}: ${JSON.stringify(f.before)} -> ${JSON.stringify(f.after)}`);
+    }
+    if (!current || changes.length > 0) writes.push({ d, base: current?.revision, text: stringifyYaml(d.doc) });
+  }
+  io.stdout.write(`${c.bold(`Cluster ${cluster}`)} in ${store.root.url}\n${lines.length ? lines.map((l) => `  ${l}`).join("\n") : "  no changes"}\n`);
+  if (diffOnly || values["dry-run"] || writes.length === 0) {
+    if (values["dry-run"]) io.stdout.write("Dry run: nothing was written.\n");
+    return EXIT.ok;
+  }
+  if (!values.yes) {
+    if (io.stdin.isTTY !== true) throw new UsageError("refusing to apply without confirmation: pass --yes (stdin is not a terminal)");
+    io.stdout.write("Apply these changes? [y/N] ");
+    const answer = (await readLine(io)).trim().toLowerCase();
+    if (answer !== "y" && answer !== "yes") {
+      io.stdout.write("Cancelled: nothing was written.\n");
+      return EXIT.failure;
+    }
+  }
+  // Groups before a new config, as on create; each write conditional on the revision read.
+  writes.sort((a, b) => (a.d.file === CONFIG_FILE ? (stored ? -1 : 1) : 0) - (b.d.file === CONFIG_FILE ? (stored ? -1 : 1) : 0));
+  for (const w of writes) {
+    const path = w.d.file === CONFIG_FILE ? store.configPath(cluster) : store.instanceGroupPath(cluster, w.d.name);
+    if (w.base === undefined) await path.create(w.text);
+    else await path.write(w.text, { ifRevision: w.base });
+  }
+  io.stdout.write(`${c.green("Applied")}: ${writes.length} document(s) of ${cluster}.\n`);
+  return EXIT.ok;
+}

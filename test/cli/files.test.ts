@@ -1,0 +1,73 @@
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { diffDocuments } from "../../src/ops/cluster";
+import { parseYamlStream } from "../../src/store/yaml";
+import { openPath } from "../../src/vfs";
+import { kstate } from "../support/cli";
+import { kops } from "../support/kops";
+import { snapshot } from "../support/snapshot";
+
+const NAME = "git.k8s.example.com";
+
+function tmp(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+type Doc = Record<string, any>;
+function byFile(stream: string): Record<string, Doc> {
+  return Object.fromEntries(parseYamlStream(stream, "get all").map((d) => d.toJS() as Doc).map((d) => [d.kind === "Cluster" ? "config" : `instancegroup/${d.metadata.name}`, d]));
+}
+
+describe("kstate export, diff and apply", function () {
+  this.timeout(120_000);
+
+  it("round trip: export, change one field in the folder, apply --yes; get all and the real kops get all show exactly that change", async function () {
+    const state = `file://${tmp("kstate-git-store-")}`;
+    const env = { KOPS_STATE_STORE: state };
+    assert.equal((await kstate(["create", "cluster", NAME, "--zones", "us-east-1a", "--node-size", "m5.large", "--kubernetes-version", "v1.30.2", "--cloud", "aws"], { env })).code, 0);
+    await openPath(state).join(NAME, "secrets", "kube").write('{"Data":"c2VjcmV0"}');
+    const before = byFile((await kstate(["get", "all", NAME, "-o", "yaml"], { env })).stdout);
+
+    const dir = tmp("kstate-git-dir-");
+    const exported = await kstate(["export", NAME, "--to", dir], { env });
+    assert.equal(exported.code, 0, exported.stderr);
+    assert.match(exported.stdout, /1 secret file\(s\) left out/);
+    assert.deepEqual(fs.readdirSync(dir).sort(), ["config", "instancegroup"]);
+
+    const file = path.join(dir, "instancegroup", "nodes-us-east-1a");
+    fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("maxSize: 1", "maxSize: 4"));
+    const diff = await kstate(["diff", "-f", dir], { env });
+    assert.match(diff.stdout, /instancegroup\/nodes-us-east-1a: ~ spec\.maxSize: 1 -> 4/);
+    const storeBefore = await snapshot(openPath(state));
+    assert.equal((await kstate(["apply", "-f", dir], { env })).code, 2, "no terminal, no --yes: refused");
+    assert.deepEqual(await snapshot(openPath(state)), storeBefore, "nothing written");
+    const applied = await kstate(["apply", "-f", dir, "--yes"], { env });
+    assert.equal(applied.code, 0, applied.stderr);
+
+    const after = byFile((await kstate(["get", "all", NAME, "-o", "yaml"], { env })).stdout);
+    assert.deepEqual(Object.keys(after).sort(), Object.keys(before).sort());
+    for (const f of Object.keys(before)) {
+      const changes = diffDocuments(before[f], after[f]);
+      assert.deepEqual(changes, f === "instancegroup/nodes-us-east-1a" ? [{ path: "metadata.generation", after: 1 }, { path: "spec.maxSize", before: 1, after: 4 }] : [], f);
+    }
+    const fromKops = byFile((await kops(["get", "all", NAME, "--state", state, "-o", "yaml"])).stdout);
+    for (const f of Object.keys(after)) assert.deepEqual(fromKops[f], after[f], `kops agrees on ${f}`);
+  });
+
+  it("apply refuses an invalid folder, naming the file and field, and writes nothing", async function () {
+    const state = `file://${tmp("kstate-git-store-")}`;
+    const env = { KOPS_STATE_STORE: state };
+    await kstate(["create", "cluster", NAME, "--zones", "us-east-1a", "--kubernetes-version", "v1.30.2", "--cloud", "aws"], { env });
+    const dir = tmp("kstate-git-dir-");
+    await kstate(["export", NAME, "--to", dir], { env });
+    const file = path.join(dir, "instancegroup", "nodes-us-east-1a");
+    fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("maxSize: 1", "maxSize: -3"));
+    const before = await snapshot(openPath(state));
+    const r = await kstate(["apply", "-f", dir, "--yes"], { env });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /instancegroup\/nodes-us-east-1a: spec\.maxSize: must be a whole number, 0 or more/);
+    assert.deepEqual(await snapshot(openPath(state)), before);
+  });
+});
