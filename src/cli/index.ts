@@ -4,6 +4,7 @@
  */
 import { ConflictError, KstateError, PreconditionFailedError } from "../vfs/errors";
 import { create, CREATE_HELP } from "./commands/create";
+import { edit, EDIT_HELP } from "./commands/edit";
 import { APPLY_HELP, applyFiles, EXPORT_HELP, exportCluster } from "./commands/files";
 import { get, GET_HELP } from "./commands/get";
 import { migrate, MIGRATE_HELP } from "./commands/migrate";
@@ -19,6 +20,7 @@ type Command = (argv: string[], io: Io) => Promise<number>;
 const COMMANDS: Record<string, { run: Command; summary: string; help: string }> = {
   get: { run: get, summary: "print clusters and instance groups (table, yaml, json)", help: GET_HELP },
   create: { run: create, summary: "create a cluster, or merge flags into an existing one", help: CREATE_HELP },
+  edit: { run: edit, summary: "edit a cluster or instance group in $EDITOR, validated, conflict-safe", help: EDIT_HELP },
   export: { run: exportCluster, summary: "copy a cluster's files into a folder, for git", help: EXPORT_HELP },
   diff: { run: (argv, io) => applyFiles(argv, io, true), summary: "show what apply -f would change", help: APPLY_HELP },
   apply: { run: (argv, io) => applyFiles(argv, io, false), summary: "make the stored documents what a folder or file says", help: APPLY_HELP },

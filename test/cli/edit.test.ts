@@ -1,0 +1,76 @@
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { kstate } from "../support/cli";
+
+const NAME = "edit.k8s.example.com";
+const EDITOR = `${process.execPath} ${path.resolve(__dirname, "..", "..", "..", "test", "fixtures", "editor.js")}`;
+
+describe("kstate edit with a scripted editor", function () {
+  let dir: string;
+  let env: Record<string, string>;
+  let igFile: string;
+  let configFile: string;
+
+  beforeEach(async function () {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "kstate-edit-test-"));
+    const state = `file://${dir}/store`;
+    env = { KOPS_STATE_STORE: state, KSTATE_EDITOR: EDITOR, EDIT_COUNTER: path.join(dir, "counter"), EDIT_SEEN: path.join(dir, "seen") };
+    assert.equal((await kstate(["create", "cluster", NAME, "--zones", "us-east-1a", "--kubernetes-version", "v1.30.2", "--cloud", "aws"], { env })).code, 0);
+    igFile = path.join(dir, "store", NAME, "instancegroup", "nodes-us-east-1a");
+    configFile = path.join(dir, "store", NAME, "config");
+    fs.writeFileSync(igFile, fs.readFileSync(igFile, "utf8").replace("  maxSize: 1\n", "  # sized for the batch jobs\n  maxSize: 1\n"));
+  });
+
+  const withSteps = (steps: unknown[]) => ({ ...env, EDIT_STEPS: JSON.stringify(steps) });
+
+  it("a normal edit is saved, comments and key order kept, generation bumped", async function () {
+    const r = await kstate(["edit", "ig", "--name", NAME, "nodes-us-east-1a"], { env: withSteps([{ replace: ["maxSize: 1", "maxSize: 3"] }]) });
+    assert.equal(r.code, 0, r.stderr);
+    const text = fs.readFileSync(igFile, "utf8");
+    assert.match(text, /# sized for the batch jobs\n {2}maxSize: 3\n {2}minSize: 1/);
+    assert.match(text, /generation: 1/);
+    assert.match(fs.readFileSync(env.EDIT_SEEN!, "utf8"), /# Please edit the object below/);
+  });
+
+  it("an unchanged file cancels the edit", async function () {
+    const before = fs.readFileSync(configFile, "utf8");
+    const r = await kstate(["edit", "cluster", NAME], { env: withSteps([{}]) });
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /Edit cancelled: no changes/);
+    assert.equal(fs.readFileSync(configFile, "utf8"), before);
+  });
+
+  it("a YAML error keeps the user's text in a file it names, and writes nothing", async function () {
+    const before = fs.readFileSync(configFile, "utf8");
+    const r = await kstate(["edit", "cluster", NAME], { env: withSteps([{ write: "apiVersion: kops.k8s.io/v1alpha2\nkind: Cluster\nspec: [unclosed\n" }]) });
+    assert.equal(r.code, 1);
+    const kept = /stored to (\S+)/.exec(r.stderr)?.[1];
+    assert.ok(kept, r.stderr);
+    assert.match(fs.readFileSync(kept, "utf8"), /spec: \[unclosed/);
+    assert.equal(fs.readFileSync(configFile, "utf8"), before);
+  });
+
+  it("a validation error reopens the editor with the problems on top, then saves the fixed text", async function () {
+    const r = await kstate(["edit", "ig", "--name", NAME, "nodes-us-east-1a"], {
+      env: withSteps([{ replace: ["maxSize: 1", "maxSize: -1"] }, { replace: ["maxSize: -1", "maxSize: 2"] }]),
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const seen = fs.readFileSync(env.EDIT_SEEN!, "utf8").split("--- invocation 2\n")[1]!;
+    assert.match(seen, /# validation failed:\n# {3}instancegroup\/nodes-us-east-1a: spec\.maxSize: must be a whole number, 0 or more \(got -1\)/);
+    assert.match(fs.readFileSync(igFile, "utf8"), /maxSize: 2/);
+    assert.doesNotMatch(fs.readFileSync(igFile, "utf8"), /validation failed/);
+  });
+
+  it("a concurrent write between open and save is reported, and the other writer's change stays", async function () {
+    const r = await kstate(["edit", "cluster", NAME], {
+      env: withSteps([{ replace: ["kubernetesVersion: v1.30.2", "kubernetesVersion: v1.30.9"], alsoWrite: [configFile, "channel: stable", "channel: alpha"] }]),
+    });
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /changed by someone else while you edited it; nothing was overwritten/);
+    const text = fs.readFileSync(configFile, "utf8");
+    assert.match(text, /channel: alpha/);
+    assert.match(text, /kubernetesVersion: v1\.30\.2/);
+  });
+});
