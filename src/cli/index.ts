@@ -7,6 +7,7 @@ import { create, CREATE_HELP } from "./commands/create";
 import { edit, EDIT_HELP } from "./commands/edit";
 import { APPLY_HELP, applyFiles, EXPORT_HELP, exportCluster } from "./commands/files";
 import { get, GET_HELP } from "./commands/get";
+import { DELETE_HELP, deleteCluster, history, HISTORY_HELP, rollback } from "./commands/history";
 import { migrate, MIGRATE_HELP } from "./commands/migrate";
 import { EXIT, type Io, UsageError } from "./io";
 
@@ -24,6 +25,9 @@ const COMMANDS: Record<string, { run: Command; summary: string; help: string }> 
   export: { run: exportCluster, summary: "copy a cluster's files into a folder, for git", help: EXPORT_HELP },
   diff: { run: (argv, io) => applyFiles(argv, io, true), summary: "show what apply -f would change", help: APPLY_HELP },
   apply: { run: (argv, io) => applyFiles(argv, io, false), summary: "make the stored documents what a folder or file says", help: APPLY_HELP },
+  history: { run: history, summary: "list a cluster document's stored revisions (bucket versioning)", help: HISTORY_HELP },
+  rollback: { run: rollback, summary: "make an old revision the current one, conditionally", help: HISTORY_HELP },
+  delete: { run: deleteCluster, summary: "delete a cluster's files (only those kops knows)", help: DELETE_HELP },
   migrate: { run: migrate, summary: "move a cluster's state to another store, verified", help: MIGRATE_HELP },
 };
 

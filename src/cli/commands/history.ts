@@ -1,0 +1,134 @@
+/** `kstate history`, `kstate rollback` and `kstate delete cluster`. */
+import { parseArgs } from "node:util";
+import { diffDocuments } from "../../ops/cluster";
+import { ClusterStore, parseKopsDocument } from "../../store/cluster-store";
+import { CONFIG_FILE, isKopsFile } from "../../store/layout";
+import { hasVersions, openPath, type VfsPath } from "../../vfs";
+import { ValidationError } from "../../vfs/errors";
+import { colours, EXIT, type Io, readLine, UsageError } from "../io";
+import { stateStore } from "../store-url";
+
+export const HISTORY_HELP = `Usage: kstate history NAME [--file config|instancegroup/NAME] [--diff REV1 REV2] [--state URL]
+       kstate rollback NAME --to REV [--file …] [--yes] [--state URL]
+
+history lists the stored revisions of a cluster document (bucket versioning must be on):
+revision id, time, size. --diff shows the field changes between two revisions.
+rollback writes revision REV as the new current one, only if the document has not changed since
+it was read (exit 3 if it has); the revisions in between stay in the history.
+`;
+
+export const DELETE_HELP = `Usage: kstate delete cluster NAME --yes [--state URL]
+
+Deletes every file of cluster NAME from the store: only files kops itself knows (config,
+instancegroup/, pki/, secrets/, addons/, …); if the folder holds anything else, nothing is deleted
+and the unknown files are listed.
+`;
+
+function documentPath(store: ClusterStore, name: string, file: string | undefined): VfsPath {
+  const f = file ?? CONFIG_FILE;
+  if (f !== CONFIG_FILE && !/^instancegroup\/[a-z0-9.-]+$/.test(f)) throw new UsageError(`--file must be config or instancegroup/NAME (got ${f})`);
+  return store.cluster(name).join(f);
+}
+
+async function versionsOf(path: VfsPath): Promise<{ versionId: string; modified: Date; size: number; isLatest: boolean; deleted: boolean }[]> {
+  if (!hasVersions(path)) throw new ValidationError(`${path.url}: this store keeps no old versions (file:// stores never do); use an s3:// or gs:// store with versioning on`);
+  const versions = await path.listVersions();
+  if (versions.length > 0 && versions.every((v) => v.versionId === "null")) {
+    throw new ValidationError(`${path.url}: bucket versioning is off, so there is no history. Turn it on (StateStore versioning: true, or aws s3api put-bucket-versioning --versioning-configuration Status=Enabled)`);
+  }
+  return versions;
+}
+
+export async function history(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv, allowPositionals: true,
+    options: { file: { type: "string" }, diff: { type: "boolean" }, state: { type: "string" }, help: { type: "boolean", short: "h" } },
+  });
+  if (values.help) {
+    io.stdout.write(HISTORY_HELP);
+    return EXIT.ok;
+  }
+  const [name, ...revs] = positionals;
+  if (!name) throw new UsageError("history takes a cluster name");
+  const store = new ClusterStore(openPath(stateStore(values.state, io.env)));
+  const path = documentPath(store, name, values.file);
+  const versions = await versionsOf(path);
+  if (values.diff) {
+    if (revs.length !== 2 || !hasVersions(path)) throw new UsageError("--diff takes two revisions: kstate history NAME --diff REV1 REV2");
+    const [a, b] = await Promise.all(revs.map((r) => path.readVersion!(r)));
+    const kind = path.base === CONFIG_FILE ? "Cluster" : "InstanceGroup";
+    const changes = diffDocuments(parseKopsDocument(a!.data.toString(), `${path.url}@${revs[0]}`, kind).toJS() as Record<string, unknown>, parseKopsDocument(b!.data.toString(), `${path.url}@${revs[1]}`, kind).toJS() as Record<string, unknown>);
+    io.stdout.write(changes.length ? `${changes.map((c) => `${c.path}: ${JSON.stringify(c.before)} -> ${JSON.stringify(c.after)}`).join("\n")}\n` : "no differences\n");
+    return EXIT.ok;
+  }
+  if (revs.length > 0) throw new UsageError(`unexpected ${JSON.stringify(revs[0])}`);
+  const rows = versions.map((v) => [v.versionId, v.modified.toISOString(), v.deleted ? "(deleted)" : String(v.size), v.isLatest ? "current" : ""]);
+  const widths = [0, 1, 2].map((i) => Math.max(i === 0 ? 8 : i === 1 ? 4 : 4, ...rows.map((r) => r[i]!.length)));
+  io.stdout.write(`${["REVISION".padEnd(widths[0]!), "TIME".padEnd(widths[1]!), "SIZE".padEnd(widths[2]!)].join("   ")}\n`);
+  for (const r of rows) io.stdout.write(`${[r[0]!.padEnd(widths[0]!), r[1]!.padEnd(widths[1]!), r[2]!.padEnd(widths[2]!), r[3]!].join("   ").trimEnd()}\n`);
+  return EXIT.ok;
+}
+
+export async function rollback(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv, allowPositionals: true,
+    options: { to: { type: "string" }, file: { type: "string" }, yes: { type: "boolean", short: "y" }, state: { type: "string" }, help: { type: "boolean", short: "h" } },
+  });
+  if (values.help) {
+    io.stdout.write(HISTORY_HELP);
+    return EXIT.ok;
+  }
+  const [name, ...rest] = positionals;
+  if (!name || rest.length > 0) throw new UsageError("rollback takes one cluster name");
+  if (!values.to) throw new UsageError("--to REV is required (see kstate history NAME)");
+  const store = new ClusterStore(openPath(stateStore(values.state, io.env)));
+  const path = documentPath(store, name, values.file);
+  const versions = await versionsOf(path);
+  const target = versions.find((v) => v.versionId === values.to);
+  if (!target || target.deleted) throw new ValidationError(`${path.url}: no revision ${JSON.stringify(values.to)} to roll back to (see kstate history ${name})`);
+  if (!hasVersions(path)) throw new ValidationError(`${path.url}: this store keeps no old versions`);
+  const old = await path.readVersion(values.to);
+  parseKopsDocument(old.data.toString(), `${path.url}@${values.to}`, path.base === CONFIG_FILE ? "Cluster" : "InstanceGroup");
+  const current = await path.read();
+  if (current.data.equals(old.data)) {
+    io.stdout.write(`${path.url} already has the content of revision ${values.to}.\n`);
+    return EXIT.nothingToDo;
+  }
+  if (!values.yes) {
+    if (io.stdin.isTTY !== true) throw new UsageError("refusing to roll back without confirmation: pass --yes (stdin is not a terminal)");
+    io.stdout.write(`Write revision ${values.to} (${target.modified.toISOString()}) as the current ${path.url}? [y/N] `);
+    const answer = (await readLine(io)).trim().toLowerCase();
+    if (answer !== "y" && answer !== "yes") {
+      io.stdout.write("Cancelled: nothing was written.\n");
+      return EXIT.failure;
+    }
+  }
+  await path.write(old.data, { ifRevision: current.revision });
+  io.stdout.write(`${colours(io).green("Rolled back")} ${path.url} to revision ${values.to}.\n`);
+  return EXIT.ok;
+}
+
+export async function deleteCluster(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv, allowPositionals: true,
+    options: { yes: { type: "boolean", short: "y" }, state: { type: "string" }, help: { type: "boolean", short: "h" } },
+  });
+  if (values.help) {
+    io.stdout.write(DELETE_HELP);
+    return EXIT.ok;
+  }
+  const [kind, name, ...rest] = positionals;
+  if (kind !== "cluster" || !name || rest.length > 0) throw new UsageError("delete takes `cluster NAME --yes`");
+  const store = new ClusterStore(openPath(stateStore(values.state, io.env)));
+  if (!(await store.readConfig(name))) throw new ValidationError(`cluster ${JSON.stringify(name)} not found in ${store.root.url}`);
+  const folder = store.cluster(name);
+  const files = (await folder.listTree()).map((f) => f.path);
+  const unknown = files.filter((f) => !isKopsFile(f));
+  if (unknown.length > 0) throw new ValidationError(`refusing to delete cluster ${name}: ${folder.url} holds files kops does not know:\n  ${unknown.join("\n  ")}\nMove them away first; nothing was deleted.`);
+  if (!values.yes) throw new UsageError(`delete cluster removes all ${files.length} files of ${name}: pass --yes`);
+  // The config last: until it goes, the cluster is still listed and the delete can be re-run.
+  for (const f of files.filter((x) => x !== CONFIG_FILE)) await folder.join(f).remove();
+  await folder.join(CONFIG_FILE).remove();
+  io.stdout.write(`Deleted cluster ${name}: ${files.length} file(s).\n`);
+  return EXIT.ok;
+}
