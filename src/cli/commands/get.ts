@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { ClusterStore } from "../../store/cluster-store";
+import { ClusterStore, mapLimit } from "../../store/cluster-store";
 import { openPath } from "../../vfs";
 import { NotFoundError } from "../../vfs/errors";
 import { EXIT, type Io, UsageError } from "../io";
@@ -67,9 +67,15 @@ export async function get(argv: string[], io: Io): Promise<number> {
   switch (what) {
     case "clusters":
     case "cluster": {
-      const list = what === "cluster" && names.length > 0 ? names : names.length > 0 ? names : await store.listClusters();
-      if (what === "cluster" && list.length === 0) throw new UsageError("get cluster needs a cluster name (or use get clusters)");
-      const docs = await Promise.all(list.map(cluster));
+      if (what === "cluster" && names.length === 0) throw new UsageError("get cluster needs a cluster name (or use get clusters)");
+      // Named clusters must exist; listing reads each top-level folder's config once, skipping
+      // folders that hold none (one request a cluster, never a walk of every object).
+      const docs = names.length > 0
+        ? await mapLimit(names, 32, cluster)
+        : (await mapLimit(await store.root.listFolders(), 32, async (n) => {
+          const c = await store.readConfig(n);
+          return c && { text: c.text, doc: c.doc.toJS() as Doc };
+        })).filter((d): d is { text: string; doc: Doc } => d !== undefined);
       print(docs, () => [["NAME", "CLOUD", "KUBERNETES", "ZONES", "CONFIGBASE"], ...docs.map(({ doc }) => [doc.metadata?.name ?? "", cloudOf(doc), doc.spec?.kubernetesVersion ?? "", zonesOf(doc), doc.spec?.configBase ?? ""])]);
       return EXIT.ok;
     }

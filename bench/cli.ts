@@ -1,0 +1,95 @@
+/**
+ * `npm run bench:cli`: `kstate get cluster NAME` beside `kops get cluster NAME` on one MinIO store,
+ * 20 runs each; then `kstate get clusters` beside `kops get clusters` on a store of 1,000 clusters
+ * with about 50 kops files each. Same list checked. Figures go to bench/results/cli.json.
+ */
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import { openPath } from "../src/vfs";
+import { makeS3Bucket, openOptions, s3Options, startAll, stopAll } from "../test/support/env";
+import { MINIO_PASSWORD, MINIO_USER, toolPath } from "../test/support/servers";
+
+const run = promisify(execFile);
+const REPO = path.resolve(__dirname, "..", "..");
+const RESULTS = path.join(REPO, "bench", "results", "cli.json");
+const RUNS = Number(process.env.KSTATE_BENCH_RUNS ?? 20);
+const CLUSTERS = Number(process.env.KSTATE_BENCH_CLUSTERS ?? 1000);
+const FILES_PER_CLUSTER = 50;
+
+function config(name: string, store: string): string {
+  return `apiVersion: kops.k8s.io/v1alpha2\nkind: Cluster\nmetadata:\n  creationTimestamp: "2026-11-20T00:00:00Z"\n  name: ${name}\nspec:\n  cloudProvider: aws\n  configBase: ${store}/${name}\n  kubernetesVersion: v1.30.2\n  subnets:\n  - name: us-east-1a\n    type: Public\n    zone: us-east-1a\n`;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+async function time(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ ms: number; stdout: string }> {
+  const t = process.hrtime.bigint();
+  const { stdout } = await run(cmd, args, { env, maxBuffer: 64 << 20 });
+  return { ms: Number(process.hrtime.bigint() - t) / 1e6, stdout };
+}
+
+async function main(): Promise<void> {
+  await startAll();
+  try {
+    const kops = toolPath("kops");
+    const kstate = path.join(REPO, "bin", "kstate.js");
+    const { AWS_CA_BUNDLE: _bundle, ...inherited } = process.env;
+    const env = { ...inherited, S3_ENDPOINT: s3Options().endpoint!, S3_REGION: "us-east-1", S3_ACCESS_KEY_ID: MINIO_USER, S3_SECRET_ACCESS_KEY: MINIO_PASSWORD };
+    const results: Record<string, unknown> = { date: new Date().toISOString(), runs: RUNS };
+
+    const single = `s3://${await makeS3Bucket()}`;
+    await openPath(single, openOptions()).join("dev.k8s.example.com", "config").write(config("dev.k8s.example.com", single));
+    const times: Record<string, number[]> = { kstate: [], kops: [] };
+    for (let i = 0; i < RUNS; i++) {
+      times.kstate!.push((await time(process.execPath, [kstate, "get", "cluster", "dev.k8s.example.com", "--state", single], env)).ms);
+      times.kops!.push((await time(kops, ["get", "cluster", "dev.k8s.example.com", "--state", single], env)).ms);
+    }
+    results.getCluster = {
+      kstateMedianMs: Math.round(median(times.kstate!)), kopsMedianMs: Math.round(median(times.kops!)),
+      ratio: Number((median(times.kstate!) / median(times.kops!)).toFixed(3)), samplesMs: times,
+    };
+    process.stderr.write(`get cluster: kstate ${median(times.kstate!).toFixed(0)} ms, kops ${median(times.kops!).toFixed(0)} ms (median of ${RUNS})\n`);
+
+    const big = `s3://${await makeS3Bucket()}`;
+    const root = openPath(big, openOptions());
+    process.stderr.write(`populating ${big}: ${CLUSTERS} clusters x ${FILES_PER_CLUSTER} files\n`);
+    let next = 0;
+    const total = CLUSTERS * FILES_PER_CLUSTER;
+    await Promise.all(Array.from({ length: 64 }, async () => {
+      while (next < total) {
+        const i = next++;
+        const c = Math.floor(i / FILES_PER_CLUSTER);
+        const k = i % FILES_PER_CLUSTER;
+        const name = `c${String(c).padStart(4, "0")}.k8s.example.com`;
+        const file = k === 0 ? "config" : k < 4 ? `instancegroup/nodes-${k}` : k < 20 ? `pki/private/ca-${k}/keyset.yaml` : k < 30 ? `secrets/token-${k}` : `addons/a-${k}/k8s-1.16.yaml`;
+        await root.join(name, file).write(k === 0 ? config(name, big) : k < 4 ? `apiVersion: kops.k8s.io/v1alpha2\nkind: InstanceGroup\nmetadata:\n  name: nodes-${k}\nspec:\n  role: Node\n` : "x".repeat(300));
+      }
+    }));
+    const ks = await time(process.execPath, [kstate, "get", "clusters", "--state", big], env);
+    const kp = await time(kops, ["get", "clusters", "--state", big], env);
+    const names = (out: string) => out.trim().split("\n").slice(1).map((l) => l.split(/\s+/)[0]).sort();
+    const same = JSON.stringify(names(ks.stdout)) === JSON.stringify(names(kp.stdout));
+    results.getClusters = {
+      clusters: CLUSTERS, objects: total, kstateMs: Math.round(ks.ms), kopsMs: Math.round(kp.ms),
+      ratio: Number((ks.ms / kp.ms).toFixed(3)), sameList: same, listed: names(ks.stdout).length,
+    };
+    process.stderr.write(`get clusters (${CLUSTERS} clusters, ${total} objects): kstate ${ks.ms.toFixed(0)} ms, kops ${kp.ms.toFixed(0)} ms, same list: ${same}\n`);
+    fs.mkdirSync(path.dirname(RESULTS), { recursive: true });
+    fs.writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
+    process.stderr.write(`wrote ${RESULTS}\n`);
+  } finally {
+    await stopAll();
+  }
+}
+
+main().catch(async (e: unknown) => {
+  console.error(e);
+  await stopAll();
+  process.exit(1);
+});
