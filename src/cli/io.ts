@@ -63,3 +63,16 @@ export function formatBytes(n: number): string {
   }
   return `${i === 0 ? n : n.toFixed(1)} ${units[i]}`;
 }
+
+/**
+ * Asks `question` on a terminal; true only for y/yes. Without a terminal it refuses with a usage
+ * error pointing at --yes, so scripts never hang on a prompt. On "no" it says nothing was written.
+ */
+export async function confirm(io: Io, question: string, action: string): Promise<boolean> {
+  if (io.stdin.isTTY !== true) throw new UsageError(`refusing to ${action} without confirmation: pass --yes (stdin is not a terminal)`);
+  io.stdout.write(`${question} [y/N] `);
+  const answer = (await readLine(io)).trim().toLowerCase();
+  if (answer === "y" || answer === "yes") return true;
+  io.stdout.write("Cancelled: nothing was written.\n");
+  return false;
+}

@@ -10,7 +10,7 @@ import { CONFIG_FILE, INSTANCE_GROUP_DIR } from "../../store/layout";
 import { getIn, parseYamlStream, setIn, stringifyYaml } from "../../store/yaml";
 import { copyFile, openPath } from "../../vfs";
 import { ValidationError } from "../../vfs/errors";
-import { colours, EXIT, type Io, readLine, UsageError } from "../io";
+import { colours, EXIT, type Io, confirm, UsageError } from "../io";
 import { stateStore } from "../store-url";
 
 export const EXPORT_HELP = `Usage: kstate export NAME --to DIR [--include-secrets] [--state URL]
@@ -146,13 +146,7 @@ export async function applyFiles(argv: string[], io: Io, diffOnly: boolean): Pro
     return EXIT.ok;
   }
   if (!values.yes) {
-    if (io.stdin.isTTY !== true) throw new UsageError("refusing to apply without confirmation: pass --yes (stdin is not a terminal)");
-    io.stdout.write("Apply these changes? [y/N] ");
-    const answer = (await readLine(io)).trim().toLowerCase();
-    if (answer !== "y" && answer !== "yes") {
-      io.stdout.write("Cancelled: nothing was written.\n");
-      return EXIT.failure;
-    }
+    if (!(await confirm(io, "Apply these changes?", "apply"))) return EXIT.failure;
   }
   // Groups before a new config, as on create; each write conditional on the revision read.
   writes.sort((a, b) => (a.d.file === CONFIG_FILE ? (stored ? -1 : 1) : 0) - (b.d.file === CONFIG_FILE ? (stored ? -1 : 1) : 0));

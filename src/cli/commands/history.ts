@@ -5,7 +5,7 @@ import { ClusterStore, parseKopsDocument } from "../../store/cluster-store";
 import { CONFIG_FILE, isKopsFile } from "../../store/layout";
 import { hasVersions, openPath, type VfsPath } from "../../vfs";
 import { ValidationError } from "../../vfs/errors";
-import { colours, EXIT, type Io, readLine, UsageError } from "../io";
+import { colours, EXIT, type Io, confirm, UsageError } from "../io";
 import { stateStore } from "../store-url";
 
 export const HISTORY_HELP = `Usage: kstate history NAME [--file config|instancegroup/NAME] [--diff REV1 REV2] [--state URL]
@@ -95,13 +95,7 @@ export async function rollback(argv: string[], io: Io): Promise<number> {
     return EXIT.nothingToDo;
   }
   if (!values.yes) {
-    if (io.stdin.isTTY !== true) throw new UsageError("refusing to roll back without confirmation: pass --yes (stdin is not a terminal)");
-    io.stdout.write(`Write revision ${values.to} (${target.modified.toISOString()}) as the current ${path.url}? [y/N] `);
-    const answer = (await readLine(io)).trim().toLowerCase();
-    if (answer !== "y" && answer !== "yes") {
-      io.stdout.write("Cancelled: nothing was written.\n");
-      return EXIT.failure;
-    }
+    if (!(await confirm(io, `Write revision ${values.to} (${target.modified.toISOString()}) as the current ${path.url}?`, "roll back"))) return EXIT.failure;
   }
   await path.write(old.data, { ifRevision: current.revision });
   io.stdout.write(`${colours(io).green("Rolled back")} ${path.url} to revision ${values.to}.\n`);

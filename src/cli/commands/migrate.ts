@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { syncCluster } from "../../ops/sync";
 import { openPath } from "../../vfs";
-import { colours, EXIT, formatBytes, type Io, readLine, UsageError } from "../io";
+import { colours, EXIT, formatBytes, type Io, confirm, UsageError } from "../io";
 import { ProgressReporter } from "../progress";
 
 export const MIGRATE_HELP = `Usage: kstate migrate NAME --to URL [--from URL] [--delete-source] [--concurrency N] [--dry-run] [--yes]
@@ -62,13 +62,7 @@ export async function migrate(argv: string[], io: Io): Promise<number> {
     return nothingToDo ? EXIT.nothingToDo : EXIT.ok;
   }
   if (!values.yes) {
-    if (io.stdin.isTTY !== true) throw new UsageError("refusing to migrate without confirmation: pass --yes (stdin is not a terminal)");
-    io.stdout.write("Proceed? [y/N] ");
-    const answer = (await readLine(io)).trim().toLowerCase();
-    if (answer !== "y" && answer !== "yes") {
-      io.stdout.write("Cancelled: nothing was written.\n");
-      return EXIT.failure;
-    }
+    if (!(await confirm(io, "Proceed?", "migrate"))) return EXIT.failure;
   }
   const progress = new ProgressReporter(io, "copying");
   const result = await syncCluster(source, destination, {
