@@ -3,12 +3,12 @@
  * streams. bin/kstate.js is a few lines over it.
  */
 import { ConflictError, KstateError, PreconditionFailedError } from "../vfs/errors";
-import { create, CREATE_HELP } from "./commands/create";
-import { edit, EDIT_HELP } from "./commands/edit";
-import { APPLY_HELP, applyFiles, EXPORT_HELP, exportCluster } from "./commands/files";
-import { get, GET_HELP } from "./commands/get";
-import { DELETE_HELP, deleteCluster, history, HISTORY_HELP, rollback } from "./commands/history";
-import { migrate, MIGRATE_HELP } from "./commands/migrate";
+import type * as CreateCommand from "./commands/create";
+import type * as EditCommand from "./commands/edit";
+import type * as FilesCommands from "./commands/files";
+import type * as GetCommand from "./commands/get";
+import type * as HistoryCommands from "./commands/history";
+import type * as MigrateCommand from "./commands/migrate";
 import { EXIT, type Io, UsageError } from "./io";
 
 export type { Io } from "./io";
@@ -18,17 +18,27 @@ const VERSION: string = (require("../../../package.json") as { version: string }
 
 type Command = (argv: string[], io: Io) => Promise<number>;
 
-const COMMANDS: Record<string, { run: Command; summary: string; help: string }> = {
-  get: { run: get, summary: "print clusters and instance groups (table, yaml, json)", help: GET_HELP },
-  create: { run: create, summary: "create a cluster, or merge flags into an existing one", help: CREATE_HELP },
-  edit: { run: edit, summary: "edit a cluster or instance group in $EDITOR, validated, conflict-safe", help: EDIT_HELP },
-  export: { run: exportCluster, summary: "copy a cluster's files into a folder, for git", help: EXPORT_HELP },
-  diff: { run: (argv, io) => applyFiles(argv, io, true), summary: "show what apply -f would change", help: APPLY_HELP },
-  apply: { run: (argv, io) => applyFiles(argv, io, false), summary: "make the stored documents what a folder or file says", help: APPLY_HELP },
-  history: { run: history, summary: "list a cluster document's stored revisions (bucket versioning)", help: HISTORY_HELP },
-  rollback: { run: rollback, summary: "make an old revision the current one, conditionally", help: HISTORY_HELP },
-  delete: { run: deleteCluster, summary: "delete a cluster's files (only those kops knows)", help: DELETE_HELP },
-  migrate: { run: migrate, summary: "move a cluster's state to another store, verified", help: MIGRATE_HELP },
+// Each command's module is loaded only when it runs: a single `get` should not pay for the rest.
+const load = {
+  create: () => require("./commands/create") as typeof CreateCommand,
+  edit: () => require("./commands/edit") as typeof EditCommand,
+  files: () => require("./commands/files") as typeof FilesCommands,
+  get: () => require("./commands/get") as typeof GetCommand,
+  history: () => require("./commands/history") as typeof HistoryCommands,
+  migrate: () => require("./commands/migrate") as typeof MigrateCommand,
+};
+
+const COMMANDS: Record<string, { run: Command; summary: string; help: () => string }> = {
+  get: { run: (a, io) => load.get().get(a, io), summary: "print clusters and instance groups (table, yaml, json)", help: () => load.get().GET_HELP },
+  create: { run: (a, io) => load.create().create(a, io), summary: "create a cluster, or merge flags into an existing one", help: () => load.create().CREATE_HELP },
+  edit: { run: (a, io) => load.edit().edit(a, io), summary: "edit a cluster or instance group in $EDITOR, validated, conflict-safe", help: () => load.edit().EDIT_HELP },
+  export: { run: (a, io) => load.files().exportCluster(a, io), summary: "copy a cluster's files into a folder, for git", help: () => load.files().EXPORT_HELP },
+  diff: { run: (a, io) => load.files().applyFiles(a, io, true), summary: "show what apply -f would change", help: () => load.files().APPLY_HELP },
+  apply: { run: (a, io) => load.files().applyFiles(a, io, false), summary: "make the stored documents what a folder or file says", help: () => load.files().APPLY_HELP },
+  history: { run: (a, io) => load.history().history(a, io), summary: "list a cluster document's stored revisions (bucket versioning)", help: () => load.history().HISTORY_HELP },
+  rollback: { run: (a, io) => load.history().rollback(a, io), summary: "make an old revision the current one, conditionally", help: () => load.history().HISTORY_HELP },
+  delete: { run: (a, io) => load.history().deleteCluster(a, io), summary: "delete a cluster's files (only those kops knows)", help: () => load.history().DELETE_HELP },
+  migrate: { run: (a, io) => load.migrate().migrate(a, io), summary: "move a cluster's state to another store, verified", help: () => load.migrate().MIGRATE_HELP },
 };
 
 function usage(): string {
@@ -50,7 +60,7 @@ Exit codes: 0 success, 1 failure, 2 usage error, 3 conflict, 4 nothing to do.
 export async function run(argv: string[], io: Io): Promise<number> {
   const [name, ...rest] = argv;
   if (name === "help" && rest[0] !== undefined && COMMANDS[rest[0]]) {
-    io.stdout.write(COMMANDS[rest[0]]!.help);
+    io.stdout.write(COMMANDS[rest[0]]!.help());
     return EXIT.ok;
   }
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
