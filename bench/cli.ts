@@ -8,8 +8,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { openPath } from "../src/vfs";
-import { makeS3Bucket, openOptions, s3Options, startAll, stopAll } from "../test/support/env";
-import { MINIO_PASSWORD, MINIO_USER, toolPath } from "../test/support/servers";
+import { makeS3Bucket, openOptions, startAll, stopAll } from "../test/support/env";
+import { toolPath } from "../test/support/servers";
+import { median, toolEnv } from "./support";
 
 const run = promisify(execFile);
 const REPO = path.resolve(__dirname, "..", "..");
@@ -22,11 +23,6 @@ function config(name: string, store: string): string {
   return `apiVersion: kops.k8s.io/v1alpha2\nkind: Cluster\nmetadata:\n  creationTimestamp: "2026-11-20T00:00:00Z"\n  name: ${name}\nspec:\n  cloudProvider: aws\n  configBase: ${store}/${name}\n  kubernetesVersion: v1.30.2\n  subnets:\n  - name: us-east-1a\n    type: Public\n    zone: us-east-1a\n`;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 async function time(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ ms: number; stdout: string }> {
   const t = process.hrtime.bigint();
@@ -39,8 +35,7 @@ async function main(): Promise<void> {
   try {
     const kops = toolPath("kops");
     const kstate = path.join(REPO, "bin", "kstate.js");
-    const { AWS_CA_BUNDLE: _bundle, ...inherited } = process.env;
-    const env = { ...inherited, S3_ENDPOINT: s3Options().endpoint!, S3_REGION: "us-east-1", S3_ACCESS_KEY_ID: MINIO_USER, S3_SECRET_ACCESS_KEY: MINIO_PASSWORD };
+    const env = toolEnv();
     const results: Record<string, unknown> = { date: new Date().toISOString(), runs: RUNS };
 
     const single = `s3://${await makeS3Bucket()}`;

@@ -16,6 +16,7 @@ import { openPath } from "../src/vfs";
 import { makeS3Bucket, openOptions, startAll, stopAll } from "../test/support/env";
 import { engineEnv } from "../test/support/pulumi";
 import { toolPath } from "../test/support/servers";
+import { median } from "./support";
 
 const RUNS = Number(process.env.KSTATE_BENCH_RUNS ?? 10);
 const REPO = path.resolve(__dirname, "..", "..");
@@ -44,11 +45,6 @@ class NoopStore extends pulumi.dynamic.Resource {
   }
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
 async function previewOverhead(): Promise<Record<string, unknown>> {
   const work = fs.mkdtempSync(path.join(REPO, ".kstate", "bench-"));

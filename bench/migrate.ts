@@ -16,6 +16,7 @@ import { randomFillSync } from "node:crypto";
 import { openPath } from "../src/vfs";
 import { gcsOptions, makeGcsBucket, makeS3Bucket, openOptions, s3Options, startAll, stopAll } from "../test/support/env";
 import { MINIO_PASSWORD, MINIO_USER } from "../test/support/servers";
+import { toolEnv } from "./support";
 
 const run = promisify(execFile);
 const REPO = path.resolve(__dirname, "..", "..");
@@ -88,12 +89,8 @@ async function main(): Promise<void> {
     const source = await makeS3Bucket();
     process.stderr.write(`populating s3://${source}/${CLUSTER}: ${FILES} files and a ${BIG_MIB} MiB file\n`);
     const bytes = await populate(`s3://${source}`);
-    // A custom CA bundle in the environment makes rclone's S3 client refuse its own transport; the
-    // servers here are plain HTTP on loopback.
-    const { AWS_CA_BUNDLE: _bundle, ...inherited } = process.env;
     const env: NodeJS.ProcessEnv = {
-      ...inherited,
-      S3_ENDPOINT: s3.endpoint, S3_REGION: "us-east-1", S3_ACCESS_KEY_ID: MINIO_USER, S3_SECRET_ACCESS_KEY: MINIO_PASSWORD,
+      ...toolEnv(),
       STORAGE_EMULATOR_HOST: gcs.endpoint, GOOGLE_CLOUD_PROJECT: "kstate-test",
       AWS_ACCESS_KEY_ID: MINIO_USER, AWS_SECRET_ACCESS_KEY: MINIO_PASSWORD, AWS_DEFAULT_REGION: "us-east-1", AWS_EC2_METADATA_DISABLED: "true",
       RCLONE_CONFIG_MINIO_TYPE: "s3", RCLONE_CONFIG_MINIO_PROVIDER: "Minio", RCLONE_CONFIG_MINIO_ENDPOINT: s3.endpoint,

@@ -72,6 +72,10 @@ export async function run(argv: string[], io: Io): Promise<number> {
     return EXIT.ok;
   }
   const command = COMMANDS[name];
+  if (command && (rest.includes("--help") || rest.includes("-h"))) {
+    io.stdout.write(command.help());
+    return EXIT.ok;
+  }
   if (!command) {
     io.stderr.write(`kstate: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
     return EXIT.usage;

@@ -5,14 +5,14 @@
  */
 import type { Document } from "yaml";
 import { type ClusterStore, type StoredDocument, writeDocument } from "../store/cluster-store";
-import { type FieldPath, formatPath, parsePath, type Segment } from "../store/field-path";
+import { type FieldPath, formatPath, parsePath } from "../store/field-path";
 import { API_VERSION, CLUSTER_LABEL } from "../store/layout";
 import { getIn, hasIn, newDocument, parseYaml, setIn, stringifyYaml, toPlain } from "../store/yaml";
 import { AlreadyExistsError, ConflictError, PreconditionFailedError } from "../vfs/errors";
 import type { Revision, VfsPath } from "../vfs/path";
 import { applyOverlay, flatten, mergeOverlay } from "./merge";
 import { type ClusterOptions, configBaseFor, expandOptions } from "./options";
-import { type Problem, validateClusterWithGroups } from "./validate";
+import { type Problem, validateClusterWithGroups, validationError } from "./validate";
 
 type Doc = Record<string, unknown>;
 
@@ -239,10 +239,8 @@ export interface ApplyOptions {
 
 export interface AppliedCluster {
   plan: ClusterPlan;
-  /** The revision of every document of the cluster after the write, by file. */
+  /** The revision each written document got, by file (deleted files are absent). */
   revisions: Record<string, Revision>;
-  /** The documents as written, by file. */
-  documents: Record<string, string>;
   /** Read-merge-write cycles it took. */
   attempts: number;
 }
@@ -282,7 +280,6 @@ export async function applyCluster(store: ClusterStore, req: ClusterRequest, pre
   for (let attempt = 1; ; attempt++) {
     const plan = await planCluster(store, req, previous, options.now);
     if (plan.problems.length > 0) {
-      const { validationError } = await import("./validate");
       throw validationError(req.name, plan.problems);
     }
     if (attempt > 1 && options.onConflict !== "overwrite") {
@@ -292,13 +289,14 @@ export async function applyCluster(store: ClusterStore, req: ClusterRequest, pre
       }
     }
     for (const f of plan.files) expected.set(f.file, f.before);
+    const revisions: Record<string, Revision> = {};
     const order = [...plan.files].sort((a, b) => rank(a, plan) - rank(b, plan));
     try {
       for (const f of order) {
         const change = plan.changes.find((c) => c.file === f.file);
         if (!change) continue;
         if (f.doc === null) await f.path.remove({ ifRevision: f.base! });
-        else await writeDocument(f.path, f.doc, f.base);
+        else revisions[f.file] = await writeDocument(f.path, f.doc, f.base);
         expected.set(f.file, f.after);
       }
     } catch (e) {
@@ -307,18 +305,7 @@ export async function applyCluster(store: ClusterStore, req: ClusterRequest, pre
       await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
       continue;
     }
-    const revisions: Record<string, Revision> = {};
-    const documents: Record<string, string> = {};
-    const config = await store.readConfig(req.name);
-    if (config) {
-      revisions.config = config.revision;
-      documents.config = config.text;
-    }
-    for (const [name, d] of await store.readInstanceGroups(req.name)) {
-      revisions[`instancegroup/${name}`] = d.revision;
-      documents[`instancegroup/${name}`] = d.text;
-    }
-    return { plan, revisions, documents, attempts: attempt };
+    return { plan, revisions, attempts: attempt };
   }
 }
 
@@ -347,4 +334,3 @@ export function describeChanges(plan: Pick<ClusterPlan, "changes" | "existed" | 
   return lines;
 }
 
-export type { Segment };

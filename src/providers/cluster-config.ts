@@ -7,13 +7,11 @@ import { parsePath } from "../store/field-path";
 import { isKopsFile, isKopsManagedState } from "../store/layout";
 import { openPath, parseUrl } from "../vfs";
 import { KstateError } from "../vfs/errors";
-import type { ProviderImpl } from "./serialize";
+import { containsUnknown, type ProviderImpl } from "./serialize";
 import { configureFromStack } from "./stack-config";
 
 export const CLUSTER_CONFIG_SCHEMA_VERSION = 1;
 
-/** Pulumi's placeholder for a value not known until apply (e.g. the url of a store not yet created). */
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 export interface ClusterConfigInputs {
   /** The state store URL: `s3://bucket`, `gs://bucket`, `file:///dir`. */
@@ -60,10 +58,6 @@ export interface ClusterConfigOutputs {
   /** The cluster existed before this resource first wrote it. */
   adopted: boolean;
   schemaVersion: number;
-}
-
-function containsUnknown(v: unknown): boolean {
-  return JSON.stringify(v ?? null).includes(UNKNOWN);
 }
 
 function request(i: ClusterConfigInputs): ClusterRequest {

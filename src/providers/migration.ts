@@ -2,12 +2,11 @@ import { syncCluster, type SyncResult } from "../ops/sync";
 import { isDns1123Subdomain } from "../ops/validate";
 import { openPath, parseUrl } from "../vfs";
 import { KstateError } from "../vfs/errors";
-import type { ProviderImpl } from "./serialize";
+import { containsUnknown, type ProviderImpl } from "./serialize";
 import { configureFromStack } from "./stack-config";
 import type * as pulumi from "@pulumi/pulumi";
 
 export const MIGRATION_SCHEMA_VERSION = 1;
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 export interface MigrationInputs {
   clusterName: string;
@@ -47,7 +46,7 @@ export function checkMigration(news: Partial<MigrationInputs>): { inputs?: Norma
   for (const k of ["source", "destination"] as const) {
     const v = news[k];
     if (typeof v !== "string" || v === "") fail(k, "required: a store URL (s3://bucket, gs://bucket, file:///dir)");
-    else if (!v.includes(UNKNOWN)) {
+    else if (!containsUnknown(v)) {
       try {
         parseUrl(v);
       } catch (e) {
@@ -88,7 +87,7 @@ export const provider: ProviderImpl<MigrationInputs, MigrationOutputs> = {
   async check(olds, news) {
     const { inputs, failures } = checkMigration(news);
     if (!inputs) return { failures };
-    if (JSON.stringify(news).includes(UNKNOWN)) return { inputs: { ...inputs, plan: ["(worked out at apply time: an input is not known yet)"] } };
+    if (containsUnknown(news)) return { inputs: { ...inputs, plan: ["(worked out at apply time: an input is not known yet)"] } };
     const previous = olds as Partial<MigrationOutputs>;
     if (previous.destination === inputs.destination && previous.source === inputs.source && previous.sourceDeleted) {
       return { inputs: { ...inputs, plan: ["already migrated; the source was deleted"] } };

@@ -42,3 +42,11 @@ export function withOutputKeys<O>(args: object, outputs: readonly (keyof O & str
   for (const k of outputs) if (!(k in props)) props[k] = undefined;
   return props;
 }
+
+/** Pulumi's placeholder, in a dynamic provider's inputs, for a value not known until apply. */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/** True when any part of `value` is not known yet (during a preview). */
+export function containsUnknown(value: unknown): boolean {
+  return JSON.stringify(value ?? null).includes(UNKNOWN);
+}

@@ -81,6 +81,13 @@ export class ClusterStore {
     return this.read(this.configPath(cluster), "Cluster");
   }
 
+  /** The cluster's config; `NotFoundError` naming the store when there is no such cluster. */
+  async requireConfig(cluster: string): Promise<StoredDocument> {
+    const config = await this.readConfig(cluster);
+    if (!config) throw new NotFoundError(`cluster ${JSON.stringify(cluster)} not found in ${this.root.url}`, { url: this.configPath(cluster).url });
+    return config;
+  }
+
   readInstanceGroup(cluster: string, group: string): Promise<StoredDocument | undefined> {
     return this.read(this.instanceGroupPath(cluster, group), "InstanceGroup");
   }

@@ -27,6 +27,6 @@ export function isKopsFile(relative: string): boolean {
 
 export function isKopsManagedState(relative: string): boolean {
   const top = relative.split("/")[0]!;
-  return relative.includes("/") && (KOPS_MANAGED_FOLDERS as readonly string[]).includes(top)
-    || relative === "cluster-completed.spec" || relative === "kops-version.txt";
+  if (relative === "cluster-completed.spec" || relative === "kops-version.txt") return true;
+  return relative.includes("/") && (KOPS_MANAGED_FOLDERS as readonly string[]).includes(top);
 }

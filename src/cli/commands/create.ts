@@ -65,14 +65,9 @@ function setOverlay(sets: string[]): Record<string, unknown> {
 export async function create(argv: string[], io: Io): Promise<number> {
   const options: Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }> = {
     state: { type: "string" }, set: { type: "string", multiple: true }, "dry-run": { type: "boolean" }, output: { type: "string", short: "o" },
-    help: { type: "boolean", short: "h" },
   };
   for (const f of [...LIST_FLAGS, ...NUMBER_FLAGS, ...STRING_FLAGS]) options[f] = { type: "string" };
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options });
-  if (values.help) {
-    io.stdout.write(CREATE_HELP);
-    return EXIT.ok;
-  }
   const [kind, name, ...rest] = positionals;
   if (kind !== "cluster") throw new UsageError(`create takes \`cluster NAME\` (got ${JSON.stringify(kind ?? "")})`);
   if (!name || rest.length > 0) throw new UsageError("create cluster takes one cluster name");

@@ -8,7 +8,7 @@ import { validateClusterWithGroups } from "../../ops/validate";
 import { ClusterStore, parseKopsDocument, type StoredDocument } from "../../store/cluster-store";
 import { getIn, setIn, stringifyYaml } from "../../store/yaml";
 import { openPath, PreconditionFailedError } from "../../vfs";
-import { ValidationError } from "../../vfs/errors";
+import { NotFoundError } from "../../vfs/errors";
 import { colours, EXIT, type Io, UsageError } from "../io";
 import { stateStore } from "../store-url";
 
@@ -48,12 +48,8 @@ function runEditor(io: Io, file: string): void {
 export async function edit(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv, allowPositionals: true,
-    options: { name: { type: "string" }, state: { type: "string" }, help: { type: "boolean", short: "h" } },
+    options: { name: { type: "string" }, state: { type: "string" } },
   });
-  if (values.help) {
-    io.stdout.write(EDIT_HELP);
-    return EXIT.ok;
-  }
   const [kind, target, ...rest] = positionals;
   const store = new ClusterStore(openPath(stateStore(values.state, io.env)));
   let cluster: string;
@@ -67,8 +63,8 @@ export async function edit(argv: string[], io: Io): Promise<number> {
     group = target;
   } else throw new UsageError("edit takes `cluster NAME` or `ig --name CLUSTER GROUP`");
 
-  const stored: StoredDocument | undefined = group === undefined ? await store.readConfig(cluster) : await store.readInstanceGroup(cluster, group);
-  if (!stored) throw new ValidationError(`${group === undefined ? `cluster ${JSON.stringify(cluster)}` : `instance group ${JSON.stringify(group)} of ${cluster}`} not found in ${store.root.url}`);
+  const stored: StoredDocument | undefined = group === undefined ? await store.requireConfig(cluster) : await store.readInstanceGroup(cluster, group);
+  if (!stored) throw new NotFoundError(`instance group ${JSON.stringify(group)} of ${cluster} not found in ${store.root.url}`, { url: store.instanceGroupPath(cluster, group!).url });
   const kindName = group === undefined ? "Cluster" : "InstanceGroup";
   const original = stored.text;
   const dir = fs.mkdtempSync(nodePath.join(os.tmpdir(), "kstate-edit-"));

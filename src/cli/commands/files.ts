@@ -37,17 +37,13 @@ function isSecret(relative: string): boolean {
 export async function exportCluster(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv, allowPositionals: true,
-    options: { to: { type: "string" }, "include-secrets": { type: "boolean" }, state: { type: "string" }, help: { type: "boolean", short: "h" } },
+    options: { to: { type: "string" }, "include-secrets": { type: "boolean" }, state: { type: "string" } },
   });
-  if (values.help) {
-    io.stdout.write(EXPORT_HELP);
-    return EXIT.ok;
-  }
   const [name, ...rest] = positionals;
   if (!name || rest.length > 0) throw new UsageError("export takes one cluster name");
   if (!values.to) throw new UsageError("--to DIR is required");
   const store = new ClusterStore(openPath(stateStore(values.state, io.env)));
-  if (!(await store.readConfig(name))) throw new ValidationError(`cluster ${JSON.stringify(name)} not found in ${store.root.url}`);
+  await store.requireConfig(name);
   const source = store.cluster(name);
   const target = openPath(nodePath.resolve(values.to));
   const files = await source.listTree();
@@ -99,12 +95,8 @@ function readDesired(source: string): { cluster: string; docs: Desired[] } {
 export async function applyFiles(argv: string[], io: Io, diffOnly: boolean): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv, allowPositionals: true,
-    options: { filename: { type: "string", short: "f" }, "dry-run": { type: "boolean" }, yes: { type: "boolean", short: "y" }, state: { type: "string" }, help: { type: "boolean", short: "h" } },
+    options: { filename: { type: "string", short: "f" }, "dry-run": { type: "boolean" }, yes: { type: "boolean", short: "y" }, state: { type: "string" } },
   });
-  if (values.help) {
-    io.stdout.write(APPLY_HELP);
-    return EXIT.ok;
-  }
   if (positionals.length > 0) throw new UsageError(`unexpected ${JSON.stringify(positionals[0])}: give the documents with -f DIR|FILE`);
   if (!values.filename) throw new UsageError("-f DIR|FILE is required");
   const { cluster, docs } = readDesired(values.filename);

@@ -44,24 +44,20 @@ export async function get(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { state: { type: "string" }, output: { type: "string", short: "o" }, name: { type: "string" }, help: { type: "boolean", short: "h" } },
+    options: { state: { type: "string" }, output: { type: "string", short: "o" }, name: { type: "string" } },
   });
-  if (values.help) {
-    io.stdout.write(GET_HELP);
-    return EXIT.ok;
-  }
   const output = values.output ?? "table";
   if (!["table", "yaml", "json"].includes(output)) throw new UsageError(`-o must be table, yaml or json (got ${output})`);
   const [what, ...names] = positionals;
   const store = new ClusterStore(openPath(stateStore(values.state, io.env)));
   const print = (docs: { text: string; doc: Doc }[], rows: () => string[][]) => {
-    if (output === "yaml") io.stdout.write(docs.map((d) => d.text.endsWith("\n") ? d.text : `${d.text}\n`).join("---\n"));
-    else if (output === "json") io.stdout.write(`${JSON.stringify(docs.length === 1 && what !== "clusters" && what !== "all" && what !== "ig" && what !== "instancegroups" ? docs[0]!.doc : docs.map((d) => d.doc), null, 2)}\n`);
+    if (output === "yaml") io.stdout.write(docs.map((d) => (d.text.endsWith("\n") ? d.text : `${d.text}\n`)).join("---\n"));
+    // `get cluster NAME` prints the document itself, as kops does; every other listing a list.
+    else if (output === "json") io.stdout.write(`${JSON.stringify(what === "cluster" && docs.length === 1 ? docs[0]!.doc : docs.map((d) => d.doc), null, 2)}\n`);
     else io.stdout.write(table(rows()));
   };
   const cluster = async (name: string) => {
-    const c = await store.readConfig(name);
-    if (!c) throw new NotFoundError(`cluster ${JSON.stringify(name)} not found in ${store.root.url}`, { url: store.configPath(name).url });
+    const c = await store.requireConfig(name);
     return { text: c.text, doc: c.doc.toJS() as Doc };
   };
   switch (what) {

@@ -42,12 +42,8 @@ async function versionsOf(path: VfsPath): Promise<{ versionId: string; modified:
 export async function history(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv, allowPositionals: true,
-    options: { file: { type: "string" }, diff: { type: "boolean" }, state: { type: "string" }, help: { type: "boolean", short: "h" } },
+    options: { file: { type: "string" }, diff: { type: "boolean" }, state: { type: "string" } },
   });
-  if (values.help) {
-    io.stdout.write(HISTORY_HELP);
-    return EXIT.ok;
-  }
   const [name, ...revs] = positionals;
   if (!name) throw new UsageError("history takes a cluster name");
   const store = new ClusterStore(openPath(stateStore(values.state, io.env)));
@@ -72,12 +68,8 @@ export async function history(argv: string[], io: Io): Promise<number> {
 export async function rollback(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv, allowPositionals: true,
-    options: { to: { type: "string" }, file: { type: "string" }, yes: { type: "boolean", short: "y" }, state: { type: "string" }, help: { type: "boolean", short: "h" } },
+    options: { to: { type: "string" }, file: { type: "string" }, yes: { type: "boolean", short: "y" }, state: { type: "string" } },
   });
-  if (values.help) {
-    io.stdout.write(HISTORY_HELP);
-    return EXIT.ok;
-  }
   const [name, ...rest] = positionals;
   if (!name || rest.length > 0) throw new UsageError("rollback takes one cluster name");
   if (!values.to) throw new UsageError("--to REV is required (see kstate history NAME)");
@@ -105,16 +97,12 @@ export async function rollback(argv: string[], io: Io): Promise<number> {
 export async function deleteCluster(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv, allowPositionals: true,
-    options: { yes: { type: "boolean", short: "y" }, state: { type: "string" }, help: { type: "boolean", short: "h" } },
+    options: { yes: { type: "boolean", short: "y" }, state: { type: "string" } },
   });
-  if (values.help) {
-    io.stdout.write(DELETE_HELP);
-    return EXIT.ok;
-  }
   const [kind, name, ...rest] = positionals;
   if (kind !== "cluster" || !name || rest.length > 0) throw new UsageError("delete takes `cluster NAME --yes`");
   const store = new ClusterStore(openPath(stateStore(values.state, io.env)));
-  if (!(await store.readConfig(name))) throw new ValidationError(`cluster ${JSON.stringify(name)} not found in ${store.root.url}`);
+  await store.requireConfig(name);
   const folder = store.cluster(name);
   const files = (await folder.listTree()).map((f) => f.path);
   const unknown = files.filter((f) => !isKopsFile(f));

@@ -31,13 +31,8 @@ export async function migrate(argv: string[], io: Io): Promise<number> {
     options: {
       from: { type: "string" }, state: { type: "string" }, to: { type: "string" },
       "delete-source": { type: "boolean" }, concurrency: { type: "string" }, "dry-run": { type: "boolean" }, yes: { type: "boolean", short: "y" },
-      help: { type: "boolean", short: "h" },
     },
   });
-  if (values.help) {
-    io.stdout.write(MIGRATE_HELP);
-    return EXIT.ok;
-  }
   const [name, ...rest] = positionals;
   if (!name || rest.length > 0) throw new UsageError("migrate takes one cluster name: kstate migrate NAME --to URL");
   const fromUrl = values.from ?? values.state ?? io.env.KSTATE_STATE_STORE ?? io.env.KOPS_STATE_STORE;
