@@ -12,7 +12,7 @@ import { Storage } from "@google-cloud/storage";
 import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
 import { openPath } from "../../src/vfs";
 import { gcsOptions, s3Options, uniqueName } from "../support/env";
-import { engineEnv, newStateDir, pulumiCommand } from "../support/pulumi";
+import { engineEnv, newStateDir, pulumiCommand, steady } from "../support/pulumi";
 
 const REPO = path.resolve(__dirname, "..", "..", "..");
 const WORK = path.join(REPO, ".kstate", "test-work");
@@ -32,7 +32,7 @@ async function exampleStack(example: string, stackName: string, stateDir: string
     { workDir, pulumiCommand: await pulumiCommand(), envVars: engineEnv(stateDir) },
   );
   for (const [k, v] of Object.entries(config)) await stack.setConfig(`${projectName}:${k}`, { value: v });
-  return stack;
+  return steady(stack);
 }
 
 function s3Client(): S3Client {
