@@ -186,7 +186,7 @@ export async function syncCluster(source: VfsPath, destination: VfsPath, options
   // Largest first, so a big backup runs beside the many small files instead of after them.
   toCopy.sort((a, b) => b.size - a.size);
   await mapLimit(toCopy, concurrency, async (f) => {
-    const copied = await copyFile(source.join(f.path), destination.join(f.path), f.size);
+    const copied = await copyFile(source.join(f.path), destination.join(f.path), f.size, f.revision || undefined);
     if (copied.md5 && !expected.has(f.path)) expected.set(f.path, copied.md5);
     result.filesCopied++;
     result.bytesCopied += copied.bytes;

@@ -54,7 +54,7 @@ export interface Backend {
   listTree(prefix: string, options: ListOptions): Promise<FileInfo[]>;
 
   /** Optional: a copy made by the server from another backend's object; undefined when it cannot. */
-  copyFrom?(key: string, source: Backend, sourceKey: string, size: number): Promise<WriteResult | undefined>;
+  copyFrom?(key: string, source: Backend, sourceKey: string, size: number, sourceRevision?: Revision): Promise<WriteResult | undefined>;
 
   /** Optional: old versions of a file (bucket versioning). */
   listVersions?(key: string): Promise<FileVersion[]>;

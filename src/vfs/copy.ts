@@ -14,13 +14,14 @@ export interface CopyResult extends WriteResult {
 
 /**
  * Copies one file: by the server when both ends are on one endpoint that can, else streamed
- * (memory does not grow with the file's size). The destination is written atomically.
+ * (memory does not grow with the file's size). The destination is written atomically. With
+ * `sourceRevision`, a server-side copy takes only that revision of the source.
  */
-export async function copyFile(source: VfsPath, destination: VfsPath, size?: number): Promise<CopyResult> {
+export async function copyFile(source: VfsPath, destination: VfsPath, size?: number, sourceRevision?: string): Promise<CopyResult> {
   if (source instanceof ObjectPath && destination instanceof ObjectPath && destination.backend.copyFrom) {
     const bytes = size ?? (await source.stat()).size;
     try {
-      const done = await destination.backend.copyFrom(destination.key, source.backend, source.key, bytes);
+      const done = await destination.backend.copyFrom(destination.key, source.backend, source.key, bytes, sourceRevision);
       if (done) return { ...done, bytes, serverSide: true };
     } catch (e) {
       throw KstateError.isInstance(e) ? e : destination.backend.classify("copy to", destination.url, e);

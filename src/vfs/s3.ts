@@ -1,4 +1,3 @@
-import type { Readable } from "node:stream";
 import type * as S3 from "@aws-sdk/client-s3";
 import {
   answerSignal, type Backend, classifyHttp, type Condition, env, expectRevision, type ListOptions, type ObjectHead,
@@ -8,6 +7,7 @@ import type { FileInfo, FileVersion, ReadResult, ReadStreamResult, Revision, Wri
 import { isTransientNetworkError, type RetryPolicy, withRetry } from "./retry";
 import type { BucketAdmin } from "./bucket";
 import { S3BucketAdmin } from "./s3-bucket";
+import { S3Wire, type WireCredentials, xmlText } from "./s3-wire";
 
 /** How objects are encrypted at rest by the server. */
 export type S3Encryption =
@@ -55,6 +55,7 @@ export function loadSdk(): S3Module {
 }
 
 const clients = new Map<string, S3.S3Client>();
+const wires = new Map<string, Promise<S3Wire>>();
 const bucketRegions = new Map<string, Promise<string>>();
 const bucketDefaultEncryption = new Map<string, Promise<boolean>>();
 
@@ -145,6 +146,41 @@ export class S3Backend implements Backend {
     return this.clientFor(await this.region());
   }
 
+  /** Static credentials given in options or the environment, if any (the SDK's chain starts there too). */
+  private staticCredentials(): WireCredentials | undefined {
+    const o = this.options;
+    const id = o.accessKeyId ?? (this.endpoint !== undefined ? env("S3_ACCESS_KEY_ID") : undefined);
+    const secret = o.secretAccessKey ?? (this.endpoint !== undefined ? env("S3_SECRET_ACCESS_KEY") : undefined);
+    if (id && secret) return { accessKeyId: id, secretAccessKey: secret, ...(o.sessionToken ? { sessionToken: o.sessionToken } : {}) };
+    const envId = env("AWS_ACCESS_KEY_ID");
+    const envSecret = env("AWS_SECRET_ACCESS_KEY");
+    if (envId && envSecret) return { accessKeyId: envId, secretAccessKey: envSecret, ...(env("AWS_SESSION_TOKEN") ? { sessionToken: env("AWS_SESSION_TOKEN")! } : {}) };
+    return undefined;
+  }
+
+  /** @internal The lean request path (s3-wire.ts) for this bucket: reads, heads, listings, copies. */
+  async wire(): Promise<S3Wire> {
+    const region = await this.region();
+    const fixed = this.staticCredentials();
+    const cacheKey = JSON.stringify([this.location, this.endpoint, region, fixed, this.options.forcePathStyle, this.timeoutMs]);
+    let wire = wires.get(cacheKey);
+    if (!wire) {
+      const credentials = fixed
+        ? () => Promise.resolve(fixed)
+        : async () => {
+          // The SDK's chain (profiles, SSO, instance roles, ...), which caches and refreshes.
+          const provider = (await this.client()).config.credentials as () => Promise<WireCredentials>;
+          return provider();
+        };
+      wire = Promise.resolve(new S3Wire({
+        endpoint: this.endpoint, region, bucket: this.location, pathStyle: this.options.forcePathStyle ?? this.endpoint !== undefined,
+        credentials, timeoutMs: this.timeoutMs,
+      }));
+      wires.set(cacheKey, wire);
+    }
+    return wire;
+  }
+
   /** Headers for a write: kops's rule (AES256 unless the bucket encrypts by default) unless told otherwise. */
   private async encryptionParams(): Promise<{ ServerSideEncryption?: S3.ServerSideEncryption; SSEKMSKeyId?: string }> {
     const enc = this.options.encryption ?? { mode: "auto" };
@@ -181,19 +217,70 @@ export class S3Backend implements Backend {
   }
 
   /**
-   * Server-side copy from another S3 bucket on the same endpoint with the same credentials, up to
-   * 5 GiB (one CopyObject). Returns undefined when the two are not on one endpoint.
+   * Server-side copy from another S3 bucket on the same endpoint with the same credentials.
+   * Copies only the revision that was listed, when given. A multipart source is copied part by
+   * part with the same part sizes, so the copy's ETag equals the source's and verifies without
+   * reading either. Returns undefined when the two are not on one endpoint.
    */
-  async copyFrom(key: string, source: Backend, sourceKey: string, size: number): Promise<WriteResult | undefined> {
-    if (!(source instanceof S3Backend) || size > 5 * 1024 ** 3) return undefined;
-    const [mine, theirs] = [await this.client(), await source.client()];
-    if (mine !== theirs && JSON.stringify([this.endpoint, this.options.accessKeyId]) !== JSON.stringify([source.endpoint, source.options.accessKeyId])) return undefined;
-    const { CopyObjectCommand } = loadSdk();
-    const copySource = `${source.location}/${sourceKey.split("/").map(encodeURIComponent).join("/")}`;
-    const out = await this.call(async () => mine.send(new CopyObjectCommand({
-      Bucket: this.location, Key: key, CopySource: copySource, MetadataDirective: "COPY", ...(await this.encryptionParams()),
-    })));
-    return { revision: out.CopyObjectResult?.ETag ?? "" };
+  async copyFrom(key: string, source: Backend, sourceKey: string, size: number, sourceRevision?: Revision): Promise<WriteResult | undefined> {
+    if (!(source instanceof S3Backend)) return undefined;
+    if (JSON.stringify([this.endpoint, this.staticCredentials()?.accessKeyId ?? this.options.accessKeyId]) !== JSON.stringify([source.endpoint, source.staticCredentials()?.accessKeyId ?? source.options.accessKeyId])) return undefined;
+    const wire = await this.wire();
+    const copySource = `/${source.location}/${sourceKey.split("/").map(encodeURIComponent).join("/")}`;
+    const headers: Record<string, string> = {
+      "x-amz-copy-source": copySource,
+      ...(sourceRevision ? { "x-amz-copy-source-if-match": sourceRevision } : {}),
+      ...encryptionHeaders(await this.encryptionParams()),
+    };
+    const parts = MULTIPART_ETAG.exec(sourceRevision ?? "");
+    if (parts || size > 5 * 1024 ** 3) {
+      const layout = await source.partLayout(sourceKey, size, parts ? Number(parts[1]) : undefined);
+      return this.copyParts(wire, key, headers, size, layout);
+    }
+    const out = await this.call(() => wire.send({ method: "PUT", key, headers: { ...headers, "x-amz-metadata-directive": "COPY" } }));
+    return { revision: copyResultEtag(out.body, out.headers) };
+  }
+
+  /** The part size of a multipart object (HEAD with partNumber=1), or 64 MiB parts for others. */
+  private async partLayout(key: string, size: number, count: number | undefined): Promise<number> {
+    if (count !== undefined && count > 1) {
+      const wire = await this.wire();
+      const out = await this.call(() => wire.send({ method: "HEAD", key, query: { partNumber: "1" } }));
+      const first = Number(out.headers["content-length"]);
+      if (first > 0 && Math.ceil(size / first) === count) return first;
+    }
+    if (count === 1) return Math.max(size, 1);
+    return Math.max(64 * 1024 * 1024, Math.ceil(size / 10_000));
+  }
+
+  private async copyParts(wire: S3Wire, key: string, headers: Record<string, string>, size: number, partSize: number): Promise<WriteResult> {
+    const { "x-amz-copy-source": from, "x-amz-copy-source-if-match": ifMatch, ...create } = headers;
+    const created = await this.call(() => wire.send({ method: "POST", key, query: { uploads: "" }, headers: create }));
+    const uploadId = xmlText(created.body.toString("utf8"), "UploadId")!;
+    const count = Math.max(1, Math.ceil(size / partSize));
+    const etags: string[] = new Array<string>(count);
+    let next = 0;
+    const retryHooks = { isTransient: (e: unknown) => this.isTransient(e) };
+    try {
+      await Promise.all(Array.from({ length: Math.min(4, count) }, async () => {
+        while (next < count) {
+          const i = next++;
+          const start = i * partSize;
+          const end = Math.min(size, start + partSize) - 1;
+          const out = await withRetry(this.retry, retryHooks, () => this.call(() => wire.send({
+            method: "PUT", key, query: { partNumber: String(i + 1), uploadId },
+            headers: { "x-amz-copy-source": from!, ...(ifMatch ? { "x-amz-copy-source-if-match": ifMatch } : {}), ...(size > 0 ? { "x-amz-copy-source-range": `bytes=${start}-${end}` } : {}) },
+          })));
+          etags[i] = copyResultEtag(out.body, out.headers);
+        }
+      }));
+      const xml = `<CompleteMultipartUpload>${etags.map((e, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>${e}</ETag></Part>`).join("")}</CompleteMultipartUpload>`;
+      const done = await this.call(() => wire.send({ method: "POST", key, query: { uploadId }, body: Buffer.from(xml), headers: { "content-type": "application/xml" } }));
+      return { revision: copyResultEtag(done.body, done.headers) };
+    } catch (e) {
+      await wire.send({ method: "DELETE", key, query: { uploadId } }).catch(() => undefined);
+      throw e;
+    }
   }
 
   /** Forgets what was learnt about this bucket (region, default encryption), after its settings change. */
@@ -203,12 +290,13 @@ export class S3Backend implements Backend {
   }
 
   async head(key: string): Promise<ObjectHead> {
-    const { HeadObjectCommand } = loadSdk();
-    const out = await this.call(() => this.client().then((c) => c.send(new HeadObjectCommand({ Bucket: this.location, Key: key }))));
-    const head: ObjectHead = { size: out.ContentLength ?? 0, revision: out.ETag ?? "" };
-    const writeId = out.Metadata?.[WRITE_ID];
+    const wire = await this.wire();
+    const out = await this.call(() => wire.send({ method: "HEAD", key }));
+    const etag = headerOf(out.headers, "etag") ?? "";
+    const head: ObjectHead = { size: Number(headerOf(out.headers, "content-length") ?? 0), revision: etag };
+    const writeId = headerOf(out.headers, `x-amz-meta-${WRITE_ID}`);
     if (writeId) head.writeId = writeId;
-    const hash = this.md5Of(out.ETag);
+    const hash = this.md5Of(etag);
     if (hash) head.hash = hash;
     return head;
   }
@@ -225,11 +313,9 @@ export class S3Backend implements Backend {
   }
 
   private async getObject(key: string, versionId: string | undefined): Promise<ReadStreamResult> {
-    const { GetObjectCommand } = loadSdk();
-    const out = await this.call(() => this.client().then((c) => c.send(new GetObjectCommand({
-      Bucket: this.location, Key: key, ...(versionId ? { VersionId: versionId } : {}),
-    }))));
-    return { stream: out.Body as Readable, revision: out.ETag ?? "", size: out.ContentLength ?? 0 };
+    const wire = await this.wire();
+    const out = await this.call(() => wire.stream({ method: "GET", key, ...(versionId ? { query: { versionId } } : {}) }));
+    return { stream: out.stream, revision: headerOf(out.headers, "etag") ?? "", size: Number(headerOf(out.headers, "content-length") ?? 0) };
   }
 
   async put(key: string, data: Buffer, condition: Condition, writeId: string): Promise<WriteResult> {
@@ -328,22 +414,21 @@ export class S3Backend implements Backend {
     })), ifRevision !== undefined ? { kind: "match", revision: ifRevision } : undefined);
   }
 
-  private async *pages(prefix: string, delimiter: string | undefined): AsyncGenerator<S3.ListObjectsV2CommandOutput> {
-    const { ListObjectsV2Command } = loadSdk();
-    const client = await this.client();
+  private async *pages(prefix: string, delimiter: string | undefined): AsyncGenerator<ListPage> {
+    const wire = await this.wire();
     let token: string | undefined;
     do {
-      const page = await withRetry(this.retry, { isTransient: (e) => this.isTransient(e) }, () => this.call(() => client.send(new ListObjectsV2Command({
-        Bucket: this.location, Prefix: prefix, ContinuationToken: token, ...(delimiter ? { Delimiter: delimiter } : {}),
-      }))));
+      const query: Record<string, string> = { "list-type": "2", prefix, ...(delimiter ? { delimiter } : {}), ...(token ? { "continuation-token": token } : {}) };
+      const out = await withRetry(this.retry, { isTransient: (e) => this.isTransient(e) }, () => this.call(() => wire.send({ method: "GET", query })));
+      const page = parseListPage(out.body.toString("utf8"));
       yield page;
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      token = page.truncated ? page.nextToken : undefined;
     } while (token);
   }
 
-  private info(prefix: string, o: S3._Object): FileInfo {
-    const info: FileInfo = { path: o.Key!.slice(prefix.length), size: o.Size ?? 0, revision: o.ETag ?? "" };
-    const hash = this.md5Of(o.ETag);
+  private info(prefix: string, o: ListedObject): FileInfo {
+    const info: FileInfo = { path: o.key.slice(prefix.length), size: o.size, revision: o.etag };
+    const hash = this.md5Of(o.etag);
     if (hash) info.hash = hash;
     return info;
   }
@@ -351,7 +436,7 @@ export class S3Backend implements Backend {
   async listFiles(prefix: string): Promise<FileInfo[]> {
     const files: FileInfo[] = [];
     for await (const page of this.pages(prefix, "/")) {
-      for (const o of page.Contents ?? []) if (o.Key && o.Key !== prefix) files.push(this.info(prefix, o));
+      for (const o of page.contents) if (o.key !== prefix) files.push(this.info(prefix, o));
     }
     return files;
   }
@@ -359,7 +444,7 @@ export class S3Backend implements Backend {
   async listFolders(prefix: string): Promise<string[]> {
     const names: string[] = [];
     for await (const page of this.pages(prefix, "/")) {
-      for (const p of page.CommonPrefixes ?? []) if (p.Prefix) names.push(p.Prefix.slice(prefix.length, -1));
+      for (const p of page.prefixes) names.push(p.slice(prefix.length, -1));
     }
     return names.filter((n) => n !== "");
   }
@@ -367,7 +452,7 @@ export class S3Backend implements Backend {
   async listTree(prefix: string, _options: ListOptions): Promise<FileInfo[]> {
     const files: FileInfo[] = [];
     for await (const page of this.pages(prefix, undefined)) {
-      for (const o of page.Contents ?? []) if (o.Key && o.Key !== prefix && !o.Key.endsWith("/")) files.push(this.info(prefix, o));
+      for (const o of page.contents) if (o.key !== prefix && !o.key.endsWith("/")) files.push(this.info(prefix, o));
     }
     return files;
   }
@@ -462,6 +547,61 @@ class BufferPool {
     if (next) next(b);
     else this.free.push(b);
   }
+}
+
+/** An S3 multipart ETag: the MD5 of the parts' MD5s and the part count. */
+const MULTIPART_ETAG = /^"?[0-9a-f]{32}-(\d+)"?$/;
+
+interface ListedObject {
+  key: string;
+  size: number;
+  etag: string;
+}
+
+interface ListPage {
+  contents: ListedObject[];
+  prefixes: string[];
+  truncated: boolean;
+  nextToken: string | undefined;
+}
+
+/** A ListObjectsV2 answer, read with patterns: its elements are flat and few. */
+export function parseListPage(xml: string): ListPage {
+  const contents: ListedObject[] = [];
+  for (const m of xml.matchAll(/<Contents>([\s\S]*?)<\/Contents>/g)) {
+    const body = m[1]!;
+    const key = xmlText(body, "Key");
+    if (key === undefined) continue;
+    contents.push({ key, size: Number(xmlText(body, "Size") ?? 0), etag: xmlText(body, "ETag") ?? "" });
+  }
+  const prefixes: string[] = [];
+  for (const m of xml.matchAll(/<CommonPrefixes>([\s\S]*?)<\/CommonPrefixes>/g)) {
+    const p = xmlText(m[1]!, "Prefix");
+    if (p) prefixes.push(p);
+  }
+  return { contents, prefixes, truncated: xmlText(xml, "IsTruncated") === "true", nextToken: xmlText(xml, "NextContinuationToken") };
+}
+
+/** The ETag of a copy: CopyObject and UploadPartCopy answer 200 with XML that may hold an error. */
+function copyResultEtag(body: Buffer, headers: Record<string, string | string[] | undefined>): string {
+  const xml = body.toString("utf8");
+  if (xml.includes("<Error>")) {
+    const code = xmlText(xml, "Code") ?? "InternalError";
+    throw Object.assign(new Error(xmlText(xml, "Message") ?? code), { name: code, $metadata: { httpStatusCode: 500 } });
+  }
+  return xmlText(xml, "ETag") ?? headerOf(headers, "etag") ?? "";
+}
+
+function headerOf(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function encryptionHeaders(p: { ServerSideEncryption?: string; SSEKMSKeyId?: string }): Record<string, string> {
+  return {
+    ...(p.ServerSideEncryption ? { "x-amz-server-side-encryption": p.ServerSideEncryption } : {}),
+    ...(p.SSEKMSKeyId ? { "x-amz-server-side-encryption-aws-kms-key-id": p.SSEKMSKeyId } : {}),
+  };
 }
 
 function conditionParams(condition: Condition): { IfNoneMatch?: string; IfMatch?: string } {

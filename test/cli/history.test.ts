@@ -2,34 +2,22 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { openPath, resetMemoryStore } from "../../src/vfs";
+import { openPath } from "../../src/vfs";
 import { kstate } from "../support/cli";
-import { makeGcsBucket, makeS3Bucket, s3Options, gcsOptions, uniqueName } from "../support/env";
+import { makeS3Bucket, s3Options } from "../support/env";
 import { MINIO_PASSWORD, MINIO_USER } from "../support/servers";
+import { memoryStore, versionedStores, withProcessEnv } from "../support/cli-stores";
 
 const NAME = "history.k8s.example.com";
 
-const stores: Record<string, () => Promise<{ url: string; env: Record<string, string> }>> = {
-  memfs: async () => {
-    const n = uniqueName("mem");
-    resetMemoryStore(n);
-    return { url: `memfs://${n}`, env: {} };
-  },
-  "s3 (MinIO, versioned)": async () => ({
-    url: `s3://${await makeS3Bucket({ versioning: true })}`,
-    env: { S3_ENDPOINT: s3Options().endpoint!, S3_REGION: "us-east-1", S3_ACCESS_KEY_ID: MINIO_USER, S3_SECRET_ACCESS_KEY: MINIO_PASSWORD },
-  }),
-  "gcs (fake-gcs-server, versioned)": async () => ({ url: `gs://${await makeGcsBucket({ versioning: true })}`, env: { STORAGE_EMULATOR_HOST: gcsOptions().endpoint! } }),
-};
+const stores = { memfs: memoryStore, ...versionedStores };
 
 for (const [kind, make] of Object.entries(stores)) {
   describe(`kstate history and rollback (${kind})`, function () {
     this.timeout(60_000);
     it("three edits give four revisions; rollback to the first restores its bytes; history then shows five", async function () {
       const { url, env: extra } = await make();
-      const saved = { ...process.env };
-      Object.assign(process.env, extra);
-      try {
+      await withProcessEnv(extra, async () => {
         const env = { KOPS_STATE_STORE: url };
         assert.equal((await kstate(["create", "cluster", NAME, "--zones", "us-east-1a", "--kubernetes-version", "v1.30.2", "--cloud", "aws"], { env })).code, 0);
         const config = openPath(url).join(NAME, "config");
@@ -51,12 +39,7 @@ for (const [kind, make] of Object.entries(stores)) {
         assert.ok((await config.read()).data.equals(first), "the first revision's bytes, exactly");
         const again = await kstate(["history", NAME], { env });
         assert.equal(again.stdout.trim().split("\n").length - 1, 5);
-      } finally {
-        for (const k of Object.keys(extra)) {
-          if (saved[k] === undefined) delete process.env[k];
-          else process.env[k] = saved[k];
-        }
-      }
+      });
     });
   });
 }

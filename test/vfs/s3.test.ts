@@ -1,6 +1,8 @@
 import * as assert from "node:assert/strict";
 import { HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { BackendError, hasVersions, openPath } from "../../src/vfs";
+import { randomBytes } from "node:crypto";
+import { BackendError, copyFile, hasVersions, openPath } from "../../src/vfs";
+import { md5Of } from "../../src/vfs/copy";
 import { makeS3Bucket, openOptions, s3Options, uniqueName } from "../support/env";
 import { MINIO_KMS_KEY, startMinio } from "../support/servers";
 import { describeVfsContract } from "./contract";
@@ -46,6 +48,45 @@ describe("s3:// on MinIO", function () {
     client.destroy();
     assert.equal(a.ServerSideEncryption, "AES256");
     assert.equal(k.ServerSideEncryption, "aws:kms");
+  });
+
+  it("keys with spaces, plus signs, XML and URL specials and non-ASCII survive write, list, read and copy", async function () {
+    const root = openPath(`s3://${bucket}/${uniqueName("odd")}`, openOptions());
+    const names = ["secrets/system:dns", "a b/c+d", "x&y<z>'q\"", "(paren)!*~", "ünï/cödé €", "pki/private/ca/keyset.yaml", "100%/done?x=1#frag"];
+    for (const n of names) await root.join(n).write(`body of ${n}`);
+    assert.deepEqual((await root.listTree()).map((f) => f.path).sort(), [...names].sort());
+    const copy = openPath(`s3://${bucket}/${uniqueName("odd-copy")}`, openOptions());
+    for (const n of names) {
+      const done = await copyFile(root.join(n), copy.join(n));
+      assert.equal(done.serverSide, true);
+      assert.equal((await copy.join(n).read()).data.toString(), `body of ${n}`);
+      assert.equal((await copy.join(n).stat()).size, Buffer.byteLength(`body of ${n}`));
+    }
+    assert.deepEqual((await root.join("a b").list()).map((f) => f.path), ["c+d"]);
+  });
+
+  it("copies a multipart object part by part, so the copy has the source's ETag and bytes", async function () {
+    const data = randomBytes(13 * 1024 * 1024 + 5);
+    const source = openPath(`s3://${bucket}/${uniqueName("mp")}/etcd.db`, openOptions());
+    const written = await source.writeStream((async function* () {
+      for (let i = 0; i < data.length; i += 1 << 20) yield data.subarray(i, i + (1 << 20));
+    })());
+    assert.match(written.revision, /-3"?$/, "a 13 MiB stream is written in three parts");
+    const target = openPath(`s3://${bucket}/${uniqueName("mp-copy")}/etcd.db`, openOptions());
+    const done = await copyFile(source, target, data.length, written.revision);
+    assert.equal(done.serverSide, true);
+    assert.equal(done.revision, written.revision);
+    assert.equal((await target.stat()).revision, written.revision);
+    assert.equal(await md5Of(target), await md5Of(source));
+  });
+
+  it("a server-side copy of a revision that has since changed fails and writes nothing", async function () {
+    const source = openPath(`s3://${bucket}/${uniqueName("cas")}/config`, openOptions());
+    const first = await source.write("one");
+    await source.write("two");
+    const target = openPath(`s3://${bucket}/${uniqueName("cas-copy")}/config`, openOptions());
+    await assert.rejects(copyFile(source, target, 3, first.revision), /412|PreconditionFailed/);
+    await assert.rejects(target.stat(), /not found|NotFound/i);
   });
 
   it("lists and reads old versions of a file", async function () {

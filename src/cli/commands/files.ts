@@ -119,18 +119,21 @@ export async function applyFiles(argv: string[], io: Io, diffOnly: boolean): Pro
     const current = d.file === CONFIG_FILE ? stored : storedGroups.get(d.name);
     const before = current?.doc.toJS() as Record<string, unknown> | undefined;
     const after = d.doc.toJS() as Record<string, unknown>;
-    // As kops does: a changed spec bumps the generation.
-    if (before && JSON.stringify(before.spec) !== JSON.stringify(after.spec) && getIn(d.doc, ["metadata", "generation"]) === getIn(current!.doc, ["metadata", "generation"])) {
-      const g = getIn(d.doc, ["metadata", "generation"]);
-      setIn(d.doc, ["metadata", "generation"], (typeof g === "number" ? g : 0) + 1);
+    // The generation is the store's, not the folder's: a document that differs only there is
+    // unchanged, and a changed spec bumps the stored generation, as kops does.
+    const changes = diffDocuments(before, after).filter((f) => f.path !== "metadata.generation");
+    if (current && changes.length === 0) continue;
+    const storedGeneration = current ? getIn(current.doc, ["metadata", "generation"]) : undefined;
+    if (typeof storedGeneration === "number") {
+      setIn(d.doc, ["metadata", "generation"], JSON.stringify(before?.spec) !== JSON.stringify(after.spec) ? storedGeneration + 1 : storedGeneration);
+    } else if (current && JSON.stringify(before?.spec) !== JSON.stringify(after.spec)) {
+      setIn(d.doc, ["metadata", "generation"], 1);
     }
-    const changes = diffDocuments(before, d.doc.toJS() as Record<string, unknown>);
     if (!current) lines.push(`${d.file}: create`);
     for (const f of changes) {
-      if (f.path === "metadata.generation") continue;
       lines.push(f.before === undefined ? `${d.file}: + ${f.path}: ${JSON.stringify(f.after)}` : f.after === undefined ? `${d.file}: - ${f.path}: ${JSON.stringify(f.before)}` : `${d.file}: ~ ${f.path}: ${JSON.stringify(f.before)} -> ${JSON.stringify(f.after)}`);
     }
-    if (!current || changes.length > 0) writes.push({ d, base: current?.revision, text: stringifyYaml(d.doc) });
+    writes.push({ d, base: current?.revision, text: stringifyYaml(d.doc) });
   }
   io.stdout.write(`${c.bold(`Cluster ${cluster}`)} in ${store.root.url}\n${lines.length ? lines.map((l) => `  ${l}`).join("\n") : "  no changes"}\n`);
   if (diffOnly || values["dry-run"] || writes.length === 0) {

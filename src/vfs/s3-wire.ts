@@ -1,0 +1,191 @@
+/**
+ * A small signed-request path to S3 for the operations kstate runs by the thousand: reads, heads,
+ * listings and server-side copies. The AWS SDK spends about a millisecond of CPU on each request
+ * (middleware, schemas, endpoint rules); on a busy migration that CPU is taken from the server
+ * doing the copies. Here a request is one SigV4 signature (the signing key is cached per day)
+ * and one keep-alive HTTP call. Errors carry the shape of the SDK's (`name` = the S3 error code,
+ * `$metadata.httpStatusCode`), so the backend classifies both alike. Writes that carry bodies,
+ * deletes and bucket administration stay on the SDK.
+ */
+import { createHash, createHmac } from "node:crypto";
+import * as http from "node:http";
+import * as https from "node:https";
+import type { Readable } from "node:stream";
+
+export interface WireCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+export interface WireRequest {
+  method: "GET" | "HEAD" | "PUT" | "POST" | "DELETE";
+  /** The object key, unencoded; omit for a bucket-level request. */
+  key?: string;
+  query?: Record<string, string>;
+  headers?: Record<string, string>;
+  body?: Buffer;
+}
+
+export interface WireResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+export interface WireStreamResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  stream: Readable;
+}
+
+export interface WireConfig {
+  /** `http(s)://host[:port]` of an S3-compatible server; absent for AWS S3 itself. */
+  endpoint: string | undefined;
+  region: string;
+  bucket: string;
+  pathStyle: boolean;
+  credentials: () => Promise<WireCredentials>;
+  timeoutMs: number;
+}
+
+const EMPTY_SHA256 = createHash("sha256").update("").digest("hex");
+const agents = { http: new http.Agent({ keepAlive: true, maxSockets: 64 }), https: new https.Agent({ keepAlive: true, maxSockets: 64 }) };
+const signingKeys = new Map<string, Buffer>();
+
+/** RFC 3986 encoding, as SigV4 wants it (`encodeURIComponent` leaves `!'()*` alone). */
+export function uriEncode(s: string): string {
+  return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+function hmac(key: Buffer | string, data: string): Buffer {
+  return createHmac("sha256", key).update(data, "utf8").digest();
+}
+
+function signingKey(secret: string, day: string, region: string): Buffer {
+  const id = `${secret}\0${day}\0${region}`;
+  let key = signingKeys.get(id);
+  if (!key) {
+    if (signingKeys.size > 32) signingKeys.clear();
+    key = hmac(hmac(hmac(hmac(`AWS4${secret}`, day), region), "s3"), "aws4_request");
+    signingKeys.set(id, key);
+  }
+  return key;
+}
+
+/** An error shaped like the AWS SDK's, so one classifier serves both paths. */
+export class S3WireError extends Error {
+  readonly $metadata: { httpStatusCode: number };
+  readonly $response: { headers: http.IncomingHttpHeaders };
+  constructor(name: string, message: string, status: number, headers: http.IncomingHttpHeaders) {
+    super(message);
+    this.name = name;
+    this.$metadata = { httpStatusCode: status };
+    this.$response = { headers };
+  }
+}
+
+/** The text of one XML element (first match), entities decoded. */
+export function xmlText(xml: string, tag: string): string | undefined {
+  const m = new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`).exec(xml);
+  return m ? decodeXml(m[1]!) : undefined;
+}
+
+export function decodeXml(s: string): string {
+  return s.replace(/&(lt|gt|amp|quot|apos|#x?[0-9a-fA-F]+);/g, (whole, e: string) => {
+    switch (e) {
+      case "lt": return "<";
+      case "gt": return ">";
+      case "amp": return "&";
+      case "quot": return "\"";
+      case "apos": return "'";
+      default: return String.fromCodePoint(e[1] === "x" ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10));
+    }
+  });
+}
+
+function errorFrom(status: number, headers: http.IncomingHttpHeaders, body: Buffer): S3WireError {
+  const xml = body.toString("utf8");
+  const code = xmlText(xml, "Code") ?? (status === 404 ? "NotFound" : status === 412 ? "PreconditionFailed" : status === 304 ? "NotModified" : `Http${status}`);
+  return new S3WireError(code, xmlText(xml, "Message") ?? code, status, headers);
+}
+
+export class S3Wire {
+  private readonly protocol: "http:" | "https:";
+  private readonly host: string;
+  private readonly basePath: string;
+
+  constructor(private readonly config: WireConfig) {
+    const url = new URL(config.endpoint ?? `https://s3.${config.region}.amazonaws.com`);
+    this.protocol = url.protocol === "http:" ? "http:" : "https:";
+    // Virtual-hosted addressing for AWS S3 where the bucket name allows it, path-style otherwise.
+    const virtual = !config.pathStyle && config.endpoint === undefined && !config.bucket.includes(".");
+    this.host = virtual ? `${config.bucket}.${url.host}` : url.host;
+    this.basePath = virtual ? "" : `/${uriEncode(config.bucket)}`;
+  }
+
+  /** Sends a request and reads the whole answer; a non-2xx answer becomes an `S3WireError`. */
+  async send(req: WireRequest): Promise<WireResponse> {
+    const res = await this.open(req);
+    const body = await collect(res.stream);
+    if (res.status >= 300) throw errorFrom(res.status, res.headers, body);
+    return { status: res.status, headers: res.headers, body };
+  }
+
+  /** Sends a request and hands back the answer's body as a stream once the status is 2xx. */
+  async stream(req: WireRequest): Promise<WireStreamResponse> {
+    const res = await this.open(req);
+    if (res.status >= 300) throw errorFrom(res.status, res.headers, await collect(res.stream));
+    return res;
+  }
+
+  private async open(req: WireRequest): Promise<WireStreamResponse> {
+    const creds = await this.config.credentials();
+    const now = new Date().toISOString().replace(/[-:]|\.\d{3}/g, "");
+    const day = now.slice(0, 8);
+    const body = req.body ?? Buffer.alloc(0);
+    const payloadHash = body.length === 0 ? EMPTY_SHA256 : createHash("sha256").update(body).digest("hex");
+    const path = req.key === undefined ? (this.basePath || "/") : `${this.basePath}/${req.key.split("/").map(uriEncode).join("/")}`;
+    const query = Object.keys(req.query ?? {}).sort().map((k) => `${uriEncode(k)}=${uriEncode(req.query![k]!)}`).join("&");
+    const headers: Record<string, string> = {
+      host: this.host,
+      "x-amz-content-sha256": payloadHash,
+      "x-amz-date": now,
+      ...(creds.sessionToken ? { "x-amz-security-token": creds.sessionToken } : {}),
+    };
+    for (const [k, v] of Object.entries(req.headers ?? {})) headers[k.toLowerCase()] = v;
+    if (body.length > 0 || req.method === "PUT" || req.method === "POST") headers["content-length"] = String(body.length);
+    const names = Object.keys(headers).sort();
+    const signed = names.join(";");
+    const canonical = [req.method, path, query, names.map((n) => `${n}:${headers[n]!.trim()}\n`).join(""), signed, payloadHash].join("\n");
+    const scope = `${day}/${this.config.region}/s3/aws4_request`;
+    const toSign = `AWS4-HMAC-SHA256\n${now}\n${scope}\n${createHash("sha256").update(canonical).digest("hex")}`;
+    const signature = createHmac("sha256", signingKey(creds.secretAccessKey, day, this.config.region)).update(toSign).digest("hex");
+    headers.authorization = `AWS4-HMAC-SHA256 Credential=${creds.accessKeyId}/${scope}, SignedHeaders=${signed}, Signature=${signature}`;
+
+    const lib = this.protocol === "http:" ? http : https;
+    return new Promise<WireStreamResponse>((resolve, reject) => {
+      const request = lib.request({
+        protocol: this.protocol, host: this.host.replace(/:\d+$/, ""), port: /:(\d+)$/.exec(this.host)?.[1],
+        method: req.method, path: query ? `${path}?${query}` : path, headers, agent: this.protocol === "http:" ? agents.http : agents.https,
+        timeout: this.config.timeoutMs,
+      }, (res) => {
+        res.setTimeout(this.config.timeoutMs, () => res.destroy(timeoutError(this.config.timeoutMs)));
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, stream: res });
+      });
+      request.on("timeout", () => request.destroy(timeoutError(this.config.timeoutMs)));
+      request.on("error", reject);
+      request.end(body.length > 0 ? body : undefined);
+    });
+  }
+}
+
+function timeoutError(ms: number): Error {
+  return Object.assign(new Error(`no answer within ${ms} ms (timed out)`), { code: "ETIMEDOUT", name: "TimeoutError" });
+}
+
+async function collect(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+}
