@@ -9,6 +9,7 @@ import type * as FilesCommands from "./commands/files";
 import type * as GetCommand from "./commands/get";
 import type * as HistoryCommands from "./commands/history";
 import type * as MigrateCommand from "./commands/migrate";
+import type * as RekeyCommand from "./commands/rekey";
 import { EXIT, type Io, UsageError } from "./io";
 
 export type { Io } from "./io";
@@ -26,6 +27,7 @@ const load = {
   get: () => require("./commands/get") as typeof GetCommand,
   history: () => require("./commands/history") as typeof HistoryCommands,
   migrate: () => require("./commands/migrate") as typeof MigrateCommand,
+  rekey: () => require("./commands/rekey") as typeof RekeyCommand,
 };
 
 const COMMANDS: Record<string, { run: Command; summary: string; help: () => string }> = {
@@ -39,6 +41,7 @@ const COMMANDS: Record<string, { run: Command; summary: string; help: () => stri
   rollback: { run: (a, io) => load.history().rollback(a, io), summary: "make an old revision the current one, conditionally", help: () => load.history().HISTORY_HELP },
   delete: { run: (a, io) => load.history().deleteCluster(a, io), summary: "delete a cluster's files (only those kops knows)", help: () => load.history().DELETE_HELP },
   migrate: { run: (a, io) => load.migrate().migrate(a, io), summary: "move a cluster's state to another store, verified", help: () => load.migrate().MIGRATE_HELP },
+  rekey: { run: (a, io) => load.rekey().rekey(a, io), summary: "re-encrypt a cluster's client-side-encrypted files under the current key", help: () => load.rekey().REKEY_HELP },
 };
 
 function usage(): string {

@@ -1,3 +1,4 @@
+import { type ClientSideEncryption, encryptedPath, keyringOf } from "./encrypted";
 import type { Backend } from "./backend";
 import { FileBackend } from "./file";
 import { GcsBackend, type GcsOptions } from "./gcs";
@@ -15,6 +16,8 @@ export interface OpenOptions {
   timeoutMs?: number;
   /** Retries of transient failures (5xx, throttling, resets, timeouts). */
   retry?: Partial<RetryPolicy>;
+  /** Encrypt matching files on the client before they are stored (see encrypted.ts). */
+  clientSideEncryption?: ClientSideEncryption;
 }
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -42,5 +45,6 @@ export function openPath(url: string, options: OpenOptions = {}): VfsPath {
       backend = new GcsBackend(parsed.location, { options: options.gcs ?? {}, retry, timeoutMs });
       break;
   }
-  return new ObjectPath(backend, parsed.key);
+  const path = new ObjectPath(backend, parsed.key);
+  return options.clientSideEncryption ? encryptedPath(path, keyringOf(options.clientSideEncryption)) : path;
 }

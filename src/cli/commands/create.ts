@@ -6,9 +6,8 @@ import { checkOptions, type ClusterOptions } from "../../ops/options";
 import { validationError } from "../../ops/validate";
 import { ClusterStore } from "../../store/cluster-store";
 import { stringifyYaml } from "../../store/yaml";
-import { openPath } from "../../vfs";
 import { colours, EXIT, type Io, UsageError } from "../io";
-import { stateStore } from "../store-url";
+import { openStore, stateStore } from "../store-url";
 
 export const CREATE_HELP = `Usage: kstate create cluster NAME [kops create-cluster flags] [--set spec.path=value ...] [--dry-run [-o yaml]]
 
@@ -88,7 +87,7 @@ export async function create(argv: string[], io: Io): Promise<number> {
   const spec = (setOverlay((values.set as string[] | undefined) ?? []).spec ?? undefined) as Record<string, unknown> | undefined;
 
   const storeUrl = stateStore(values.state as string | undefined, io.env);
-  const store = new ClusterStore(openPath(storeUrl));
+  const store = new ClusterStore(openStore(storeUrl, io.env));
   const request = { name, storeUrl, ...(Object.keys(opts).length ? { options: opts as ClusterOptions } : {}), ...(spec ? { spec } : {}) };
   const plan = await planCluster(store, request, NO_OWNERSHIP);
   if (plan.problems.length > 0) throw validationError(name, plan.problems);

@@ -7,10 +7,10 @@ import { parseArgs } from "node:util";
 import { validateClusterWithGroups } from "../../ops/validate";
 import { ClusterStore, parseKopsDocument, type StoredDocument } from "../../store/cluster-store";
 import { getIn, setIn, stringifyYaml } from "../../store/yaml";
-import { openPath, PreconditionFailedError } from "../../vfs";
+import { PreconditionFailedError } from "../../vfs";
 import { NotFoundError } from "../../vfs/errors";
 import { colours, EXIT, type Io, UsageError } from "../io";
-import { stateStore } from "../store-url";
+import { openStore } from "../store-url";
 
 export const EDIT_HELP = `Usage: kstate edit cluster NAME [--state URL]
        kstate edit ig --name CLUSTER GROUP [--state URL]
@@ -51,7 +51,7 @@ export async function edit(argv: string[], io: Io): Promise<number> {
     options: { name: { type: "string" }, state: { type: "string" } },
   });
   const [kind, target, ...rest] = positionals;
-  const store = new ClusterStore(openPath(stateStore(values.state, io.env)));
+  const store = new ClusterStore(openStore(values.state, io.env));
   let cluster: string;
   let group: string | undefined;
   if (kind === "cluster") {

@@ -11,7 +11,7 @@ import { getIn, parseYamlStream, setIn, stringifyYaml } from "../../store/yaml";
 import { copyFile, openPath } from "../../vfs";
 import { ValidationError } from "../../vfs/errors";
 import { colours, EXIT, type Io, confirm, UsageError } from "../io";
-import { stateStore } from "../store-url";
+import { openStore } from "../store-url";
 
 export const EXPORT_HELP = `Usage: kstate export NAME --to DIR [--include-secrets] [--state URL]
 
@@ -42,7 +42,7 @@ export async function exportCluster(argv: string[], io: Io): Promise<number> {
   const [name, ...rest] = positionals;
   if (!name || rest.length > 0) throw new UsageError("export takes one cluster name");
   if (!values.to) throw new UsageError("--to DIR is required");
-  const store = new ClusterStore(openPath(stateStore(values.state, io.env)));
+  const store = new ClusterStore(openStore(values.state, io.env));
   await store.requireConfig(name);
   const source = store.cluster(name);
   const target = openPath(nodePath.resolve(values.to));
@@ -100,7 +100,7 @@ export async function applyFiles(argv: string[], io: Io, diffOnly: boolean): Pro
   if (positionals.length > 0) throw new UsageError(`unexpected ${JSON.stringify(positionals[0])}: give the documents with -f DIR|FILE`);
   if (!values.filename) throw new UsageError("-f DIR|FILE is required");
   const { cluster, docs } = readDesired(values.filename);
-  const store = new ClusterStore(openPath(stateStore(values.state, io.env)));
+  const store = new ClusterStore(openStore(values.state, io.env));
   const stored = await store.readConfig(cluster);
   const storedGroups = await store.readInstanceGroups(cluster);
 

@@ -3,10 +3,10 @@ import { parseArgs } from "node:util";
 import { diffDocuments } from "../../ops/cluster";
 import { ClusterStore, parseKopsDocument } from "../../store/cluster-store";
 import { CONFIG_FILE, isKopsFile } from "../../store/layout";
-import { hasVersions, openPath, type VfsPath } from "../../vfs";
+import { hasVersions, type VfsPath } from "../../vfs";
 import { ValidationError } from "../../vfs/errors";
 import { colours, EXIT, type Io, confirm, UsageError } from "../io";
-import { stateStore } from "../store-url";
+import { openStore } from "../store-url";
 
 export const HISTORY_HELP = `Usage: kstate history NAME [--file config|instancegroup/NAME] [--diff REV1 REV2] [--state URL]
        kstate rollback NAME --to REV [--file …] [--yes] [--state URL]
@@ -46,7 +46,7 @@ export async function history(argv: string[], io: Io): Promise<number> {
   });
   const [name, ...revs] = positionals;
   if (!name) throw new UsageError("history takes a cluster name");
-  const store = new ClusterStore(openPath(stateStore(values.state, io.env)));
+  const store = new ClusterStore(openStore(values.state, io.env));
   const path = documentPath(store, name, values.file);
   const versions = await versionsOf(path);
   if (values.diff) {
@@ -73,7 +73,7 @@ export async function rollback(argv: string[], io: Io): Promise<number> {
   const [name, ...rest] = positionals;
   if (!name || rest.length > 0) throw new UsageError("rollback takes one cluster name");
   if (!values.to) throw new UsageError("--to REV is required (see kstate history NAME)");
-  const store = new ClusterStore(openPath(stateStore(values.state, io.env)));
+  const store = new ClusterStore(openStore(values.state, io.env));
   const path = documentPath(store, name, values.file);
   const versions = await versionsOf(path);
   const target = versions.find((v) => v.versionId === values.to);
@@ -101,7 +101,7 @@ export async function deleteCluster(argv: string[], io: Io): Promise<number> {
   });
   const [kind, name, ...rest] = positionals;
   if (kind !== "cluster" || !name || rest.length > 0) throw new UsageError("delete takes `cluster NAME --yes`");
-  const store = new ClusterStore(openPath(stateStore(values.state, io.env)));
+  const store = new ClusterStore(openStore(values.state, io.env));
   await store.requireConfig(name);
   const folder = store.cluster(name);
   const files = (await folder.listTree()).map((f) => f.path);

@@ -1,0 +1,18 @@
+#!/usr/bin/env node
+// Bundles the compiled CLI (dist/src/cli) into one file, dist/kstate.cjs, which bin/kstate.js
+// loads: one file to read and compile instead of a hundred modules (the YAML library alone is
+// ~80) takes about 25 ms off every command. The cloud SDKs stay outside and load only for the
+// scheme in use.
+"use strict";
+const path = require("path");
+const root = path.resolve(__dirname, "..");
+require("esbuild").buildSync({
+  entryPoints: [path.join(root, "dist", "src", "cli", "index.js")],
+  outfile: path.join(root, "dist", "kstate.cjs"),
+  bundle: true,
+  platform: "node",
+  format: "cjs",
+  target: "node20",
+  external: ["@aws-sdk/*", "@smithy/*", "@google-cloud/*", "@pulumi/*"],
+  logLevel: "warning",
+});

@@ -1,0 +1,40 @@
+/** `kstate rekey NAME`: every encrypted file of a cluster re-encrypted under the current key. */
+import { parseArgs } from "node:util";
+import { mapLimit } from "../../store/cluster-store";
+import { isEncryptedPath } from "../../vfs/encrypted";
+import { colours, EXIT, type Io, UsageError } from "../io";
+import { openStore } from "../store-url";
+
+export const REKEY_HELP = `Usage: kstate rekey NAME [--state URL]
+
+Re-encrypts the client-side-encrypted files of cluster NAME under the current key, KSTATE_PASSPHRASE,
+reading with it or with the old key, KSTATE_FALLBACK_PASSPHRASE. Files the patterns name
+(KSTATE_ENCRYPT_PATTERNS, default secrets/** and pki/private/**) that are still plaintext are
+encrypted; files already under the current key are left alone, so an interrupted rekey can simply
+be run again. Each write is conditional on the revision read. Afterwards the old key can go.
+
+Exit codes: 0 done, 1 failure (a file that no configured key opens is named), 2 usage error,
+3 a file changed while it was being rekeyed (run again), 4 nothing to do.
+`;
+
+export async function rekey(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { state: { type: "string" } } });
+  if (positionals.length !== 1) throw new UsageError("rekey needs exactly one cluster NAME");
+  if (!io.env.KSTATE_PASSPHRASE) throw new UsageError("rekey needs the current key: set KSTATE_PASSPHRASE (and KSTATE_FALLBACK_PASSPHRASE to the old one)");
+  const name = positionals[0]!;
+  const folder = openStore(values.state, io.env).join(name);
+  const files = await folder.listTree();
+  if (files.length === 0) throw new UsageError(`no cluster ${name} in ${folder.url}`);
+  let rewritten = 0;
+  await mapLimit(files, 8, async (f) => {
+    const p = folder.join(...f.path.split("/"));
+    if (isEncryptedPath(p) && (await p.rekey())) rewritten++;
+  });
+  const c = colours(io);
+  if (rewritten === 0) {
+    io.stdout.write(`Nothing to do: every file of ${name} is already as the current key and patterns want it.\n`);
+    return EXIT.nothingToDo;
+  }
+  io.stdout.write(`${c.green("Rekeyed")} ${rewritten} of ${files.length} file(s) of ${name}.\n`);
+  return EXIT.ok;
+}

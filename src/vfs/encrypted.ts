@@ -1,0 +1,212 @@
+/**
+ * A store whose matching files are encrypted on the client (envelope.ts) before they reach the
+ * backend. Wraps any VfsPath: reads decrypt whatever carries the envelope header (whichever
+ * pattern wrote it), writes encrypt the files the patterns name. Listings, stats and copies see
+ * the stored (encrypted) bytes, so migration and export carry encrypted files as they are.
+ */
+import { Readable } from "node:stream";
+import { decrypt, encrypt, isDamagedEnvelope, isEnvelope, type KeyProvider, MAGIC, passphraseProvider } from "./envelope";
+import { ValidationError } from "./errors";
+import type { FileInfo, ListTreeOptions, ReadResult, ReadStreamResult, RemoveOptions, Revision, StreamWriteOptions, VfsPath, WriteOptions, WriteResult } from "./path";
+
+export interface ClientSideEncryption {
+  /** The current key: a passphrase (at least 12 characters). */
+  passphrase?: string;
+  /** Keys tried for reading after the current one (the old key during a rotation). */
+  fallback?: { passphrase?: string };
+  /**
+   * Which files to encrypt, relative to a cluster's folder (`*` within a segment, `**` across).
+   * Default: `secrets/**` and `pki/private/**`, so kops still reads `config` and instance groups.
+   */
+  patterns?: string[];
+  /** Refuse to read a plaintext file that the patterns say should be encrypted. Default off. */
+  enforce?: boolean;
+}
+
+export const DEFAULT_ENCRYPTED_PATTERNS = ["secrets/**", "pki/private/**"];
+
+function globToRegExp(pattern: string): RegExp {
+  let re = "";
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === "*" && pattern[i + 1] === "*") {
+      re += ".*";
+      i++;
+    } else if (c === "*") re += "[^/]*";
+    else if (c === "?") re += "[^/]";
+    else re += c.replace(/[.+^${}()|[\]\\]/g, "\\$&");
+  }
+  return new RegExp(`^${re}$`);
+}
+
+export interface Keyring {
+  current: KeyProvider;
+  all: KeyProvider[];
+  matches(relative: string): boolean;
+  enforce: boolean;
+}
+
+export function keyringOf(settings: ClientSideEncryption): Keyring {
+  if (!settings.passphrase) throw new ValidationError("client-side encryption: give a passphrase", { problems: [{ path: "clientSideEncryption.passphrase", message: "required" }] });
+  const current = passphraseProvider(settings.passphrase);
+  const all = [current, ...(settings.fallback?.passphrase ? [passphraseProvider(settings.fallback.passphrase)] : [])];
+  const patterns = (settings.patterns ?? DEFAULT_ENCRYPTED_PATTERNS).map(globToRegExp);
+  // Patterns are relative to a cluster's folder: the first segment under the store is the cluster.
+  const matches = (relative: string) => patterns.some((p) => p.test(relative.split("/").slice(1).join("/")));
+  return { current, all, matches, enforce: settings.enforce === true };
+}
+
+/** `store` with client-side encryption; `relative` is this path's place under the store root. */
+export function encryptedPath(inner: VfsPath, keyring: Keyring, relative = ""): VfsPath {
+  return new EncryptedPath(inner, keyring, relative);
+}
+
+class EncryptedPath implements VfsPath {
+  constructor(private readonly inner: VfsPath, private readonly keyring: Keyring, readonly relative: string) {}
+
+  get url(): string {
+    return this.inner.url;
+  }
+
+  get base(): string {
+    return this.inner.base;
+  }
+
+  toString(): string {
+    return this.inner.toString();
+  }
+
+  join(...names: string[]): VfsPath {
+    const joined = this.inner.join(...names);
+    return new EncryptedPath(joined, this.keyring, [this.relative, ...names].filter((s) => s !== "").join("/"));
+  }
+
+  /** The name bound into each file: its path under the store root. */
+  private get name(): string {
+    return this.relative;
+  }
+
+  private async opened(data: Buffer): Promise<Buffer> {
+    if (isEnvelope(data)) {
+      try {
+        return (await decrypt(data, this.name, this.keyring.all)).plain;
+      } catch (e) {
+        if (e instanceof ValidationError) throw new ValidationError(`${this.url}: ${e.message.slice(this.name.length + 2)}`, { url: this.url, problems: [...e.problems] });
+        throw e;
+      }
+    }
+    if (isDamagedEnvelope(data)) {
+      throw new ValidationError(`${this.url}: the encrypted file is damaged (its header marker was changed)`, { url: this.url, problems: [{ path: this.name, message: "damaged header" }] });
+    }
+    if (this.keyring.enforce && this.keyring.matches(this.name)) {
+      throw new ValidationError(`${this.url}: stored in plaintext, and this store requires it encrypted (run kstate rekey to encrypt it)`, { url: this.url, problems: [{ path: this.name, message: "plaintext" }] });
+    }
+    return data;
+  }
+
+  private async sealed(data: Buffer | string): Promise<Buffer> {
+    const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
+    return this.keyring.matches(this.name) ? encrypt(bytes, this.name, this.keyring.current) : bytes;
+  }
+
+  /**
+   * Re-encrypts this file under the current key (and per the current patterns), conditional on
+   * the revision read. Returns false when it already is as the settings want it.
+   */
+  async rekey(): Promise<boolean> {
+    const raw = await this.inner.read();
+    const wanted = this.keyring.matches(this.name);
+    let plain = raw.data;
+    if (isEnvelope(raw.data)) {
+      const opened = await decrypt(raw.data, this.name, this.keyring.all).catch((e: unknown) => {
+        throw e instanceof ValidationError ? new ValidationError(`${this.url}: ${e.message.slice(this.name.length + 2)}`, { url: this.url, problems: [...e.problems] }) : e;
+      });
+      if (wanted && opened.provider === this.keyring.current) return false;
+      plain = opened.plain;
+    } else if (!wanted) {
+      return false;
+    }
+    await this.inner.write(wanted ? await encrypt(plain, this.name, this.keyring.current) : plain, { ifRevision: raw.revision });
+    return true;
+  }
+
+  async read(): Promise<ReadResult> {
+    const r = await this.inner.read();
+    return { ...r, data: await this.opened(r.data) };
+  }
+
+  stat(): Promise<FileInfo & { revision: Revision }> {
+    return this.inner.stat();
+  }
+
+  async write(data: Buffer | string, options?: WriteOptions): Promise<WriteResult> {
+    return this.inner.write(await this.sealed(data), options);
+  }
+
+  async create(data: Buffer | string): Promise<WriteResult> {
+    return this.inner.create(await this.sealed(data));
+  }
+
+  remove(options?: RemoveOptions): Promise<void> {
+    return this.inner.remove(options);
+  }
+
+  list(): Promise<FileInfo[]> {
+    return this.inner.list();
+  }
+
+  listFolders(): Promise<string[]> {
+    return this.inner.listFolders();
+  }
+
+  listTree(options?: ListTreeOptions): Promise<FileInfo[]> {
+    return this.inner.listTree(options);
+  }
+
+  /** Streams plaintext files as they are; a file with the envelope header is read whole and opened. */
+  async readStream(): Promise<ReadStreamResult> {
+    const r = await this.inner.readStream();
+    const it = (r.stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+    const head: Buffer[] = [];
+    let length = 0;
+    let done = false;
+    while (length < MAGIC.length) {
+      const next = await it.next();
+      if (next.done) {
+        done = true;
+        break;
+      }
+      head.push(next.value);
+      length += next.value.length;
+    }
+    const first = Buffer.concat(head);
+    if (isEnvelope(first) || done) {
+      const rest: Buffer[] = [first];
+      for (let next = done ? undefined : await it.next(); next && !next.done; next = await it.next()) rest.push(next.value);
+      const plain = await this.opened(Buffer.concat(rest));
+      return { stream: Readable.from([plain]), revision: r.revision, size: plain.length };
+    }
+    await this.opened(first); // refuses plaintext where encryption is enforced
+    return {
+      ...r,
+      stream: Readable.from((async function* () {
+        yield first;
+        for (let next = await it.next(); !next.done; next = await it.next()) yield next.value;
+      })()),
+    };
+  }
+
+  async writeStream(source: Readable | AsyncIterable<Uint8Array>, options?: StreamWriteOptions): Promise<WriteResult> {
+    if (!this.keyring.matches(this.name)) return this.inner.writeStream(source, options);
+    // Encrypted files are secrets and keys: small, and sealed whole (one GCM tag over the file).
+    const chunks: Buffer[] = [];
+    for await (const c of source) chunks.push(Buffer.from(c));
+    const sealed = await this.sealed(Buffer.concat(chunks));
+    return options?.createOnly ? this.inner.create(sealed) : this.inner.write(sealed, options);
+  }
+}
+
+/** True for a path opened with client-side encryption. */
+export function isEncryptedPath(p: VfsPath): p is VfsPath & { rekey(): Promise<boolean> } {
+  return p instanceof EncryptedPath;
+}

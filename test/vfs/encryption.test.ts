@@ -1,0 +1,142 @@
+/**
+ * Client-side envelope encryption over real stores: what lands on the server is never the
+ * plaintext, wrong keys and damaged or renamed files fail loudly, and keys rotate with `rekey`.
+ * Raw objects are read past kstate's encryption (a plain openPath on the same URL, or the folder).
+ */
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { isEnvelope, openPath, type OpenOptions, type VfsPath } from "../../src/vfs";
+import { kstate } from "../support/cli";
+import { withProcessEnv } from "../support/cli-stores";
+import { gcsOptions, makeGcsBucket, makeS3Bucket, openOptions, s3Options, uniqueName } from "../support/env";
+import { kops } from "../support/kops";
+import { MINIO_PASSWORD, MINIO_USER } from "../support/servers";
+
+const A = "correct horse battery staple";
+const B = "a second, newer passphrase";
+const SECRET = '{"Data":"dG9wLXNlY3JldC12YWx1ZS0xMjM0NQ=="}';
+const KEY = "apiVersion: kops.k8s.io/v1alpha2\nkind: Keyset\nspec:\n  keys:\n  - privateMaterial: LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQ==\n";
+const CONFIG = "apiVersion: kops.k8s.io/v1alpha2\nkind: Cluster\nmetadata:\n  name: enc.example.com\n";
+
+const stores: Record<string, () => Promise<string>> = {
+  "file://": async () => `file://${fs.mkdtempSync(path.join(os.tmpdir(), "kstate-enc-"))}`,
+  "s3 (MinIO)": async () => `s3://${await makeS3Bucket()}`,
+  "gcs (fake-gcs-server)": async () => `gs://${await makeGcsBucket()}`,
+};
+
+function encrypted(url: string, settings: NonNullable<OpenOptions["clientSideEncryption"]>): VfsPath {
+  return openPath(url, { ...openOptions(), clientSideEncryption: settings });
+}
+
+for (const [kind, make] of Object.entries(stores)) {
+  describe(`client-side encryption on ${kind}`, function () {
+    this.timeout(60_000);
+    let url: string;
+    beforeEach(async function () {
+      url = `${await make()}/${uniqueName("store")}`;
+    });
+
+    it("secrets and private keys are stored encrypted (no plaintext on the server); config stays readable", async function () {
+      const store = encrypted(url, { passphrase: A }).join("enc.example.com");
+      await store.join("secrets", "system:dns").write(SECRET);
+      await store.join("pki", "private", "ca", "keyset.yaml").write(KEY);
+      await store.join("config").write(CONFIG);
+      const raw = openPath(url, openOptions()).join("enc.example.com");
+      for (const [file, plain] of [["secrets/system:dns", SECRET], ["pki/private/ca/keyset.yaml", KEY]] as const) {
+        const bytes = (await raw.join(...file.split("/")).read()).data;
+        assert.ok(isEnvelope(bytes), `${file} carries the envelope header`);
+        for (const piece of [plain, "dG9wLXNlY3JldC12YWx1ZS0xMjM0NQ", "LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQ", "privateMaterial"]) {
+          assert.ok(!bytes.includes(Buffer.from(piece)), `${file} must not contain ${piece}`);
+        }
+        assert.equal((await store.join(...file.split("/")).read()).data.toString(), plain);
+        assert.equal((await store.join(...file.split("/")).readStream()).stream.readable, true);
+      }
+      assert.equal((await raw.join("config").read()).data.toString(), CONFIG, "config is plaintext, for kops");
+    });
+
+    it("a wrong passphrase, any flipped byte, and a file renamed on the server all fail, naming the file", async function () {
+      const store = encrypted(url, { passphrase: A }).join("enc.example.com");
+      const file = store.join("secrets", "kube");
+      await file.write(SECRET);
+      await assert.rejects(encrypted(url, { passphrase: "not the right passphrase" }).join("enc.example.com", "secrets", "kube").read(), (e: Error) => {
+        assert.match(e.message, /secrets\/kube: cannot decrypt: wrong passphrase or key/);
+        return true;
+      });
+
+      const raw = openPath(url, openOptions()).join("enc.example.com", "secrets");
+      const bytes = (await raw.join("kube").read()).data;
+      // One position in each part: marker, version, provider id, wrapped-key length, salt,
+      // wrapped key, data nonce, ciphertext, tag.
+      const idLength = bytes[11]!;
+      const wrapped = 12 + idLength + 2;
+      const body = wrapped + bytes.readUInt16BE(12 + idLength);
+      const positions = { marker: 3, version: 10, providerId: 12, wrappedLength: 12 + idLength + 1, salt: wrapped + 2, wrappedKey: wrapped + 40, nonce: body + 3, ciphertext: body + 20, tag: bytes.length - 4 };
+      for (const [part, at] of Object.entries(positions)) {
+        const damaged = Buffer.from(bytes);
+        damaged[at] = damaged[at]! ^ 0x01;
+        await raw.join("kube").write(damaged);
+        await assert.rejects(file.read(), (e: Error) => e.message.includes("secrets/kube"), `flipping the ${part} byte must fail`);
+        await raw.join("kube").write(bytes);
+      }
+      assert.equal((await file.read()).data.toString(), SECRET, "the original still reads");
+
+      await raw.join("renamed").write(bytes);
+      await assert.rejects(store.join("secrets", "renamed").read(), /secrets\/renamed: cannot decrypt/);
+    });
+
+    it("rotation: write under A; B with A as fallback reads; rekey; B alone reads and no file is under A", async function () {
+      const name = "enc.example.com";
+      const underA = encrypted(url, { passphrase: A }).join(name);
+      const files = ["secrets/admin", "secrets/system:dns", "pki/private/ca/keyset.yaml", "pki/private/kube-proxy/keyset.yaml"];
+      for (const f of files) await underA.join(...f.split("/")).write(`${f} ${SECRET}`);
+      await underA.join("config").write(CONFIG);
+
+      const rotating = encrypted(url, { passphrase: B, fallback: { passphrase: A } }).join(name);
+      for (const f of files) assert.equal((await rotating.join(...f.split("/")).read()).data.toString(), `${f} ${SECRET}`);
+      await assert.rejects(encrypted(url, { passphrase: B }).join(name, "secrets", "admin").read(), /cannot decrypt/);
+
+      const env = { KSTATE_STATE_STORE: url, KSTATE_PASSPHRASE: B, KSTATE_FALLBACK_PASSPHRASE: A };
+      const cloudEnv: Record<string, string> = url.startsWith("s3://")
+        ? { S3_ENDPOINT: s3Options().endpoint!, S3_REGION: "us-east-1", S3_ACCESS_KEY_ID: MINIO_USER, S3_SECRET_ACCESS_KEY: MINIO_PASSWORD }
+        : url.startsWith("gs://") ? { STORAGE_EMULATOR_HOST: gcsOptions().endpoint! } : {};
+      await withProcessEnv(cloudEnv, async () => {
+        const r = await kstate(["rekey", name], { env });
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, /Rekeyed 4 of 5 file\(s\)/);
+        const again = await kstate(["rekey", name], { env });
+        assert.equal(again.code, 4, "a second rekey has nothing to do");
+      });
+
+      const onlyB = encrypted(url, { passphrase: B }).join(name);
+      for (const f of files) {
+        assert.equal((await onlyB.join(...f.split("/")).read()).data.toString(), `${f} ${SECRET}`);
+        await assert.rejects(encrypted(url, { passphrase: A }).join(name, ...f.split("/")).read(), /cannot decrypt/, `${f} is no longer under A`);
+      }
+    });
+  });
+}
+
+describe("client-side encryption and kops", function () {
+  this.timeout(120_000);
+  it("with the default patterns, the real kops binary still reads config and instance groups of an encrypted store", async function () {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kstate-enc-kops-"));
+    const state = `file://${dir}`;
+    const env = { KSTATE_STATE_STORE: state, KSTATE_PASSPHRASE: A };
+    const created = await kstate(["create", "cluster", "enc.k8s.example.com", "--zones", "us-east-1a", "--kubernetes-version", "v1.30.2", "--cloud", "aws"], { env });
+    assert.equal(created.code, 0, created.stderr);
+    await encrypted(state, { passphrase: A }).join("enc.k8s.example.com", "secrets", "admin").write(SECRET);
+    assert.ok(isEnvelope(fs.readFileSync(path.join(dir, "enc.k8s.example.com", "secrets", "admin"))));
+    const cluster = await kops(["get", "cluster", "enc.k8s.example.com", "--state", state, "-o", "yaml"]);
+    assert.match(cluster.stdout, /kubernetesVersion: v1\.30\.2/);
+    const igs = await kops(["get", "ig", "--name", "enc.k8s.example.com", "--state", state, "-o", "yaml"]);
+    assert.match(igs.stdout, /name: nodes-us-east-1a/);
+  });
+
+  it("a passphrase shorter than 12 characters is refused, and nothing is written", async function () {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kstate-enc-short-"));
+    assert.throws(() => encrypted(`file://${dir}`, { passphrase: "short" }), /at least 12 characters/);
+    assert.deepEqual(fs.readdirSync(dir), []);
+  });
+});
