@@ -134,6 +134,20 @@ describe("client-side encryption and kops", function () {
     assert.match(igs.stdout, /name: nodes-us-east-1a/);
   });
 
+  it("export --include-secrets carries encrypted files as they are; the folder holds no plaintext", async function () {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kstate-enc-export-"));
+    const state = `file://${dir}/store`;
+    const env = { KSTATE_STATE_STORE: state, KSTATE_PASSPHRASE: A };
+    assert.equal((await kstate(["create", "cluster", "enc.k8s.example.com", "--zones", "us-east-1a", "--kubernetes-version", "v1.30.2", "--cloud", "aws"], { env })).code, 0);
+    await encrypted(state, { passphrase: A }).join("enc.k8s.example.com", "secrets", "admin").write(SECRET);
+    const r = await kstate(["export", "enc.k8s.example.com", "--to", path.join(dir, "git"), "--include-secrets"], { env });
+    assert.equal(r.code, 0, r.stderr);
+    const exported = fs.readFileSync(path.join(dir, "git", "secrets", "admin"));
+    assert.ok(isEnvelope(exported));
+    assert.ok(!exported.includes(Buffer.from("dG9wLXNlY3JldC12YWx1ZS0xMjM0NQ")));
+    assert.ok(exported.equals(fs.readFileSync(path.join(dir, "store", "enc.k8s.example.com", "secrets", "admin"))), "byte for byte as stored");
+  });
+
   it("a passphrase shorter than 12 characters is refused, and nothing is written", async function () {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kstate-enc-short-"));
     assert.throws(() => encrypted(`file://${dir}`, { passphrase: "short" }), /at least 12 characters/);

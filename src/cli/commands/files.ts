@@ -11,7 +11,7 @@ import { getIn, parseYamlStream, setIn, stringifyYaml } from "../../store/yaml";
 import { copyFile, openPath } from "../../vfs";
 import { ValidationError } from "../../vfs/errors";
 import { colours, EXIT, type Io, confirm, UsageError } from "../io";
-import { openStore } from "../store-url";
+import { openStore, stateStore } from "../store-url";
 
 export const EXPORT_HELP = `Usage: kstate export NAME --to DIR [--include-secrets] [--state URL]
 
@@ -44,12 +44,13 @@ export async function exportCluster(argv: string[], io: Io): Promise<number> {
   if (!values.to) throw new UsageError("--to DIR is required");
   const store = new ClusterStore(openStore(values.state, io.env));
   await store.requireConfig(name);
-  const source = store.cluster(name);
+  // The stored bytes, as they are: client-side-encrypted files stay encrypted in the folder.
+  const source = openPath(stateStore(values.state, io.env)).join(name);
   const target = openPath(nodePath.resolve(values.to));
   const files = await source.listTree();
   const skipped = files.filter((f) => isSecret(f.path) && !values["include-secrets"]);
   for (const f of files) if (!skipped.includes(f)) await copyFile(source.join(f.path), target.join(f.path), f.size);
-  if (values["include-secrets"] && files.some((f) => isSecret(f.path))) io.stderr.write(`warning: ${target.url} holds secrets and private keys in plain text; do not commit it to shared git\n`);
+  if (values["include-secrets"] && files.some((f) => isSecret(f.path))) io.stderr.write(`warning: ${target.url} holds secrets and private keys, in plain text unless the store encrypts them client side; do not commit it to shared git\n`);
   io.stdout.write(`Exported ${files.length - skipped.length} file(s) of ${name} to ${target.url}${skipped.length ? ` (${skipped.length} secret file(s) left out; --include-secrets to export them)` : ""}.\n`);
   return EXIT.ok;
 }

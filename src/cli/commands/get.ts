@@ -66,8 +66,8 @@ export async function get(argv: string[], io: Io): Promise<number> {
       // Named clusters must exist; listing reads each top-level folder's config once, skipping
       // folders that hold none (one request a cluster, never a walk of every object).
       const docs = names.length > 0
-        ? await mapLimit(names, 32, cluster)
-        : (await mapLimit(await store.root.listFolders(), 32, async (n) => {
+        ? await mapLimit(names, 64, cluster)
+        : (await mapLimit(await store.root.listFolders(), 64, async (n) => {
           const c = await store.readConfig(n);
           return c && { text: c.text, doc: c.doc.toJS() as Doc };
         })).filter((d): d is { text: string; doc: Doc } => d !== undefined);
