@@ -10,6 +10,7 @@ import type * as GetCommand from "./commands/get";
 import type * as HistoryCommands from "./commands/history";
 import type * as MigrateCommand from "./commands/migrate";
 import type * as RekeyCommand from "./commands/rekey";
+import type * as SecretsCommands from "./commands/secrets";
 import { EXIT, type Io, UsageError } from "./io";
 
 export type { Io } from "./io";
@@ -28,11 +29,12 @@ const load = {
   history: () => require("./commands/history") as typeof HistoryCommands,
   migrate: () => require("./commands/migrate") as typeof MigrateCommand,
   rekey: () => require("./commands/rekey") as typeof RekeyCommand,
+  secrets: () => require("./commands/secrets") as typeof SecretsCommands,
 };
 
 const COMMANDS: Record<string, { run: Command; summary: string; help: () => string }> = {
-  get: { run: (a, io) => load.get().get(a, io), summary: "print clusters and instance groups (table, yaml, json)", help: () => load.get().GET_HELP },
-  create: { run: (a, io) => load.create().create(a, io), summary: "create a cluster, or merge flags into an existing one", help: () => load.create().CREATE_HELP },
+  get: { run: (a, io) => (a[0] === "secrets" ? load.secrets().getSecrets(a, io) : load.get().get(a, io)), summary: "print clusters and instance groups (table, yaml, json)", help: () => `${load.get().GET_HELP}\n${load.secrets().SECRETS_HELP}` },
+  create: { run: (a, io) => (a[0] === "secret" ? load.secrets().createSecret(a, io) : load.create().create(a, io)), summary: "create a cluster, or merge flags into an existing one", help: () => `${load.create().CREATE_HELP}\n${load.secrets().SECRETS_HELP}` },
   edit: { run: (a, io) => load.edit().edit(a, io), summary: "edit a cluster or instance group in $EDITOR, validated, conflict-safe", help: () => load.edit().EDIT_HELP },
   export: { run: (a, io) => load.files().exportCluster(a, io), summary: "copy a cluster's files into a folder, for git", help: () => load.files().EXPORT_HELP },
   diff: { run: (a, io) => load.files().applyFiles(a, io, true), summary: "show what apply -f would change", help: () => load.files().APPLY_HELP },

@@ -1,0 +1,127 @@
+/**
+ * `kstate create secret` and `kstate get secrets`: kops-format secrets (`secrets/<name>` holding
+ * `{"Data":"<base64>"}`), sealed on the client when the store encrypts client side. Listings show
+ * names and a short SHA-256 of each value; values only with --reveal.
+ */
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import { parseArgs } from "node:util";
+import { ClusterStore, mapLimit } from "../../store/cluster-store";
+import { isEnvelope, NotFoundError, openPath, ValidationError, type VfsPath } from "../../vfs";
+import { colours, EXIT, type Io, UsageError } from "../io";
+import { openStore, stateStore } from "../store-url";
+
+export const SECRETS_HELP = `Usage:
+  kstate create secret NAME --cluster CLUSTER (--from-literal VALUE | --from-file PATH) [--replace]
+  kstate get secrets --cluster CLUSTER [--reveal] [-o table|json]
+
+Secrets are stored as kops stores them: secrets/NAME holding {"Data":"<base64>"}; names may hold
+letters, digits and . _ - : (kops's system:dns, for instance). With KSTATE_PASSPHRASE set they are
+encrypted before they leave this machine (see kstate rekey --help). \`get secrets\` lists names, a
+short SHA-256 of each value and whether it is stored encrypted; values only with --reveal.
+
+create secret refuses to overwrite a different value unless --replace (then the write is
+conditional on the revision read); the same value again is nothing to do.
+
+Options:
+  --state URL       the state store (default: KSTATE_STATE_STORE, then KOPS_STATE_STORE)
+  --cluster NAME    the cluster
+  --from-literal V  the value, as given
+  --from-file PATH  the value, the file's bytes
+
+Exit codes: 0 success, 1 failure, 2 usage error, 3 a different value is stored (or it changed
+meanwhile), 4 nothing to do.
+`;
+
+const NAME = /^[A-Za-z0-9._:-]+$/;
+
+function valueOf(text: string, url: string): Buffer {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new ValidationError(`${url}: not a kops secret ({"Data":"<base64>"})`);
+  }
+  const data = (parsed as { Data?: unknown } | null)?.Data;
+  if (typeof data !== "string") throw new ValidationError(`${url}: not a kops secret (no Data field)`);
+  return Buffer.from(data, "base64");
+}
+
+const digest = (v: Buffer) => createHash("sha256").update(v).digest("hex").slice(0, 16);
+
+export async function createSecret(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv, allowPositionals: true,
+    options: { cluster: { type: "string" }, "from-literal": { type: "string" }, "from-file": { type: "string" }, replace: { type: "boolean" }, state: { type: "string" } },
+  });
+  const [, name, ...rest] = positionals;
+  if (!name || rest.length > 0) throw new UsageError("create secret takes one secret NAME");
+  if (!NAME.test(name)) throw new UsageError(`secret name ${JSON.stringify(name)}: use letters, digits and . _ - : only`);
+  if (!values.cluster) throw new UsageError("create secret needs --cluster CLUSTER");
+  if ((values["from-literal"] === undefined) === (values["from-file"] === undefined)) throw new UsageError("give exactly one of --from-literal VALUE or --from-file PATH");
+  let value: Buffer;
+  if (values["from-file"] !== undefined) {
+    try {
+      value = fs.readFileSync(values["from-file"]);
+    } catch (e) {
+      throw new UsageError(`--from-file ${values["from-file"]}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`);
+    }
+  } else value = Buffer.from(values["from-literal"]!, "utf8");
+  if (value.length === 0) throw new UsageError("the secret's value is empty");
+
+  const store = new ClusterStore(openStore(values.state, io.env));
+  await store.requireConfig(values.cluster);
+  const file = store.cluster(values.cluster).join("secrets", name);
+  const text = JSON.stringify({ Data: value.toString("base64") });
+  const c = colours(io);
+  let current: { data: Buffer; revision: string } | undefined;
+  try {
+    current = await file.read();
+  } catch (e) {
+    if (!(e instanceof NotFoundError)) throw e;
+  }
+  if (!current) {
+    await file.create(text);
+    io.stdout.write(`${c.green("Created")} secret ${name} of ${values.cluster} (sha256 ${digest(value)}).\n`);
+    return EXIT.ok;
+  }
+  if (valueOf(current.data.toString("utf8"), file.url).equals(value)) {
+    io.stdout.write(`Secret ${name} of ${values.cluster} already holds this value: nothing to do.\n`);
+    return EXIT.nothingToDo;
+  }
+  if (!values.replace) {
+    io.stderr.write(`kstate: secret ${name} of ${values.cluster} holds a different value; pass --replace to overwrite it\n`);
+    return EXIT.conflict;
+  }
+  await file.write(text, { ifRevision: current.revision });
+  io.stdout.write(`${c.green("Replaced")} secret ${name} of ${values.cluster} (sha256 ${digest(value)}).\n`);
+  return EXIT.ok;
+}
+
+export async function getSecrets(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv, allowPositionals: true,
+    options: { cluster: { type: "string" }, reveal: { type: "boolean" }, output: { type: "string", short: "o" }, state: { type: "string" } },
+  });
+  if (positionals.length > 1) throw new UsageError("get secrets takes no names; use --cluster CLUSTER");
+  if (!values.cluster) throw new UsageError("get secrets needs --cluster CLUSTER");
+  const output = values.output ?? "table";
+  if (!["table", "json"].includes(output)) throw new UsageError(`-o must be table or json (got ${output})`);
+  const store = new ClusterStore(openStore(values.state, io.env));
+  await store.requireConfig(values.cluster);
+  const folder = store.cluster(values.cluster).join("secrets");
+  const raw: VfsPath = openPath(stateStore(values.state, io.env)).join(values.cluster, "secrets");
+  const names = (await folder.list()).map((f) => f.path).sort();
+  const rows = await mapLimit(names, 16, async (n) => {
+    const [stored, opened] = await Promise.all([raw.join(n).read(), folder.join(n).read()]);
+    const value = valueOf(opened.data.toString("utf8"), folder.join(n).url);
+    return { name: n, sha256: digest(value), encrypted: isEnvelope(stored.data), ...(values.reveal ? { value: value.toString("utf8") } : {}) };
+  });
+  if (output === "json") io.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+  else {
+    const table = [["NAME", "SHA256", "ENCRYPTED", ...(values.reveal ? ["VALUE"] : [])], ...rows.map((r) => [r.name, r.sha256, r.encrypted ? "yes" : "no", ...(values.reveal ? [r.value ?? ""] : [])])];
+    const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
+    io.stdout.write(table.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join("   ")).join("\n") + "\n");
+  }
+  return EXIT.ok;
+}

@@ -1,0 +1,75 @@
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { isEnvelope, openPath } from "../../src/vfs";
+import { kstate } from "../support/cli";
+import { withProcessEnv } from "../support/cli-stores";
+import { makeS3Bucket, s3Options } from "../support/env";
+import { MINIO_PASSWORD, MINIO_USER } from "../support/servers";
+import { snapshot } from "../support/snapshot";
+
+const NAME = "secrets.k8s.example.com";
+const VALUE = "s3cr3t-token-value-42";
+const B64 = Buffer.from(VALUE).toString("base64");
+
+const stores: Record<string, () => Promise<{ url: string; env: Record<string, string>; cloud: Record<string, string> }>> = {
+  "file://, plaintext": async () => ({ url: `file://${fs.mkdtempSync(path.join(os.tmpdir(), "kstate-secrets-"))}`, env: {}, cloud: {} }),
+  "file://, encrypted": async () => ({ url: `file://${fs.mkdtempSync(path.join(os.tmpdir(), "kstate-secrets-"))}`, env: { KSTATE_PASSPHRASE: "secrets test passphrase" }, cloud: {} }),
+  "s3 (MinIO), encrypted": async () => ({
+    url: `s3://${await makeS3Bucket()}`,
+    env: { KSTATE_PASSPHRASE: "secrets test passphrase" },
+    cloud: { S3_ENDPOINT: s3Options().endpoint!, S3_REGION: "us-east-1", S3_ACCESS_KEY_ID: MINIO_USER, S3_SECRET_ACCESS_KEY: MINIO_PASSWORD },
+  }),
+};
+
+for (const [kind, make] of Object.entries(stores)) {
+  describe(`kstate create secret / get secrets (${kind})`, function () {
+    this.timeout(60_000);
+    it("stores kops's format (encrypted when the store is), lists hashes, reveals only on request, never overwrites by accident", async function () {
+      const { url, env: extra, cloud } = await make();
+      const env = { KSTATE_STATE_STORE: url, ...extra };
+      const encrypted = extra.KSTATE_PASSPHRASE !== undefined;
+      await withProcessEnv(cloud, async () => {
+        assert.equal((await kstate(["create", "cluster", NAME, "--zones", "us-east-1a", "--kubernetes-version", "v1.30.2", "--cloud", "aws"], { env })).code, 0);
+        const made = await kstate(["create", "secret", "system:dns", "--cluster", NAME, "--from-literal", VALUE], { env });
+        assert.equal(made.code, 0, made.stderr);
+        const raw = (await openPath(url).join(NAME, "secrets", "system:dns").read()).data;
+        if (encrypted) {
+          assert.ok(isEnvelope(raw));
+          assert.ok(!raw.includes(Buffer.from(B64)) && !raw.includes(Buffer.from(VALUE)));
+        } else assert.equal(raw.toString(), JSON.stringify({ Data: B64 }));
+
+        const listed = await kstate(["get", "secrets", "--cluster", NAME], { env });
+        assert.equal(listed.code, 0, listed.stderr);
+        assert.match(listed.stdout, new RegExp(`^NAME +SHA256 +ENCRYPTED\\nsystem:dns +[0-9a-f]{16} +${encrypted ? "yes" : "no"}\\n$`));
+        assert.ok(!listed.stdout.includes(VALUE));
+        const revealed = await kstate(["get", "secrets", "--cluster", NAME, "--reveal", "-o", "json"], { env });
+        assert.equal((JSON.parse(revealed.stdout) as { value: string }[])[0]!.value, VALUE);
+
+        assert.equal((await kstate(["create", "secret", "system:dns", "--cluster", NAME, "--from-literal", VALUE], { env })).code, 4, "same value: nothing to do");
+        const before = await snapshot(openPath(url));
+        const clash = await kstate(["create", "secret", "system:dns", "--cluster", NAME, "--from-literal", "another value"], { env });
+        assert.equal(clash.code, 3);
+        assert.match(clash.stderr, /holds a different value; pass --replace/);
+        assert.deepEqual(await snapshot(openPath(url)), before, "nothing written");
+        const replaced = await kstate(["create", "secret", "system:dns", "--cluster", NAME, "--from-literal", "another value", "--replace"], { env });
+        assert.equal(replaced.code, 0, replaced.stderr);
+        const again = await kstate(["get", "secrets", "--cluster", NAME, "--reveal", "-o", "json"], { env });
+        assert.equal((JSON.parse(again.stdout) as { value: string }[])[0]!.value, "another value");
+
+        for (const [argv, pattern] of [
+          [["create", "secret", "bad/name", "--cluster", NAME, "--from-literal", "x"], /use letters, digits and \. _ - : only/],
+          [["create", "secret", "ok", "--cluster", NAME], /exactly one of --from-literal VALUE or --from-file PATH/],
+          [["create", "secret", "ok", "--cluster", NAME, "--from-file", "/no/such/file"], /--from-file \/no\/such\/file: no such file/],
+        ] as const) {
+          const r = await kstate([...argv], { env });
+          assert.equal(r.code, 2, argv.join(" "));
+          assert.match(r.stderr, pattern);
+        }
+        assert.deepEqual((await openPath(url).join(NAME, "secrets").list()).map((f) => f.path), ["system:dns"], "bad input wrote nothing");
+        assert.equal((await kstate(["get", "secrets", "--cluster", "missing.example.com"], { env })).code, 1);
+      });
+    });
+  });
+}
