@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+import type { ClientSideEncryption } from "../vfs/encrypted";
 import type * as pulumi from "@pulumi/pulumi";
 import { applyCluster, type ClusterRequest, describeChanges, NO_OWNERSHIP, type Ownership, planCluster, valueAt } from "../ops/cluster";
 import { checkOptions, type ClusterOptions } from "../ops/options";
@@ -6,7 +8,7 @@ import { ClusterStore } from "../store/cluster-store";
 import { parsePath } from "../store/field-path";
 import { isKopsFile, isKopsManagedState } from "../store/layout";
 import { openPath, parseUrl } from "../vfs";
-import { KstateError } from "../vfs/errors";
+import { KstateError, NotFoundError } from "../vfs/errors";
 import { containsUnknown, type ProviderImpl } from "./serialize";
 import { configureFromStack } from "./stack-config";
 
@@ -28,6 +30,13 @@ export interface ClusterConfigInputs {
   onConflict?: "fail" | "overwrite";
   /** On delete, also remove the state kops keeps for the cluster (pki/, secrets/, addons/, …). */
   deleteClusterState?: boolean;
+  /**
+   * kops secrets to keep in `secrets/<name>` (`{"Data":"<base64>"}`), by name; names may hold `:`.
+   * Marked secret by the resource, so Pulumi state holds them encrypted; outputs carry only hashes.
+   */
+  secrets?: Record<string, string>;
+  /** Encrypt matching files on the client before they are stored (passphrase marked secret). */
+  clientSideEncryption?: ClientSideEncryption;
   /** Set by `check`: the document changes the next update will make, one line per field. */
   plan?: string[];
 }
@@ -58,6 +67,36 @@ export interface ClusterConfigOutputs {
   /** The cluster existed before this resource first wrote it. */
   adopted: boolean;
   schemaVersion: number;
+  /** A SHA-256 prefix of each secret's value, by name: what Pulumi state keeps of them. */
+  secretHashes: Record<string, string>;
+  /** As given; a secret output (the resource lists it in additionalSecretOutputs). */
+  clientSideEncryption?: ClientSideEncryption;
+}
+
+export function secretHash(value: string): string {
+  return createHash("sha256").update(value, "utf8").digest("hex").slice(0, 16);
+}
+
+function hashesOf(secrets: Record<string, string> | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(secrets ?? {}).sort(([a], [b]) => (a < b ? -1 : 1)).map(([n, v]) => [n, secretHash(v)]));
+}
+
+/** Writes the secrets whose stored value differs and removes those the program no longer sets. */
+async function writeSecrets(store: ClusterStore, i: ClusterConfigInputs, previous: Record<string, string>): Promise<void> {
+  const folder = store.cluster(i.name).join("secrets");
+  for (const [name, value] of Object.entries(i.secrets ?? {})) {
+    const file = folder.join(name);
+    const text = JSON.stringify({ Data: Buffer.from(value, "utf8").toString("base64") });
+    let current: { data: Buffer; revision: string } | undefined;
+    try {
+      current = await file.read();
+    } catch (e) {
+      if (!(e instanceof NotFoundError)) throw e;
+    }
+    if (!current) await file.create(text);
+    else if (current.data.toString("utf8") !== text) await file.write(text, { ifRevision: current.revision });
+  }
+  for (const name of Object.keys(previous)) if (!(name in (i.secrets ?? {}))) await folder.join(name).remove();
 }
 
 function request(i: ClusterConfigInputs): ClusterRequest {
@@ -68,8 +107,8 @@ function request(i: ClusterConfigInputs): ClusterRequest {
   return req;
 }
 
-function storeOf(i: Pick<ClusterConfigInputs, "store">): ClusterStore {
-  return new ClusterStore(openPath(i.store));
+function storeOf(i: Pick<ClusterConfigInputs, "store" | "clientSideEncryption">): ClusterStore {
+  return new ClusterStore(openPath(i.store, i.clientSideEncryption ? { clientSideEncryption: i.clientSideEncryption } : {}));
 }
 
 /** Input problems that need no I/O, each naming its property. */
@@ -99,6 +138,17 @@ export function checkInputs(news: Partial<ClusterConfigInputs>): pulumi.dynamic.
     }
   }
   if (news.onConflict !== undefined && news.onConflict !== "fail" && news.onConflict !== "overwrite") fail("onConflict", 'must be "fail" or "overwrite"');
+  if (news.secrets !== undefined && !containsUnknown(news.secrets)) {
+    if (typeof news.secrets !== "object" || news.secrets === null) fail("secrets", "must map secret names to values");
+    else for (const [n, v] of Object.entries(news.secrets)) {
+      if (!/^[A-Za-z0-9._:-]+$/.test(n)) fail(`secrets.${n}`, "is not a valid secret name (letters, digits and . _ - : only)");
+      if (typeof v !== "string" || v === "") fail(`secrets.${n}`, "must be a non-empty string");
+    }
+  }
+  const cse = news.clientSideEncryption;
+  if (cse !== undefined && !containsUnknown(cse) && (typeof cse.passphrase !== "string" || cse.passphrase.length < 12)) {
+    fail("clientSideEncryption.passphrase", "required, at least 12 characters");
+  }
   return failures;
 }
 
@@ -145,9 +195,11 @@ async function observe(i: ClusterConfigInputs, ownership: Ownership, adopted: bo
     appliedOwnedValues: {},
     adopted,
     schemaVersion: CLUSTER_CONFIG_SCHEMA_VERSION,
+    secretHashes: hashesOf(i.secrets),
   };
   out.appliedOwnedValues = applied ?? out.ownedValues;
   if (i.options) out.options = i.options;
+  if (i.clientSideEncryption) out.clientSideEncryption = i.clientSideEncryption;
   if (i.spec) out.spec = i.spec;
   if (i.instanceGroups) out.instanceGroups = i.instanceGroups;
   return out;
@@ -188,7 +240,7 @@ export const provider: ProviderImpl<ClusterConfigInputs, ClusterConfigOutputs> =
     const replaces = (["store", "name"] as const).filter((k) => olds[k] !== news[k]);
     const planned = (news.plan ?? []).filter((l) => !l.startsWith("merging into") && !l.startsWith("creating cluster"));
     const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
-    const inputsChanged = !same(olds.options, news.options) || !same(olds.spec, news.spec) || !same(olds.instanceGroups, news.instanceGroups)
+    const inputsChanged = !same(olds.secretHashes ?? {}, hashesOf(news.secrets)) || !same(olds.clientSideEncryption, news.clientSideEncryption) || !same(olds.options, news.options) || !same(olds.spec, news.spec) || !same(olds.instanceGroups, news.instanceGroups)
       || (olds.onConflict ?? "fail") !== (news.onConflict ?? "fail") || (olds.deleteClusterState ?? false) !== (news.deleteClusterState ?? false);
     // After a refresh, owned fields edited behind the program's back show here.
     const drifted = olds.appliedOwnedValues !== undefined && !same(olds.ownedValues, olds.appliedOwnedValues);
@@ -196,7 +248,9 @@ export const provider: ProviderImpl<ClusterConfigInputs, ClusterConfigOutputs> =
   },
 
   async create(inputs) {
-    const applied = await applyCluster(storeOf(inputs), request(inputs), NO_OWNERSHIP, { onConflict: inputs.onConflict ?? "fail" });
+    const store = storeOf(inputs);
+    const applied = await applyCluster(store, request(inputs), NO_OWNERSHIP, { onConflict: inputs.onConflict ?? "fail" });
+    await writeSecrets(store, inputs, {});
     const outs = await observe(inputs, applied.plan.ownership, applied.plan.existed, inputs.plan ?? []);
     if (!outs) throw new Error(`${inputs.store}/${inputs.name}/config was written but cannot be read back`);
     return { id: `${inputs.store.replace(/\/$/, "")}/${inputs.name}`, outs };
@@ -208,7 +262,9 @@ export const provider: ProviderImpl<ClusterConfigInputs, ClusterConfigOutputs> =
   },
 
   async update(_id, olds, news) {
-    const applied = await applyCluster(storeOf(news), request(news), previousOwnership(olds), { onConflict: news.onConflict ?? "fail" });
+    const store = storeOf(news);
+    const applied = await applyCluster(store, request(news), previousOwnership(olds), { onConflict: news.onConflict ?? "fail" });
+    await writeSecrets(store, news, olds.secretHashes ?? {});
     const outs = await observe(news, applied.plan.ownership, olds.adopted, news.plan ?? []);
     if (!outs) throw new Error(`${news.store}/${news.name}/config was written but cannot be read back`);
     return { outs };
@@ -217,6 +273,8 @@ export const provider: ProviderImpl<ClusterConfigInputs, ClusterConfigOutputs> =
   async delete(_id, props) {
     const store = storeOf(props);
     const folder = store.cluster(props.name);
+    // The secrets this program wrote are its own to remove; kops's other state is not.
+    for (const name of Object.keys(props.secretHashes ?? {})) await folder.join("secrets", name).remove();
     const files = (await folder.listTree()).map((f) => f.path);
     const unknown = files.filter((f) => !isKopsFile(f));
     if (unknown.length > 0) {

@@ -6,7 +6,12 @@ import { serializableProvider, withOutputKeys } from "../providers/serialize";
 
 type Settable = Omit<ClusterConfigInputs, "plan">;
 
-export type ClusterConfigArgs = { [K in keyof Settable]: pulumi.Input<Settable[K]> };
+type PlainArgs = Omit<Settable, "secrets">;
+
+export type ClusterConfigArgs = { [K in keyof PlainArgs]: pulumi.Input<PlainArgs[K]> } & {
+  /** kops secrets by name (`secrets/<name>`); stored as Pulumi secrets, only their hashes are outputs. */
+  secrets?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+};
 
 /** @internal The provider object serialized into state with every ClusterConfig. */
 export const clusterConfigProvider = serializableProvider<ClusterConfigInputs, ClusterConfigOutputs>("cluster-config", __dirname.replace(/resources$/, "providers"));
@@ -31,12 +36,18 @@ export class ClusterConfig extends pulumi.dynamic.Resource {
   declare readonly ownedValues: pulumi.Output<Record<string, unknown>>;
   declare readonly adopted: pulumi.Output<boolean>;
   declare readonly schemaVersion: pulumi.Output<number>;
+  declare readonly secretHashes: pulumi.Output<Record<string, string>>;
 
   constructor(name: string, args: ClusterConfigArgs, opts?: pulumi.CustomResourceOptions) {
-    const inputs = withOutputKeys<ClusterConfigOutputs>(args, [
+    // Secret values and the passphrase reach state only as Pulumi secrets (encrypted by the
+    // stack's secrets provider); the outputs carry a hash of each secret, never the value.
+    const sealed: Record<string, unknown> = { ...args };
+    if (args.secrets !== undefined) sealed.secrets = pulumi.secret(args.secrets);
+    if (args.clientSideEncryption !== undefined) sealed.clientSideEncryption = pulumi.secret(args.clientSideEncryption);
+    const inputs = withOutputKeys<ClusterConfigOutputs>(sealed, [
       "store", "name", "options", "spec", "instanceGroups", "onConflict", "deleteClusterState", "plan", "configBase", "config",
-      "instanceGroupDocuments", "revisions", "ownedPaths", "ownedValues", "appliedOwnedValues", "adopted", "schemaVersion",
+      "instanceGroupDocuments", "revisions", "ownedPaths", "ownedValues", "appliedOwnedValues", "adopted", "schemaVersion", "secretHashes",
     ]);
-    super(clusterConfigProvider, name, inputs, opts, "kstate", "ClusterConfig");
+    super(clusterConfigProvider, name, inputs, { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "secrets", "clientSideEncryption"] }, "kstate", "ClusterConfig");
   }
 }

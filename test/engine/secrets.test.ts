@@ -1,0 +1,85 @@
+/**
+ * ClusterConfig secrets and client-side encryption through the real Pulumi engine: the store
+ * holds kops-format secrets sealed on the client, and `pulumi stack export` holds none of the
+ * secret values nor the passphrase in plaintext.
+ */
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import type { Stack } from "@pulumi/pulumi/automation";
+import { ClusterConfig } from "../../src";
+import { secretHash } from "../../src/providers/cluster-config";
+import { isEnvelope, openPath } from "../../src/vfs";
+import { uniqueName } from "../support/env";
+import { inlineStack } from "../support/pulumi";
+
+const CLUSTER = "secret.k8s.example.com";
+const PASSPHRASE = "stack-level client passphrase 7731";
+const DNS = "dns-secret-value-0e5d41";
+const ADMIN = "admin-secret-value-9b2c77";
+const ROTATED = "rotated-admin-value-44aa10";
+
+describe("ClusterConfig secrets through the Pulumi engine (file://, client-side encrypted)", function () {
+  this.timeout(180_000);
+  let dir: string;
+  let stack: Stack;
+  let admin = ADMIN;
+
+  before(async function () {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "kstate-secrets-engine-"));
+    stack = await inlineStack("kstate-secrets-test", uniqueName("sec"), async () => {
+      const c = new ClusterConfig("dev", {
+        store: `file://${dir}`,
+        name: CLUSTER,
+        options: { zones: ["us-east-1a"], kubernetesVersion: "v1.30.2", cloud: "aws" },
+        secrets: { "system:dns": DNS, admin: pulumi.secret(admin) },
+        clientSideEncryption: { passphrase: PASSPHRASE },
+      });
+      return { secretHashes: c.secretHashes, configBase: c.configBase };
+    });
+  });
+
+  after(async function () {
+    await stack?.destroy();
+  });
+
+  /** `pulumi stack export`, run as a user would (the Automation API's exportStack adds --show-secrets). */
+  const exportStack = async () => (await (stack.workspace as unknown as { runPulumiCmd(args: string[]): Promise<{ stdout: string }> }).runPulumiCmd(["stack", "export", "--stack", stack.name])).stdout;
+
+  const stored = async (name: string) => {
+    const raw = fs.readFileSync(path.join(dir, CLUSTER, "secrets", name));
+    const opened = await openPath(`file://${dir}`, { clientSideEncryption: { passphrase: PASSPHRASE } }).join(CLUSTER, "secrets", name).read();
+    return { raw, value: Buffer.from((JSON.parse(opened.data.toString()) as { Data: string }).Data, "base64").toString() };
+  };
+
+  it("up writes each secret in kops's format, sealed; outputs and the exported stack hold only hashes", async function () {
+    const up = await stack.up();
+    assert.equal(up.summary.result, "succeeded");
+    for (const [name, value] of [["system:dns", DNS], ["admin", ADMIN]] as const) {
+      const s = await stored(name);
+      assert.ok(isEnvelope(s.raw), `${name} is encrypted at rest`);
+      assert.ok(!s.raw.includes(Buffer.from(value)) && !s.raw.includes(Buffer.from(Buffer.from(value).toString("base64"))));
+      assert.equal(s.value, value);
+    }
+    assert.deepEqual(up.outputs.secretHashes?.value, { admin: secretHash(ADMIN), "system:dns": secretHash(DNS) });
+    const exported = await exportStack();
+    assert.match(exported, /"ciphertext"/, "the secrets are there, encrypted by the stack's secrets provider");
+    for (const plain of [DNS, ADMIN, PASSPHRASE, Buffer.from(DNS).toString("base64"), Buffer.from(ADMIN).toString("base64")]) {
+      assert.ok(!exported.includes(plain), `the exported stack must not contain ${plain}`);
+    }
+    assert.ok(!fs.readFileSync(path.join(dir, CLUSTER, "config")).includes(Buffer.from("KSTATE-ENC")), "config stays plaintext for kops");
+  });
+
+  it("a second up changes nothing; a new value is written and the old one is gone", async function () {
+    const again = await stack.up();
+    assert.deepEqual(Object.keys(again.summary.resourceChanges ?? {}), ["same"]);
+    admin = ROTATED;
+    const rotated = await stack.up();
+    assert.equal(rotated.summary.resourceChanges?.update, 1);
+    assert.equal((await stored("admin")).value, ROTATED);
+    const exported = await exportStack();
+    for (const plain of [ROTATED, ADMIN, PASSPHRASE]) assert.ok(!exported.includes(plain));
+  });
+});
