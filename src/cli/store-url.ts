@@ -1,4 +1,5 @@
 import { type ClientSideEncryption, openPath, type VfsPath } from "../vfs";
+import { keyringOf } from "../vfs/encrypted";
 import { UsageError } from "./io";
 
 /** The state store: --state, else KSTATE_STATE_STORE, else KOPS_STATE_STORE. */
@@ -26,8 +27,16 @@ export function encryptionFromEnv(env: Record<string, string | undefined>): Clie
   };
 }
 
-/** The state store (`stateStore`), opened with any client-side encryption the environment sets. */
-export function openStore(flag: string | undefined, env: Record<string, string | undefined>): VfsPath {
+/**
+ * The state store (`stateStore`), opened with any client-side encryption the environment sets.
+ * Warns on `stderr` when the patterns would encrypt files kops itself must read.
+ */
+export function openStore(flag: string | undefined, env: Record<string, string | undefined>, stderr?: { write(s: string): unknown }): VfsPath {
   const encryption = encryptionFromEnv(env);
+  if (encryption && stderr) {
+    const keyring = keyringOf(encryption);
+    const unreadable = ["config", "instancegroup/nodes"].filter((f) => keyring.matches(`cluster/${f}`));
+    if (unreadable.length > 0) stderr.write(`warning: KSTATE_ENCRYPT_PATTERNS encrypts ${unreadable.map((f) => (f === "config" ? "config" : "instance groups")).join(" and ")}; kops cannot read encrypted files\n`);
+  }
   return openPath(stateStore(flag, env), encryption ? { clientSideEncryption: encryption } : {});
 }

@@ -148,6 +148,15 @@ describe("client-side encryption and kops", function () {
     assert.ok(exported.equals(fs.readFileSync(path.join(dir, "store", "enc.k8s.example.com", "secrets", "admin"))), "byte for byte as stored");
   });
 
+  it("patterns that take in config or instance groups draw a warning that kops cannot read them", async function () {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kstate-enc-warn-"));
+    const env = { KSTATE_STATE_STORE: `file://${dir}`, KSTATE_PASSPHRASE: A };
+    const plain = await kstate(["get", "clusters"], { env });
+    assert.doesNotMatch(plain.stderr, /warning/);
+    const all = await kstate(["get", "clusters"], { env: { ...env, KSTATE_ENCRYPT_PATTERNS: "**" } });
+    assert.match(all.stderr, /warning: KSTATE_ENCRYPT_PATTERNS encrypts config and instance groups; kops cannot read encrypted files/);
+  });
+
   it("a passphrase shorter than 12 characters is refused, and nothing is written", async function () {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kstate-enc-short-"));
     assert.throws(() => encrypted(`file://${dir}`, { passphrase: "short" }), /at least 12 characters/);

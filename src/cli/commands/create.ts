@@ -87,7 +87,7 @@ export async function create(argv: string[], io: Io): Promise<number> {
   const spec = (setOverlay((values.set as string[] | undefined) ?? []).spec ?? undefined) as Record<string, unknown> | undefined;
 
   const storeUrl = stateStore(values.state as string | undefined, io.env);
-  const store = new ClusterStore(openStore(storeUrl, io.env));
+  const store = new ClusterStore(openStore(storeUrl, io.env, io.stderr));
   const request = { name, storeUrl, ...(Object.keys(opts).length ? { options: opts as ClusterOptions } : {}), ...(spec ? { spec } : {}) };
   const plan = await planCluster(store, request, NO_OWNERSHIP);
   if (plan.problems.length > 0) throw validationError(name, plan.problems);

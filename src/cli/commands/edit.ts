@@ -51,7 +51,7 @@ export async function edit(argv: string[], io: Io): Promise<number> {
     options: { name: { type: "string" }, state: { type: "string" } },
   });
   const [kind, target, ...rest] = positionals;
-  const store = new ClusterStore(openStore(values.state, io.env));
+  const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
   let cluster: string;
   let group: string | undefined;
   if (kind === "cluster") {

@@ -42,7 +42,7 @@ export async function exportCluster(argv: string[], io: Io): Promise<number> {
   const [name, ...rest] = positionals;
   if (!name || rest.length > 0) throw new UsageError("export takes one cluster name");
   if (!values.to) throw new UsageError("--to DIR is required");
-  const store = new ClusterStore(openStore(values.state, io.env));
+  const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
   await store.requireConfig(name);
   // The stored bytes, as they are: client-side-encrypted files stay encrypted in the folder.
   const source = openPath(stateStore(values.state, io.env)).join(name);
@@ -101,7 +101,7 @@ export async function applyFiles(argv: string[], io: Io, diffOnly: boolean): Pro
   if (positionals.length > 0) throw new UsageError(`unexpected ${JSON.stringify(positionals[0])}: give the documents with -f DIR|FILE`);
   if (!values.filename) throw new UsageError("-f DIR|FILE is required");
   const { cluster, docs } = readDesired(values.filename);
-  const store = new ClusterStore(openStore(values.state, io.env));
+  const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
   const stored = await store.readConfig(cluster);
   const storedGroups = await store.readInstanceGroups(cluster);
 

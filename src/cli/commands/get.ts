@@ -48,7 +48,7 @@ export async function get(argv: string[], io: Io): Promise<number> {
   const output = values.output ?? "table";
   if (!["table", "yaml", "json"].includes(output)) throw new UsageError(`-o must be table, yaml or json (got ${output})`);
   const [what, ...names] = positionals;
-  const store = new ClusterStore(openStore(values.state, io.env));
+  const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
   const print = (docs: { text: string; doc: Doc }[], rows: () => string[][]) => {
     if (output === "yaml") io.stdout.write(docs.map((d) => (d.text.endsWith("\n") ? d.text : `${d.text}\n`)).join("---\n"));
     // `get cluster NAME` prints the document itself, as kops does; every other listing a list.

@@ -46,7 +46,7 @@ export async function history(argv: string[], io: Io): Promise<number> {
   });
   const [name, ...revs] = positionals;
   if (!name) throw new UsageError("history takes a cluster name");
-  const store = new ClusterStore(openStore(values.state, io.env));
+  const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
   const path = documentPath(store, name, values.file);
   const versions = await versionsOf(path);
   if (values.diff) {
@@ -73,7 +73,7 @@ export async function rollback(argv: string[], io: Io): Promise<number> {
   const [name, ...rest] = positionals;
   if (!name || rest.length > 0) throw new UsageError("rollback takes one cluster name");
   if (!values.to) throw new UsageError("--to REV is required (see kstate history NAME)");
-  const store = new ClusterStore(openStore(values.state, io.env));
+  const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
   const path = documentPath(store, name, values.file);
   const versions = await versionsOf(path);
   const target = versions.find((v) => v.versionId === values.to);
@@ -101,7 +101,7 @@ export async function deleteCluster(argv: string[], io: Io): Promise<number> {
   });
   const [kind, name, ...rest] = positionals;
   if (kind !== "cluster" || !name || rest.length > 0) throw new UsageError("delete takes `cluster NAME --yes`");
-  const store = new ClusterStore(openStore(values.state, io.env));
+  const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
   await store.requireConfig(name);
   const folder = store.cluster(name);
   const files = (await folder.listTree()).map((f) => f.path);

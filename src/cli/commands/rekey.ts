@@ -22,7 +22,7 @@ export async function rekey(argv: string[], io: Io): Promise<number> {
   if (positionals.length !== 1) throw new UsageError("rekey needs exactly one cluster NAME");
   if (!io.env.KSTATE_PASSPHRASE) throw new UsageError("rekey needs the current key: set KSTATE_PASSPHRASE (and KSTATE_FALLBACK_PASSPHRASE to the old one)");
   const name = positionals[0]!;
-  const folder = openStore(values.state, io.env).join(name);
+  const folder = openStore(values.state, io.env, io.stderr).join(name);
   const files = await folder.listTree();
   if (files.length === 0) throw new UsageError(`no cluster ${name} in ${folder.url}`);
   let rewritten = 0;

@@ -69,7 +69,7 @@ export async function createSecret(argv: string[], io: Io): Promise<number> {
   } else value = Buffer.from(values["from-literal"]!, "utf8");
   if (value.length === 0) throw new UsageError("the secret's value is empty");
 
-  const store = new ClusterStore(openStore(values.state, io.env));
+  const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
   await store.requireConfig(values.cluster);
   const file = store.cluster(values.cluster).join("secrets", name);
   const text = JSON.stringify({ Data: value.toString("base64") });
@@ -107,7 +107,7 @@ export async function getSecrets(argv: string[], io: Io): Promise<number> {
   if (!values.cluster) throw new UsageError("get secrets needs --cluster CLUSTER");
   const output = values.output ?? "table";
   if (!["table", "json"].includes(output)) throw new UsageError(`-o must be table or json (got ${output})`);
-  const store = new ClusterStore(openStore(values.state, io.env));
+  const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
   await store.requireConfig(values.cluster);
   const folder = store.cluster(values.cluster).join("secrets");
   const raw: VfsPath = openPath(stateStore(values.state, io.env)).join(values.cluster, "secrets");
