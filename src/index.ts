@@ -9,6 +9,7 @@ export type { EncryptionType, StateStoreInputs, StateStoreOutputs } from "./prov
 export { ClusterConfig, type ClusterConfigArgs } from "./resources/cluster-config";
 export type { ClusterConfigInputs, ClusterConfigOutputs } from "./providers/cluster-config";
 export type { ClusterOptions } from "./ops/options";
+export { type ClusterEncryption, DEFAULT_ENCRYPTED_PATTERNS, secretHash } from "./store/secrets";
 export type { Ownership } from "./ops/cluster";
 export { StateStoreMigration, type StateStoreMigrationArgs } from "./resources/migration";
 export type { MigrationInputs, MigrationOutputs } from "./providers/migration";

@@ -1,5 +1,5 @@
-import { type ClientSideEncryption, openPath, type VfsPath } from "../vfs";
-import { keyringOf } from "../vfs/encrypted";
+import { type ClusterEncryption, storeEncryption, unreadableByKops } from "../store/secrets";
+import { openPath, type VfsPath } from "../vfs";
 import { UsageError } from "./io";
 
 /** The state store: --state, else KSTATE_STATE_STORE, else KOPS_STATE_STORE. */
@@ -14,7 +14,7 @@ export function stateStore(flag: string | undefined, env: Record<string, string 
  * KSTATE_FALLBACK_PASSPHRASE (the old key, read only, during a rotation), KSTATE_ENCRYPT_PATTERNS
  * (comma-separated, default secrets/** and pki/private/**), KSTATE_ENCRYPT_ENFORCE=1.
  */
-export function encryptionFromEnv(env: Record<string, string | undefined>): ClientSideEncryption | undefined {
+export function encryptionFromEnv(env: Record<string, string | undefined>): ClusterEncryption | undefined {
   if (!env.KSTATE_PASSPHRASE) {
     if (env.KSTATE_FALLBACK_PASSPHRASE) throw new UsageError("KSTATE_FALLBACK_PASSPHRASE is set without KSTATE_PASSPHRASE: give the current key too");
     return undefined;
@@ -33,10 +33,7 @@ export function encryptionFromEnv(env: Record<string, string | undefined>): Clie
  */
 export function openStore(flag: string | undefined, env: Record<string, string | undefined>, stderr?: { write(s: string): unknown }): VfsPath {
   const encryption = encryptionFromEnv(env);
-  if (encryption && stderr) {
-    const keyring = keyringOf(encryption);
-    const unreadable = ["config", "instancegroup/nodes"].filter((f) => keyring.matches(`cluster/${f}`));
-    if (unreadable.length > 0) stderr.write(`warning: KSTATE_ENCRYPT_PATTERNS encrypts ${unreadable.map((f) => (f === "config" ? "config" : "instance groups")).join(" and ")}; kops cannot read encrypted files\n`);
-  }
-  return openPath(stateStore(flag, env), encryption ? { clientSideEncryption: encryption } : {});
+  const unreadable = encryption ? unreadableByKops(encryption) : [];
+  if (unreadable.length > 0) stderr?.write(`warning: KSTATE_ENCRYPT_PATTERNS encrypts ${unreadable.join(" and ")}; kops cannot read encrypted files\n`);
+  return openPath(stateStore(flag, env), encryption ? { clientSideEncryption: storeEncryption(encryption) } : {});
 }

@@ -1,5 +1,3 @@
-import { createHash } from "node:crypto";
-import type { ClientSideEncryption } from "../vfs/encrypted";
 import type * as pulumi from "@pulumi/pulumi";
 import { applyCluster, type ClusterRequest, describeChanges, NO_OWNERSHIP, type Ownership, planCluster, valueAt } from "../ops/cluster";
 import { checkOptions, type ClusterOptions } from "../ops/options";
@@ -7,8 +5,10 @@ import { isDns1123Subdomain } from "../ops/validate";
 import { ClusterStore } from "../store/cluster-store";
 import { parsePath } from "../store/field-path";
 import { isKopsFile, isKopsManagedState } from "../store/layout";
+import { type ClusterEncryption, SECRET_NAME, secretHash, storeEncryption, writeSecret } from "../store/secrets";
+import { keyringOf } from "../vfs/encrypted";
 import { openPath, parseUrl } from "../vfs";
-import { KstateError, NotFoundError } from "../vfs/errors";
+import { KstateError } from "../vfs/errors";
 import { containsUnknown, type ProviderImpl } from "./serialize";
 import { configureFromStack } from "./stack-config";
 
@@ -36,7 +36,7 @@ export interface ClusterConfigInputs {
    */
   secrets?: Record<string, string>;
   /** Encrypt matching files on the client before they are stored (passphrase marked secret). */
-  clientSideEncryption?: ClientSideEncryption;
+  clientSideEncryption?: ClusterEncryption;
   /** Set by `check`: the document changes the next update will make, one line per field. */
   plan?: string[];
 }
@@ -70,11 +70,7 @@ export interface ClusterConfigOutputs {
   /** A SHA-256 prefix of each secret's value, by name: what Pulumi state keeps of them. */
   secretHashes: Record<string, string>;
   /** As given; a secret output (the resource lists it in additionalSecretOutputs). */
-  clientSideEncryption?: ClientSideEncryption;
-}
-
-export function secretHash(value: string): string {
-  return createHash("sha256").update(value, "utf8").digest("hex").slice(0, 16);
+  clientSideEncryption?: ClusterEncryption;
 }
 
 function hashesOf(secrets: Record<string, string> | undefined): Record<string, string> {
@@ -84,18 +80,7 @@ function hashesOf(secrets: Record<string, string> | undefined): Record<string, s
 /** Writes the secrets whose stored value differs and removes those the program no longer sets. */
 async function writeSecrets(store: ClusterStore, i: ClusterConfigInputs, previous: Record<string, string>): Promise<void> {
   const folder = store.cluster(i.name).join("secrets");
-  for (const [name, value] of Object.entries(i.secrets ?? {})) {
-    const file = folder.join(name);
-    const text = JSON.stringify({ Data: Buffer.from(value, "utf8").toString("base64") });
-    let current: { data: Buffer; revision: string } | undefined;
-    try {
-      current = await file.read();
-    } catch (e) {
-      if (!(e instanceof NotFoundError)) throw e;
-    }
-    if (!current) await file.create(text);
-    else if (current.data.toString("utf8") !== text) await file.write(text, { ifRevision: current.revision });
-  }
+  for (const [name, value] of Object.entries(i.secrets ?? {})) await writeSecret(folder.join(name), value, true);
   for (const name of Object.keys(previous)) if (!(name in (i.secrets ?? {}))) await folder.join(name).remove();
 }
 
@@ -108,7 +93,7 @@ function request(i: ClusterConfigInputs): ClusterRequest {
 }
 
 function storeOf(i: Pick<ClusterConfigInputs, "store" | "clientSideEncryption">): ClusterStore {
-  return new ClusterStore(openPath(i.store, i.clientSideEncryption ? { clientSideEncryption: i.clientSideEncryption } : {}));
+  return new ClusterStore(openPath(i.store, i.clientSideEncryption ? { clientSideEncryption: storeEncryption(i.clientSideEncryption) } : {}));
 }
 
 /** Input problems that need no I/O, each naming its property. */
@@ -141,13 +126,17 @@ export function checkInputs(news: Partial<ClusterConfigInputs>): pulumi.dynamic.
   if (news.secrets !== undefined && !containsUnknown(news.secrets)) {
     if (typeof news.secrets !== "object" || news.secrets === null) fail("secrets", "must map secret names to values");
     else for (const [n, v] of Object.entries(news.secrets)) {
-      if (!/^[A-Za-z0-9._:-]+$/.test(n)) fail(`secrets.${n}`, "is not a valid secret name (letters, digits and . _ - : only)");
+      if (!SECRET_NAME.test(n)) fail(`secrets.${n}`, "is not a valid secret name (letters, digits and . _ - : only)");
       if (typeof v !== "string" || v === "") fail(`secrets.${n}`, "must be a non-empty string");
     }
   }
   const cse = news.clientSideEncryption;
-  if (cse !== undefined && !containsUnknown(cse) && (typeof cse.passphrase !== "string" || cse.passphrase.length < 12)) {
-    fail("clientSideEncryption.passphrase", "required, at least 12 characters");
+  if (cse !== undefined && !containsUnknown(cse)) {
+    try {
+      keyringOf(storeEncryption(cse)); // the VFS's own rules for the settings
+    } catch (e) {
+      fail("clientSideEncryption.passphrase", (e as Error).message);
+    }
   }
   return failures;
 }

@@ -15,17 +15,16 @@ export interface ClientSideEncryption {
   /** Keys tried for reading after the current one (the old key during a rotation). */
   fallback?: { passphrase?: string };
   /**
-   * Which files to encrypt, relative to a cluster's folder (`*` within a segment, `**` across).
-   * Default: `secrets/**` and `pki/private/**`, so kops still reads `config` and instance groups.
+   * Which files to encrypt, as paths relative to the opened root (`*` within a segment, `**`
+   * across). Files that match none are stored as they are.
    */
-  patterns?: string[];
+  patterns: string[];
   /** Refuse to read a plaintext file that the patterns say should be encrypted. Default off. */
   enforce?: boolean;
 }
 
-export const DEFAULT_ENCRYPTED_PATTERNS = ["secrets/**", "pki/private/**"];
-
-function globToRegExp(pattern: string): RegExp {
+/** A path pattern: `*` and `?` within one segment, `**` across segments. */
+export function globToRegExp(pattern: string): RegExp {
   let re = "";
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i]!;
@@ -50,13 +49,11 @@ export function keyringOf(settings: ClientSideEncryption): Keyring {
   if (!settings.passphrase) throw new ValidationError("client-side encryption: give a passphrase", { problems: [{ path: "clientSideEncryption.passphrase", message: "required" }] });
   const current = passphraseProvider(settings.passphrase);
   const all = [current, ...(settings.fallback?.passphrase ? [passphraseProvider(settings.fallback.passphrase)] : [])];
-  const patterns = (settings.patterns ?? DEFAULT_ENCRYPTED_PATTERNS).map(globToRegExp);
-  // Patterns are relative to a cluster's folder: the first segment under the store is the cluster.
-  const matches = (relative: string) => patterns.some((p) => p.test(relative.split("/").slice(1).join("/")));
-  return { current, all, matches, enforce: settings.enforce === true };
+  const patterns = settings.patterns.map(globToRegExp);
+  return { current, all, matches: (relative) => patterns.some((p) => p.test(relative)), enforce: settings.enforce === true };
 }
 
-/** `store` with client-side encryption; `relative` is this path's place under the store root. */
+/** `inner` with client-side encryption; `relative` is this path's place under the opened root. */
 export function encryptedPath(inner: VfsPath, keyring: Keyring, relative = ""): VfsPath {
   return new EncryptedPath(inner, keyring, relative);
 }
@@ -81,32 +78,21 @@ class EncryptedPath implements VfsPath {
     return new EncryptedPath(joined, this.keyring, [this.relative, ...names].filter((s) => s !== "").join("/"));
   }
 
-  /** The name bound into each file: its path under the store root. */
-  private get name(): string {
-    return this.relative;
-  }
-
-  private async opened(data: Buffer): Promise<Buffer> {
-    if (isEnvelope(data)) {
-      try {
-        return (await decrypt(data, this.name, this.keyring.all)).plain;
-      } catch (e) {
-        if (e instanceof ValidationError) throw new ValidationError(`${this.url}: ${e.message.slice(this.name.length + 2)}`, { url: this.url, problems: [...e.problems] });
-        throw e;
-      }
-    }
+  /** The plaintext of this file's stored bytes `data` (read elsewhere): decrypted, or as they are. */
+  async open(data: Buffer): Promise<Buffer> {
+    if (isEnvelope(data)) return (await decrypt(data, this.relative, this.keyring.all, this.url)).plain;
     if (isDamagedEnvelope(data)) {
-      throw new ValidationError(`${this.url}: the encrypted file is damaged (its header marker was changed)`, { url: this.url, problems: [{ path: this.name, message: "damaged header" }] });
+      throw new ValidationError(`${this.url}: the encrypted file is damaged (its header marker was changed)`, { url: this.url, problems: [{ path: this.relative, message: "damaged header" }] });
     }
-    if (this.keyring.enforce && this.keyring.matches(this.name)) {
-      throw new ValidationError(`${this.url}: stored in plaintext, and this store requires it encrypted (run kstate rekey to encrypt it)`, { url: this.url, problems: [{ path: this.name, message: "plaintext" }] });
+    if (this.keyring.enforce && this.keyring.matches(this.relative)) {
+      throw new ValidationError(`${this.url}: stored in plaintext where the settings require it encrypted (rekey it to encrypt it)`, { url: this.url, problems: [{ path: this.relative, message: "plaintext" }] });
     }
     return data;
   }
 
   private async sealed(data: Buffer | string): Promise<Buffer> {
     const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
-    return this.keyring.matches(this.name) ? encrypt(bytes, this.name, this.keyring.current) : bytes;
+    return this.keyring.matches(this.relative) ? encrypt(bytes, this.relative, this.keyring.current) : bytes;
   }
 
   /**
@@ -115,24 +101,22 @@ class EncryptedPath implements VfsPath {
    */
   async rekey(): Promise<boolean> {
     const raw = await this.inner.read();
-    const wanted = this.keyring.matches(this.name);
+    const wanted = this.keyring.matches(this.relative);
     let plain = raw.data;
     if (isEnvelope(raw.data)) {
-      const opened = await decrypt(raw.data, this.name, this.keyring.all).catch((e: unknown) => {
-        throw e instanceof ValidationError ? new ValidationError(`${this.url}: ${e.message.slice(this.name.length + 2)}`, { url: this.url, problems: [...e.problems] }) : e;
-      });
+      const opened = await decrypt(raw.data, this.relative, this.keyring.all, this.url);
       if (wanted && opened.provider === this.keyring.current) return false;
       plain = opened.plain;
     } else if (!wanted) {
       return false;
     }
-    await this.inner.write(wanted ? await encrypt(plain, this.name, this.keyring.current) : plain, { ifRevision: raw.revision });
+    await this.inner.write(wanted ? await encrypt(plain, this.relative, this.keyring.current) : plain, { ifRevision: raw.revision });
     return true;
   }
 
   async read(): Promise<ReadResult> {
     const r = await this.inner.read();
-    return { ...r, data: await this.opened(r.data) };
+    return { ...r, data: await this.open(r.data) };
   }
 
   stat(): Promise<FileInfo & { revision: Revision }> {
@@ -183,10 +167,10 @@ class EncryptedPath implements VfsPath {
     if (isEnvelope(first) || done) {
       const rest: Buffer[] = [first];
       for (let next = done ? undefined : await it.next(); next && !next.done; next = await it.next()) rest.push(next.value);
-      const plain = await this.opened(Buffer.concat(rest));
+      const plain = await this.open(Buffer.concat(rest));
       return { stream: Readable.from([plain]), revision: r.revision, size: plain.length };
     }
-    await this.opened(first); // refuses plaintext where encryption is enforced
+    await this.open(first); // refuses plaintext where encryption is enforced
     return {
       ...r,
       stream: Readable.from((async function* () {
@@ -197,7 +181,7 @@ class EncryptedPath implements VfsPath {
   }
 
   async writeStream(source: Readable | AsyncIterable<Uint8Array>, options?: StreamWriteOptions): Promise<WriteResult> {
-    if (!this.keyring.matches(this.name)) return this.inner.writeStream(source, options);
+    if (!this.keyring.matches(this.relative)) return this.inner.writeStream(source, options);
     // Encrypted files are secrets and keys: small, and sealed whole (one GCM tag over the file).
     const chunks: Buffer[] = [];
     for await (const c of source) chunks.push(Buffer.from(c));
@@ -207,6 +191,6 @@ class EncryptedPath implements VfsPath {
 }
 
 /** True for a path opened with client-side encryption. */
-export function isEncryptedPath(p: VfsPath): p is VfsPath & { rekey(): Promise<boolean> } {
+export function isEncryptedPath(p: VfsPath): p is VfsPath & Pick<EncryptedPath, "rekey" | "open"> {
   return p instanceof EncryptedPath;
 }

@@ -89,8 +89,8 @@ interface Parsed {
   body: Buffer;
 }
 
-function parse(data: Buffer, name: string): Parsed {
-  const fail = (why: string) => new ValidationError(`${name}: not a readable kstate-encrypted file (${why})`, { problems: [{ path: name, message: why }] });
+function parse(data: Buffer, label: string): Parsed {
+  const fail = (why: string) => new ValidationError(`${label}: not a readable kstate-encrypted file (${why})`, { problems: [{ path: label, message: why }] });
   if (!isEnvelope(data)) throw fail("no header");
   let at = MAGIC.length;
   if (data[at] !== VERSION) throw fail(`format version ${data[at]}, this kstate reads ${VERSION}`);
@@ -131,12 +131,14 @@ export async function encrypt(plain: Buffer, name: string, provider: KeyProvider
 /**
  * Decrypts a file written by `encrypt` for the same `name`, trying each provider in turn (the
  * current key first, then fallbacks). Returns the plaintext and the provider that opened it.
+ * Errors name the file by `label` (its URL, say), default `name`.
  */
-export async function decrypt(data: Buffer, name: string, providers: KeyProvider[]): Promise<{ plain: Buffer; provider: KeyProvider }> {
-  const p = parse(data, name);
+export async function decrypt(data: Buffer, name: string, providers: KeyProvider[], label = name): Promise<{ plain: Buffer; provider: KeyProvider }> {
+  const fail = (message: string, why: string) => new ValidationError(`${label}: ${message}`, { url: label, problems: [{ path: name, message: why }] });
+  const p = parse(data, label);
   const candidates = providers.filter((k) => k.id === p.providerId);
   if (candidates.length === 0) {
-    throw new ValidationError(`${name}: encrypted with a "${p.providerId}" key, and no such key is configured`, { problems: [{ path: name, message: "no key for its provider" }] });
+    throw fail(`encrypted with a "${p.providerId}" key, and no such key is configured`, "no key for its provider");
   }
   for (const k of candidates) {
     let dataKey: Buffer;
@@ -148,8 +150,8 @@ export async function decrypt(data: Buffer, name: string, providers: KeyProvider
     try {
       return { plain: open(dataKey, p.body, aadOf(p.header, name)), provider: k };
     } catch {
-      throw new ValidationError(`${name}: the encrypted file is damaged or was moved from another name (authentication failed)`, { problems: [{ path: name, message: "authentication failed" }] });
+      throw fail("the encrypted file is damaged or was moved from another name (authentication failed)", "authentication failed");
     }
   }
-  throw new ValidationError(`${name}: cannot decrypt: wrong passphrase or key (or the file was moved from another name, or damaged)`, { problems: [{ path: name, message: "wrong key" }] });
+  throw fail("cannot decrypt: wrong passphrase or key (or the file was moved from another name, or damaged)", "wrong key");
 }

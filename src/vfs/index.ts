@@ -12,5 +12,5 @@ export type { GcsOptions } from "./gcs";
 export { parseUrl, type ParsedUrl, type Scheme } from "./url";
 export { bucketAdmin, type BucketAdmin, type BucketEncryption, type BucketSettings, type NewBucket } from "./bucket";
 export { copyFile, md5Of, type CopyResult } from "./copy";
-export { type ClientSideEncryption, DEFAULT_ENCRYPTED_PATTERNS } from "./encrypted";
+export type { ClientSideEncryption } from "./encrypted";
 export { isEnvelope, SCRYPT } from "./envelope";

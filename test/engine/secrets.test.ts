@@ -10,7 +10,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { ClusterConfig } from "../../src";
-import { secretHash } from "../../src/providers/cluster-config";
+import { secretHash, storeEncryption } from "../../src/store/secrets";
 import { isEnvelope, openPath } from "../../src/vfs";
 import { uniqueName } from "../support/env";
 import { inlineStack } from "../support/pulumi";
@@ -50,7 +50,7 @@ describe("ClusterConfig secrets through the Pulumi engine (file://, client-side 
 
   const stored = async (name: string) => {
     const raw = fs.readFileSync(path.join(dir, CLUSTER, "secrets", name));
-    const opened = await openPath(`file://${dir}`, { clientSideEncryption: { passphrase: PASSPHRASE } }).join(CLUSTER, "secrets", name).read();
+    const opened = await openPath(`file://${dir}`, { clientSideEncryption: storeEncryption({ passphrase: PASSPHRASE }) }).join(CLUSTER, "secrets", name).read();
     return { raw, value: Buffer.from((JSON.parse(opened.data.toString()) as { Data: string }).Data, "base64").toString() };
   };
 

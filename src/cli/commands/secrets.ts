@@ -3,11 +3,12 @@
  * `{"Data":"<base64>"}`), sealed on the client when the store encrypts client side. Listings show
  * names and a short SHA-256 of each value; values only with --reveal.
  */
-import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import { parseArgs } from "node:util";
 import { ClusterStore, mapLimit } from "../../store/cluster-store";
-import { isEnvelope, NotFoundError, openPath, ValidationError, type VfsPath } from "../../vfs";
+import { decodeSecret, SECRET_NAME, secretHash, writeSecret } from "../../store/secrets";
+import { isEnvelope, openPath, type VfsPath } from "../../vfs";
+import { isEncryptedPath } from "../../vfs/encrypted";
 import { colours, EXIT, type Io, UsageError } from "../io";
 import { openStore, stateStore } from "../store-url";
 
@@ -33,22 +34,6 @@ Exit codes: 0 success, 1 failure, 2 usage error, 3 a different value is stored (
 meanwhile), 4 nothing to do.
 `;
 
-const NAME = /^[A-Za-z0-9._:-]+$/;
-
-function valueOf(text: string, url: string): Buffer {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new ValidationError(`${url}: not a kops secret ({"Data":"<base64>"})`);
-  }
-  const data = (parsed as { Data?: unknown } | null)?.Data;
-  if (typeof data !== "string") throw new ValidationError(`${url}: not a kops secret (no Data field)`);
-  return Buffer.from(data, "base64");
-}
-
-const digest = (v: Buffer) => createHash("sha256").update(v).digest("hex").slice(0, 16);
-
 export async function createSecret(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv, allowPositionals: true,
@@ -56,7 +41,7 @@ export async function createSecret(argv: string[], io: Io): Promise<number> {
   });
   const [, name, ...rest] = positionals;
   if (!name || rest.length > 0) throw new UsageError("create secret takes one secret NAME");
-  if (!NAME.test(name)) throw new UsageError(`secret name ${JSON.stringify(name)}: use letters, digits and . _ - : only`);
+  if (!SECRET_NAME.test(name)) throw new UsageError(`secret name ${JSON.stringify(name)}: use letters, digits and . _ - : only`);
   if (!values.cluster) throw new UsageError("create secret needs --cluster CLUSTER");
   if ((values["from-literal"] === undefined) === (values["from-file"] === undefined)) throw new UsageError("give exactly one of --from-literal VALUE or --from-file PATH");
   let value: Buffer;
@@ -71,31 +56,20 @@ export async function createSecret(argv: string[], io: Io): Promise<number> {
 
   const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
   await store.requireConfig(values.cluster);
-  const file = store.cluster(values.cluster).join("secrets", name);
-  const text = JSON.stringify({ Data: value.toString("base64") });
+  const outcome = await writeSecret(store.cluster(values.cluster).join("secrets", name), value, values.replace === true);
   const c = colours(io);
-  let current: { data: Buffer; revision: string } | undefined;
-  try {
-    current = await file.read();
-  } catch (e) {
-    if (!(e instanceof NotFoundError)) throw e;
+  const what = `secret ${name} of ${values.cluster}`;
+  switch (outcome) {
+    case "unchanged":
+      io.stdout.write(`Secret ${name} of ${values.cluster} already holds this value: nothing to do.\n`);
+      return EXIT.nothingToDo;
+    case "differs":
+      io.stderr.write(`kstate: ${what} holds a different value; pass --replace to overwrite it\n`);
+      return EXIT.conflict;
+    default:
+      io.stdout.write(`${c.green(outcome === "created" ? "Created" : "Replaced")} ${what} (sha256 ${secretHash(value)}).\n`);
+      return EXIT.ok;
   }
-  if (!current) {
-    await file.create(text);
-    io.stdout.write(`${c.green("Created")} secret ${name} of ${values.cluster} (sha256 ${digest(value)}).\n`);
-    return EXIT.ok;
-  }
-  if (valueOf(current.data.toString("utf8"), file.url).equals(value)) {
-    io.stdout.write(`Secret ${name} of ${values.cluster} already holds this value: nothing to do.\n`);
-    return EXIT.nothingToDo;
-  }
-  if (!values.replace) {
-    io.stderr.write(`kstate: secret ${name} of ${values.cluster} holds a different value; pass --replace to overwrite it\n`);
-    return EXIT.conflict;
-  }
-  await file.write(text, { ifRevision: current.revision });
-  io.stdout.write(`${c.green("Replaced")} secret ${name} of ${values.cluster} (sha256 ${digest(value)}).\n`);
-  return EXIT.ok;
 }
 
 export async function getSecrets(argv: string[], io: Io): Promise<number> {
@@ -113,9 +87,11 @@ export async function getSecrets(argv: string[], io: Io): Promise<number> {
   const raw: VfsPath = openPath(stateStore(values.state, io.env)).join(values.cluster, "secrets");
   const names = (await folder.list()).map((f) => f.path).sort();
   const rows = await mapLimit(names, 16, async (n) => {
-    const [stored, opened] = await Promise.all([raw.join(n).read(), folder.join(n).read()]);
-    const value = valueOf(opened.data.toString("utf8"), folder.join(n).url);
-    return { name: n, sha256: digest(value), encrypted: isEnvelope(stored.data), ...(values.reveal ? { value: value.toString("utf8") } : {}) };
+    // One read of the stored bytes: they tell whether the file is encrypted, and open to the value.
+    const stored = (await raw.join(n).read()).data;
+    const file = folder.join(n);
+    const value = decodeSecret((isEncryptedPath(file) ? await file.open(stored) : stored).toString("utf8"), file.url);
+    return { name: n, sha256: secretHash(value), encrypted: isEnvelope(stored), ...(values.reveal ? { value: value.toString("utf8") } : {}) };
   });
   if (output === "json") io.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
   else {

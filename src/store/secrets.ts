@@ -1,0 +1,79 @@
+/**
+ * kops secrets (`secrets/<name>` holding `{"Data":"<base64>"}`) and which files of a cluster are
+ * sealed by client-side encryption. The VFS matches patterns against paths under the root it was
+ * opened at; a store's root holds one folder per cluster, so cluster-relative patterns are
+ * prefixed here with the cluster segment.
+ */
+import { createHash } from "node:crypto";
+import { type ClientSideEncryption, globToRegExp } from "../vfs/encrypted";
+import { CONFIG_FILE, INSTANCE_GROUP_DIR } from "./layout";
+import { NotFoundError, ValidationError } from "../vfs/errors";
+import type { VfsPath } from "../vfs/path";
+
+/** Client-side encryption settings as users give them: patterns relative to a cluster's folder. */
+export type ClusterEncryption = Omit<ClientSideEncryption, "patterns"> & {
+  /** Default `secrets/**` and `pki/private/**`, so kops still reads `config` and instance groups. */
+  patterns?: string[];
+};
+
+export const DEFAULT_ENCRYPTED_PATTERNS: readonly string[] = ["secrets/**", "pki/private/**"];
+
+/** The VFS settings for a store root: each cluster-relative pattern under any cluster folder. */
+export function storeEncryption(settings: ClusterEncryption): ClientSideEncryption {
+  return { ...settings, patterns: (settings.patterns ?? DEFAULT_ENCRYPTED_PATTERNS).map((p) => `*/${p}`) };
+}
+
+/** The documents kops itself must read that these settings would encrypt ("config", "instance groups"). */
+export function unreadableByKops(settings: ClusterEncryption): string[] {
+  const patterns = (settings.patterns ?? DEFAULT_ENCRYPTED_PATTERNS).map(globToRegExp);
+  const sealed = (file: string) => patterns.some((p) => p.test(file));
+  return [...(sealed(CONFIG_FILE) ? ["config"] : []), ...(sealed(`${INSTANCE_GROUP_DIR}/nodes`) ? ["instance groups"] : [])];
+}
+
+/** Names kops gives secrets: letters, digits and `. _ - :` (as in `system:dns`). */
+export const SECRET_NAME = /^[A-Za-z0-9._:-]+$/;
+
+export function encodeSecret(value: Buffer | string): string {
+  return JSON.stringify({ Data: Buffer.from(value).toString("base64") });
+}
+
+/** The value of a stored kops secret; `url` names the file in errors. */
+export function decodeSecret(text: string, url: string): Buffer {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new ValidationError(`${url}: not a kops secret ({"Data":"<base64>"})`, { url });
+  }
+  const data = (parsed as { Data?: unknown } | null)?.Data;
+  if (typeof data !== "string") throw new ValidationError(`${url}: not a kops secret (no Data field)`, { url });
+  return Buffer.from(data, "base64");
+}
+
+/** What listings and Pulumi state show of a value: a SHA-256 prefix. */
+export function secretHash(value: Buffer | string): string {
+  return createHash("sha256").update(value).digest("hex").slice(0, 16);
+}
+
+export type SecretWrite = "created" | "unchanged" | "replaced" | "differs";
+
+/**
+ * Stores `value` as the secret at `file`: created when absent; when a different value is stored,
+ * replaced (conditionally on the revision read) only with `replace`, else left and reported.
+ */
+export async function writeSecret(file: VfsPath, value: Buffer | string, replace: boolean): Promise<SecretWrite> {
+  let current: { data: Buffer; revision: string } | undefined;
+  try {
+    current = await file.read();
+  } catch (e) {
+    if (!(e instanceof NotFoundError)) throw e;
+  }
+  if (!current) {
+    await file.create(encodeSecret(value));
+    return "created";
+  }
+  if (decodeSecret(current.data.toString("utf8"), file.url).equals(Buffer.from(value))) return "unchanged";
+  if (!replace) return "differs";
+  await file.write(encodeSecret(value), { ifRevision: current.revision });
+  return "replaced";
+}
