@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { CONFIG_FILE } from "../store/layout";
 import { getIn, parseYaml, setIn, stringifyYaml } from "../store/yaml";
-import { copyFile, md5Of } from "../vfs/copy";
+import { copyFile, md5Of, sameStoredBytes } from "../vfs/copy";
 import { NotFoundError, ValidationError } from "../vfs/errors";
 import type { FileInfo, VfsPath } from "../vfs/path";
 import { mapLimit } from "../store/cluster-store";
@@ -98,14 +98,6 @@ async function hashOf(root: VfsPath, f: FileInfo): Promise<string> {
   return f.hash ?? md5Of(root.join(f.path));
 }
 
-/** An S3 multipart ETag (MD5 of the parts' MD5s): equal ETags on S3 mean equal bytes. */
-const MULTIPART_ETAG = /^"?[0-9a-f]{32}-\d+"?$/;
-
-function sameMultipartEtag(source: VfsPath, a: FileInfo, destination: VfsPath, b: FileInfo): boolean {
-  return source.url.startsWith("s3://") && destination.url.startsWith("s3://") && a.revision !== undefined
-    && a.revision === b.revision && MULTIPART_ETAG.test(a.revision);
-}
-
 /**
  * Syncs one cluster's folder (`{store}/{cluster}`) from `source` to `destination`.
  * Throws `NotFoundError` when the source holds no cluster; never deletes at the destination.
@@ -149,7 +141,7 @@ export async function syncCluster(source: VfsPath, destination: VfsPath, options
           meter.tick("copying", 1, f.size);
           return;
         }
-      } else if (sameMultipartEtag(source, f, destination, there)) {
+      } else if (sameStoredBytes(source, f, destination, there)) {
         already++;
         meter.tick("copying", 1, f.size);
         return;
@@ -209,7 +201,7 @@ export async function syncCluster(source: VfsPath, destination: VfsPath, options
       mismatched.push(`${f.path} (missing)`);
       return;
     }
-    if (!expected.has(f.path) && sameMultipartEtag(source, f, destination, there)) {
+    if (!expected.has(f.path) && sameStoredBytes(source, f, destination, there)) {
       meter.tick("verifying");
       return;
     }

@@ -2,7 +2,8 @@ import { createHash } from "node:crypto";
 import { Transform } from "node:stream";
 import { KstateError } from "./errors";
 import { ObjectPath } from "./object-path";
-import type { VfsPath, WriteResult } from "./path";
+import type { FileInfo, VfsPath, WriteResult } from "./path";
+import { MULTIPART_ETAG } from "./s3";
 
 export interface CopyResult extends WriteResult {
   bytes: number;
@@ -47,6 +48,15 @@ export async function copyFile(source: VfsPath, destination: VfsPath, size?: num
   stream.on("error", (e) => counted.destroy(e));
   const written = await destination.writeStream(stream.pipe(counted));
   return { ...written, bytes, serverSide: false, md5: hash.digest("hex") };
+}
+
+/**
+ * True when two listed files are known to hold the same bytes without an MD5 of either: S3
+ * objects with the same multipart ETag (the MD5 of the same parts' MD5s).
+ */
+export function sameStoredBytes(source: VfsPath, a: FileInfo, destination: VfsPath, b: FileInfo): boolean {
+  return source.url.startsWith("s3://") && destination.url.startsWith("s3://") && a.revision !== undefined
+    && a.revision === b.revision && MULTIPART_ETAG.test(a.revision);
 }
 
 /** MD5 of a file's bytes, read as a stream. */

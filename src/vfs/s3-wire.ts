@@ -112,7 +112,10 @@ function errorFrom(status: number, headers: http.IncomingHttpHeaders, body: Buff
 
 export class S3Wire {
   private readonly protocol: "http:" | "https:";
+  /** The Host header (name and port), and the name and port to connect to. */
   private readonly host: string;
+  private readonly hostname: string;
+  private readonly port: string;
   private readonly basePath: string;
 
   constructor(private readonly config: WireConfig) {
@@ -121,6 +124,8 @@ export class S3Wire {
     // Virtual-hosted addressing for AWS S3 where the bucket name allows it, path-style otherwise.
     const virtual = !config.pathStyle && config.endpoint === undefined && !config.bucket.includes(".");
     this.host = virtual ? `${config.bucket}.${url.host}` : url.host;
+    this.hostname = virtual ? `${config.bucket}.${url.hostname}` : url.hostname;
+    this.port = url.port;
     this.basePath = virtual ? "" : `/${uriEncode(config.bucket)}`;
   }
 
@@ -166,7 +171,7 @@ export class S3Wire {
     const lib = this.protocol === "http:" ? http : https;
     return new Promise<WireStreamResponse>((resolve, reject) => {
       const request = lib.request({
-        protocol: this.protocol, host: this.host.replace(/:\d+$/, ""), port: /:(\d+)$/.exec(this.host)?.[1],
+        protocol: this.protocol, hostname: this.hostname, ...(this.port ? { port: this.port } : {}),
         method: req.method, path: query ? `${path}?${query}` : path, headers, agent: this.protocol === "http:" ? agents.http : agents.https,
         timeout: this.config.timeoutMs,
       }, (res) => {

@@ -55,7 +55,6 @@ export function loadSdk(): S3Module {
 }
 
 const clients = new Map<string, S3.S3Client>();
-const wires = new Map<string, Promise<S3Wire>>();
 const bucketRegions = new Map<string, Promise<string>>();
 const bucketDefaultEncryption = new Map<string, Promise<boolean>>();
 
@@ -113,10 +112,9 @@ export class S3Backend implements Backend {
   /** @internal A client for a region (clients are shared per endpoint, region and credentials). */
   clientFor(region: string): S3.S3Client {
     const o = this.options;
-    const accessKeyId = o.accessKeyId ?? (this.endpoint !== undefined ? env("S3_ACCESS_KEY_ID") : undefined);
-    const secretAccessKey = o.secretAccessKey ?? (this.endpoint !== undefined ? env("S3_SECRET_ACCESS_KEY") : undefined);
+    const credentials = this.staticCredentials();
     const forcePathStyle = o.forcePathStyle ?? this.endpoint !== undefined;
-    const cacheKey = JSON.stringify([this.endpoint, region, accessKeyId, secretAccessKey, o.sessionToken, forcePathStyle, this.timeoutMs]);
+    const cacheKey = JSON.stringify([this.endpoint, region, credentials, forcePathStyle, this.timeoutMs]);
     let client = clients.get(cacheKey);
     if (!client) {
       const { S3Client } = loadSdk();
@@ -124,9 +122,7 @@ export class S3Backend implements Backend {
         region,
         forcePathStyle,
         ...(this.endpoint !== undefined ? { endpoint: this.endpoint } : {}),
-        ...(accessKeyId && secretAccessKey
-          ? { credentials: { accessKeyId, secretAccessKey, ...(o.sessionToken ? { sessionToken: o.sessionToken } : {}) } }
-          : {}),
+        ...(credentials ? { credentials } : {}),
         maxAttempts: 1, // retries happen in ObjectPath, which can tell a lost success from a conflict
         requestHandler: {
           connectionTimeout: Math.min(this.timeoutMs, 10_000),
@@ -146,7 +142,10 @@ export class S3Backend implements Backend {
     return this.clientFor(await this.region());
   }
 
-  /** Static credentials given in options or the environment, if any (the SDK's chain starts there too). */
+  /**
+   * Credentials given in the options, kops's S3_* variables (with an endpoint) or AWS_* variables,
+   * if any; otherwise the SDK's chain (profiles, SSO, instance roles, …) finds them.
+   */
   private staticCredentials(): WireCredentials | undefined {
     const o = this.options;
     const id = o.accessKeyId ?? (this.endpoint !== undefined ? env("S3_ACCESS_KEY_ID") : undefined);
@@ -154,31 +153,26 @@ export class S3Backend implements Backend {
     if (id && secret) return { accessKeyId: id, secretAccessKey: secret, ...(o.sessionToken ? { sessionToken: o.sessionToken } : {}) };
     const envId = env("AWS_ACCESS_KEY_ID");
     const envSecret = env("AWS_SECRET_ACCESS_KEY");
-    if (envId && envSecret) return { accessKeyId: envId, secretAccessKey: envSecret, ...(env("AWS_SESSION_TOKEN") ? { sessionToken: env("AWS_SESSION_TOKEN")! } : {}) };
+    const token = env("AWS_SESSION_TOKEN");
+    if (envId && envSecret) return { accessKeyId: envId, secretAccessKey: envSecret, ...(token ? { sessionToken: token } : {}) };
     return undefined;
   }
 
+  private wireOnce: Promise<S3Wire> | undefined;
+
   /** @internal The lean request path (s3-wire.ts) for this bucket: reads, heads, listings, copies. */
-  async wire(): Promise<S3Wire> {
-    const region = await this.region();
-    const fixed = this.staticCredentials();
-    const cacheKey = JSON.stringify([this.location, this.endpoint, region, fixed, this.options.forcePathStyle, this.timeoutMs]);
-    let wire = wires.get(cacheKey);
-    if (!wire) {
-      const credentials = fixed
-        ? () => Promise.resolve(fixed)
-        : async () => {
-          // The SDK's chain (profiles, SSO, instance roles, ...), which caches and refreshes.
-          const provider = (await this.client()).config.credentials as () => Promise<WireCredentials>;
-          return provider();
-        };
-      wire = Promise.resolve(new S3Wire({
+  wire(): Promise<S3Wire> {
+    this.wireOnce ??= this.region().then((region) => {
+      const fixed = this.staticCredentials();
+      // Without static credentials, the SDK's chain supplies (and refreshes) them.
+      const credentials = fixed ? () => Promise.resolve(fixed) : async () => ((await this.client()).config.credentials as () => Promise<WireCredentials>)();
+      return new S3Wire({
         endpoint: this.endpoint, region, bucket: this.location, pathStyle: this.options.forcePathStyle ?? this.endpoint !== undefined,
         credentials, timeoutMs: this.timeoutMs,
-      }));
-      wires.set(cacheKey, wire);
-    }
-    return wire;
+      });
+    });
+    this.wireOnce.catch(() => (this.wireOnce = undefined)); // a failed region lookup is tried again
+    return this.wireOnce;
   }
 
   /** Headers for a write: kops's rule (AES256 unless the bucket encrypts by default) unless told otherwise. */
@@ -223,26 +217,29 @@ export class S3Backend implements Backend {
    * reading either. Returns undefined when the two are not on one endpoint.
    */
   async copyFrom(key: string, source: Backend, sourceKey: string, size: number, sourceRevision?: Revision): Promise<WriteResult | undefined> {
-    if (!(source instanceof S3Backend)) return undefined;
-    if (JSON.stringify([this.endpoint, this.staticCredentials()?.accessKeyId ?? this.options.accessKeyId]) !== JSON.stringify([source.endpoint, source.staticCredentials()?.accessKeyId ?? source.options.accessKeyId])) return undefined;
+    if (!(source instanceof S3Backend) || source.endpoint !== this.endpoint || source.staticCredentials()?.accessKeyId !== this.staticCredentials()?.accessKeyId) return undefined;
     const wire = await this.wire();
-    const copySource = `/${source.location}/${sourceKey.split("/").map(encodeURIComponent).join("/")}`;
-    const headers: Record<string, string> = {
-      "x-amz-copy-source": copySource,
+    // Only the revision that was listed: what the copy is verified against.
+    const from: Record<string, string> = {
+      "x-amz-copy-source": `/${source.location}/${sourceKey.split("/").map(encodeURIComponent).join("/")}`,
       ...(sourceRevision ? { "x-amz-copy-source-if-match": sourceRevision } : {}),
-      ...encryptionHeaders(await this.encryptionParams()),
     };
+    const encryption = encryptionHeaders(await this.encryptionParams());
     const parts = MULTIPART_ETAG.exec(sourceRevision ?? "");
     if (parts || size > 5 * 1024 ** 3) {
-      const layout = await source.partLayout(sourceKey, size, parts ? Number(parts[1]) : undefined);
-      return this.copyParts(wire, key, headers, size, layout);
+      const partSize = await source.partSize(sourceKey, size, parts ? Number(parts[1]) : undefined);
+      return this.copyParts(wire, key, from, encryption, size, partSize);
     }
-    const out = await this.call(() => wire.send({ method: "PUT", key, headers: { ...headers, "x-amz-metadata-directive": "COPY" } }));
-    return { revision: copyResultEtag(out.body, out.headers) };
+    // A copy can fail after its 200 status line (an <Error> body): that too is retried.
+    const revision = await withRetry(this.retry, { isTransient: (e) => this.isTransient(e) }, () => this.call(async () => {
+      const out = await wire.send({ method: "PUT", key, headers: { ...from, ...encryption, "x-amz-metadata-directive": "COPY" } });
+      return copyResultEtag(out.body, out.headers);
+    }));
+    return { revision };
   }
 
   /** The part size of a multipart object (HEAD with partNumber=1), or 64 MiB parts for others. */
-  private async partLayout(key: string, size: number, count: number | undefined): Promise<number> {
+  private async partSize(key: string, size: number, count: number | undefined): Promise<number> {
     if (count !== undefined && count > 1) {
       const wire = await this.wire();
       const out = await this.call(() => wire.send({ method: "HEAD", key, query: { partNumber: "1" } }));
@@ -253,25 +250,23 @@ export class S3Backend implements Backend {
     return Math.max(64 * 1024 * 1024, Math.ceil(size / 10_000));
   }
 
-  private async copyParts(wire: S3Wire, key: string, headers: Record<string, string>, size: number, partSize: number): Promise<WriteResult> {
-    const { "x-amz-copy-source": from, "x-amz-copy-source-if-match": ifMatch, ...create } = headers;
-    const created = await this.call(() => wire.send({ method: "POST", key, query: { uploads: "" }, headers: create }));
+  /** UploadPartCopy of each range, four at a time, each retried; aborted on failure. */
+  private async copyParts(wire: S3Wire, key: string, from: Record<string, string>, encryption: Record<string, string>, size: number, partSize: number): Promise<WriteResult> {
+    const retryHooks = { isTransient: (e: unknown) => this.isTransient(e) };
+    const created = await withRetry(this.retry, retryHooks, () => this.call(() => wire.send({ method: "POST", key, query: { uploads: "" }, headers: encryption })));
     const uploadId = xmlText(created.body.toString("utf8"), "UploadId")!;
     const count = Math.max(1, Math.ceil(size / partSize));
     const etags: string[] = new Array<string>(count);
     let next = 0;
-    const retryHooks = { isTransient: (e: unknown) => this.isTransient(e) };
     try {
       await Promise.all(Array.from({ length: Math.min(4, count) }, async () => {
         while (next < count) {
           const i = next++;
-          const start = i * partSize;
-          const end = Math.min(size, start + partSize) - 1;
-          const out = await withRetry(this.retry, retryHooks, () => this.call(() => wire.send({
-            method: "PUT", key, query: { partNumber: String(i + 1), uploadId },
-            headers: { "x-amz-copy-source": from!, ...(ifMatch ? { "x-amz-copy-source-if-match": ifMatch } : {}), ...(size > 0 ? { "x-amz-copy-source-range": `bytes=${start}-${end}` } : {}) },
-          })));
-          etags[i] = copyResultEtag(out.body, out.headers);
+          const range: Record<string, string> = size > 0 ? { "x-amz-copy-source-range": `bytes=${i * partSize}-${Math.min(size, (i + 1) * partSize) - 1}` } : {};
+          etags[i] = await withRetry(this.retry, retryHooks, () => this.call(async () => {
+            const out = await wire.send({ method: "PUT", key, query: { partNumber: String(i + 1), uploadId }, headers: { ...from, ...range } });
+            return copyResultEtag(out.body, out.headers);
+          }));
         }
       }));
       const xml = `<CompleteMultipartUpload>${etags.map((e, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>${e}</ETag></Part>`).join("")}</CompleteMultipartUpload>`;
@@ -549,8 +544,8 @@ class BufferPool {
   }
 }
 
-/** An S3 multipart ETag: the MD5 of the parts' MD5s and the part count. */
-const MULTIPART_ETAG = /^"?[0-9a-f]{32}-(\d+)"?$/;
+/** An S3 multipart ETag: the MD5 of the parts' MD5s and the part count. Equal ones mean equal bytes. */
+export const MULTIPART_ETAG = /^"?[0-9a-f]{32}-(\d+)"?$/;
 
 interface ListedObject {
   key: string;

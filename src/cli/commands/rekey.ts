@@ -1,6 +1,6 @@
 /** `kstate rekey NAME`: every encrypted file of a cluster re-encrypted under the current key. */
 import { parseArgs } from "node:util";
-import { mapLimit } from "../../store/cluster-store";
+import { ClusterStore, mapLimit } from "../../store/cluster-store";
 import { isEncryptedPath } from "../../vfs/encrypted";
 import { colours, EXIT, type Io, UsageError } from "../io";
 import { openStore } from "../store-url";
@@ -13,7 +13,7 @@ reading with it or with the old key, KSTATE_FALLBACK_PASSPHRASE. Files the patte
 encrypted; files already under the current key are left alone, so an interrupted rekey can simply
 be run again. Each write is conditional on the revision read. Afterwards the old key can go.
 
-Exit codes: 0 done, 1 failure (a file that no configured key opens is named), 2 usage error,
+Exit codes: 0 done, 1 failure (no such cluster, or a file no configured key opens, named), 2 usage error,
 3 a file changed while it was being rekeyed (run again), 4 nothing to do.
 `;
 
@@ -22,9 +22,10 @@ export async function rekey(argv: string[], io: Io): Promise<number> {
   if (positionals.length !== 1) throw new UsageError("rekey needs exactly one cluster NAME");
   if (!io.env.KSTATE_PASSPHRASE) throw new UsageError("rekey needs the current key: set KSTATE_PASSPHRASE (and KSTATE_FALLBACK_PASSPHRASE to the old one)");
   const name = positionals[0]!;
-  const folder = openStore(values.state, io.env, io.stderr).join(name);
+  const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
+  await store.requireConfig(name);
+  const folder = store.cluster(name);
   const files = await folder.listTree();
-  if (files.length === 0) throw new UsageError(`no cluster ${name} in ${folder.url}`);
   let rewritten = 0;
   await mapLimit(files, 8, async (f) => {
     const p = folder.join(...f.path.split("/"));
