@@ -166,6 +166,14 @@ describe("client-side encryption and kops", function () {
     assert.match(all.stderr, /warning: KSTATE_ENCRYPT_PATTERNS encrypts config and instance groups; kops cannot read encrypted files/);
   });
 
+  it("rekey of a cluster that is not there fails naming it (exit 1); without a key it is a usage error", async function () {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kstate-enc-rekey-"));
+    const missing = await kstate(["rekey", "nope.example.com"], { env: { KSTATE_STATE_STORE: `file://${dir}`, KSTATE_PASSPHRASE: A } });
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /cluster "nope\.example\.com" not found/);
+    assert.equal((await kstate(["rekey", "nope.example.com"], { env: { KSTATE_STATE_STORE: `file://${dir}` } })).code, 2);
+  });
+
   it("a passphrase shorter than 12 characters is refused, and nothing is written", async function () {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kstate-enc-short-"));
     assert.throws(() => encrypted(`file://${dir}`, { passphrase: "short" }), /at least 12 characters/);
