@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds the external programs kstate's tests and benchmarks run against, from the Go
-# module proxy, into a cache outside the repository (reused when present, keyed by version).
+# module proxy (and, for the KMS server, the Python package index), into a cache outside the
+# repository (reused when present, keyed by version).
 #
-#   scripts/tools.sh [servers|pulumi|kops|all]...   build what is named (default: servers)
-#   scripts/tools.sh path NAME                      print the path of a built binary
+#   scripts/tools.sh [servers|pulumi|kops|kms|all]...   build what is named (default: servers)
+#   scripts/tools.sh path NAME                          print the path of a built binary
 #
 # The cache is $KSTATE_TOOLS_DIR, default ~/.cache/kstate-tools.
 set -euo pipefail
@@ -15,14 +16,21 @@ FAKE_GCS_VERSION=v1.56.1
 PULUMI_VERSION=3.248.0
 PULUMI_LANGHOST_REV=dc7edd58bc13179f81b80983aab4eb7f74a01b41  # commit of tag pkg/v3.248.0; the module has no tags
 KOPS_VERSION=v1.36.2
+MOTO_VERSION=5.2.5      # moto_server: an AWS KMS-compatible server, installed with pip into a venv
 
 log() { printf 'tools: %s\n' "$*" >&2; }
+
+# Only the Go targets need Go; checked when one of them actually builds.
+need_go() {
+  command -v go >/dev/null 2>&1 || { log "Go is required to build $1"; exit 1; }
+}
 
 # go_install NAME MODULE@VERSION -> $TOOLS_DIR/NAME-VERSION/bin/<binary>
 go_install() {
   local name=$1 spec=$2 version=${2##*@}
   local dir="$TOOLS_DIR/$name-$version"
   if [ -f "$dir/.complete" ]; then return 0; fi
+  need_go "$name"
   log "building $spec (first run only; cached in $dir)"
   local start=$SECONDS
   rm -rf "$dir.tmp" && mkdir -p "$dir.tmp/bin"
@@ -32,9 +40,11 @@ go_install() {
   log "built $name in $((SECONDS - start))s"
 }
 
+# The servers every test run starts: MinIO (S3), fake-gcs-server (GCS) and moto (AWS KMS).
 build_servers() {
   go_install minio "github.com/minio/minio@$MINIO_VERSION"
   go_install fake-gcs-server "github.com/fsouza/fake-gcs-server@$FAKE_GCS_VERSION"
+  build_kms
 }
 
 # go_build_wrapped NAME MODULE VERSION PACKAGE: builds PACKAGE of MODULE@VERSION inside a throwaway
@@ -44,6 +54,7 @@ go_build_wrapped() {
   local name=$1 module=$2 version=$3 package=$4
   local dir="$TOOLS_DIR/$name-$version"
   if [ -f "$dir/.complete" ]; then return 0; fi
+  need_go "$name"
   log "building $package@$version (first run only; cached in $dir)"
   local start=$SECONDS
   rm -rf "$dir.tmp" && mkdir -p "$dir.tmp/bin" "$dir.tmp/wrapper"
@@ -74,6 +85,7 @@ build_pulumi() {
       ln -sf "$(command -v $b)" "$dir/bin/$b"
     done
   else
+    need_go pulumi
     log "building the Pulumi CLI v$PULUMI_VERSION and its Node.js language host (first run only; cached in $dir)"
     local start=$SECONDS
     rm -rf "$dir.tmp" && mkdir -p "$dir.tmp/bin" "$dir.tmp/wrapper"
@@ -122,17 +134,33 @@ EOS
   touch "$dir/.complete"
 }
 
+# moto's server mode implements AWS KMS (and more) for the KMS tests. A virtualenv records its own
+# path, so it is built in its final folder rather than a .tmp one moved into place; a partial one
+# left by an interrupted run has no .complete and is removed first.
+build_kms() {
+  local dir="$TOOLS_DIR/moto-$MOTO_VERSION"
+  if [ -f "$dir/.complete" ]; then return 0; fi
+  command -v python3 >/dev/null 2>&1 || { log "Python 3 (python3, with its venv module) is required to install moto"; exit 1; }
+  log "installing moto[server]==$MOTO_VERSION into a virtualenv (first run only; cached in $dir)"
+  local start=$SECONDS
+  rm -rf "$dir" && mkdir -p "$TOOLS_DIR"
+  python3 -m venv "$dir"
+  PIP_DISABLE_PIP_VERSION_CHECK=1 "$dir/bin/python" -m pip install --quiet --no-cache-dir "moto[server]==$MOTO_VERSION"
+  "$dir/bin/moto_server" --help >/dev/null
+  touch "$dir/.complete"
+  log "built moto in $((SECONDS - start))s"
+}
+
 tool_path() {
   case $1 in
     minio) echo "$TOOLS_DIR/minio-$MINIO_VERSION/bin/minio" ;;
     fake-gcs-server) echo "$TOOLS_DIR/fake-gcs-server-$FAKE_GCS_VERSION/bin/fake-gcs-server" ;;
     kops) echo "$TOOLS_DIR/kops-$KOPS_VERSION/bin/kops" ;;
     pulumi) echo "$TOOLS_DIR/pulumi-$PULUMI_VERSION" ;;   # a root with bin/, as PulumiCommand.get expects
+    moto) echo "$TOOLS_DIR/moto-$MOTO_VERSION/bin/moto_server" ;;
     *) log "unknown tool: $1"; return 2 ;;
   esac
 }
-
-command -v go >/dev/null 2>&1 || { log "Go is required to build the test servers "; exit 1; }
 
 if [ "${1:-}" = path ]; then tool_path "${2:?tool name}"; exit; fi
 [ $# -gt 0 ] || set -- servers
@@ -141,7 +169,8 @@ for what in "$@"; do
     servers) build_servers ;;
     kops) build_kops ;;
     pulumi) build_pulumi ;;
+    kms) build_kms ;;
     all) build_servers; build_pulumi; build_kops ;;
-    *) log "unknown target: $what (servers, pulumi, kops, all)"; exit 2 ;;
+    *) log "unknown target: $what (servers, pulumi, kops, kms, all)"; exit 2 ;;
   esac
 done

@@ -10,18 +10,34 @@ export function stateStore(flag: string | undefined, env: Record<string, string 
 }
 
 /**
- * Client-side encryption from the environment: KSTATE_PASSPHRASE (the current key),
- * KSTATE_FALLBACK_PASSPHRASE (the old key, read only, during a rotation), KSTATE_ENCRYPT_PATTERNS
- * (comma-separated, default secrets/** and pki/private/**), KSTATE_ENCRYPT_ENFORCE=1.
+ * Client-side encryption from the environment. The current key: KSTATE_PASSPHRASE or
+ * KSTATE_AWS_KMS_KEY_ID; the old key during a rotation (read only): KSTATE_FALLBACK_PASSPHRASE or
+ * KSTATE_FALLBACK_AWS_KMS_KEY_ID; KSTATE_ENCRYPT_PATTERNS (comma-separated, default secrets/** and
+ * pki/private/**); KSTATE_ENCRYPT_ENFORCE=1. AWS KMS is reached with the usual AWS_REGION,
+ * AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN and AWS_ENDPOINT_URL_KMS.
  */
 export function encryptionFromEnv(env: Record<string, string | undefined>): ClusterEncryption | undefined {
-  if (!env.KSTATE_PASSPHRASE) {
-    if (env.KSTATE_FALLBACK_PASSPHRASE) throw new UsageError("KSTATE_FALLBACK_PASSPHRASE is set without KSTATE_PASSPHRASE: give the current key too");
+  const key = (passphrase: string | undefined, kms: string | undefined) => (passphrase ? { passphrase } : kms ? { awsKmsKeyId: kms } : undefined);
+  const current = key(env.KSTATE_PASSPHRASE, env.KSTATE_AWS_KMS_KEY_ID);
+  const fallback = key(env.KSTATE_FALLBACK_PASSPHRASE, env.KSTATE_FALLBACK_AWS_KMS_KEY_ID);
+  if (env.KSTATE_PASSPHRASE && env.KSTATE_AWS_KMS_KEY_ID) throw new UsageError("KSTATE_PASSPHRASE and KSTATE_AWS_KMS_KEY_ID are both set: the current key is one of them");
+  if (env.KSTATE_FALLBACK_PASSPHRASE && env.KSTATE_FALLBACK_AWS_KMS_KEY_ID) throw new UsageError("KSTATE_FALLBACK_PASSPHRASE and KSTATE_FALLBACK_AWS_KMS_KEY_ID are both set: the fallback key is one of them");
+  if (!current) {
+    if (fallback) throw new UsageError("a fallback key is set without a current one: set KSTATE_PASSPHRASE or KSTATE_AWS_KMS_KEY_ID too");
     return undefined;
   }
+  const usesKms = current.awsKmsKeyId !== undefined || fallback?.awsKmsKeyId !== undefined;
+  const awsKms = {
+    ...(env.AWS_REGION ?? env.AWS_DEFAULT_REGION ? { region: (env.AWS_REGION ?? env.AWS_DEFAULT_REGION)! } : {}),
+    ...(env.AWS_ENDPOINT_URL_KMS ?? env.AWS_ENDPOINT_URL ? { endpoint: (env.AWS_ENDPOINT_URL_KMS ?? env.AWS_ENDPOINT_URL)! } : {}),
+    ...(env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+      ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) }
+      : {}),
+  };
   return {
-    passphrase: env.KSTATE_PASSPHRASE,
-    ...(env.KSTATE_FALLBACK_PASSPHRASE ? { fallback: { passphrase: env.KSTATE_FALLBACK_PASSPHRASE } } : {}),
+    ...current,
+    ...(fallback ? { fallback } : {}),
+    ...(usesKms ? { awsKms } : {}),
     ...(env.KSTATE_ENCRYPT_PATTERNS ? { patterns: env.KSTATE_ENCRYPT_PATTERNS.split(",").map((p) => p.trim()).filter(Boolean) } : {}),
     ...(env.KSTATE_ENCRYPT_ENFORCE === "1" || env.KSTATE_ENCRYPT_ENFORCE === "true" ? { enforce: true } : {}),
   };

@@ -5,8 +5,7 @@ import { isDns1123Subdomain } from "../ops/validate";
 import { ClusterStore } from "../store/cluster-store";
 import { parsePath } from "../store/field-path";
 import { isKopsFile, isKopsManagedState } from "../store/layout";
-import { type ClusterEncryption, SECRET_NAME, secretHash, storeEncryption, writeSecret } from "../store/secrets";
-import { keyringOf } from "../vfs/encrypted";
+import { type ClusterEncryption, encryptionProblems, SECRET_NAME, secretHash, storeEncryption, writeSecret } from "../store/secrets";
 import { openPath, parseUrl } from "../vfs";
 import { KstateError } from "../vfs/errors";
 import { containsUnknown, type ProviderImpl } from "./serialize";
@@ -132,11 +131,7 @@ export function checkInputs(news: Partial<ClusterConfigInputs>): pulumi.dynamic.
   }
   const cse = news.clientSideEncryption;
   if (cse !== undefined && !containsUnknown(cse)) {
-    try {
-      keyringOf(storeEncryption(cse)); // the VFS's own rules for the settings
-    } catch (e) {
-      fail("clientSideEncryption.passphrase", (e as Error).message);
-    }
+    for (const f of encryptionProblems(cse)) fail(f.property, f.reason);
   }
   return failures;
 }

@@ -1,5 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { bucketAdmin, type BucketAdmin, type BucketEncryption, type OpenOptions, openPath, parseUrl } from "../vfs";
+import { type ClusterEncryption, encryptionProblems, storeEncryption } from "../store/secrets";
+import { keyringOf, probeKeys } from "../vfs/encrypted";
 import { KstateError } from "../vfs/errors";
 import { configureFromStack, stackConfig } from "./stack-config";
 import type { ProviderImpl } from "./serialize";
@@ -26,6 +28,12 @@ export interface StateStoreInputs {
   region?: string;
   /** An S3-compatible or GCS-emulator endpoint; default from S3_ENDPOINT / STORAGE_EMULATOR_HOST. */
   endpoint?: string;
+  /**
+   * Client-side encryption for the store's clusters (a Pulumi secret): the key (passphrase or AWS
+   * KMS key) is proved to work on create and update; pass `clientSideEncryption` on to each
+   * ClusterConfig, and give the same key to the CLI (KSTATE_PASSPHRASE / KSTATE_AWS_KMS_KEY_ID).
+   */
+  clientSideEncryption?: ClusterEncryption;
 }
 
 export interface StateStoreOutputs {
@@ -42,11 +50,12 @@ export interface StateStoreOutputs {
   publicAccessBlocked?: boolean;
   region?: string;
   endpoint?: string;
+  clientSideEncryption?: ClusterEncryption;
   schemaVersion: number;
 }
 
 type Normalized = Required<Pick<StateStoreInputs, "url" | "versioning" | "encryption" | "forceDestroy" | "adoptExisting">>
-  & Pick<StateStoreInputs, "kmsKeyId" | "region" | "endpoint">;
+  & Pick<StateStoreInputs, "kmsKeyId" | "region" | "endpoint" | "clientSideEncryption">;
 
 const ENCRYPTIONS: Record<string, EncryptionType[]> = {
   s3: ["AES256", "aws:kms"],
@@ -87,6 +96,7 @@ export function checkStateStore(news: Partial<StateStoreInputs>): { inputs?: Nor
   if (news.endpoint !== undefined && !/^https?:\/\/[^/\s]+/.test(news.endpoint)) fail("endpoint", "must be an http:// or https:// URL");
   if (news.endpoint !== undefined && scheme === "file") fail("endpoint", "file:// stores have no endpoint");
   if (news.region !== undefined && (typeof news.region !== "string" || !/^[a-z0-9-]+$/.test(news.region))) fail("region", "must look like us-east-1 or europe-west1");
+  if (news.clientSideEncryption !== undefined) for (const f of encryptionProblems(news.clientSideEncryption)) fail(f.property, f.reason);
   if (failures.length > 0) return { failures };
   const inputs: Normalized = {
     url: news.url.replace(/\/$/, ""),
@@ -98,6 +108,7 @@ export function checkStateStore(news: Partial<StateStoreInputs>): { inputs?: Nor
   if (news.kmsKeyId) inputs.kmsKeyId = news.kmsKeyId;
   if (news.region) inputs.region = news.region;
   if (news.endpoint) inputs.endpoint = news.endpoint;
+  if (news.clientSideEncryption) inputs.clientSideEncryption = news.clientSideEncryption;
   return { inputs, failures };
 }
 
@@ -145,7 +156,18 @@ async function observe(i: Normalized, admin: BucketAdmin, adopted: boolean): Pro
   if (s.publicAccessBlocked !== undefined) out.publicAccessBlocked = s.publicAccessBlocked;
   if (i.region) out.region = i.region;
   if (i.endpoint) out.endpoint = i.endpoint;
+  if (i.clientSideEncryption) out.clientSideEncryption = i.clientSideEncryption;
   return out;
+}
+
+/** Client-side encryption keys that do not work fail the step before anything is written with them. */
+async function proveKeys(i: Normalized, url: string): Promise<void> {
+  if (!i.clientSideEncryption) return;
+  try {
+    await probeKeys(keyringOf(storeEncryption(i.clientSideEncryption)));
+  } catch (e) {
+    throw new Error(`${url}: clientSideEncryption: ${(e as Error).message}`);
+  }
 }
 
 /** Brings an existing bucket's versioning and encryption to what the inputs ask. */
@@ -161,6 +183,7 @@ function normalizedFromOutputs(o: StateStoreOutputs): Normalized {
   if (o.kmsKeyId) n.kmsKeyId = o.kmsKeyId;
   if (o.region) n.region = o.region;
   if (o.endpoint) n.endpoint = o.endpoint;
+  if (o.clientSideEncryption) n.clientSideEncryption = o.clientSideEncryption;
   return n;
 }
 
@@ -177,14 +200,15 @@ export const provider: ProviderImpl<StateStoreInputs, StateStoreOutputs> = {
   async diff(_id, olds, news) {
     const n = checkStateStore(news).inputs ?? (news as Normalized);
     const replaces = (["url", "endpoint", "region"] as const).filter((k) => (olds[k] ?? "") !== (n[k] ?? ""));
-    const changed = (["versioning", "encryption", "kmsKeyId", "forceDestroy", "adoptExisting"] as const)
-      .filter((k) => (olds[k] ?? "") !== (n[k] ?? ""));
+    const changed = (["versioning", "encryption", "kmsKeyId", "forceDestroy", "adoptExisting", "clientSideEncryption"] as const)
+      .filter((k) => JSON.stringify(olds[k] ?? "") !== JSON.stringify(n[k] ?? ""));
     return { changes: replaces.length + changed.length > 0, replaces, deleteBeforeReplace: false };
   },
 
   async create(inputs) {
     const i = inputs as Normalized;
     const admin = adminFor(i);
+    await proveKeys(i, admin.url);
     const existing = await admin.settings();
     let adopted = false;
     if (existing.exists) {
@@ -211,6 +235,7 @@ export const provider: ProviderImpl<StateStoreInputs, StateStoreOutputs> = {
   async update(_id, olds, news) {
     const i = news as Normalized;
     const admin = adminFor(i);
+    await proveKeys(i, admin.url);
     await reconcile(i, admin);
     const outs = await observe(i, admin, olds.adopted);
     if (!outs) throw new Error(`${admin.url} no longer exists; run \`pulumi refresh\` to forget it, then \`pulumi up\` to create it again`);

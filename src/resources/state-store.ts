@@ -3,6 +3,7 @@ import type * as aws from "@pulumi/aws";
 import type * as gcp from "@pulumi/gcp";
 import { serializableProvider, withOutputKeys } from "../providers/serialize";
 import type { EncryptionType, StateStoreInputs, StateStoreOutputs } from "../providers/state-store";
+import type { ClusterEncryption } from "../store/secrets";
 import { gcsReadBindings, gcsWriteBindings, type GcsRoleBinding, s3ReadPolicy, s3WritePolicy } from "./policies";
 
 /** The bucket resources of @pulumi/aws and @pulumi/gcp a StateStore can sit on instead of a URL. */
@@ -56,6 +57,8 @@ export class StateStore extends pulumi.dynamic.Resource {
   declare readonly adoptExisting: pulumi.Output<boolean>;
   declare readonly adopted: pulumi.Output<boolean>;
   declare readonly publicAccessBlocked: pulumi.Output<boolean | undefined>;
+  /** The client-side encryption settings (secret), to pass on to each ClusterConfig of the store. */
+  declare readonly clientSideEncryption: pulumi.Output<ClusterEncryption | undefined>;
   declare readonly schemaVersion: pulumi.Output<number>;
   /** IAM policy to read the store (s3:// stores). */
   readonly readPolicy: pulumi.Output<aws.iam.PolicyDocument | undefined>;
@@ -69,15 +72,21 @@ export class StateStore extends pulumi.dynamic.Resource {
   constructor(name: string, args: StateStoreArgs, opts?: pulumi.CustomResourceOptions) {
     const { existingBucket, ...rest } = args;
     const inputs: Record<string, unknown> = { ...rest };
+    // The key reaches state only as a Pulumi secret (encrypted by the stack's secrets provider).
+    if (rest.clientSideEncryption !== undefined) inputs.clientSideEncryption = pulumi.secret(rest.clientSideEncryption);
     if (existingBucket) {
       if (args.url !== undefined) throw new Error(`StateStore ${name}: give either url or existingBucket, not both`);
       Object.assign(inputs, fromBucket(existingBucket), { adoptExisting: true });
     }
     const props = withOutputKeys<StateStoreOutputs>(inputs, [
       "url", "bucket", "scheme", "region", "endpoint", "versioning", "encryption", "kmsKeyId", "forceDestroy", "adoptExisting",
-      "adopted", "publicAccessBlocked", "schemaVersion",
+      "adopted", "publicAccessBlocked", "clientSideEncryption", "schemaVersion",
     ]);
-    super(stateStoreProvider, name, props, { ...opts, ...(existingBucket ? { dependsOn: [existingBucket] } : {}) }, "kstate", "StateStore");
+    super(stateStoreProvider, name, props, {
+      ...opts,
+      ...(existingBucket ? { dependsOn: [existingBucket] } : {}),
+      additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "clientSideEncryption"],
+    }, "kstate", "StateStore");
     const parsed = pulumi.all([this.scheme, this.bucket]);
     this.readPolicy = parsed.apply(([scheme, b]) => (scheme === "s3" ? s3ReadPolicy(b) : undefined));
     this.writePolicy = parsed.apply(([scheme, b]) => (scheme === "s3" ? s3WritePolicy(b) : undefined));

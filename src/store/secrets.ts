@@ -5,7 +5,7 @@
  * prefixed here with the cluster segment.
  */
 import { createHash } from "node:crypto";
-import { type ClientSideEncryption, globToRegExp } from "../vfs/encrypted";
+import { type ClientSideEncryption, globToRegExp, keyringOf } from "../vfs/encrypted";
 import { CONFIG_FILE, INSTANCE_GROUP_DIR } from "./layout";
 import { NotFoundError, ValidationError } from "../vfs/errors";
 import type { VfsPath } from "../vfs/path";
@@ -21,6 +21,27 @@ export const DEFAULT_ENCRYPTED_PATTERNS: readonly string[] = ["secrets/**", "pki
 /** The VFS settings for a store root: each cluster-relative pattern under any cluster folder. */
 export function storeEncryption(settings: ClusterEncryption): ClientSideEncryption {
   return { ...settings, patterns: (settings.patterns ?? DEFAULT_ENCRYPTED_PATTERNS).map((p) => `*/${p}`) };
+}
+
+/**
+ * What is wrong with client-side encryption settings as a resource input, each problem under the
+ * property it concerns (`clientSideEncryption.passphrase`, `…fallback.awsKmsKeyId`, …). The rules
+ * are the VFS's own (keyringOf); nothing is contacted.
+ */
+export function encryptionProblems(settings: unknown, property = "clientSideEncryption"): { property: string; reason: string }[] {
+  if (typeof settings !== "object" || settings === null || Array.isArray(settings)) return [{ property, reason: "must be an object: { passphrase | awsKmsKeyId, fallback?, patterns?, enforce?, awsKms? }" }];
+  const s = settings as ClusterEncryption;
+  if (s.patterns !== undefined && (!Array.isArray(s.patterns) || s.patterns.some((p) => typeof p !== "string" || p === ""))) {
+    return [{ property: `${property}.patterns`, reason: "must be a list of non-empty path patterns" }];
+  }
+  try {
+    keyringOf(storeEncryption(s));
+    return [];
+  } catch (e) {
+    const problem = (e as ValidationError).problems?.[0]?.path ?? "clientSideEncryption.passphrase";
+    const at = problem.startsWith("clientSideEncryption") ? `${property}${problem.slice("clientSideEncryption".length)}` : `${property}.${problem}`;
+    return [{ property: at, reason: (e as Error).message }];
+  }
 }
 
 /** The documents kops itself must read that these settings would encrypt ("config", "instance groups"). */

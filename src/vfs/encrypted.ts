@@ -4,16 +4,28 @@
  * pattern wrote it), writes encrypt the files the patterns name. Listings, stats and copies see
  * the stored (encrypted) bytes, so migration and export carry encrypted files as they are.
  */
+import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import { decrypt, encrypt, isDamagedEnvelope, isEnvelope, type KeyProvider, MAGIC, passphraseProvider } from "./envelope";
 import { ValidationError } from "./errors";
+import { awsKmsProvider, type AwsKmsOptions } from "./kms";
+import { type FileVersion, hasVersions, type HasVersions } from "./path";
 import type { FileInfo, ListTreeOptions, ReadResult, ReadStreamResult, RemoveOptions, Revision, StreamWriteOptions, VfsPath, WriteOptions, WriteResult } from "./path";
 
-export interface ClientSideEncryption {
-  /** The current key: a passphrase (at least 12 characters). */
+/** One key: a passphrase or an AWS KMS key. */
+export interface KeySettings {
+  /** A passphrase (at least 12 characters); keys are derived with scrypt. */
   passphrase?: string;
-  /** Keys tried for reading after the current one (the old key during a rotation). */
-  fallback?: { passphrase?: string };
+  /** An AWS KMS key (id, ARN or `alias/…`) that wraps each file's data key. */
+  awsKmsKeyId?: string;
+}
+
+/** The current key (`passphrase` or `awsKmsKeyId`, one of them) writes; it and `fallback` read. */
+export interface ClientSideEncryption extends KeySettings {
+  /** A key tried for reading after the current one (the old key during a rotation). */
+  fallback?: KeySettings;
+  /** Where the AWS KMS keys are (region, endpoint, credentials); default the AWS SDK's settings. */
+  awsKms?: AwsKmsOptions;
   /**
    * Which files to encrypt, as paths relative to the opened root (`*` within a segment, `**`
    * across). Files that match none are stored as they are.
@@ -45,21 +57,45 @@ export interface Keyring {
   enforce: boolean;
 }
 
+function providerOf(key: KeySettings, where: string, kms: AwsKmsOptions | undefined): KeyProvider | undefined {
+  if (key.passphrase !== undefined && key.awsKmsKeyId !== undefined) {
+    throw new ValidationError(`client-side encryption: ${where} gives both a passphrase and awsKmsKeyId; give one`, { problems: [{ path: `${where}.awsKmsKeyId`, message: "give a passphrase or awsKmsKeyId, not both" }] });
+  }
+  if (key.passphrase !== undefined) return passphraseProvider(key.passphrase);
+  if (key.awsKmsKeyId !== undefined) return awsKmsProvider(key.awsKmsKeyId, kms);
+  return undefined;
+}
+
 export function keyringOf(settings: ClientSideEncryption): Keyring {
-  if (!settings.passphrase) throw new ValidationError("client-side encryption: give a passphrase", { problems: [{ path: "clientSideEncryption.passphrase", message: "required" }] });
-  const current = passphraseProvider(settings.passphrase);
-  const all = [current, ...(settings.fallback?.passphrase ? [passphraseProvider(settings.fallback.passphrase)] : [])];
+  const current = providerOf(settings, "clientSideEncryption", settings.awsKms);
+  if (!current) throw new ValidationError("client-side encryption: give a passphrase or awsKmsKeyId", { problems: [{ path: "clientSideEncryption.passphrase", message: "a passphrase or awsKmsKeyId is required" }] });
+  const fallback = settings.fallback ? providerOf(settings.fallback, "clientSideEncryption.fallback", settings.awsKms) : undefined;
+  const all = [current, ...(fallback ? [fallback] : [])];
   const patterns = settings.patterns.map(globToRegExp);
   return { current, all, matches: (relative) => patterns.some((p) => p.test(relative)), enforce: settings.enforce === true };
 }
 
+/**
+ * Proves each key of the ring works now: wraps a random data key and unwraps it again (for AWS KMS
+ * keys, one Encrypt and one Decrypt call). Throws naming the key that does not.
+ */
+export async function probeKeys(keyring: Keyring): Promise<void> {
+  const probe = randomBytes(32);
+  const aad = Buffer.from("kstate-probe", "utf8");
+  for (const [i, k] of keyring.all.entries()) {
+    const which = i === 0 ? "the current key" : "the fallback key";
+    const back = await k.unwrap(await k.wrap(probe, aad), aad);
+    if (!back?.equals(probe)) throw new ValidationError(`client-side encryption: ${which} (${k.id}) did not give back what it wrapped`, { problems: [{ path: i === 0 ? "clientSideEncryption" : "clientSideEncryption.fallback", message: "key does not work" }] });
+  }
+}
+
 /** `inner` with client-side encryption; `relative` is this path's place under the opened root. */
 export function encryptedPath(inner: VfsPath, keyring: Keyring, relative = ""): VfsPath {
-  return new EncryptedPath(inner, keyring, relative);
+  return hasVersions(inner) ? new VersionedEncryptedPath(inner, keyring, relative) : new EncryptedPath(inner, keyring, relative);
 }
 
 class EncryptedPath implements VfsPath {
-  constructor(private readonly inner: VfsPath, private readonly keyring: Keyring, readonly relative: string) {}
+  constructor(protected readonly inner: VfsPath, private readonly keyring: Keyring, readonly relative: string) {}
 
   get url(): string {
     return this.inner.url;
@@ -74,8 +110,7 @@ class EncryptedPath implements VfsPath {
   }
 
   join(...names: string[]): VfsPath {
-    const joined = this.inner.join(...names);
-    return new EncryptedPath(joined, this.keyring, [this.relative, ...names].filter((s) => s !== "").join("/"));
+    return encryptedPath(this.inner.join(...names), this.keyring, [this.relative, ...names].filter((s) => s !== "").join("/"));
   }
 
   /** The plaintext of this file's stored bytes `data` (read elsewhere): decrypted, or as they are. */
@@ -187,6 +222,18 @@ class EncryptedPath implements VfsPath {
     for await (const c of source) chunks.push(Buffer.from(c));
     const sealed = await this.sealed(Buffer.concat(chunks));
     return options?.createOnly ? this.inner.create(sealed) : this.inner.write(sealed, options);
+  }
+}
+
+/** On a backend that keeps old versions: each version read is opened like the current file. */
+class VersionedEncryptedPath extends EncryptedPath {
+  listVersions(): Promise<FileVersion[]> {
+    return (this.inner as VfsPath & HasVersions).listVersions();
+  }
+
+  async readVersion(versionId: string): Promise<ReadResult> {
+    const r = await (this.inner as VfsPath & HasVersions).readVersion(versionId);
+    return { ...r, data: await this.open(r.data) };
   }
 }
 

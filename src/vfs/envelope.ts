@@ -13,6 +13,8 @@
  * change to any header byte fails authentication too. Passphrase provider ("passphrase"): the
  * wrapped key is salt (16) | nonce (12) | AES-256-GCM(data key) (32) | tag (16), under a key
  * derived with scrypt (N = 2^15, r = 8, p = 1, 32 bytes) from the passphrase and the per-file salt.
+ * AWS KMS provider ("awskms", kms.ts): the wrapped key is the KMS ciphertext blob of the data key,
+ * encrypted under the configured key with the same associated data as its encryption context.
  */
 import { createCipheriv, createDecipheriv, randomBytes, scrypt as scryptCb } from "node:crypto";
 import { ValidationError } from "./errors";
@@ -27,8 +29,11 @@ export const SCRYPT = { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 } as co
 export interface KeyProvider {
   readonly id: string;
   wrap(dataKey: Buffer, aad: Buffer): Promise<Buffer>;
-  /** Throws when this provider cannot unwrap the key (wrong passphrase or key). */
-  unwrap(wrapped: Buffer, aad: Buffer): Promise<Buffer>;
+  /**
+   * The data key, or undefined when this provider's key did not wrap it (a wrong passphrase or
+   * key). Throws only when it cannot tell (a key service that does not answer, say).
+   */
+  unwrap(wrapped: Buffer, aad: Buffer): Promise<Buffer | undefined>;
 }
 
 function scrypt(passphrase: string, salt: Buffer): Promise<Buffer> {
@@ -60,7 +65,11 @@ export function passphraseProvider(passphrase: string): KeyProvider {
       return Buffer.concat([salt, seal(await scrypt(passphrase, salt), dataKey, aad)]);
     },
     async unwrap(wrapped, aad) {
-      return open(await scrypt(passphrase, wrapped.subarray(0, 16)), wrapped.subarray(16), aad);
+      try {
+        return open(await scrypt(passphrase, wrapped.subarray(0, 16)), wrapped.subarray(16), aad);
+      } catch {
+        return undefined;
+      }
     },
   };
 }
@@ -141,12 +150,8 @@ export async function decrypt(data: Buffer, name: string, providers: KeyProvider
     throw fail(`encrypted with a "${p.providerId}" key, and no such key is configured`, "no key for its provider");
   }
   for (const k of candidates) {
-    let dataKey: Buffer;
-    try {
-      dataKey = await k.unwrap(p.wrapped, Buffer.from(`${p.providerId}\0${name}`, "utf8"));
-    } catch {
-      continue;
-    }
+    const dataKey = await k.unwrap(p.wrapped, Buffer.from(`${p.providerId}\0${name}`, "utf8"));
+    if (!dataKey) continue;
     try {
       return { plain: open(dataKey, p.body, aadOf(p.header, name)), provider: k };
     } catch {

@@ -81,7 +81,11 @@ export class GcsBackend implements Backend {
   }
 
   private file(key: string, generation?: string): GCS.File {
-    return this.storage().bucket(this.location).file(key, generation !== undefined ? { generation: Number(generation) } : {});
+    // The key goes on the File too: simple (non-resumable) uploads take it only from there.
+    return this.storage().bucket(this.location).file(key, {
+      ...(generation !== undefined ? { generation: Number(generation) } : {}),
+      ...(this.options.kmsKeyName ? { kmsKeyName: this.options.kmsKeyName } : {}),
+    });
   }
 
   bucketAdmin(): BucketAdmin {

@@ -2,16 +2,43 @@
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 import { randomBytes } from "node:crypto";
 import type { GcsOptions, OpenOptions, S3Options } from "../../src/vfs";
-import { MINIO_PASSWORD, MINIO_USER, type RunningServer, startFakeGcs, startMinio } from "./servers";
+import type { AwsKmsOptions } from "../../src/vfs/kms";
+import {
+  KMS_ACCESS_KEY_ID, KMS_REGION, KMS_SECRET_ACCESS_KEY, MINIO_PASSWORD, MINIO_USER, type RunningServer, startFakeGcs, startKms, startMinio,
+} from "./servers";
 
-export const servers: { minio?: RunningServer; gcs?: RunningServer } = {};
+export const servers: { minio?: RunningServer; gcs?: RunningServer; kms?: RunningServer } = {};
 
 export async function startAll(): Promise<void> {
-  [servers.minio, servers.gcs] = await Promise.all([startMinio(), startFakeGcs()]);
+  [servers.minio, servers.gcs, servers.kms] = await Promise.all([startMinio(), startFakeGcs(), startKms()]);
 }
 
 export async function stopAll(): Promise<void> {
-  await Promise.all([servers.minio?.stop(), servers.gcs?.stop()]);
+  await Promise.all([servers.minio?.stop(), servers.gcs?.stop(), servers.kms?.stop()]);
+}
+
+/** How kstate reaches the KMS test server (moto). */
+export function kmsOptions(): AwsKmsOptions {
+  return { endpoint: need(servers.kms, "moto (KMS)").endpoint, region: KMS_REGION, accessKeyId: KMS_ACCESS_KEY_ID, secretAccessKey: KMS_SECRET_ACCESS_KEY };
+}
+
+/** The same, as the environment variables the CLI reads. */
+export function kmsEnv(): Record<string, string> {
+  const o = kmsOptions();
+  return { AWS_ENDPOINT_URL_KMS: o.endpoint!, AWS_REGION: o.region!, AWS_ACCESS_KEY_ID: o.accessKeyId!, AWS_SECRET_ACCESS_KEY: o.secretAccessKey! };
+}
+
+/** A new symmetric KMS key on the test server, with an alias; returns the alias and the key's ARN. */
+export async function makeKmsKey(): Promise<{ alias: string; arn: string }> {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+  const kms = await import("@aws-sdk/client-kms");
+  const o = kmsOptions();
+  const client = new kms.KMSClient({ endpoint: o.endpoint, region: o.region, credentials: { accessKeyId: o.accessKeyId!, secretAccessKey: o.secretAccessKey! } });
+  const key = await client.send(new kms.CreateKeyCommand({ Description: "kstate test key" }));
+  const alias = `alias/${uniqueName("kstate")}`;
+  await client.send(new kms.CreateAliasCommand({ AliasName: alias, TargetKeyId: key.KeyMetadata!.KeyId! }));
+  client.destroy();
+  return { alias, arn: key.KeyMetadata!.Arn! };
 }
 
 function need(server: RunningServer | undefined, name: string): RunningServer {

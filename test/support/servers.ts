@@ -1,8 +1,8 @@
 /**
  * Starts the real servers the integration tests run against: MinIO (S3) and fake-gcs-server
- * (GCS), built by scripts/tools.sh from the Go module proxy. Each gets a free loopback port and
- * a temporary data folder, and is stopped when the tests end. A server that cannot start fails
- * the run loudly; nothing is skipped.
+ * (GCS), built by scripts/tools.sh from the Go module proxy, and moto (AWS KMS), installed by it
+ * into a Python virtualenv. Each gets a free loopback port and a temporary data folder, and is
+ * stopped when the tests end. A server that cannot start fails the run loudly; nothing is skipped.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -126,5 +126,32 @@ export async function startFakeGcs(): Promise<RunningServer> {
     "-external-url", endpoint, "-public-host", `127.0.0.1:${port}`, "-log-level", "error",
   ], {}, port, dataDir);
   await waitUntilReady(`${endpoint}/_internal/healthcheck`, server.process, "fake-gcs-server", server.output);
+  return server;
+}
+
+/** Region and static credentials for clients of the KMS server. moto accepts any signature. */
+export const KMS_REGION = "us-east-1";
+export const KMS_ACCESS_KEY_ID = "testing";
+export const KMS_SECRET_ACCESS_KEY = "testing";
+
+/**
+ * moto in server mode, for AWS KMS. It keeps everything in memory: keys and aliases are gone
+ * when it stops, and the data folder only holds the (absent) AWS config files it is pointed at.
+ */
+export async function startKms(): Promise<RunningServer> {
+  const port = await freePort();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "kstate-kms-"));
+  const server = launch("moto_server", toolPath("moto"), ["-H", "127.0.0.1", "-p", String(port)], {
+    // moto builds its own URLs from MOTO_PORT, and keeps a stray one over the port given by -p.
+    MOTO_PORT: String(port),
+    // moto opens a boto3 session on its first request, which reads the AWS config: a profile named
+    // in the environment but missing from it fails every request with HTTP 500. (spawn drops
+    // variables set to undefined.)
+    AWS_PROFILE: undefined,
+    AWS_DEFAULT_PROFILE: undefined,
+    AWS_CONFIG_FILE: path.join(dataDir, "aws-config"),
+    AWS_SHARED_CREDENTIALS_FILE: path.join(dataDir, "aws-credentials"),
+  }, port, dataDir);
+  await waitUntilReady(`${server.endpoint}/moto-api/`, server.process, "moto_server", server.output);
   return server;
 }

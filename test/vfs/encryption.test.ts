@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { type ClusterEncryption, storeEncryption } from "../../src/store/secrets";
-import { isEnvelope, openPath, type VfsPath } from "../../src/vfs";
+import { hasVersions, isEnvelope, openPath, type VfsPath } from "../../src/vfs";
 import { kstate } from "../support/cli";
 import { withProcessEnv } from "../support/cli-stores";
 import { gcsOptions, makeGcsBucket, makeS3Bucket, openOptions, s3Options, uniqueName } from "../support/env";
@@ -178,5 +178,35 @@ describe("client-side encryption and kops", function () {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kstate-enc-short-"));
     assert.throws(() => encrypted(`file://${dir}`, { passphrase: "short" }), /at least 12 characters/);
     assert.deepEqual(fs.readdirSync(dir), []);
+  });
+});
+
+describe("client-side encryption and bucket versioning", function () {
+  this.timeout(60_000);
+  const versioned: Record<string, () => Promise<string>> = {
+    "s3 (MinIO)": async () => `s3://${await makeS3Bucket({ versioning: true })}`,
+    "gcs (fake-gcs-server)": async () => `gs://${await makeGcsBucket({ versioning: true })}`,
+  };
+  for (const [kind, make] of Object.entries(versioned)) {
+    it(`old versions of an encrypted file are listed and read back decrypted (${kind})`, async function () {
+      const url = `${await make()}/${uniqueName("store")}`;
+      const file = encrypted(url, { passphrase: A }).join("enc.example.com", "secrets", "admin");
+      for (const v of ["one", "two", "three"]) await file.write(`${SECRET} ${v}`);
+      assert.ok(hasVersions(file), "the encrypting wrapper keeps the backend's versions");
+      const versions = await file.listVersions();
+      assert.equal(versions.length, 3);
+      const texts = await Promise.all(versions.map(async (v) => (await file.readVersion(v.versionId)).data.toString()));
+      assert.deepEqual([...texts].sort(), [`${SECRET} one`, `${SECRET} three`, `${SECRET} two`]);
+      const raw = openPath(url, openOptions()).join("enc.example.com", "secrets", "admin");
+      assert.ok(hasVersions(raw));
+      for (const v of await raw.listVersions()) assert.ok(isEnvelope((await raw.readVersion(v.versionId)).data), "every stored version is sealed");
+      const other = encrypted(url, { passphrase: B }).join("enc.example.com", "secrets", "admin");
+      assert.ok(hasVersions(other));
+      await assert.rejects(other.readVersion(versions[0]!.versionId), /secrets\/admin: cannot decrypt/, "an old version needs the key too");
+    });
+  }
+  it("a file:// store stays without versions under encryption", function () {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kstate-enc-nover-"));
+    assert.ok(!hasVersions(encrypted(`file://${dir}`, { passphrase: A }).join("x")));
   });
 });

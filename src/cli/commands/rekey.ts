@@ -7,8 +7,9 @@ import { openStore } from "../store-url";
 
 export const REKEY_HELP = `Usage: kstate rekey NAME [--state URL]
 
-Re-encrypts the client-side-encrypted files of cluster NAME under the current key, KSTATE_PASSPHRASE,
-reading with it or with the old key, KSTATE_FALLBACK_PASSPHRASE. Files the patterns name
+Re-encrypts the client-side-encrypted files of cluster NAME under the current key (KSTATE_PASSPHRASE
+or KSTATE_AWS_KMS_KEY_ID), reading with it or with the old key (KSTATE_FALLBACK_PASSPHRASE or
+KSTATE_FALLBACK_AWS_KMS_KEY_ID). Files the patterns name
 (KSTATE_ENCRYPT_PATTERNS, default secrets/** and pki/private/**) that are still plaintext are
 encrypted; files already under the current key are left alone, so an interrupted rekey can simply
 be run again. Each write is conditional on the revision read. Afterwards the old key can go.
@@ -20,7 +21,9 @@ Exit codes: 0 done, 1 failure (no such cluster, or a file no configured key open
 export async function rekey(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { state: { type: "string" } } });
   if (positionals.length !== 1) throw new UsageError("rekey needs exactly one cluster NAME");
-  if (!io.env.KSTATE_PASSPHRASE) throw new UsageError("rekey needs the current key: set KSTATE_PASSPHRASE (and KSTATE_FALLBACK_PASSPHRASE to the old one)");
+  if (!io.env.KSTATE_PASSPHRASE && !io.env.KSTATE_AWS_KMS_KEY_ID) {
+    throw new UsageError("rekey needs the current key: set KSTATE_PASSPHRASE or KSTATE_AWS_KMS_KEY_ID (and KSTATE_FALLBACK_PASSPHRASE or KSTATE_FALLBACK_AWS_KMS_KEY_ID to the old one)");
+  }
   const name = positionals[0]!;
   const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
   await store.requireConfig(name);
