@@ -157,6 +157,23 @@ describe("client-side encryption and kops", function () {
     assert.ok(exported.equals(fs.readFileSync(path.join(dir, "store", "enc.k8s.example.com", "secrets", "admin"))), "byte for byte as stored");
   });
 
+  it("migrate carries encrypted files as they are (no key needed); the destination opens them with the same key", async function () {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kstate-enc-migrate-"));
+    const from = `file://${dir}`;
+    const to = `s3://${await makeS3Bucket()}`;
+    const env = { KSTATE_STATE_STORE: from, KSTATE_PASSPHRASE: A };
+    assert.equal((await kstate(["create", "cluster", "enc.k8s.example.com", "--zones", "us-east-1a", "--kubernetes-version", "v1.30.2", "--cloud", "aws"], { env })).code, 0);
+    await encrypted(from, { passphrase: A }).join("enc.k8s.example.com", "secrets", "admin").write(SECRET);
+    const cloudEnv = { S3_ENDPOINT: s3Options().endpoint!, S3_REGION: "us-east-1", S3_ACCESS_KEY_ID: MINIO_USER, S3_SECRET_ACCESS_KEY: MINIO_PASSWORD };
+    await withProcessEnv(cloudEnv, async () => {
+      const r = await kstate(["migrate", "enc.k8s.example.com", "--from", from, "--to", to, "--yes"], { env: {} });
+      assert.equal(r.code, 0, r.stderr);
+    });
+    const moved = (await openPath(to, openOptions()).join("enc.k8s.example.com", "secrets", "admin").read()).data;
+    assert.ok(moved.equals(fs.readFileSync(path.join(dir, "enc.k8s.example.com", "secrets", "admin"))), "byte for byte, still sealed");
+    assert.equal((await encrypted(to, { passphrase: A }).join("enc.k8s.example.com", "secrets", "admin").read()).data.toString(), SECRET);
+  });
+
   it("patterns that take in config or instance groups draw a warning that kops cannot read them", async function () {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kstate-enc-warn-"));
     const env = { KSTATE_STATE_STORE: `file://${dir}`, KSTATE_PASSPHRASE: A };
