@@ -2,7 +2,7 @@ import type { Document } from "yaml";
 import { NotFoundError, ValidationError } from "../vfs/errors";
 import type { Revision, VfsPath } from "../vfs/path";
 import { API_VERSION, CONFIG_FILE, INSTANCE_GROUP_DIR, LEGACY_API_VERSION } from "./layout";
-import { getIn, parseYaml, setIn, stringifyYaml } from "./yaml";
+import { getIn, parseYaml, parseYamlValues, setIn, stringifyYaml } from "./yaml";
 
 /** A document as stored: the parsed YAML (comments kept), its text and its revision. */
 export interface StoredDocument {
@@ -30,6 +30,25 @@ export function parseKopsDocument(text: string, source: string, kind: Kind): Doc
     throw new ValidationError(`${source}: apiVersion ${JSON.stringify(apiVersion)} is not ${API_VERSION}`, { problems: [{ path: "apiVersion", message: `must be ${API_VERSION}` }] });
   }
   return doc;
+}
+
+/**
+ * The values of a kops document of the expected kind, for reading only (listings): the same
+ * checks as `parseKopsDocument`, through the faster reading parser.
+ */
+export function kopsDocumentValues(text: string, source: string, kind: Kind): Record<string, any> {
+  const values = parseYamlValues(text, source) as Record<string, any> | null;
+  if (typeof values !== "object" || values === null || Array.isArray(values)) {
+    throw new ValidationError(`${source}: expected a ${kind} document, found no mapping`, { problems: [{ path: "", message: "not a mapping" }] });
+  }
+  if (values.kind !== kind) {
+    throw new ValidationError(`${source}: expected a ${kind} document, found kind ${JSON.stringify(values.kind)}`, { problems: [{ path: "kind", message: `must be ${kind}` }] });
+  }
+  if (values.apiVersion === LEGACY_API_VERSION) values.apiVersion = API_VERSION;
+  else if (values.apiVersion !== API_VERSION) {
+    throw new ValidationError(`${source}: apiVersion ${JSON.stringify(values.apiVersion)} is not ${API_VERSION}`, { problems: [{ path: "apiVersion", message: `must be ${API_VERSION}` }] });
+  }
+  return values;
 }
 
 /**
@@ -71,6 +90,17 @@ export class ClusterStore {
       const { data, revision } = await path.read();
       const text = data.toString("utf8");
       return { path, doc: parseKopsDocument(text, path.url, kind), text, revision };
+    } catch (e) {
+      if (NotFoundError.isInstance(e)) return undefined;
+      throw e;
+    }
+  }
+
+  /** The config's values for reading only (listings), or undefined when there is none. */
+  async readConfigValues(cluster: string): Promise<Record<string, any> | undefined> {
+    const path = this.configPath(cluster);
+    try {
+      return kopsDocumentValues((await path.read()).data.toString("utf8"), path.url, "Cluster");
     } catch (e) {
       if (NotFoundError.isInstance(e)) return undefined;
       throw e;

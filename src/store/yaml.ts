@@ -11,6 +11,25 @@ const withoutTimestamps = (tags: Tags) => tags.filter((t) => (t as { tag?: strin
 const PARSE_OPTIONS = { version: "1.1", customTags: withoutTimestamps, uniqueKeys: true, maxAliasCount: 50, prettyErrors: true, strict: true } as const;
 const STRINGIFY_OPTIONS = { indentSeq: false, lineWidth: 0, minContentWidth: 0 } as const;
 
+/**
+ * Parses one YAML document for reading only: plain values, no comments or positions. Several times
+ * faster than `parseYaml` on first use (a listing of a thousand clusters parses a thousand configs
+ * in a fresh process), so listings take it; anything that edits or writes takes `parseYaml`.
+ * Timestamps stay strings, as there; duplicate keys are an error, as there.
+ */
+export function parseYamlValues(text: string, source: string): unknown {
+  checkSize(text, source);
+  // Loaded on first use: commands that edit never need it.
+  const jsYaml = require("js-yaml") as typeof import("js-yaml");
+  try {
+    return jsYaml.load(text, { schema: jsYaml.CORE_SCHEMA, filename: source });
+  } catch (cause) {
+    const e = cause as { reason?: string; mark?: { line: number; column: number } };
+    const where = e.mark ? ` at line ${e.mark.line + 1}, column ${e.mark.column + 1}` : "";
+    throw new ValidationError(`${source}: invalid YAML${where}: ${e.reason ?? (cause as Error).message}`, { problems: [{ path: "", message: e.reason ?? "invalid YAML" }], cause });
+  }
+}
+
 function checkSize(text: string, source: string): void {
   if (Buffer.byteLength(text) > MAX_DOCUMENT_BYTES) {
     throw new ValidationError(`${source}: larger than ${MAX_DOCUMENT_BYTES} bytes; kops documents are a few KiB`, {

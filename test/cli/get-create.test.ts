@@ -65,6 +65,31 @@ for (const [kind, make] of Object.entries(stores)) {
       assert.equal(ig.spec.machineType, "m5.xlarge");
     });
 
+    it("get's table reads configs as the YAML parser for edits does: legacy apiVersion, duplicate keys and bad YAML named by file", async function () {
+      const state = make();
+      const root = openPath(state);
+      const config = (name: string, extra = "") => `apiVersion: kops/v1alpha2\nkind: Cluster\nmetadata:\n  name: ${name}\nspec:\n  cloudProvider: gce\n  kubernetesVersion: 1.29.0\n  subnets:\n  - zone: europe-west1-b\n  - zone: europe-west1-c\n  configBase: ${state}/${name}\n${extra}`;
+      await root.join("a.example.com", "config").write(config("a.example.com"));
+      await root.join("not-a-cluster", "readme").write("a folder without a config is not listed");
+      const table = await kstate(["get", "clusters", "--state", state]);
+      assert.equal(table.code, 0, table.stderr);
+      assert.match(table.stdout, new RegExp(`^a\\.example\\.com +gce +1\\.29\\.0 +europe-west1-b,europe-west1-c +${state.replace(/[.:/]/g, "\\$&")}/a\\.example\\.com$`, "m"));
+      assert.equal(table.stdout.trim().split("\n").length, 2, "one cluster listed");
+      const json = JSON.parse((await kstate(["get", "cluster", "a.example.com", "-o", "json", "--state", state])).stdout) as { apiVersion: string };
+      assert.equal(json.apiVersion, "kops.k8s.io/v1alpha2", "the legacy group is read as kops reads it, in both parsers");
+
+      await root.join("b.example.com", "config").write(config("b.example.com", "  kubernetesVersion: 1.30.0\n"));
+      const dup = await kstate(["get", "cluster", "b.example.com", "--state", state]);
+      assert.equal(dup.code, 1);
+      assert.match(dup.stderr, /b\.example\.com\/config: invalid YAML at line \d+, column \d+: duplicated mapping key/);
+      await root.join("b.example.com", "config").write("kind: Cluster\nspec: [unclosed\n");
+      const broken = await kstate(["get", "clusters", "--state", state]);
+      assert.equal(broken.code, 1);
+      assert.match(broken.stderr, /b\.example\.com\/config: invalid YAML at line/);
+      await root.join("b.example.com", "config").write("apiVersion: kops.k8s.io/v1alpha2\nkind: InstanceGroup\n");
+      assert.match((await kstate(["get", "cluster", "b.example.com", "--state", state])).stderr, /b\.example\.com\/config: expected a Cluster document, found kind "InstanceGroup"/);
+    });
+
     it("bad input is refused with the field named and nothing written", async function () {
       const state = make();
       const cases: [string[], number, RegExp][] = [

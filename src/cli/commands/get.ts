@@ -64,13 +64,25 @@ export async function get(argv: string[], io: Io): Promise<number> {
     case "cluster": {
       if (what === "cluster" && names.length === 0) throw new UsageError("get cluster needs a cluster name (or use get clusters)");
       // Named clusters must exist; listing reads each top-level folder's config once, skipping
-      // folders that hold none (one request a cluster, never a walk of every object).
-      const docs = names.length > 0
-        ? await mapLimit(names, 64, cluster)
-        : (await mapLimit(await store.root.listFolders(), 64, async (n) => {
+      // folders that hold none (one request a cluster, never a walk of every object). A table
+      // needs only values, which the reading parser gives several times faster.
+      const read = output === "table"
+        ? async (n: string) => {
+          const doc = await store.readConfigValues(n);
+          return doc && { text: "", doc };
+        }
+        : async (n: string) => {
           const c = await store.readConfig(n);
           return c && { text: c.text, doc: c.doc.toJS() as Doc };
-        })).filter((d): d is { text: string; doc: Doc } => d !== undefined);
+        };
+      const named = async (n: string) => {
+        const d = await read(n);
+        if (!d) await store.requireConfig(n); // no such cluster: the error names it and the store
+        return d!;
+      };
+      const docs = names.length > 0
+        ? await mapLimit(names, 64, named)
+        : (await mapLimit(await store.root.listFolders(), 64, read)).filter((d): d is { text: string; doc: Doc } => d !== undefined);
       print(docs, () => [["NAME", "CLOUD", "KUBERNETES", "ZONES", "CONFIGBASE"], ...docs.map(({ doc }) => [doc.metadata?.name ?? "", cloudOf(doc), doc.spec?.kubernetesVersion ?? "", zonesOf(doc), doc.spec?.configBase ?? ""])]);
       return EXIT.ok;
     }
