@@ -11,6 +11,7 @@ import type * as HistoryCommands from "./commands/history";
 import type * as MigrateCommand from "./commands/migrate";
 import type * as RekeyCommand from "./commands/rekey";
 import type * as SecretsCommands from "./commands/secrets";
+import { ENCRYPTION_FLAGS_HELP, takeEncryptionFlags } from "./encryption-flags";
 import { EXIT, type Io, UsageError } from "./io";
 
 export type { Io } from "./io";
@@ -58,6 +59,7 @@ ${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summ
 Run \`kstate COMMAND --help\` for a command's options. The store is --state URL, else
 KSTATE_STATE_STORE, else KOPS_STATE_STORE.
 
+${ENCRYPTION_FLAGS_HELP}
 Exit codes: 0 success, 1 failure, 2 usage error, 3 conflict, 4 nothing to do.
 `;
 }
@@ -86,7 +88,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
     return EXIT.usage;
   }
   try {
-    return await command.run(rest, io);
+    const flagged = takeEncryptionFlags(rest, io.env);
+    return await command.run(flagged.argv, flagged.env === io.env ? io : { ...io, env: flagged.env });
   } catch (e) {
     if (e instanceof UsageError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
       io.stderr.write(`kstate ${name}: ${(e as Error).message}\nRun \`kstate ${name} --help\` for its options.\n`);

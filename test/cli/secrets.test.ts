@@ -73,3 +73,30 @@ for (const [kind, make] of Object.entries(stores)) {
     });
   });
 }
+
+describe("client-side encryption flags", function () {
+  it("--passphrase-file and --encrypt-patterns stand for their variables on any command; a missing file is a usage error naming it", async function () {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kstate-enc-flags-"));
+    const keyFile = path.join(dir, "key");
+    fs.writeFileSync(keyFile, "a passphrase kept in a file 42\n", { mode: 0o600 });
+    const state = `file://${dir}/store`;
+    const created = await kstate(["create", "cluster", "flags.k8s.example.com", "--zones", "us-east-1a", "--kubernetes-version", "v1.30.2", "--cloud", "aws", "--state", state]);
+    assert.equal(created.code, 0, created.stderr);
+    const secret = await kstate(["create", "secret", "admin", "--cluster", "flags.k8s.example.com", "--from-literal", "flag-sealed-value", "--state", state, "--passphrase-file", keyFile]);
+    assert.equal(secret.code, 0, secret.stderr);
+    const raw = fs.readFileSync(path.join(dir, "store", "flags.k8s.example.com", "secrets", "admin"));
+    assert.ok(isEnvelope(raw), "sealed with the passphrase from the file");
+    const revealed = await kstate(["get", "secrets", "--cluster", "flags.k8s.example.com", "--reveal", `--passphrase-file=${keyFile}`, "--state", state]);
+    assert.equal(revealed.code, 0, revealed.stderr);
+    assert.match(revealed.stdout, /flag-sealed-value/);
+    const same = await kstate(["get", "secrets", "--cluster", "flags.k8s.example.com", "--reveal", "--state", state], { env: { KSTATE_PASSPHRASE: "a passphrase kept in a file 42" } });
+    assert.match(same.stdout, /flag-sealed-value/, "the file's last newline is not part of the key");
+
+    const warned = await kstate(["get", "clusters", "--state", state, "--passphrase-file", keyFile, "--encrypt-patterns", "**"]);
+    assert.match(warned.stderr, /warning: KSTATE_ENCRYPT_PATTERNS encrypts config and instance groups/);
+    const missing = await kstate(["get", "clusters", "--state", state, "--passphrase-file", path.join(dir, "nope")]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /--passphrase-file: cannot read .*nope \(ENOENT\)/);
+    assert.equal((await kstate(["get", "clusters", "--state", state, "--kms-key-id"])).code, 2, "a flag without its value");
+  });
+});
