@@ -2,7 +2,7 @@
  * The `kstate` command: `run(argv, io)` returns the exit code, so tests call it with captured
  * streams. bin/kstate.js is a few lines over it.
  */
-import { ConflictError, KstateError, PreconditionFailedError } from "../vfs/errors";
+import { ConflictError, KstateError, PreconditionFailedError, redact } from "../vfs/errors";
 import type * as CreateCommand from "./commands/create";
 import type * as EditCommand from "./commands/edit";
 import type * as FilesCommands from "./commands/files";
@@ -64,6 +64,16 @@ Exit codes: 0 success, 1 failure, 2 usage error, 3 conflict, 4 nothing to do.
 `;
 }
 
+const SECRET_VARIABLE = /SECRET|PASSWORD|PASSPHRASE|TOKEN|ACCESS_KEY_ID|CREDENTIAL/i;
+
+/** An error message as printed: URL credentials and signatures hidden, and any secret variable's value. */
+function printable(message: string, env: Record<string, string | undefined>): string {
+  let out = redact(message);
+  const values = [env, process.env].flatMap((e) => Object.entries(e).filter(([k, v]) => SECRET_VARIABLE.test(k) && v !== undefined && v.length >= 4).map(([, v]) => v!));
+  for (const v of [...new Set(values)].sort((a, b) => b.length - a.length)) out = out.split(v).join("***");
+  return out;
+}
+
 export async function run(argv: string[], io: Io): Promise<number> {
   const [name, ...rest] = argv;
   if (name === "help" && rest[0] !== undefined && COMMANDS[rest[0]]) {
@@ -92,14 +102,14 @@ export async function run(argv: string[], io: Io): Promise<number> {
     return await command.run(flagged.argv, flagged.env === io.env ? io : { ...io, env: flagged.env });
   } catch (e) {
     if (e instanceof UsageError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
-      io.stderr.write(`kstate ${name}: ${(e as Error).message}\nRun \`kstate ${name} --help\` for its options.\n`);
+      io.stderr.write(`kstate ${name}: ${printable((e as Error).message, io.env)}\nRun \`kstate ${name} --help\` for its options.\n`);
       return EXIT.usage;
     }
     if (ConflictError.isInstance(e) || PreconditionFailedError.isInstance(e)) {
-      io.stderr.write(`kstate ${name}: ${e.message}\n`);
+      io.stderr.write(`kstate ${name}: ${printable(e.message, io.env)}\n`);
       return EXIT.conflict;
     }
-    io.stderr.write(`kstate ${name}: ${KstateError.isInstance(e) ? e.message : e instanceof Error ? e.message : String(e)}\n`);
+    io.stderr.write(`kstate ${name}: ${printable(KstateError.isInstance(e) ? e.message : e instanceof Error ? e.message : String(e), io.env)}\n`);
     return EXIT.failure;
   }
 }

@@ -66,6 +66,13 @@ export function isControlPlane(ig: Obj): boolean {
   return CONTROL_PLANE_ROLES.has(String(obj(ig.spec)?.role));
 }
 
+/** The problems with a cluster name by itself (before any path is built from it). */
+export function clusterNameProblems(name: unknown): Problem[] {
+  if (typeof name !== "string" || name === "") return [{ path: "metadata.name", message: "required", file: "config" }];
+  if (!isDns1123Subdomain(name)) return [{ path: "metadata.name", message: `${JSON.stringify(name.length > 80 ? `${name.slice(0, 80)}…` : name)} is not a valid DNS name (lowercase letters, digits, '-' and '.', at most 253 characters, each label at most 63)`, file: "config" }];
+  return [];
+}
+
 /** Checks a Cluster document alone. */
 export function validateCluster(cluster: unknown): Problem[] {
   const problems: Problem[] = [];
@@ -81,9 +88,9 @@ export function validateCluster(cluster: unknown): Problem[] {
   const name = meta?.name;
   const dnsType = obj(obj(spec?.topology)?.dns)?.type;
   const dnsNone = typeof dnsType === "string" && dnsType.toLowerCase() === "none";
-  if (typeof name !== "string" || name === "") add("metadata.name", "required");
-  else if (!isDns1123Subdomain(name)) add("metadata.name", `${JSON.stringify(name)} is not a valid DNS name (lowercase letters, digits, '-' and '.', at most 253 characters, each label at most 63)`);
-  else if (!name.includes(".") && !dnsNone) add("metadata.name", `${JSON.stringify(name)} must be a fully qualified DNS name with a dot, e.g. ${name}.example.com (or set spec.topology.dns.type: None)`);
+  const nameProblems = clusterNameProblems(name);
+  problems.push(...nameProblems);
+  if (nameProblems.length === 0 && typeof name === "string" && !name.includes(".") && !dnsNone) add("metadata.name", `${JSON.stringify(name)} must be a fully qualified DNS name with a dot, e.g. ${name}.example.com (or set spec.topology.dns.type: None)`);
   if (!spec) {
     add("spec", "required");
     return problems;
@@ -175,13 +182,16 @@ export function validateInstanceGroup(ig: unknown, file: string): Problem[] {
     return problems;
   }
   if (spec.role === undefined) add("spec.role", "required");
-  else if (!ROLES.has(String(spec.role))) add("spec.role", `${JSON.stringify(spec.role)} is not a role; use Master (control plane), Node, Bastion or APIServer`);
+  else if (typeof spec.role !== "string" || !ROLES.has(spec.role)) add("spec.role", `${JSON.stringify(spec.role)} is not a role; use Master (control plane), Node, Bastion or APIServer`);
   for (const f of ["minSize", "maxSize"]) {
     const v = spec[f];
     if (v !== undefined && (!Number.isInteger(v) || (v as number) < 0)) add(`spec.${f}`, `must be a whole number, 0 or more (got ${JSON.stringify(v)})`);
   }
   if (Number.isInteger(spec.minSize) && Number.isInteger(spec.maxSize) && (spec.maxSize as number) < (spec.minSize as number)) {
     add("spec.maxSize", `must be at least minSize (${String(spec.minSize)}), got ${String(spec.maxSize)}`);
+  }
+  if (spec.subnets !== undefined && (!Array.isArray(spec.subnets) || spec.subnets.some((s) => typeof s !== "string" || s === ""))) {
+    add("spec.subnets", `must be a list of subnet names (got ${JSON.stringify(spec.subnets)})`);
   }
   if (CONTROL_PLANE_ROLES.has(String(spec.role))) {
     const subnets = list(spec.subnets);

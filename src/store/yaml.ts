@@ -75,7 +75,11 @@ export function parseYamlStream(text: string, source: string): Document[] {
   for (const doc of docs) {
     const error = firstError(doc, source);
     if (error) throw error;
-    doc.toJS({ maxAliasCount: 50 });
+    try {
+      doc.toJS({ maxAliasCount: 50 });
+    } catch (cause) {
+      throw new ValidationError(`${source}: ${(cause as Error).message}`, { problems: [{ path: "", message: "too many or unresolved aliases" }], cause });
+    }
   }
   return docs.filter((d) => d.contents !== null);
 }

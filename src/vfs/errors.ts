@@ -99,7 +99,18 @@ export class ConflictError extends KstateError {
   static override isInstance(e: unknown): e is ConflictError { return hasCode(e, "Conflict"); }
 }
 
-/** `op url: detail`, the one message shape every VFS error uses. */
+/**
+ * Hides what must never be printed: credentials in URLs (`scheme://user:password@`) and the
+ * signing parameters of presigned URLs (X-Amz-Signature, X-Amz-Credential, X-Amz-Security-Token,
+ * their X-Goog- counterparts, Signature, sig, AWSAccessKeyId, GoogleAccessId).
+ */
+export function redact(text: string): string {
+  return text
+    .replace(/([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/\s@"'`]*@/g, "$1***@")
+    .replace(/(\b(?:X-Amz-|X-Goog-)(?:Signature|Credential|Security-Token)=|[?&](?:Signature|sig|AWSAccessKeyId|GoogleAccessId)=)[^&\s"'`]*/gi, "$1***");
+}
+
+/** `op url: detail`, the one message shape every VFS error uses (secrets in the URL redacted). */
 export function describe(op: string, url: string, detail: string): string {
-  return `${op} ${url}: ${detail}`;
+  return redact(`${op} ${url}: ${detail}`);
 }

@@ -1,5 +1,5 @@
 import * as nodePath from "node:path";
-import { InvalidPathError } from "./errors";
+import { InvalidPathError, redact } from "./errors";
 
 export type Scheme = "s3" | "gs" | "file" | "memfs";
 
@@ -14,8 +14,8 @@ export interface ParsedUrl {
 const MAX_KEY_BYTES = 1024;
 
 function invalid(input: string, why: string): InvalidPathError {
-  const shown = input.length > 200 ? `${input.slice(0, 200)}…` : input;
-  return new InvalidPathError(`invalid path ${JSON.stringify(shown)}: ${why}`, { url: shown });
+  const shown = redact(input.length > 200 ? `${input.slice(0, 200)}…` : input);
+  return new InvalidPathError(`invalid path ${JSON.stringify(shown)}: ${redact(why)}`, { url: shown });
 }
 
 /**
@@ -90,6 +90,8 @@ export function parseUrl(input: string): ParsedUrl {
   }
   const scheme = match[1]!.toLowerCase();
   const rest = match[2]!;
+  // Never take credentials from a URL (they would end up in logs and errors): refuse, unshown.
+  if (/^[^/]*@/.test(rest)) throw invalid(input, "credentials in store URLs are not allowed; use the environment (S3_ACCESS_KEY_ID/S3_SECRET_ACCESS_KEY, AWS_*, GOOGLE_APPLICATION_CREDENTIALS)");
   switch (scheme) {
     case "s3":
     case "gs": {

@@ -3,7 +3,7 @@ import { parse as parseYamlValue } from "yaml";
 import { applyCluster, describeChanges, NO_OWNERSHIP, planCluster } from "../../ops/cluster";
 import { mergeOverlay } from "../../ops/merge";
 import { checkOptions, type ClusterOptions } from "../../ops/options";
-import { validationError } from "../../ops/validate";
+import { clusterNameProblems, validationError } from "../../ops/validate";
 import { ClusterStore } from "../../store/cluster-store";
 import { stringifyYaml } from "../../store/yaml";
 import { colours, EXIT, type Io, UsageError } from "../io";
@@ -70,6 +70,9 @@ export async function create(argv: string[], io: Io): Promise<number> {
   const [kind, name, ...rest] = positionals;
   if (kind !== "cluster") throw new UsageError(`create takes \`cluster NAME\` (got ${JSON.stringify(kind ?? "")})`);
   if (!name || rest.length > 0) throw new UsageError("create cluster takes one cluster name");
+  // The name becomes a path in the store: checked before anything is read there.
+  const nameProblems = clusterNameProblems(name);
+  if (nameProblems.length > 0) throw validationError(name.slice(0, 80), nameProblems);
   if (values.output !== undefined && values.output !== "yaml") throw new UsageError("-o takes yaml");
   if (values.output && !values["dry-run"]) throw new UsageError("-o yaml goes with --dry-run");
 

@@ -4,7 +4,7 @@ import * as nodePath from "node:path";
 import { parseArgs } from "node:util";
 import type { Document } from "yaml";
 import { diffDocuments } from "../../ops/cluster";
-import { validateClusterWithGroups, validationError } from "../../ops/validate";
+import { clusterNameProblems, validateClusterWithGroups, validationError } from "../../ops/validate";
 import { ClusterStore, parseKopsDocument } from "../../store/cluster-store";
 import { CONFIG_FILE, INSTANCE_GROUP_DIR } from "../../store/layout";
 import { getIn, parseYamlStream, setIn, stringifyYaml } from "../../store/yaml";
@@ -55,6 +55,16 @@ export async function exportCluster(argv: string[], io: Io): Promise<number> {
   return EXIT.ok;
 }
 
+/** A file's text: UTF-8 only (a replacement character would otherwise be written to the store). */
+function readText(file: string): string {
+  const bytes = fs.readFileSync(file);
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch (cause) {
+    throw new ValidationError(`${file}: not UTF-8 text; kops documents are UTF-8`, { problems: [{ path: "", message: "not UTF-8" }], cause });
+  }
+}
+
 interface Desired {
   file: string;
   doc: Document;
@@ -69,14 +79,14 @@ function readDesired(source: string): { cluster: string; docs: Desired[] } {
   if (stat.isDirectory()) {
     const config = nodePath.join(source, CONFIG_FILE);
     if (!fs.existsSync(config)) throw new ValidationError(`${source}: no config file (export a cluster with kstate export NAME --to DIR)`);
-    docs.push({ file: CONFIG_FILE, doc: parseKopsDocument(fs.readFileSync(config, "utf8"), config, "Cluster"), name: "" });
+    docs.push({ file: CONFIG_FILE, doc: parseKopsDocument(readText(config), config, "Cluster"), name: "" });
     const igDir = nodePath.join(source, INSTANCE_GROUP_DIR);
     for (const g of fs.existsSync(igDir) ? fs.readdirSync(igDir).sort() : []) {
       const file = nodePath.join(igDir, g);
-      docs.push({ file: `${INSTANCE_GROUP_DIR}/${g}`, doc: parseKopsDocument(fs.readFileSync(file, "utf8"), file, "InstanceGroup"), name: g });
+      docs.push({ file: `${INSTANCE_GROUP_DIR}/${g}`, doc: parseKopsDocument(readText(file), file, "InstanceGroup"), name: g });
     }
   } else {
-    for (const doc of parseYamlStream(fs.readFileSync(source, "utf8"), source)) {
+    for (const doc of parseYamlStream(readText(source), source)) {
       const kind = getIn(doc, ["kind"]);
       const text = stringifyYaml(doc);
       if (kind === "Cluster") docs.push({ file: CONFIG_FILE, doc: parseKopsDocument(text, source, "Cluster"), name: "" });
@@ -88,7 +98,11 @@ function readDesired(source: string): { cluster: string; docs: Desired[] } {
   }
   const clusters = docs.filter((d) => d.file === CONFIG_FILE);
   if (clusters.length !== 1) throw new ValidationError(`${source}: expected exactly one Cluster document, found ${clusters.length}`);
-  const cluster = String(getIn(clusters[0]!.doc, ["metadata", "name"]) ?? "");
+  // The name becomes a path in the store: checked before anything is read there.
+  const rawName = getIn(clusters[0]!.doc, ["metadata", "name"]);
+  const nameProblems = clusterNameProblems(rawName);
+  if (nameProblems.length > 0) throw validationError(typeof rawName === "string" && rawName !== "" ? rawName.slice(0, 80) : "(unnamed)", nameProblems.map((p) => ({ ...p, file: source })));
+  const cluster = rawName as string;
   for (const d of docs) if (d.file === CONFIG_FILE) d.name = cluster;
   return { cluster, docs };
 }
