@@ -161,10 +161,18 @@ function roleOverlays(o: ClusterOptions | undefined, groups: Map<string, StoredD
   return out;
 }
 
+/** A stored cluster's cloud: `spec.cloudProvider` as a name, or as a one-key map (`{ aws: {} }`). */
+function cloudOf(config: unknown): string | undefined {
+  const cp = (config as { spec?: { cloudProvider?: unknown } } | undefined)?.spec?.cloudProvider;
+  if (typeof cp === "string" && cp !== "") return cp;
+  if (cp && typeof cp === "object" && !Array.isArray(cp)) return Object.keys(cp)[0];
+  return undefined;
+}
+
 /** Reads the cluster and works out every document change, without writing anything. */
 export async function planCluster(store: ClusterStore, req: ClusterRequest, previous: Ownership, now = new Date()): Promise<ClusterPlan> {
   const [stored, storedGroups] = await Promise.all([store.readConfig(req.name), store.readInstanceGroups(req.name)]);
-  const expansion = req.options ? expandOptions(req.name, req.storeUrl, req.options) : undefined;
+  const expansion = req.options ? expandOptions(req.name, req.storeUrl, req.options, stored ? cloudOf(plain(stored.doc)) : undefined) : undefined;
   const files: PlannedFile[] = [];
   const ownership: Ownership = { config: [], instanceGroups: {}, createdGroups: [] };
 

@@ -148,15 +148,19 @@ export function configBaseFor(storeUrl: string, name: string): string {
   return `${base.startsWith("file://") ? base.slice("file://".length) : base}/${name}`;
 }
 
-/** Expands options into the documents kops would write for `kops create cluster NAME <flags>`. */
-export function expandOptions(name: string, storeUrl: string, o: ClusterOptions): Expansion {
+/**
+ * Expands options into the documents kops would write for `kops create cluster NAME <flags>`.
+ * `storedCloud` is the cloud of the cluster already stored, if any: without `--cloud`, a merge
+ * expands for that cloud (etcd member names, subnets), not for the one the store's scheme suggests.
+ */
+export function expandOptions(name: string, storeUrl: string, o: ClusterOptions, storedCloud?: string): Expansion {
   const cluster: Doc = { metadata: { name }, spec: {} };
   const spec = cluster.spec as Doc;
   const groups: Record<string, Doc> = {};
   const defaults: Doc = { spec: {} };
   const defaultSpec = defaults.spec as Doc;
   const defaultGroups: Record<string, Doc> = {};
-  const cloud = o.cloud ?? guessCloud(storeUrl);
+  const cloud = o.cloud ?? storedCloud ?? guessCloud(storeUrl);
 
   // The cloud guessed from the store's scheme, like the config base, is only a default: an
   // existing cluster keeps its own (a hetzner cluster may well keep its state on S3).

@@ -65,6 +65,20 @@ for (const [kind, make] of Object.entries(stores)) {
       assert.equal(ig.spec.machineType, "m5.xlarge");
     });
 
+    it("create again with zones but without --cloud expands for the stored cluster's cloud (etcd members unchanged)", async function () {
+      const state = make();
+      assert.equal((await kstate(["create", "cluster", NAME, ...FLAGS], { env: { KOPS_STATE_STORE: state } })).code, 0);
+      const before = await snapshot(openPath(state));
+      const same = await kstate(["create", "cluster", NAME, "--zones", "us-east-1a,us-east-1b"], { env: { KOPS_STATE_STORE: state } });
+      assert.equal(same.code, 0, same.stderr);
+      assert.match(same.stdout, /no changes/);
+      assert.deepEqual(await snapshot(openPath(state)), before, "a memfs or file:// store suggests no cloud; the stored aws is kept, so nothing changes");
+      const more = await kstate(["create", "cluster", NAME, "--zones", "us-east-1a,us-east-1b,us-east-1c"], { env: { KOPS_STATE_STORE: state } });
+      assert.equal(more.code, 0, more.stderr);
+      const config = parseYaml((await openPath(state).join(NAME, "config").read()).data.toString(), "config").toJS() as { spec: { etcdClusters: { etcdMembers: { name: string }[] }[] } };
+      assert.deepEqual(config.spec.etcdClusters[0]!.etcdMembers.map((m) => m.name), ["a"], "still the one aws-named member");
+    });
+
     it("get's table reads configs as the YAML parser for edits does: legacy apiVersion, duplicate keys and bad YAML named by file", async function () {
       const state = make();
       const root = openPath(state);
