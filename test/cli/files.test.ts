@@ -34,7 +34,7 @@ describe("kstate export, diff and apply", function () {
     const exported = await kstate(["export", NAME, "--to", dir], { env });
     assert.equal(exported.code, 0, exported.stderr);
     assert.match(exported.stdout, /1 secret file\(s\) left out/);
-    assert.deepEqual(fs.readdirSync(dir).sort(), ["config", "instancegroup"]);
+    assert.deepEqual(fs.readdirSync(dir).sort(), [".kstate-export.json", "config", "instancegroup"]);
 
     const file = path.join(dir, "instancegroup", "nodes-us-east-1a");
     fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("maxSize: 1", "maxSize: 4"));
@@ -54,6 +54,46 @@ describe("kstate export, diff and apply", function () {
     }
     const fromKops = byFile((await kops(["get", "all", NAME, "--state", state, "-o", "yaml"])).stdout);
     for (const f of Object.keys(after)) assert.deepEqual(fromKops[f], after[f], `kops agrees on ${f}`);
+  });
+
+  it("apply of an exported folder does not undo a change made in the store since the export (exit 3, nothing written); --force overwrites; the record moves on after an apply", async function () {
+    const state = `file://${tmp("kstate-git-store-")}`;
+    const env = { KOPS_STATE_STORE: state };
+    assert.equal((await kstate(["create", "cluster", NAME, "--zones", "us-east-1a", "--node-size", "m5.large", "--kubernetes-version", "v1.30.2", "--cloud", "aws"], { env })).code, 0);
+    const dir = tmp("kstate-git-dir-");
+    assert.equal((await kstate(["export", NAME, "--to", dir], { env })).code, 0);
+    const file = path.join(dir, "instancegroup", "nodes-us-east-1a");
+    fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("maxSize: 1", "maxSize: 4"));
+
+    // Someone else changes the same document in the store meanwhile.
+    const stored = openPath(state).join(NAME, "instancegroup", "nodes-us-east-1a");
+    await stored.write((await stored.read()).data.toString().replace("machineType: m5.large", "machineType: m5.2xlarge"));
+    const storeBefore = await snapshot(openPath(state));
+    const refused = await kstate(["apply", "-f", dir, "--yes"], { env });
+    assert.equal(refused.code, 3, refused.stderr);
+    assert.match(refused.stderr, /instancegroup\/nodes-us-east-1a of git\.k8s\.example\.com changed in .* since it was exported .*nothing was written/);
+    assert.deepEqual(await snapshot(openPath(state)), storeBefore, "the other writer's change stays");
+
+    // Another document, unchanged in the store since the export, applies as usual.
+    const config = path.join(dir, "config");
+    fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("maxSize: 4", "maxSize: 1"));
+    fs.writeFileSync(config, fs.readFileSync(config, "utf8").replace("kubernetesVersion: v1.30.2", "kubernetesVersion: v1.30.3"));
+    const own = await kstate(["apply", "-f", dir, "--yes"], { env });
+    assert.equal(own.code, 3, "the folder's group still differs from the store's newer version");
+    fs.copyFileSync(config, `${config}.keep`);
+    assert.equal((await kstate(["export", NAME, "--to", dir], { env })).code, 0, "export again");
+    fs.copyFileSync(`${config}.keep`, config);
+    fs.rmSync(`${config}.keep`);
+    assert.equal((await kstate(["apply", "-f", dir, "--yes"], { env })).code, 0);
+    assert.match((await stored.read()).data.toString(), /machineType: m5\.2xlarge/, "the other writer's change survived");
+    fs.writeFileSync(config, fs.readFileSync(config, "utf8").replace("kubernetesVersion: v1.30.3", "kubernetesVersion: v1.30.4"));
+    assert.equal((await kstate(["apply", "-f", dir, "--yes"], { env })).code, 0, "a second apply from the same folder: its record moved on");
+
+    await stored.write((await stored.read()).data.toString().replace("machineType: m5.2xlarge", "machineType: m5.4xlarge"));
+    fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("maxSize: 1", "maxSize: 2"));
+    assert.equal((await kstate(["apply", "-f", dir, "--yes"], { env })).code, 3);
+    assert.equal((await kstate(["apply", "-f", dir, "--yes", "--force"], { env })).code, 0, "--force overwrites");
+    assert.match((await stored.read()).data.toString(), /machineType: m5\.2xlarge\n[\s\S]*maxSize: 2/);
   });
 
   it("apply refuses an invalid folder, naming the file and field, and writes nothing", async function () {

@@ -17,11 +17,10 @@
  *  - c2, c3: `instancegroup/nodes-us-east-1a` (4 VFS writers), and one instance group
  *    `apply-<k>` per CLI writer (3 per cluster), each also rewritten, unchanged and conditionally,
  *    by a "toucher" VFS writer, so the apply races a new revision of the very document it writes.
- *  `kstate apply` makes each document in the folder what the folder says, conditional on the
- *  revision apply itself read: a change another writer made to one of those documents between
- *  `export` and `apply` is replaced without a conflict, by design. So an apply writer's folder
- *  holds only `config` (which nobody changes on c2 and c3) and its own group, and the only other
- *  writer of that group writes identical bytes.
+ *  `kstate apply -f DIR` refuses (exit 3) a document changed in the store since `export` wrote
+ *  DIR (the folder records each revision), as well as one that changes between apply's own read
+ *  and write. An apply writer's folder holds only `config` (which nobody changes on c2 and c3) and
+ *  its own group, so its conflicts come from the toucher of that group.
  */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";

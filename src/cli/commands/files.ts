@@ -9,7 +9,7 @@ import { ClusterStore, parseKopsDocument } from "../../store/cluster-store";
 import { CONFIG_FILE, INSTANCE_GROUP_DIR } from "../../store/layout";
 import { getIn, parseYamlStream, setIn, stringifyYaml } from "../../store/yaml";
 import { copyFile, openPath } from "../../vfs";
-import { ValidationError } from "../../vfs/errors";
+import { ConflictError, ValidationError } from "../../vfs/errors";
 import { colours, EXIT, type Io, confirm, UsageError } from "../io";
 import { openStore, stateStore } from "../store-url";
 
@@ -18,6 +18,8 @@ export const EXPORT_HELP = `Usage: kstate export NAME --to DIR [--include-secret
 Copies cluster NAME's files into DIR, laid out as in the store (DIR/config,
 DIR/instancegroup/<name>, DIR/addons/…), ready for git. Secrets (secrets/) and private keys
 (pki/private/) are left out unless --include-secrets; keep such a folder out of shared git.
+DIR/.kstate-export.json records each document's revision as exported, so that \`apply -f DIR\`
+can tell a change made in the store since then from one made in the folder.
 `;
 
 export const APPLY_HELP = `Usage: kstate apply -f DIR|FILE [--dry-run] [--yes] [--state URL]
@@ -26,9 +28,37 @@ export const APPLY_HELP = `Usage: kstate apply -f DIR|FILE [--dry-run] [--yes] [
 Makes the stored documents what DIR (a folder laid out as \`kstate export\` writes it) or FILE
 (a stream of Cluster and InstanceGroup documents, as \`kstate get all -o yaml\` prints) says.
 Shows each field that changes, validates the whole cluster, asks before writing (unless --yes),
-and writes each document only if it is unchanged since it was read (exit 3 if not). diff only
-shows the changes.
+and writes each document only if it is unchanged since it was read (exit 3 if not). For a folder
+that \`kstate export\` wrote, a document changed in the store since the export is not
+overwritten either (exit 3: export again and redo the change, or --force); after an apply the
+folder's record is brought up to date. diff only shows the changes.
 `;
+
+/** In an exported folder: the store, cluster and revision of each document as exported. */
+export const BASE_FILE = ".kstate-export.json";
+
+interface ExportBase {
+  store: string;
+  cluster: string;
+  revisions: Record<string, string>;
+}
+
+function readBase(dir: string, cluster: string, store: string): ExportBase | undefined {
+  const file = nodePath.join(dir, BASE_FILE);
+  if (!fs.existsSync(file)) return undefined;
+  let base: ExportBase;
+  try {
+    base = JSON.parse(fs.readFileSync(file, "utf8")) as ExportBase;
+  } catch {
+    throw new ValidationError(`${file}: not the record kstate export writes (remove it, or export again)`);
+  }
+  // A record of another store or cluster says nothing about this one's revisions.
+  return base.store === store && base.cluster === cluster && typeof base.revisions === "object" ? base : undefined;
+}
+
+function writeBase(dir: string, base: ExportBase): void {
+  fs.writeFileSync(nodePath.join(dir, BASE_FILE), `${JSON.stringify(base, null, 2)}\n`, { mode: 0o600 });
+}
 
 function isSecret(relative: string): boolean {
   return relative.startsWith("secrets/") || relative.startsWith("pki/private/");
@@ -49,7 +79,13 @@ export async function exportCluster(argv: string[], io: Io): Promise<number> {
   const target = openPath(nodePath.resolve(values.to));
   const files = await source.listTree();
   const skipped = files.filter((f) => isSecret(f.path) && !values["include-secrets"]);
-  for (const f of files) if (!skipped.includes(f)) await copyFile(source.join(f.path), target.join(f.path), f.size);
+  const revisions: Record<string, string> = {};
+  for (const f of files) {
+    if (skipped.includes(f)) continue;
+    await copyFile(source.join(f.path), target.join(f.path), f.size);
+    revisions[f.path] = f.revision ?? (await source.join(f.path).stat()).revision;
+  }
+  writeBase(nodePath.resolve(values.to), { store: store.root.url, cluster: name, revisions });
   if (values["include-secrets"] && files.some((f) => isSecret(f.path))) io.stderr.write(`warning: ${target.url} holds secrets and private keys, in plain text unless the store encrypts them client side; do not commit it to shared git\n`);
   io.stdout.write(`Exported ${files.length - skipped.length} file(s) of ${name} to ${target.url}${skipped.length ? ` (${skipped.length} secret file(s) left out; --include-secrets to export them)` : ""}.\n`);
   return EXIT.ok;
@@ -110,7 +146,7 @@ function readDesired(source: string): { cluster: string; docs: Desired[] } {
 export async function applyFiles(argv: string[], io: Io, diffOnly: boolean): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv, allowPositionals: true,
-    options: { filename: { type: "string", short: "f" }, "dry-run": { type: "boolean" }, yes: { type: "boolean", short: "y" }, state: { type: "string" } },
+    options: { filename: { type: "string", short: "f" }, "dry-run": { type: "boolean" }, yes: { type: "boolean", short: "y" }, force: { type: "boolean" }, state: { type: "string" } },
   });
   if (positionals.length > 0) throw new UsageError(`unexpected ${JSON.stringify(positionals[0])}: give the documents with -f DIR|FILE`);
   if (!values.filename) throw new UsageError("-f DIR|FILE is required");
@@ -118,6 +154,8 @@ export async function applyFiles(argv: string[], io: Io, diffOnly: boolean): Pro
   const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
   const stored = await store.readConfig(cluster);
   const storedGroups = await store.readInstanceGroups(cluster);
+  const folder = fs.statSync(values.filename).isDirectory() ? values.filename : undefined;
+  const base = folder ? readBase(folder, cluster, store.root.url) : undefined;
 
   // The result: the stored cluster with these documents in place of the stored ones.
   const groups: Record<string, unknown> = {};
@@ -138,6 +176,11 @@ export async function applyFiles(argv: string[], io: Io, diffOnly: boolean): Pro
     // unchanged, and a changed spec bumps the stored generation, as kops does.
     const changes = diffDocuments(before, after).filter((f) => f.path !== "metadata.generation");
     if (current && changes.length === 0) continue;
+    // Changed in the store since the export: writing the folder's version would undo that change.
+    const exportedAt = base?.revisions[d.file];
+    if (base && !values.force && (current?.revision ?? "absent") !== (exportedAt ?? "absent")) {
+      throw new ConflictError(`${d.file} of ${cluster} changed in ${store.root.url} since it was exported to ${folder}: nothing was written. Export again and redo the change, or apply with --force to overwrite the store's version.`);
+    }
     const storedGeneration = current ? getIn(current.doc, ["metadata", "generation"]) : undefined;
     if (typeof storedGeneration === "number") {
       setIn(d.doc, ["metadata", "generation"], JSON.stringify(before?.spec) !== JSON.stringify(after.spec) ? storedGeneration + 1 : storedGeneration);
@@ -162,8 +205,12 @@ export async function applyFiles(argv: string[], io: Io, diffOnly: boolean): Pro
   writes.sort((a, b) => (a.d.file === CONFIG_FILE ? (stored ? -1 : 1) : 0) - (b.d.file === CONFIG_FILE ? (stored ? -1 : 1) : 0));
   for (const w of writes) {
     const path = w.d.file === CONFIG_FILE ? store.configPath(cluster) : store.instanceGroupPath(cluster, w.d.name);
-    if (w.base === undefined) await path.create(w.text);
-    else await path.write(w.text, { ifRevision: w.base });
+    const written = w.base === undefined ? await path.create(w.text) : await path.write(w.text, { ifRevision: w.base });
+    if (base) {
+      // The folder now matches the store for this document: its record moves on, one write at a time.
+      base.revisions[w.d.file] = written.revision;
+      writeBase(folder!, base);
+    }
   }
   io.stdout.write(`${c.green("Applied")}: ${writes.length} document(s) of ${cluster}.\n`);
   return EXIT.ok;
