@@ -3,7 +3,7 @@
 # module proxy (and, for the KMS server, the Python package index), into a cache outside the
 # repository (reused when present, keyed by version).
 #
-#   scripts/tools.sh [servers|pulumi|kops|kms|all]...   build what is named (default: servers)
+#   scripts/tools.sh [servers|pulumi|kops|kms|toxiproxy|all]...   build what is named (default: servers)
 #   scripts/tools.sh path NAME                          print the path of a built binary
 #
 # The cache is $KSTATE_TOOLS_DIR, default ~/.cache/kstate-tools.
@@ -16,6 +16,7 @@ FAKE_GCS_VERSION=v1.56.1
 PULUMI_VERSION=3.248.0
 PULUMI_LANGHOST_REV=dc7edd58bc13179f81b80983aab4eb7f74a01b41  # commit of tag pkg/v3.248.0; the module has no tags
 KOPS_VERSION=v1.36.2
+TOXIPROXY_VERSION=v2.5.0   # the newest the module proxy lists; fault injection in the reliability tests
 MOTO_VERSION=5.2.5      # moto_server: an AWS KMS-compatible server, installed with pip into a venv
 
 log() { printf 'tools: %s\n' "$*" >&2; }
@@ -40,10 +41,12 @@ go_install() {
   log "built $name in $((SECONDS - start))s"
 }
 
-# The servers every test run starts: MinIO (S3), fake-gcs-server (GCS) and moto (AWS KMS).
+# The servers every test run starts: MinIO (S3), fake-gcs-server (GCS) and moto (AWS KMS), and
+# toxiproxy, which the reliability tests put between kstate and them to inject faults.
 build_servers() {
   go_install minio "github.com/minio/minio@$MINIO_VERSION"
   go_install fake-gcs-server "github.com/fsouza/fake-gcs-server@$FAKE_GCS_VERSION"
+  build_toxiproxy
   build_kms
 }
 
@@ -69,6 +72,11 @@ go_build_wrapped() {
   mv "$dir.tmp" "$dir"
   touch "$dir/.complete"
   log "built $name in $((SECONDS - start))s"
+}
+
+# toxiproxy-server: a TCP proxy with injectable faults (latency, bandwidth, resets, timeouts).
+build_toxiproxy() {
+  go_install toxiproxy "github.com/Shopify/toxiproxy/v2/cmd/server@$TOXIPROXY_VERSION"
 }
 
 build_kops() {
@@ -158,6 +166,7 @@ tool_path() {
     kops) echo "$TOOLS_DIR/kops-$KOPS_VERSION/bin/kops" ;;
     pulumi) echo "$TOOLS_DIR/pulumi-$PULUMI_VERSION" ;;   # a root with bin/, as PulumiCommand.get expects
     moto) echo "$TOOLS_DIR/moto-$MOTO_VERSION/bin/moto_server" ;;
+    toxiproxy) echo "$TOOLS_DIR/toxiproxy-$TOXIPROXY_VERSION/bin/server" ;;   # toxiproxy-server
     *) log "unknown tool: $1"; return 2 ;;
   esac
 }
@@ -170,7 +179,8 @@ for what in "$@"; do
     kops) build_kops ;;
     pulumi) build_pulumi ;;
     kms) build_kms ;;
+    toxiproxy) build_toxiproxy ;;
     all) build_servers; build_pulumi; build_kops ;;
-    *) log "unknown target: $what (servers, pulumi, kops, kms, all)"; exit 2 ;;
+    *) log "unknown target: $what (servers, pulumi, kops, kms, toxiproxy, all)"; exit 2 ;;
   esac
 done

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Readable } from "node:stream";
 import type { Backend, Condition } from "./backend";
-import { AlreadyExistsError, KstateError, PreconditionFailedError } from "./errors";
+import { AlreadyExistsError, BackendError, KstateError, NotFoundError, PreconditionFailedError } from "./errors";
 import type {
   FileInfo, FileVersion, ListTreeOptions, ReadResult, ReadStreamResult, RemoveOptions, Revision, StreamWriteOptions,
   VfsPath, WriteOptions, WriteResult,
@@ -131,8 +131,18 @@ export class ObjectPath implements VfsPath {
       const lostOwnSuccess = retried && condition.kind !== "any"
         && (AlreadyExistsError.isInstance(failure) || PreconditionFailedError.isInstance(failure));
       if (lostOwnSuccess) {
-        const current = await this.backend.head(this.key).catch(() => undefined);
-        if (current?.writeId === writeId) return { revision: current.revision };
+        // A retry found the object already changed: maybe by this write's own earlier attempt, whose
+        // answer was lost. Only the stored write id tells; without it the outcome is unknown, and
+        // saying "conflict" could be false.
+        let current: Awaited<ReturnType<Backend["head"]>>;
+        try {
+          current = await withRetry(this.backend.retry, { isTransient: (e) => this.backend.isTransient(e) }, () => this.backend.head(this.key));
+        } catch (e) {
+          const why = this.backend.classify("stat", this.url, e);
+          if (NotFoundError.isInstance(why)) throw failure; // gone since: not this write's doing
+          throw new BackendError(`${op} ${this.url}: the write may or may not have been applied (its answer was lost, and the object cannot be read now: ${(why as Error).message}); read it again before retrying`, { url: this.url, cause: e });
+        }
+        if (current.writeId === writeId) return { revision: current.revision };
       }
       throw failure;
     }
