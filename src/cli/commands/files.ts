@@ -57,7 +57,10 @@ function readBase(dir: string, cluster: string, store: string): ExportBase | und
 }
 
 function writeBase(dir: string, base: ExportBase): void {
-  fs.writeFileSync(nodePath.join(dir, BASE_FILE), `${JSON.stringify(base, null, 2)}\n`, { mode: 0o600 });
+  // Temp file and rename: a command killed mid-write leaves the old record or the new, never a torn one.
+  const temp = nodePath.join(dir, `${BASE_FILE}.${process.pid}.tmp`);
+  fs.writeFileSync(temp, `${JSON.stringify(base, null, 2)}\n`, { mode: 0o600 });
+  fs.renameSync(temp, nodePath.join(dir, BASE_FILE));
 }
 
 function isSecret(relative: string): boolean {
