@@ -178,6 +178,17 @@ interface Verdict {
   state: "before" | "after" | "mixed";
 }
 
+/** Counts a verdict into a scenario's figures, and notes each problem with the trial and kill time. */
+function tally(figures: { untouched: number; mixed: number; complete: number; lost: number; corrupt: number; stray: number }, problems: string[], v: Verdict, trial: number, killedAtMs: number | undefined): void {
+  figures[v.state === "before" ? "untouched" : v.state === "after" ? "complete" : "mixed"]++;
+  figures.lost += v.lost.length;
+  figures.corrupt += v.corrupt.length;
+  figures.stray += v.stray.length;
+  for (const [what, list] of [["lost", v.lost], ["neither old nor new", v.corrupt], ["listed but no document", v.stray]] as const) {
+    if (list.length > 0) problems.push(`trial ${trial} (kill at ${killedAtMs} ms): ${what}: ${list.join(", ")}`);
+  }
+}
+
 /** Every document is exactly its before or its after version; nothing else is listed. */
 function judge(now: Docs, before: Docs, after: Docs): Verdict {
   const v: Verdict = { lost: [], corrupt: [], stray: [], state: "mixed" };
@@ -353,14 +364,7 @@ describe("crash consistency: SIGKILL at random points", function () {
           const at = r!.killedAtMs;
           if (r!.killed) (figures.killedMidRun++, killedAt.push(at!));
           else assert.equal(r!.code, 0, `trial ${trial}: not killed, and failed: ${r!.stderr}`);
-          const v = judge(await documents(folder), before, after);
-          figures[v.state === "before" ? "untouched" : v.state === "after" ? "complete" : "mixed"]++;
-          figures.lost += v.lost.length;
-          figures.corrupt += v.corrupt.length;
-          figures.stray += v.stray.length;
-          for (const [what, list] of [["lost", v.lost], ["neither old nor new", v.corrupt], ["listed but no document", v.stray]] as const) {
-            if (list.length > 0) problems.push(`trial ${trial} (kill at ${at} ms): ${what}: ${list.join(", ")}`);
-          }
+          tally(figures, problems, judge(await documents(folder), before, after), trial, at);
           // kstate reads instance groups by listing their folder: a temp file is never one.
           const groups = [...(await new ClusterStore(openPath(url, openOptions())).readInstanceGroups(CLUSTER)).keys()].map((g) => `instancegroup/${g}`);
           const strayGroups = groups.filter((g) => !before.has(g) && !after.has(g));
@@ -486,14 +490,7 @@ describe("crash consistency: SIGKILL of `pulumi up` (ClusterConfig, local backen
         assert.equal(r.code, 0, `trial ${trial}: not killed, and failed: ${r.stderr}`);
         durations.push(r.ms);
       }
-      const v = judge(await documents(folder), before, after);
-      figures[v.state === "before" ? "untouched" : v.state === "after" ? "complete" : "mixed"]++;
-      figures.lost += v.lost.length;
-      figures.corrupt += v.corrupt.length;
-      figures.stray += v.stray.length;
-      for (const [what, list] of [["lost", v.lost], ["neither old nor new", v.corrupt], ["listed but no document", v.stray]] as const) {
-        if (list.length > 0) problems.push(`trial ${trial} (kill at ${r.killedAtMs} ms): ${what}: ${list.join(", ")}`);
-      }
+      tally(figures, problems, judge(await documents(folder), before, after), trial, r.killedAtMs);
 
       // Recovery, as the README says: a killed `up` leaves the local backend's lock behind, and
       // every later update of the stack is refused until `pulumi cancel` removes it.

@@ -32,7 +32,7 @@ import { kstate } from "../support/cli";
 import { withProcessEnv } from "../support/cli-stores";
 import { uniqueName } from "../support/env";
 import { engineEnv, inlineStack, newStateDir } from "../support/pulumi";
-import { freePort, MINIO_PASSWORD, MINIO_USER, toolPath } from "../support/servers";
+import { freePort, MINIO_PASSWORD, MINIO_USER, toolPath, waitUntilReady } from "../support/servers";
 import { type Proxy, type Toxic, type ToxicSpec, Toxiproxy } from "../support/toxiproxy";
 import { record } from "./report";
 
@@ -72,23 +72,6 @@ function spawnServer(bin: string, args: string[], env: NodeJS.ProcessEnv): { chi
   return { child, output: () => buffer };
 }
 
-async function waitReady(url: string, child: ChildProcess, output: () => string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = "";
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`server exited (${child.exitCode}) before it was ready:\n${output()}`);
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
-      if (res.ok) return;
-      last = `HTTP ${res.status}`;
-    } catch (e) {
-      last = (e as Error).message;
-    }
-    await sleep(100);
-  }
-  throw new Error(`${url} not ready within ${timeoutMs / 1000}s (${last}):\n${output()}`);
-}
-
 async function kill(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((r) => child.once("exit", r));
@@ -117,7 +100,7 @@ class OwnMinio implements OwnServer {
     ({ child: this.child, output: this.output } = spawnServer(toolPath("minio"), [
       "server", this.dataDir, "--address", `127.0.0.1:${this.port}`, "--console-address", `127.0.0.1:${this.consolePort}`, "--quiet",
     ], { MINIO_ROOT_USER: MINIO_USER, MINIO_ROOT_PASSWORD: MINIO_PASSWORD, MINIO_KMS_SECRET_KEY: this.kmsKey, MINIO_BROWSER: "off", MINIO_UPDATE: "off" }));
-    await waitReady(`${this.endpoint}/minio/health/live`, this.child, this.output);
+    await waitUntilReady(`${this.endpoint}/minio/health/live`, this.child, "minio", this.output);
   }
 
   /** SIGKILL: no chance to finish anything in flight. */
@@ -137,7 +120,7 @@ async function startFakeGcs(port: number, publicPort: number): Promise<OwnServer
     "-scheme", "http", "-host", "127.0.0.1", "-port", String(port), "-backend", "memory",
     "-external-url", `http://127.0.0.1:${publicPort}`, "-public-host", `127.0.0.1:${publicPort}`, "-log-level", "error",
   ], {});
-  await waitReady(`http://127.0.0.1:${port}/_internal/healthcheck`, child, output);
+  await waitUntilReady(`http://127.0.0.1:${port}/_internal/healthcheck`, child, "fake-gcs-server", output);
   return { port, endpoint: `http://127.0.0.1:${port}`, dataDir, child, output };
 }
 

@@ -49,7 +49,8 @@ process.on("exit", () => {
   for (const s of running) s.process.kill("SIGKILL");
 });
 
-async function waitUntilReady(url: string, child: ChildProcess, name: string, log: () => string, timeoutMs = 60_000): Promise<void> {
+/** Polls `url` until it answers 2xx; fails naming the server (and kills it) if it exits or never answers. */
+export async function waitUntilReady(url: string, child: ChildProcess, name: string, log: () => string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError = "";
   while (Date.now() < deadline) {
