@@ -12,7 +12,7 @@ import { AlreadyExistsError, ConflictError, PreconditionFailedError } from "../v
 import type { Revision, VfsPath } from "../vfs/path";
 import { applyOverlay, flatten, mergeOverlay } from "./merge";
 import { type ClusterOptions, configBaseFor, expandOptions } from "./options";
-import { type Problem, validateClusterWithGroups, validationError } from "./validate";
+import { cloudOf, type Problem, validateClusterWithGroups, validationError } from "./validate";
 
 type Doc = Record<string, unknown>;
 
@@ -161,18 +161,10 @@ function roleOverlays(o: ClusterOptions | undefined, groups: Map<string, StoredD
   return out;
 }
 
-/** A stored cluster's cloud: `spec.cloudProvider` as a name, or as a one-key map (`{ aws: {} }`). */
-function cloudOf(config: unknown): string | undefined {
-  const cp = (config as { spec?: { cloudProvider?: unknown } } | undefined)?.spec?.cloudProvider;
-  if (typeof cp === "string" && cp !== "") return cp;
-  if (cp && typeof cp === "object" && !Array.isArray(cp)) return Object.keys(cp)[0];
-  return undefined;
-}
-
 /** Reads the cluster and works out every document change, without writing anything. */
 export async function planCluster(store: ClusterStore, req: ClusterRequest, previous: Ownership, now = new Date()): Promise<ClusterPlan> {
   const [stored, storedGroups] = await Promise.all([store.readConfig(req.name), store.readInstanceGroups(req.name)]);
-  const expansion = req.options ? expandOptions(req.name, req.storeUrl, req.options, stored ? cloudOf(plain(stored.doc)) : undefined) : undefined;
+  const expansion = req.options ? expandOptions(req.name, req.storeUrl, req.options, stored ? cloudOf(plain(stored.doc)?.spec as Record<string, unknown> | undefined) : undefined) : undefined;
   const files: PlannedFile[] = [];
   const ownership: Ownership = { config: [], instanceGroups: {}, createdGroups: [] };
 

@@ -38,9 +38,9 @@ export function encryptionProblems(settings: unknown, property = "clientSideEncr
     keyringOf(storeEncryption(s));
     return [];
   } catch (e) {
-    const problem = (e as ValidationError).problems?.[0]?.path ?? "clientSideEncryption.passphrase";
-    const at = problem.startsWith("clientSideEncryption") ? `${property}${problem.slice("clientSideEncryption".length)}` : `${property}.${problem}`;
-    return [{ property: at, reason: (e as Error).message }];
+    if (!ValidationError.isInstance(e)) throw e;
+    // keyringOf names each problem from the settings' root, `clientSideEncryption…`.
+    return e.problems.map((p) => ({ property: `${property}${p.path.slice("clientSideEncryption".length)}`, reason: e.message }));
   }
 }
 

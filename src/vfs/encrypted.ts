@@ -61,9 +61,15 @@ function providerOf(key: KeySettings, where: string, kms: AwsKmsOptions | undefi
   if (key.passphrase !== undefined && key.awsKmsKeyId !== undefined) {
     throw new ValidationError(`client-side encryption: ${where} gives both a passphrase and awsKmsKeyId; give one`, { problems: [{ path: `${where}.awsKmsKeyId`, message: "give a passphrase or awsKmsKeyId, not both" }] });
   }
-  if (key.passphrase !== undefined) return passphraseProvider(key.passphrase);
-  if (key.awsKmsKeyId !== undefined) return awsKmsProvider(key.awsKmsKeyId, kms);
-  return undefined;
+  try {
+    if (key.passphrase !== undefined) return passphraseProvider(key.passphrase);
+    if (key.awsKmsKeyId !== undefined) return awsKmsProvider(key.awsKmsKeyId, kms);
+    return undefined;
+  } catch (e) {
+    // The providers name the field alone (`passphrase`); every problem here names it from the settings' root.
+    if (!ValidationError.isInstance(e)) throw e;
+    throw new ValidationError(e.message, { problems: e.problems.map((p) => ({ ...p, path: `${where}.${p.path}` })), cause: e });
+  }
 }
 
 export function keyringOf(settings: ClientSideEncryption): Keyring {

@@ -113,17 +113,16 @@ export function awsKmsProvider(keyId: string, options: AwsKmsOptions = {}): KeyP
       const end = 2 + wrapped.readUInt16BE(0);
       const wrappedBy = wrapped.subarray(2, end).toString("utf8");
       if (wrappedBy !== (await myArn())) return undefined;
-      const blob = wrapped.subarray(end);
-      const sdk = await loadSdk();
-      const client = await clientFor(keyId, options);
-      try {
-        const out = await client.send(new sdk.DecryptCommand({ KeyId: wrappedBy, CiphertextBlob: blob, EncryptionContext: context(aad) }));
-        return out.Plaintext ? Buffer.from(out.Plaintext) : undefined;
-      } catch (e) {
-        // The key is right but the blob or its context is not: damaged, or moved from another name.
-        if (NOT_THIS_KEY.has((e as Error).name)) return undefined;
-        throw new BackendError(`${where}: cannot decrypt a data key (${describe(e)})`, { cause: e });
-      }
+      return call("decrypt a data key", async (sdk, client) => {
+        try {
+          const out = await client.send(new sdk.DecryptCommand({ KeyId: wrappedBy, CiphertextBlob: wrapped.subarray(end), EncryptionContext: context(aad) }));
+          return out.Plaintext ? Buffer.from(out.Plaintext) : undefined;
+        } catch (e) {
+          // The key is right but the blob or its context is not: damaged, or moved from another name.
+          if (NOT_THIS_KEY.has((e as Error).name)) return undefined;
+          throw e;
+        }
+      });
     },
   };
 }

@@ -134,14 +134,10 @@ export class ObjectPath implements VfsPath {
         // A retry found the object already changed: maybe by this write's own earlier attempt, whose
         // answer was lost. Only the stored write id tells; without it the outcome is unknown, and
         // saying "conflict" could be false.
-        let current: Awaited<ReturnType<Backend["head"]>>;
-        try {
-          current = await withRetry(this.backend.retry, { isTransient: (e) => this.backend.isTransient(e) }, () => this.backend.head(this.key));
-        } catch (e) {
-          const why = this.backend.classify("stat", this.url, e);
+        const current = await this.run("stat", () => this.backend.head(this.key)).catch((why: Error) => {
           if (NotFoundError.isInstance(why)) throw failure; // gone since: not this write's doing
-          throw new BackendError(`${op} ${this.url}: the write may or may not have been applied (its answer was lost, and the object cannot be read now: ${(why as Error).message}); read it again before retrying`, { url: this.url, cause: e });
-        }
+          throw new BackendError(`${op} ${this.url}: the write may or may not have been applied (its answer was lost, and the object cannot be read now: ${why.message}); read it again before retrying`, { url: this.url, cause: why });
+        });
         if (current.writeId === writeId) return { revision: current.revision };
       }
       throw failure;

@@ -10,6 +10,7 @@ import * as path from "node:path";
 import { type ClusterEncryption, storeEncryption } from "../../src/store/secrets";
 import { hasVersions, isEnvelope, openPath, type VfsPath } from "../../src/vfs";
 import { kstate } from "../support/cli";
+import { assertEveryFlipFails, envelopeLayout } from "../support/envelope";
 import { withProcessEnv } from "../support/cli-stores";
 import { gcsOptions, makeGcsBucket, makeS3Bucket, openOptions, s3Options, uniqueName } from "../support/env";
 import { kops } from "../support/kops";
@@ -76,19 +77,9 @@ for (const [kind, make] of Object.entries(stores)) {
 
       const raw = openPath(url, openOptions()).join("enc.example.com", "secrets");
       const bytes = (await raw.join("kube").read()).data;
-      // One position in each part: marker, version, provider id, wrapped-key length, salt,
-      // wrapped key, data nonce, ciphertext, tag.
-      const idLength = bytes[11]!;
-      const wrapped = 12 + idLength + 2;
-      const body = wrapped + bytes.readUInt16BE(12 + idLength);
-      const positions = { marker: 3, version: 10, providerId: 12, wrappedLength: 12 + idLength + 1, salt: wrapped + 2, wrappedKey: wrapped + 40, nonce: body + 3, ciphertext: body + 20, tag: bytes.length - 4 };
-      for (const [part, at] of Object.entries(positions)) {
-        const damaged = Buffer.from(bytes);
-        damaged[at] = damaged[at]! ^ 0x01;
-        await raw.join("kube").write(damaged);
-        await assert.rejects(file.read(), (e: Error) => e.message.includes("secrets/kube"), `flipping the ${part} byte must fail`);
-        await raw.join("kube").write(bytes);
-      }
+      // One position in each part: the envelope's, and the passphrase provider's salt and wrapped key.
+      const layout = envelopeLayout(bytes);
+      await assertEveryFlipFails(raw.join("kube"), file, bytes, { ...layout.positions, salt: layout.wrappedAt + 2, wrappedKey: layout.wrappedAt + 40 }, "secrets/kube");
       assert.equal((await file.read()).data.toString(), SECRET, "the original still reads");
 
       await raw.join("renamed").write(bytes);

@@ -12,6 +12,7 @@ import { type ClusterEncryption, storeEncryption } from "../../src/store/secrets
 import { isEnvelope, openPath, type VfsPath } from "../../src/vfs";
 import { keyringOf, probeKeys } from "../../src/vfs/encrypted";
 import { kstate } from "../support/cli";
+import { assertEveryFlipFails, envelopeLayout } from "../support/envelope";
 import { withProcessEnv } from "../support/cli-stores";
 import { kmsEnv, kmsOptions, makeKmsKey, makeS3Bucket, openOptions, s3Options, uniqueName } from "../support/env";
 import { MINIO_PASSWORD, MINIO_USER } from "../support/servers";
@@ -26,10 +27,9 @@ function encrypted(url: string, settings: ClusterEncryption): VfsPath {
 
 /** The ARN recorded in an awskms file's header: the key its data key is wrapped under. */
 function wrappedUnder(bytes: Buffer): string {
-  const idLength = bytes[11]!;
-  assert.equal(bytes.subarray(12, 12 + idLength).toString(), "awskms");
-  const wrapped = 12 + idLength + 2;
-  return bytes.subarray(wrapped + 2, wrapped + 2 + bytes.readUInt16BE(wrapped)).toString();
+  const { providerId, wrappedKey } = envelopeLayout(bytes);
+  assert.equal(providerId, "awskms");
+  return wrappedKey.subarray(2, 2 + wrappedKey.readUInt16BE(0)).toString();
 }
 
 const stores: Record<string, () => Promise<string>> = {
@@ -63,20 +63,9 @@ for (const [kind, make] of Object.entries(stores)) {
       await assert.rejects(encrypted(url, { awsKmsKeyId: k2.alias }).join(NAME, "secrets", "system:dns").read(), /secrets\/system:dns: cannot decrypt: wrong passphrase or key/);
       await assert.rejects(encrypted(url, { passphrase: PASSPHRASE }).join(NAME, "secrets", "system:dns").read(), /secrets\/system:dns: encrypted with a "awskms" key, and no such key is configured/);
 
-      const idLength = bytes[11]!;
-      const wrapped = 12 + idLength + 2;
-      const body = wrapped + bytes.readUInt16BE(12 + idLength);
-      const positions = {
-        marker: 3, version: 10, providerId: 12, wrappedLength: 12 + idLength + 1, keyArn: wrapped + 10, kmsBlob: body - 20,
-        nonce: body + 3, ciphertext: body + 20, tag: bytes.length - 4,
-      };
-      for (const [part, at] of Object.entries(positions)) {
-        const damaged = Buffer.from(bytes);
-        damaged[at] = damaged[at]! ^ 0x01;
-        await raw.join("system:dns").write(damaged);
-        await assert.rejects(file.read(), (e: Error) => e.message.includes("secrets/system:dns"), `flipping the ${part} byte must fail`);
-      }
-      await raw.join("system:dns").write(bytes);
+      // One position in each part: the envelope's, and the KMS provider's key ARN and KMS blob.
+      const layout = envelopeLayout(bytes);
+      await assertEveryFlipFails(raw.join("system:dns"), file, bytes, { ...layout.positions, keyArn: layout.wrappedAt + 10, kmsBlob: layout.bodyAt - 20 }, "secrets/system:dns");
       assert.equal((await file.read()).data.toString(), SECRET, "the original still reads");
 
       await raw.join("moved").write(bytes);

@@ -111,7 +111,7 @@ interface Desired {
 }
 
 /** The documents a folder or a YAML stream holds, by store file. */
-function readDesired(source: string): { cluster: string; docs: Desired[] } {
+function readDesired(source: string): { cluster: string; docs: Desired[]; folder?: string } {
   const docs: Desired[] = [];
   const stat = fs.statSync(source, { throwIfNoEntry: false });
   if (!stat) throw new UsageError(`-f ${source}: no such file or folder`);
@@ -143,7 +143,7 @@ function readDesired(source: string): { cluster: string; docs: Desired[] } {
   if (nameProblems.length > 0) throw validationError(typeof rawName === "string" && rawName !== "" ? rawName.slice(0, 80) : "(unnamed)", nameProblems.map((p) => ({ ...p, file: source })));
   const cluster = rawName as string;
   for (const d of docs) if (d.file === CONFIG_FILE) d.name = cluster;
-  return { cluster, docs };
+  return { cluster, docs, ...(stat.isDirectory() ? { folder: source } : {}) };
 }
 
 export async function applyFiles(argv: string[], io: Io, diffOnly: boolean): Promise<number> {
@@ -153,11 +153,10 @@ export async function applyFiles(argv: string[], io: Io, diffOnly: boolean): Pro
   });
   if (positionals.length > 0) throw new UsageError(`unexpected ${JSON.stringify(positionals[0])}: give the documents with -f DIR|FILE`);
   if (!values.filename) throw new UsageError("-f DIR|FILE is required");
-  const { cluster, docs } = readDesired(values.filename);
+  const { cluster, docs, folder } = readDesired(values.filename);
   const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
   const stored = await store.readConfig(cluster);
   const storedGroups = await store.readInstanceGroups(cluster);
-  const folder = fs.statSync(values.filename).isDirectory() ? values.filename : undefined;
   const base = folder ? readBase(folder, cluster, store.root.url) : undefined;
 
   // The result: the stored cluster with these documents in place of the stored ones.

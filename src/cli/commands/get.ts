@@ -1,7 +1,8 @@
 import { parseArgs } from "node:util";
 import { ClusterStore, mapLimit } from "../../store/cluster-store";
 import { NotFoundError } from "../../vfs/errors";
-import { EXIT, type Io, UsageError } from "../io";
+import { cloudOf } from "../../ops/validate";
+import { EXIT, type Io, table, UsageError } from "../io";
 import { openStore } from "../store-url";
 
 export const GET_HELP = `Usage:
@@ -24,19 +25,9 @@ Exit codes: 0 success, 1 failure (e.g. no such cluster), 2 usage error.
 
 type Doc = Record<string, any>;
 
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("   ").trimEnd()).join("\n") + "\n";
-}
-
 function zonesOf(c: Doc): string {
   const zones = new Set(((c.spec?.subnets ?? []) as Doc[]).map((s) => s.zone).filter(Boolean));
   return [...zones].join(",");
-}
-
-function cloudOf(c: Doc): string {
-  const cp = c.spec?.cloudProvider;
-  return typeof cp === "string" ? cp : cp && typeof cp === "object" ? Object.keys(cp).join(",") : "";
 }
 
 export async function get(argv: string[], io: Io): Promise<number> {
@@ -83,7 +74,7 @@ export async function get(argv: string[], io: Io): Promise<number> {
       const docs = names.length > 0
         ? await mapLimit(names, 64, named)
         : (await mapLimit(await store.root.listFolders(), 64, read)).filter((d): d is { text: string; doc: Doc } => d !== undefined);
-      print(docs, () => [["NAME", "CLOUD", "KUBERNETES", "ZONES", "CONFIGBASE"], ...docs.map(({ doc }) => [doc.metadata?.name ?? "", cloudOf(doc), doc.spec?.kubernetesVersion ?? "", zonesOf(doc), doc.spec?.configBase ?? ""])]);
+      print(docs, () => [["NAME", "CLOUD", "KUBERNETES", "ZONES", "CONFIGBASE"], ...docs.map(({ doc }) => [doc.metadata?.name ?? "", cloudOf(doc.spec) ?? "", doc.spec?.kubernetesVersion ?? "", zonesOf(doc), doc.spec?.configBase ?? ""])]);
       return EXIT.ok;
     }
     case "ig":

@@ -3,7 +3,7 @@ import { parseArgs } from "node:util";
 import { ClusterStore, mapLimit } from "../../store/cluster-store";
 import { isEncryptedPath } from "../../vfs/encrypted";
 import { colours, EXIT, type Io, UsageError } from "../io";
-import { openStore } from "../store-url";
+import { encryptionFromEnv, openStore } from "../store-url";
 
 export const REKEY_HELP = `Usage: kstate rekey NAME [--state URL]
 
@@ -21,7 +21,7 @@ Exit codes: 0 done, 1 failure (no such cluster, or a file no configured key open
 export async function rekey(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { state: { type: "string" } } });
   if (positionals.length !== 1) throw new UsageError("rekey needs exactly one cluster NAME");
-  if (!io.env.KSTATE_PASSPHRASE && !io.env.KSTATE_AWS_KMS_KEY_ID) {
+  if (!encryptionFromEnv(io.env)) {
     throw new UsageError("rekey needs the current key: set KSTATE_PASSPHRASE or KSTATE_AWS_KMS_KEY_ID (and KSTATE_FALLBACK_PASSPHRASE or KSTATE_FALLBACK_AWS_KMS_KEY_ID to the old one)");
   }
   const name = positionals[0]!;

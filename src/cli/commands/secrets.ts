@@ -9,7 +9,7 @@ import { ClusterStore, mapLimit } from "../../store/cluster-store";
 import { decodeSecret, SECRET_NAME, secretHash, writeSecret } from "../../store/secrets";
 import { isEnvelope, openPath, type VfsPath } from "../../vfs";
 import { isEncryptedPath } from "../../vfs/encrypted";
-import { colours, EXIT, type Io, UsageError } from "../io";
+import { colours, EXIT, type Io, table, UsageError } from "../io";
 import { openStore, stateStore } from "../store-url";
 
 export const SECRETS_HELP = `Usage:
@@ -95,9 +95,7 @@ export async function getSecrets(argv: string[], io: Io): Promise<number> {
   });
   if (output === "json") io.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
   else {
-    const table = [["NAME", "SHA256", "ENCRYPTED", ...(values.reveal ? ["VALUE"] : [])], ...rows.map((r) => [r.name, r.sha256, r.encrypted ? "yes" : "no", ...(values.reveal ? [r.value ?? ""] : [])])];
-    const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
-    io.stdout.write(table.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join("   ")).join("\n") + "\n");
+    io.stdout.write(table([["NAME", "SHA256", "ENCRYPTED", ...(values.reveal ? ["VALUE"] : [])], ...rows.map((r) => [r.name, r.sha256, r.encrypted ? "yes" : "no", ...(values.reveal ? [r.value ?? ""] : [])])]));
   }
   return EXIT.ok;
 }
