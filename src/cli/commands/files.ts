@@ -169,6 +169,7 @@ export async function applyFiles(argv: string[], io: Io, diffOnly: boolean): Pro
 
   const c = colours(io);
   const writes: { d: Desired; base: string | undefined; text: string }[] = [];
+  let caughtUp = false;
   const lines: string[] = [];
   for (const d of docs) {
     const current = d.file === CONFIG_FILE ? stored : storedGroups.get(d.name);
@@ -177,11 +178,19 @@ export async function applyFiles(argv: string[], io: Io, diffOnly: boolean): Pro
     // The generation is the store's, not the folder's: a document that differs only there is
     // unchanged, and a changed spec bumps the stored generation, as kops does.
     const changes = diffDocuments(before, after).filter((f) => f.path !== "metadata.generation");
-    if (current && changes.length === 0) continue;
+    if (current && changes.length === 0) {
+      // The folder already says what the store holds (an earlier apply whose answer was lost, say):
+      // the store's revision is this document's base from now on.
+      if (base && base.revisions[d.file] !== current.revision) {
+        base.revisions[d.file] = current.revision;
+        caughtUp = true;
+      }
+      continue;
+    }
     // Changed in the store since the export: writing the folder's version would undo that change.
     const exportedAt = base?.revisions[d.file];
     if (base && !values.force && (current?.revision ?? "absent") !== (exportedAt ?? "absent")) {
-      throw new ConflictError(`${d.file} of ${cluster} changed in ${store.root.url} since it was exported to ${folder}: nothing was written. Export again and redo the change, or apply with --force to overwrite the store's version.`);
+      throw new ConflictError(`${current?.path.url ?? d.file} changed since it was exported to ${folder}: nothing was written. Export again and redo the change, or apply with --force to overwrite the store's version.`);
     }
     const storedGeneration = current ? getIn(current.doc, ["metadata", "generation"]) : undefined;
     if (typeof storedGeneration === "number") {
@@ -196,6 +205,7 @@ export async function applyFiles(argv: string[], io: Io, diffOnly: boolean): Pro
     writes.push({ d, base: current?.revision, text: stringifyYaml(d.doc) });
   }
   io.stdout.write(`${c.bold(`Cluster ${cluster}`)} in ${store.root.url}\n${lines.length ? lines.map((l) => `  ${l}`).join("\n") : "  no changes"}\n`);
+  if (caughtUp && !diffOnly && !values["dry-run"]) writeBase(folder!, base!);
   if (diffOnly || values["dry-run"] || writes.length === 0) {
     if (values["dry-run"]) io.stdout.write("Dry run: nothing was written.\n");
     return EXIT.ok;
