@@ -1,7 +1,7 @@
 // The public surface of the `kstate` package, listed by hand.
 export {
   AlreadyExistsError, BackendError, ConflictError, InvalidPathError, KstateError, NotFoundError, PermissionError,
-  PreconditionFailedError, ValidationError, type ErrorCode,
+  PreconditionFailedError, RefusedError, ValidationError, type ErrorCode,
 } from "./vfs/errors";
 export { StateStore, type StateStoreArgs, type ExistingBucket } from "./resources/state-store";
 export type { GcsRoleBinding } from "./resources/policies";
@@ -11,5 +11,6 @@ export type { ClusterConfigInputs, ClusterConfigOutputs } from "./providers/clus
 export type { ClusterOptions } from "./ops/options";
 export { type ClusterEncryption, DEFAULT_ENCRYPTED_PATTERNS, secretHash } from "./store/secrets";
 export type { Ownership } from "./ops/cluster";
+export type { DeepInput } from "./resources/inputs";
 export { StateStoreMigration, type StateStoreMigrationArgs } from "./resources/migration";
 export type { MigrationInputs, MigrationOutputs } from "./providers/migration";

@@ -7,6 +7,7 @@ import type { Document } from "yaml";
 import { type ClusterStore, type StoredDocument, writeDocument } from "../store/cluster-store";
 import { type FieldPath, formatPath, parsePath } from "../store/field-path";
 import { API_VERSION, CLUSTER_LABEL } from "../store/layout";
+import { BEFORE_FIRST_APPLY, DOCUMENT, type Owners, ownersOf, readOwners, withoutOwners, writeOwners } from "../store/managed-fields";
 import { getIn, hasIn, newDocument, parseYaml, setIn, stringifyYaml, toPlain } from "../store/yaml";
 import { AlreadyExistsError, ConflictError, PreconditionFailedError } from "../vfs/errors";
 import type { Revision, VfsPath } from "../vfs/path";
@@ -26,17 +27,26 @@ export interface ClusterRequest {
   spec?: Doc;
   /** Merged into each named InstanceGroup's `spec`. */
   instanceGroups?: Record<string, Doc>;
+  /**
+   * The writer, recorded in each document as the owner of the fields it sets (a Pulumi resource:
+   * `pulumi:<project>/<stack>/<name>`). Without one the change is an edit: it sets what it names,
+   * records nothing and removes nothing.
+   */
+  manager?: string;
+  /** Take fields another manager owns with another value, instead of a conflict. */
+  takeOver?: boolean;
+  /**
+   * Let go of everything the manager owns (destroy): its fields are removed as an update that sets
+   * nothing would remove them, and the documents it created go when nobody else owns anything in
+   * them (the config only when nobody else owns anything in the whole cluster).
+   */
+  release?: boolean;
+  /** What the manager owned by an earlier record (Pulumi state of an earlier release), used when no document names it. */
+  recorded?: Ownership;
 }
 
-/** What the program set last time, so that fields it stops setting can be removed. */
-export interface Ownership {
-  config: string[];
-  instanceGroups: Record<string, string[]>;
-  /** Groups the program created; they are deleted when the program stops asking for them. */
-  createdGroups: string[];
-}
-
-export const NO_OWNERSHIP: Ownership = { config: [], instanceGroups: {}, createdGroups: [] };
+/** The field paths a manager owns, by file (`config`, `instancegroup/<name>`); `.` is the document itself. */
+export type Ownership = Record<string, string[]>;
 
 export interface FieldChange {
   path: string;
@@ -49,6 +59,8 @@ export interface FileChange {
   file: string;
   action: "create" | "update" | "delete";
   fields: FieldChange[];
+  /** Managers whose owned fields change: `[added, removed]`. */
+  owners: Record<string, [number, number]>;
 }
 
 export interface PlannedFile {
@@ -66,10 +78,16 @@ export interface ClusterPlan {
   name: string;
   /** The cluster had a `config` before. */
   existed: boolean;
+  /** The cluster existed and its config was not created by this manager. */
+  adopted: boolean;
   files: PlannedFile[];
   changes: FileChange[];
+  /** What the manager owns once the plan is applied. */
   ownership: Ownership;
+  /** Invalid results: nothing may be written. */
   problems: Problem[];
+  /** Fields other managers own that this change would set to other values. */
+  conflicts: Problem[];
 }
 
 function timestamp(now: Date): string {
@@ -95,9 +113,12 @@ export function valueAt(obj: unknown, path: FieldPath): unknown {
   return node;
 }
 
-/** Field-level differences between two plain documents (named lists compared item by item). */
+/**
+ * Field-level differences between two plain documents (named lists compared item by item). The
+ * ownership records are not compared: `ownershipChanges` describes those.
+ */
 export function diffDocuments(before: Doc | undefined, after: Doc | undefined): FieldChange[] {
-  const leaves = (d: Doc | undefined) => new Map(flatten(d ?? {}).filter((a) => a.value !== undefined).map((a) => [formatPath(a.path), a.value]));
+  const leaves = (d: Doc | undefined) => new Map(flatten(withoutOwners(d) ?? {}).filter((a) => a.value !== undefined).map((a) => [formatPath(a.path), a.value]));
   const b = leaves(before);
   const a = leaves(after);
   const changes: FieldChange[] = [];
@@ -111,6 +132,21 @@ export function diffDocuments(before: Doc | undefined, after: Doc | undefined): 
     changes.push(c);
   }
   return changes.sort((p, q) => (p.path < q.path ? -1 : 1));
+}
+
+/** How each manager's owned fields change between two plain documents: `{ manager: [added, removed] }`. */
+export function ownershipChanges(before: Doc | undefined, after: Doc | undefined): Record<string, [number, number]> {
+  const b = ownersOf(before);
+  const a = ownersOf(after);
+  const out: Record<string, [number, number]> = {};
+  for (const m of [...new Set([...b.keys(), ...a.keys()])].sort()) {
+    const was = b.get(m) ?? new Set<string>();
+    const now = a.get(m) ?? new Set<string>();
+    const added = [...now].filter((p) => !was.has(p)).length;
+    const removed = [...was].filter((p) => !now.has(p)).length;
+    if (added + removed > 0) out[m] = [added, removed];
+  }
+  return out;
 }
 
 /** Paths to named list items present in a document, to tell new items from old ones. */
@@ -161,73 +197,200 @@ function roleOverlays(o: ClusterOptions | undefined, groups: Map<string, StoredD
   return out;
 }
 
+function sameValue(current: unknown, wanted: unknown): boolean {
+  // An empty map in an overlay asks only that the map be there.
+  if (typeof wanted === "object" && wanted !== null && !Array.isArray(wanted) && Object.keys(wanted).length === 0) {
+    return typeof current === "object" && current !== null && !Array.isArray(current);
+  }
+  return JSON.stringify(current ?? null) === JSON.stringify(wanted ?? null);
+}
+
+interface Merged {
+  /** The manager's owned paths after the merge (`.` included when it owns the document). */
+  owned: Set<string>;
+  conflicts: Problem[];
+}
+
+/**
+ * Merges a manager's overlay into one document and records who owns what in it. A field another
+ * manager owns is a conflict when this overlay wants another value for it (taken over instead with
+ * `takeOver`); the same value is shared. A field that was there, owned by nobody, and is set to
+ * the value it has is shared with `before-first-apply`, so it stays when this manager lets go.
+ */
+function mergeOwned(doc: Document, file: string, overlay: Doc, manager: string | undefined, previous: readonly string[], opts: { takeOver: boolean; created: boolean }): Merged {
+  if (manager === undefined) return { owned: new Set(applyOverlay(doc, overlay, [], new Set()).owned), conflicts: [] };
+  const owners = readOwners(doc);
+  const mine = new Set(owners.get(manager) ?? previous);
+  owners.delete(manager);
+  const conflicts: Problem[] = [];
+  const shared = owners.get(BEFORE_FIRST_APPLY) ?? new Set<string>();
+  const ownedBySomeone = (key: string) => mine.has(key) || [...owners.values()].some((ps) => ps.has(key));
+  for (const { path, value } of flatten(overlay)) {
+    if (path.length === 0) continue;
+    const key = formatPath(path);
+    const present = hasIn(doc, path);
+    if (value === undefined) {
+      // A named item, owned whole: shared with whoever has it; never a conflict.
+      if (present && !ownedBySomeone(key)) shared.add(key);
+      continue;
+    }
+    const current = getIn(doc, path);
+    const same = value === null ? !present : present && sameValue(current, value);
+    if (same) {
+      if (present && !ownedBySomeone(key)) shared.add(key);
+      continue;
+    }
+    shared.delete(key);
+    for (const [other, paths] of owners) {
+      if (other === BEFORE_FIRST_APPLY || !paths.has(key)) continue;
+      if (opts.takeOver) paths.delete(key);
+      else conflicts.push({ file, path: key, message: `owned by ${other} (${present ? JSON.stringify(current) : "absent"}); this change sets ${value === null ? "it absent" : JSON.stringify(value)}` });
+    }
+  }
+  if (shared.size > 0) owners.set(BEFORE_FIRST_APPLY, shared);
+  const heldByOthers = new Set([...owners.values()].flatMap((ps) => [...ps]));
+  const owned = new Set(applyOverlay(doc, overlay, [...mine], heldByOthers).owned);
+  if (mine.has(DOCUMENT) || opts.created) owned.add(DOCUMENT);
+  owners.set(manager, owned);
+  writeOwners(doc, owners, parsePath);
+  return { owned, conflicts };
+}
+
+/** Managers other than `manager` with fields in a document (the shared owner of older values aside). */
+function otherManagers(owners: Owners, manager: string | undefined): string[] {
+  return [...owners.entries()].filter(([m, ps]) => m !== manager && m !== BEFORE_FIRST_APPLY && ps.size > 0).map(([m]) => m);
+}
+
+/**
+ * Removes what a manager owns from a document. Returns true instead when the manager created the
+ * document, nobody else owns anything in it and it `mayGo`: the document itself is then deleted.
+ */
+function releaseOwned(doc: Document, manager: string | undefined, previous: readonly string[], mayGo: boolean): boolean {
+  if (manager === undefined) return false;
+  const owners = readOwners(doc);
+  const mine = new Set(owners.get(manager) ?? previous);
+  owners.delete(manager);
+  if (mayGo && mine.has(DOCUMENT) && otherManagers(owners, manager).length === 0) return true;
+  const heldByOthers = new Set([...owners.values()].flatMap((ps) => [...ps]));
+  applyOverlay(doc, {}, [...mine], heldByOthers);
+  writeOwners(doc, owners, parsePath);
+  return false;
+}
+
+/** What a manager owned, by file: from the documents when any names it, else from the earlier record. */
+function priorOwnership(manager: string | undefined, docs: Map<string, StoredDocument | undefined>, recorded: Ownership | undefined): Ownership {
+  const out: Ownership = {};
+  if (manager === undefined) return out;
+  for (const [file, d] of docs) {
+    const mine = d ? readOwners(d.doc).get(manager) : undefined;
+    if (mine) out[file] = [...mine].sort();
+  }
+  return Object.keys(out).length > 0 ? out : { ...(recorded ?? {}) };
+}
+
 /** Reads the cluster and works out every document change, without writing anything. */
-export async function planCluster(store: ClusterStore, req: ClusterRequest, previous: Ownership, now = new Date()): Promise<ClusterPlan> {
+export async function planCluster(store: ClusterStore, req: ClusterRequest, now = new Date()): Promise<ClusterPlan> {
   const [stored, storedGroups] = await Promise.all([store.readConfig(req.name), store.readInstanceGroups(req.name)]);
-  const expansion = req.options ? expandOptions(req.name, req.storeUrl, req.options, stored ? cloudOf(plain(stored.doc)?.spec as Record<string, unknown> | undefined) : undefined) : undefined;
+  const wants = !req.release;
+  const options = wants ? req.options : undefined;
+  const expansion = options ? expandOptions(req.name, req.storeUrl, options, stored ? cloudOf(plain(stored.doc)?.spec as Record<string, unknown> | undefined) : undefined) : undefined;
+  const docs = new Map<string, StoredDocument | undefined>([["config", stored], ...[...storedGroups].map(([n, d]) => [`instancegroup/${n}`, d] as const)]);
+  const prior = priorOwnership(req.manager, docs, req.recorded);
   const files: PlannedFile[] = [];
-  const ownership: Ownership = { config: [], instanceGroups: {}, createdGroups: [] };
+  const ownership: Ownership = {};
+  const conflicts: Problem[] = [];
+  const manage = (file: string, doc: Document, overlay: Doc, created: boolean) => {
+    const merged = mergeOwned(doc, file, overlay, req.manager, prior[file] ?? [], { takeOver: req.takeOver === true, created });
+    conflicts.push(...merged.conflicts);
+    if (req.manager !== undefined && merged.owned.size > 0) ownership[file] = [...merged.owned].sort();
+  };
 
-  // The Cluster.
-  const configSource = store.configPath(req.name).url;
-  const configDoc = stored ? clone(stored.doc, configSource)
-    : newDocument({ apiVersion: API_VERSION, kind: "Cluster", metadata: { creationTimestamp: timestamp(now), name: req.name }, spec: {} });
-  const itemsBefore = namedItems(configDoc);
-  const clusterOverlay = mergeOverlay(expansion?.owned.cluster ?? {}, req.spec ? { spec: req.spec } : {}) as Doc;
-  ownership.config = applyOverlay(configDoc, clusterOverlay, previous.config).owned;
-  const clusterDefaults = mergeOverlay({ spec: { configBase: configBaseFor(req.storeUrl, req.name) } }, expansion?.defaults.cluster ?? {}) as Doc;
-  applyDefaults(configDoc, clusterDefaults, !stored, itemsBefore);
-  const configBefore = plain(stored?.doc);
-  bumpGeneration(configDoc, configBefore, plain(configDoc));
-  files.push({ file: "config", path: store.configPath(req.name), base: stored?.revision, before: configBefore, doc: configDoc, after: plain(configDoc) });
-
-  // The instance groups.
+  // The instance groups: those the options or the program name, those options reach by role, and
+  // those the manager owns something in.
   const fromOptions = expansion?.owned.instanceGroups ?? {};
-  const fromRoles = roleOverlays(req.options, storedGroups);
-  const names = new Set([...Object.keys(fromOptions), ...Object.keys(req.instanceGroups ?? {})]);
-  const touched = new Set([...names, ...Object.keys(fromRoles), ...Object.keys(previous.instanceGroups), ...previous.createdGroups]);
-  for (const name of [...touched].sort()) {
+  const fromRoles = roleOverlays(options, storedGroups);
+  const asked = wants ? new Set([...Object.keys(fromOptions), ...Object.keys(req.instanceGroups ?? {}), ...Object.keys(fromRoles)]) : new Set<string>();
+  const ownedGroups = Object.keys(prior).filter((f) => f.startsWith(GROUP_PREFIX)).map((f) => f.slice(GROUP_PREFIX.length));
+  const groupFiles: PlannedFile[] = [];
+  for (const name of [...new Set([...asked, ...ownedGroups])].sort()) {
+    const file = `${GROUP_PREFIX}${name}`;
     const existing = storedGroups.get(name);
     const path = store.instanceGroupPath(req.name, name);
     const before = plain(existing?.doc);
-    const wanted = names.has(name) || name in fromRoles;
-    if (!wanted && previous.createdGroups.includes(name)) {
-      if (existing) files.push({ file: `instancegroup/${name}`, path, base: existing.revision, before, doc: null, after: undefined });
+    if (!asked.has(name)) {
+      if (!existing) continue;
+      const doc = clone(existing.doc, path.url);
+      if (releaseOwned(doc, req.manager, prior[file] ?? [], true)) {
+        groupFiles.push({ file, path, base: existing.revision, before, doc: null, after: undefined });
+        continue;
+      }
+      bumpGeneration(doc, before, plain(doc));
+      groupFiles.push({ file, path, base: existing.revision, before, doc, after: plain(doc) });
       continue;
     }
-    if (!wanted && !existing) continue;
     const doc = existing ? clone(existing.doc, path.url)
       : newDocument({ apiVersion: API_VERSION, kind: "InstanceGroup", metadata: { creationTimestamp: timestamp(now), labels: { [CLUSTER_LABEL]: req.name }, name }, spec: {} });
     const groupItems = namedItems(doc);
     const overlay = mergeOverlay(mergeOverlay(fromOptions[name] ?? {}, fromRoles[name] ?? {}), req.instanceGroups?.[name] ? { spec: req.instanceGroups[name] } : {}) as Doc;
-    const owned = applyOverlay(doc, wanted ? overlay : {}, previous.instanceGroups[name] ?? []).owned;
-    if (owned.length > 0) ownership.instanceGroups[name] = owned;
+    manage(file, doc, overlay, !existing);
     applyDefaults(doc, expansion?.defaults.instanceGroups[name] ?? {}, !existing, groupItems);
     bumpGeneration(doc, before, plain(doc));
-    if (wanted && (!existing || previous.createdGroups.includes(name))) ownership.createdGroups.push(name);
-    files.push({ file: `instancegroup/${name}`, path, base: existing?.revision, before, doc, after: plain(doc) });
+    groupFiles.push({ file, path, base: existing?.revision, before, doc, after: plain(doc) });
   }
 
-  // Validate the cluster as a whole, as it would be after the change.
-  const groups: Record<string, unknown> = {};
-  for (const [name, d] of storedGroups) groups[name] = plain(d.doc);
-  for (const f of files) {
-    if (!f.file.startsWith("instancegroup/")) continue;
-    const name = f.file.slice("instancegroup/".length);
-    if (f.doc === null) delete groups[name];
-    else groups[name] = f.after;
+  // The Cluster. On release it goes only when this manager created it and nobody else owns
+  // anything in the cluster, so another manager's groups are never left without their config.
+  const configPath = store.configPath(req.name);
+  const configBefore = plain(stored?.doc);
+  let configDoc: Document | null = stored ? clone(stored.doc, configPath.url)
+    : newDocument({ apiVersion: API_VERSION, kind: "Cluster", metadata: { creationTimestamp: timestamp(now), name: req.name }, spec: {} });
+  if (!wants) {
+    if (stored) {
+      const groupsAfter = new Map<string, Doc | undefined>([...storedGroups].map(([n, d]) => [`${GROUP_PREFIX}${n}`, plain(d.doc)]));
+      for (const f of groupFiles) groupsAfter.set(f.file, f.after);
+      const othersInGroups = [...groupsAfter.values()].some((d) => otherManagers(ownersOf(d), req.manager).length > 0);
+      if (releaseOwned(configDoc!, req.manager, prior.config ?? [], !othersInGroups)) configDoc = null;
+    }
+  } else {
+    const itemsBefore = namedItems(configDoc!);
+    const clusterOverlay = mergeOverlay(expansion?.owned.cluster ?? {}, req.spec ? { spec: req.spec } : {}) as Doc;
+    manage("config", configDoc!, clusterOverlay, !stored);
+    const clusterDefaults = mergeOverlay({ spec: { configBase: configBaseFor(req.storeUrl, req.name) } }, expansion?.defaults.cluster ?? {}) as Doc;
+    applyDefaults(configDoc!, clusterDefaults, !stored, itemsBefore);
   }
-  const problems = validateClusterWithGroups(plain(configDoc), groups, configBefore);
+  if (configDoc) bumpGeneration(configDoc, configBefore, plain(configDoc));
+  if (stored || configDoc) {
+    files.push({ file: "config", path: configPath, base: stored?.revision, before: configBefore, doc: configDoc, after: plain(configDoc ?? undefined) });
+  }
+  files.push(...groupFiles);
+
+  // Validate the cluster as a whole, as it would be after the change (unless it goes).
+  const problems: Problem[] = [];
+  if (configDoc) {
+    const groups: Record<string, unknown> = {};
+    for (const [name, d] of storedGroups) groups[name] = plain(d.doc);
+    for (const f of groupFiles) {
+      const name = f.file.slice(GROUP_PREFIX.length);
+      if (f.doc === null) delete groups[name];
+      else groups[name] = f.after;
+    }
+    problems.push(...validateClusterWithGroups(plain(configDoc), groups, configBefore));
+  }
 
   const changes: FileChange[] = [];
   for (const f of files) {
     const fields = diffDocuments(f.before, f.after ?? undefined);
-    if (f.doc === null) changes.push({ file: f.file, action: "delete", fields });
-    else if (f.base === undefined) changes.push({ file: f.file, action: "create", fields });
-    else if (fields.length > 0) changes.push({ file: f.file, action: "update", fields });
+    const owners = ownershipChanges(f.before, f.after);
+    if (f.doc === null) {
+      if (f.base !== undefined) changes.push({ file: f.file, action: "delete", fields, owners: {} });
+    } else if (f.base === undefined) changes.push({ file: f.file, action: "create", fields, owners });
+    else if (fields.length > 0 || Object.keys(owners).length > 0) changes.push({ file: f.file, action: "update", fields, owners });
   }
-  return { name: req.name, existed: stored !== undefined, files, changes, ownership, problems };
+  const adopted = stored !== undefined && !(prior.config ?? []).includes(DOCUMENT);
+  return { name: req.name, existed: stored !== undefined, adopted, files, changes, ownership, problems, conflicts };
 }
+
+const GROUP_PREFIX = "instancegroup/";
 
 export interface ApplyOptions {
   /** What to do when another writer changed a field this program owns while it was writing. */
@@ -251,10 +414,7 @@ function ownedDrift(expected: Map<string, Doc | undefined>, plan: ClusterPlan, p
   for (const f of plan.files) {
     if (!expected.has(f.file)) continue;
     const want = expected.get(f.file);
-    const group = f.file.startsWith("instancegroup/") ? f.file.slice("instancegroup/".length) : undefined;
-    const owned = new Set(group === undefined
-      ? [...previous.config, ...plan.ownership.config]
-      : [...(previous.instanceGroups[group] ?? []), ...(plan.ownership.instanceGroups[group] ?? [])]);
+    const owned = new Set([...(previous[f.file] ?? []), ...(plan.ownership[f.file] ?? [])].filter((p) => p !== DOCUMENT));
     if (want === undefined && f.before !== undefined && owned.size > 0) {
       drift.push(`${f.file} (created by another writer)`);
       continue;
@@ -267,23 +427,30 @@ function ownedDrift(expected: Map<string, Doc | undefined>, plan: ClusterPlan, p
   return drift;
 }
 
+/** A `ConflictError` listing fields other managers own. */
+export function ownershipConflict(name: string, url: string, conflicts: Problem[]): ConflictError {
+  const lines = conflicts.map((c) => `  ${c.file}: ${c.path}: ${c.message}`);
+  return new ConflictError(`cluster ${name}: this change sets fields another manager owns; nothing was written:\n${lines.join("\n")}\nChange them in that manager, stop setting them here, or set onConflict: "overwrite" to take them over.`, { url });
+}
+
 /**
  * Plans and writes a cluster. Each document is written only if it is still at the revision read;
  * when another writer got in between, the cluster is read again and merged again. If that writer
  * changed a field this program owns, the result is a `ConflictError`, unless `onConflict` is
  * "overwrite". Instance groups are written before a new `config`, so a cluster only appears once
- * it is whole.
+ * it is whole, and deleted after a config that goes.
  */
-export async function applyCluster(store: ClusterStore, req: ClusterRequest, previous: Ownership, options: ApplyOptions = {}): Promise<AppliedCluster> {
+export async function applyCluster(store: ClusterStore, req: ClusterRequest, options: ApplyOptions = {}): Promise<AppliedCluster> {
   const attempts = options.attempts ?? 8;
   const expected = new Map<string, Doc | undefined>();
+  let first: Ownership | undefined;
   for (let attempt = 1; ; attempt++) {
-    const plan = await planCluster(store, req, previous, options.now);
-    if (plan.problems.length > 0) {
-      throw validationError(req.name, plan.problems);
-    }
+    const plan = await planCluster(store, req, options.now);
+    if (plan.problems.length > 0) throw validationError(req.name, plan.problems);
+    if (plan.conflicts.length > 0) throw ownershipConflict(req.name, store.cluster(req.name).url, plan.conflicts);
+    first ??= plan.ownership;
     if (attempt > 1 && options.onConflict !== "overwrite") {
-      const drift = ownedDrift(expected, plan, previous);
+      const drift = ownedDrift(expected, plan, first);
       if (drift.length > 0) {
         throw new ConflictError(`cluster ${req.name}: another writer changed fields this program sets while it was writing; nothing of theirs was overwritten:\n  ${drift.join("\n  ")}\nRe-run to apply on top of their change, or set onConflict: "overwrite".`, { url: store.cluster(req.name).url });
       }
@@ -309,15 +476,24 @@ export async function applyCluster(store: ClusterStore, req: ClusterRequest, pre
   }
 }
 
-/** Write order: groups first and the config last when creating; deletions after the config. */
+/**
+ * Write order: groups first and the config last when creating; when the config goes, groups
+ * after it (the cluster disappears first); other deletions last.
+ */
 function rank(f: PlannedFile, plan: ClusterPlan): number {
-  if (f.doc === null) return 3;
-  if (f.file === "config") return plan.existed ? 0 : 2;
+  const configGoes = plan.files.some((x) => x.file === "config" && x.doc === null);
+  if (f.file === "config") return f.doc === null ? 0 : plan.existed ? 0 : 2;
+  if (f.doc === null) return configGoes ? 1 : 3;
   return 1;
 }
 
-/** One line per change, for previews and plans: `config: spec.kubernetesVersion: "v1.30.2" -> "v1.31.0"`. */
-export function describeChanges(plan: Pick<ClusterPlan, "changes" | "existed" | "name">): string[] {
+/** The value of a change line: JSON, except the per-write creation time, which no plan can know. */
+function shown(path: string, value: unknown): string {
+  return path === "metadata.creationTimestamp" ? "(the time of writing)" : JSON.stringify(value);
+}
+
+/** One line per change, for previews and plans: `config: ~ spec.kubernetesVersion: "v1.30.2" -> "v1.31.0"`. */
+export function describeChanges(plan: Pick<ClusterPlan, "changes">): string[] {
   const lines: string[] = [];
   for (const c of plan.changes) {
     if (c.action === "delete") {
@@ -326,11 +502,13 @@ export function describeChanges(plan: Pick<ClusterPlan, "changes" | "existed" | 
     }
     if (c.action === "create") lines.push(`${c.file}: create`);
     for (const f of c.fields) {
-      if (f.before === undefined) lines.push(`${c.file}: + ${f.path}: ${JSON.stringify(f.after)}`);
-      else if (f.after === undefined) lines.push(`${c.file}: - ${f.path}: ${JSON.stringify(f.before)}`);
-      else lines.push(`${c.file}: ~ ${f.path}: ${JSON.stringify(f.before)} -> ${JSON.stringify(f.after)}`);
+      if (f.before === undefined) lines.push(`${c.file}: + ${f.path}: ${shown(f.path, f.after)}`);
+      else if (f.after === undefined) lines.push(`${c.file}: - ${f.path}: ${shown(f.path, f.before)}`);
+      else lines.push(`${c.file}: ~ ${f.path}: ${shown(f.path, f.before)} -> ${shown(f.path, f.after)}`);
+    }
+    for (const [manager, [added, removed]] of Object.entries(c.owners)) {
+      lines.push(`${c.file}: ~ owner ${manager}: ${[added ? `+${added}` : "", removed ? `-${removed}` : ""].filter(Boolean).join(" ")} field${added + removed === 1 ? "" : "s"}`);
     }
   }
   return lines;
 }
-

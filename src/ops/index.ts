@@ -1,7 +1,7 @@
 // `kstate/ops`: the logic the CLI and the Pulumi providers share.
 export { syncCluster, rewriteConfigBase, configBaseOf, type SyncOptions, type SyncProgress, type SyncResult } from "./sync";
 export {
-  applyCluster, planCluster, describeChanges, diffDocuments, NO_OWNERSHIP,
+  applyCluster, planCluster, describeChanges, diffDocuments, ownershipChanges,
   type AppliedCluster, type ApplyOptions, type ClusterPlan, type ClusterRequest, type FieldChange, type FileChange, type Ownership,
 } from "./cluster";
 export { applyOverlay, flatten, mergeOverlay } from "./merge";

@@ -71,10 +71,10 @@ export interface MergeResult {
 /**
  * Applies the program's fields to a stored document. Fields the overlay sets are written (a
  * `null` removes the field); fields in `previouslyOwned` that the overlay no longer sets are
- * removed, with maps and named items they leave empty; everything else, comments included,
- * stays as it was.
+ * removed, with maps and named items they leave empty, unless another owner still holds them
+ * (`heldByOthers`); everything else, comments included, stays as it was.
  */
-export function applyOverlay(doc: Document, overlay: Record<string, unknown>, previouslyOwned: readonly string[]): MergeResult {
+export function applyOverlay(doc: Document, overlay: Record<string, unknown>, previouslyOwned: readonly string[], heldByOthers: ReadonlySet<string> = new Set()): MergeResult {
   const before = doc.toString();
   const owned = new Set<string>();
   for (const { path, value } of flatten(overlay)) {
@@ -95,7 +95,8 @@ export function applyOverlay(doc: Document, overlay: Record<string, unknown>, pr
     }
   }
   // Deepest first, so that a named item is emptied of its fields before it is itself considered.
-  const released = previouslyOwned.filter((p) => !owned.has(p)).map(parsePath).sort((a, b) => b.length - a.length);
+  const released = previouslyOwned.filter((p) => !owned.has(p) && !heldByOthers.has(p) && p !== ".").map(parsePath).sort((a, b) => b.length - a.length);
+  const kept = new Set([...owned, ...heldByOthers]);
   for (const path of released) {
     const isItem = typeof path[path.length - 1] !== "string";
     if (isItem) {
@@ -103,16 +104,16 @@ export function applyOverlay(doc: Document, overlay: Record<string, unknown>, pr
     } else {
       deleteIn(doc, path);
     }
-    pruneEmptyParents(doc, path, owned);
+    pruneEmptyParents(doc, path, kept);
   }
   return { owned: [...owned].sort(), changed: doc.toString() !== before };
 }
 
 /** Removes maps left empty by a removal, up to (not including) the top-level sections. */
-function pruneEmptyParents(doc: Document, path: FieldPath, owned: Set<string>): void {
+function pruneEmptyParents(doc: Document, path: FieldPath, kept: Set<string>): void {
   for (let depth = path.length - 1; depth >= 2; depth--) {
     const parent = path.slice(0, depth);
-    if (owned.has(formatPath(parent))) return; // the program still wants it, empty or not
+    if (kept.has(formatPath(parent))) return; // an owner still wants it, empty or not
     const last = parent[parent.length - 1]!;
     if (typeof last !== "string") return; // named items go only when released themselves
     if (!isEmptyAt(doc, parent)) return;

@@ -1,31 +1,39 @@
+import { randomBytes } from "node:crypto";
 import type * as pulumi from "@pulumi/pulumi";
-import { applyCluster, type ClusterRequest, describeChanges, NO_OWNERSHIP, type Ownership, planCluster, valueAt } from "../ops/cluster";
+import { applyCluster, type ClusterPlan, type ClusterRequest, describeChanges, type Ownership, planCluster, valueAt } from "../ops/cluster";
 import { checkOptions, type ClusterOptions } from "../ops/options";
-import { isDns1123Subdomain } from "../ops/validate";
+import { applySecrets, describeSecretChanges, planSecrets, type SecretChange } from "../ops/secrets";
+import { isDns1123Subdomain, validationError } from "../ops/validate";
 import { ClusterStore } from "../store/cluster-store";
 import { parsePath } from "../store/field-path";
 import { isKopsFile, isKopsManagedState } from "../store/layout";
-import { type ClusterEncryption, encryptionProblems, SECRET_NAME, secretHash, storeEncryption, writeSecret } from "../store/secrets";
-import { openPath, parseUrl } from "../vfs";
-import { KstateError } from "../vfs/errors";
+import { DOCUMENT, readOwners } from "../store/managed-fields";
+import { type ClusterEncryption, decodeSecret, encryptionProblems, keyedSecretHash, SECRET_NAME, storeEncryption } from "../store/secrets";
+import { bucketAdmin, canonicalUrl, openPath, parseUrl } from "../vfs";
+import { KstateError, NotFoundError, RefusedError } from "../vfs/errors";
 import { containsUnknown, type ProviderImpl } from "./serialize";
 import { configureFromStack } from "./stack-config";
 
-export const CLUSTER_CONFIG_SCHEMA_VERSION = 1;
-
+/** 1: ownership in outputs (`ownedPaths`). 2: ownership in the documents (`metadata.managedFields`). */
+export const CLUSTER_CONFIG_SCHEMA_VERSION = 2;
 
 export interface ClusterConfigInputs {
   /** The state store URL: `s3://bucket`, `gs://bucket`, `file:///dir`. */
   store: string;
   /** The cluster name, e.g. dev.k8s.example.com. */
   name: string;
+  /** Set by the resource: the owner recorded in the documents, `pulumi:<project>/<stack>/<resource>`. */
+  manager?: string;
   /** `kops create cluster` flags, expanded as kops expands them. */
   options?: ClusterOptions;
   /** Merged into the stored Cluster's `spec`; `null` removes a field. */
   spec?: Record<string, unknown>;
   /** Merged into each named InstanceGroup's `spec` (a new name creates the group). */
   instanceGroups?: Record<string, Record<string, unknown>>;
-  /** When another writer changes a field this program sets while it writes: "fail" (default) or "overwrite". */
+  /**
+   * When a field this program sets is owned by another manager, or changed by another writer while
+   * this one writes: "fail" (default) or "overwrite" (take it over).
+   */
   onConflict?: "fail" | "overwrite";
   /** On delete, also remove the state kops keeps for the cluster (pki/, secrets/, addons/, …). */
   deleteClusterState?: boolean;
@@ -36,58 +44,62 @@ export interface ClusterConfigInputs {
   secrets?: Record<string, string>;
   /** Encrypt matching files on the client before they are stored (passphrase marked secret). */
   clientSideEncryption?: ClusterEncryption;
-  /** Set by `check`: the document changes the next update will make, one line per field. */
-  plan?: string[];
+  /** Set by `check`: the value of every field the resource owns once applied, by `file: path`. */
+  ownedValues?: Record<string, unknown>;
 }
 
 export interface ClusterConfigOutputs {
   store: string;
   name: string;
+  manager: string;
   options?: ClusterOptions;
   spec?: Record<string, unknown>;
   instanceGroups?: Record<string, Record<string, unknown>>;
   onConflict: "fail" | "overwrite";
   deleteClusterState: boolean;
-  plan: string[];
   /** `{store}/{name}`, as `spec.configBase`. */
   configBase: string;
-  /** The stored `config`, as written. */
-  config: string;
-  /** The stored instance groups, by name. */
-  instanceGroupDocuments: Record<string, string>;
   /** Revision of each document after the last write, by file. */
   revisions: Record<string, string>;
-  /** The field paths the program owns, by file. */
-  ownedPaths: Ownership;
-  /** The stored value of every owned field, by `file: path`; refresh shows hand edits here. */
+  /** The stored value of every field the resource owns, by `file: path`; refresh shows hand edits here. */
   ownedValues: Record<string, unknown>;
-  /** `ownedValues` as the last update left them: where refresh finds others, the store drifted. */
-  appliedOwnedValues: Record<string, unknown>;
   /** The cluster existed before this resource first wrote it. */
   adopted: boolean;
   schemaVersion: number;
-  /** A SHA-256 prefix of each secret's value, by name: what Pulumi state keeps of them. */
+  /** A keyed hash of each secret's stored value, by name (the key is `secretHashKey`, a secret output). */
   secretHashes: Record<string, string>;
-  /** As given; a secret output (the resource lists it in additionalSecretOutputs). */
+  /** The key of `secretHashes`; a secret output. */
+  secretHashKey: string;
+  /** As given; a secret output. */
   clientSideEncryption?: ClusterEncryption;
 }
 
-function hashesOf(secrets: Record<string, string> | undefined): Record<string, string> {
-  return Object.fromEntries(Object.entries(secrets ?? {}).sort(([a], [b]) => (a < b ? -1 : 1)).map(([n, v]) => [n, secretHash(v)]));
+/** Output names, in one place for the provider and the resource class. */
+export const CLUSTER_CONFIG_OUTPUTS = [
+  "store", "name", "manager", "options", "spec", "instanceGroups", "onConflict", "deleteClusterState", "configBase", "revisions",
+  "ownedValues", "adopted", "schemaVersion", "secretHashes", "secretHashKey", "clientSideEncryption",
+] as const satisfies readonly (keyof ClusterConfigOutputs)[];
+
+/** Inputs as the provider works with them: the store in its one spelling, defaults filled in. */
+type Normalized = ClusterConfigInputs & { manager: string; onConflict: "fail" | "overwrite"; deleteClusterState: boolean };
+
+/** The manager of a resource made before managers were named (state schema 1). */
+function legacyManager(name: string): string {
+  return `pulumi:(unnamed)/${name}`;
 }
 
-/** Writes the secrets whose stored value differs and removes those the program no longer sets. */
-async function writeSecrets(store: ClusterStore, i: ClusterConfigInputs, previous: Record<string, string>): Promise<void> {
-  const folder = store.cluster(i.name).join("secrets");
-  for (const [name, value] of Object.entries(i.secrets ?? {})) await writeSecret(folder.join(name), value, true);
-  for (const name of Object.keys(previous)) if (!(name in (i.secrets ?? {}))) await folder.join(name).remove();
+function normalize(i: ClusterConfigInputs): Normalized {
+  const out: Normalized = { ...i, store: canonicalUrl(i.store), manager: i.manager ?? legacyManager(i.name), onConflict: i.onConflict ?? "fail", deleteClusterState: i.deleteClusterState ?? false };
+  delete out.ownedValues;
+  return out;
 }
 
-function request(i: ClusterConfigInputs): ClusterRequest {
-  const req: ClusterRequest = { name: i.name, storeUrl: i.store };
+function request(i: Normalized, recorded?: Ownership): ClusterRequest {
+  const req: ClusterRequest = { name: i.name, storeUrl: i.store, manager: i.manager, takeOver: i.onConflict === "overwrite" };
   if (i.options) req.options = i.options;
   if (i.spec) req.spec = i.spec;
   if (i.instanceGroups) req.instanceGroups = i.instanceGroups;
+  if (recorded) req.recorded = recorded;
   return req;
 }
 
@@ -109,12 +121,12 @@ export function checkInputs(news: Partial<ClusterConfigInputs>): pulumi.dynamic.
   }
   if (typeof news.name !== "string" || news.name === "") fail("name", "required: the cluster name, e.g. dev.k8s.example.com");
   else if (!containsUnknown(news.name) && !isDns1123Subdomain(news.name)) fail("name", `${JSON.stringify(news.name)} is not a valid cluster name (lowercase letters, digits, '-' and '.')`);
-  if (news.options !== undefined) {
+  if (news.options !== undefined && !containsUnknown(news.options)) {
     if (typeof news.options !== "object" || news.options === null) fail("options", "must be an object of kops create-cluster options");
     else for (const p of checkOptions(news.options)) fail(`options.${p.option}`, p.message);
   }
   if (news.spec !== undefined && (typeof news.spec !== "object" || news.spec === null || Array.isArray(news.spec))) fail("spec", "must be an object (the fields of the Cluster spec to set)");
-  if (news.instanceGroups !== undefined) {
+  if (news.instanceGroups !== undefined && !containsUnknown(news.instanceGroups)) {
     if (typeof news.instanceGroups !== "object" || news.instanceGroups === null) fail("instanceGroups", "must map group names to spec fields");
     else for (const [n, g] of Object.entries(news.instanceGroups)) {
       if (!isDns1123Subdomain(n)) fail(`instanceGroups.${n}`, "is not a valid instance group name");
@@ -136,62 +148,216 @@ export function checkInputs(news: Partial<ClusterConfigInputs>): pulumi.dynamic.
   return failures;
 }
 
-/** `config: spec.x` style keys, for the values of owned fields. */
-function ownedValues(o: Ownership, documents: Record<string, Record<string, unknown> | undefined>): Record<string, unknown> {
+/** `file: path` -> value for each field a manager owns in some documents (the document markers aside). */
+function ownedValuesOf(ownership: Ownership, docs: Record<string, Record<string, unknown> | undefined>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  const add = (file: string, paths: string[]) => {
+  for (const file of Object.keys(ownership).sort()) {
+    const paths = ownership[file]!.filter((p) => p !== DOCUMENT);
     for (const p of paths) {
-      const v = valueAt(documents[file], parsePath(p));
+      // A named item is shown through its fields; alone, as its value.
+      if (p.endsWith("]") && paths.some((q) => q !== p && q.startsWith(p))) continue;
+      const v = valueAt(docs[file], parsePath(p));
       out[`${file}: ${p}`] = v === undefined ? null : v;
     }
-  };
-  add("config", o.config);
-  for (const [g, paths] of Object.entries(o.instanceGroups)) add(`instancegroup/${g}`, paths);
+  }
   return out;
 }
 
-async function observe(i: ClusterConfigInputs, ownership: Ownership, adopted: boolean, plan: string[], applied?: Record<string, unknown>): Promise<ClusterConfigOutputs | undefined> {
+/** What one plan of the resource holds: the documents' change and the secrets'. */
+interface Planned {
+  cluster: ClusterPlan;
+  secrets: SecretChange[];
+  /** The store's bucket does not exist (yet): planned as an empty store. */
+  bucketMissing: boolean;
+  lines: string[];
+}
+
+/** The previous names of the secrets this resource kept, from old inputs or old outputs. */
+function previousSecretNames(olds: Partial<ClusterConfigInputs & ClusterConfigOutputs> | undefined): string[] {
+  return Object.keys(olds?.secrets ?? olds?.secretHashes ?? {});
+}
+
+/** Ownership recorded by state schema 1, as documents would record it. */
+function legacyOwnership(olds: unknown): Ownership | undefined {
+  const o = (olds as { ownedPaths?: { config?: string[]; instanceGroups?: Record<string, string[]>; createdGroups?: string[] }; adopted?: boolean } | undefined);
+  if (!o?.ownedPaths || !Array.isArray(o.ownedPaths.config)) return undefined;
+  const out: Ownership = { config: [...o.ownedPaths.config, ...(o.adopted ? [] : [DOCUMENT])] };
+  for (const [g, paths] of Object.entries(o.ownedPaths.instanceGroups ?? {})) out[`instancegroup/${g}`] = [...paths];
+  for (const g of o.ownedPaths.createdGroups ?? []) out[`instancegroup/${g}`] = [...(out[`instancegroup/${g}`] ?? []), DOCUMENT];
+  return out;
+}
+
+/** Plans kept by this provider process: `check` plans, and `diff` of the same inputs reuses the plan. */
+const plans = new Map<string, Planned>();
+
+function planKey(i: Normalized, previous: readonly string[], recorded: Ownership | undefined): string {
+  return JSON.stringify([i, previous, recorded ?? null]);
+}
+
+async function bucketExists(url: string): Promise<boolean> {
+  const p = parseUrl(url);
+  if (p.scheme === "file" || p.scheme === "memfs") return true;
+  return (await bucketAdmin(openPath(url)).settings()).exists;
+}
+
+/**
+ * Works out what applying `i` would change: documents and secrets, read from the store. A store
+ * whose bucket does not exist yet (created by the same program) plans as an empty store.
+ */
+async function planResource(i: Normalized, previous: readonly string[], recorded?: Ownership): Promise<Planned> {
+  const key = planKey(i, previous, recorded);
+  const cached = plans.get(key);
+  if (cached) return cached;
+  let store = storeOf(i);
+  let bucketMissing = false;
+  let cluster: ClusterPlan;
+  let secrets: SecretChange[];
+  try {
+    [cluster, secrets] = await Promise.all([planCluster(store, request(i, recorded)), planSecrets(store.cluster(i.name).join("secrets"), i.secrets ?? {}, previous)]);
+  } catch (e) {
+    if (KstateError.isInstance(e) && e.code === "Backend" && !(await bucketExists(i.store).catch(() => true))) {
+      bucketMissing = true;
+      const empty = `memfs://kstate-plan-${randomBytes(6).toString("hex")}`;
+      store = new ClusterStore(openPath(empty));
+      [cluster, secrets] = await Promise.all([planCluster(store, request(i, recorded)), planSecrets(store.cluster(i.name).join("secrets"), i.secrets ?? {}, [])]);
+    } else throw e;
+  }
+  const lines = [...describeChanges(cluster), ...describeSecretChanges(secrets)];
+  const planned: Planned = { cluster, secrets, bucketMissing, lines };
+  if (plans.size > 256) plans.clear();
+  plans.set(key, planned);
+  return planned;
+}
+
+function summary(i: Normalized, p: Planned): string {
+  const where = `${i.name} in ${i.store}`;
+  if (p.bucketMissing) return `${where}: the bucket does not exist yet (this program creates it, or it must exist before up); creating the cluster`;
+  if (!p.cluster.existed) return `${where}: creating the cluster`;
+  if (p.cluster.adopted && !Object.keys(p.cluster.ownership).length) return `${where}: adopting the existing cluster`;
+  return `${where}: ${p.lines.length === 0 ? "no changes" : `${p.lines.length} change${p.lines.length === 1 ? "" : "s"}`}`;
+}
+
+/** The plan, as `pulumi preview` shows it: each line on the provider's output, which the engine prints. */
+function show(i: Normalized, p: Planned, adopting: boolean): void {
+  if (p.lines.length === 0) return;
+  const head = adopting && p.cluster.existed && !p.bucketMissing ? `${i.name} in ${i.store}: merging into the existing cluster (${p.lines.length} changes)` : summary(i, p);
+  process.stderr.write(`${[head, ...p.lines.map((l) => `${i.name}: ${l}`)].join("\n")}\n`);
+}
+
+/** A store problem as a check failure: what failed, on which URL, and what to do. */
+function storeFailure(i: Normalized, e: unknown): pulumi.dynamic.CheckFailure {
+  const message = e instanceof Error ? e.message : String(e);
+  if (/credential/i.test(message) && !/invalid|signature/i.test(message)) {
+    return { property: "store", reason: `cannot read ${i.store}: no credentials were found for it. Set S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY (or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE) for s3://, GOOGLE_APPLICATION_CREDENTIALS for gs:// (${message.split("\n")[0]})` };
+  }
+  return { property: "store", reason: message };
+}
+
+/** Reads what the resource owns in the store now: its outputs. */
+async function observe(i: Normalized, secretHashKey: string, secretNames: readonly string[]): Promise<ClusterConfigOutputs | undefined> {
   const store = storeOf(i);
   const config = await store.readConfig(i.name);
   if (!config) return undefined;
   const groups = await store.readInstanceGroups(i.name);
   const revisions: Record<string, string> = { config: config.revision };
-  const instanceGroupDocuments: Record<string, string> = {};
-  const plain: Record<string, Record<string, unknown> | undefined> = { config: config.doc.toJS() as Record<string, unknown> };
+  const docs: Record<string, Record<string, unknown> | undefined> = { config: config.doc.toJS() as Record<string, unknown> };
+  const ownership: Ownership = {};
+  const mine = readOwners(config.doc).get(i.manager);
+  if (mine) ownership.config = [...mine].sort();
   for (const [n, d] of groups) {
     revisions[`instancegroup/${n}`] = d.revision;
-    instanceGroupDocuments[n] = d.text;
-    plain[`instancegroup/${n}`] = d.doc.toJS() as Record<string, unknown>;
+    docs[`instancegroup/${n}`] = d.doc.toJS() as Record<string, unknown>;
+    const owned = readOwners(d.doc).get(i.manager);
+    if (owned) ownership[`instancegroup/${n}`] = [...owned].sort();
   }
-  const spec = plain.config?.spec as Record<string, unknown> | undefined;
+  const spec = docs.config?.spec as Record<string, unknown> | undefined;
+  const folder = store.cluster(i.name).join("secrets");
+  const secretHashes: Record<string, string> = {};
+  for (const name of [...secretNames].sort()) {
+    try {
+      const file = folder.join(name);
+      secretHashes[name] = keyedSecretHash(secretHashKey, name, decodeSecret((await file.read()).data.toString("utf8"), file.url));
+    } catch (e) {
+      if (!NotFoundError.isInstance(e)) throw e;
+    }
+  }
   const out: ClusterConfigOutputs = {
     store: i.store,
     name: i.name,
-    onConflict: i.onConflict ?? "fail",
-    deleteClusterState: i.deleteClusterState ?? false,
-    plan,
+    manager: i.manager,
+    onConflict: i.onConflict,
+    deleteClusterState: i.deleteClusterState,
     configBase: typeof spec?.configBase === "string" ? spec.configBase : `${i.store}/${i.name}`,
-    config: config.text,
-    instanceGroupDocuments,
     revisions,
-    ownedPaths: ownership,
-    ownedValues: ownedValues(ownership, plain),
-    appliedOwnedValues: {},
-    adopted,
+    ownedValues: ownedValuesOf(ownership, docs),
+    adopted: !(ownership.config ?? []).includes(DOCUMENT),
     schemaVersion: CLUSTER_CONFIG_SCHEMA_VERSION,
-    secretHashes: hashesOf(i.secrets),
+    secretHashes,
+    secretHashKey,
   };
-  out.appliedOwnedValues = applied ?? out.ownedValues;
   if (i.options) out.options = i.options;
-  if (i.clientSideEncryption) out.clientSideEncryption = i.clientSideEncryption;
   if (i.spec) out.spec = i.spec;
   if (i.instanceGroups) out.instanceGroups = i.instanceGroups;
+  if (i.clientSideEncryption) out.clientSideEncryption = i.clientSideEncryption;
   return out;
 }
 
-function previousOwnership(olds: Partial<ClusterConfigOutputs> | undefined): Ownership {
-  const o = olds?.ownedPaths;
-  return o && Array.isArray(o.config) ? { config: o.config, instanceGroups: o.instanceGroups ?? {}, createdGroups: o.createdGroups ?? [] } : NO_OWNERSHIP;
+/** Outputs of any schema as the inputs they were made from. */
+function inputsOfOutputs(o: ClusterConfigOutputs): Normalized {
+  const i = normalize({ store: o.store, name: o.name, manager: o.manager ?? legacyManager(o.name), onConflict: o.onConflict, deleteClusterState: o.deleteClusterState });
+  if (o.options) i.options = o.options;
+  if (o.spec) i.spec = o.spec;
+  if (o.instanceGroups) i.instanceGroups = o.instanceGroups;
+  if (o.clientSideEncryption) i.clientSideEncryption = o.clientSideEncryption;
+  return i;
+}
+
+async function apply(i: Normalized, olds: Partial<ClusterConfigOutputs> | undefined): Promise<ClusterConfigOutputs> {
+  const store = storeOf(i);
+  const previous = previousSecretNames(olds);
+  await applyCluster(store, request(i, legacyOwnership(olds)), { onConflict: i.onConflict });
+  const folder = store.cluster(i.name).join("secrets");
+  await applySecrets(folder, i.secrets ?? {}, await planSecrets(folder, i.secrets ?? {}, previous));
+  const key = olds?.secretHashKey ?? randomBytes(32).toString("hex");
+  const outs = await observe(i, key, Object.keys(i.secrets ?? {}));
+  if (!outs) throw new NotFoundError(`${i.store}/${i.name}/config was written but cannot be read back`, { url: `${i.store}/${i.name}/config` });
+  return outs;
+}
+
+/** What `delete` would leave: refusals decided before anything is removed. */
+async function planDelete(props: ClusterConfigOutputs): Promise<{ run(): Promise<void> }> {
+  const i = inputsOfOutputs(props);
+  const store = storeOf(i);
+  const folder = store.cluster(i.name);
+  const req: ClusterRequest = { ...request(i, legacyOwnership(props)), release: true };
+  const plan = await planCluster(store, req);
+  if (plan.problems.length > 0) {
+    throw new RefusedError(`refusing to delete ClusterConfig of ${i.name}: letting go of its fields would leave the cluster invalid, and nothing was changed:\n${validationError(i.name, plan.problems).message.split("\n").slice(1).join("\n")}\nKeep the resource (or set the fields elsewhere first), or protect the cluster with the resource option retainOnDelete.`, { url: folder.url });
+  }
+  const secretsFolder = folder.join("secrets");
+  const secrets = await planSecrets(secretsFolder, {}, previousSecretNames(props));
+  const configGoes = plan.files.some((f) => f.file === "config" && f.doc === null);
+  let wipe: string[] = [];
+  if (configGoes) {
+    const files = (await folder.listTree()).map((f) => f.path);
+    const unknown = files.filter((f) => !isKopsFile(f));
+    if (unknown.length > 0) {
+      throw new RefusedError(`refusing to delete cluster ${i.name}: ${folder.url} holds files kops does not know (${unknown.slice(0, 5).join(", ")}${unknown.length > 5 ? ", …" : ""}); move them away first. Nothing was changed.`, { url: folder.url });
+    }
+    const ours = new Set(secrets.map((s) => `secrets/${s.name}`));
+    const kopsState = files.filter((f) => isKopsManagedState(f) && !ours.has(f));
+    if (kopsState.length > 0 && !i.deleteClusterState) {
+      throw new RefusedError(`refusing to delete cluster ${i.name}: kops still keeps state for it in ${folder.url} (${kopsState.slice(0, 5).join(", ")}${kopsState.length > 5 ? ", …" : ""}). Delete the cluster with kops first, or set deleteClusterState: true to remove that state too. Nothing was changed.`, { url: folder.url });
+    }
+    if (i.deleteClusterState) wipe = kopsState;
+  }
+  return {
+    async run() {
+      await applyCluster(store, req);
+      await applySecrets(secretsFolder, {}, secrets);
+      for (const f of wipe) await folder.join(f).remove();
+    },
+  };
 }
 
 export const provider: ProviderImpl<ClusterConfigInputs, ClusterConfigOutputs> = {
@@ -200,85 +366,89 @@ export const provider: ProviderImpl<ClusterConfigInputs, ClusterConfigOutputs> =
   },
 
   /**
-   * Checks the inputs and, when the store is known, reads the cluster and works out the change:
-   * an invalid result fails here, so `preview` shows it and nothing is written; the change is
-   * returned as `plan`, so `preview` shows it field by field.
+   * Checks the inputs and, when they are known, reads the cluster and works out the change: an
+   * invalid result or a field another manager owns fails here, so `preview` shows it and nothing
+   * is written. The change is printed line by line, and the resulting owned values become the
+   * `ownedValues` input, so `preview --diff` shows them field by field.
    */
   async check(olds, news) {
     const failures = checkInputs(news);
     if (failures.length > 0) return { failures };
-    const inputs: ClusterConfigInputs = { ...news };
-    delete inputs.plan;
-    if (containsUnknown(news)) return { inputs: { ...inputs, plan: ["(worked out at apply time: an input is not known yet)"] } };
-    const plan = await planCluster(storeOf(inputs), request(inputs), previousOwnership(olds as Partial<ClusterConfigOutputs>));
-    if (plan.problems.length > 0) {
-      return { failures: plan.problems.map((p) => ({ property: p.file === "config" || !p.file ? specProperty(p.path) : "instanceGroups", reason: `${p.file ? `${p.file}: ` : ""}${p.path ? `${p.path}: ` : ""}${p.message}` })) };
+    if (containsUnknown(news)) {
+      const inputs = { ...news };
+      delete inputs.ownedValues;
+      return { inputs };
     }
-    const lines = describeChanges(plan);
-    if (!plan.existed) lines.unshift(`creating cluster ${inputs.name} in ${inputs.store}`);
-    else if (!(olds as Partial<ClusterConfigOutputs>).ownedPaths) lines.unshift(`merging into the existing cluster ${inputs.name} in ${inputs.store}`);
-    return { inputs: { ...inputs, plan: lines } };
+    const i = normalize(news);
+    const previous = olds as Partial<ClusterConfigInputs>;
+    if (previous.store !== undefined && previous.name === i.name && !containsUnknown(previous.store)) {
+      const from = canonicalUrl(previous.store);
+      if (from !== i.store) {
+        const moved = await storeOf(i).readConfig(i.name).then((c) => c !== undefined, () => false);
+        if (!moved) {
+          return { failures: [{ property: "store", reason: `${i.name} is kept in ${from}; changing store to ${i.store} would not move it. Move it with a StateStoreMigration (or \`kstate migrate\`) first, then point store at ${i.store}.` }] };
+        }
+      }
+    }
+    let planned: Planned;
+    try {
+      planned = await planResource(i, previousSecretNames(previous));
+    } catch (e) {
+      return { failures: [storeFailure(i, e)] };
+    }
+    const { cluster } = planned;
+    if (cluster.problems.length > 0 || cluster.conflicts.length > 0) {
+      const property = (file: string | undefined, path: string) => (file === undefined || file === "config" ? (path.startsWith("metadata.name") ? "name" : "spec") : "instanceGroups");
+      return {
+        failures: [
+          ...cluster.problems.map((p) => ({ property: property(p.file, p.path), reason: `${p.file ? `${p.file}: ` : ""}${p.path ? `${p.path}: ` : ""}${p.message}` })),
+          ...cluster.conflicts.map((c) => ({ property: property(c.file, c.path), reason: `${c.file}: ${c.path}: ${c.message}. Change it in that manager, stop setting it here, or set onConflict: "overwrite" to take it over.` })),
+        ],
+      };
+    }
+    show(i, planned, previous.store === undefined);
+    return { inputs: { ...i, ownedValues: ownedValuesOf(cluster.ownership, Object.fromEntries(cluster.files.map((f) => [f.file, f.after]))) } };
   },
 
   async diff(_id, olds, news) {
-    const replaces = (["store", "name"] as const).filter((k) => olds[k] !== news[k]);
-    const planned = (news.plan ?? []).filter((l) => !l.startsWith("merging into") && !l.startsWith("creating cluster"));
-    const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
-    const inputsChanged = !same(olds.secretHashes ?? {}, hashesOf(news.secrets)) || !same(olds.clientSideEncryption, news.clientSideEncryption) || !same(olds.options, news.options) || !same(olds.spec, news.spec) || !same(olds.instanceGroups, news.instanceGroups)
-      || (olds.onConflict ?? "fail") !== (news.onConflict ?? "fail") || (olds.deleteClusterState ?? false) !== (news.deleteClusterState ?? false);
-    // After a refresh, owned fields edited behind the program's back show here.
-    const drifted = olds.appliedOwnedValues !== undefined && !same(olds.ownedValues, olds.appliedOwnedValues);
-    return { changes: replaces.length > 0 || planned.length > 0 || inputsChanged || drifted, replaces, deleteBeforeReplace: false };
+    const i = normalize(news);
+    const replaces = olds.name !== i.name ? ["name"] : [];
+    if (replaces.length > 0) return { changes: true, replaces, deleteBeforeReplace: false };
+    const o = olds as Partial<ClusterConfigOutputs>;
+    const settingsChanged = o.schemaVersion !== CLUSTER_CONFIG_SCHEMA_VERSION || o.manager !== i.manager || canonicalUrl(o.store ?? i.store) !== i.store
+      || (o.onConflict ?? "fail") !== i.onConflict || (o.deleteClusterState ?? false) !== i.deleteClusterState
+      || JSON.stringify(o.clientSideEncryption ?? null) !== JSON.stringify(i.clientSideEncryption ?? null)
+      || JSON.stringify(Object.keys(o.secretHashes ?? {}).sort()) !== JSON.stringify(Object.keys(i.secrets ?? {}).sort());
+    if (settingsChanged) return { changes: true, replaces, deleteBeforeReplace: false };
+    // The documents or secrets differ from what the inputs ask: a change, or drift to undo.
+    const planned = await planResource(i, previousSecretNames(o), legacyOwnership(o));
+    return { changes: planned.lines.length > 0, replaces, deleteBeforeReplace: false };
   },
 
   async create(inputs) {
-    const store = storeOf(inputs);
-    const applied = await applyCluster(store, request(inputs), NO_OWNERSHIP, { onConflict: inputs.onConflict ?? "fail" });
-    await writeSecrets(store, inputs, {});
-    const outs = await observe(inputs, applied.plan.ownership, applied.plan.existed, inputs.plan ?? []);
-    if (!outs) throw new Error(`${inputs.store}/${inputs.name}/config was written but cannot be read back`);
-    return { id: `${inputs.store.replace(/\/$/, "")}/${inputs.name}`, outs };
+    const i = normalize(inputs);
+    const outs = await apply(i, undefined);
+    return { id: `${i.store}/${i.name}`, outs };
   },
 
+  /** Reads the documents back: owned fields edited by hand show in `ownedValues`. */
   async read(id, props) {
-    const outs = await observe(props!, previousOwnership(props), props!.adopted, props!.plan ?? [], props!.appliedOwnedValues ?? props!.ownedValues);
+    const i = inputsOfOutputs(props!);
+    const outs = await observe(i, props!.secretHashKey ?? randomBytes(32).toString("hex"), Object.keys(props!.secretHashes ?? {}));
     return outs ? { id, props: outs } : {};
   },
 
   async update(_id, olds, news) {
-    const store = storeOf(news);
-    const applied = await applyCluster(store, request(news), previousOwnership(olds), { onConflict: news.onConflict ?? "fail" });
-    await writeSecrets(store, news, olds.secretHashes ?? {});
-    const outs = await observe(news, applied.plan.ownership, olds.adopted, news.plan ?? []);
-    if (!outs) throw new Error(`${news.store}/${news.name}/config was written but cannot be read back`);
-    return { outs };
+    return { outs: await apply(normalize(news), olds) };
   },
 
+  /**
+   * Lets go of what the resource owns: its fields go (as an update that sets nothing would remove
+   * them), its secrets too, and the documents it created when nobody else owns anything in them.
+   * Every refusal is decided before anything is removed.
+   */
   async delete(_id, props) {
-    const store = storeOf(props);
-    const folder = store.cluster(props.name);
-    // The secrets this program wrote are its own to remove; kops's other state is not.
-    for (const name of Object.keys(props.secretHashes ?? {})) await folder.join("secrets", name).remove();
-    const files = (await folder.listTree()).map((f) => f.path);
-    const unknown = files.filter((f) => !isKopsFile(f));
-    if (unknown.length > 0) {
-      throw new Error(`refusing to delete cluster ${props.name}: ${folder.url} holds files kops does not know (${unknown.slice(0, 5).join(", ")}${unknown.length > 5 ? ", …" : ""}); move them away first`);
-    }
-    const kopsState = files.filter(isKopsManagedState);
-    if (props.deleteClusterState) {
-      for (const f of files) await folder.join(f).remove();
-      return;
-    }
-    if (kopsState.length > 0) {
-      throw new Error(`refusing to delete cluster ${props.name}: kops still keeps state for it in ${folder.url} (${kopsState.slice(0, 5).join(", ")}${kopsState.length > 5 ? ", …" : ""}). Delete the cluster with kops first, or set deleteClusterState: true to remove that state too.`);
-    }
-    for (const g of props.ownedPaths?.createdGroups ?? []) await store.instanceGroupPath(props.name, g).remove();
-    const config = await store.readConfig(props.name);
-    if (config) await config.path.remove({ ifRevision: config.revision });
+    await (await planDelete(props)).run();
   },
 };
 
-/** The resource property a problem in `config` belongs to: `spec` for spec fields. */
-function specProperty(path: string): string {
-  return path.startsWith("spec") ? "spec" : path.startsWith("metadata.name") ? "name" : "spec";
-}

@@ -1,6 +1,6 @@
 import { syncCluster, type SyncResult } from "../ops/sync";
 import { isDns1123Subdomain } from "../ops/validate";
-import { openPath, parseUrl } from "../vfs";
+import { canonicalUrl, NotFoundError, openPath, parseUrl, RefusedError } from "../vfs";
 import { KstateError } from "../vfs/errors";
 import { containsUnknown, type ProviderImpl } from "./serialize";
 import { configureFromStack } from "./stack-config";
@@ -55,12 +55,18 @@ export function checkMigration(news: Partial<MigrationInputs>): { inputs?: Norma
     }
   }
   if (typeof news.clusterName !== "string" || !isDns1123Subdomain(news.clusterName)) fail("clusterName", "required: the cluster's name, e.g. dev.k8s.example.com");
-  if (news.source && news.destination && news.source.replace(/\/$/, "") === news.destination.replace(/\/$/, "")) fail("destination", "is the same store as source");
+  if (failures.length === 0 && !containsUnknown(news.source) && !containsUnknown(news.destination) && canonicalUrl(news.source!) === canonicalUrl(news.destination!)) fail("destination", "is the same store as source");
   if (news.concurrency !== undefined && (!Number.isInteger(news.concurrency) || news.concurrency < 1 || news.concurrency > 256)) fail("concurrency", "must be a whole number from 1 to 256");
   if (news.deleteSource !== undefined && typeof news.deleteSource !== "boolean") fail("deleteSource", "must be true or false");
   if (failures.length > 0) return { failures };
   return {
-    inputs: { clusterName: news.clusterName!, source: news.source!, destination: news.destination!, deleteSource: news.deleteSource ?? false, concurrency: news.concurrency ?? 16 },
+    inputs: {
+      clusterName: news.clusterName!,
+      source: containsUnknown(news.source) ? news.source! : canonicalUrl(news.source!),
+      destination: containsUnknown(news.destination) ? news.destination! : canonicalUrl(news.destination!),
+      deleteSource: news.deleteSource ?? false,
+      concurrency: news.concurrency ?? 16,
+    },
     failures,
   };
 }
@@ -105,9 +111,15 @@ export const provider: ProviderImpl<MigrationInputs, MigrationOutputs> = {
   },
 
   async diff(_id, olds, news) {
-    const replaces = (["clusterName", "source", "destination"] as const).filter((k) => olds[k] !== news[k]);
+    const same = (a: string, b: string) => (containsUnknown(b) ? false : canonicalUrl(a) === canonicalUrl(b));
+    const replaces = [
+      ...(olds.clusterName !== news.clusterName ? ["clusterName"] : []),
+      ...(!same(olds.source, news.source) ? ["source"] : []),
+      ...(!same(olds.destination, news.destination) ? ["destination"] : []),
+    ];
     const changed = (["deleteSource", "concurrency"] as const).filter((k) => olds[k] !== news[k]);
-    return { changes: replaces.length + changed.length > 0, replaces, deleteBeforeReplace: false };
+    // A destination found missing by refresh (`verified: false`) is copied again.
+    return { changes: replaces.length + changed.length > 0 || olds.verified === false, replaces, deleteBeforeReplace: false };
   },
 
   async create(inputs) {
@@ -115,12 +127,23 @@ export const provider: ProviderImpl<MigrationInputs, MigrationOutputs> = {
     return { id: `${inputs.source}/${inputs.clusterName}->${inputs.destination}`, outs };
   },
 
+  /** Looks at the destination: if its config is gone, the migration no longer holds, and the next `up` copies again. */
   async read(id, props) {
-    return { id, props: props! };
+    const { destination } = folders(props!);
+    const present = await destination.join("config").stat().then(() => true, (e: unknown) => {
+      if (NotFoundError.isInstance(e)) return false;
+      throw e;
+    });
+    return { id, props: present ? props! : { ...props!, verified: false } };
   },
 
   async update(_id, olds, news) {
-    if (olds.sourceDeleted && olds.destination === news.destination) return { outs: { ...olds, ...(news as Normalized), plan: news.plan ?? [] } };
+    if (olds.sourceDeleted && canonicalUrl(olds.destination) === canonicalUrl(news.destination)) {
+      if (olds.verified === false) {
+        throw new RefusedError(`${olds.clusterName}: its config is gone from ${olds.destination}, and the source ${olds.source} was deleted after the migration; there is nothing left to copy from. Restore the destination from its bucket's old versions (\`kstate history\`), then run \`pulumi refresh\`.`, { url: olds.destination });
+      }
+      return { outs: { ...olds, ...(news as Normalized), plan: news.plan ?? [] } };
+    }
     return { outs: await migrate(news as Normalized) };
   },
 

@@ -1,5 +1,8 @@
 import type * as pulumi from "@pulumi/pulumi";
 
+/** The version of this package, captured by each serialized provider to name what to install. */
+const PACKAGE_VERSION: string = (require("../../../package.json") as { version: string }).version;
+
 /** The CRUD a provider module under src/providers/ exports as `provider`. */
 export type ProviderImpl<I, O> = Required<Omit<pulumi.dynamic.ResourceProvider<I, O>, "configure">>
   & Pick<pulumi.dynamic.ResourceProvider<I, O>, "configure">;
@@ -12,13 +15,19 @@ export type ProviderImpl<I, O> = Required<Omit<pulumi.dynamic.ResourceProvider<I
  * frozen in state, and no SDK client is ever serialized.
  */
 export function serializableProvider<I, O>(moduleName: string, builtDir: string): pulumi.dynamic.ResourceProvider<I, O> {
+  const version = PACKAGE_VERSION;
   const load = (): ProviderImpl<I, O> => {
     let mod: { provider: ProviderImpl<I, O> };
     try {
       mod = require(`kstate/providers/${moduleName}`);
     } catch (e) {
       if ((e as { code?: string }).code !== "MODULE_NOT_FOUND") throw e;
-      mod = require(`${builtDir}/${moduleName}`);
+      try {
+        mod = require(`${builtDir}/${moduleName}`);
+      } catch (again) {
+        if ((again as { code?: string }).code !== "MODULE_NOT_FOUND") throw again;
+        throw new Error(`this stack's kstate resources need the kstate package (version ${version} wrote them), and Pulumi cannot find it from ${process.cwd()}: run \`npm install kstate@${version}\` in the program's folder, then run the command again`);
+      }
     }
     return mod.provider;
   };

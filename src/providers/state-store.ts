@@ -1,8 +1,8 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { bucketAdmin, type BucketAdmin, type BucketEncryption, type OpenOptions, openPath, parseUrl } from "../vfs";
+import { bucketAdmin, type BucketAdmin, type BucketEncryption, canonicalUrl, type OpenOptions, openPath, parseUrl } from "../vfs";
 import { type ClusterEncryption, encryptionProblems, storeEncryption } from "../store/secrets";
 import { keyringOf, probeKeys } from "../vfs/encrypted";
-import { KstateError } from "../vfs/errors";
+import { KstateError, RefusedError } from "../vfs/errors";
 import { configureFromStack, stackConfig } from "./stack-config";
 import type { ProviderImpl } from "./serialize";
 
@@ -99,7 +99,7 @@ export function checkStateStore(news: Partial<StateStoreInputs>): { inputs?: Nor
   if (news.clientSideEncryption !== undefined) for (const f of encryptionProblems(news.clientSideEncryption)) fail(f.property, f.reason);
   if (failures.length > 0) return { failures };
   const inputs: Normalized = {
-    url: news.url.replace(/\/$/, ""),
+    url: canonicalUrl(news.url),
     versioning,
     encryption,
     forceDestroy: news.forceDestroy ?? false,
@@ -187,20 +187,60 @@ function normalizedFromOutputs(o: StateStoreOutputs): Normalized {
   return n;
 }
 
+function containsUnknownUrl(url: string): boolean {
+  return url.includes("04da6b54-80e4-46f7-96ec-b56ff0331ba9");
+}
+
+/**
+ * A change of inputs that would not keep the same bucket as asked: another bucket while the old
+ * one holds state (the replace would delete it with its clusters), or a region the existing
+ * bucket is not in (buckets do not move).
+ */
+async function identityProblem(previous: Partial<StateStoreInputs>, i: Normalized): Promise<pulumi.dynamic.CheckFailure | undefined> {
+  const from = canonicalUrl(previous.url!);
+  if (from !== i.url) {
+    const old = normalizedFromOutputs({ ...(previous as StateStoreOutputs), url: from });
+    const oldAdmin = adminFor(old);
+    const held = await oldAdmin.settings().then(async (s) => s.exists && !(await oldAdmin.isEmpty()), () => false);
+    if (held) {
+      return { property: "url", reason: `${from} holds cluster state; changing url to ${i.url} would replace the store and delete ${from} with it. Add a new StateStore for ${i.url}, move each cluster there with a StateStoreMigration, then remove this one.` };
+    }
+    return undefined;
+  }
+  if (i.region && i.region !== previous.region) {
+    const s = await adminFor(i).settings().catch(() => undefined);
+    if (s?.exists && s.location && s.location !== i.region.toLowerCase()) {
+      return { property: "region", reason: `${i.url} is in ${s.location}, and a bucket cannot move to ${i.region}. Set region: "${s.location}" (or leave it out), or move the state to a new StateStore with StateStoreMigration.` };
+    }
+  }
+  return undefined;
+}
+
 export const provider: ProviderImpl<StateStoreInputs, StateStoreOutputs> = {
   async configure(req) {
     configureFromStack(req);
   },
 
-  async check(_olds, news) {
+  async check(olds, news) {
     const { inputs, failures } = checkStateStore(news);
-    return failures.length > 0 ? { failures } : { inputs: inputs! };
+    if (failures.length > 0) return { failures };
+    const i = inputs!;
+    const previous = olds as Partial<StateStoreInputs>;
+    if (typeof previous.url === "string" && !containsUnknownUrl(previous.url)) {
+      const problem = await identityProblem(previous, i);
+      if (problem) return { failures: [problem] };
+    }
+    return { inputs: i };
   },
 
+  /**
+   * The bucket is the identity: a store spelled another way, or reached with a region or endpoint
+   * given where there was none, is the same store and never replaced.
+   */
   async diff(_id, olds, news) {
     const n = checkStateStore(news).inputs ?? (news as Normalized);
-    const replaces = (["url", "endpoint", "region"] as const).filter((k) => (olds[k] ?? "") !== (n[k] ?? ""));
-    const changed = (["versioning", "encryption", "kmsKeyId", "forceDestroy", "adoptExisting", "clientSideEncryption"] as const)
+    const replaces = canonicalUrl(olds.url) !== canonicalUrl(n.url) ? ["url"] : [];
+    const changed = (["versioning", "encryption", "kmsKeyId", "forceDestroy", "adoptExisting", "clientSideEncryption", "region", "endpoint"] as const)
       .filter((k) => JSON.stringify(olds[k] ?? "") !== JSON.stringify(n[k] ?? ""));
     return { changes: replaces.length + changed.length > 0, replaces, deleteBeforeReplace: false };
   },
@@ -213,23 +253,46 @@ export const provider: ProviderImpl<StateStoreInputs, StateStoreOutputs> = {
     let adopted = false;
     if (existing.exists) {
       if (!i.adoptExisting) {
-        throw new Error(`${admin.url} already exists. Set adoptExisting: true to manage it with this StateStore; its objects are kept.`);
+        throw new RefusedError(`${admin.url} already exists. Set adoptExisting: true to manage it with this StateStore; its objects are kept.`, { url: admin.url });
       }
       await reconcile(i, admin);
       adopted = true;
     } else {
-      await admin.create({ versioning: i.versioning, encryption: encryptionOf(i), ...(i.region ? { region: i.region } : {}) });
+      try {
+        await admin.create({ versioning: i.versioning, encryption: encryptionOf(i), ...(i.region ? { region: i.region } : {}) });
+      } catch (e) {
+        // Made, but not as asked (encryption refused, say): tell the engine the bucket exists, so
+        // the next `up` finishes the job on it instead of failing with "already exists".
+        const made = await admin.settings().then((s) => s.exists, () => false);
+        if (!made) throw e;
+        const props = await observe(i, admin, false).catch(() => undefined);
+        throw { id: admin.url, properties: props ?? { url: i.url }, message: `${admin.url} was created, but ${(e as Error).message}`, reasons: [(e as Error).message] };
+      }
     }
     const outs = await observe(i, admin, adopted);
     if (!outs) throw new Error(`${admin.url} was created but cannot be found`);
     return { id: admin.url, outs };
   },
 
+  /**
+   * Reads the bucket's real settings. When they differ from what was asked (versioning suspended
+   * behind Pulumi's back, say), the stored inputs take the observed values too, so the next
+   * `preview` shows the repair as a property change (`versioning: false => true`). The
+   * client-side key is never handed back as an input: state would hold it in plain text.
+   */
   async read(id, props) {
     const i = normalizedFromOutputs(props!);
     const outs = await observe(i, adminFor(i), props!.adopted);
     // No id: the bucket is gone, and refresh drops the resource.
-    return outs ? { id, props: outs } : {};
+    if (!outs) return {};
+    const drifted = outs.versioning !== i.versioning || outs.encryption !== i.encryption || (outs.kmsKeyId ?? "") !== (i.kmsKeyId ?? "");
+    if (!drifted) return { id, props: outs };
+    const observed: StateStoreInputs = { url: i.url, versioning: outs.versioning, encryption: outs.encryption, forceDestroy: i.forceDestroy, adoptExisting: i.adoptExisting };
+    if (outs.kmsKeyId) observed.kmsKeyId = outs.kmsKeyId;
+    if (i.region) observed.region = i.region;
+    if (i.endpoint) observed.endpoint = i.endpoint;
+    // (The SDK types `inputs` as the outputs type; it takes the inputs.)
+    return { id, props: outs, inputs: observed as unknown as StateStoreOutputs };
   },
 
   async update(_id, olds, news) {
@@ -238,7 +301,7 @@ export const provider: ProviderImpl<StateStoreInputs, StateStoreOutputs> = {
     await proveKeys(i, admin.url);
     await reconcile(i, admin);
     const outs = await observe(i, admin, olds.adopted);
-    if (!outs) throw new Error(`${admin.url} no longer exists; run \`pulumi refresh\` to forget it, then \`pulumi up\` to create it again`);
+    if (!outs) throw new RefusedError(`${admin.url} no longer exists; run \`pulumi refresh\` to forget it, then \`pulumi up\` to create it again`);
     return { outs };
   },
 
@@ -252,7 +315,7 @@ export const provider: ProviderImpl<StateStoreInputs, StateStoreOutputs> = {
       return;
     }
     if (!props.forceDestroy && !(await admin.isEmpty())) {
-      throw new Error(`${admin.url} is not empty (it holds cluster state or old versions of it). Refusing to delete it; move the state elsewhere first, or set forceDestroy: true on the StateStore to delete it with everything in it.`);
+      throw new RefusedError(`${admin.url} is not empty (it holds cluster state or old versions of it). Refusing to delete it; move the state elsewhere first, or set forceDestroy: true on the StateStore to delete it with everything in it.`);
     }
     await admin.delete({ force: props.forceDestroy });
   },

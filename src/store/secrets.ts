@@ -4,7 +4,7 @@
  * opened at; a store's root holds one folder per cluster, so cluster-relative patterns are
  * prefixed here with the cluster segment.
  */
-import { createHash } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import { type ClientSideEncryption, globToRegExp, keyringOf } from "../vfs/encrypted";
 import { CONFIG_FILE, INSTANCE_GROUP_DIR } from "./layout";
 import { NotFoundError, ValidationError } from "../vfs/errors";
@@ -71,9 +71,17 @@ export function decodeSecret(text: string, url: string): Buffer {
   return Buffer.from(data, "base64");
 }
 
-/** What listings and Pulumi state show of a value: a SHA-256 prefix. */
+/** What listings show of a value: a SHA-256 prefix. */
 export function secretHash(value: Buffer | string): string {
   return createHash("sha256").update(value).digest("hex").slice(0, 16);
+}
+
+/**
+ * What Pulumi state shows of a value: an HMAC-SHA-256 prefix under a key that state keeps only as
+ * a secret, so a reader of the state cannot check guesses against it.
+ */
+export function keyedSecretHash(key: string, name: string, value: Buffer | string): string {
+  return createHmac("sha256", Buffer.from(key, "hex")).update(name).update("\0").update(value).digest("hex").slice(0, 16);
 }
 
 export type SecretWrite = "created" | "unchanged" | "replaced" | "differs";
@@ -87,7 +95,7 @@ export async function writeSecret(file: VfsPath, value: Buffer | string, replace
   try {
     current = await file.read();
   } catch (e) {
-    if (!(e instanceof NotFoundError)) throw e;
+    if (!NotFoundError.isInstance(e)) throw e;
   }
   if (!current) {
     await file.create(encodeSecret(value));

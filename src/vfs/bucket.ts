@@ -19,6 +19,8 @@ export interface BucketSettings {
   encryption: BucketEncryption;
   /** Whether public access is blocked; undefined where the server cannot say. */
   publicAccessBlocked: boolean | undefined;
+  /** The bucket's region or location, lower case (`us-east-1`, `europe-west1`); undefined where there is none. */
+  location?: string;
 }
 
 export interface NewBucket {

@@ -14,7 +14,8 @@ export type ErrorCode =
   | "Permission"
   | "Backend"
   | "Validation"
-  | "Conflict";
+  | "Conflict"
+  | "Refused";
 
 const BRAND = "__kstateError";
 
@@ -97,6 +98,12 @@ export class ValidationError extends KstateError {
 export class ConflictError extends KstateError {
   constructor(message: string, options?: KstateErrorOptions) { super("Conflict", message, options); }
   static override isInstance(e: unknown): e is ConflictError { return hasCode(e, "Conflict"); }
+}
+
+/** An operation kstate will not do as asked, because it would lose something; nothing was changed. */
+export class RefusedError extends KstateError {
+  constructor(message: string, options?: KstateErrorOptions) { super("Refused", message, options); }
+  static override isInstance(e: unknown): e is RefusedError { return hasCode(e, "Refused"); }
 }
 
 /**

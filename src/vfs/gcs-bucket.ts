@@ -43,6 +43,7 @@ export class GcsBucketAdmin implements BucketAdmin {
       versioning: meta.versioning?.enabled === true,
       encryption: kmsKeyName ? { type: "cloud-kms", kmsKeyName } : { type: "google-managed" },
       publicAccessBlocked: prevention === undefined ? undefined : prevention === "enforced",
+      ...(meta.location ? { location: String(meta.location).toLowerCase() } : {}),
     };
   }
 

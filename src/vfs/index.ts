@@ -9,7 +9,7 @@ export { resetMemoryStore } from "./memory";
 export { DEFAULT_RETRY, type RetryPolicy } from "./retry";
 export type { S3Encryption, S3Options } from "./s3";
 export type { GcsOptions } from "./gcs";
-export { parseUrl, type ParsedUrl, type Scheme } from "./url";
+export { canonicalUrl, parseUrl, type ParsedUrl, type Scheme } from "./url";
 export { bucketAdmin, type BucketAdmin, type BucketEncryption, type BucketSettings, type NewBucket } from "./bucket";
 export { copyFile, md5Of, type CopyResult } from "./copy";
 export type { ClientSideEncryption } from "./encrypted";

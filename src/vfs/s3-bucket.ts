@@ -68,7 +68,15 @@ export class S3BucketAdmin implements BucketAdmin {
         if (nameOf(e) === "NoSuchPublicAccessBlockConfiguration") publicAccessBlocked = false;
         else if (!this.unsupportedHere(e)) throw e;
       }
-      return { exists: true, versioning: versioning.Status === "Enabled", encryption, publicAccessBlocked };
+      let location: string | undefined;
+      try {
+        const out = await client.send(new s3.GetBucketLocationCommand({ Bucket: this.bucket }));
+        const c = out.LocationConstraint as string | undefined;
+        location = !c ? "us-east-1" : c === "EU" ? "eu-west-1" : c.toLowerCase();
+      } catch (e) {
+        if (!this.unsupportedHere(e) && statusOf(e) !== 403) throw e;
+      }
+      return { exists: true, versioning: versioning.Status === "Enabled", encryption, publicAccessBlocked, ...(location ? { location } : {}) };
     });
   }
 

@@ -146,3 +146,12 @@ export function formatUrl(scheme: Scheme, location: string, key: string): string
   }
   return key === "" ? `${scheme}://${location}` : `${scheme}://${location}/${key}`;
 }
+
+/**
+ * The one spelling of a store URL: a trailing `/` dropped, a plain path as `file:///abs/dir`, the
+ * scheme in lower case. Two URLs name the same place exactly when their canonical forms are equal.
+ */
+export function canonicalUrl(input: string): string {
+  const p = parseUrl(input);
+  return formatUrl(p.scheme, p.location, p.key);
+}

@@ -5,7 +5,7 @@
  */
 import * as assert from "node:assert/strict";
 import { ClusterConfig } from "../../src";
-import { applyCluster, NO_OWNERSHIP } from "../../src/ops/cluster";
+import { applyCluster } from "../../src/ops/cluster";
 import { ClusterStore } from "../../src/store/cluster-store";
 import { parseYaml, setIn, stringifyYaml } from "../../src/store/yaml";
 import { openPath, PreconditionFailedError } from "../../src/vfs";
@@ -21,7 +21,7 @@ describe("concurrent writers on one cluster (MinIO)", function () {
     const url = `s3://${await makeS3Bucket()}`;
     const root = openPath(url, openOptions());
     const store = new ClusterStore(root);
-    await applyCluster(store, { name: CLUSTER, storeUrl: url, options: { zones: ["us-east-1a"], kubernetesVersion: "v1.30.2", cloud: "aws" } }, NO_OWNERSHIP);
+    await applyCluster(store, { name: CLUSTER, storeUrl: url, options: { zones: ["us-east-1a"], kubernetesVersion: "v1.30.2", cloud: "aws" } });
 
     const stacks = await Promise.all([0, 1, 2, 3].map((i) => inlineStack("kstate-busy", uniqueName(`w${i}`), async () => {
       const c = new ClusterConfig("busy", { store: url, name: CLUSTER, spec: { cloudLabels: { [`stack-${i}`]: `value-${i}` } } });

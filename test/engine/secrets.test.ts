@@ -10,7 +10,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { ClusterConfig, StateStore } from "../../src";
-import { secretHash, storeEncryption } from "../../src/store/secrets";
+import { keyedSecretHash, secretHash, storeEncryption } from "../../src/store/secrets";
 import { isEnvelope, openPath } from "../../src/vfs";
 import { kmsOptions, makeKmsKey, openOptions, uniqueName } from "../support/env";
 import { inlineStack } from "../support/pulumi";
@@ -37,7 +37,7 @@ describe("ClusterConfig secrets through the Pulumi engine (file://, client-side 
         secrets: { "system:dns": DNS, admin: pulumi.secret(admin) },
         clientSideEncryption: { passphrase: PASSPHRASE },
       });
-      return { secretHashes: c.secretHashes, configBase: c.configBase };
+      return { secretHashes: c.secretHashes, secretHashKey: c.secretHashKey, configBase: c.configBase };
     });
   });
 
@@ -63,7 +63,11 @@ describe("ClusterConfig secrets through the Pulumi engine (file://, client-side 
       assert.ok(!s.raw.includes(Buffer.from(value)) && !s.raw.includes(Buffer.from(Buffer.from(value).toString("base64"))));
       assert.equal(s.value, value);
     }
-    assert.deepEqual(up.outputs.secretHashes?.value, { admin: secretHash(ADMIN), "system:dns": secretHash(DNS) });
+    // A keyed hash: the key is a secret output, so state alone cannot confirm a guessed value.
+    const key = up.outputs.secretHashKey?.value as string;
+    assert.equal(up.outputs.secretHashKey?.secret, true);
+    assert.deepEqual(up.outputs.secretHashes?.value, { admin: keyedSecretHash(key, "admin", ADMIN), "system:dns": keyedSecretHash(key, "system:dns", DNS) });
+    assert.notEqual(up.outputs.secretHashes?.value.admin, secretHash(ADMIN));
     const exported = await exportStack();
     assert.match(exported, /"ciphertext"/, "the secrets are there, encrypted by the stack's secrets provider");
     for (const plain of [DNS, ADMIN, PASSPHRASE, Buffer.from(DNS).toString("base64"), Buffer.from(ADMIN).toString("base64")]) {

@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ClusterConfig } from "../../src";
-import { applyCluster, diffDocuments, NO_OWNERSHIP } from "../../src/ops/cluster";
+import { applyCluster, diffDocuments } from "../../src/ops/cluster";
 import type { ClusterOptions } from "../../src/ops/options";
 import { ClusterStore } from "../../src/store/cluster-store";
 import { parseYaml, parseYamlStream } from "../../src/store/yaml";
@@ -46,7 +46,7 @@ describe("interop with the real kops binary", function () {
         name, storeUrl: url,
         options: { zones: ["us-east-1a", "us-east-1b", "us-east-1c"], controlPlaneZones: ["us-east-1a", "us-east-1b", "us-east-1c"], nodeCount: 4, nodeSize: "m5.large", controlPlaneSize: "m5.xlarge", kubernetesVersion: "v1.30.2", cloud: "aws" },
         spec: { kubelet: { maxPods: 110 } },
-      }, NO_OWNERSHIP);
+      });
       const fromKops = await kopsGet(name, url);
       const ours = (await store.readConfig(name))!.doc.toJS() as Doc;
       assert.deepEqual(fromKops.cluster, ours);
@@ -71,10 +71,10 @@ describe("interop with the real kops binary", function () {
 
       const stack = await inlineStack("kstate-adopt", uniqueName("adopt"), async () => {
         const c = new ClusterConfig("adopted", { store: url, name, options: { nodeSize: "cx42" }, spec: { kubernetesVersion: "v1.30.5" } });
-        return { plan: c.plan };
+        return { ownedValues: c.ownedValues };
       });
       const preview = await stack.preview({ diff: true });
-      assert.match(preview.stdout, /merging into the existing cluster adopted\.k8s\.example\.com/);
+      assert.match(preview.stdout + preview.stderr, /adopted\.k8s\.example\.com in \S+: merging into the existing cluster/);
       await stack.up();
 
       const after = await kopsGet(name, url);
@@ -154,7 +154,7 @@ describe("interop with the real kops binary", function () {
         const memName = uniqueName("dry");
         resetMemoryStore(memName);
         const store = new ClusterStore(openPath(`memfs://${memName}`));
-        await applyCluster(store, { name: "dry.k8s.example.com", storeUrl: `memfs://${memName}`, options }, NO_OWNERSHIP);
+        await applyCluster(store, { name: "dry.k8s.example.com", storeUrl: `memfs://${memName}`, options });
         const ours = (await store.readConfig("dry.k8s.example.com"))!.doc.toJS() as Doc;
         const ourGroups: Record<string, Doc> = {};
         for (const [n, d] of await store.readInstanceGroups("dry.k8s.example.com")) ourGroups[n] = d.doc.toJS() as Doc;

@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { applyCluster, NO_OWNERSHIP, type Ownership } from "../../src/ops/cluster";
+import { applyCluster } from "../../src/ops/cluster";
 import { ClusterStore } from "../../src/store/cluster-store";
 import { parseYaml, setIn, stringifyYaml } from "../../src/store/yaml";
 import { ConflictError, openPath, resetMemoryStore, ValidationError, type VfsPath, type WriteOptions } from "../../src/vfs";
@@ -34,19 +34,19 @@ function storeWithIntruder(name: string, intrude: (doc: ReturnType<typeof parseY
 }
 
 describe("applying cluster changes when another writer gets in between", function () {
-  let owned: Ownership;
+  const manager = "pulumi:test/race/dev";
   let name: string;
   beforeEach(async function () {
     name = uniqueName("race");
     resetMemoryStore(name);
     const store = new ClusterStore(openPath(`memfs://${name}`));
-    owned = (await applyCluster(store, { name: NAME, storeUrl: `memfs://${name}`, options: OPTIONS, spec: { kubelet: { maxPods: 100 } } }, NO_OWNERSHIP)).plan.ownership;
+    await applyCluster(store, { name: NAME, storeUrl: `memfs://${name}`, manager, options: OPTIONS, spec: { kubelet: { maxPods: 100 } } });
   });
 
   it("a change to a field the program does not own is kept, and the program's change is applied on top", async function () {
     const { store, root, armed } = storeWithIntruder(name, (doc) => setIn(doc, ["spec", "kubelet", "cpuCFSQuota"], false));
     armed.on = true;
-    const result = await applyCluster(store, { name: NAME, storeUrl: `memfs://${name}`, options: OPTIONS, spec: { kubelet: { maxPods: 120 } } }, owned);
+    const result = await applyCluster(store, { name: NAME, storeUrl: `memfs://${name}`, manager, options: OPTIONS, spec: { kubelet: { maxPods: 120 } } });
     assert.equal(result.attempts, 2);
     const spec = (parseYaml((await root.join(NAME, "config").read()).data.toString(), "c").toJS() as { spec: { kubelet: Record<string, unknown> } }).spec;
     assert.deepEqual(spec.kubelet, { anonymousAuth: false, cpuCFSQuota: false, maxPods: 120 });
@@ -56,7 +56,7 @@ describe("applying cluster changes when another writer gets in between", functio
     const { store, root, armed } = storeWithIntruder(name, (doc) => setIn(doc, ["spec", "kubelet", "maxPods"], 250));
     armed.on = true;
     await assert.rejects(
-      applyCluster(store, { name: NAME, storeUrl: `memfs://${name}`, options: OPTIONS, spec: { kubelet: { maxPods: 120 } } }, owned),
+      applyCluster(store, { name: NAME, storeUrl: `memfs://${name}`, manager, options: OPTIONS, spec: { kubelet: { maxPods: 120 } } }),
       (e: unknown) => ConflictError.isInstance(e) && /config: spec\.kubelet\.maxPods/.test(e.message) && /onConflict: "overwrite"/.test(e.message),
     );
     const spec = (parseYaml((await root.join(NAME, "config").read()).data.toString(), "c").toJS() as { spec: { kubelet: Record<string, unknown> } }).spec;
@@ -66,7 +66,7 @@ describe("applying cluster changes when another writer gets in between", functio
   it("with onConflict: overwrite the program's value wins", async function () {
     const { store, root, armed } = storeWithIntruder(name, (doc) => setIn(doc, ["spec", "kubelet", "maxPods"], 250));
     armed.on = true;
-    await applyCluster(store, { name: NAME, storeUrl: `memfs://${name}`, options: OPTIONS, spec: { kubelet: { maxPods: 120 } } }, owned, { onConflict: "overwrite" });
+    await applyCluster(store, { name: NAME, storeUrl: `memfs://${name}`, manager, options: OPTIONS, spec: { kubelet: { maxPods: 120 } } }, { onConflict: "overwrite" });
     const spec = (parseYaml((await root.join(NAME, "config").read()).data.toString(), "c").toJS() as { spec: { kubelet: Record<string, unknown> } }).spec;
     assert.equal(spec.kubelet.maxPods, 120);
   });
@@ -75,7 +75,7 @@ describe("applying cluster changes when another writer gets in between", functio
     const root = openPath(`memfs://${name}`);
     const before = (await root.join(NAME, "config").read()).revision;
     await assert.rejects(
-      applyCluster(new ClusterStore(root), { name: NAME, storeUrl: `memfs://${name}`, options: { ...OPTIONS, kubernetesVersion: "1.30" } }, owned),
+      applyCluster(new ClusterStore(root), { name: NAME, storeUrl: `memfs://${name}`, manager, options: { ...OPTIONS, kubernetesVersion: "1.30" } }),
       (e: unknown) => ValidationError.isInstance(e) && /config: spec\.kubernetesVersion: "1\.30" is not a Kubernetes version/.test(e.message) && /nothing was written/.test(e.message),
     );
     assert.equal((await root.join(NAME, "config").read()).revision, before);

@@ -18,7 +18,7 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { planCluster, type Ownership } from "../../src/ops/cluster";
+import { planCluster } from "../../src/ops/cluster";
 import { ClusterStore } from "../../src/store/cluster-store";
 import { stringifyYaml } from "../../src/store/yaml";
 import { openPath, type VfsPath } from "../../src/vfs";
@@ -464,7 +464,7 @@ describe("crash consistency: SIGKILL of `pulumi up` (ClusterConfig, local backen
       const outputs = () => checkpoint(stateDir, stack).resources.find((r) => r.type.endsWith(":ClusterConfig"))!.outputs!;
       const recorded = JSON.stringify(outputs());
       const { options, spec } = crashArgs(store, variant);
-      const plan = await planCluster(new ClusterStore(openPath(store)), { name: CRASH_CLUSTER, storeUrl: store, options, spec }, outputs().ownedPaths as Ownership);
+      const plan = await planCluster(new ClusterStore(openPath(store)), { name: CRASH_CLUSTER, storeUrl: store, manager: `pulumi:${CRASH_PROJECT}/${stack}/crash`, options, spec });
       assert.deepEqual(plan.problems, []);
       const after: Docs = new Map(before);
       for (const c of plan.changes) {

@@ -28,7 +28,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { ClusterConfig } from "../../src";
-import { applyCluster, NO_OWNERSHIP } from "../../src/ops/cluster";
+import { applyCluster } from "../../src/ops/cluster";
 import { ClusterStore } from "../../src/store/cluster-store";
 import { getIn, parseYaml, setIn, stringifyYaml } from "../../src/store/yaml";
 import { openPath, PreconditionFailedError, type VfsPath } from "../../src/vfs";
@@ -268,7 +268,7 @@ for (const backend of backends) {
       const root = openPath(store, openOptions());
       const clusterStore = new ClusterStore(root);
       for (const cluster of CLUSTERS) {
-        await applyCluster(clusterStore, { name: cluster, storeUrl: store, options: { zones: ["us-east-1a"], kubernetesVersion: "v1.30.2", cloud: "aws" } }, NO_OWNERSHIP);
+        await applyCluster(clusterStore, { name: cluster, storeUrl: store, options: { zones: ["us-east-1a"], kubernetesVersion: "v1.30.2", cloud: "aws" } });
       }
       // One group per CLI writer on c2 and c3, shaped like the node group.
       const applyGroups = new Map<string, string[]>();

@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { parse as parseYamlValue } from "yaml";
-import { applyCluster, describeChanges, NO_OWNERSHIP, planCluster } from "../../ops/cluster";
+import { applyCluster, describeChanges, planCluster } from "../../ops/cluster";
 import { mergeOverlay } from "../../ops/merge";
 import { checkOptions, type ClusterOptions } from "../../ops/options";
 import { clusterNameProblems, validationError } from "../../ops/validate";
@@ -92,7 +92,7 @@ export async function create(argv: string[], io: Io): Promise<number> {
   const storeUrl = stateStore(values.state as string | undefined, io.env);
   const store = new ClusterStore(openStore(storeUrl, io.env, io.stderr));
   const request = { name, storeUrl, ...(Object.keys(opts).length ? { options: opts as ClusterOptions } : {}), ...(spec ? { spec } : {}) };
-  const plan = await planCluster(store, request, NO_OWNERSHIP);
+  const plan = await planCluster(store, request);
   if (plan.problems.length > 0) throw validationError(name, plan.problems);
   const c = colours(io);
   const lines = describeChanges(plan);
@@ -104,7 +104,7 @@ export async function create(argv: string[], io: Io): Promise<number> {
     return EXIT.ok;
   }
   if (lines.length === 0) return EXIT.ok;
-  await applyCluster(store, request, NO_OWNERSHIP);
+  await applyCluster(store, request);
   io.stdout.write(`${c.green("Written")}: ${plan.changes.length} document(s) of ${name}.\n`);
   return EXIT.ok;
 }
