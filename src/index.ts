@@ -3,8 +3,10 @@ export {
   AlreadyExistsError, BackendError, ConflictError, InvalidPathError, KstateError, NotFoundError, PermissionError,
   PreconditionFailedError, RefusedError, ValidationError, type ErrorCode,
 } from "./vfs/errors";
-export { StateStore, type StateStoreArgs, type ExistingBucket } from "./resources/state-store";
-export type { GcsRoleBinding } from "./resources/policies";
+export {
+  StateStore, type StateStoreArgs, type ExistingBucket, type AwsBucketResource, type GcsBucketResource,
+} from "./resources/state-store";
+export type { GcsRoleBinding, IamPolicyDocument, IamPolicyStatement } from "./resources/policies";
 export type { EncryptionType, StateStoreInputs, StateStoreOutputs } from "./providers/state-store";
 export { ClusterConfig, type ClusterConfigArgs } from "./resources/cluster-config";
 export type { ClusterConfigInputs, ClusterConfigOutputs } from "./providers/cluster-config";

@@ -187,6 +187,18 @@ function legacyOwnership(olds: unknown): Ownership | undefined {
   return out;
 }
 
+/**
+ * What a resource made by state schema 1 owns, worked out from its old inputs (check sees inputs,
+ * not the outputs that recorded it): the fields its options, spec and groups set. Whether it
+ * created the documents is only in the old outputs, which `update` reads.
+ */
+async function ownershipOfLegacyInputs(olds: Partial<ClusterConfigInputs>): Promise<Ownership | undefined> {
+  if (olds.manager !== undefined || typeof olds.store !== "string" || typeof olds.name !== "string" || containsUnknown(olds)) return undefined;
+  const old = normalize(olds as ClusterConfigInputs);
+  const plan = await planCluster(storeOf(old), request({ ...old, manager: "legacy" }));
+  return Object.fromEntries(Object.entries(plan.ownership).map(([f, paths]) => [f, paths.filter((p) => p !== DOCUMENT)]));
+}
+
 /** Plans kept by this provider process: `check` plans, and `diff` of the same inputs reuses the plan. */
 const plans = new Map<string, Planned>();
 
@@ -391,13 +403,19 @@ export const provider: ProviderImpl<ClusterConfigInputs, ClusterConfigOutputs> =
       }
     }
     let planned: Planned;
+    let legacy: Ownership | undefined;
     try {
-      planned = await planResource(i, previousSecretNames(previous));
+      legacy = await ownershipOfLegacyInputs(previous);
+      planned = await planResource(i, previousSecretNames(previous), legacy);
     } catch (e) {
       return { failures: [storeFailure(i, e)] };
     }
     const { cluster } = planned;
-    if (cluster.problems.length > 0 || cluster.conflicts.length > 0) {
+    if (legacy) {
+      // State from kstate 0.1 records which documents the resource created only in its outputs,
+      // which `check` does not see: this one preview is approximate, and `update` decides.
+      process.stderr.write(`${i.name} in ${i.store}: upgrading state written by kstate 0.1; this preview cannot tell which documents the resource created, so the update works the change out again from the old state and checks it before writing\n`);
+    } else if (cluster.problems.length > 0 || cluster.conflicts.length > 0) {
       const property = (file: string | undefined, path: string) => (file === undefined || file === "config" ? (path.startsWith("metadata.name") ? "name" : "spec") : "instanceGroups");
       return {
         failures: [

@@ -6,6 +6,6 @@ import type * as pulumi from "@pulumi/pulumi";
  */
 export type DeepInput<T> = pulumi.Input<
   T extends readonly (infer U)[] ? DeepInput<U>[]
-    : T extends Record<string, unknown> ? { [K in keyof T]: DeepInput<T[K]> }
+    : T extends object ? { [K in keyof T]: DeepInput<T[K]> }
       : T
 >;

@@ -1,13 +1,33 @@
 import * as pulumi from "@pulumi/pulumi";
-import type * as aws from "@pulumi/aws";
-import type * as gcp from "@pulumi/gcp";
 import { serializableProvider, withOutputKeys } from "../providers/serialize";
 import type { EncryptionType, StateStoreInputs, StateStoreOutputs } from "../providers/state-store";
 import type { ClusterEncryption } from "../store/secrets";
-import { gcsReadBindings, gcsWriteBindings, type GcsRoleBinding, s3ReadPolicy, s3WritePolicy } from "./policies";
+import { gcsReadBindings, gcsWriteBindings, type GcsRoleBinding, type IamPolicyDocument, s3ReadPolicy, s3WritePolicy } from "./policies";
+
+/**
+ * An `aws.s3.Bucket` or `aws.s3.BucketV2` of @pulumi/aws, by shape: kstate's types do not import
+ * @pulumi/aws, so a program compiles without it. At run time the resource's type token decides.
+ */
+export interface AwsBucketResource {
+  readonly urn: pulumi.Output<string>;
+  readonly bucket: pulumi.Output<string>;
+}
+
+/** A `gcp.storage.Bucket` of @pulumi/gcp, by shape (as AwsBucketResource). */
+export interface GcsBucketResource {
+  readonly urn: pulumi.Output<string>;
+  readonly name: pulumi.Output<string>;
+}
 
 /** The bucket resources of @pulumi/aws and @pulumi/gcp a StateStore can sit on instead of a URL. */
-export type ExistingBucket = aws.s3.Bucket | aws.s3.BucketV2 | gcp.storage.Bucket;
+export type ExistingBucket = AwsBucketResource | GcsBucketResource;
+
+/** Type tokens of the bucket resources taken as `existingBucket`, with the scheme of their store. */
+const BUCKET_TYPES: Readonly<Record<string, "s3" | "gs">> = {
+  "aws:s3/bucket:Bucket": "s3",
+  "aws:s3/bucketV2:BucketV2": "s3",
+  "gcp:storage/bucket:Bucket": "gs",
+};
 
 export type StateStoreArgs = {
   [K in keyof StateStoreInputs]?: pulumi.Input<StateStoreInputs[K]>;
@@ -22,20 +42,16 @@ export type StateStoreArgs = {
 /** @internal The provider object serialized into state with every StateStore. */
 export const stateStoreProvider = serializableProvider<StateStoreInputs, StateStoreOutputs>("state-store", __dirname.replace(/resources$/, "providers"));
 
-function isAwsBucket(b: object): b is aws.s3.Bucket | aws.s3.BucketV2 {
-  // Only loaded when a bucket resource is passed: @pulumi/aws is large.
-  const s3 = require("@pulumi/aws/s3") as typeof aws.s3;
-  return s3.Bucket.isInstance(b) || s3.BucketV2.isInstance(b);
-}
-
-function isGcpBucket(b: object): b is gcp.storage.Bucket {
-  return (require("@pulumi/gcp/storage") as typeof gcp.storage).Bucket.isInstance(b);
-}
-
-/** The url (and adoption) for an existing bucket resource. */
+/**
+ * The url for an existing bucket resource. The resource is recognised by the type token every
+ * Pulumi resource carries as `__pulumiType`, which is what the providers' own `isInstance` checks,
+ * so it works whichever copy or version of @pulumi/aws or @pulumi/gcp made it.
+ */
 function fromBucket(bucket: ExistingBucket): { url: pulumi.Output<string> } {
-  if (isAwsBucket(bucket)) return { url: pulumi.interpolate`s3://${bucket.bucket}` };
-  if (isGcpBucket(bucket)) return { url: pulumi.interpolate`gs://${bucket.name}` };
+  const token = (bucket as { __pulumiType?: unknown }).__pulumiType;
+  const scheme = typeof token === "string" ? BUCKET_TYPES[token] : undefined;
+  if (scheme === "s3" && "bucket" in bucket) return { url: pulumi.interpolate`s3://${bucket.bucket}` };
+  if (scheme === "gs" && "name" in bucket) return { url: pulumi.interpolate`gs://${bucket.name}` };
   throw new Error("StateStore: `existingBucket` must be an aws.s3.Bucket, aws.s3.BucketV2 or gcp.storage.Bucket");
 }
 
@@ -61,9 +77,9 @@ export class StateStore extends pulumi.dynamic.Resource {
   declare readonly clientSideEncryption: pulumi.Output<ClusterEncryption | undefined>;
   declare readonly schemaVersion: pulumi.Output<number>;
   /** IAM policy to read the store (s3:// stores). */
-  readonly readPolicy: pulumi.Output<aws.iam.PolicyDocument | undefined>;
+  readonly readPolicy: pulumi.Output<IamPolicyDocument | undefined>;
   /** IAM policy to read and write the store (s3:// stores). */
-  readonly writePolicy: pulumi.Output<aws.iam.PolicyDocument | undefined>;
+  readonly writePolicy: pulumi.Output<IamPolicyDocument | undefined>;
   /** Roles to read the store (gs:// stores), for gcp.storage.BucketIAMMember. */
   readonly readBindings: pulumi.Output<GcsRoleBinding[] | undefined>;
   /** Roles to read and write the store (gs:// stores). */
@@ -84,7 +100,8 @@ export class StateStore extends pulumi.dynamic.Resource {
     ]);
     super(stateStoreProvider, name, props, {
       ...opts,
-      ...(existingBucket ? { dependsOn: [existingBucket] } : {}),
+      // A recognised bucket (fromBucket) is a resource.
+      ...(existingBucket ? { dependsOn: [existingBucket as unknown as pulumi.Resource] } : {}),
       additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "clientSideEncryption"],
     }, "kstate", "StateStore");
     const parsed = pulumi.all([this.scheme, this.bucket]);
