@@ -84,6 +84,18 @@ describe("StateStore with @pulumi/aws and @pulumi/gcp (mocked engine)", function
     assert.ok(!serialized.includes("S3Client"));
   });
 
+  it("takes an aws.s3.BucketV2, recognised by its type token", async function () {
+    const bucket = new aws.s3.BucketV2("state-bucket-v2", { bucket: "acme-kops-state-v2" });
+    const store = new StateStore("state-v2", { existingBucket: bucket });
+    assert.equal(await value(store.url), "s3://acme-kops-state-v2");
+  });
+
+  it("refuses a resource of another type, even one with a bucket output", function () {
+    // kstate's ExistingBucket type is a shape (so its types need no @pulumi/aws); the token decides.
+    const object = new aws.s3.BucketObjectv2("not-a-bucket", { bucket: "acme-kops-state", key: "k", content: "x" });
+    assert.throws(() => new StateStore("object", { existingBucket: object }), /must be an aws\.s3\.Bucket, aws\.s3\.BucketV2 or gcp\.storage\.Bucket/);
+  });
+
   it("refuses both url and existingBucket", function () {
     const bucket = new aws.s3.Bucket("both", { bucket: "acme-both" });
     assert.throws(() => new StateStore("both", { url: "s3://acme-both", existingBucket: bucket }), /either url or existingBucket/);
