@@ -199,7 +199,11 @@ async function ownershipOfLegacyInputs(olds: Partial<ClusterConfigInputs>): Prom
   return Object.fromEntries(Object.entries(plan.ownership).map(([f, paths]) => [f, paths.filter((p) => p !== DOCUMENT)]));
 }
 
-/** Plans kept by this provider process: `check` plans, and `diff` of the same inputs reuses the plan. */
+/**
+ * Plans `check` made in this provider process, taken (once) by `diff` of the same inputs, so one
+ * `preview` or `up` reads the store once. `check` always reads afresh, and every write or `read`
+ * forgets them all: a plan is only ever reused between a check and the diff that follows it.
+ */
 const plans = new Map<string, Planned>();
 
 function planKey(i: Normalized, previous: readonly string[], recorded: Ownership | undefined): string {
@@ -216,10 +220,13 @@ async function bucketExists(url: string): Promise<boolean> {
  * Works out what applying `i` would change: documents and secrets, read from the store. A store
  * whose bucket does not exist yet (created by the same program) plans as an empty store.
  */
-async function planResource(i: Normalized, previous: readonly string[], recorded?: Ownership): Promise<Planned> {
+async function planResource(i: Normalized, previous: readonly string[], recorded: Ownership | undefined, use: "remember" | "take"): Promise<Planned> {
   const key = planKey(i, previous, recorded);
-  const cached = plans.get(key);
-  if (cached) return cached;
+  if (use === "take") {
+    const cached = plans.get(key);
+    plans.delete(key);
+    if (cached) return cached;
+  }
   let store = storeOf(i);
   let bucketMissing = false;
   let cluster: ClusterPlan;
@@ -236,8 +243,10 @@ async function planResource(i: Normalized, previous: readonly string[], recorded
   }
   const lines = [...describeChanges(cluster), ...describeSecretChanges(secrets)];
   const planned: Planned = { cluster, secrets, bucketMissing, lines };
-  if (plans.size > 256) plans.clear();
-  plans.set(key, planned);
+  if (use === "remember") {
+    if (plans.size > 64) plans.clear();
+    plans.set(key, planned);
+  }
   return planned;
 }
 
@@ -406,7 +415,7 @@ export const provider: ProviderImpl<ClusterConfigInputs, ClusterConfigOutputs> =
     let legacy: Ownership | undefined;
     try {
       legacy = await ownershipOfLegacyInputs(previous);
-      planned = await planResource(i, previousSecretNames(previous), legacy);
+      planned = await planResource(i, previousSecretNames(previous), legacy, "remember");
     } catch (e) {
       return { failures: [storeFailure(i, e)] };
     }
@@ -439,11 +448,12 @@ export const provider: ProviderImpl<ClusterConfigInputs, ClusterConfigOutputs> =
       || JSON.stringify(Object.keys(o.secretHashes ?? {}).sort()) !== JSON.stringify(Object.keys(i.secrets ?? {}).sort());
     if (settingsChanged) return { changes: true, replaces, deleteBeforeReplace: false };
     // The documents or secrets differ from what the inputs ask: a change, or drift to undo.
-    const planned = await planResource(i, previousSecretNames(o), legacyOwnership(o));
+    const planned = await planResource(i, previousSecretNames(o), legacyOwnership(o), "take");
     return { changes: planned.lines.length > 0, replaces, deleteBeforeReplace: false };
   },
 
   async create(inputs) {
+    plans.clear();
     const i = normalize(inputs);
     const outs = await apply(i, undefined);
     return { id: `${i.store}/${i.name}`, outs };
@@ -451,12 +461,14 @@ export const provider: ProviderImpl<ClusterConfigInputs, ClusterConfigOutputs> =
 
   /** Reads the documents back: owned fields edited by hand show in `ownedValues`. */
   async read(id, props) {
+    plans.clear();
     const i = inputsOfOutputs(props!);
     const outs = await observe(i, props!.secretHashKey ?? randomBytes(32).toString("hex"), Object.keys(props!.secretHashes ?? {}));
     return outs ? { id, props: outs } : {};
   },
 
   async update(_id, olds, news) {
+    plans.clear();
     return { outs: await apply(normalize(news), olds) };
   },
 
@@ -466,6 +478,7 @@ export const provider: ProviderImpl<ClusterConfigInputs, ClusterConfigOutputs> =
    * Every refusal is decided before anything is removed.
    */
   async delete(_id, props) {
+    plans.clear();
     await (await planDelete(props)).run();
   },
 };
