@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
-import { ClusterConfig, type ClusterConfigArgs, StateStore, type StateStoreArgs } from "../../src";
+import { ClusterConfig, type ClusterConfigArgs, StateStore, type StateStoreArgs, StateStoreMigration } from "../../src";
 import { applyCluster } from "../../src/ops/cluster";
 import { ClusterStore } from "../../src/store/cluster-store";
 import { parseYaml } from "../../src/store/yaml";
@@ -251,24 +251,43 @@ describe("Pulumi lifecycle: the preview tells the truth", function () {
     assert.deepEqual(await openPath(`file://${dir}`).join(CLUSTER).listTree(), []);
   });
 
-  it("the README's first example, a new bucket and a cluster in it in one program, previews and deploys (MinIO)", async function () {
-    const bucket = uniqueName("readme");
-    const stack = await inlineStack("kstate-readme", uniqueName("s"), async () => {
-      const store = new StateStore("state", { url: `s3://${bucket}`, forceDestroy: true });
-      const dev = new ClusterConfig("dev", {
-        store: store.url, name: "dev.k8s.acme.com",
-        options: { zones: ["us-east-1a", "us-east-1b"], nodeSize: "m5.large", kubernetesVersion: "v1.30.2" },
-        spec: { kubelet: { maxPods: 110 } },
-        instanceGroups: { "nodes-us-east-1a": { maxSize: 5 } },
+  for (const scheme of ["s3", "gs"] as const) {
+    it(`the README's first example, a new bucket and a cluster in it in one program, previews and deploys (${scheme === "s3" ? "MinIO" : "fake-gcs-server"})`, async function () {
+      const bucket = uniqueName("readme");
+      const stack = await inlineStack("kstate-readme", uniqueName("s"), async () => {
+        const store = new StateStore("state", { url: `${scheme}://${bucket}`, forceDestroy: true });
+        const dev = new ClusterConfig("dev", {
+          store: store.url, name: "dev.k8s.acme.com",
+          options: { zones: ["us-east-1a", "us-east-1b"], nodeSize: "m5.large", kubernetesVersion: "v1.30.2" },
+          spec: { kubelet: { maxPods: 110 } },
+          instanceGroups: { "nodes-us-east-1a": { maxSize: 5 } },
+        });
+        return { writePolicy: store.writePolicy, configBase: dev.configBase };
       });
-      return { writePolicy: store.writePolicy, configBase: dev.configBase };
+      const preview = await stack.preview();
+      assert.equal(preview.changeSummary.create, 3, JSON.stringify(preview.changeSummary));
+      await stack.up();
+      const config = plain((await openPath(`${scheme}://${bucket}`, openOptions()).join("dev.k8s.acme.com", "config").read()).data);
+      assert.equal(config.spec.cloudProvider, scheme === "s3" ? "aws" : "gce");
+      assert.deepEqual(changed((await stack.preview()).changeSummary), []);
+      await stack.destroy();
     });
-    const preview = await stack.preview();
-    assert.equal(preview.changeSummary.create, 3, JSON.stringify(preview.changeSummary));
+  }
+
+  it("a StateStoreMigration whose destination was removed behind its back shows at refresh, and the next up copies again", async function () {
+    const from = tempStore();
+    const to = tempStore();
+    await applyCluster(new ClusterStore(openPath(`file://${from}`)), { name: CLUSTER, storeUrl: `file://${from}`, options: OPTIONS });
+    const stack = await inlineStack("kstate-move", uniqueName("s"), async () => {
+      new StateStoreMigration("move", { clusterName: CLUSTER, source: `file://${from}`, destination: `file://${to}` });
+    });
     await stack.up();
-    const config = plain((await openPath(`s3://${bucket}`, openOptions()).join("dev.k8s.acme.com", "config").read()).data);
-    assert.equal(config.spec.cloudProvider, "aws");
-    await stack.destroy();
+    fs.rmSync(path.join(to, CLUSTER), { recursive: true });
+    const refresh = await stack.refresh();
+    assert.deepEqual(changed(refresh.summary.resourceChanges), ["update"]);
+    await stack.up();
+    assert.ok(fs.existsSync(path.join(to, CLUSTER, "config")));
+    assert.deepEqual(changed((await stack.refresh()).summary.resourceChanges), []);
   });
 
   it("StateStore drift (versioning suspended behind Pulumi's back) shows as a property change, and up repairs it", async function () {
