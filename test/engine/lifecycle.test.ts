@@ -13,6 +13,7 @@ import { ClusterStore } from "../../src/store/cluster-store";
 import { parseYaml } from "../../src/store/yaml";
 import { openPath, type VfsPath } from "../../src/vfs";
 import { openOptions, s3Options, uniqueName } from "../support/env";
+import { kops } from "../support/kops";
 import { inlineStack } from "../support/pulumi";
 import { snapshot } from "../support/snapshot";
 import { describeStoredChanges, previewedChanges, readFolder, sorted } from "../support/store-changes";
@@ -126,6 +127,10 @@ describe("Pulumi lifecycle: ordinary program changes lose nothing", function () 
     assert.equal(config.metadata.managedFields, undefined);
     assert.equal(plain(after.get("instancegroup/nodes-us-east-1a")!).spec.maxSize, undefined, "a field it took over goes with it");
     assert.equal(plain(after.get("instancegroup/nodes-us-east-1b")!).spec.machineType, "m5.large");
+    // And the real kops still reads the cluster and its groups.
+    const read = parseYaml((await kops(["get", "cluster", CLUSTER, "--state", `file://${dir}`, "-o", "yaml"])).stdout, "kops get cluster").toJS() as Record<string, any>;
+    assert.equal(read.spec.kubernetesVersion, "v1.30.2");
+    assert.match((await kops(["get", "ig", "--name", CLUSTER, "--state", `file://${dir}`])).stdout, /nodes-us-east-1b/);
   });
 
   it("of two stacks sharing a cluster, the one that created it cannot be destroyed from under the other; once the other is gone it can", async function () {
