@@ -164,7 +164,12 @@ function applyDefaults(doc: Document, defaults: Doc, isNew: boolean, itemsBefore
     const itemPrefixes = path.map((_, i) => path.slice(0, i + 1)).filter((p) => typeof p[p.length - 1] !== "string");
     if (itemPrefixes.some((p) => !hasIn(doc, p))) continue; // defaults never create list items
     if (!isNew && !itemPrefixes.some((p) => !itemsBefore.has(formatPath(p)))) continue;
-    if (!hasIn(doc, path)) setIn(doc, path, value);
+    // Nor below a value that is not a map (a program's `kubelet: "x"` is its own to answer for).
+    const blocked = path.slice(0, -1).some((_, i) => {
+      const at = getIn(doc, path.slice(0, i + 1));
+      return at !== undefined && (typeof at !== "object" || at === null);
+    });
+    if (!blocked && !hasIn(doc, path)) setIn(doc, path, value);
   }
 }
 
@@ -241,10 +246,15 @@ function mergeOwned(doc: Document, file: string, overlay: Doc, manager: string |
       continue;
     }
     shared.delete(key);
+    // A null or a value that is not a map replaces everything below it too.
+    const replacesBelow = value === null || typeof value !== "object" || Array.isArray(value);
+    const hit = (p: string) => p === key || (replacesBelow && (p.startsWith(`${key}.`) || p.startsWith(`${key}[`)));
     for (const [other, paths] of owners) {
-      if (other === BEFORE_FIRST_APPLY || !paths.has(key)) continue;
-      if (opts.takeOver) paths.delete(key);
-      else conflicts.push({ file, path: key, message: `owned by ${other} (${present ? JSON.stringify(current) : "absent"}); this change sets ${value === null ? "it absent" : JSON.stringify(value)}` });
+      if (other === BEFORE_FIRST_APPLY) continue;
+      for (const p of [...paths].filter(hit)) {
+        if (opts.takeOver) paths.delete(p);
+        else conflicts.push({ file, path: p, message: `owned by ${other} (${JSON.stringify(getIn(doc, parsePath(p)) ?? null)}); this change sets ${p === key ? (value === null ? "it absent" : JSON.stringify(value)) : `${key} to ${JSON.stringify(value)}`}` });
+      }
     }
   }
   if (shared.size > 0) owners.set(BEFORE_FIRST_APPLY, shared);

@@ -100,7 +100,11 @@ export function applyOverlay(doc: Document, overlay: Record<string, unknown>, pr
   for (const path of released) {
     const isItem = typeof path[path.length - 1] !== "string";
     if (isItem) {
-      if (isEmptyAt(doc, path)) deleteIn(doc, path);
+      // Owned whole (a subnet of a zone the options no longer list): it goes, with the values kops
+      // filled in for it, unless another owner still holds something in it.
+      const key = formatPath(path);
+      const holds = [...heldByOthers].some((p) => p.startsWith(`${key}.`) || p.startsWith(`${key}[`));
+      if (!holds || isEmptyAt(doc, path)) deleteIn(doc, path);
     } else {
       deleteIn(doc, path);
     }

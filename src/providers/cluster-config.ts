@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import type * as pulumi from "@pulumi/pulumi";
 import { applyCluster, type ClusterPlan, type ClusterRequest, describeChanges, type Ownership, planCluster, valueAt } from "../ops/cluster";
 import { checkOptions, type ClusterOptions } from "../ops/options";
@@ -82,6 +82,18 @@ export const CLUSTER_CONFIG_OUTPUTS = [
 
 /** Inputs as the provider works with them: the store in its one spelling, defaults filled in. */
 type Normalized = ClusterConfigInputs & { manager: string; onConflict: "fail" | "overwrite"; deleteClusterState: boolean };
+
+/**
+ * The manager a resource records: the resource's own name, kept from one run to the next. When a
+ * new cluster `name` replaces the resource, the replacement gets a name of its own, so the old
+ * instance's delete never lets go of what the new one owns (even when a name goes back and forth).
+ */
+function managerFor(news: Partial<ClusterConfigInputs>, olds: Partial<ClusterConfigInputs>): string | undefined {
+  const base = news.manager;
+  if (base === undefined || olds.manager === undefined || olds.name === undefined) return base;
+  if (olds.name === news.name) return olds.manager.split("@")[0] === base ? olds.manager : base;
+  return `${base}@${createHash("sha256").update(`${olds.manager}\0${String(news.name)}`).digest("hex").slice(0, 8)}`;
+}
 
 /** The manager of a resource made before managers were named (state schema 1). */
 function legacyManager(name: string): string {
@@ -367,10 +379,15 @@ async function planDelete(props: ClusterConfigOutputs): Promise<{ run(): Promise
     }
     const ours = new Set(secrets.map((s) => `secrets/${s.name}`));
     const kopsState = files.filter((f) => isKopsManagedState(f) && !ours.has(f));
+    const going = new Set(plan.files.filter((f) => f.doc === null).map((f) => f.file));
+    const strays = files.filter((f) => f.startsWith("instancegroup/") && !going.has(f));
+    if (strays.length > 0 && !i.deleteClusterState) {
+      throw new RefusedError(`refusing to delete cluster ${i.name}: instance groups this resource did not create would be left without their cluster (${strays.slice(0, 5).join(", ")}${strays.length > 5 ? ", …" : ""}). Delete them first (kops delete ig), or set deleteClusterState: true to remove them too. Nothing was changed.`, { url: folder.url });
+    }
     if (kopsState.length > 0 && !i.deleteClusterState) {
       throw new RefusedError(`refusing to delete cluster ${i.name}: kops still keeps state for it in ${folder.url} (${kopsState.slice(0, 5).join(", ")}${kopsState.length > 5 ? ", …" : ""}). Delete the cluster with kops first, or set deleteClusterState: true to remove that state too. Nothing was changed.`, { url: folder.url });
     }
-    if (i.deleteClusterState) wipe = kopsState;
+    if (i.deleteClusterState) wipe = [...kopsState, ...strays];
   }
   return {
     async run() {
@@ -400,8 +417,8 @@ export const provider: ProviderImpl<ClusterConfigInputs, ClusterConfigOutputs> =
       delete inputs.ownedValues;
       return { inputs };
     }
-    const i = normalize(news);
     const previous = olds as Partial<ClusterConfigInputs>;
+    const i = normalize({ ...news, manager: managerFor(news, previous) });
     if (previous.store !== undefined && previous.name === i.name && !containsUnknown(previous.store)) {
       const from = canonicalUrl(previous.store);
       if (from !== i.store) {

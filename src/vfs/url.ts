@@ -142,7 +142,8 @@ function parseLocal(input: string, p: string): ParsedUrl {
 export function formatUrl(scheme: Scheme, location: string, key: string): string {
   if (scheme === "file") {
     const full = key === "" ? location : `${location === "/" ? "" : location}/${key}`;
-    return `file://${full}`;
+    // file:// URLs are read percent-decoded: a literal `%` in a folder name is written `%25`.
+    return `file://${full.replaceAll("%", "%25")}`;
   }
   return key === "" ? `${scheme}://${location}` : `${scheme}://${location}/${key}`;
 }

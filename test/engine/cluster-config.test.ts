@@ -158,12 +158,17 @@ for (const backend of backends) {
       assert.equal((await root.join("other.example.com", "config").read()).data.toString(), "kept");
     });
 
-    it("step 10: without kops state, destroy removes only the documents it wrote", async function () {
+    it("step 10: destroy refuses to leave a group it did not create without its cluster; without it, removes what it wrote", async function () {
       delete args.deleteClusterState;
       await stack.up();
-      await root.join(CLUSTER, "instancegroup", "hand-made").write("apiVersion: kops.k8s.io/v1alpha2\nkind: InstanceGroup\nmetadata:\n  name: hand-made\nspec:\n  role: Node\n  subnets:\n  - us-east-1a\n");
+      const handMade = root.join(CLUSTER, "instancegroup", "hand-made");
+      await handMade.write("apiVersion: kops.k8s.io/v1alpha2\nkind: InstanceGroup\nmetadata:\n  name: hand-made\nspec:\n  role: Node\n  subnets:\n  - us-east-1a\n");
+      const before = await snapshot(root);
+      await assert.rejects(stack.destroy(), (e: unknown) => /instance groups this resource did not create would be left without their cluster \(instancegroup\/hand-made\)/.test(String(e)));
+      assert.deepEqual(await snapshot(root), before);
+      await handMade.remove();
       await stack.destroy();
-      assert.deepEqual((await root.join(CLUSTER).listTree()).map((f) => f.path), ["instancegroup/hand-made"]);
+      assert.deepEqual(await root.join(CLUSTER).listTree(), []);
     });
   });
 }

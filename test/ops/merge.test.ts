@@ -25,6 +25,7 @@ interface Case {
   name: string;
   overlay: Record<string, unknown>;
   previouslyOwned?: string[];
+  heldByOthers?: string[];
   expect: (doc: Record<string, any>, text: string) => void;
   owned?: string[];
 }
@@ -68,9 +69,16 @@ const cases: Case[] = [
     expect: (d) => assert.equal(d.spec.subnets.length, 1),
   },
   {
-    name: "keeps a named item that holds fields it does not own",
+    name: "removes a named item it owned whole, with the values kops filled in for it",
     overlay: {},
     previouslyOwned: ["spec.subnets[name=us-east-1a]", "spec.subnets[name=us-east-1a].type"],
+    expect: (d) => assert.equal(d.spec.subnets, undefined),
+  },
+  {
+    name: "keeps a named item another owner holds something in, without the fields it owned",
+    overlay: {},
+    previouslyOwned: ["spec.subnets[name=us-east-1a]", "spec.subnets[name=us-east-1a].type"],
+    heldByOthers: ["spec.subnets[name=us-east-1a].zone"],
     expect: (d) => assert.deepEqual(d.spec.subnets[0], { cidr: "172.20.0.0/18", name: "us-east-1a", zone: "us-east-1a" }),
   },
   {
@@ -102,7 +110,7 @@ describe("merge: the program owns the fields it sets", function () {
   for (const c of cases) {
     it(c.name, function () {
       const doc = parseYaml(BASE, "config");
-      const result = applyOverlay(doc, c.overlay, c.previouslyOwned ?? []);
+      const result = applyOverlay(doc, c.overlay, c.previouslyOwned ?? [], new Set(c.heldByOthers ?? []));
       const text = stringifyYaml(doc);
       c.expect(doc.toJS() as Record<string, any>, text);
       if (c.owned) assert.deepEqual(result.owned, [...c.owned].sort());
