@@ -246,7 +246,7 @@ async function planResource(i: Normalized, previous: readonly string[], recorded
   try {
     [cluster, secrets] = await Promise.all([planCluster(store, request(i, recorded)), planSecrets(store.cluster(i.name).join("secrets"), i.secrets ?? {}, previous)]);
   } catch (e) {
-    if (KstateError.isInstance(e) && e.code === "Backend" && !(await bucketExists(i.store).catch(() => true))) {
+    if (KstateError.isInstance(e) && (e.code === "Backend" || e.code === "NotFound") && !(await bucketExists(i.store).catch(() => true))) {
       bucketMissing = true;
       const empty = `memfs://kstate-plan-${randomBytes(6).toString("hex")}`;
       store = new ClusterStore(openPath(empty));
