@@ -7,7 +7,8 @@ import type { Document } from "yaml";
 import { type ClusterStore, type StoredDocument, writeDocument } from "../store/cluster-store";
 import { type FieldPath, formatPath, parsePath } from "../store/field-path";
 import { API_VERSION, CLUSTER_LABEL } from "../store/layout";
-import { BEFORE_FIRST_APPLY, DOCUMENT, type Owners, ownersOf, readOwners, withoutOwners, writeOwners } from "../store/managed-fields";
+import { BEFORE_FIRST_APPLY, DOCUMENT, type Owners, ownersOf, readOwners, SECRETS, withoutOwners, writeOwners } from "../store/managed-fields";
+import { applySecrets, planSecretFiles, type SecretChange } from "./secrets";
 import { getIn, hasIn, newDocument, parseYaml, setIn, stringifyYaml, toPlain } from "../store/yaml";
 import { AlreadyExistsError, ConflictError, PreconditionFailedError } from "../vfs/errors";
 import type { Revision, VfsPath } from "../vfs/path";
@@ -43,6 +44,11 @@ export interface ClusterRequest {
   release?: boolean;
   /** What the manager owned by an earlier record (Pulumi state of an earlier release), used when no document names it. */
   recorded?: Ownership;
+  /**
+   * The kops secrets the manager keeps (`secrets/<name>`), by name, and the names it kept by an
+   * earlier record. Their ownership is recorded on `config` as the `secrets` subresource.
+   */
+  secrets?: { desired: Record<string, string>; previous?: readonly string[] };
 }
 
 /** The field paths a manager owns, by file (`config`, `instancegroup/<name>`); `.` is the document itself. */
@@ -88,6 +94,8 @@ export interface ClusterPlan {
   problems: Problem[];
   /** Fields other managers own that this change would set to other values. */
   conflicts: Problem[];
+  /** Secret files to write or delete, after the documents. */
+  secrets: SecretChange[];
 }
 
 function timestamp(now: Date): string {
@@ -136,15 +144,17 @@ export function diffDocuments(before: Doc | undefined, after: Doc | undefined): 
 
 /** How each manager's owned fields change between two plain documents: `{ manager: [added, removed] }`. */
 export function ownershipChanges(before: Doc | undefined, after: Doc | undefined): Record<string, [number, number]> {
-  const b = ownersOf(before);
-  const a = ownersOf(after);
   const out: Record<string, [number, number]> = {};
-  for (const m of [...new Set([...b.keys(), ...a.keys()])].sort()) {
-    const was = b.get(m) ?? new Set<string>();
-    const now = a.get(m) ?? new Set<string>();
-    const added = [...now].filter((p) => !was.has(p)).length;
-    const removed = [...was].filter((p) => !now.has(p)).length;
-    if (added + removed > 0) out[m] = [added, removed];
+  for (const [sub, label] of [[undefined, ""], [SECRETS, " (secrets)"]] as const) {
+    const b = ownersOf(before, sub);
+    const a = ownersOf(after, sub);
+    for (const m of [...new Set([...b.keys(), ...a.keys()])].sort()) {
+      const was = b.get(m) ?? new Set<string>();
+      const now = a.get(m) ?? new Set<string>();
+      const added = [...now].filter((p) => !was.has(p)).length;
+      const removed = [...was].filter((p) => !now.has(p)).length;
+      if (added + removed > 0) out[`${m}${label}`] = [added, removed];
+    }
   }
   return out;
 }
@@ -358,7 +368,8 @@ export async function planCluster(store: ClusterStore, req: ClusterRequest, now 
     if (stored) {
       const groupsAfter = new Map<string, Doc | undefined>([...storedGroups].map(([n, d]) => [`${GROUP_PREFIX}${n}`, plain(d.doc)]));
       for (const f of groupFiles) groupsAfter.set(f.file, f.after);
-      const othersInGroups = [...groupsAfter.values()].some((d) => otherManagers(ownersOf(d), req.manager).length > 0);
+      const othersInGroups = [...groupsAfter.values()].some((d) => otherManagers(ownersOf(d), req.manager).length > 0)
+        || otherManagers(readOwners(stored.doc, SECRETS), req.manager).length > 0;
       if (releaseOwned(configDoc!, req.manager, prior.config ?? [], !othersInGroups)) configDoc = null;
     }
   } else {
@@ -368,6 +379,9 @@ export async function planCluster(store: ClusterStore, req: ClusterRequest, now 
     const clusterDefaults = mergeOverlay({ spec: { configBase: configBaseFor(req.storeUrl, req.name) } }, expansion?.defaults.cluster ?? {}) as Doc;
     applyDefaults(configDoc!, clusterDefaults, !stored, itemsBefore);
   }
+  const secrets = req.secrets && req.manager !== undefined
+    ? await planOwnedSecrets(store.cluster(req.name).join("secrets"), configDoc, req.manager, req.secrets, req.release ? {} : req.secrets.desired, req.takeOver === true, conflicts)
+    : [];
   if (configDoc) bumpGeneration(configDoc, configBefore, plain(configDoc));
   if (stored || configDoc) {
     files.push({ file: "config", path: configPath, base: stored?.revision, before: configBefore, doc: configDoc, after: plain(configDoc ?? undefined) });
@@ -397,7 +411,49 @@ export async function planCluster(store: ClusterStore, req: ClusterRequest, now 
     else if (fields.length > 0 || Object.keys(owners).length > 0) changes.push({ file: f.file, action: "update", fields, owners });
   }
   const adopted = stored !== undefined && !(prior.config ?? []).includes(DOCUMENT);
-  return { name: req.name, existed: stored !== undefined, adopted, files, changes, ownership, problems, conflicts };
+  return { name: req.name, existed: stored !== undefined, adopted, files, changes, ownership, problems, conflicts, secrets };
+}
+
+/**
+ * The secrets a manager keeps, planned as its fields are: a secret another manager keeps with
+ * another value is a conflict (taken over with `takeOver`); the same value is shared; a secret
+ * that was there with that value is shared with `before-first-apply`; one the manager lets go of
+ * is deleted only when nobody else keeps it. The record goes on `config` (when it stays).
+ */
+async function planOwnedSecrets(folder: VfsPath, config: Document | null, manager: string, req: NonNullable<ClusterRequest["secrets"]>, desired: Record<string, string>, takeOver: boolean, conflicts: Problem[]): Promise<SecretChange[]> {
+  const owners = config ? readOwners(config, SECRETS) : new Map<string, Set<string>>();
+  const key = (name: string) => formatPath([name]);
+  const mine = new Set(owners.get(manager) ?? (req.previous ?? []).map(key));
+  owners.delete(manager);
+  const shared = owners.get(BEFORE_FIRST_APPLY) ?? new Set<string>();
+  const names = [...new Set([...Object.keys(desired), ...[...mine].map((k) => parsePath(k)[0] as string)])].sort();
+  const files = await planSecretFiles(folder, desired, names);
+  const held = (k: string) => [...owners.values()].some((ps) => ps.has(k));
+  const changes: SecretChange[] = [];
+  for (const f of files) {
+    const k = key(f.name);
+    if (f.name in desired) {
+      if (f.stored !== undefined && f.same) {
+        if (!mine.has(k) && !held(k)) shared.add(k);
+      } else if (f.stored !== undefined) {
+        shared.delete(k);
+        for (const [other, ps] of owners) {
+          if (other === BEFORE_FIRST_APPLY || !ps.has(k)) continue;
+          if (takeOver) ps.delete(k);
+          else conflicts.push({ file: `secrets/${f.name}`, path: "Data", message: `kept by ${other} with another value; this change sets a new one` });
+        }
+      }
+      mine.add(k);
+      if (!f.same) changes.push({ name: f.name, action: f.stored === undefined ? "create" : "update", ...(f.stored ? { base: f.stored } : {}) });
+    } else {
+      mine.delete(k);
+      if (f.stored !== undefined && !held(k) && !shared.has(k)) changes.push({ name: f.name, action: "delete", base: f.stored });
+    }
+  }
+  if (shared.size > 0) owners.set(BEFORE_FIRST_APPLY, shared);
+  owners.set(manager, mine);
+  if (config) writeOwners(config, owners, parsePath, SECRETS);
+  return changes;
 }
 
 const GROUP_PREFIX = "instancegroup/";
@@ -476,6 +532,7 @@ export async function applyCluster(store: ClusterStore, req: ClusterRequest, opt
         else revisions[f.file] = await writeDocument(f.path, f.doc, f.base);
         expected.set(f.file, f.after);
       }
+      if (req.secrets) await applySecrets(store.cluster(req.name).join("secrets"), req.release ? {} : req.secrets.desired, plan.secrets);
     } catch (e) {
       const raced = PreconditionFailedError.isInstance(e) || AlreadyExistsError.isInstance(e);
       if (!raced || attempt >= attempts) throw e;

@@ -24,23 +24,14 @@ async function stored(file: VfsPath): Promise<{ value: Buffer; revision: Revisio
   }
 }
 
-/**
- * The changes that make `folder` hold `desired`: secrets missing or holding another value are
- * written; those in `previous` (set before, no longer wanted) are deleted when still there.
- */
-export async function planSecrets(folder: VfsPath, desired: Record<string, string>, previous: readonly string[]): Promise<SecretChange[]> {
-  const names = [...new Set([...Object.keys(desired), ...previous])].sort();
+/** What is stored for each named secret: its revision (undefined when absent) and whether it holds the wanted value. */
+export async function planSecretFiles(folder: VfsPath, desired: Record<string, string>, names: readonly string[]): Promise<{ name: string; stored: Revision | undefined; same: boolean }[]> {
   const current = await Promise.all(names.map((n) => stored(folder.join(n))));
-  const changes: SecretChange[] = [];
-  names.forEach((name, i) => {
+  return names.map((name, i) => {
     const now = current[i];
     const want = desired[name];
-    if (want === undefined) {
-      if (now) changes.push({ name, action: "delete", base: now.revision });
-    } else if (!now) changes.push({ name, action: "create" });
-    else if (!now.value.equals(Buffer.from(want))) changes.push({ name, action: "update", base: now.revision });
+    return { name, stored: now?.revision, same: now !== undefined && want !== undefined && now.value.equals(Buffer.from(want)) };
   });
-  return changes;
 }
 
 /** Writes planned secret changes, each conditional on what was read. */

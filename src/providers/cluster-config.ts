@@ -2,7 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import type * as pulumi from "@pulumi/pulumi";
 import { applyCluster, type ClusterPlan, type ClusterRequest, describeChanges, type Ownership, planCluster, valueAt } from "../ops/cluster";
 import { checkOptions, type ClusterOptions } from "../ops/options";
-import { applySecrets, describeSecretChanges, planSecrets, type SecretChange } from "../ops/secrets";
+import { describeSecretChanges } from "../ops/secrets";
 import { isDns1123Subdomain, validationError } from "../ops/validate";
 import { ClusterStore } from "../store/cluster-store";
 import { parsePath } from "../store/field-path";
@@ -106,8 +106,11 @@ function normalize(i: ClusterConfigInputs): Normalized {
   return out;
 }
 
-function request(i: Normalized, recorded?: Ownership): ClusterRequest {
-  const req: ClusterRequest = { name: i.name, storeUrl: i.store, manager: i.manager, takeOver: i.onConflict === "overwrite" };
+function request(i: Normalized, recorded?: Ownership, previousSecrets: readonly string[] = []): ClusterRequest {
+  const req: ClusterRequest = {
+    name: i.name, storeUrl: i.store, manager: i.manager, takeOver: i.onConflict === "overwrite",
+    secrets: { desired: i.secrets ?? {}, previous: previousSecrets },
+  };
   if (i.options) req.options = i.options;
   if (i.spec) req.spec = i.spec;
   if (i.instanceGroups) req.instanceGroups = i.instanceGroups;
@@ -178,7 +181,6 @@ function ownedValuesOf(ownership: Ownership, docs: Record<string, Record<string,
 /** What one plan of the resource holds: the documents' change and the secrets'. */
 interface Planned {
   cluster: ClusterPlan;
-  secrets: SecretChange[];
   /** The store's bucket does not exist (yet): planned as an empty store. */
   bucketMissing: boolean;
   lines: string[];
@@ -242,19 +244,18 @@ async function planResource(i: Normalized, previous: readonly string[], recorded
   let store = storeOf(i);
   let bucketMissing = false;
   let cluster: ClusterPlan;
-  let secrets: SecretChange[];
   try {
-    [cluster, secrets] = await Promise.all([planCluster(store, request(i, recorded)), planSecrets(store.cluster(i.name).join("secrets"), i.secrets ?? {}, previous)]);
+    cluster = await planCluster(store, request(i, recorded, previous));
   } catch (e) {
     if (KstateError.isInstance(e) && (e.code === "Backend" || e.code === "NotFound") && !(await bucketExists(i.store).catch(() => true))) {
       bucketMissing = true;
       const empty = `memfs://kstate-plan-${randomBytes(6).toString("hex")}`;
       store = new ClusterStore(openPath(empty));
-      [cluster, secrets] = await Promise.all([planCluster(store, request(i, recorded)), planSecrets(store.cluster(i.name).join("secrets"), i.secrets ?? {}, [])]);
+      cluster = await planCluster(store, request(i, recorded));
     } else throw e;
   }
-  const lines = [...describeChanges(cluster), ...describeSecretChanges(secrets)];
-  const planned: Planned = { cluster, secrets, bucketMissing, lines };
+  const lines = [...describeChanges(cluster), ...describeSecretChanges(cluster.secrets)];
+  const planned: Planned = { cluster, bucketMissing, lines };
   if (use === "remember") {
     if (plans.size > 64) plans.clear();
     plans.set(key, planned);
@@ -347,10 +348,7 @@ function inputsOfOutputs(o: ClusterConfigOutputs): Normalized {
 
 async function apply(i: Normalized, olds: Partial<ClusterConfigOutputs> | undefined): Promise<ClusterConfigOutputs> {
   const store = storeOf(i);
-  const previous = previousSecretNames(olds);
-  await applyCluster(store, request(i, legacyOwnership(olds)), { onConflict: i.onConflict });
-  const folder = store.cluster(i.name).join("secrets");
-  await applySecrets(folder, i.secrets ?? {}, await planSecrets(folder, i.secrets ?? {}, previous));
+  await applyCluster(store, request(i, legacyOwnership(olds), previousSecretNames(olds)), { onConflict: i.onConflict });
   const key = olds?.secretHashKey ?? randomBytes(32).toString("hex");
   const outs = await observe(i, key, Object.keys(i.secrets ?? {}));
   if (!outs) throw new NotFoundError(`${i.store}/${i.name}/config was written but cannot be read back`, { url: `${i.store}/${i.name}/config` });
@@ -362,13 +360,12 @@ async function planDelete(props: ClusterConfigOutputs): Promise<{ run(): Promise
   const i = inputsOfOutputs(props);
   const store = storeOf(i);
   const folder = store.cluster(i.name);
-  const req: ClusterRequest = { ...request(i, legacyOwnership(props)), release: true };
+  const req: ClusterRequest = { ...request(i, legacyOwnership(props), previousSecretNames(props)), release: true };
   const plan = await planCluster(store, req);
   if (plan.problems.length > 0) {
     throw new RefusedError(`refusing to delete ClusterConfig of ${i.name}: letting go of its fields would leave the cluster invalid, and nothing was changed:\n${validationError(i.name, plan.problems).message.split("\n").slice(1).join("\n")}\nKeep the resource (or set the fields elsewhere first), or protect the cluster with the resource option retainOnDelete.`, { url: folder.url });
   }
-  const secretsFolder = folder.join("secrets");
-  const secrets = await planSecrets(secretsFolder, {}, previousSecretNames(props));
+  const secrets = plan.secrets.filter((c) => c.action === "delete");
   const configGoes = plan.files.some((f) => f.file === "config" && f.doc === null);
   let wipe: string[] = [];
   if (configGoes) {
@@ -392,7 +389,6 @@ async function planDelete(props: ClusterConfigOutputs): Promise<{ run(): Promise
   return {
     async run() {
       await applyCluster(store, req);
-      await applySecrets(secretsFolder, {}, secrets);
       for (const f of wipe) await folder.join(f).remove();
     },
   };
@@ -442,7 +438,7 @@ export const provider: ProviderImpl<ClusterConfigInputs, ClusterConfigOutputs> =
       // which `check` does not see: this one preview is approximate, and `update` decides.
       process.stderr.write(`${i.name} in ${i.store}: upgrading state written by kstate 0.1; this preview cannot tell which documents the resource created, so the update works the change out again from the old state and checks it before writing\n`);
     } else if (cluster.problems.length > 0 || cluster.conflicts.length > 0) {
-      const property = (file: string | undefined, path: string) => (file === undefined || file === "config" ? (path.startsWith("metadata.name") ? "name" : "spec") : "instanceGroups");
+      const property = (file: string | undefined, path: string) => (file === undefined || file === "config" ? (path.startsWith("metadata.name") ? "name" : "spec") : file.startsWith("secrets/") ? "secrets" : "instanceGroups");
       return {
         failures: [
           ...cluster.problems.map((p) => ({ property: property(p.file, p.path), reason: `${p.file ? `${p.file}: ` : ""}${p.path ? `${p.path}: ` : ""}${p.message}` })),

@@ -9,7 +9,7 @@
  * `spec.subnets[name=us-east-1a]`), and `DOCUMENT` stands for the document itself: its manager
  * created it, and it goes when that manager lets go of it and nobody else owns anything in it.
  */
-import { type Document, isMap, isSeq, type YAMLMap } from "yaml";
+import { type Document, isSeq } from "yaml";
 import { type FieldPath, formatPath, type Segment } from "./field-path";
 import { deleteIn, getNode, setIn } from "./yaml";
 
@@ -86,55 +86,62 @@ export function fromFieldsV1(tree: unknown): Set<string> {
   return out;
 }
 
-/** The managers recorded in a document and the paths each owns. */
-export function readOwners(doc: Document): Owners {
-  const owners: Owners = new Map();
-  const node = getNode(doc, PATH);
-  if (!isSeq(node)) return owners;
-  for (const item of node.items) {
-    if (!isMap(item)) continue;
-    const entry = (item as YAMLMap).toJSON() as Record<string, unknown>;
-    if (typeof entry.manager !== "string") continue;
-    const paths = fromFieldsV1(entry.fieldsV1);
-    const mine = owners.get(entry.manager) ?? new Set<string>();
-    for (const p of paths) mine.add(p);
-    owners.set(entry.manager, mine);
-  }
-  return owners;
+/**
+ * What a document's `metadata.managedFields` holds beside its own fields: the secrets a manager
+ * keeps in the cluster's `secrets/` folder are recorded on the cluster's `config` as the
+ * `secrets` subresource, one `f:<name>` per secret.
+ */
+export const SECRETS = "secrets";
+
+function entriesOf(plain: unknown): Record<string, unknown>[] {
+  const entries = (plain as { metadata?: { managedFields?: unknown } } | undefined)?.metadata?.managedFields;
+  return Array.isArray(entries) ? (entries as Record<string, unknown>[]).filter((e) => typeof e === "object" && e !== null) : [];
 }
 
-/** The same, from a plain document. */
-export function ownersOf(plain: unknown): Owners {
+function ownersIn(entries: Record<string, unknown>[], subresource: string | undefined): Owners {
   const owners: Owners = new Map();
-  const entries = (plain as { metadata?: { managedFields?: unknown } } | undefined)?.metadata?.managedFields;
-  if (!Array.isArray(entries)) return owners;
-  for (const e of entries as Record<string, unknown>[]) {
-    if (typeof e?.manager !== "string") continue;
+  for (const e of entries) {
+    if (typeof e.manager !== "string" || (e.subresource ?? undefined) !== subresource) continue;
     owners.set(e.manager, new Set([...(owners.get(e.manager) ?? []), ...fromFieldsV1(e.fieldsV1)]));
   }
   return owners;
 }
 
+/** The managers recorded in a document and the paths each owns (of the document, or of a subresource). */
+export function readOwners(doc: Document, subresource?: string): Owners {
+  const node = getNode(doc, PATH);
+  return isSeq(node) ? ownersIn(entriesOf({ metadata: { managedFields: node.toJSON() } }), subresource) : new Map();
+}
+
+/** The same, from a plain document. */
+export function ownersOf(plain: unknown, subresource?: string): Owners {
+  return ownersIn(entriesOf(plain), subresource);
+}
+
 /**
- * Writes the ownership records: one entry per manager that owns something, in name order, or no
- * `managedFields` at all when nobody owns anything. Entries are rewritten only when they change,
- * so a document whose ownership is the same keeps its bytes.
+ * Writes the ownership records of the document (or of one subresource): one entry per manager that
+ * owns something, in name order; entries of other subresources stay. No `managedFields` at all when
+ * nobody owns anything. Unchanged records keep their bytes.
  */
-export function writeOwners(doc: Document, owners: Owners, parse: (p: string) => FieldPath): void {
-  const wanted = [...owners.entries()].filter(([, paths]) => paths.size > 0).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([manager, paths]) => ({
+export function writeOwners(doc: Document, owners: Owners, parse: (p: string) => FieldPath, subresource?: string): void {
+  const current = getNode(doc, PATH);
+  const existing = current === undefined ? [] : entriesOf({ metadata: { managedFields: toPlainNode(current) } });
+  const others = existing.filter((e) => (e.subresource ?? undefined) !== subresource);
+  const mine = [...owners.entries()].filter(([, paths]) => paths.size > 0).map(([manager, paths]) => ({
     apiVersion: API_VERSION,
     fieldsType: "FieldsV1",
     fieldsV1: toFieldsV1(paths, parse),
     manager,
     operation: "Apply",
+    ...(subresource ? { subresource } : {}),
   }));
-  const current = getNode(doc, PATH);
+  const key = (e: Record<string, unknown>) => `${String(e.subresource ?? "")}\u0000${String(e.manager)}`;
+  const wanted = [...others, ...mine].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
   if (wanted.length === 0) {
     if (current !== undefined) deleteIn(doc, PATH);
     return;
   }
-  const currentPlain = current === undefined ? undefined : (toPlainNode(current));
-  if (JSON.stringify(currentPlain) === JSON.stringify(wanted)) return;
+  if (JSON.stringify(existing) === JSON.stringify(wanted)) return;
   setIn(doc, PATH, wanted);
 }
 

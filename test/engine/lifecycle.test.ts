@@ -10,6 +10,7 @@ import type { Stack } from "@pulumi/pulumi/automation";
 import { ClusterConfig, type ClusterConfigArgs, StateStore, type StateStoreArgs, StateStoreMigration } from "../../src";
 import { applyCluster } from "../../src/ops/cluster";
 import { ClusterStore } from "../../src/store/cluster-store";
+import { decodeSecret } from "../../src/store/secrets";
 import { parseYaml } from "../../src/store/yaml";
 import { openPath, type VfsPath } from "../../src/vfs";
 import { openOptions, s3Options, uniqueName } from "../support/env";
@@ -171,6 +172,35 @@ describe("Pulumi lifecycle: ordinary program changes lose nothing", function () 
     onConflict = "fail";
     const c = await clusterStack("kstate-owner-c", () => ({ store: `file://${dir}`, name: CLUSTER, spec: { kubelet: { maxPods: 150 } } }));
     await c.up();
+  });
+
+  it("secrets have owners too: a stack's destroy or rename never deletes a secret another resource keeps, two values conflict, and one that was there stays", async function () {
+    const dir = tempStore();
+    const folder = openPath(`file://${dir}`).join(CLUSTER);
+    const secret = async (n: string) => decodeSecret((await folder.join("secrets", n).read()).data.toString(), n).toString();
+    let first = "dev";
+    const a = await clusterStack("kstate-secret-a", () => ({ store: `file://${dir}`, name: CLUSTER, options: OPTIONS, secrets: { "system:dns": "one" } }));
+    await a.up();
+    // A secret kops (or the CLI) wrote before any program set it.
+    await folder.join("secrets", "admin").write(JSON.stringify({ Data: Buffer.from("kopsval").toString("base64") }));
+    let bValue = "two";
+    let bKeeps = true;
+    const b = await inlineStack("kstate-secret-b", uniqueName("s"), async () => {
+      if (bKeeps) new ClusterConfig(first, { store: `file://${dir}`, name: CLUSTER, secrets: { "system:dns": bValue, admin: "kopsval" } });
+    });
+    await assert.rejects(b.preview(), (e: unknown) => /secrets\/system:dns: Data: kept by pulumi:kstate-secret-a\/[^ ]+\/dev with another value/.test(String(e)));
+    bValue = "one";
+    await b.up();
+    // Renamed resource, same arguments: the new one keeps the secret, the old one's delete leaves it.
+    first = "dev-renamed";
+    await b.up();
+    assert.equal(await secret("system:dns"), "one");
+    // Stack b goes: a still keeps system:dns, and admin was there before either.
+    bKeeps = false;
+    await b.up();
+    assert.equal(await secret("system:dns"), "one");
+    assert.equal(await secret("admin"), "kopsval");
+    assert.deepEqual(changed((await a.preview()).changeSummary), []);
   });
 
   it("a program that stops setting spec and instanceGroups previews every removal and generation bump that up then makes", async function () {
@@ -372,7 +402,7 @@ describe("Pulumi lifecycle: a stack from release 0.1.0 (state schema 1)", functi
     assert.deepEqual(changed(up.summary.resourceChanges), ["update"]);
     const after = await readFolder(folder);
     const lines = describeStoredChanges(before, after);
-    assert.ok(lines.every((l) => l.includes(": ~ owner pulumi:kstate-legacy/legacy/dev:")), JSON.stringify(lines, null, 1));
+    assert.ok(lines.every((l) => l.includes(": ~ owner pulumi:kstate-legacy/legacy/dev")), JSON.stringify(lines, null, 1));
     const config = plain(after.get("config")!);
     assert.equal(config.metadata.managedFields[0].manager, "pulumi:kstate-legacy/legacy/dev");
     assert.deepEqual(changed((await stack.preview()).changeSummary), []);

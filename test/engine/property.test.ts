@@ -153,7 +153,7 @@ function mutate(world: Record<Who, Program>, rnd: () => number): { who: Who; wha
       return { who, what: `group remove ${name}` };
     }
     case "secret": {
-      const name = `${who}-${pick(["one", "two"])}`;
+      const name = pick([`${who}-one`, `${who}-two`, "shared"]);
       if (name in p.secrets && rnd() < 0.4) delete p.secrets[name];
       else p.secrets[name] = pick(["alpha", "beta", "gamma"]);
       return { who, what: `secret ${name}` };
