@@ -149,18 +149,6 @@ function toPlainNode(node: unknown): unknown {
   return (node as { toJSON(): unknown }).toJSON();
 }
 
-/** Every path any manager but `except` owns (the shared owner included). */
-export function ownedByOthers(owners: Owners, except: string): Set<string> {
-  const out = new Set<string>();
-  for (const [m, paths] of owners) if (m !== except) for (const p of paths) out.add(p);
-  return out;
-}
-
-/** True when a plain document records any manager. */
-export function hasOwners(plain: unknown): boolean {
-  return ownersOf(plain).size > 0;
-}
-
 /** A plain document without its ownership records, for showing and comparing contents. */
 export function withoutOwners<T>(plain: T): T {
   const meta = (plain as { metadata?: Record<string, unknown> } | undefined)?.metadata;
