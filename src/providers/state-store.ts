@@ -4,7 +4,7 @@ import { type ClusterEncryption, encryptionProblems, storeEncryption } from "../
 import { keyringOf, probeKeys } from "../vfs/encrypted";
 import { KstateError, RefusedError } from "../vfs/errors";
 import { configureFromStack, stackConfig } from "./stack-config";
-import type { ProviderImpl } from "./serialize";
+import { containsUnknown, type ProviderImpl } from "./serialize";
 
 export const STATE_STORE_SCHEMA_VERSION = 1;
 
@@ -187,10 +187,6 @@ function normalizedFromOutputs(o: StateStoreOutputs): Normalized {
   return n;
 }
 
-function containsUnknownUrl(url: string): boolean {
-  return url.includes("04da6b54-80e4-46f7-96ec-b56ff0331ba9");
-}
-
 /**
  * A change of inputs that would not keep the same bucket as asked: another bucket while the old
  * one holds state (the replace would delete it with its clusters), or a region the existing
@@ -226,7 +222,7 @@ export const provider: ProviderImpl<StateStoreInputs, StateStoreOutputs> = {
     if (failures.length > 0) return { failures };
     const i = inputs!;
     const previous = olds as Partial<StateStoreInputs>;
-    if (typeof previous.url === "string" && !containsUnknownUrl(previous.url)) {
+    if (typeof previous.url === "string" && !containsUnknown(previous.url)) {
       const problem = await identityProblem(previous, i);
       if (problem) return { failures: [problem] };
     }
