@@ -4,6 +4,8 @@
 set -u
 cd "$(dirname "$0")/.."
 failed=()
+echo "== scripts/schema.sh check"
+scripts/schema.sh check || failed+=("schema.sh check")
 for config in .mocharc.json .mocharc.mocks.json .mocharc.package.json .mocharc.reliability.json; do
   echo "== mocha --config $config"
   npx mocha --config "$config" || failed+=("$config")

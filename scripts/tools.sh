@@ -3,7 +3,7 @@
 # module proxy (and, for the KMS server, the Python package index), into a cache outside the
 # repository (reused when present, keyed by version).
 #
-#   scripts/tools.sh [servers|pulumi|pulumi-latest|node24|kops|kms|toxiproxy|all]...
+#   scripts/tools.sh [servers|pulumi|pulumi-latest|node24|kops|kops-schema|kms|toxiproxy|all]...
 #                                                       build what is named (default: servers)
 #   scripts/tools.sh path NAME                          print the path of a built binary
 #
@@ -84,6 +84,33 @@ build_toxiproxy() {
 
 build_kops() {
   go_build_wrapped kops k8s.io/kops "$KOPS_VERSION" k8s.io/kops/cmd/kops
+}
+
+# kops-schema: the repository's own generator of kops's API schema (tools/kops-schema, its own Go
+# module requiring kops $KOPS_VERSION), keyed by that version and a checksum of its source, so an
+# edited generator is built afresh.
+KOPS_SCHEMA_SRC="$(cd "$(dirname "$0")/.." && pwd)/tools/kops-schema"
+
+kops_schema_dir() {
+  local sum
+  sum=$(cd "$KOPS_SCHEMA_SRC" && cat go.mod go.sum $(ls *.go | grep -v '_test\.go$') | cksum | cut -d' ' -f1)
+  echo "$TOOLS_DIR/kops-schema-$KOPS_VERSION-$sum"
+}
+
+build_kops_schema() {
+  local dir
+  dir=$(kops_schema_dir)
+  if [ -f "$dir/.complete" ]; then return 0; fi
+  need_go kops-schema
+  grep -q "^[[:space:]]*k8s.io/kops $KOPS_VERSION\$" "$KOPS_SCHEMA_SRC/go.mod" \
+    || { log "tools/kops-schema/go.mod does not require k8s.io/kops $KOPS_VERSION"; exit 1; }
+  log "building tools/kops-schema (cached in $dir)"
+  local start=$SECONDS
+  rm -rf "$dir.tmp" && mkdir -p "$dir.tmp/bin"
+  (cd "$KOPS_SCHEMA_SRC" && CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false" go build -trimpath -ldflags "-s -w" -o "$dir.tmp/bin/kops-schema" .)
+  rm -rf "$dir" && mv "$dir.tmp" "$dir"
+  touch "$dir/.complete"
+  log "built kops-schema in $((SECONDS - start))s"
 }
 
 # build_pulumi VERSION [LANGHOST_REV]: the Pulumi CLI (and, where the module proxy has it, the
@@ -193,6 +220,7 @@ tool_path() {
     minio) echo "$TOOLS_DIR/minio-$MINIO_VERSION/bin/minio" ;;
     fake-gcs-server) echo "$TOOLS_DIR/fake-gcs-server-$FAKE_GCS_VERSION/bin/fake-gcs-server" ;;
     kops) echo "$TOOLS_DIR/kops-$KOPS_VERSION/bin/kops" ;;
+    kops-schema) echo "$(kops_schema_dir)/bin/kops-schema" ;;
     pulumi) echo "$TOOLS_DIR/pulumi-$PULUMI_VERSION" ;;   # a root with bin/, as PulumiCommand.get expects
     pulumi-latest) echo "$TOOLS_DIR/pulumi-$PULUMI_LATEST_VERSION" ;;
     node24) echo "$TOOLS_DIR/node-$NODE24_VERSION/bin/node" ;;
@@ -208,12 +236,13 @@ for what in "$@"; do
   case $what in
     servers) build_servers ;;
     kops) build_kops ;;
+    kops-schema) build_kops_schema ;;
     pulumi) build_pulumi "$PULUMI_VERSION" "$PULUMI_LANGHOST_REV" ;;
     pulumi-latest) build_pulumi "$PULUMI_LATEST_VERSION" ;;
     node24) build_node24 ;;
     kms) build_kms ;;
     toxiproxy) build_toxiproxy ;;
-    all) build_servers; build_pulumi "$PULUMI_VERSION" "$PULUMI_LANGHOST_REV"; build_pulumi "$PULUMI_LATEST_VERSION"; build_node24; build_kops ;;
-    *) log "unknown target: $what (servers, pulumi, pulumi-latest, node24, kops, kms, toxiproxy, all)"; exit 2 ;;
+    all) build_servers; build_pulumi "$PULUMI_VERSION" "$PULUMI_LANGHOST_REV"; build_pulumi "$PULUMI_LATEST_VERSION"; build_node24; build_kops; build_kops_schema ;;
+    *) log "unknown target: $what (servers, pulumi, pulumi-latest, node24, kops, kops-schema, kms, toxiproxy, all)"; exit 2 ;;
   esac
 done
