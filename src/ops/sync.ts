@@ -5,6 +5,7 @@
  * is already there. `kstate migrate` and StateStoreMigration both run this.
  */
 import { createHash } from "node:crypto";
+import { checkPart, KOPS_VERSION } from "../schema/check";
 import { CONFIG_FILE } from "../store/layout";
 import { getIn, parseYaml, setIn, stringifyYaml } from "../store/yaml";
 import { copyFile, md5Of, sameStoredBytes } from "../vfs/copy";
@@ -66,6 +67,12 @@ export function rewriteConfigBase(text: string, source: string, configBase: stri
   if (getIn(doc, ["kind"]) !== "Cluster") throw new ValidationError(`${source}: not a kops Cluster document`, { problems: [{ path: "kind", message: "must be Cluster" }] });
   if (getIn(doc, ["spec", "configBase"]) === configBase) return text;
   setIn(doc, ["spec", "configBase"], configBase);
+  // What is written must be a Cluster kops reads as written (every field one it knows, of its type);
+  // the rest of the folder is copied as is.
+  const problems = checkPart("Cluster", [], doc.toJS());
+  if (problems.length > 0) {
+    throw new ValidationError(`${source}: not a Cluster document kops ${KOPS_VERSION} reads as written, so its configBase was not rewritten and nothing was copied:\n${problems.map((p) => `  ${p.path}: ${p.message}`).join("\n")}`, { problems });
+  }
   return stringifyYaml(doc);
 }
 

@@ -2,6 +2,7 @@
  * The kops validation rules that apply offline (pkg/apis/kops/validation): run on every
  * document before it is written, so an invalid cluster is never stored.
  */
+import { checkDocument } from "../schema/check";
 import { ValidationError } from "../vfs/errors";
 
 export interface Problem {
@@ -15,9 +16,6 @@ export interface Problem {
 type Obj = Record<string, unknown>;
 
 const CONTROL_PLANE_ROLES = new Set(["Master", "ControlPlane"]);
-const ROLES = new Set(["Master", "ControlPlane", "Node", "Bastion", "APIServer"]);
-const CLOUDS = new Set(["aws", "gce", "digitalocean", "hetzner", "openstack", "azure", "scaleway", "metal"]);
-const SUBNET_TYPES = new Set(["Public", "Private", "Utility", "DualStack"]);
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 function obj(v: unknown): Obj | undefined {
@@ -73,10 +71,22 @@ export function clusterNameProblems(name: unknown): Problem[] {
   return [];
 }
 
-/** Checks a Cluster document alone. */
+/**
+ * The problems kops's API schema finds in a document, and an `add` for the rules on top of it
+ * that says nothing more where the schema already found a field wrong.
+ */
+function schemaFirst(kind: string, doc: unknown, file: string): { problems: Problem[]; add: (path: string, message: string) => void } {
+  const problems: Problem[] = obj(doc) ? checkDocument(kind, doc).map((p) => ({ ...p, file })) : [];
+  const wrong = new Set(problems.map((p) => p.path));
+  const add = (path: string, message: string) => {
+    if (![...wrong].some((w) => w === path || w.startsWith(`${path}.`) || w.startsWith(`${path}[`))) problems.push({ path, message, file });
+  };
+  return { problems, add };
+}
+
+/** Checks a Cluster document alone: kops's API schema, then kops's offline rules. */
 export function validateCluster(cluster: unknown): Problem[] {
-  const problems: Problem[] = [];
-  const add = (path: string, message: string) => problems.push({ path, message, file: "config" });
+  const { problems, add } = schemaFirst("Cluster", cluster, "config");
   const c = obj(cluster);
   if (!c) return [{ path: "", message: "the document is not a map", file: "config" }];
   if (c.kind !== "Cluster") add("kind", `must be Cluster (got ${JSON.stringify(c.kind)})`);
@@ -89,20 +99,15 @@ export function validateCluster(cluster: unknown): Problem[] {
   const dnsType = obj(obj(spec?.topology)?.dns)?.type;
   const dnsNone = typeof dnsType === "string" && dnsType.toLowerCase() === "none";
   const nameProblems = clusterNameProblems(name);
-  problems.push(...nameProblems);
+  for (const p of nameProblems) add(p.path, p.message);
   if (nameProblems.length === 0 && typeof name === "string" && !name.includes(".") && !dnsNone) add("metadata.name", `${JSON.stringify(name)} must be a fully qualified DNS name with a dot, e.g. ${name}.example.com (or set spec.topology.dns.type: None)`);
   if (!spec) {
     add("spec", "required");
     return problems;
   }
 
+  // The cloud provider, subnet types and roles are enums of kops's schema.
   const cloud = cloudOf(spec);
-  if (cloud === undefined) {
-    const cp = obj(spec.cloudProvider);
-    add("spec.cloudProvider", cp && Object.keys(cp).length > 1 ? `exactly one cloud provider is allowed (got ${Object.keys(cp).join(", ")})` : "required: one of aws, gce, digitalocean, hetzner, openstack, azure, scaleway, metal");
-  } else if (!CLOUDS.has(cloud)) {
-    add("spec.cloudProvider", `unknown cloud provider ${JSON.stringify(cloud)}`);
-  }
 
   if (spec.kubernetesVersion === undefined) add("spec.kubernetesVersion", "required");
   else if (!isKubernetesVersion(spec.kubernetesVersion)) add("spec.kubernetesVersion", `${JSON.stringify(spec.kubernetesVersion)} is not a Kubernetes version like v1.30.2`);
@@ -135,7 +140,6 @@ export function validateCluster(cluster: unknown): Problem[] {
       continue;
     }
     if (sn!.cidr !== undefined && !isCidr(sn!.cidr)) add(`${at}.cidr`, `${JSON.stringify(sn!.cidr)} is not a CIDR`);
-    if (sn!.type !== undefined && !SUBNET_TYPES.has(String(sn!.type))) add(`${at}.type`, `must be one of ${[...SUBNET_TYPES].join(", ")}`);
   }
 
   const etcd = list(spec.etcdClusters);
@@ -166,10 +170,9 @@ export function validateCluster(cluster: unknown): Problem[] {
   return problems;
 }
 
-/** Checks an InstanceGroup document alone. */
+/** Checks an InstanceGroup document alone: kops's API schema, then kops's offline rules. */
 export function validateInstanceGroup(ig: unknown, file: string): Problem[] {
-  const problems: Problem[] = [];
-  const add = (path: string, message: string) => problems.push({ path, message, file });
+  const { problems, add } = schemaFirst("InstanceGroup", ig, file);
   const g = obj(ig);
   if (!g) return [{ path: "", message: "the document is not a map", file }];
   if (g.kind !== "InstanceGroup") add("kind", `must be InstanceGroup (got ${JSON.stringify(g.kind)})`);
@@ -181,8 +184,6 @@ export function validateInstanceGroup(ig: unknown, file: string): Problem[] {
     add("spec", "required");
     return problems;
   }
-  if (spec.role === undefined) add("spec.role", "required");
-  else if (typeof spec.role !== "string" || !ROLES.has(spec.role)) add("spec.role", `${JSON.stringify(spec.role)} is not a role; use Master (control plane), Node, Bastion or APIServer`);
   for (const f of ["minSize", "maxSize"]) {
     const v = spec[f];
     if (v !== undefined && (!Number.isInteger(v) || (v as number) < 0)) add(`spec.${f}`, `must be a whole number, 0 or more (got ${JSON.stringify(v)})`);
@@ -206,7 +207,18 @@ export function validateInstanceGroup(ig: unknown, file: string): Problem[] {
 /** Checks a cluster with its instance groups together, and against its previous version. */
 export function validateClusterWithGroups(cluster: unknown, groups: Record<string, unknown>, previous?: unknown): Problem[] {
   const problems = [...validateCluster(cluster)];
-  for (const [name, ig] of Object.entries(groups)) problems.push(...validateInstanceGroup(ig, `instancegroup/${name}`));
+  for (const [name, ig] of Object.entries(groups)) {
+    problems.push(...validateInstanceGroup(ig, `instancegroup/${name}`));
+    // kops finds a group by its file and shows it by metadata.name: the two are one name.
+    const named = obj(obj(ig)?.metadata)?.name;
+    if (typeof named === "string" && named !== "" && named !== name) {
+      problems.push({
+        path: "metadata.name",
+        message: `${JSON.stringify(named)} is not the group's name ${JSON.stringify(name)}; a group is not renamed by editing it: create it under the new name and delete the old one${named in groups ? ` (a group named ${JSON.stringify(named)} exists already)` : ""}`,
+        file: `instancegroup/${name}`,
+      });
+    }
+  }
   const spec = obj(obj(cluster)?.spec) ?? {};
   const igs = Object.entries(groups).map(([n, g]) => [n, obj(g) ?? {}] as const);
   if (!igs.some(([, g]) => isControlPlane(g))) problems.push({ path: "instancegroup", message: "at least one control-plane instance group (role Master) is required", file: "instancegroup" });

@@ -4,6 +4,7 @@ import { applyCluster, type ClusterPlan, type ClusterRequest, describeChanges, t
 import { checkOptions, type ClusterOptions } from "../ops/options";
 import { describeSecretChanges } from "../ops/secrets";
 import { isDns1123Subdomain, validationError } from "../ops/validate";
+import { checkPart } from "../schema/check";
 import { ClusterStore } from "../store/cluster-store";
 import { parsePath } from "../store/field-path";
 import { isKopsFile, isKopsManagedState } from "../store/layout";
@@ -11,7 +12,7 @@ import { DOCUMENT, readOwners } from "../store/managed-fields";
 import { type ClusterEncryption, decodeSecret, encryptionProblems, keyedSecretHash, SECRET_NAME, storeEncryption } from "../store/secrets";
 import { bucketAdmin, canonicalUrl, openPath, parseUrl } from "../vfs";
 import { KstateError, NotFoundError, RefusedError } from "../vfs/errors";
-import { containsUnknown, type ProviderImpl } from "./serialize";
+import { containsUnknown, isUnknown, type ProviderImpl } from "./serialize";
 import { configureFromStack } from "./stack-config";
 
 /** 1: ownership in outputs (`ownedPaths`). 2: ownership in the documents (`metadata.managedFields`). */
@@ -140,12 +141,17 @@ export function checkInputs(news: Partial<ClusterConfigInputs>): pulumi.dynamic.
     if (typeof news.options !== "object" || news.options === null) fail("options", "must be an object of kops create-cluster options");
     else for (const p of checkOptions(news.options)) fail(`options.${p.option}`, p.message);
   }
-  if (news.spec !== undefined && (typeof news.spec !== "object" || news.spec === null || Array.isArray(news.spec))) fail("spec", "must be an object (the fields of the Cluster spec to set)");
-  if (news.instanceGroups !== undefined && !containsUnknown(news.instanceGroups)) {
+  if (news.spec === undefined || isUnknown(news.spec)) {
+    // Nothing to check yet.
+  } else if (typeof news.spec !== "object" || news.spec === null || Array.isArray(news.spec)) fail("spec", "must be an object (the fields of the Cluster spec to set)");
+  else for (const p of checkPart("Cluster", ["spec"], news.spec, { skip: isUnknown })) fail(p.path, p.message);
+  if (news.instanceGroups !== undefined && !isUnknown(news.instanceGroups)) {
     if (typeof news.instanceGroups !== "object" || news.instanceGroups === null) fail("instanceGroups", "must map group names to spec fields");
     else for (const [n, g] of Object.entries(news.instanceGroups)) {
       if (!isDns1123Subdomain(n)) fail(`instanceGroups.${n}`, "is not a valid instance group name");
+      if (isUnknown(g)) continue;
       if (typeof g !== "object" || g === null || Array.isArray(g)) fail(`instanceGroups.${n}`, "must be an object (the fields of the group's spec to set)");
+      else for (const p of checkPart("InstanceGroup", ["spec"], g, { skip: isUnknown })) fail(`instanceGroups.${n}${p.path.slice("spec".length)}`, p.message);
     }
   }
   if (news.onConflict !== undefined && news.onConflict !== "fail" && news.onConflict !== "overwrite") fail("onConflict", 'must be "fail" or "overwrite"');

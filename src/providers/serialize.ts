@@ -56,6 +56,11 @@ export function withOutputKeys<O>(args: object, outputs: readonly (keyof O & str
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 /** True when any part of `value` is not known yet (during a preview). */
+/** Whether `value` is itself a value not known yet. */
+export function isUnknown(value: unknown): boolean {
+  return value === UNKNOWN;
+}
+
 export function containsUnknown(value: unknown): boolean {
   return JSON.stringify(value ?? null).includes(UNKNOWN);
 }

@@ -5,6 +5,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 
+import { checkInputs } from "../../src/providers/cluster-config";
+import { UNKNOWN } from "../../src/providers/serialize";
+
 const run = promisify(execFile);
 
 describe("ClusterConfig check", function () {
@@ -22,5 +25,17 @@ describe("ClusterConfig check", function () {
     assert.equal(result.failures?.length, 1, JSON.stringify(result));
     assert.equal(result.failures![0]!.property, "store");
     assert.match(result.failures![0]!.reason, /cannot read s3:\/\/kstate-no-credentials: no credentials were found for it\. Set S3_ACCESS_KEY_ID/);
+  });
+
+  it("spec and instanceGroups fields kops would refuse or drop fail check, each naming its property; unknown values wait", function () {
+    const failures = checkInputs({
+      store: "file:///tmp/x", name: "a.example.com",
+      spec: { kubelet: { maxPods: "abc" }, nonexistentField: 1, kubernetesVersion: UNKNOWN },
+      instanceGroups: { nodes: { rootVolumeSise: 30, maxSize: UNKNOWN, minSize: 2 } },
+    });
+    assert.deepEqual(failures.map((f) => f.property), ["spec.kubelet.maxPods", "spec.nonexistentField", "instanceGroups.nodes.rootVolumeSise"]);
+    assert.equal(failures[0]!.reason, 'expected a whole number (int32), found the string "abc"');
+    assert.match(failures[1]!.reason, /^unknown field \(kops would drop it: it knows \w+, /);
+    assert.equal(failures[2]!.reason, "unknown field; did you mean rootVolumeSize?");
   });
 });

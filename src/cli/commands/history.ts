@@ -1,6 +1,7 @@
 /** `kstate history`, `kstate rollback` and `kstate delete cluster`. */
 import { parseArgs } from "node:util";
 import { diffDocuments } from "../../ops/cluster";
+import { validateClusterWithGroups, validationError } from "../../ops/validate";
 import { ClusterStore, parseKopsDocument } from "../../store/cluster-store";
 import { CONFIG_FILE, isKopsFile } from "../../store/layout";
 import { hasVersions, type VfsPath } from "../../vfs";
@@ -80,7 +81,14 @@ export async function rollback(argv: string[], io: Io): Promise<number> {
   if (!target || target.deleted) throw new ValidationError(`${path.url}: no revision ${JSON.stringify(values.to)} to roll back to (see kstate history ${name})`);
   if (!hasVersions(path)) throw new ValidationError(`${path.url}: this store keeps no old versions`);
   const old = await path.readVersion(values.to);
-  parseKopsDocument(old.data.toString(), `${path.url}@${values.to}`, path.base === CONFIG_FILE ? "Cluster" : "InstanceGroup");
+  const restored = parseKopsDocument(old.data.toString(), `${path.url}@${values.to}`, path.base === CONFIG_FILE ? "Cluster" : "InstanceGroup").toJS();
+  // The cluster as it would be with that revision in place must be one kops accepts.
+  const config = path.base === CONFIG_FILE ? restored : (await store.readConfig(name))?.doc.toJS();
+  const groups: Record<string, unknown> = {};
+  for (const [g, d] of await store.readInstanceGroups(name)) groups[g] = d.doc.toJS();
+  if (path.base !== CONFIG_FILE) groups[path.base] = restored;
+  const problems = validateClusterWithGroups(config, groups);
+  if (problems.length > 0) throw validationError(name, problems.map((p) => (p.file === (values.file ?? CONFIG_FILE) ? { ...p, file: `${p.file} at revision ${values.to}` } : p)));
   const current = await path.read();
   if (current.data.equals(old.data)) {
     io.stdout.write(`${path.url} already has the content of revision ${values.to}.\n`);
