@@ -1,4 +1,6 @@
 // The public surface of the `kstate` package, listed by hand.
+import type * as kops from "./schema/kops-types";
+
 export {
   AlreadyExistsError, BackendError, ConflictError, InvalidPathError, KstateError, NotFoundError, PermissionError,
   PreconditionFailedError, RefusedError, ValidationError, type ErrorCode,
@@ -13,6 +15,9 @@ export type { ClusterConfigInputs, ClusterConfigOutputs } from "./providers/clus
 export type { ClusterOptions } from "./ops/options";
 export { type ClusterEncryption, DEFAULT_ENCRYPTED_PATTERNS, secretHash } from "./store/secrets";
 export type { Ownership } from "./ops/cluster";
-export type { DeepInput } from "./resources/inputs";
+export type { DeepInput, PartInput } from "./resources/inputs";
+export { type ClusterSpec, type InstanceGroupSpec, KOPS_VERSION } from "./schema/kops-types";
+/** Every type of kops's API, by its Go name: `kops.KubeletConfigSpec` (`v1.EnvVar` is `kops.V1EnvVar`). */
+export type { kops };
 export { StateStoreMigration, type StateStoreMigrationArgs } from "./resources/migration";
 export type { MigrationInputs, MigrationOutputs } from "./providers/migration";

@@ -2,13 +2,20 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ClusterOptions } from "../ops/options";
 import { CLUSTER_CONFIG_OUTPUTS, type ClusterConfigInputs, type ClusterConfigOutputs } from "../providers/cluster-config";
 import { serializableProvider, withOutputKeys } from "../providers/serialize";
+import type { ClusterSpec, InstanceGroupSpec } from "../schema/kops-types";
 import type { ClusterEncryption } from "../store/secrets";
-import type { DeepInput } from "./inputs";
+import type { DeepInput, PartInput } from "./inputs";
 
-type Settable = Omit<ClusterConfigInputs, "manager" | "ownedValues">;
+/** The provider takes `spec` and `instanceGroups` as plain maps; a program gets kops's types, any part of a spec. */
+type Settable = Omit<ClusterConfigInputs, "manager" | "ownedValues" | "spec" | "instanceGroups">;
 
 /** What a program gives a ClusterConfig: each field as a value, an output or a promise, at any depth. */
-export type ClusterConfigArgs = { [K in keyof Settable]: DeepInput<Settable[K]> };
+export type ClusterConfigArgs = { [K in keyof Settable]: DeepInput<Settable[K]> } & {
+  /** Merged into the stored Cluster's `spec`; `null` removes a field. */
+  spec?: PartInput<ClusterSpec>;
+  /** Merged into each named InstanceGroup's `spec` (a new name creates the group); `null` removes a field. */
+  instanceGroups?: pulumi.Input<{ [group: string]: PartInput<InstanceGroupSpec> }>;
+};
 
 /** @internal The provider object serialized into state with every ClusterConfig. */
 export const clusterConfigProvider = serializableProvider<ClusterConfigInputs, ClusterConfigOutputs>("cluster-config", __dirname.replace(/resources$/, "providers"));

@@ -9,3 +9,14 @@ export type DeepInput<T> = pulumi.Input<
     : T extends object ? { [K in keyof T]: DeepInput<T[K]> }
       : T
 >;
+
+/**
+ * A part of a document to merge into what is stored, as `DeepInput` gives it: any field may be
+ * left out at any depth, as the stored document may have it (kops's required fields are checked
+ * on the merged document). Fields stay closed: one the type does not have is a compile error.
+ */
+export type PartInput<T> = pulumi.Input<
+  T extends readonly (infer U)[] ? PartInput<U>[]
+    : T extends object ? { [K in keyof T]?: PartInput<T[K]> }
+      : T
+>;
