@@ -9,14 +9,13 @@
  */
 import type { KopsSchema, RefNode, SchemaNode } from "./format";
 
+export { KOPS_VERSION } from "./kops-types";
+
 export interface SchemaProblem {
   /** The field path, e.g. `spec.kubelet.maxPods` or `spec.subnets[name=us-east-1a].cidr`. */
   path: string;
   message: string;
 }
-
-/** The kops version whose API the schema describes. */
-export const KOPS_VERSION = "v1.36.2";
 
 let loaded: KopsSchema | undefined;
 
