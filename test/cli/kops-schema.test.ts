@@ -120,5 +120,19 @@ for (const [kind, make] of Object.entries(stores)) {
         assert.match(r.stderr, /instancegroup\/nodes-us-east-1a: metadata\.name: "renamed" is not the group's name "nodes-us-east-1a"/);
       });
     });
+
+    it("apply -f of a stream holding two documents for one group is refused before anything is written", async function () {
+      const all = await withProcessEnv(extra, () => kstate(["get", "all", NAME, "-o", "yaml"], { env }));
+      assert.equal(all.code, 0, all.stderr);
+      const docs = all.stdout.split(/^---\n/m);
+      const group = docs.find((d) => /name: nodes-us-east-1a\n/.test(d))!;
+      const file = path.join(dir, "stream.yaml");
+      fs.writeFileSync(file, [...docs, group.replace("maxSize: 1", "maxSize: 7")].join("---\n"));
+      await unchanged(async () => {
+        const r = await kstate(["apply", "-f", file, "--yes"], { env });
+        assert.equal(r.code, 1, r.stderr);
+        assert.match(r.stderr, /two InstanceGroup documents named "nodes-us-east-1a"/);
+      });
+    });
   });
 }

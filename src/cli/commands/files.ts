@@ -137,6 +137,11 @@ function readDesired(source: string): { cluster: string; docs: Desired[]; folder
   }
   const clusters = docs.filter((d) => d.file === CONFIG_FILE);
   if (clusters.length !== 1) throw new ValidationError(`${source}: expected exactly one Cluster document, found ${clusters.length}`);
+  const seen = new Set<string>();
+  for (const d of docs) {
+    if (seen.has(d.file)) throw new ValidationError(`${source}: two InstanceGroup documents named ${JSON.stringify(d.name)}; a group has one document`, { problems: [{ path: `${d.file}:metadata.name`, message: "duplicate" }] });
+    seen.add(d.file);
+  }
   // The name becomes a path in the store: checked before anything is read there.
   const rawName = getIn(clusters[0]!.doc, ["metadata", "name"]);
   const nameProblems = clusterNameProblems(rawName);
