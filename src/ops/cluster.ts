@@ -398,7 +398,7 @@ export async function planCluster(store: ClusterStore, req: ClusterRequest, now 
       if (f.doc === null) delete groups[name];
       else groups[name] = f.after;
     }
-    problems.push(...validateClusterWithGroups(plain(configDoc), groups, configBefore));
+    problems.push(...validateClusterWithGroups(plain(configDoc), groups, configBefore, req.name));
   }
 
   const changes: FileChange[] = [];

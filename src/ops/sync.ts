@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import { checkPart, KOPS_VERSION } from "../schema/check";
 import { CONFIG_FILE } from "../store/layout";
+import { isScalar } from "yaml";
 import { getIn, parseYaml, setIn, stringifyYaml } from "../store/yaml";
 import { copyFile, md5Of, sameStoredBytes } from "../vfs/copy";
 import { NotFoundError, ValidationError } from "../vfs/errors";
@@ -61,18 +62,29 @@ export function configBaseOf(folder: VfsPath): string {
   return folder.url.startsWith("file://") ? folder.url.slice("file://".length) : folder.url;
 }
 
-/** The source `config` with `spec.configBase` pointed at the destination; nothing else changes. */
+/**
+ * The source `config` with `spec.configBase` pointed at the destination; nothing else changes: the
+ * value is replaced in the text itself, so every other byte (comments, number spellings, values
+ * beyond what JavaScript keeps exactly) is the source's.
+ */
 export function rewriteConfigBase(text: string, source: string, configBase: string): string {
   const doc = parseYaml(text, source);
   if (getIn(doc, ["kind"]) !== "Cluster") throw new ValidationError(`${source}: not a kops Cluster document`, { problems: [{ path: "kind", message: "must be Cluster" }] });
   if (getIn(doc, ["spec", "configBase"]) === configBase) return text;
-  setIn(doc, ["spec", "configBase"], configBase);
   // What is written must be a Cluster kops reads as written (every field one it knows, of its type);
   // the rest of the folder is copied as is.
-  const problems = checkPart("Cluster", [], doc.toJS());
+  const node = doc.getIn(["spec", "configBase"], true);
+  const inPlace = isScalar(node) && node.range !== undefined;
+  const values = doc.toJS() as { spec?: object };
+  const problems = checkPart("Cluster", [], { ...values, spec: { ...values.spec, configBase } }, { rewritten: !inPlace });
   if (problems.length > 0) {
     throw new ValidationError(`${source}: not a Cluster document kops ${KOPS_VERSION} reads as written, so its configBase was not rewritten and nothing was copied:\n${problems.map((p) => `  ${p.path}: ${p.message}`).join("\n")}`, { problems });
   }
+  if (inPlace) {
+    const [start, end] = node.range!;
+    return `${text.slice(0, start)}${JSON.stringify(configBase)}${text.slice(end)}`;
+  }
+  setIn(doc, ["spec", "configBase"], configBase);
   return stringifyYaml(doc);
 }
 

@@ -3,6 +3,7 @@
  * document before it is written, so an invalid cluster is never stored.
  */
 import { checkDocument } from "../schema/check";
+import { CLUSTER_LABEL } from "../store/layout";
 import { ValidationError } from "../vfs/errors";
 
 export interface Problem {
@@ -204,17 +205,30 @@ export function validateInstanceGroup(ig: unknown, file: string): Problem[] {
   return problems;
 }
 
-/** Checks a cluster with its instance groups together, and against its previous version. */
-export function validateClusterWithGroups(cluster: unknown, groups: Record<string, unknown>, previous?: unknown): Problem[] {
+/**
+ * Checks a cluster with its instance groups together, and against its previous version. `folder`
+ * is the name of the cluster's folder in the store, which kops finds it by: the cluster's own
+ * name must be that one.
+ */
+export function validateClusterWithGroups(cluster: unknown, groups: Record<string, unknown>, previous?: unknown, folder?: string): Problem[] {
   const problems = [...validateCluster(cluster)];
+  const clusterName = obj(obj(cluster)?.metadata)?.name;
+  if (folder !== undefined && typeof clusterName === "string" && clusterName !== folder) {
+    problems.push({ path: "metadata.name", message: `${JSON.stringify(clusterName)} is not the cluster's name ${JSON.stringify(folder)}; kops finds a cluster by its folder, so a cluster is not renamed by editing it (move it with kstate migrate, or create the new one)`, file: "config" });
+  }
   for (const [name, ig] of Object.entries(groups)) {
     problems.push(...validateInstanceGroup(ig, `instancegroup/${name}`));
+    // kops's create and replace refuse a group that does not name its cluster.
+    const label = obj(obj(obj(ig)?.metadata)?.labels)?.[CLUSTER_LABEL];
+    const owner = folder ?? clusterName;
+    if (label === undefined || label === null) problems.push({ path: `metadata.labels["${CLUSTER_LABEL}"]`, message: `required: the cluster's name${typeof owner === "string" ? ` (${owner})` : ""}`, file: `instancegroup/${name}` });
+    else if (typeof owner === "string" && label !== owner) problems.push({ path: `metadata.labels["${CLUSTER_LABEL}"]`, message: `${JSON.stringify(label)} is not this cluster (${owner})`, file: `instancegroup/${name}` });
     // kops finds a group by its file and shows it by metadata.name: the two are one name.
     const named = obj(obj(ig)?.metadata)?.name;
     if (typeof named === "string" && named !== "" && named !== name) {
       problems.push({
         path: "metadata.name",
-        message: `${JSON.stringify(named)} is not the group's name ${JSON.stringify(name)}; a group is not renamed by editing it: create it under the new name and delete the old one${named in groups ? ` (a group named ${JSON.stringify(named)} exists already)` : ""}`,
+        message: `${JSON.stringify(named)} is not the group's name ${JSON.stringify(name)} (its file's); kops finds a group by its file, so the two must match${named in groups ? `, and a group named ${JSON.stringify(named)} exists already` : `. To rename a group, write it under the new name (kstate apply -f of a document named ${JSON.stringify(named)}) and then delete the old one (kops delete ig ${name})`}`,
         file: `instancegroup/${name}`,
       });
     }

@@ -32,11 +32,13 @@ interface Walk {
   required: boolean;
   /** Values not known yet (a Pulumi preview's unknowns): not checked. */
   skip?: (value: unknown) => boolean;
+  /** Whether the document is written from its values (not its text), so numbers must be exact. */
+  rewritten: boolean;
 }
 
 /** The problems with `doc` as a document of `kind` (`Cluster`, `InstanceGroup`, …). */
 export function checkDocument(kind: string, doc: unknown, schema: KopsSchema = kopsSchema()): SchemaProblem[] {
-  const w: Walk = { schema, problems: [], required: true };
+  const w: Walk = { schema, problems: [], required: true, rewritten: true };
   walk(w, kindRoot(schema, kind), doc, "");
   return w.problems;
 }
@@ -45,9 +47,10 @@ export function checkDocument(kind: string, doc: unknown, schema: KopsSchema = k
  * The problems with `value` as the field at `at` (e.g. `spec`) of a document of `kind`, where
  * `value` is a part to be merged into the document: fields and types are checked, required
  * fields are not (the document may have them), and values `skip` says are not known yet are left
- * alone. Paths are given from the document's root.
+ * alone. Paths are given from the document's root. `rewritten: false` when the text is kept as
+ * it is, so a number need not be one JavaScript holds exactly.
  */
-export function checkPart(kind: string, at: string[], value: unknown, options: { skip?: (value: unknown) => boolean } = {}, schema: KopsSchema = kopsSchema()): SchemaProblem[] {
+export function checkPart(kind: string, at: string[], value: unknown, options: { skip?: (value: unknown) => boolean; rewritten?: boolean } = {}, schema: KopsSchema = kopsSchema()): SchemaProblem[] {
   let node: SchemaNode = kindRoot(schema, kind);
   for (const key of at) {
     const parent = resolve(schema, node);
@@ -55,7 +58,7 @@ export function checkPart(kind: string, at: string[], value: unknown, options: {
     if (!child) throw new Error(`the kops schema has no field ${at.join(".")} in ${kind}`);
     node = child;
   }
-  const w: Walk = { schema, problems: [], required: false, ...(options.skip ? { skip: options.skip } : {}) };
+  const w: Walk = { schema, problems: [], required: false, rewritten: options.rewritten ?? true, ...(options.skip ? { skip: options.skip } : {}) };
   walk(w, node, value, at.reduce(join, ""));
   return w.problems;
 }
@@ -120,14 +123,17 @@ function walk(w: Walk, at: SchemaNode, value: unknown, path: string): void {
       value.forEach((item, i) => walk(w, node.items, item, itemPath(path, item, i)));
       return;
     case "string":
-      if (typeof value !== "string") return problem(`expected a string, found ${describe(value)}${typeof value === "number" || typeof value === "boolean" ? ` (quote it: "${String(value)}")` : ""}`);
-      if (node.enum && !node.enum.includes(value)) return problem(`${JSON.stringify(value)} is not one of ${node.enum.join(", ")}`);
+      if (typeof value !== "string") return problem(`expected a string, found ${describe(value)}${typeof value === "number" || typeof value === "boolean" ? " (put the value in quotes as you wrote it)" : ""}`);
+      if (UNREADABLE.test(value)) return problem(`holds a character kops's YAML reader refuses or changes (${JSON.stringify(UNREADABLE.exec(value)![0])})`);
+      if (node.enum && !node.enum.includes(value)) return problem(`${JSON.stringify(value)} is not one of ${node.enum.map((v) => (v === "" ? '""' : v)).join(", ")}`);
       if (node.format === "byte" && !isBase64(value)) return problem("expected base64 data");
       if (node.format === "date-time" && !isRfc3339(value)) return problem(`${JSON.stringify(value)} is not a time like 2024-01-02T15:04:05Z`);
       return;
     case "integer":
       if (typeof value !== "number" || !Number.isInteger(value)) return problem(`expected a whole number (${node["x-go-type"]}), found ${describe(value)}`);
-      if (value < node.minimum || value > node.maximum) problem(`${value} is out of range for ${node["x-go-type"]} (${node.minimum} to ${node.maximum})`);
+      if (value < node.minimum || value > node.maximum) return problem(`${value} is out of range for ${node["x-go-type"]} (${node.minimum} to ${node.maximum})`);
+      // Beyond 2^53 a number is no longer kept exactly, so what would be written is not what was given.
+      if (w.rewritten && !Number.isSafeInteger(value)) problem(`${value} is beyond what kstate keeps exactly (${Number.MIN_SAFE_INTEGER} to ${Number.MAX_SAFE_INTEGER})`);
       return;
     case "number":
       if (typeof value !== "number") problem(`expected a number, found ${describe(value)}`);
@@ -162,13 +168,31 @@ function special(type: "quantity" | "duration" | "int-or-string", value: unknown
       if (typeof value === "number" ? Number.isFinite(value) : typeof value === "string" && QUANTITY.test(value)) return undefined;
       return `expected a quantity such as 100Mi, 2 or 500m, found ${describe(value)}`;
     case "duration":
-      if (typeof value === "string" && DURATION.test(value)) return undefined;
+      if (typeof value === "string" && DURATION.test(value) && Math.abs(durationNanoseconds(value)) <= MAX_DURATION_NS) return undefined;
+      if (typeof value === "string" && DURATION.test(value)) return `${JSON.stringify(value)} is longer than Go's longest duration (about 2562047h)`;
       return `expected a duration such as 30s or 1h30m, found ${describe(value)}`;
     case "int-or-string":
       if (typeof value === "string" || (typeof value === "number" && Number.isInteger(value) && Math.abs(value) <= 2 ** 31 - 1)) return undefined;
       return `expected a whole number or a string, found ${describe(value)}`;
   }
 }
+
+/** Go's time.Duration is an int64 of nanoseconds. */
+const MAX_DURATION_NS = 9223372036854775807;
+const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, "µs": 1e3, "μs": 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+
+function durationNanoseconds(text: string): number {
+  let total = 0;
+  for (const [, n, unit] of text.matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/g)) total += Number(n) * UNIT_NS[unit!]!;
+  return total;
+}
+
+/**
+ * Characters Go's YAML reader refuses (C0 controls other than tab and newlines, DEL, U+FFFE and
+ * U+FFFF) or reads as something else (C1 controls, U+2028, U+2029).
+ */
+// eslint-disable-next-line no-control-regex
+const UNREADABLE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u2028\u2029\ufffe\uffff]/;
 
 function isBase64(s: string): boolean {
   const t = s.replace(/[\r\n]/g, "");

@@ -5,10 +5,34 @@ import type { FieldPath, Segment } from "./field-path";
 /** Documents larger than this are refused before parsing (kops documents are a few KiB). */
 export const MAX_DOCUMENT_BYTES = 1024 * 1024;
 
-// YAML 1.1, as kops's Go YAML reads it (`yes` is true, and strings such as "on" or a timestamp
-// are quoted when written), except that timestamps stay strings.
-const withoutTimestamps = (tags: Tags) => tags.filter((t) => (t as { tag?: string }).tag !== "tag:yaml.org,2002:timestamp");
+// YAML 1.1 as kops's Go YAML reads it: `yes` is true, and strings such as "on" or a timestamp are
+// quoted when written. Unlike the YAML 1.1 schema: timestamps stay strings, `1:30` is a string
+// (Go has no base-60 numbers), Go's own integer forms (`0o10`, `0X1F`, `1_000`) are numbers, and
+// !!omap, !!pairs, !!set and !!binary are not read (Go reads none of them as kops expects).
+const GO_INT = /^[-+]?(0[oO][0-7_]+|0[xX][0-9a-fA-F_]+|0[bB][01_]+)$/;
+const goIntForms = {
+  identify: () => false,
+  default: true,
+  tag: "tag:yaml.org,2002:int",
+  test: GO_INT,
+  resolve(source: string): number {
+    const sign = source.startsWith("-") ? -1 : 1;
+    const digits = source.replace(/^[-+]/, "").replace(/_/g, "");
+    const base = { o: 8, x: 16, b: 2 }[digits[1]!.toLowerCase() as "o" | "x" | "b"];
+    return sign * parseInt(digits.slice(2), base);
+  },
+};
+const NOT_GO = new Set(["tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:omap", "tag:yaml.org,2002:pairs", "tag:yaml.org,2002:set", "tag:yaml.org,2002:binary"]);
+const withoutTimestamps = (tags: Tags) => [
+  goIntForms,
+  ...tags.filter((t) => {
+    const { tag, format } = t as { tag?: string; format?: string };
+    return !NOT_GO.has(tag ?? "") && format !== "TIME";
+  }),
+] as Tags;
 const PARSE_OPTIONS = { version: "1.1", customTags: withoutTimestamps, uniqueKeys: true, maxAliasCount: 50, prettyErrors: true, strict: true } as const;
+/** What Go's YAML (strconv.ParseInt and ParseFloat with base prefixes and `_`) reads as a number. */
+const GO_NUMBER = /^[-+]?(0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|[0-9][0-9_]*(\.[0-9_]*)?([eE][-+]?[0-9_]+)?|\.[0-9][0-9_]*([eE][-+]?[0-9_]+)?|\.(inf|Inf|INF|nan|NaN|NAN))$/;
 const STRINGIFY_OPTIONS = { indentSeq: false, lineWidth: 0, minContentWidth: 0 } as const;
 
 /**
@@ -43,7 +67,7 @@ function checkSize(text: string, source: string): void {
 }
 
 function firstError(doc: Document, source: string): ValidationError | undefined {
-  const e = doc.errors[0];
+  const e = doc.errors[0] ?? doc.warnings.find((w) => w.code === "TAG_RESOLVE_FAILED");
   if (!e) return undefined;
   const where = e.linePos?.[0] ? ` at line ${e.linePos[0].line}, column ${e.linePos[0].col}` : "";
   return new ValidationError(`${source}: invalid YAML${where}: ${e.message.split("\n")[0]}`, {
@@ -52,11 +76,27 @@ function firstError(doc: Document, source: string): ValidationError | undefined 
   });
 }
 
+/** A map key Go's YAML cannot take (null, or a list or map), as a `ValidationError`. */
+function badKey(doc: Document, source: string, text: string): ValidationError | undefined {
+  let found: ValidationError | undefined;
+  visit(doc, {
+    Pair(_key, pair) {
+      const key = pair.key as Node | null;
+      const bad = key === null || !isScalar(key) ? (key === null ? "an empty key" : "a list or map as a key") : key.value === null ? "a null key" : undefined;
+      if (!bad) return undefined;
+      const line = key?.range ? text.slice(0, key.range[0]).split("\n").length : undefined;
+      found = new ValidationError(`${source}: ${bad}${line ? ` at line ${line}` : ""}; kops's map keys are strings`, { problems: [{ path: "", message: bad }] });
+      return visit.BREAK;
+    },
+  });
+  return found;
+}
+
 /** Parses one YAML document, keeping comments and key order. Bad input is a `ValidationError` naming `source`. */
 export function parseYaml(text: string, source: string): Document {
   checkSize(text, source);
   const doc = parseDocument(text, PARSE_OPTIONS);
-  const error = firstError(doc, source);
+  const error = firstError(doc, source) ?? badKey(doc, source, text);
   if (error) throw error;
   // Expanding aliases here makes alias bombs fail now, not later.
   try {
@@ -73,7 +113,7 @@ export function parseYamlStream(text: string, source: string): Document[] {
   const docs = parseAllDocuments(text, PARSE_OPTIONS);
   if (!Array.isArray(docs)) throw new ValidationError(`${source}: invalid YAML`, { problems: [{ path: "", message: "invalid YAML" }] });
   for (const doc of docs) {
-    const error = firstError(doc, source);
+    const error = firstError(doc, source) ?? badKey(doc, source, text);
     if (error) throw error;
     try {
       doc.toJS({ maxAliasCount: 50 });
@@ -87,10 +127,11 @@ export function parseYamlStream(text: string, source: string): Document[] {
 const TIMESTAMP = /^\d{4}-\d{1,2}-\d{1,2}([Tt ]|$)/;
 
 export function stringifyYaml(doc: Document): string {
-  // Go's YAML reads an unquoted timestamp as a time, not a string: quote them as kops does.
+  // Go's YAML reads an unquoted timestamp as a time, and Go's number forms (`0o10`, `0X1F`,
+  // `1e1_0`) as numbers, where YAML 1.1 sees strings: quote them, as kops does.
   visit(doc, {
     Scalar(_key, node) {
-      if (typeof node.value === "string" && TIMESTAMP.test(node.value) && !node.type?.startsWith("QUOTE")) node.type = "QUOTE_DOUBLE";
+      if (typeof node.value === "string" && (TIMESTAMP.test(node.value) || GO_NUMBER.test(node.value)) && !node.type?.startsWith("QUOTE")) node.type = "QUOTE_DOUBLE";
     },
   });
   return doc.toString(STRINGIFY_OPTIONS);

@@ -99,8 +99,9 @@ for (const [kind, make] of Object.entries(stores)) {
           });
           assert.equal(r.code, 1, r.stderr);
           const seen = fs.readFileSync(env.EDIT_SEEN!, "utf8").split("--- invocation 2\n").at(-1)!;
-          assert.match(seen, new RegExp(`instancegroup/nodes-us-east-1a: metadata\\.name: "${to}" is not the group's name "nodes-us-east-1a"; a group is not renamed by editing it`));
+          assert.match(seen, new RegExp(`instancegroup/nodes-us-east-1a: metadata\\.name: "${to}" is not the group's name "nodes-us-east-1a" \\(its file's\\); kops finds a group by its file, so the two must match`));
           if (to === "nodes-us-east-1b") assert.match(seen, /a group named "nodes-us-east-1b" exists already/);
+          else assert.match(seen, /To rename a group, write it under the new name/);
         }
       });
       const listed = await withProcessEnv(extra, () => kstate(["get", "ig", "--name", NAME], { env }));
@@ -132,6 +133,38 @@ for (const [kind, make] of Object.entries(stores)) {
         const r = await kstate(["apply", "-f", file, "--yes"], { env });
         assert.equal(r.code, 1, r.stderr);
         assert.match(r.stderr, /two InstanceGroup documents named "nodes-us-east-1a"/);
+      });
+    });
+
+    it("edit cluster that renames the cluster is refused: kops finds a cluster by its folder", async function () {
+      await unchanged(async () => {
+        const r = await kstate(["edit", "cluster", NAME], { env: withSteps([{ replace: [`name: ${NAME}`, "name: other.k8s.example.com"] }, {}]) });
+        assert.equal(r.code, 1, r.stderr);
+        const seen = fs.readFileSync(env.EDIT_SEEN!, "utf8").split("--- invocation 2\n")[1]!;
+        assert.match(seen, /config: metadata\.name: "other\.k8s\.example\.com" is not the cluster's name "schema\.k8s\.example\.com"/);
+      });
+    });
+
+    it("a group that names another cluster in its kops.k8s.io/cluster label, or none, is refused as kops refuses it", async function () {
+      for (const [from, to, problem] of [
+        [`kops.k8s.io/cluster: ${NAME}`, "kops.k8s.io/cluster: other.k8s.example.com", /metadata\.labels\["kops\.k8s\.io\/cluster"\]: "other\.k8s\.example\.com" is not this cluster/],
+        [`kops.k8s.io/cluster: ${NAME}`, "kops.k8s.io/not-cluster: x", /metadata\.labels\["kops\.k8s\.io\/cluster"\]: required: the cluster's name/],
+      ] as const) {
+        fs.rmSync(env.EDIT_COUNTER!, { force: true });
+        await unchanged(async () => {
+          const r = await kstate(["edit", "ig", "--name", NAME, "nodes-us-east-1a"], { env: withSteps([{ replace: [from, to] }, {}]) });
+          assert.equal(r.code, 1, r.stderr);
+          assert.match(fs.readFileSync(env.EDIT_SEEN!, "utf8").split("--- invocation 2\n").at(-1)!, problem);
+        });
+      }
+    });
+
+    it("a string Go's YAML would read as a number is written quoted, so kops reads the string", async function () {
+      await withProcessEnv(extra, async () => {
+        const r = await kstate([...CREATE, "--set", 'spec.cloudLabels.team="0o10"'], { env });
+        assert.equal(r.code, 0, r.stderr);
+        const text = (await openPath(url).join(NAME, "config").read()).data.toString();
+        assert.match(text, /team: "0o10"/);
       });
     });
   });

@@ -18,7 +18,7 @@ function cluster(spec: Record<string, unknown> = {}, name = "dev.k8s.example.com
 }
 
 function ig(name: string, spec: Record<string, unknown>): Record<string, unknown> {
-  return { apiVersion: "kops.k8s.io/v1alpha2", kind: "InstanceGroup", metadata: { name }, spec };
+  return { apiVersion: "kops.k8s.io/v1alpha2", kind: "InstanceGroup", metadata: { name, labels: { "kops.k8s.io/cluster": "dev.k8s.example.com" } }, spec };
 }
 
 const GROUPS = {

@@ -30,10 +30,10 @@ describe("kops API schema check", function () {
     assert.deepEqual(messages(checkDocument("InstanceGroup", group({ rootVolumeSize: "abc" }))), ['spec.rootVolumeSize: expected a whole number (int32), found the string "abc"']);
     assert.deepEqual(messages(checkDocument("InstanceGroup", group({ rootVolumeSize: 2 ** 31 }))), ["spec.rootVolumeSize: 2147483648 is out of range for int32 (-2147483648 to 2147483647)"]);
     assert.deepEqual(messages(checkDocument("InstanceGroup", group({ rootVolumeSize: 1.5 }))), ["spec.rootVolumeSize: expected a whole number (int32), found the number 1.5"]);
-    assert.deepEqual(messages(checkDocument("InstanceGroup", group({ machineType: 5 }))), ['spec.machineType: expected a string, found the number 5 (quote it: "5")']);
+    assert.deepEqual(messages(checkDocument("InstanceGroup", group({ machineType: 5 }))), ["spec.machineType: expected a string, found the number 5 (put the value in quotes as you wrote it)"]);
     assert.deepEqual(messages(checkDocument("InstanceGroup", group({ subnets: "us-east-1a" }))), ['spec.subnets: expected a list, found the string "us-east-1a"']);
     assert.deepEqual(messages(checkDocument("InstanceGroup", group({ nodeLabels: ["a"] }))), ["spec.nodeLabels: expected a map, found a list"]);
-    assert.deepEqual(messages(checkDocument("InstanceGroup", group({ nodeLabels: { a: 1 } }))), ['spec.nodeLabels.a: expected a string, found the number 1 (quote it: "1")']);
+    assert.deepEqual(messages(checkDocument("InstanceGroup", group({ nodeLabels: { a: 1 } }))), ["spec.nodeLabels.a: expected a string, found the number 1 (put the value in quotes as you wrote it)"]);
   });
 
   it("Kubernetes quantities and durations by their own grammars", function () {
@@ -57,5 +57,21 @@ describe("kops API schema check", function () {
     assert.equal(closest("maxPodz", ["maxPods", "podCIDR"]), "maxPods");
     assert.equal(closest("rootVolumeSise", ["rootVolumeSize", "rootVolumeType"]), "rootVolumeSize");
     assert.equal(closest("kubelet", ["image", "role"]), undefined);
+  });
+
+  it("what kstate would not write back as given is refused: numbers beyond 2^53, durations beyond Go's, characters Go's YAML refuses", function () {
+    const kubelet = (v: Record<string, unknown>) => checkPart("Cluster", ["spec"], { kubelet: v });
+    assert.deepEqual(messages(kubelet({ podPidsLimit: 9223372036854775807 })), ["spec.kubelet.podPidsLimit: 9223372036854776000 is beyond what kstate keeps exactly (-9007199254740991 to 9007199254740991)"]);
+    assert.deepEqual(checkPart("Cluster", ["spec"], { kubelet: { podPidsLimit: 9223372036854775807 } }, { rewritten: false }), []);
+    assert.deepEqual(kubelet({ podPidsLimit: 2 ** 53 - 1 }), []);
+    assert.deepEqual(messages(kubelet({ housekeepingInterval: "9999999999h" })), ['spec.kubelet.housekeepingInterval: "9999999999h" is longer than Go\'s longest duration (about 2562047h)']);
+    assert.deepEqual(kubelet({ housekeepingInterval: "2562047h" }), []);
+    for (const c of ["\u2028", "\u007f", "\ufffe", "\u0085", "\u0001"]) {
+      assert.match(messages(checkPart("Cluster", ["spec"], { cloudLabels: { a: `x${c}y` } }))[0] ?? "", /^spec\.cloudLabels\.a: holds a character kops's YAML reader refuses or changes/, JSON.stringify(c));
+    }
+  });
+
+  it("an empty value in an enum's list shows as \"\"", function () {
+    assert.match(messages(checkPart("Cluster", ["spec"], { topology: { dns: { type: "none" } } }))[0]!, /"none" is not one of "", None, Private, Public/);
   });
 });

@@ -101,7 +101,7 @@ export async function edit(argv: string[], io: Io): Promise<number> {
       const groups: Record<string, unknown> = {};
       for (const [g, d] of await store.readInstanceGroups(cluster)) groups[g] = d.doc.toJS();
       if (group !== undefined) groups[group] = doc.toJS();
-      const problems = validateClusterWithGroups(config, groups, group === undefined ? stored.doc.toJS() : undefined);
+      const problems = validateClusterWithGroups(config, groups, group === undefined ? stored.doc.toJS() : undefined, cluster);
       if (problems.length > 0) {
         errors = problems.map((p) => `${p.file ? `${p.file}: ` : ""}${p.path ? `${p.path}: ` : ""}${p.message}`);
         lastAttempt = edited;

@@ -169,7 +169,7 @@ export async function applyFiles(argv: string[], io: Io, diffOnly: boolean): Pro
   for (const [g, d] of storedGroups) groups[g] = d.doc.toJS();
   for (const d of docs) if (d.file !== CONFIG_FILE) groups[d.name] = d.doc.toJS();
   const config = docs.find((d) => d.file === CONFIG_FILE)!;
-  const problems = validateClusterWithGroups(config.doc.toJS(), groups, stored?.doc.toJS());
+  const problems = validateClusterWithGroups(config.doc.toJS(), groups, stored?.doc.toJS(), cluster);
   if (problems.length > 0) throw validationError(cluster, problems);
 
   const c = colours(io);

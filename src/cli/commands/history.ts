@@ -87,7 +87,7 @@ export async function rollback(argv: string[], io: Io): Promise<number> {
   const groups: Record<string, unknown> = {};
   for (const [g, d] of await store.readInstanceGroups(name)) groups[g] = d.doc.toJS();
   if (path.base !== CONFIG_FILE) groups[path.base] = restored;
-  const problems = validateClusterWithGroups(config, groups);
+  const problems = validateClusterWithGroups(config, groups, undefined, name);
   if (problems.length > 0) throw validationError(name, problems.map((p) => (p.file === (values.file ?? CONFIG_FILE) ? { ...p, file: `${p.file} at revision ${values.to}` } : p)));
   const current = await path.read();
   if (current.data.equals(old.data)) {
