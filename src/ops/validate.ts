@@ -238,6 +238,26 @@ export function validateClusterWithGroups(cluster: unknown, groups: Record<strin
   if (!igs.some(([, g]) => isControlPlane(g))) problems.push({ path: "instancegroup", message: "at least one control-plane instance group (role Master) is required", file: "instancegroup" });
   if (!igs.some(([, g]) => obj(g.spec)?.role === "Node")) problems.push({ path: "instancegroup", message: "at least one node instance group (role Node) is required", file: "instancegroup" });
 
+  // Zonal clouds need each subnet's zone (kops's cloud set-up refuses "unknown zone"); GCE's
+  // subnets are regional and have none.
+  const cloud = cloudOf(spec);
+  if (cloud !== undefined && cloud !== "gce") {
+    for (const sn of list(spec.subnets) ?? []) {
+      const o = obj(sn);
+      if (o && typeof o.name === "string" && (o.zone === undefined || o.zone === null || o.zone === "")) problems.push({ path: `spec.subnets[name=${o.name}].zone`, message: "required: the subnet's zone", file: "config" });
+    }
+  }
+  // AWS's own rules (kops's validation/aws.go).
+  if (cloud === "aws") {
+    for (const [n, g] of Object.entries(groups)) {
+      const metadata = obj(obj(obj(g)?.spec)?.instanceMetadata);
+      const tokens = metadata?.httpTokens;
+      if (typeof tokens === "string" && tokens !== "optional" && tokens !== "required") problems.push({ path: "spec.instanceMetadata.httpTokens", message: `${JSON.stringify(tokens)} is not one of optional, required`, file: `instancegroup/${n}` });
+      const hops = metadata?.httpPutResponseHopLimit;
+      if (typeof hops === "number" && (hops < 1 || hops > 64)) problems.push({ path: "spec.instanceMetadata.httpPutResponseHopLimit", message: `${hops} is not between 1 and 64`, file: `instancegroup/${n}` });
+    }
+  }
+
   const subnetNames = new Set((list(spec.subnets) ?? []).map((s) => obj(s)?.name).filter((n): n is string => typeof n === "string"));
   for (const [n, g] of igs) {
     for (const s of list(obj(g.spec)?.subnets) ?? []) {
