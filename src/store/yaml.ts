@@ -107,6 +107,30 @@ export function parseYaml(text: string, source: string): Document {
   return doc;
 }
 
+/**
+ * Parses a stream given to be stored, the way `kops create -f` splits it: at each line that is
+ * `---` alone (so a block scalar just before it loses its final newline there too), each part then
+ * parsed as YAML.
+ */
+export function parseKopsStream(text: string, source: string): Document[] {
+  checkSize(text, source);
+  return text.replace(/\r\n/g, "\n").split("\n---\n").flatMap((section) => {
+    const docs = parseYamlStream(section, source);
+    // Go's reader ends a block scalar that ends the input without a line break with none.
+    if (!section.endsWith("\n")) {
+      for (const doc of docs) {
+        visit(doc, {
+          Scalar(_key, node) {
+            const block = node.type === "BLOCK_LITERAL" || node.type === "BLOCK_FOLDED";
+            if (block && node.range && node.range[2] >= section.length && typeof node.value === "string" && node.value.endsWith("\n")) node.value = node.value.slice(0, -1);
+          },
+        });
+      }
+    }
+    return docs;
+  });
+}
+
 /** Parses a stream of `---`-separated documents (as `kops get all -o yaml` prints). */
 export function parseYamlStream(text: string, source: string): Document[] {
   checkSize(text, source);

@@ -24,7 +24,22 @@ const REPO = path.resolve(__dirname, "..", "..", "..");
 const SEEDS_FILE = path.join(REPO, "test", "fixtures", "oracle", "seeds.json");
 const CHANNEL = `file://${path.join(REPO, "test", "fixtures", "oracle", "channel-stable.yaml")}`;
 const COUNT = Number(process.env.KSTATE_ORACLE_COUNT ?? 1000);
-const BASE_SEED = Number(process.env.KSTATE_ORACLE_SEED ?? Math.floor(Math.random() * 2 ** 31));
+/** Fixed for `npm test`, so a run is reproducible; `KSTATE_ORACLE_SEED=random` (npm run test:oracle) explores. */
+const SEED_SETTING = process.env.KSTATE_ORACLE_SEED ?? "20261129";
+const BASE_SEED = SEED_SETTING === "random" ? Math.floor(Math.random() * 2 ** 31) : Number(SEED_SETTING);
+
+/**
+ * Where kstate is stricter than kops on purpose: sets kops takes and kstate refuses, each for a
+ * reason of its own. Only these (mutation family, and kstate refusing what kops accepts) may
+ * disagree; anything else, and kstate accepting what kops refuses above all, fails the test.
+ */
+const STRICTER: { family: string; why: string }[] = [
+  { family: "missing:spec.kubernetesVersion", why: "kops create -f fills it from the channel it fetches; kstate reads no channel, and a stored cluster without a version is one the next kops update must guess" },
+  { family: "null:required:spec.kubernetesVersion", why: "a null kubernetesVersion is the same as a missing one (above)" },
+  { family: "names:group-name-invalid", why: "a group's name is its file's name in the store: kstate keeps to DNS-1123 names, as `kops create ig` makes them, not `Nodes_A` or `-nodes`" },
+  { family: "range:negative:ig.minSize", why: "a negative minSize is kept from kstate's size rules (kops's own validation takes it)" },
+];
+const deliberate = (o: Outcome) => !o.kstate.accepted && o.kops.accepted && o.problems.every((p) => p.kind === "verdict") && STRICTER.some((s) => o.label === s.family || o.label.startsWith(`${s.family}:`));
 /** Sets judged at once (kstate runs in this process); kops's processes run two at a time whatever this is. */
 const WORKERS = 3;
 /** Seeds saved per class of disagreement. */
@@ -83,7 +98,15 @@ describe("differential oracle: kstate's verdict on a kops document set is the re
     for (let seed = 0; seed < 8; seed++) {
       for (const label of LABELS) {
         const set = generate(seed, label, CHANNEL);
-        assert.deepEqual(parseAllDocuments(set.text, { version: "1.1" }).map((d) => d.toJS() as unknown), set.docs, `seed ${seed} ${label}`);
+        const read = parseAllDocuments(set.text, { version: "1.1" }).map((d) => d.toJS() as unknown);
+        if (label === "yaml:block-scalar-ends-document") {
+          // The one set whose meaning to kops is not YAML's: the block scalar ends at kops's split.
+          type Assets = { spec: { fileAssets: { content: string }[] } };
+          assert.equal((read[0] as Assets).spec.fileAssets[0]!.content, "managed by kops\n");
+          assert.equal((set.docs[0] as unknown as Assets).spec.fileAssets[0]!.content, "managed by kops");
+          continue;
+        }
+        assert.deepEqual(read, set.docs, `seed ${seed} ${label}`);
       }
     }
   });
@@ -130,7 +153,8 @@ describe("differential oracle: kstate's verdict on a kops document set is the re
     const started = Date.now();
     const outcomes = await judgeAll(oracle, sets);
     const seconds = (Date.now() - started) / 1000;
-    const disagreements = outcomes.filter((o) => o.problems.length > 0);
+    const stricter = outcomes.filter((o) => o.problems.length > 0 && deliberate(o));
+    const disagreements = outcomes.filter((o) => o.problems.length > 0 && !deliberate(o));
 
     // Classes, largest first, each with its first example.
     const classes = new Map<string, Outcome[]>();
@@ -153,7 +177,8 @@ describe("differential oracle: kstate's verdict on a kops document set is the re
       tried: outcomes.length,
       replayed: saved.length,
       generated: COUNT,
-      agreed: outcomes.length - disagreements.length,
+      agreed: outcomes.length - disagreements.length - stricter.length,
+      kstateStricterOnPurpose: STRICTER.map((s) => ({ ...s, count: stricter.filter((o) => o.label === s.family || o.label.startsWith(`${s.family}:`)).length })),
       wallSeconds: Math.round(seconds),
       secondsPer1000: Math.round((seconds / outcomes.length) * 1000),
       kopsFills: KOPS_FILLS.map((f) => f.name),
@@ -168,7 +193,7 @@ describe("differential oracle: kstate's verdict on a kops document set is the re
       fs.mkdirSync(path.dirname(report), { recursive: true });
       fs.writeFileSync(report, `${JSON.stringify(summary, null, 2)}\n`);
     }
-    console.log(`      oracle: ${outcomes.length} sets (${saved.length} replayed, base seed ${BASE_SEED}) in ${seconds.toFixed(0)} s (${summary.secondsPer1000} s per 1,000); ${summary.agreed} agree, ${disagreements.length} do not, in ${ranked.length} classes; every disagreement with its document: ${record}`);
+    console.log(`      oracle: ${outcomes.length} sets (${saved.length} replayed, base seed ${BASE_SEED}) in ${seconds.toFixed(0)} s (${summary.secondsPer1000} s per 1,000); ${summary.agreed} agree, ${stricter.length} are refused by kstate on purpose, ${disagreements.length} disagree otherwise, in ${ranked.length} classes; every disagreement with its document: ${record}`);
 
     const lines = ranked.map(([cls, os]) => {
       const o = os[0]!;

@@ -387,8 +387,29 @@ export function generate(seed: number, label?: string, channel = "stable"): Docu
     if (field === undefined) throw new Error(`mutation ${chosen} does not apply to seed ${seed}`);
   }
   const raw = [base.cluster, ...base.groups];
+  const docs = raw.map((d) => resolve(d) as Doc);
+  // What the set says is what kops reads: it splits a stream at "\n---\n", so in a tight stream a
+  // document's last value, if it is text ending in a line break, loses that line break.
+  if (base.tight) for (const d of docs.slice(0, -1)) withoutLastLineBreak(d);
   return {
     seed, label: chosen, cloud: base.cloud, topology: base.topology, clusterName: base.clusterName,
-    docs: raw.map((d) => resolve(d) as Doc), text: toText(raw, base.tight === true), ...(field !== undefined ? { field } : {}),
+    docs, text: toText(raw, base.tight === true), ...(field !== undefined ? { field } : {}),
   };
+}
+
+/** Takes the final line break off the last value written of `doc` (in key order), if it is text. */
+function withoutLastLineBreak(doc: unknown): void {
+  let parent = doc as Record<string, unknown> | unknown[];
+  for (;;) {
+    const keys = Array.isArray(parent) ? parent.map((_, i) => i) : Object.keys(parent);
+    if (keys.length === 0) return;
+    const last = keys[keys.length - 1]!;
+    const value = (parent as Record<string | number, unknown>)[last];
+    if (typeof value === "string") {
+      if (value.endsWith("\n")) (parent as Record<string | number, unknown>)[last] = value.slice(0, -1);
+      return;
+    }
+    if (typeof value !== "object" || value === null) return;
+    parent = value as Record<string, unknown>;
+  }
 }

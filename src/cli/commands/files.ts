@@ -7,7 +7,7 @@ import { diffDocuments } from "../../ops/cluster";
 import { clusterNameProblems, validateClusterWithGroups, validationError } from "../../ops/validate";
 import { ClusterStore, parseKopsDocument } from "../../store/cluster-store";
 import { CONFIG_FILE, INSTANCE_GROUP_DIR } from "../../store/layout";
-import { getIn, parseYamlStream, setIn, stringifyYaml } from "../../store/yaml";
+import { getIn, parseKopsStream, setIn, stringifyYaml } from "../../store/yaml";
 import { copyFile, openPath } from "../../vfs";
 import { ConflictError, ValidationError } from "../../vfs/errors";
 import { colours, EXIT, type Io, confirm, UsageError } from "../io";
@@ -125,7 +125,7 @@ function readDesired(source: string): { cluster: string; docs: Desired[]; folder
       docs.push({ file: `${INSTANCE_GROUP_DIR}/${g}`, doc: parseKopsDocument(readText(file), file, "InstanceGroup"), name: g });
     }
   } else {
-    for (const doc of parseYamlStream(readText(source), source)) {
+    for (const doc of parseKopsStream(readText(source), source)) {
       const kind = getIn(doc, ["kind"]);
       const text = stringifyYaml(doc);
       if (kind === "Cluster") docs.push({ file: CONFIG_FILE, doc: parseKopsDocument(text, source, "Cluster"), name: "" });
