@@ -238,10 +238,10 @@ export function validateClusterWithGroups(cluster: unknown, groups: Record<strin
   if (!igs.some(([, g]) => isControlPlane(g))) problems.push({ path: "instancegroup", message: "at least one control-plane instance group (role Master) is required", file: "instancegroup" });
   if (!igs.some(([, g]) => obj(g.spec)?.role === "Node")) problems.push({ path: "instancegroup", message: "at least one node instance group (role Node) is required", file: "instancegroup" });
 
-  // Zonal clouds need each subnet's zone (kops's cloud set-up refuses "unknown zone"); GCE's
-  // subnets are regional and have none.
+  // On these clouds kops's set-up refuses a subnet without its zone ("unknown zone"); GCE's subnets
+  // are regional, DigitalOcean's name a region instead.
   const cloud = cloudOf(spec);
-  if (cloud !== undefined && cloud !== "gce") {
+  if (cloud === "aws" || cloud === "hetzner" || cloud === "scaleway") {
     for (const sn of list(spec.subnets) ?? []) {
       const o = obj(sn);
       if (o && typeof o.name === "string" && (o.zone === undefined || o.zone === null || o.zone === "")) problems.push({ path: `spec.subnets[name=${o.name}].zone`, message: "required: the subnet's zone", file: "config" });
