@@ -52,13 +52,9 @@ export function isKubernetesVersion(v: unknown): boolean {
   return typeof v === "string" && (/^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/.test(v) || /^https?:\/\/\S+$/.test(v));
 }
 
-/** The cloud a cluster spec names: `spec.cloudProvider: aws` or `spec.cloudProvider: {aws: {}}`. */
+/** The cloud a cluster spec names (`spec.cloudProvider: aws`; v1alpha2 has no other form). */
 export function cloudOf(spec: Obj | undefined): string | undefined {
-  const cp = spec?.cloudProvider;
-  if (typeof cp === "string") return cp;
-  const o = obj(cp);
-  const keys = o ? Object.keys(o) : [];
-  return keys.length === 1 ? keys[0] : undefined;
+  return typeof spec?.cloudProvider === "string" ? spec.cloudProvider : undefined;
 }
 
 export function isControlPlane(ig: Obj): boolean {

@@ -39,6 +39,17 @@ for (const [kind, make] of Object.entries(stores)) {
       });
     };
 
+    /** The cluster exported to a folder, with `from` replaced by `to` in its group nodes-us-east-1a. */
+    const exportedWith = async (from: string, to: string) => {
+      const folder = path.join(dir, "export");
+      await withProcessEnv(extra, async () => assert.equal((await kstate(["export", NAME, "--to", folder], { env })).code, 0));
+      const file = path.join(folder, "instancegroup", "nodes-us-east-1a");
+      const text = fs.readFileSync(file, "utf8");
+      assert.ok(text.includes(from), `${from} in ${file}`);
+      fs.writeFileSync(file, text.replace(from, to));
+      return folder;
+    };
+
     beforeEach(async function () {
       ({ url, env: extra } = await make());
       dir = fs.mkdtempSync(path.join(os.tmpdir(), "kstate-schema-cli-"));
@@ -77,12 +88,7 @@ for (const [kind, make] of Object.entries(stores)) {
     });
 
     it("apply -f with a misspelt field in an instance group is refused naming the file and field", async function () {
-      const out = path.join(dir, "export");
-      await withProcessEnv(extra, async () => assert.equal((await kstate(["export", NAME, "--to", out], { env })).code, 0));
-      const ig = path.join(out, NAME, "instancegroup", "nodes-us-east-1a");
-      const folder = fs.existsSync(ig) ? path.join(out, NAME) : out;
-      const file = path.join(folder, "instancegroup", "nodes-us-east-1a");
-      fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("  role: Node\n", "  role: Node\n  rootVolumeSise: 30\n"));
+      const folder = await exportedWith("  role: Node\n", "  role: Node\n  rootVolumeSise: 30\n");
       await unchanged(async () => {
         const r = await kstate(["apply", "-f", folder, "--yes"], { env });
         assert.equal(r.code, 1, r.stderr);
@@ -109,12 +115,7 @@ for (const [kind, make] of Object.entries(stores)) {
     });
 
     it("apply -f of a folder whose group file holds another name is refused", async function () {
-      const out = path.join(dir, "export");
-      await withProcessEnv(extra, async () => assert.equal((await kstate(["export", NAME, "--to", out], { env })).code, 0));
-      const ig = path.join(out, NAME, "instancegroup", "nodes-us-east-1a");
-      const folder = fs.existsSync(ig) ? path.join(out, NAME) : out;
-      const file = path.join(folder, "instancegroup", "nodes-us-east-1a");
-      fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("name: nodes-us-east-1a", "name: renamed"));
+      const folder = await exportedWith("name: nodes-us-east-1a", "name: renamed");
       await unchanged(async () => {
         const r = await kstate(["apply", "-f", folder, "--yes"], { env });
         assert.equal(r.code, 1, r.stderr);
