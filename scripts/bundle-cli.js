@@ -6,7 +6,7 @@
 "use strict";
 const path = require("path");
 const root = path.resolve(__dirname, "..");
-require("esbuild").buildSync({
+require("esbuild").build({
   entryPoints: [path.join(root, "dist", "src", "cli", "index.js")],
   outfile: path.join(root, "dist", "kstate.cjs"),
   bundle: true,
@@ -14,5 +14,13 @@ require("esbuild").buildSync({
   format: "cjs",
   target: "node20",
   external: ["@aws-sdk/*", "@smithy/*", "@google-cloud/*", "@pulumi/*"],
+  // kops's API schema (300 KB of JSON) stays beside the bundle, in the compiled tree, and loads
+  // only when a document is checked: inside the bundle every command would parse it at start.
+  plugins: [{
+    name: "kops-schema-outside",
+    setup(build) {
+      build.onResolve({ filter: /^\.\/kops-schema$/ }, () => ({ path: "./src/schema/kops-schema.js", external: true }));
+    },
+  }],
   logLevel: "warning",
-});
+}).catch(() => process.exit(1));
