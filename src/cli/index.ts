@@ -12,6 +12,7 @@ import type * as MigrateCommand from "./commands/migrate";
 import type * as RekeyCommand from "./commands/rekey";
 import type * as SecretsCommands from "./commands/secrets";
 import { ENCRYPTION_FLAGS_HELP, takeEncryptionFlags } from "./encryption-flags";
+import { takeConfigFlag } from "./kops-config";
 import { EXIT, type Io, UsageError } from "./io";
 
 export type { Io } from "./io";
@@ -98,7 +99,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
     return EXIT.usage;
   }
   try {
-    const flagged = takeEncryptionFlags(rest, io.env);
+    const configured = takeConfigFlag(rest, io.env);
+    const flagged = takeEncryptionFlags(configured.argv, configured.env);
     return await command.run(flagged.argv, flagged.env === io.env ? io : { ...io, env: flagged.env });
   } catch (e) {
     if (e instanceof UsageError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {

@@ -1,11 +1,16 @@
 import { type ClusterEncryption, storeEncryption, unreadableByKops } from "../store/secrets";
 import { openPath, type VfsPath } from "../vfs";
 import { UsageError } from "./io";
+import { storeFromKopsConfig } from "./kops-config";
 
-/** The state store: --state, else KSTATE_STATE_STORE, else KOPS_STATE_STORE. */
+/**
+ * The state store: --state, else KSTATE_STATE_STORE, else KOPS_STATE_STORE, else kops_state_store
+ * in kops's config file (--config FILE, ~/.kops.yaml or ~/.kops/config: see kops-config.ts). An
+ * empty value counts as unset, as it does for kops.
+ */
 export function stateStore(flag: string | undefined, env: Record<string, string | undefined>): string {
-  const url = flag ?? env.KSTATE_STATE_STORE ?? env.KOPS_STATE_STORE;
-  if (!url) throw new UsageError("no state store: pass --state URL, or set KSTATE_STATE_STORE or KOPS_STATE_STORE (e.g. s3://my-kops-state)");
+  const url = flag || env.KSTATE_STATE_STORE || env.KOPS_STATE_STORE || storeFromKopsConfig(env)?.url;
+  if (!url) throw new UsageError("no state store: pass --state URL, or set KSTATE_STATE_STORE or KOPS_STATE_STORE, or put kops_state_store: URL in ~/.kops.yaml (e.g. s3://my-kops-state)");
   return url.replace(/\/$/, "");
 }
 

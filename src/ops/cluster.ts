@@ -13,8 +13,9 @@ import { getIn, hasIn, newDocument, parseYaml, setIn, stringifyYaml, toPlain } f
 import { AlreadyExistsError, ConflictError, PreconditionFailedError } from "../vfs/errors";
 import type { Revision, VfsPath } from "../vfs/path";
 import { applyOverlay, flatten, mergeOverlay } from "./merge";
-import { type ClusterOptions, configBaseFor, expandOptions } from "./options";
-import { cloudOf, type Problem, validateClusterWithGroups, validationError } from "./validate";
+import { configBaseFor, expandOptions, isOptionField } from "./expand";
+import type { ClusterOptions } from "./options";
+import { type Problem, validateClusterWithGroups, validationError } from "./validate";
 
 type Doc = Record<string, unknown>;
 
@@ -168,9 +169,11 @@ function namedItems(doc: Document): Set<string> {
  * Fills fields kops would set on create: on a new document everywhere, on an existing one only
  * inside named items (subnets, etcd members) that did not exist before this change.
  */
-function applyDefaults(doc: Document, defaults: Doc, isNew: boolean, itemsBefore: Set<string>): void {
+function applyDefaults(doc: Document, defaults: Doc, isNew: boolean, itemsBefore: Set<string>, removed: ReadonlySet<string> = new Set()): void {
   for (const { path, value } of flatten(defaults)) {
     if (value === undefined || path.length === 0) continue;
+    // A field the request removes (`--unset`, a `null`) is not filled back in.
+    if (path.some((_, i) => removed.has(formatPath(path.slice(0, i + 1))))) continue;
     const itemPrefixes = path.map((_, i) => path.slice(0, i + 1)).filter((p) => typeof p[p.length - 1] !== "string");
     if (itemPrefixes.some((p) => !hasIn(doc, p))) continue; // defaults never create list items
     if (!isNew && !itemPrefixes.some((p) => !itemsBefore.has(formatPath(p)))) continue;
@@ -188,28 +191,6 @@ function bumpGeneration(doc: Document, before: Doc | undefined, after: Doc | und
   if (JSON.stringify(before.spec) === JSON.stringify(after?.spec)) return;
   const current = getIn(doc, ["metadata", "generation"]);
   setIn(doc, ["metadata", "generation"], (typeof current === "number" ? current : 0) + 1);
-}
-
-function roleOf(d: Doc | undefined): string | undefined {
-  const r = (d?.spec as Doc | undefined)?.role;
-  return typeof r === "string" ? r : undefined;
-}
-
-/** Role-wide options (sizes, images) for groups the options did not lay out (no `zones`). */
-function roleOverlays(o: ClusterOptions | undefined, groups: Map<string, StoredDocument>): Record<string, Doc> {
-  const out: Record<string, Doc> = {};
-  if (!o || o.zones) return out;
-  for (const [name, stored] of groups) {
-    const role = roleOf(plain(stored.doc));
-    const cp = role === "Master" || role === "ControlPlane";
-    const spec: Doc = {};
-    const size = cp ? o.controlPlaneSize : role === "Node" ? o.nodeSize : undefined;
-    const image = cp ? o.controlPlaneImage ?? o.image : role === "Node" ? o.nodeImage ?? o.image : undefined;
-    if (size) spec.machineType = size;
-    if (image) spec.image = image;
-    if (Object.keys(spec).length > 0) out[name] = { spec };
-  }
-  return out;
 }
 
 function sameValue(current: unknown, wanted: unknown): boolean {
@@ -232,7 +213,7 @@ interface Merged {
  * `takeOver`); the same value is shared. A field that was there, owned by nobody, and is set to
  * the value it has is shared with `before-first-apply`, so it stays when this manager lets go.
  */
-function mergeOwned(doc: Document, file: string, overlay: Doc, manager: string | undefined, previous: readonly string[], opts: { takeOver: boolean; created: boolean }): Merged {
+function mergeOwned(doc: Document, file: string, overlay: Doc, manager: string | undefined, previous: readonly string[], opts: { takeOver: boolean; created: boolean; keep: ReadonlySet<string> }): Merged {
   if (manager === undefined) return { owned: new Set(applyOverlay(doc, overlay, [], new Set()).owned), conflicts: [] };
   const owners = readOwners(doc);
   const mine = new Set(owners.get(manager) ?? previous);
@@ -268,7 +249,9 @@ function mergeOwned(doc: Document, file: string, overlay: Doc, manager: string |
     }
   }
   if (shared.size > 0) owners.set(BEFORE_FIRST_APPLY, shared);
-  const heldByOthers = new Set([...owners.values()].flatMap((ps) => [...ps]));
+  // Fields the manager lets go of that are now kops's defaults (a size once set by the options,
+  // now left to the user) keep their values: letting go is not removing.
+  const heldByOthers = new Set([...[...owners.values()].flatMap((ps) => [...ps]), ...opts.keep]);
   const owned = new Set(applyOverlay(doc, overlay, [...mine], heldByOthers).owned);
   if (mine.has(DOCUMENT) || opts.created) owned.add(DOCUMENT);
   owners.set(manager, owned);
@@ -313,14 +296,17 @@ export async function planCluster(store: ClusterStore, req: ClusterRequest, now 
   const [stored, storedGroups] = await Promise.all([store.readConfig(req.name), store.readInstanceGroups(req.name)]);
   const wants = !req.release;
   const options = wants ? req.options : undefined;
-  const expansion = options ? expandOptions(req.name, req.storeUrl, options, stored ? cloudOf(plain(stored.doc)?.spec as Record<string, unknown> | undefined) : undefined) : undefined;
+  const storedCluster = stored ? { spec: (plain(stored.doc)?.spec ?? {}) as Doc, groups: new Map([...storedGroups].map(([n, d]) => [n, plain(d.doc) ?? {}] as const)) } : undefined;
+  const expansion = options ? expandOptions(req.name, req.storeUrl, options, storedCluster) : undefined;
   const docs = new Map<string, StoredDocument | undefined>([["config", stored], ...[...storedGroups].map(([n, d]) => [`instancegroup/${n}`, d] as const)]);
   const prior = priorOwnership(req.manager, docs, req.recorded);
   const files: PlannedFile[] = [];
   const ownership: Ownership = {};
   const conflicts: Problem[] = [];
-  const manage = (file: string, doc: Document, overlay: Doc, created: boolean) => {
-    const merged = mergeOwned(doc, file, overlay, req.manager, prior[file] ?? [], { takeOver: req.takeOver === true, created });
+  const manage = (file: string, doc: Document, overlay: Doc, created: boolean, defaults: Doc) => {
+    const keep = new Set(flatten(defaults).filter((a) => a.value !== undefined && a.path.length > 0).map((a) => formatPath(a.path)));
+    if (options) for (const p of prior[file] ?? []) if (isOptionField(file, p)) keep.add(p);
+    const merged = mergeOwned(doc, file, overlay, req.manager, prior[file] ?? [], { takeOver: req.takeOver === true, created, keep });
     conflicts.push(...merged.conflicts);
     if (req.manager !== undefined && merged.owned.size > 0) ownership[file] = [...merged.owned].sort();
   };
@@ -328,8 +314,7 @@ export async function planCluster(store: ClusterStore, req: ClusterRequest, now 
   // The instance groups: those the options or the program name, those options reach by role, and
   // those the manager owns something in.
   const fromOptions = expansion?.owned.instanceGroups ?? {};
-  const fromRoles = roleOverlays(options, storedGroups);
-  const asked = wants ? new Set([...Object.keys(fromOptions), ...Object.keys(req.instanceGroups ?? {}), ...Object.keys(fromRoles)]) : new Set<string>();
+  const asked = wants ? new Set([...Object.keys(fromOptions), ...(expansion?.groups ?? []), ...Object.keys(req.instanceGroups ?? {})]) : new Set<string>();
   const ownedGroups = Object.keys(prior).filter((f) => f.startsWith(GROUP_PREFIX)).map((f) => f.slice(GROUP_PREFIX.length));
   const groupFiles: PlannedFile[] = [];
   for (const name of [...new Set([...asked, ...ownedGroups])].sort()) {
@@ -351,9 +336,10 @@ export async function planCluster(store: ClusterStore, req: ClusterRequest, now 
     const doc = existing ? clone(existing.doc, path.url)
       : newDocument({ apiVersion: API_VERSION, kind: "InstanceGroup", metadata: { creationTimestamp: timestamp(now), labels: { [CLUSTER_LABEL]: req.name }, name }, spec: {} });
     const groupItems = namedItems(doc);
-    const overlay = mergeOverlay(mergeOverlay(fromOptions[name] ?? {}, fromRoles[name] ?? {}), req.instanceGroups?.[name] ? { spec: req.instanceGroups[name] } : {}) as Doc;
-    manage(file, doc, overlay, !existing);
-    applyDefaults(doc, expansion?.defaults.instanceGroups[name] ?? {}, !existing, groupItems);
+    const overlay = mergeOverlay(fromOptions[name] ?? {}, req.instanceGroups?.[name] ? { spec: req.instanceGroups[name] } : {}) as Doc;
+    const groupDefaults = expansion?.defaults.instanceGroups[name] ?? {};
+    manage(file, doc, overlay, !existing, groupDefaults);
+    applyDefaults(doc, groupDefaults, !existing, groupItems);
     bumpGeneration(doc, before, plain(doc));
     groupFiles.push({ file, path, base: existing?.revision, before, doc, after: plain(doc) });
   }
@@ -375,9 +361,10 @@ export async function planCluster(store: ClusterStore, req: ClusterRequest, now 
   } else {
     const itemsBefore = namedItems(configDoc!);
     const clusterOverlay = mergeOverlay(expansion?.owned.cluster ?? {}, req.spec ? { spec: req.spec } : {}) as Doc;
-    manage("config", configDoc!, clusterOverlay, !stored);
     const clusterDefaults = mergeOverlay({ spec: { configBase: configBaseFor(req.storeUrl, req.name) } }, expansion?.defaults.cluster ?? {}) as Doc;
-    applyDefaults(configDoc!, clusterDefaults, !stored, itemsBefore);
+    manage("config", configDoc!, clusterOverlay, !stored, clusterDefaults);
+    const removed = new Set(flatten(clusterOverlay).filter((a) => a.value === null).map((a) => formatPath(a.path)));
+    applyDefaults(configDoc!, clusterDefaults, !stored, itemsBefore, removed);
   }
   const secrets = req.secrets && req.manager !== undefined
     ? await planOwnedSecrets(store.cluster(req.name).join("secrets"), configDoc, req.manager, req.secrets, req.release ? {} : req.secrets.desired, req.takeOver === true, conflicts)
@@ -389,8 +376,9 @@ export async function planCluster(store: ClusterStore, req: ClusterRequest, now 
   files.push(...groupFiles);
 
   // Validate the cluster as a whole, as it would be after the change (unless it goes).
-  const problems: Problem[] = [];
-  if (configDoc) {
+  // Options that cannot apply to the stored cluster come first, named as options.
+  const problems: Problem[] = (expansion?.problems ?? []).map((p) => ({ path: `options.${p.option}`, message: p.message }));
+  if (configDoc && problems.length === 0) {
     const groups: Record<string, unknown> = {};
     for (const [name, d] of storedGroups) groups[name] = plain(d.doc);
     for (const f of groupFiles) {

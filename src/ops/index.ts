@@ -5,5 +5,6 @@ export {
   type AppliedCluster, type ApplyOptions, type ClusterPlan, type ClusterRequest, type FieldChange, type FileChange, type Ownership,
 } from "./cluster";
 export { applyOverlay, flatten, mergeOverlay } from "./merge";
-export { expandOptions, checkOptions, OPTION_NAMES, type ClusterOptions, type Expansion } from "./options";
+export { checkOptions, OPTION_NAMES, type ClusterOptions } from "./options";
+export { expandOptions, type Expansion } from "./expand";
 export { validateCluster, validateInstanceGroup, validateClusterWithGroups, validationError, type Problem } from "./validate";

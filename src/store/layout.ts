@@ -30,3 +30,10 @@ export function isKopsManagedState(relative: string): boolean {
   if (relative === "cluster-completed.spec" || relative === "kops-version.txt") return true;
   return relative.includes("/") && (KOPS_MANAGED_FOLDERS as readonly string[]).includes(top);
 }
+
+/** Where kops keeps the admin SSH public keys, by id (the MD5 fingerprint in hex, without colons). */
+export const SSH_PUBLIC_KEY_DIR = "pki/ssh/public/admin";
+
+export function sshPublicKeyFile(id: string): string {
+  return `${SSH_PUBLIC_KEY_DIR}/${id}`;
+}

@@ -73,9 +73,20 @@ for (const [kind, make] of Object.entries(stores)) {
       assert.equal(same.code, 0, same.stderr);
       assert.match(same.stdout, /no changes/);
       assert.deepEqual(await snapshot(openPath(state)), before, "a memfs or file:// store suggests no cloud; the stored aws is kept, so nothing changes");
-      const more = await kstate(["create", "cluster", NAME, "--zones", "us-east-1a,us-east-1b,us-east-1c"], { env: { KOPS_STATE_STORE: state } });
+      // Two /17s fill kops's default network: kops's allocator has no block for a third zone, and
+      // neither has kstate's; the refusal names the option and writes nothing.
+      const full = await kstate(["create", "cluster", NAME, "--zones", "us-east-1a,us-east-1b,us-east-1c"], { env: { KOPS_STATE_STORE: state } });
+      assert.equal(full.code, 1, full.stdout);
+      assert.match(full.stderr, /--zones: cannot add us-east-1c: no block of the network CIDR 172\.20\.0\.0\/16 is free/);
+      assert.deepEqual(await snapshot(openPath(state)), before);
+      // Three zones take three of four /18s: a fourth zone gets the last, as kops would give it.
+      const roomy = make();
+      assert.equal((await kstate(["create", "cluster", NAME, "--zones", "us-east-1a,us-east-1b,us-east-1c", ...FLAGS.slice(2)], { env: { KOPS_STATE_STORE: roomy } })).code, 0);
+      const more = await kstate(["create", "cluster", NAME, "--zones", "us-east-1d"], { env: { KOPS_STATE_STORE: roomy } });
       assert.equal(more.code, 0, more.stderr);
-      const config = parseYaml((await openPath(state).join(NAME, "config").read()).data.toString(), "config").toJS() as { spec: { etcdClusters: { etcdMembers: { name: string }[] }[] } };
+      assert.match(more.stdout, /\+ spec\.subnets\[name=us-east-1d\]\.cidr: "172\.20\.192\.0\/18"/);
+      assert.match(more.stdout, /instancegroup\/nodes-us-east-1d: create/);
+      const config = parseYaml((await openPath(roomy).join(NAME, "config").read()).data.toString(), "config").toJS() as { spec: { etcdClusters: { etcdMembers: { name: string }[] }[] } };
       assert.deepEqual(config.spec.etcdClusters[0]!.etcdMembers.map((m) => m.name), ["a"], "still the one aws-named member");
     });
 

@@ -220,9 +220,11 @@ describe("Pulumi lifecycle: ordinary program changes lose nothing", function () 
     await stack.up();
     const written = describeStoredChanges(before, await readFolder(folder));
     assert.deepEqual(sorted(listed), sorted(written));
-    for (const line of ["config: - spec.kubelet.maxPods: 110", "config: + metadata.generation: 1", "instancegroup/extra: delete", "instancegroup/nodes-us-east-1a: ~ spec.maxSize: 4 -> 1", 'instancegroup/nodes-us-east-1a: - spec.nodeLabels.team: "a"']) {
+    for (const line of ["config: - spec.kubelet.maxPods: 110", "config: + metadata.generation: 1", "instancegroup/extra: delete", 'instancegroup/nodes-us-east-1a: - spec.nodeLabels.team: "a"']) {
       assert.ok(listed.includes(line), `${line} in ${JSON.stringify(listed, null, 1)}`);
     }
+    // A size is also an options field: let go of, it keeps its value (a kops flag not given changes nothing).
+    assert.ok(!listed.some((l) => l.includes("spec.maxSize")), JSON.stringify(listed, null, 1));
   });
 });
 
@@ -279,8 +281,18 @@ describe("Pulumi lifecycle: the preview tells the truth", function () {
     for (const step of ["create", "update", "delete"] as const) {
       if (step === "update") nodeSize = "m5.2xlarge";
       if (step === "delete") present = false;
+      const storeBefore = await openPath(`file://${dir}`).join(CLUSTER).listTree();
       await stack.preview({ plan: planFile });
-      const up = await stack.up({ plan: planFile });
+      let up = await stack.up({ plan: planFile }).catch(async (e: unknown) => {
+        // Once in a CI run the engine saw no registration at all from the inline program (not even
+        // the default provider's) and the plan's check failed; nothing had reached the provider.
+        // Such a run is repeated, preview included, only when the store shows nothing was written.
+        if (!/expected resource operations for .* but none were seen/.test(String(e))) throw e;
+        assert.deepEqual(await openPath(`file://${dir}`).join(CLUSTER).listTree(), storeBefore, String(e));
+        await stack.preview({ plan: planFile });
+        return undefined;
+      });
+      up ??= await stack.up({ plan: planFile });
       assert.ok((up.summary.resourceChanges?.[step] ?? 0) >= 1, `${step}: ${JSON.stringify(up.summary.resourceChanges)}`);
     }
     assert.deepEqual(await openPath(`file://${dir}`).join(CLUSTER).listTree(), []);

@@ -405,6 +405,29 @@ function checkpoint(stateDir: string, stack: string): { resources: { type: strin
   return JSON.parse(fs.readFileSync(file, "utf8")).checkpoint.latest;
 }
 
+/**
+ * The local backend keeps metadata beside each file it writes (`<file>.attrs`, the Go CDK's
+ * file store), and writes that sidecar in place: a kill between its create and its write leaves
+ * it empty, and every later command fails with "failed to load checkpoint: EOF". That is the
+ * Pulumi CLI's own file, not kstate's; the repair (the README's) is to delete the broken sidecar,
+ * whose absence the backend reads as "no metadata". Returns the files removed.
+ */
+function repairSidecars(stateDir: string): string[] {
+  const root = path.join(stateDir, ".pulumi");
+  const broken = (fs.readdirSync(root, { recursive: true }) as string[])
+    .filter((f) => f.endsWith(".attrs"))
+    .filter((f) => {
+      try {
+        JSON.parse(fs.readFileSync(path.join(root, f), "utf8"));
+        return false;
+      } catch {
+        return true;
+      }
+    });
+  for (const f of broken) fs.rmSync(path.join(root, f));
+  return broken;
+}
+
 /** Lock files the local backend holds for the stack (a killed `up` leaves its own behind). */
 function stackLocks(stateDir: string, stack: string): string[] {
   const dir = path.join(stateDir, ".pulumi", "locks", "organization", CRASH_PROJECT, stack);
@@ -454,7 +477,7 @@ describe("crash consistency: SIGKILL of `pulumi up` (ClusterConfig, local backen
 
     const figures = {
       killedMidRun: 0, untouched: 0, mixed: 0, complete: 0, lost: 0, corrupt: 0, stray: 0, notConverged: 0,
-      locksLeft: 0, pendingOperations: 0, lockedUpRefused: 0, stateAlreadyUpdated: 0,
+      locksLeft: 0, pendingOperations: 0, lockedUpRefused: 0, stateAlreadyUpdated: 0, brokenSidecars: 0,
     };
     const problems: string[] = [];
     const killedAt: number[] = [];
@@ -494,8 +517,10 @@ describe("crash consistency: SIGKILL of `pulumi up` (ClusterConfig, local backen
       }
       tally(figures, problems, judge(await documents(folder), before, after), trial, r.killedAtMs);
 
-      // Recovery, as the README says: a killed `up` leaves the local backend's lock behind, and
-      // every later update of the stack is refused until `pulumi cancel` removes it.
+      // Recovery, as the README says: a broken sidecar of the local backend is deleted; a killed
+      // `up` leaves the backend's lock behind, and every later update of the stack is refused
+      // until `pulumi cancel` removes it.
+      if (r.killed && repairSidecars(stateDir).length > 0) figures.brokenSidecars++;
       const locks = stackLocks(stateDir, stack);
       const pending = checkpoint(stateDir, stack).pending_operations ?? [];
       if (locks.length > 0) figures.locksLeft++;
@@ -522,7 +547,7 @@ describe("crash consistency: SIGKILL of `pulumi up` (ClusterConfig, local backen
       trials: PULUMI_TRIALS, killedMidRun: figures.killedMidRun, lostFiles: figures.lost, corruptFiles: figures.corrupt, lostUpdates: figures.notConverged,
       strayListed: figures.stray, untouched: figures.untouched, mixed: figures.mixed, complete: figures.complete,
       locksLeft: figures.locksLeft, pendingOperations: figures.pendingOperations, stateAlreadyUpdated: figures.stateAlreadyUpdated,
-      runMs: median(durations), providerWritesStartMs: writeStarts[0]!, providerWriteSpanMs: writeSpan, killPoints: spread(killedAt),
+      brokenPulumiSidecars: figures.brokenSidecars, runMs: median(durations), providerWritesStartMs: writeStarts[0]!, providerWriteSpanMs: writeSpan, killPoints: spread(killedAt),
     });
     fs.rmSync(storeDir, { recursive: true, force: true });
     assert.deepEqual(problems, []);

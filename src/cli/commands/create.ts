@@ -1,110 +1,467 @@
-import { parseArgs } from "node:util";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { Document } from "yaml";
 import { parse as parseYamlValue } from "yaml";
-import { applyCluster, describeChanges, planCluster } from "../../ops/cluster";
+import { applyCluster, type ClusterPlan, describeChanges, planCluster } from "../../ops/cluster";
+import { configBaseFor } from "../../ops/expand";
 import { mergeOverlay } from "../../ops/merge";
 import { checkOptions, type ClusterOptions } from "../../ops/options";
+import { type PlannedSshKey, planSshPublicKey } from "../../ops/ssh-key";
 import { clusterNameProblems, validationError } from "../../ops/validate";
 import { ClusterStore } from "../../store/cluster-store";
-import { stringifyYaml } from "../../store/yaml";
+import { API_VERSION, CLUSTER_LABEL, SSH_PUBLIC_KEY_DIR } from "../../store/layout";
+import { newDocument, stringifyYaml, toPlain } from "../../store/yaml";
+import { AlreadyExistsError, NotFoundError, RefusedError, ValidationError } from "../../vfs/errors";
 import { colours, EXIT, type Io, UsageError } from "../io";
+import { CONFIG_VARIABLE } from "../kops-config";
 import { openStore, stateStore } from "../store-url";
 
-export const CREATE_HELP = `Usage: kstate create cluster NAME [kops create-cluster flags] [--set spec.path=value ...] [--dry-run [-o yaml]]
+type Kind = "list" | "int" | "string" | "bool" | "enum" | "each";
+
+/** What the command itself takes, besides the cluster options. */
+interface Settings {
+  name?: string;
+  state?: string;
+  config?: string;
+  set?: string[];
+  unset?: string[];
+  sshPublicKey?: string;
+  dryRun?: boolean;
+  output?: "yaml" | "json";
+  yes?: boolean;
+}
+
+interface Flag {
+  /** The flag's name, then kops's other spellings of it. */
+  names: readonly string[];
+  short?: string;
+  /** The ClusterOptions key it sets, or the command's own setting. */
+  option?: keyof ClusterOptions;
+  setting?: keyof Settings;
+  /** list: comma-separated, repeatable (as kops's string slices); each: repeatable, every value whole. */
+  kind: Kind;
+  values?: readonly string[];
+  /** For machine types: one value is the type itself, several a mixed-instances list. */
+  oneAsString?: boolean;
+  arg?: string;
+  help: string;
+}
+
+/** `kstate create cluster` flags, as `kops create cluster` spells them, each to what it sets. */
+export const CREATE_FLAGS: readonly Flag[] = [
+  { names: ["zones"], option: "zones", kind: "list", arg: "a,b", help: "zones to run in: a subnet and a node group each" },
+  { names: ["control-plane-zones", "master-zones"], option: "controlPlaneZones", kind: "list", arg: "a,b", help: "zones of the control plane (an odd number)" },
+  { names: ["control-plane-count", "master-count"], option: "controlPlaneCount", kind: "int", arg: "N", help: "control-plane nodes (default one per control-plane zone)" },
+  { names: ["node-count"], option: "nodeCount", kind: "int", arg: "N", help: "worker nodes in all (default one per zone)" },
+  { names: ["node-size"], option: "nodeSize", kind: "list", oneAsString: true, arg: "T[,T2]", help: "worker machine type; several make a mixed-instances group" },
+  { names: ["control-plane-size", "master-size"], option: "controlPlaneSize", kind: "list", oneAsString: true, arg: "T[,T2]", help: "control-plane machine type(s)" },
+  { names: ["node-volume-size"], option: "nodeVolumeSize", kind: "int", arg: "GB", help: "worker root volume size" },
+  { names: ["control-plane-volume-size", "master-volume-size"], option: "controlPlaneVolumeSize", kind: "int", arg: "GB", help: "control-plane root volume size" },
+  { names: ["kubernetes-version"], option: "kubernetesVersion", kind: "string", arg: "V", help: "e.g. v1.30.2 (default: the channel's)" },
+  { names: ["cloud"], option: "cloud", kind: "string", arg: "C", help: "aws, gce, hetzner, digitalocean, … (default: guessed from the store)" },
+  { names: ["networking"], option: "networking", kind: "string", arg: "N", help: "cilium (default), calico, flannel, kindnet, amazonvpc, …" },
+  { names: ["network-cidr"], option: "networkCidr", kind: "string", arg: "CIDR", help: "the network's CIDR" },
+  { names: ["network-id", "vpc"], option: "networkId", kind: "string", arg: "ID", help: "an existing network (AWS VPC) to use" },
+  { names: ["subnets"], option: "subnetIds", kind: "list", arg: "ID,ID", help: "existing subnets in it, one per zone" },
+  { names: ["utility-subnets"], option: "utilitySubnetIds", kind: "list", arg: "ID,ID", help: "existing utility subnets, one per zone (private topology)" },
+  { names: ["topology"], short: "t", option: "topology", kind: "enum", values: ["public", "private"], help: "subnets reachable from the internet, or private ones behind NAT" },
+  { names: ["bastion"], option: "bastion", kind: "bool", help: "a bastion group (private topology); also --bastion=true|false" },
+  { names: ["dns"], option: "dns", kind: "enum", values: ["public", "private", "none"], help: "the cluster's DNS (none: no DNS records, as for gossip)" },
+  { names: ["dns-zone"], option: "dnsZone", kind: "string", arg: "Z", help: "the DNS zone (default: the longest match of the name)" },
+  { names: ["api-loadbalancer-type"], option: "apiLoadBalancerType", kind: "enum", values: ["public", "internal"], help: "the Kubernetes API load balancer's reach" },
+  { names: ["ssh-access"], option: "sshAccess", kind: "list", arg: "CIDRs", help: "who may reach SSH (default: --admin-access)" },
+  { names: ["admin-access"], option: "adminAccess", kind: "list", arg: "CIDRs", help: "who may reach the API" },
+  { names: ["image"], option: "image", kind: "string", arg: "I", help: "machine image of every group" },
+  { names: ["node-image"], option: "nodeImage", kind: "string", arg: "I", help: "machine image of the worker groups" },
+  { names: ["control-plane-image", "master-image"], option: "controlPlaneImage", kind: "string", arg: "I", help: "machine image of the control-plane groups" },
+  { names: ["channel"], option: "channel", kind: "string", arg: "C", help: "the kops channel (default stable)" },
+  { names: ["etcd-clusters"], option: "etcdClusters", kind: "list", arg: "a,b", help: "etcd clusters (default main,events)" },
+  { names: ["project"], option: "project", kind: "string", arg: "P", help: "the GCE project" },
+  // The command's own flags.
+  { names: ["name"], setting: "name", kind: "string", arg: "NAME", help: "the cluster, instead of the argument (default: KOPS_CLUSTER_NAME)" },
+  { names: ["ssh-public-key"], setting: "sshPublicKey", kind: "string", arg: "FILE", help: "the admin SSH public key, stored where kops keeps it" },
+  { names: ["set", "override"], setting: "set", kind: "each", arg: "spec.path=value", help: "set any Cluster spec field (value read as YAML: 110, true, [a, b])" },
+  { names: ["unset"], setting: "unset", kind: "list", arg: "spec.path", help: "remove a Cluster spec field (before --set, as kops does)" },
+  { names: ["dry-run"], setting: "dryRun", kind: "bool", help: "show what would change, write nothing" },
+  { names: ["output"], short: "o", setting: "output", kind: "enum", values: ["yaml", "json"], help: "with --dry-run: print only the documents on stdout, as kops does" },
+  { names: ["yes"], short: "y", setting: "yes", kind: "bool", help: "accepted and ignored: kstate never touches the cloud" },
+  { names: ["state"], setting: "state", kind: "string", arg: "URL", help: "the state store (default: KSTATE_STATE_STORE, KOPS_STATE_STORE, then kops's config file)" },
+  { names: ["config"], setting: "config", kind: "string", arg: "FILE", help: "kops's config file (default ~/.kops.yaml, then ~/.kops/config)" },
+];
+
+const NEEDS_CLOUD = "needs the cloud: kstate writes only the state store (run kops update cluster on it for that)";
+const FOR_GROUPS = "not supported by kstate: it sets an instance-group field; change the groups with kstate edit ig";
+
+/** The other `kops create cluster` flags, refused with the reason. */
+export const REFUSED_FLAGS: Readonly<Record<string, string>> = {
+  target: NEEDS_CLOUD,
+  out: NEEDS_CLOUD,
+  "config-base": "not supported by kstate: spec.configBase is always {store}/{cluster}",
+  "discovery-store": "not supported by kstate: set spec.serviceAccountIssuerDiscovery (discoveryStore, enableAWSOIDCProvider) with --set",
+  "discovery-service": "not supported by kstate: set spec.serviceAccountIssuerDiscovery.discoveryService with --set",
+  add: "not supported by kstate: cluster addons from files are kops's to apply",
+  "kubernetes-feature-gates": "not supported by kstate: set the components' featureGates with --set (e.g. spec.kubelet.featureGates.NAME=true)",
+  "container-runtime": "not supported by kstate: containerd is kops's only runtime, so the flag can go",
+  "bastion-image": FOR_GROUPS,
+  "node-volume-type": FOR_GROUPS,
+  "control-plane-volume-type": FOR_GROUPS,
+  "associate-public-ip": FOR_GROUPS,
+  "node-security-groups": FOR_GROUPS,
+  "master-security-groups": FOR_GROUPS,
+  "control-plane-security-groups": FOR_GROUPS,
+  "master-tenancy": FOR_GROUPS,
+  "control-plane-tenancy": FOR_GROUPS,
+  "node-tenancy": FOR_GROUPS,
+  "instance-manager": FOR_GROUPS,
+  "disable-subnet-tags": "not supported by kstate: use --set spec.DisableSubnetTags=true",
+  "encrypt-etcd-storage": "not supported by kstate: set encryptedVolume (and kmsKeyId) on the etcd members with kstate edit cluster",
+  "etcd-storage-type": "not supported by kstate: set volumeType on the etcd members with kstate edit cluster",
+  ipv6: "not supported by kstate",
+  authorization: "not supported by kstate: set spec.authorization with --set (e.g. spec.authorization.alwaysAllow={})",
+  "cloud-labels": "not supported by kstate: use --set spec.cloudLabels.KEY=VALUE",
+  "api-loadbalancer-class": "not supported by kstate (deprecated in kops): use --set spec.api.loadBalancer.class=Network",
+  "api-ssl-certificate": "not supported by kstate: use --set spec.api.loadBalancer.sslCertificate=ARN",
+  "api-public-name": "not supported by kstate: use --set spec.masterPublicName=NAME",
+  "master-public-name": "not supported by kstate: use --set spec.masterPublicName=NAME",
+  "gce-service-account": "not supported by kstate: use --set spec.cloudConfig.gceServiceAccount=EMAIL",
+  "api-server-count": "not supported by kstate (a kops feature flag)",
+  ...Object.fromEntries(["azure-subscription-id", "azure-tenant-id", "azure-resource-group-name", "azure-route-table-name", "azure-admin-user"].map((f) => [f, "not supported by kstate (Azure)"])),
+  ...Object.fromEntries(["spotinst-product", "spotinst-orientation"].map((f) => [f, "not supported by kstate (Spotinst)"])),
+  ...Object.fromEntries(["os-ext-net", "os-ext-subnet", "os-lb-floating-subnet", "os-kubelet-ignore-az", "os-octavia", "os-octavia-provider", "os-dns-servers", "os-network"].map((f) => [f, "not supported by kstate (OpenStack)"])),
+};
+
+function flagUsage(f: Flag): string {
+  const value = f.kind === "enum" ? (f.values ?? []).join("|") : f.arg ?? "";
+  return `${f.short ? `-${f.short}, ` : ""}--${f.names[0]}${value ? ` ${value}` : ""}`;
+}
+
+function flagLines(flags: readonly Flag[]): string {
+  const width = Math.max(...flags.map((f) => flagUsage(f).length));
+  return flags.map((f) => {
+    const also = f.names.length > 1 ? ` (also --${f.names.slice(1).join(", --")})` : "";
+    return `  ${flagUsage(f).padEnd(width)}  ${f.help}${also}`;
+  }).join("\n");
+}
+
+export const CREATE_HELP = `Usage: kstate create cluster [NAME] [kops create-cluster flags] [--set spec.path=value ...] [--dry-run [-o yaml|json]]
 
 Writes cluster NAME's config and instance groups the way \`kops create cluster\` does. When the
 cluster exists, the flags are merged into it: give only what changes, and everything else in the
 stored documents (hand edits and comments included) is kept. Shows each field that changes,
-validates the result, and writes only if it is valid. kops's --yes is about the cloud, which
-kstate does not touch, so none is needed here.
+validates the result, and writes only if it is valid. The name is the argument, else --name,
+else KOPS_CLUSTER_NAME, as for kops.
 
-Flags (as kops): --zones a,b  --control-plane-zones a,b  --control-plane-count N  --node-count N
-  --node-size T  --control-plane-size T  --kubernetes-version V  --cloud C  --networking N
-  --network-cidr CIDR  --topology public|private  --dns-zone Z  --ssh-access CIDRs
-  --admin-access CIDRs  --image I  --node-image I  --control-plane-image I  --channel C
+Cluster flags (as kops; list flags take a,b and may be repeated):
+${flagLines(CREATE_FLAGS.filter((f) => f.option))}
 
 Options:
-  --set spec.path=value   set any Cluster spec field (value read as YAML: 110, true, [a, b])
-  --dry-run               show what would change, write nothing (-o yaml prints the documents)
-  --state URL             the state store (default: KSTATE_STATE_STORE, then KOPS_STATE_STORE)
+${flagLines(CREATE_FLAGS.filter((f) => f.setting))}
 
-Exit codes: 0 written (or nothing to change), 1 failure (invalid result: nothing written),
+Other kops create-cluster flags are refused with the reason (e.g. --target: kstate never
+touches the cloud), and nothing is written.
+
+Exit codes: 0 written (or nothing to change), 1 failure (invalid result, or refused: nothing written),
 2 usage error, 3 conflict (another writer changed the cluster meanwhile).
 `;
 
-const LIST_FLAGS = ["zones", "control-plane-zones", "ssh-access", "admin-access"] as const;
-const NUMBER_FLAGS = ["control-plane-count", "node-count"] as const;
-const STRING_FLAGS = ["node-size", "control-plane-size", "kubernetes-version", "cloud", "networking", "network-cidr", "topology", "dns-zone", "image", "node-image", "control-plane-image", "channel"] as const;
-
-function camel(flag: string): string {
-  return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+export interface ParsedCreate {
+  positionals: string[];
+  options: ClusterOptions;
+  settings: Settings;
+  /** The flag as typed that set each option or setting, for messages. */
+  typed: Record<string, string>;
 }
 
-/** `spec.kubelet.maxPods=110` -> { spec: { kubelet: { maxPods: 110 } } } */
-function setOverlay(sets: string[]): Record<string, unknown> {
+/** strconv.ParseBool, which kops's boolean flags use. */
+function parseBool(flag: string, v: string): boolean {
+  if (["1", "t", "T", "TRUE", "true", "True"].includes(v)) return true;
+  if (["0", "f", "F", "FALSE", "false", "False"].includes(v)) return false;
+  throw new UsageError(`${flag} takes true or false (got ${JSON.stringify(v)})`);
+}
+
+function commaList(v: string): string[] {
+  return v.split(",").map((s) => s.trim()).filter(Boolean);
+}
+
+/**
+ * Reads `kstate create` arguments as kops's flag parser (pflag) reads them: `--flag value`,
+ * `--flag=value`, `-o yaml`, `-oyaml`; booleans bare or `=true|false`; list flags repeatable and
+ * comma-separated; any other flag once, the last one winning. Throws `UsageError` naming the flag.
+ */
+export function parseCreateFlags(argv: readonly string[]): ParsedCreate {
+  const byName = new Map<string, Flag>();
+  for (const f of CREATE_FLAGS) {
+    for (const n of f.names) byName.set(`--${n}`, f);
+    if (f.short) byName.set(`-${f.short}`, f);
+  }
+  const positionals: string[] = [];
+  const options: Record<string, unknown> = {};
+  const settings: Record<string, unknown> = {};
+  const typed: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--") {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!arg.startsWith("-") || arg === "-") {
+      positionals.push(arg);
+      continue;
+    }
+    let name: string;
+    let inline: string | undefined;
+    if (arg.startsWith("--")) {
+      const eq = arg.indexOf("=");
+      name = eq > 0 ? arg.slice(0, eq) : arg;
+      inline = eq > 0 ? arg.slice(eq + 1) : undefined;
+    } else {
+      // -o yaml, -oyaml, -o=yaml, -y
+      name = arg.slice(0, 2);
+      inline = arg.length > 2 ? arg.slice(arg[2] === "=" ? 3 : 2) : undefined;
+    }
+    const flag = byName.get(name);
+    if (!flag) {
+      const refused = REFUSED_FLAGS[name.replace(/^--/, "")];
+      if (refused && name.startsWith("--")) throw new UsageError(`${name}: ${refused}`);
+      throw new UsageError(`Unknown option '${name}'`);
+    }
+    let raw: string;
+    if (flag.kind === "bool") {
+      raw = inline ?? "true";
+    } else if (inline !== undefined) {
+      raw = inline;
+    } else {
+      const next = argv[i + 1];
+      if (next === undefined || (next.startsWith("--") && next.length > 2)) throw new UsageError(`${name} needs a value${next ? ` (got the flag ${next})` : ""}`);
+      raw = next;
+      i++;
+    }
+    let value: unknown;
+    switch (flag.kind) {
+      case "bool":
+        value = parseBool(name, raw);
+        break;
+      case "int":
+        if (!/^[+-]?\d+$/.test(raw.trim())) throw new UsageError(`${name} must be a whole number (got ${JSON.stringify(raw)})`);
+        value = Number(raw);
+        break;
+      case "enum": {
+        const v = flag.option === "dns" ? raw.toLowerCase() : raw; // kops reads --dns in any case
+        if (!flag.values!.includes(v)) throw new UsageError(`${name} must be ${flag.values!.slice(0, -1).join(", ")} or ${flag.values!.at(-1)} (got ${JSON.stringify(raw)})`);
+        value = v;
+        break;
+      }
+      case "list":
+      case "each": {
+        const key = flag.option ?? flag.setting!;
+        const target = flag.option ? options : settings;
+        const before = target[key];
+        const items = flag.kind === "list" ? commaList(raw) : [raw];
+        if (flag.kind === "list" && items.length === 0) throw new UsageError(`${name} needs a value (got ${JSON.stringify(raw)})`);
+        value = [...(Array.isArray(before) ? before : typeof before === "string" ? [before] : []), ...items];
+        break;
+      }
+      default:
+        if (raw === "") throw new UsageError(`${name} needs a value`);
+        value = raw;
+    }
+    const key = flag.option ?? flag.setting!;
+    if (flag.oneAsString && Array.isArray(value) && value.length === 1) value = value[0];
+    (flag.option ? options : settings)[key] = value;
+    typed[key] = name;
+  }
+  if (typeof options.networkCidr === "string" && options.networkCidr.includes(",")) {
+    throw new UsageError(`${typed.networkCidr}: kstate takes one network CIDR; more go in spec.additionalNetworkCIDRs (--set spec.additionalNetworkCIDRs=[10.1.0.0/16])`);
+  }
+  return { positionals, options: options as ClusterOptions, settings: settings as Settings, typed };
+}
+
+/** The cluster's name as kops takes it: the argument, else --name, else KOPS_CLUSTER_NAME. */
+export function clusterName(parsed: ParsedCreate, env: Record<string, string | undefined>): string {
+  const [kind, ...rest] = parsed.positionals;
+  if (kind !== "cluster") throw new UsageError(`create takes \`cluster NAME\` (got ${JSON.stringify(kind ?? "")})`);
+  if (rest.length > 1) {
+    const hint = rest.some((r) => ["true", "false"].includes(r)) ? "; a boolean flag takes its value after =: --bastion=true, not --bastion true" : "";
+    throw new UsageError(`create cluster takes one cluster name (got ${rest.map((r) => JSON.stringify(r)).join(", ")})${hint}`);
+  }
+  const [arg] = rest;
+  const flag = parsed.settings.name;
+  // --name overrides KOPS_CLUSTER_NAME; kops refuses an argument beside either.
+  const other = flag !== undefined ? { name: flag, from: "--name" } : env.KOPS_CLUSTER_NAME ? { name: env.KOPS_CLUSTER_NAME, from: "KOPS_CLUSTER_NAME" } : undefined;
+  if (arg !== undefined && other && other.name !== arg) {
+    throw new UsageError(`two cluster names: ${JSON.stringify(arg)} (argument) and ${JSON.stringify(other.name)} (${other.from}); give one`);
+  }
+  const name = arg ?? other?.name;
+  if (!name) throw new UsageError("create cluster needs a cluster name: the argument, --name NAME or KOPS_CLUSTER_NAME");
+  return name;
+}
+
+/** A `--set`/`--unset` path: `spec.a.b` (kops's `cluster.spec.a.b` too), map keys only. */
+function specPath(flag: string, p: string): string[] {
+  const parts = p.replace(/^cluster\./, "").split(".");
+  if (parts[0] !== "spec" || parts.length < 2 || parts.some((s) => !/^[A-Za-z0-9_-]+$/.test(s))) {
+    throw new UsageError(`${flag} paths start with spec. and name map keys, e.g. spec.kubelet.maxPods (got ${JSON.stringify(p)})`);
+  }
+  return parts;
+}
+
+/**
+ * `--unset` and `--set` as one overlay: unsets first (a null removes the field), then sets, as
+ * kops applies them. `spec.kubelet.maxPods=110` -> { spec: { kubelet: { maxPods: 110 } } }.
+ */
+export function specOverlay(sets: readonly string[], unsets: readonly string[]): Record<string, unknown> {
   let overlay: Record<string, unknown> = {};
+  const add = (p: string[], value: unknown) => {
+    const nested = p.reduceRight<unknown>((acc, key) => ({ [key]: acc }), value) as Record<string, unknown>;
+    overlay = mergeOverlay(overlay, nested) as Record<string, unknown>;
+  };
+  for (const u of unsets) add(specPath("--unset", u), null);
   for (const s of sets) {
     const eq = s.indexOf("=");
     if (eq <= 0) throw new UsageError(`--set takes path=value (got ${JSON.stringify(s)})`);
-    const path = s.slice(0, eq).split(".");
-    if (path[0] !== "spec" || path.length < 2 || path.some((p) => !/^[A-Za-z0-9_-]+$/.test(p))) {
-      throw new UsageError(`--set paths start with spec. and name map keys, e.g. spec.kubelet.maxPods (got ${JSON.stringify(s.slice(0, eq))})`);
-    }
+    const p = specPath("--set", s.slice(0, eq));
     let value: unknown;
     try {
       value = parseYamlValue(s.slice(eq + 1));
     } catch (e) {
       throw new UsageError(`--set ${s.slice(0, eq)}: the value is not valid YAML (${(e as Error).message.split("\n")[0]})`);
     }
-    const nested = path.reduceRight<unknown>((acc, key) => ({ [key]: acc }), value) as Record<string, unknown>;
-    overlay = mergeOverlay(overlay, nested) as Record<string, unknown>;
+    add(p, value);
   }
   return overlay;
 }
 
+/** kops's path expansion: a leading ~/ is the home folder. */
+function expandHome(file: string, env: Record<string, string | undefined>): string {
+  return file.startsWith("~/") && env.HOME ? path.join(env.HOME, file.slice(2)) : file;
+}
+
+function readSshKey(file: string, env: Record<string, string | undefined>): PlannedSshKey {
+  const full = expandHome(file, env);
+  let data: Buffer;
+  try {
+    data = fs.readFileSync(full);
+  } catch (e) {
+    throw new UsageError(`--ssh-public-key: cannot read ${full} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  try {
+    return planSshPublicKey(data, full);
+  } catch (e) {
+    if (ValidationError.isInstance(e)) throw new UsageError(`--ssh-public-key ${e.message}`);
+    throw e;
+  }
+}
+
+/** The SSHCredential document `kops create cluster --dry-run -o yaml` prints for the key. */
+function sshCredential(cluster: string, key: PlannedSshKey): Document {
+  return newDocument({ apiVersion: API_VERSION, kind: "SSHCredential", metadata: { labels: { [CLUSTER_LABEL]: cluster }, name: "admin" }, spec: { publicKey: key.publicKey } });
+}
+
+/**
+ * Documents as `kops create cluster --dry-run` prints them: YAML separated by a blank line, `---`
+ * and a blank line; JSON one compact object per document, each ending in a newline, joined by
+ * commas (kops's own stream, which is JSON once wrapped in [ ]).
+ */
+export function formatDocuments(docs: readonly Document[], output: "yaml" | "json"): string {
+  if (output === "yaml") return docs.map((d) => stringifyYaml(d)).join("\n---\n\n");
+  return docs.map((d) => {
+    const { kind, apiVersion, ...rest } = toPlain(d) as Record<string, unknown>;
+    return `${JSON.stringify({ kind, apiVersion, ...rest })}\n`;
+  }).join(",");
+}
+
 export async function create(argv: string[], io: Io): Promise<number> {
-  const options: Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }> = {
-    state: { type: "string" }, set: { type: "string", multiple: true }, "dry-run": { type: "boolean" }, output: { type: "string", short: "o" },
-  };
-  for (const f of [...LIST_FLAGS, ...NUMBER_FLAGS, ...STRING_FLAGS]) options[f] = { type: "string" };
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options });
-  const [kind, name, ...rest] = positionals;
-  if (kind !== "cluster") throw new UsageError(`create takes \`cluster NAME\` (got ${JSON.stringify(kind ?? "")})`);
-  if (!name || rest.length > 0) throw new UsageError("create cluster takes one cluster name");
+  const parsed = parseCreateFlags(argv);
+  const { settings, typed } = parsed;
+  const name = clusterName(parsed, io.env);
   // The name becomes a path in the store: checked before anything is read there.
   const nameProblems = clusterNameProblems(name);
   if (nameProblems.length > 0) throw validationError(name.slice(0, 80), nameProblems);
-  if (values.output !== undefined && values.output !== "yaml") throw new UsageError("-o takes yaml");
-  if (values.output && !values["dry-run"]) throw new UsageError("-o yaml goes with --dry-run");
+  if (settings.output && !settings.dryRun) throw new UsageError(`${typed.output} ${settings.output} goes with --dry-run`);
 
-  const opts: Record<string, unknown> = {};
-  for (const f of LIST_FLAGS) if (values[f] !== undefined) opts[camel(f)] = String(values[f]).split(",").map((z) => z.trim()).filter(Boolean);
-  for (const f of NUMBER_FLAGS) {
-    if (values[f] === undefined) continue;
-    const n = Number(values[f]);
-    if (!Number.isInteger(n)) throw new UsageError(`--${f} must be a whole number (got ${String(values[f])})`);
-    opts[camel(f)] = n;
-  }
-  for (const f of STRING_FLAGS) if (values[f] !== undefined) opts[camel(f)] = values[f];
-  const problems = checkOptions(opts as ClusterOptions);
-  if (problems.length > 0) throw new UsageError(problems.map((p) => `--${p.option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${p.message}`).join("; "));
-  const spec = (setOverlay((values.set as string[] | undefined) ?? []).spec ?? undefined) as Record<string, unknown> | undefined;
+  const opts = parsed.options;
+  const problems = checkOptions(opts);
+  if (problems.length > 0) throw new UsageError(problems.map((p) => `${typed[p.option] ?? `--${p.option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`}: ${p.message}`).join("; "));
+  const spec = specOverlay(settings.set ?? [], settings.unset ?? []).spec as Record<string, unknown> | undefined;
+  const key = settings.sshPublicKey !== undefined ? readSshKey(settings.sshPublicKey, io.env) : undefined;
 
-  const storeUrl = stateStore(values.state as string | undefined, io.env);
-  const store = new ClusterStore(openStore(storeUrl, io.env, io.stderr));
-  const request = { name, storeUrl, ...(Object.keys(opts).length ? { options: opts as ClusterOptions } : {}), ...(spec ? { spec } : {}) };
+  const env = settings.config !== undefined ? { ...io.env, [CONFIG_VARIABLE]: settings.config } : io.env;
+  if (settings.yes) io.stderr.write("kstate: --yes is accepted and ignored: kstate writes only the state store and never touches the cloud.\n");
+  const storeUrl = stateStore(settings.state, env);
+  const store = new ClusterStore(openStore(storeUrl, env, io.stderr));
+  const request = { name, storeUrl, ...(Object.keys(opts).length ? { options: opts } : {}), ...(spec ? { spec } : {}) };
   const plan = await planCluster(store, request);
-  if (plan.problems.length > 0) throw validationError(name, plan.problems);
-  const c = colours(io);
+  // An option the stored cluster cannot take is named as the flag that was typed.
+  const flagOf = (option: string) => typed[option] ?? `--${option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  if (plan.problems.length > 0) {
+    throw validationError(name, plan.problems.map((p) => (p.path.startsWith("options.") ? { ...p, path: flagOf(p.path.slice("options.".length)) } : p)));
+  }
   const lines = describeChanges(plan);
-  io.stdout.write(`${c.bold(plan.existed ? `Merging into cluster ${name}` : `Creating cluster ${name}`)} in ${storeUrl}\n`);
-  io.stdout.write(lines.length ? `${lines.map((l) => `  ${l}`).join("\n")}\n` : "  no changes\n");
-  if (values["dry-run"]) {
-    if (values.output === "yaml") io.stdout.write(plan.files.filter((f) => f.doc).map((f) => stringifyYaml(f.doc!)).join("---\n"));
-    io.stdout.write("Dry run: nothing was written.\n");
+
+  // The key goes where kops's keystore keeps it: {configBase}/pki, or spec.configStore.keypairs.
+  let keyToWrite: PlannedSshKey | undefined;
+  const keyFolder = store.cluster(name).join(...SSH_PUBLIC_KEY_DIR.split("/"));
+  if (key) {
+    const configAfter = plan.files.find((f) => f.file === "config")?.after as { spec?: { configBase?: unknown; configStore?: { keypairs?: unknown } } } | undefined;
+    const keypairs = configAfter?.spec?.configStore?.keypairs;
+    const configBase = configAfter?.spec?.configBase;
+    if (keypairs !== undefined || (configBase !== undefined && configBase !== configBaseFor(storeUrl, name))) {
+      throw new RefusedError(`--ssh-public-key: cluster ${name} keeps its keys in ${String(keypairs ?? `${String(configBase)}/pki`)}, not in ${storeUrl}; add the key with kops create sshpublickey. Nothing was written.`, { url: keyFolder.url });
+    }
+    let stored: string[] = [];
+    try {
+      stored = (await keyFolder.list()).map((f) => f.path);
+    } catch (e) {
+      if (!NotFoundError.isInstance(e)) throw e;
+    }
+    const id = key.file.slice(SSH_PUBLIC_KEY_DIR.length + 1);
+    const others = stored.filter((s) => s !== id);
+    if (others.length > 0) {
+      // kops then fails on AWS, Azure and OpenStack: "exactly one 'admin' SSH public key".
+      throw new RefusedError(`--ssh-public-key: cluster ${name} already has another admin SSH key (${others.map((s) => s.match(/../g)?.join(":") ?? s).join(", ")}); kops takes only one. Delete it first with kops delete sshpublickey. Nothing was written.`, { url: keyFolder.url });
+    }
+    if (!stored.includes(id)) {
+      keyToWrite = key;
+      lines.push(`${key.file}: create (admin SSH public key, ${key.type} ${key.fingerprint})`);
+    }
+  }
+
+  // With -o the documents own stdout; the human account goes to stderr.
+  const human = settings.output ? io.stderr : io.stdout;
+  const c = colours(io, settings.output ? "stderr" : "stdout");
+  human.write(`${c.bold(plan.existed ? `Merging into cluster ${name}` : `Creating cluster ${name}`)} in ${storeUrl}\n`);
+  human.write(lines.length ? `${lines.map((l) => `  ${l}`).join("\n")}\n` : "  no changes\n");
+  if (settings.dryRun) {
+    if (settings.output) io.stdout.write(formatDocuments(await resultDocuments(store, plan, name, key), settings.output));
+    human.write("Dry run: nothing was written.\n");
     return EXIT.ok;
   }
   if (lines.length === 0) return EXIT.ok;
-  await applyCluster(store, request);
-  io.stdout.write(`${c.green("Written")}: ${plan.changes.length} document(s) of ${name}.\n`);
+  if (plan.changes.length > 0) await applyCluster(store, request);
+  if (keyToWrite) {
+    try {
+      await store.cluster(name).join(...keyToWrite.file.split("/")).create(keyToWrite.body);
+    } catch (e) {
+      // Written meanwhile by someone else: the name is the key's fingerprint, so it is this key.
+      if (!AlreadyExistsError.isInstance(e)) throw e;
+    }
+  }
+  const written = [plan.changes.length > 0 ? `${plan.changes.length} document(s)` : "", keyToWrite ? "the admin SSH public key" : ""].filter(Boolean).join(" and ");
+  human.write(`${c.green("Written")}: ${written} of ${name}.\n`);
   return EXIT.ok;
+}
+
+/** The cluster as the plan leaves it: its config, every instance group (changed or not), and the key. */
+async function resultDocuments(store: ClusterStore, plan: ClusterPlan, name: string, key: PlannedSshKey | undefined): Promise<Document[]> {
+  const config = plan.files.find((f) => f.file === "config")?.doc;
+  const groups = new Map<string, Document | null>();
+  if (plan.existed) for (const [g, d] of await store.readInstanceGroups(name)) groups.set(g, d.doc);
+  for (const f of plan.files) if (f.file.startsWith("instancegroup/")) groups.set(f.file.slice("instancegroup/".length), f.doc);
+  const docs: Document[] = config ? [config] : [];
+  for (const g of [...groups.keys()].sort()) {
+    const d = groups.get(g);
+    if (d) docs.push(d);
+  }
+  if (key) docs.push(sshCredential(name, key));
+  return docs;
 }
