@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { CREATE_FLAGS, parseCreateFlags, REFUSED_FLAGS } from "../../src/cli/commands/create";
+import { CREATE_FLAGS, parseCreateFlags, REFUSED_FLAGS } from "../../src/cli/create-flags";
 import { takeConfigFlag } from "../../src/cli/kops-config";
 import { planSshPublicKey } from "../../src/ops/ssh-key";
 import { parseYaml, parseYamlStream } from "../../src/store/yaml";
