@@ -49,10 +49,18 @@ export const CREATE_FLAGS: readonly Flag[] = [
   { names: ["control-plane-size", "master-size"], option: "controlPlaneSize", kind: "list", oneAsString: true, arg: "T[,T2]", help: "control-plane machine type(s)" },
   { names: ["node-volume-size"], option: "nodeVolumeSize", kind: "int", arg: "GB", help: "worker root volume size" },
   { names: ["control-plane-volume-size", "master-volume-size"], option: "controlPlaneVolumeSize", kind: "int", arg: "GB", help: "control-plane root volume size" },
-  { names: ["kubernetes-version"], option: "kubernetesVersion", kind: "string", arg: "V", help: "e.g. v1.30.2 (default: the channel's)" },
-  { names: ["cloud"], option: "cloud", kind: "string", arg: "C", help: "aws, gce, hetzner, digitalocean, … (default: guessed from the store)" },
+  { names: ["kubernetes-version"], option: "kubernetesVersion", kind: "string", arg: "V", help: "e.g. v1.30.2 (needed on create: kstate does not read the channel for it)" },
+  { names: ["cloud"], option: "cloud", kind: "string", arg: "C", help: "aws, gce, azure, hetzner, digitalocean, openstack, scaleway (default: aws on an s3:// store, gce on gs://; needed on create elsewhere)" },
   { names: ["networking"], option: "networking", kind: "string", arg: "N", help: "cilium (default), calico, flannel, kindnet, amazonvpc, …" },
   { names: ["network-cidr"], option: "networkCidr", kind: "string", arg: "CIDR", help: "the network's CIDR" },
+  { names: ["os-ext-net"], option: "openstackExternalNetwork", kind: "string", arg: "NAME", help: "OpenStack: the router's external network (and the API load balancer's floating network)" },
+  { names: ["os-ext-subnet"], option: "openstackExternalSubnet", kind: "string", arg: "NAME", help: "OpenStack: the router's external subnet" },
+  { names: ["os-dns-servers"], option: "openstackDnsServers", kind: "string", arg: "IPs", help: "OpenStack: the router's DNS servers" },
+  { names: ["os-lb-floating-subnet"], option: "openstackLbFloatingSubnet", kind: "string", arg: "NAME", help: "OpenStack: the API load balancer's floating subnet" },
+  { names: ["os-octavia"], option: "openstackOctavia", kind: "bool", help: "OpenStack: the API load balancer through Octavia" },
+  { names: ["os-octavia-provider"], option: "openstackOctaviaProvider", kind: "string", arg: "P", help: "OpenStack: the Octavia provider (default octavia)" },
+  { names: ["os-kubelet-ignore-az"], option: "openstackKubeletIgnoreAz", kind: "bool", help: "OpenStack: volumes ignore availability zones" },
+  { names: ["azure-subscription-id"], option: "azureSubscriptionId", kind: "string", arg: "ID", help: "the Azure subscription (default: AZURE_SUBSCRIPTION_ID, with --cloud azure)" },
   { names: ["network-id", "vpc"], option: "networkId", kind: "string", arg: "ID", help: "an existing network (AWS VPC) to use" },
   { names: ["subnets"], option: "subnetIds", kind: "list", arg: "ID,ID", help: "existing subnets in it, one per zone" },
   { names: ["utility-subnets"], option: "utilitySubnetIds", kind: "list", arg: "ID,ID", help: "existing utility subnets, one per zone (private topology)" },
@@ -69,6 +77,27 @@ export const CREATE_FLAGS: readonly Flag[] = [
   { names: ["channel"], option: "channel", kind: "string", arg: "C", help: "the kops channel (default stable)" },
   { names: ["etcd-clusters"], option: "etcdClusters", kind: "list", arg: "a,b", help: "etcd clusters (default main,events)" },
   { names: ["project"], option: "project", kind: "string", arg: "P", help: "the GCE project" },
+  // Flags that set fields of the documents, and nothing else (src/ops/option-fields.ts).
+  { names: ["kubernetes-feature-gates"], option: "kubernetesFeatureGates", kind: "list", arg: "G,-G", help: "feature gates of every Kubernetes component: G enables, -G disables" },
+  { names: ["container-runtime"], option: "containerRuntime", kind: "string", arg: "containerd", help: "accepted: containerd is kops's only runtime (writes nothing)" },
+  { names: ["bastion-image"], option: "bastionImage", kind: "string", arg: "I", help: "machine image of the bastions group (before --image)" },
+  { names: ["node-volume-type"], option: "nodeVolumeType", kind: "string", arg: "T", help: "worker root volume type (e.g. gp3)" },
+  { names: ["control-plane-volume-type"], option: "controlPlaneVolumeType", kind: "string", arg: "T", help: "control-plane root volume type" },
+  { names: ["associate-public-ip"], option: "associatePublicIp", kind: "bool", help: "a public IP for every group's instances; =false: none" },
+  { names: ["node-security-groups"], option: "nodeSecurityGroups", kind: "list", arg: "sg,sg", help: "more security groups for the worker groups" },
+  { names: ["control-plane-security-groups", "master-security-groups"], option: "controlPlaneSecurityGroups", kind: "list", arg: "sg,sg", help: "more security groups for the control-plane groups" },
+  { names: ["node-tenancy"], option: "nodeTenancy", kind: "enum", values: ["default", "dedicated", "host"], help: "EC2 tenancy of the worker groups" },
+  { names: ["control-plane-tenancy", "master-tenancy"], option: "controlPlaneTenancy", kind: "enum", values: ["default", "dedicated", "host"], help: "EC2 tenancy of the control-plane groups" },
+  { names: ["instance-manager"], option: "instanceManager", kind: "enum", values: ["cloudgroups", "karpenter"], help: "cloudgroups (kops's default; writes nothing); karpenter needs --discovery-store" },
+  { names: ["disable-subnet-tags"], option: "disableSubnetTags", kind: "bool", help: "AWS: kops does not tag the subnets (spec.DisableSubnetTags)" },
+  { names: ["encrypt-etcd-storage"], option: "encryptEtcdStorage", kind: "bool", help: "encrypt the etcd volumes (AWS's default); =false: not" },
+  { names: ["etcd-storage-type"], option: "etcdStorageType", kind: "string", arg: "T", help: "volume type of the etcd members" },
+  { names: ["authorization"], option: "authorization", kind: "string", arg: "RBAC|AlwaysAllow", help: "the API's authorization mode (kops's default RBAC)" },
+  { names: ["cloud-labels"], option: "cloudLabels", kind: "string", arg: "k=v,k2=v2", help: "tags of the cloud resources (spec.cloudLabels)" },
+  { names: ["api-loadbalancer-class"], option: "apiLoadBalancerClass", kind: "enum", values: ["classic", "network"], help: "AWS: the API load balancer's class (deprecated in kops)" },
+  { names: ["api-ssl-certificate"], option: "apiSslCertificate", kind: "string", arg: "ARN", help: "AWS: the API load balancer's certificate (gives the API a load balancer)" },
+  { names: ["api-public-name", "master-public-name"], option: "apiPublicName", kind: "string", arg: "NAME", help: "the API's public DNS name (spec.masterPublicName)" },
+  { names: ["gce-service-account"], option: "gceServiceAccount", kind: "string", arg: "EMAIL", help: "GCE: the service account the VMs run as" },
   // The command's own flags.
   { names: ["name"], setting: "name", kind: "string", arg: "NAME", help: "the cluster, instead of the argument (default: KOPS_CLUSTER_NAME)" },
   { names: ["ssh-public-key"], setting: "sshPublicKey", kind: "string", arg: "FILE", help: "the admin SSH public key, stored where kops keeps it" },
@@ -82,7 +111,6 @@ export const CREATE_FLAGS: readonly Flag[] = [
 ];
 
 const NEEDS_CLOUD = "needs the cloud: kstate writes only the state store (run kops update cluster on it for that)";
-const FOR_GROUPS = "not supported by kstate: it sets an instance-group field; change the groups with kstate edit ig";
 
 /** The other `kops create cluster` flags, refused with the reason. */
 export const REFUSED_FLAGS: Readonly<Record<string, string>> = {
@@ -92,34 +120,11 @@ export const REFUSED_FLAGS: Readonly<Record<string, string>> = {
   "discovery-store": "not supported by kstate: set spec.serviceAccountIssuerDiscovery (discoveryStore, enableAWSOIDCProvider) with --set",
   "discovery-service": "not supported by kstate: set spec.serviceAccountIssuerDiscovery.discoveryService with --set",
   add: "not supported by kstate: cluster addons from files are kops's to apply",
-  "kubernetes-feature-gates": "not supported by kstate: set the components' featureGates with --set (e.g. spec.kubelet.featureGates.NAME=true)",
-  "container-runtime": "not supported by kstate: containerd is kops's only runtime, so the flag can go",
-  "bastion-image": FOR_GROUPS,
-  "node-volume-type": FOR_GROUPS,
-  "control-plane-volume-type": FOR_GROUPS,
-  "associate-public-ip": FOR_GROUPS,
-  "node-security-groups": FOR_GROUPS,
-  "master-security-groups": FOR_GROUPS,
-  "control-plane-security-groups": FOR_GROUPS,
-  "master-tenancy": FOR_GROUPS,
-  "control-plane-tenancy": FOR_GROUPS,
-  "node-tenancy": FOR_GROUPS,
-  "instance-manager": FOR_GROUPS,
-  "disable-subnet-tags": "not supported by kstate: use --set spec.DisableSubnetTags=true",
-  "encrypt-etcd-storage": "not supported by kstate: set encryptedVolume (and kmsKeyId) on the etcd members with kstate edit cluster",
-  "etcd-storage-type": "not supported by kstate: set volumeType on the etcd members with kstate edit cluster",
   ipv6: "not supported by kstate",
-  authorization: "not supported by kstate: set spec.authorization with --set (e.g. spec.authorization.alwaysAllow={})",
-  "cloud-labels": "not supported by kstate: use --set spec.cloudLabels.KEY=VALUE",
-  "api-loadbalancer-class": "not supported by kstate (deprecated in kops): use --set spec.api.loadBalancer.class=Network",
-  "api-ssl-certificate": "not supported by kstate: use --set spec.api.loadBalancer.sslCertificate=ARN",
-  "api-public-name": "not supported by kstate: use --set spec.masterPublicName=NAME",
-  "master-public-name": "not supported by kstate: use --set spec.masterPublicName=NAME",
-  "gce-service-account": "not supported by kstate: use --set spec.cloudConfig.gceServiceAccount=EMAIL",
   "api-server-count": "not supported by kstate (a kops feature flag)",
-  ...Object.fromEntries(["azure-subscription-id", "azure-tenant-id", "azure-resource-group-name", "azure-route-table-name", "azure-admin-user"].map((f) => [f, "not supported by kstate (Azure)"])),
+  ...Object.fromEntries(["azure-tenant-id", "azure-resource-group-name", "azure-route-table-name", "azure-admin-user"].map((f) => [f, "not supported by kstate (Azure)"])),
   ...Object.fromEntries(["spotinst-product", "spotinst-orientation"].map((f) => [f, "not supported by kstate (Spotinst)"])),
-  ...Object.fromEntries(["os-ext-net", "os-ext-subnet", "os-lb-floating-subnet", "os-kubelet-ignore-az", "os-octavia", "os-octavia-provider", "os-dns-servers", "os-network"].map((f) => [f, "not supported by kstate (OpenStack)"])),
+  "os-network": NEEDS_CLOUD,
 };
 
 function flagUsage(f: Flag): string {
@@ -190,6 +195,8 @@ export function parseCreateFlags(argv: readonly string[]): ParsedCreate {
   const options: Record<string, unknown> = {};
   const settings: Record<string, unknown> = {};
   const typed: Record<string, string> = {};
+  // Each spelling of a flag is its own pflag flag bound to one variable: its first use replaces the value, its repeats append.
+  const spelled = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === "--") {
@@ -247,7 +254,8 @@ export function parseCreateFlags(argv: readonly string[]): ParsedCreate {
       case "each": {
         const key = flag.option ?? flag.setting!;
         const target = flag.option ? options : settings;
-        const before = target[key];
+        const before = spelled.has(name) ? target[key] : undefined;
+        spelled.add(name);
         const items = flag.kind === "list" ? commaList(raw) : [raw];
         if (flag.kind === "list" && items.length === 0) throw new UsageError(`${name} needs a value (got ${JSON.stringify(raw)})`);
         value = [...(Array.isArray(before) ? before : typeof before === "string" ? [before] : []), ...items];

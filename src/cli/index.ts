@@ -13,7 +13,7 @@ import type * as RekeyCommand from "./commands/rekey";
 import type * as SecretsCommands from "./commands/secrets";
 import { ENCRYPTION_FLAGS_HELP, takeEncryptionFlags } from "./encryption-flags";
 import { takeConfigFlag } from "./kops-config";
-import { EXIT, type Io, UsageError } from "./io";
+import { EXIT, type Io, tolerateClosedOutput, UsageError } from "./io";
 
 export type { Io } from "./io";
 export { EXIT } from "./io";
@@ -58,7 +58,9 @@ Commands:
 ${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`).join("\n")}
 
 Run \`kstate COMMAND --help\` for a command's options. The store is --state URL, else
-KSTATE_STATE_STORE, else KOPS_STATE_STORE.
+KSTATE_STATE_STORE, else KOPS_STATE_STORE, else kops_state_store in kops's config file
+(--config FILE, else ~/.kops.yaml, else ~/.kops/config). A cluster is named as for kops: the
+argument, else --name NAME, else KOPS_CLUSTER_NAME.
 
 ${ENCRYPTION_FLAGS_HELP}
 Exit codes: 0 success, 1 failure, 2 usage error, 3 conflict, 4 nothing to do.
@@ -76,6 +78,8 @@ function printable(message: string, env: Record<string, string | undefined>): st
 }
 
 export async function run(argv: string[], io: Io): Promise<number> {
+  tolerateClosedOutput(io.stdout);
+  tolerateClosedOutput(io.stderr);
   const [name, ...rest] = argv;
   if (name === "help" && rest[0] !== undefined && COMMANDS[rest[0]]) {
     io.stdout.write(COMMANDS[rest[0]]!.help());

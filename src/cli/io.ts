@@ -8,6 +8,21 @@ export interface Io {
   env: Record<string, string | undefined>;
 }
 
+const guarded = new WeakSet<Writable>();
+
+/**
+ * Makes a closed output harmless (`kstate get cluster x | head -1`): the write error is taken,
+ * later output goes nowhere, and the command runs to its end, so what it writes to the store does
+ * not depend on when the reader went away. Other write errors stay errors.
+ */
+export function tolerateClosedOutput(stream: Writable): void {
+  if (guarded.has(stream)) return;
+  guarded.add(stream);
+  stream.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code !== "EPIPE" && e.code !== "ERR_STREAM_DESTROYED") throw e;
+  });
+}
+
 /** Exit codes, the same for every command. */
 export const EXIT = {
   ok: 0,

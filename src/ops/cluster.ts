@@ -172,8 +172,13 @@ function namedItems(doc: Document): Set<string> {
 function applyDefaults(doc: Document, defaults: Doc, isNew: boolean, itemsBefore: Set<string>, removed: ReadonlySet<string> = new Set()): void {
   for (const { path, value } of flatten(defaults)) {
     if (value === undefined || path.length === 0) continue;
-    // A field the request removes (`--unset`, a `null`) is not filled back in.
-    if (path.some((_, i) => removed.has(formatPath(path.slice(0, i + 1))))) continue;
+    // A field the request removes (`--unset`, a `null`) is not filled back in; on a new document
+    // the map that held it stays, empty, as kops leaves it.
+    const at = path.findIndex((_, i) => removed.has(formatPath(path.slice(0, i + 1))));
+    if (at >= 0) {
+      if (isNew && at >= 2 && !hasIn(doc, path.slice(0, at))) setIn(doc, path.slice(0, at), {});
+      continue;
+    }
     const itemPrefixes = path.map((_, i) => path.slice(0, i + 1)).filter((p) => typeof p[p.length - 1] !== "string");
     if (itemPrefixes.some((p) => !hasIn(doc, p))) continue; // defaults never create list items
     if (!isNew && !itemPrefixes.some((p) => !itemsBefore.has(formatPath(p)))) continue;
@@ -386,7 +391,9 @@ export async function planCluster(store: ClusterStore, req: ClusterRequest, now 
       if (f.doc === null) delete groups[name];
       else groups[name] = f.after;
     }
-    problems.push(...validateClusterWithGroups(plain(configDoc), groups, configBefore, req.name));
+    const groupsBefore: Record<string, unknown> = {};
+    for (const [name, d] of storedGroups) groupsBefore[name] = plain(d.doc);
+    problems.push(...validateClusterWithGroups(plain(configDoc), groups, configBefore, req.name, groupsBefore));
   }
 
   const changes: FileChange[] = [];

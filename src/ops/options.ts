@@ -1,7 +1,10 @@
 /**
  * The `kops create cluster` flags as typed options, and their checks. What each option writes
- * into the documents, on a new cluster and on a stored one, is `expand.ts`.
+ * into the documents, on a new cluster and on a stored one, is `expand.ts` (and, for the flags
+ * that only set fields, `option-fields.ts`).
  */
+import { fieldOptionProblems } from "./option-fields";
+
 export interface ClusterOptions {
   zones?: string[];
   controlPlaneZones?: string[];
@@ -29,6 +32,16 @@ export interface ClusterOptions {
   controlPlaneVolumeSize?: number;
   /** GCE project. */
   project?: string;
+  /** Azure subscription (kops: --azure-subscription-id, by default AZURE_SUBSCRIPTION_ID); written on Azure only. */
+  azureSubscriptionId?: string;
+  /** OpenStack (kops's --os-* flags): the external network and subnet of the router, its DNS servers, the API load balancer's floating subnet and Octavia, and whether volumes ignore zones. */
+  openstackExternalNetwork?: string;
+  openstackExternalSubnet?: string;
+  openstackDnsServers?: string;
+  openstackLbFloatingSubnet?: string;
+  openstackOctavia?: boolean;
+  openstackOctaviaProvider?: string;
+  openstackKubeletIgnoreAz?: boolean;
   /** An existing network (AWS VPC id) and subnets in it (`--subnets`, `--utility-subnets`), one per zone. */
   networkId?: string;
   subnetIds?: string[];
@@ -38,12 +51,53 @@ export interface ClusterOptions {
   apiLoadBalancerType?: "public" | "internal";
   /** The etcd clusters (default main, events). */
   etcdClusters?: string[];
+  // Flags that set fields, and nothing else: what each writes is option-fields.ts.
+  /** Feature gates of every Kubernetes component: `Name` (or `+Name`) enables, `-Name` disables. */
+  kubernetesFeatureGates?: string[];
+  /** Accepted for kops's sake: containerd is the only runtime, and the flag writes nothing. */
+  containerRuntime?: "containerd";
+  bastionImage?: string;
+  /** Root volume types (e.g. gp3). */
+  nodeVolumeType?: string;
+  controlPlaneVolumeType?: string;
+  /** A public IP on every group's instances, or none. */
+  associatePublicIp?: boolean;
+  /** Pre-created security groups added to the groups' instances. */
+  nodeSecurityGroups?: string[];
+  controlPlaneSecurityGroups?: string[];
+  /** EC2 tenancy: default, dedicated or host. */
+  nodeTenancy?: string;
+  controlPlaneTenancy?: string;
+  /** cloudgroups (kops's default); karpenter needs --discovery-store, which kstate does not take. */
+  instanceManager?: "cloudgroups" | "karpenter";
+  /** AWS: kops does not tag the subnets. */
+  disableSubnetTags?: boolean;
+  /** The etcd members' volumes encrypted (AWS's default), or not. */
+  encryptEtcdStorage?: boolean;
+  /** The etcd members' volume type (e.g. gp3). */
+  etcdStorageType?: string;
+  /** RBAC or AlwaysAllow, in any case, as kops reads it. */
+  authorization?: string;
+  /** Tags of the cloud resources: kops's `k=v,k2=v2` (a value may be quoted: `k="a=b"`), or a map. */
+  cloudLabels?: string | Record<string, string>;
+  /** AWS: classic or network. */
+  apiLoadBalancerClass?: "classic" | "network";
+  /** AWS: the ACM certificate of the API load balancer. */
+  apiSslCertificate?: string;
+  /** The API's public DNS name (spec.masterPublicName). */
+  apiPublicName?: string;
+  /** GCE: the service account the VMs run as. */
+  gceServiceAccount?: string;
 }
 
 export const OPTION_NAMES: readonly (keyof ClusterOptions)[] = [
   "zones", "controlPlaneZones", "controlPlaneCount", "nodeCount", "nodeSize", "controlPlaneSize", "kubernetesVersion", "cloud",
   "networking", "networkCidr", "topology", "dns", "dnsZone", "sshAccess", "adminAccess", "image", "nodeImage", "controlPlaneImage", "channel",
-  "nodeVolumeSize", "controlPlaneVolumeSize", "project", "networkId", "subnetIds", "utilitySubnetIds", "bastion", "apiLoadBalancerType", "etcdClusters",
+  "nodeVolumeSize", "controlPlaneVolumeSize", "project", "azureSubscriptionId", "openstackExternalNetwork", "openstackExternalSubnet", "openstackDnsServers", "openstackLbFloatingSubnet", "openstackOctavia",
+  "openstackOctaviaProvider", "openstackKubeletIgnoreAz", "networkId", "subnetIds", "utilitySubnetIds", "bastion", "apiLoadBalancerType", "etcdClusters",
+  "kubernetesFeatureGates", "containerRuntime", "bastionImage", "nodeVolumeType", "controlPlaneVolumeType", "associatePublicIp", "nodeSecurityGroups",
+  "controlPlaneSecurityGroups", "nodeTenancy", "controlPlaneTenancy", "instanceManager", "disableSubnetTags", "encryptEtcdStorage", "etcdStorageType", "authorization",
+  "cloudLabels", "apiLoadBalancerClass", "apiSslCertificate", "apiPublicName", "gceServiceAccount",
 ];
 
 
@@ -87,7 +141,8 @@ export function checkOptions(o: ClusterOptions): OptionProblem[] {
     const v = o[name];
     if (v !== undefined && (!Array.isArray(v) || v.some((c) => typeof c !== "string"))) add(name, "must be a list of CIDRs");
   }
-  for (const name of ["kubernetesVersion", "cloud", "networkCidr", "dnsZone", "image", "nodeImage", "controlPlaneImage", "channel", "project", "networkId"] as const) {
+  for (const name of ["kubernetesVersion", "cloud", "networkCidr", "dnsZone", "image", "nodeImage", "controlPlaneImage", "channel", "project", "azureSubscriptionId", "networkId",
+    "openstackExternalNetwork", "openstackExternalSubnet", "openstackDnsServers", "openstackLbFloatingSubnet", "openstackOctaviaProvider"] as const) {
     const v = o[name];
     if (v !== undefined && (typeof v !== "string" || v === "")) add(name, "must be a non-empty string");
   }
@@ -100,7 +155,7 @@ export function checkOptions(o: ClusterOptions): OptionProblem[] {
   }
   for (const name of ["nodeVolumeSize", "controlPlaneVolumeSize"] as const) {
     const v = o[name];
-    if (v !== undefined && (!Number.isInteger(v) || v < 1 || v > 65536)) add(name, "must be a whole number of GB, 1 or more");
+    if (v !== undefined && (!Number.isInteger(v) || v < 0 || v > 65536)) add(name, "must be a whole number of GB (0: kops's default)");
   }
   for (const name of ["subnetIds", "utilitySubnetIds", "etcdClusters"] as const) {
     const v = o[name];
@@ -110,11 +165,19 @@ export function checkOptions(o: ClusterOptions): OptionProblem[] {
   for (const name of ["subnetIds", "utilitySubnetIds"] as const) {
     if (o[name] && o.zones && o[name]!.length !== o.zones.length) add(name, `gives ${o[name]!.length} subnet ids for ${o.zones.length} zones; give one per zone, in the order of zones`);
   }
-  if (o.utilitySubnetIds && o.topology !== "private") add("utilitySubnetIds", "goes with topology private (utility subnets exist only there)");
-  if (o.bastion !== undefined && typeof o.bastion !== "boolean") add("bastion", "must be true or false");
+  for (const name of ["bastion", "openstackOctavia", "openstackKubeletIgnoreAz"] as const) {
+    if (o[name] !== undefined && typeof o[name] !== "boolean") add(name, "must be true or false");
+  }
+  for (const name of ["openstackExternalNetwork", "openstackExternalSubnet", "openstackDnsServers", "openstackLbFloatingSubnet", "openstackOctavia", "openstackOctaviaProvider", "openstackKubeletIgnoreAz"] as const) {
+    if (o[name] !== undefined && o.cloud !== undefined && o.cloud !== "openstack") add(name, `is an OpenStack setting (the cloud is ${o.cloud})`);
+  }
+  if ((o.openstackLbFloatingSubnet !== undefined || o.openstackOctavia !== undefined || o.openstackOctaviaProvider !== undefined) && o.apiLoadBalancerType === undefined) {
+    add(o.openstackLbFloatingSubnet !== undefined ? "openstackLbFloatingSubnet" : "openstackOctavia", "configures the API load balancer: give apiLoadBalancerType too (as kops)");
+  }
   if (o.bastion && o.topology !== undefined && o.topology !== "private") add("bastion", "needs topology private (kops puts a bastion only in front of private subnets)");
   if (o.dns !== undefined && !["public", "private", "none"].includes(o.dns)) add("dns", "must be public, private or none");
   if (o.apiLoadBalancerType !== undefined && o.apiLoadBalancerType !== "public" && o.apiLoadBalancerType !== "internal") add("apiLoadBalancerType", "must be public or internal");
+  problems.push(...fieldOptionProblems(o));
   return problems;
 }
 

@@ -6,49 +6,13 @@
  * zone order. Subnets that have a CIDR keep it. kops refuses when the blocks run out, and so does
  * this: adding a zone to a network already filled by its subnets has no room.
  */
+import { type Block, contains, formatCidr as format, overlaps as overlap, parseCidr as parse, split } from "./ipv4";
 
 export interface SubnetSlot {
   name: string;
   type: string;
   zone?: string;
   cidr?: string;
-}
-
-interface Block {
-  base: number;
-  bits: number;
-}
-
-function parse(cidr: string): Block | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
-  if (!m) return undefined;
-  const octets = m.slice(1, 5).map(Number);
-  const bits = Number(m[5]);
-  if (octets.some((o) => o > 255) || bits > 32) return undefined;
-  const ip = ((octets[0]! << 24) | (octets[1]! << 16) | (octets[2]! << 8) | octets[3]!) >>> 0;
-  const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-  return { base: (ip & mask) >>> 0, bits };
-}
-
-function format(b: Block): string {
-  const n = b.base;
-  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}/${b.bits}`;
-}
-
-function contains(outer: Block, ip: number): boolean {
-  const mask = outer.bits === 0 ? 0 : (0xffffffff << (32 - outer.bits)) >>> 0;
-  return ((ip & mask) >>> 0) === outer.base;
-}
-
-function overlap(a: Block, b: Block): boolean {
-  return contains(a, b.base) || contains(b, a.base);
-}
-
-/** `parent` cut into 2^extra equal blocks. */
-function split(parent: Block, extra: number): Block[] {
-  const bits = parent.bits + extra;
-  if (bits > 32) return [];
-  return Array.from({ length: 2 ** extra }, (_, i) => ({ base: (parent.base + i * 2 ** (32 - bits)) >>> 0, bits }));
 }
 
 const ZONAL = new Set(["Public", "Private", "DualStack"]);
@@ -86,7 +50,7 @@ export function assignSubnetCidrs(networkCidr: string, subnets: readonly SubnetS
   let blocks = split(network, extra).filter((b) => !reserved.some((r) => overlap(r, b)));
   if (blocks.length === 0) return { error: `no block of the network CIDR ${networkCidr} is free of the existing subnets, so no CIDR can be given to a new one` };
   if (little.length > 0) {
-    let smalls = split(blocks[0]!, 3);
+    const smalls = split(blocks[0]!, 3);
     blocks = blocks.slice(1);
     for (const s of little) {
       if (s.cidr) continue;
@@ -94,7 +58,6 @@ export function assignSubnetCidrs(networkCidr: string, subnets: readonly SubnetS
       if (!next) return { error: `no utility CIDR is left in ${networkCidr} for subnet ${s.name}` };
       cidrs.set(s.name, format(next));
     }
-    smalls = [];
   }
   for (const s of big) {
     if (s.cidr) continue;

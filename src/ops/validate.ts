@@ -3,6 +3,7 @@
  * document before it is written, so an invalid cluster is never stored.
  */
 import { checkDocument } from "../schema/check";
+import { cloudClusterRules, cloudGroupRules } from "./validate-clouds";
 import { CLUSTER_LABEL } from "../store/layout";
 import { ValidationError } from "../vfs/errors";
 
@@ -69,21 +70,56 @@ export function clusterNameProblems(name: unknown): Problem[] {
 }
 
 /**
- * The problems kops's API schema finds in a document, and an `add` for the rules on top of it
- * that says nothing more where the schema already found a field wrong.
+ * The value at a path as the schema check writes it (`spec.kubelet.maxPods`, `spec.subnets[name=a]`,
+ * `spec.hooks[0]`, `metadata.labels["kops.k8s.io/cluster"]`), or undefined.
  */
-function schemaFirst(kind: string, doc: unknown, file: string): { problems: Problem[]; add: (path: string, message: string) => void } {
-  const problems: Problem[] = obj(doc) ? checkDocument(kind, doc).map((p) => ({ ...p, file })) : [];
-  const wrong = new Set(problems.map((p) => p.path));
+function valueAt(doc: unknown, path: string): unknown {
+  let at = doc;
+  const segment = /^(?:\.?([A-Za-z_$][\w$-]*)|\[name=([^\]]*)\]|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\])/;
+  for (let rest = path; rest !== ""; ) {
+    const m = segment.exec(rest);
+    if (!m) return undefined;
+    rest = rest.slice(m[0].length);
+    const [, key, name, index, quoted] = m;
+    if (name !== undefined) at = list(at)?.find((item) => obj(item)?.name === name);
+    else if (index !== undefined) at = list(at)?.[Number(index)];
+    else at = obj(at)?.[key ?? (JSON.parse(quoted!) as string)];
+    if (at === undefined) return undefined;
+  }
+  return at;
+}
+
+function same(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/**
+ * The problems kops's API schema finds in a document, and an `add` for the rules on top of it
+ * that says nothing more where the schema already found a field wrong. A schema problem at a field
+ * the previous revision of the document already had, with the same value, is not one: kops drops
+ * such a field without a word, and a typo stored long ago must not block every later change.
+ */
+function schemaFirst(kind: string, doc: unknown, file: string, previous?: unknown): { problems: Problem[]; add: (path: string, message: string) => void } {
+  const found: Problem[] = obj(doc) ? checkDocument(kind, doc).map((p) => ({ ...p, file })) : [];
+  const wrong = new Set(found.map((p) => p.path));
+  const inherited = (p: Problem) => {
+    if (!obj(previous)) return false;
+    const now = valueAt(doc, p.path);
+    return now !== undefined && same(now, valueAt(previous, p.path));
+  };
+  const problems = found.filter((p) => !inherited(p));
   const add = (path: string, message: string) => {
     if (![...wrong].some((w) => w === path || w.startsWith(`${path}.`) || w.startsWith(`${path}[`))) problems.push({ path, message, file });
   };
   return { problems, add };
 }
 
-/** Checks a Cluster document alone: kops's API schema, then kops's offline rules. */
-export function validateCluster(cluster: unknown): Problem[] {
-  const { problems, add } = schemaFirst("Cluster", cluster, "config");
+/**
+ * Checks a Cluster document alone: kops's API schema, then kops's offline rules. `previous` is the
+ * stored revision it replaces, if any.
+ */
+export function validateCluster(cluster: unknown, previous?: unknown): Problem[] {
+  const { problems, add } = schemaFirst("Cluster", cluster, "config", previous);
   const c = obj(cluster);
   if (!c) return [{ path: "", message: "the document is not a map", file: "config" }];
   if (c.kind !== "Cluster") add("kind", `must be Cluster (got ${JSON.stringify(c.kind)})`);
@@ -121,8 +157,9 @@ export function validateCluster(cluster: unknown): Problem[] {
       continue;
     }
     items.forEach((cidr) => {
-      const prefixList = cloud === "aws" && typeof cidr === "string" && cidr.startsWith("pl-");
-      if (!prefixList && !isCidr(cidr)) add(`spec.${field}`, `${JSON.stringify(cidr)} is not a CIDR`);
+      const prefixList = typeof cidr === "string" && cidr.startsWith("pl-");
+      if (prefixList && cloud !== "aws") add(`spec.${field}`, `${JSON.stringify(cidr)}: Prefix List ID only supported for AWS`);
+      else if (!prefixList && !isCidr(cidr)) add(`spec.${field}`, `${JSON.stringify(cidr)} is not a CIDR`);
     });
   }
 
@@ -164,12 +201,16 @@ export function validateCluster(cluster: unknown): Problem[] {
       if (mm && typeof mm.instanceGroup !== "string") add(`${at}.etcdMembers[name=${String(mm.name)}].instanceGroup`, "required");
     }
   }
+  cloudClusterRules(name, spec, cloud, add);
   return problems;
 }
 
-/** Checks an InstanceGroup document alone: kops's API schema, then kops's offline rules. */
-export function validateInstanceGroup(ig: unknown, file: string): Problem[] {
-  const { problems, add } = schemaFirst("InstanceGroup", ig, file);
+/**
+ * Checks an InstanceGroup document alone: kops's API schema, then kops's offline rules. `previous`
+ * is the stored revision it replaces, if any.
+ */
+export function validateInstanceGroup(ig: unknown, file: string, previous?: unknown): Problem[] {
+  const { problems, add } = schemaFirst("InstanceGroup", ig, file, previous);
   const g = obj(ig);
   if (!g) return [{ path: "", message: "the document is not a map", file }];
   if (g.kind !== "InstanceGroup") add("kind", `must be InstanceGroup (got ${JSON.stringify(g.kind)})`);
@@ -202,18 +243,18 @@ export function validateInstanceGroup(ig: unknown, file: string): Problem[] {
 }
 
 /**
- * Checks a cluster with its instance groups together, and against its previous version. `folder`
- * is the name of the cluster's folder in the store, which kops finds it by: the cluster's own
- * name must be that one.
+ * Checks a cluster with its instance groups together, and against its previous version (`previous`
+ * the stored Cluster, `previousGroups` the stored groups by name). `folder` is the name of the
+ * cluster's folder in the store, which kops finds it by: the cluster's own name must be that one.
  */
-export function validateClusterWithGroups(cluster: unknown, groups: Record<string, unknown>, previous?: unknown, folder?: string): Problem[] {
-  const problems = [...validateCluster(cluster)];
+export function validateClusterWithGroups(cluster: unknown, groups: Record<string, unknown>, previous?: unknown, folder?: string, previousGroups: Record<string, unknown> = {}): Problem[] {
+  const problems = [...validateCluster(cluster, previous)];
   const clusterName = obj(obj(cluster)?.metadata)?.name;
   if (folder !== undefined && typeof clusterName === "string" && clusterName !== folder) {
     problems.push({ path: "metadata.name", message: `${JSON.stringify(clusterName)} is not the cluster's name ${JSON.stringify(folder)}; kops finds a cluster by its folder, so a cluster is not renamed by editing it (move it with kstate migrate, or create the new one)`, file: "config" });
   }
   for (const [name, ig] of Object.entries(groups)) {
-    problems.push(...validateInstanceGroup(ig, `instancegroup/${name}`));
+    problems.push(...validateInstanceGroup(ig, `instancegroup/${name}`, previousGroups[name]));
     // kops's create and replace refuse a group that does not name its cluster.
     const label = obj(obj(obj(ig)?.metadata)?.labels)?.[CLUSTER_LABEL];
     const owner = folder ?? clusterName;
@@ -243,6 +284,7 @@ export function validateClusterWithGroups(cluster: unknown, groups: Record<strin
       if (o && typeof o.name === "string" && (o.zone === undefined || o.zone === null || o.zone === "")) problems.push({ path: `spec.subnets[name=${o.name}].zone`, message: "required: the subnet's zone", file: "config" });
     }
   }
+  for (const [n, g] of igs) cloudGroupRules(spec, cloud, g, (path, message) => problems.push({ path, message, file: `instancegroup/${n}` }));
   // AWS's own rules (kops's validation/aws.go).
   if (cloud === "aws") {
     for (const [n, g] of Object.entries(groups)) {

@@ -1,4 +1,4 @@
-import { Document, isMap, isScalar, isSeq, type Node, Pair, parseAllDocuments, parseDocument, Scalar, type Tags, visit, YAMLMap, YAMLSeq } from "yaml";
+import { Document, isCollection, isMap, isNode, isScalar, isSeq, type Node, Pair, parseAllDocuments, parseDocument, Scalar, type Tags, visit, YAMLMap, YAMLSeq } from "yaml";
 import { ValidationError } from "../vfs/errors";
 import type { FieldPath, Segment } from "./field-path";
 
@@ -33,7 +33,8 @@ const withoutTimestamps = (tags: Tags) => [
 const PARSE_OPTIONS = { version: "1.1", customTags: withoutTimestamps, uniqueKeys: true, maxAliasCount: 50, prettyErrors: true, strict: true } as const;
 /** What Go's YAML (strconv.ParseInt and ParseFloat with base prefixes and `_`) reads as a number. */
 const GO_NUMBER = /^[-+]?(0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|[0-9][0-9_]*(\.[0-9_]*)?([eE][-+]?[0-9_]+)?|\.[0-9][0-9_]*([eE][-+]?[0-9_]+)?|\.(inf|Inf|INF|nan|NaN|NAN))$/;
-const STRINGIFY_OPTIONS = { indentSeq: false, lineWidth: 0, minContentWidth: 0 } as const;
+// Flow collections as people type them (`[a, b]`); kops itself writes none but `{}` and `[]`.
+const STRINGIFY_OPTIONS = { indentSeq: false, lineWidth: 0, minContentWidth: 0, flowCollectionPadding: false } as const;
 
 /**
  * Parses one YAML document for reading only: plain values, no comments or positions. Several times
@@ -253,18 +254,43 @@ export function setIn(doc: Document, path: FieldPath, value: unknown): void {
     const seq = node as YAMLSeq;
     const index = seq.items.findIndex((item) => isMap(item) && item.get("name") === last.name);
     const created = doc.createNode(sortKeys({ name: last.name, ...(value as object) }));
-    if (index >= 0) seq.items[index] = created;
+    if (index >= 0) seq.items[index] = keepLook(seq.items[index], created);
     else seq.items.push(created);
     return;
   }
   const map = node as YAMLMap;
-  const existing = map.get(last, true);
+  const existing: unknown = map.get(last, true);
   if (isScalar(existing) && (value === null || typeof value !== "object")) {
     existing.value = value; // in place: the comment stays with it
     return;
   }
-  if (existing === undefined) addKey(doc, map, last, doc.createNode(sortKeys(value)));
-  else map.set(last, doc.createNode(sortKeys(value)));
+  if (existing === undefined) {
+    addKey(doc, map, last, doc.createNode(sortKeys(value)));
+    return;
+  }
+  const replacement = keepLook(existing, doc.createNode(sortKeys(value)));
+  map.set(last, replacement);
+  // A line comment (`key: value  # why`) on a value now written as a block list or map: on the
+  // key's line, where it was, not after the block.
+  const lineComment = isScalar(existing) || (isCollection(existing) && existing.flow === true);
+  const key = map.items.find((p) => keyOf(p) === last)?.key;
+  if (lineComment && (isSeq(replacement) || isMap(replacement)) && !replacement.flow && replacement.comment && isScalar(key)) {
+    key.comment = replacement.comment;
+    delete replacement.comment;
+  }
+}
+
+/**
+ * `replacement` with what a person wrote around the node it replaces: its comments (on the line
+ * and above it) and, for a list replaced by a list or a map by a map, its flow style (`[a, b]`).
+ */
+function keepLook(old: unknown, replacement: Node): Node {
+  if (!isNode(old)) return replacement;
+  if (old.comment) replacement.comment = old.comment;
+  if (old.commentBefore) replacement.commentBefore = old.commentBefore;
+  if (old.spaceBefore) replacement.spaceBefore = true;
+  if ((isSeq(old) && isSeq(replacement)) || (isMap(old) && isMap(replacement))) replacement.flow = old.flow === true;
+  return replacement;
 }
 
 /** Removes `path` (a key, or a named list item). Absent paths are left alone. */

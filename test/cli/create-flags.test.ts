@@ -102,11 +102,28 @@ describe("kstate create cluster: kops's flags", function () {
       { argv: ["-t", "private", "--topology=public"], options: { topology: "public" } },
       { argv: ["--ssh-access", "10.0.0.0/8", "--admin-access", "10.1.0.0/16,10.2.0.0/16"], options: { sshAccess: ["10.0.0.0/8"], adminAccess: ["10.1.0.0/16", "10.2.0.0/16"] } },
       { argv: ["--network-cidr", "10.0.0.0/16", "--networking", "calico", "--channel", "alpha"], options: { networkCidr: "10.0.0.0/16", networking: "calico", channel: "alpha" } },
+      // The flags that set fields (src/ops/option-fields.ts).
+      { argv: ["--kubernetes-feature-gates", "A,-B", "--kubernetes-feature-gates=+C"], options: { kubernetesFeatureGates: ["A", "-B", "+C"] } },
+      { argv: ["--container-runtime", "containerd", "--bastion-image", "img-b", "--authorization", "AlwaysAllow"], options: { containerRuntime: "containerd", bastionImage: "img-b", authorization: "AlwaysAllow" } },
+      { argv: ["--node-volume-type", "gp3", "--control-plane-volume-type=io1", "--etcd-storage-type", "gp2"], options: { nodeVolumeType: "gp3", controlPlaneVolumeType: "io1", etcdStorageType: "gp2" } },
+      { argv: ["--associate-public-ip=false", "--disable-subnet-tags", "--encrypt-etcd-storage"], options: { associatePublicIp: false, disableSubnetTags: true, encryptEtcdStorage: true } },
+      { argv: ["--node-security-groups", "sg-1,sg-2", "--master-security-groups", "sg-3"], options: { nodeSecurityGroups: ["sg-1", "sg-2"], controlPlaneSecurityGroups: ["sg-3"] } },
+      { argv: ["--node-tenancy", "dedicated", "--master-tenancy", "host", "--instance-manager", "cloudgroups"], options: { nodeTenancy: "dedicated", controlPlaneTenancy: "host", instanceManager: "cloudgroups" } },
+      { argv: ["--cloud-labels", "Owner=John Doe,Team=x"], options: { cloudLabels: "Owner=John Doe,Team=x" } },
+      { argv: ["--api-loadbalancer-class", "classic", "--api-ssl-certificate", "arn:x", "--master-public-name", "api.example.com"], options: { apiLoadBalancerClass: "classic", apiSslCertificate: "arn:x", apiPublicName: "api.example.com" } },
+      { argv: ["--gce-service-account", "vm@p.iam.gserviceaccount.com"], options: { gceServiceAccount: "vm@p.iam.gserviceaccount.com" } },
       { argv: ["--dry-run", "-oyaml"], settings: { dryRun: true, output: "yaml" } },
       { argv: ["--dry-run=true", "-o=json"], settings: { dryRun: true, output: "json" } },
       { argv: ["--output", "yaml", "-y"], settings: { output: "yaml", yes: true } },
       { argv: ["--yes=false"], settings: { yes: false } },
-      { argv: ["--set", "spec.a=[x, y]", "--override", "spec.b=1"], settings: { set: ["spec.a=[x, y]", "spec.b=1"] } },
+      // Two spellings of one kops flag are two pflag flags bound to one variable: a spelling's first
+      // use replaces the value, its repeats append to it.
+      { argv: ["--set", "spec.a=[x, y]", "--override", "spec.b=1"], settings: { set: ["spec.b=1"] } },
+      { argv: ["--set", "spec.a=1", "--set", "spec.b=2"], settings: { set: ["spec.a=1", "spec.b=2"] } },
+      { argv: ["--master-size", "m5.large", "--control-plane-size", "m5.xlarge"], options: { controlPlaneSize: "m5.xlarge" } },
+      { argv: ["--control-plane-size", "a1", "--master-size", "b1", "--control-plane-size", "c1"], options: { controlPlaneSize: ["b1", "c1"] } },
+      { argv: ["--master-zones", "a", "--master-zones", "b", "--control-plane-zones", "c,d"], options: { controlPlaneZones: ["c", "d"] } },
+      { argv: ["--control-plane-zones", "c", "--master-zones", "a", "--master-zones", "b"], options: { controlPlaneZones: ["a", "b"] } },
       { argv: ["--unset", "spec.a,spec.b", "--unset", "spec.c"], settings: { unset: ["spec.a", "spec.b", "spec.c"] } },
       { argv: ["--name", "x.example.com", "--state", "memfs://s", "--config", "/tmp/k.yaml", "--ssh-public-key", "~/.ssh/id.pub"], settings: { name: "x.example.com", state: "memfs://s", config: "/tmp/k.yaml", sshPublicKey: "~/.ssh/id.pub" } },
     ];
@@ -125,10 +142,12 @@ describe("kstate create cluster: kops's flags", function () {
       { argv: ["--out", "dir"], message: /^--out: needs the cloud/ },
       { argv: ["--add", "addon.yaml"], message: /^--add: not supported by kstate/ },
       { argv: ["--discovery-store", "s3://x"], message: /^--discovery-store: not supported by kstate: set spec\.serviceAccountIssuerDiscovery/ },
-      { argv: ["--cloud-labels", "a=b"], message: /^--cloud-labels: not supported by kstate: use --set spec\.cloudLabels\.KEY=VALUE/ },
-      { argv: ["--node-tenancy", "dedicated"], message: /^--node-tenancy: not supported by kstate: it sets an instance-group field/ },
-      { argv: ["--azure-subscription-id", "x"], message: /^--azure-subscription-id: not supported by kstate \(Azure\)/ },
-      { argv: ["--os-octavia"], message: /^--os-octavia: not supported by kstate \(OpenStack\)/ },
+      { argv: ["--ipv6"], message: /^--ipv6: not supported by kstate/ },
+      { argv: ["--node-tenancy", "shared"], message: /^--node-tenancy must be default, dedicated or host \(got "shared"\)/ },
+      { argv: ["--api-loadbalancer-class", "Network"], message: /^--api-loadbalancer-class must be classic or network/ },
+      { argv: ["--encrypt-etcd-storage=maybe"], message: /^--encrypt-etcd-storage takes true or false/ },
+      { argv: ["--azure-tenant-id", "x"], message: /^--azure-tenant-id: not supported by kstate \(Azure\)/ },
+      { argv: ["--os-network", "n"], message: /^--os-network: needs the cloud/ },
       { argv: ["--spotinst-product", "x"], message: /^--spotinst-product: not supported by kstate \(Spotinst\)/ },
       { argv: ["--bogus"], message: /^Unknown option '--bogus'/ },
       { argv: ["--bastion=maybe"], message: /^--bastion takes true or false \(got "maybe"\)/ },
@@ -161,7 +180,7 @@ describe("kstate create cluster: kops's flags", function () {
       const unknown = kopsFlags.filter((f) => !taken.has(f) && !(f in REFUSED_FLAGS));
       assert.deepEqual(unknown, [], "kops flags kstate neither takes nor refuses");
       // kops's hidden (deprecated) spellings of the flags it lists are taken too.
-      for (const f of ["master-zones", "master-count", "master-size", "master-image", "master-volume-size", "vpc", "override"]) assert.ok(taken.has(f), f);
+      for (const f of ["master-zones", "master-count", "master-size", "master-image", "master-volume-size", "vpc", "override", "master-security-groups", "master-tenancy", "master-public-name"]) assert.ok(taken.has(f), f);
     });
 
     it("--help lists every flag of the table, with kops's other spellings", async function () {
@@ -181,8 +200,11 @@ describe("kstate create cluster: kops's flags", function () {
       [["--master-count", "3"], ["--control-plane-count", "3"]],
       [["--master-image", "ubuntu/test"], ["--control-plane-image", "ubuntu/test"]],
       [["--master-volume-size", "50"], ["--control-plane-volume-size", "50"]],
-      [["--vpc", "vpc-0123"], ["--network-id", "vpc-0123"]],
+      [["--vpc", "vpc-0123", "--network-cidr", "10.1.0.0/16"], ["--network-id", "vpc-0123", "--network-cidr", "10.1.0.0/16"]],
       [["--bastion", "-t", "private"], ["--bastion=true", "--topology", "private"]],
+      [["--master-security-groups", "sg-1"], ["--control-plane-security-groups", "sg-1"]],
+      [["--master-tenancy", "dedicated"], ["--control-plane-tenancy", "dedicated"]],
+      [["--master-public-name", "api.example.com"], ["--api-public-name", "api.example.com"]],
     ];
     for (const [a, b] of pairs) {
       it(`${a.join(" ")} writes what ${b.join(" ")} writes`, async function () {
@@ -193,7 +215,7 @@ describe("kstate create cluster: kops's flags", function () {
     // These read fields the lead's option expansion (src/ops/expand.ts) writes.
     it("the flags land in the documents (expansion by src/ops/expand.ts)", async function () {
       const docs = await dryJson([...BASE, "--master-size", "m5.xlarge", "--node-size", "m5.large,m5a.large", "--master-volume-size", "50", "--node-volume-size", "30",
-        "--topology", "private", "--bastion", "--vpc", "vpc-0123", "--api-loadbalancer-type", "internal", "--dns", "private", "--dns-zone", "example.com"]);
+        "--topology", "private", "--bastion", "--vpc", "vpc-0123", "--network-cidr", "10.1.0.0/16", "--api-loadbalancer-type", "internal", "--dns", "private", "--dns-zone", "example.com"]);
       const cluster = docs[`Cluster/${NAME}`]!;
       assert.equal(cluster.spec.networkID, "vpc-0123");
       assert.equal(cluster.spec.api.loadBalancer.type, "Internal");
@@ -207,7 +229,7 @@ describe("kstate create cluster: kops's flags", function () {
   });
 
   describe("refused flags write nothing", function () {
-    for (const argv of [["--target", "terraform"], ["--out", "./out"], ["--add", "x.yaml"], ["--node-tenancy", "dedicated"], ["--bastion", "true"], ["--master-count", "2"], ["--unset", "kubelet.maxPods"]]) {
+    for (const argv of [["--target", "terraform"], ["--out", "./out"], ["--add", "x.yaml"], ["--ipv6"], ["--bastion", "true"], ["--master-count", "2"], ["--unset", "kubelet.maxPods"]]) {
       it(argv.join(" "), async function () {
         const state = `file://${tmpDir("refuse")}`;
         assert.equal((await kstate(["create", "cluster", NAME, ...BASE], { env: { KOPS_STATE_STORE: state } })).code, 0);

@@ -63,6 +63,28 @@ describe("kstate edit with a scripted editor", function () {
     assert.doesNotMatch(fs.readFileSync(igFile, "utf8"), /validation failed/);
   });
 
+  it("a typo already stored (kubelet.maxpods, which kops drops) blocks no later change: edit, create cluster, edit ig; a new one is refused", async function () {
+    fs.writeFileSync(configFile, fs.readFileSync(configFile, "utf8").replace("  kubelet:\n    anonymousAuth: false\n", "  kubelet:\n    anonymousAuth: false\n    maxpods: 5\n"));
+    fs.writeFileSync(igFile, fs.readFileSync(igFile, "utf8").replace("  maxSize: 1\n", "  maxSize: 1\n  rootVolumeSise: 50\n"));
+    // One editor script for the three edits below (it counts its invocations).
+    const steps = withSteps([{ replace: ["kubernetesVersion: v1.30.2", "kubernetesVersion: v1.30.3"] }, { replace: ["maxSize: 2", "maxSize: 4"] }, { replace: ["maxpods: 5", "maxpods: 6"] }, {}]);
+    const edited = await kstate(["edit", "cluster", NAME], { env: steps });
+    assert.equal(edited.code, 0, edited.stderr);
+    const merged = await kstate(["create", "cluster", NAME, "--kubernetes-version", "v1.30.4", "--node-count", "2"], { env });
+    assert.equal(merged.code, 0, merged.stderr);
+    assert.match(fs.readFileSync(configFile, "utf8"), /maxpods: 5\n[\s\S]*kubernetesVersion: v1\.30\.4/);
+    const group = await kstate(["edit", "ig", "--name", NAME, "nodes-us-east-1a"], { env: steps });
+    assert.equal(group.code, 0, group.stderr);
+    assert.match(fs.readFileSync(igFile, "utf8"), /maxSize: 4\n {2}rootVolumeSise: 50/);
+    // A typo added now is refused, with kops's name for the field.
+    const added = await kstate(["create", "cluster", NAME, "--set", "spec.kubelet.maxPodz=10"], { env });
+    assert.equal(added.code, 1, added.stderr);
+    assert.match(added.stderr, /config: spec\.kubelet\.maxPodz: unknown field/);
+    const typed = await kstate(["edit", "cluster", NAME], { env: steps });
+    assert.equal(typed.code, 1);
+    assert.match(fs.readFileSync(env.EDIT_SEEN!, "utf8"), /# {3}config: spec\.kubelet\.maxpods: unknown field/);
+  });
+
   it("a concurrent write between open and save is reported, and the other writer's change stays", async function () {
     const r = await kstate(["edit", "cluster", NAME], {
       env: withSteps([{ replace: ["kubernetesVersion: v1.30.2", "kubernetesVersion: v1.30.9"], alsoWrite: [configFile, "channel: stable", "channel: alpha"] }]),

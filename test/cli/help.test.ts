@@ -19,6 +19,9 @@ describe("kstate --help", function () {
     assert.equal(top.code, 0);
     for (const c of COMMANDS) assert.match(top.stdout, new RegExp(`\\n  ${c} +\\S`));
     assert.match(top.stdout, /Exit codes: 0 success, 1 failure, 2 usage error, 3 conflict, 4 nothing to do/);
+    // Where the store and the cluster's name come from, kops's config file and variable included.
+    assert.match(top.stdout, /The store is --state URL, else\nKSTATE_STATE_STORE, else KOPS_STATE_STORE, else kops_state_store in kops's config file\n\(--config FILE, else ~\/\.kops\.yaml, else ~\/\.kops\/config\)/);
+    assert.match(top.stdout, /the\nargument, else --name NAME, else KOPS_CLUSTER_NAME/);
     const unknown = await kstate(["frobnicate"]);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /unknown command "frobnicate"/);

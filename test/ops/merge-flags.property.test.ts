@@ -72,7 +72,7 @@ function named(o: ClusterOptions, newZones: string[]): (file: string, field: str
   return (file, field) => {
     if (newZones.some((z) => file === `instancegroup/nodes-${z}`)) return true;
     if (file === "config" && newZones.some((z) => field.startsWith(`spec.subnets[name=${z}]`) || field.startsWith(`spec.subnets[name=utility-${z}]`))) return true;
-    if (o.nodeCount !== undefined && nodes(file) && /^spec\.(minSize|maxSize)$/.test(field)) return true;
+    if (o.nodeCount && nodes(file) && /^spec\.(minSize|maxSize)$/.test(field)) return true;
     if (o.nodeSize !== undefined && nodes(file) && /^spec\.(machineType|mixedInstancesPolicy)/.test(field)) return true;
     if (o.controlPlaneSize !== undefined && cp(file) && /^spec\.(machineType|mixedInstancesPolicy)/.test(field)) return true;
     if ((o.nodeImage ?? o.image) !== undefined && nodes(file) && field === "spec.image") return true;
@@ -152,7 +152,8 @@ async function history(seed: number): Promise<void> {
       if (sizes.length) assert.equal(d.fields.get("spec.machineType"), JSON.stringify(sizes[0]), `${where}: ${file} machineType`);
       if (flags.nodeVolumeSize !== undefined) assert.equal(d.fields.get("spec.rootVolumeSize"), String(flags.nodeVolumeSize), `${where}: ${file} rootVolumeSize`);
     }
-    if (flags.nodeCount !== undefined) {
+    // kops's 0 is "not given".
+    if (flags.nodeCount) {
       const total = [...after].filter(([f]) => f.startsWith("instancegroup/nodes-")).reduce((n, [, d]) => n + Number(d.fields.get("spec.minSize")), 0);
       assert.equal(total, flags.nodeCount, `${where}: the node count is shared out whole`);
     }

@@ -351,22 +351,18 @@ export async function runKstate(args: string[], env: Record<string, string> = {}
 }
 
 /**
- * The YAML documents of a `--dry-run -o yaml` output. kstate currently prints its human plan
- * before the YAML and a "Dry run: nothing was written." line after it: both are cut off here
- * (everything before the first `apiVersion:` line, and a trailing `Dry run:` line).
+ * The YAML documents of a `--dry-run -o yaml` output. Both tools print only the documents on
+ * stdout (plans and notes go to stderr), so the whole of stdout must parse.
  */
 export function dryRunDocuments(stdout: string): Doc[] {
-  const lines = stdout.split("\n");
-  const first = lines.findIndex((l) => l.startsWith("apiVersion:"));
-  if (first < 0) throw new Error(`no YAML document in the output:\n${stdout.slice(0, 2000)}`);
-  let body = lines.slice(first);
-  while (body.length && (body[body.length - 1]!.trim() === "" || /^Dry run:/.test(body[body.length - 1]!))) body = body.slice(0, -1);
-  const docs = parseAllDocuments(body.join("\n") + "\n");
+  const docs = parseAllDocuments(stdout);
   if (!Array.isArray(docs)) throw new Error("the output is not a YAML stream");
-  return docs.map((d, i) => {
-    if (d.errors.length) throw new Error(`document ${i + 1}: ${d.errors[0]!.message}`);
+  const out = docs.map((d, i) => {
+    if (d.errors.length) throw new Error(`document ${i + 1}: ${d.errors[0]!.message}\n${stdout.slice(0, 2000)}`);
     return d.toJS() as Doc;
   }).filter((d) => d !== null && d !== undefined);
+  if (out.length === 0 || out.some((d) => typeof d !== "object" || typeof d.kind !== "string")) throw new Error(`stdout holds something other than documents:\n${stdout.slice(0, 2000)}`);
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -431,10 +427,14 @@ function isNamedList(v: unknown): v is Doc[] {
 export function diffValues(a: unknown, b: unknown, at: string, out: { path: string; kops: unknown; kstate: unknown }[]): void {
   if (a === ABSENT && b === ABSENT) return;
   const isMap = (v: unknown) => typeof v === "object" && v !== null && !Array.isArray(v);
-  if (isMap(a) && isMap(b)) {
-    const keys = [...new Set([...Object.keys(a as Doc), ...Object.keys(b as Doc)])].sort();
+  // A map on one side and nothing on the other is reported field by field (an empty one as itself).
+  const full = (v: unknown) => isMap(v) && Object.keys(v as Doc).length > 0;
+  if ((isMap(a) && isMap(b)) || (full(a) && b === ABSENT) || (a === ABSENT && full(b))) {
+    const ka = isMap(a) ? (a as Doc) : {};
+    const kb = isMap(b) ? (b as Doc) : {};
+    const keys = [...new Set([...Object.keys(ka), ...Object.keys(kb)])].sort();
     for (const k of keys) {
-      diffValues(k in (a as Doc) ? (a as Doc)[k] : ABSENT, k in (b as Doc) ? (b as Doc)[k] : ABSENT, at ? `${at}.${k}` : k, out);
+      diffValues(k in ka ? ka[k] : ABSENT, k in kb ? kb[k] : ABSENT, at ? `${at}.${k}` : k, out);
     }
     return;
   }

@@ -1,7 +1,8 @@
 /**
  * Mutations of a valid kops document set, each changing it in one way and saying where: wrong
  * types, unknown and misspelt fields, bad enum values, out-of-range integers, bad CIDRs, groups
- * whose names disagree, etcd member counts, missing required fields, YAML 1.1 scalars, nulls. More,
+ * whose names disagree, etcd member counts, missing required fields, YAML 1.1 scalars, nulls,
+ * what only some clouds support (DNS topologies, load balancer fields, zones, roles). More,
  * drawn from kops's API schema, are in kops-schema-mutations.ts.
  */
 import type { Base, Doc, Mutation, Rng } from "./kops-documents";
@@ -302,6 +303,57 @@ export const MUTATIONS: readonly Mutation[] = [
   setting("null:required:ig.role", "group", "spec.role", () => null),
   setting("null:list-item:spec.sshAccess", "config", "spec.sshAccess", () => [null]),
   setting("null:spec", "config", "spec", () => null),
+  // What only some clouds support (kops's cloud support rules, validate-clouds.ts).
+  ...(["Private", "Public"] as const).map((type): Mutation => ({
+    label: `cloud:topology.dns.type-${type.toLowerCase()}`,
+    apply(b) {
+      const s = spec(b.cluster);
+      setPath(s, "topology.dns.type", type);
+      // Named, so kops looks up no hosted zone (offline, it cannot).
+      s.dnsZone = "k8s.example.com";
+      return "config:spec.topology.dns.type";
+    },
+  })),
+  setting("cloud:api.loadBalancer.type-internal", "config", "spec.api.loadBalancer.type", () => "Internal"),
+  setting("cloud:api.loadBalancer.class", "config", "spec.api.loadBalancer.class", () => "Network"),
+  setting("cloud:sshAccess-prefix-list", "config", "spec.sshAccess", () => ["pl-0123456789abcdef0"]),
+  {
+    label: "cloud:networking.amazonvpc",
+    apply(b) {
+      const s = spec(b.cluster);
+      s.networking = { amazonvpc: {} };
+      delete s.kubeProxy;
+      // As the valid sets have it: amazonvpc pods take addresses from the VPC.
+      if (b.cloud === "aws") {
+        if (s.networkCIDR) s.nonMasqueradeCIDR = s.networkCIDR;
+        else delete s.nonMasqueradeCIDR;
+        delete s.podCIDR;
+        delete s.serviceClusterIPRange;
+      }
+      return "config:spec.networking.amazonvpc";
+    },
+  },
+  {
+    // The last subnet in another region (or zone, where kops takes one zone): kops's cloud set-up
+    // refuses a cluster across regions. With one subnet, a zone kops does not know there.
+    label: "cloud:subnet.zone-elsewhere",
+    apply(b) {
+      const subnets = spec(b.cluster).subnets as Doc[];
+      const last = subnets[subnets.length - 1]!;
+      const first = String(subnets[0]!.zone);
+      const one = subnets.length === 1;
+      const other: Record<string, string> = {
+        aws: one ? "us" : "us-west-2a",
+        hetzner: one ? "sin" : ["ash", "hil"].includes(first) ? "fsn1" : "ash",
+        scaleway: first === "nl-ams-1" ? "fr-par-1" : "nl-ams-1",
+        digitalocean: first === "sfo3" ? "nyc1" : "sfo3",
+      };
+      last.zone = other[b.cloud] ?? "elsewhere";
+      return `config:spec.subnets.${subnets.length - 1}.zone`;
+    },
+  },
+  setting("cloud:ig.role-apiserver", "node", "spec.role", () => "APIServer"),
+  setting("cloud:ig.volumes", "node", "spec.volumes", () => [{ device: "/dev/xvdd", size: 20, type: "gp3" }]),
   // Document-level.
   setting("kind:unknown", "config", "kind", () => "Clusters"),
   setting("apiVersion:unknown", "group", "apiVersion", () => "kops.k8s.io/v1alpha9"),

@@ -65,7 +65,10 @@ export async function create(argv: string[], io: Io): Promise<number> {
   if (nameProblems.length > 0) throw validationError(name.slice(0, 80), nameProblems);
   if (settings.output && !settings.dryRun) throw new UsageError(`${typed.output} ${settings.output} goes with --dry-run`);
 
-  const opts = parsed.options;
+  // As kops fills --azure-subscription-id: from the environment, for a cluster made on Azure.
+  const opts = parsed.options.cloud === "azure" && parsed.options.azureSubscriptionId === undefined && io.env.AZURE_SUBSCRIPTION_ID
+    ? { ...parsed.options, azureSubscriptionId: io.env.AZURE_SUBSCRIPTION_ID }
+    : parsed.options;
   const problems = checkOptions(opts);
   if (problems.length > 0) throw new UsageError(problems.map((p) => `${typed[p.option] ?? `--${p.option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`}: ${p.message}`).join("; "));
   const spec = specOverlay(settings.set ?? [], settings.unset ?? []).spec as Record<string, unknown> | undefined;
@@ -80,7 +83,10 @@ export async function create(argv: string[], io: Io): Promise<number> {
   // An option the stored cluster cannot take is named as the flag that was typed.
   const flagOf = (option: string) => typed[option] ?? `--${option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
   if (plan.problems.length > 0) {
-    throw validationError(name, plan.problems.map((p) => (p.path.startsWith("options.") ? { ...p, path: flagOf(p.path.slice("options.".length)) } : p)));
+    throw validationError(name, plan.problems.map((p) => (p.path.startsWith("options.") ? { ...p, path: flagOf(p.path.slice("options.".length)) }
+      // kops takes the version from its channel; kstate reads no channel, so the flag must say it.
+      : p.file === "config" && p.path === "spec.kubernetesVersion" && p.message === "required" ? { ...p, message: "required: pass --kubernetes-version, e.g. --kubernetes-version v1.34.1 (kops takes a default from its channel; kstate reads no channel)" }
+      : p)));
   }
   const lines = describeChanges(plan);
 

@@ -10,10 +10,13 @@ import { getIn, setIn, stringifyYaml } from "../../store/yaml";
 import { PreconditionFailedError } from "../../vfs";
 import { NotFoundError } from "../../vfs/errors";
 import { colours, EXIT, type Io, UsageError } from "../io";
+import { clusterName } from "../cluster-name";
 import { openStore } from "../store-url";
 
-export const EDIT_HELP = `Usage: kstate edit cluster NAME [--state URL]
+export const EDIT_HELP = `Usage: kstate edit cluster [NAME] [--state URL]
        kstate edit ig --name CLUSTER GROUP [--state URL]
+
+The cluster is the argument, else --name, else KOPS_CLUSTER_NAME, as for kops.
 
 Opens the stored document in KSTATE_EDITOR, EDITOR or VISUAL (default vi). Comments and key
 order survive. Saving it unchanged cancels. A YAML error stops the edit and keeps your text in a
@@ -55,11 +58,10 @@ export async function edit(argv: string[], io: Io): Promise<number> {
   let cluster: string;
   let group: string | undefined;
   if (kind === "cluster") {
-    if (!target || rest.length > 0) throw new UsageError("edit cluster takes one cluster name");
-    cluster = target;
+    cluster = clusterName("edit cluster", positionals.slice(1), values.name, io.env);
   } else if (kind === "ig" || kind === "instancegroup") {
-    if (!values.name || !target || rest.length > 0) throw new UsageError("edit ig takes --name CLUSTER and one group name");
-    cluster = values.name;
+    if (!target || rest.length > 0) throw new UsageError("edit ig takes one group name (and the cluster as --name CLUSTER or KOPS_CLUSTER_NAME)");
+    cluster = clusterName("edit ig", undefined, values.name, io.env);
     group = target;
   } else throw new UsageError("edit takes `cluster NAME` or `ig --name CLUSTER GROUP`");
 
@@ -97,11 +99,13 @@ export async function edit(argv: string[], io: Io): Promise<number> {
         return EXIT.failure;
       }
       // Validate the cluster as it would be with this document in place.
-      const config = group === undefined ? doc.toJS() : (await store.readConfig(cluster))?.doc.toJS();
+      const storedConfig = group === undefined ? stored.doc.toJS() : (await store.readConfig(cluster))?.doc.toJS();
+      const config = group === undefined ? doc.toJS() : storedConfig;
       const groups: Record<string, unknown> = {};
       for (const [g, d] of await store.readInstanceGroups(cluster)) groups[g] = d.doc.toJS();
+      const groupsBefore = { ...groups };
       if (group !== undefined) groups[group] = doc.toJS();
-      const problems = validateClusterWithGroups(config, groups, group === undefined ? stored.doc.toJS() : undefined, cluster);
+      const problems = validateClusterWithGroups(config, groups, storedConfig, cluster, groupsBefore);
       if (problems.length > 0) {
         errors = problems.map((p) => `${p.file ? `${p.file}: ` : ""}${p.path ? `${p.path}: ` : ""}${p.message}`);
         lastAttempt = edited;

@@ -11,11 +11,12 @@ import { getIn, parseKopsStream, setIn, stringifyYaml } from "../../store/yaml";
 import { copyFile, openPath } from "../../vfs";
 import { ConflictError, ValidationError } from "../../vfs/errors";
 import { colours, EXIT, type Io, confirm, UsageError } from "../io";
+import { clusterName } from "../cluster-name";
 import { openStore, stateStore } from "../store-url";
 
-export const EXPORT_HELP = `Usage: kstate export NAME --to DIR [--include-secrets] [--state URL]
+export const EXPORT_HELP = `Usage: kstate export [NAME] --to DIR [--include-secrets] [--state URL]
 
-Copies cluster NAME's files into DIR, laid out as in the store (DIR/config,
+Copies cluster NAME's files (the argument, else --name, else KOPS_CLUSTER_NAME) into DIR, laid out as in the store (DIR/config,
 DIR/instancegroup/<name>, DIR/addons/…), ready for git. Secrets (secrets/) and private keys
 (pki/private/) are left out unless --include-secrets; keep such a folder out of shared git.
 DIR/.kstate-export.json records each document's revision as exported, so that \`apply -f DIR\`
@@ -70,10 +71,9 @@ function isSecret(relative: string): boolean {
 export async function exportCluster(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv, allowPositionals: true,
-    options: { to: { type: "string" }, "include-secrets": { type: "boolean" }, state: { type: "string" } },
+    options: { to: { type: "string" }, "include-secrets": { type: "boolean" }, state: { type: "string" }, name: { type: "string" } },
   });
-  const [name, ...rest] = positionals;
-  if (!name || rest.length > 0) throw new UsageError("export takes one cluster name");
+  const name = clusterName("export", positionals, values.name, io.env);
   if (!values.to) throw new UsageError("--to DIR is required");
   const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
   await store.requireConfig(name);
@@ -167,9 +167,10 @@ export async function applyFiles(argv: string[], io: Io, diffOnly: boolean): Pro
   // The result: the stored cluster with these documents in place of the stored ones.
   const groups: Record<string, unknown> = {};
   for (const [g, d] of storedGroups) groups[g] = d.doc.toJS();
+  const groupsBefore = { ...groups };
   for (const d of docs) if (d.file !== CONFIG_FILE) groups[d.name] = d.doc.toJS();
   const config = docs.find((d) => d.file === CONFIG_FILE)!;
-  const problems = validateClusterWithGroups(config.doc.toJS(), groups, stored?.doc.toJS(), cluster);
+  const problems = validateClusterWithGroups(config.doc.toJS(), groups, stored?.doc.toJS(), cluster, groupsBefore);
   if (problems.length > 0) throw validationError(cluster, problems);
 
   const c = colours(io);

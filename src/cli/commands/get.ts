@@ -3,22 +3,23 @@ import { ClusterStore, mapLimit } from "../../store/cluster-store";
 import { NotFoundError } from "../../vfs/errors";
 import { cloudOf } from "../../ops/validate";
 import { EXIT, type Io, table, UsageError } from "../io";
+import { clusterName, clusterNames } from "../cluster-name";
 import { openStore } from "../store-url";
 
 export const GET_HELP = `Usage:
   kstate get clusters [-o table|yaml|json]
-  kstate get cluster NAME [-o table|yaml|json]
+  kstate get cluster [NAME] [-o table|yaml|json]
   kstate get ig --name CLUSTER [GROUP] [-o table|yaml|json]
-  kstate get all NAME [-o yaml|json]
+  kstate get all [NAME] [-o yaml|json]
 
 Prints what the state store holds, as \`kops get\` does. -o yaml prints the stored documents as
 they are, comments included; \`get all\` prints the Cluster and its InstanceGroups as one
 multi-document stream.
 
 Options:
-  --state URL     the state store (default: KSTATE_STATE_STORE, then KOPS_STATE_STORE)
+  --state URL     the state store (default: KSTATE_STATE_STORE, KOPS_STATE_STORE, then kops's config file)
   -o, --output    table (default), yaml or json
-  --name CLUSTER  the cluster, for \`get ig\`
+  --name CLUSTER  the cluster (instead of the argument); default KOPS_CLUSTER_NAME, as for kops
 
 Exit codes: 0 success, 1 failure (e.g. no such cluster), 2 usage error.
 `;
@@ -53,7 +54,9 @@ export async function get(argv: string[], io: Io): Promise<number> {
   switch (what) {
     case "clusters":
     case "cluster": {
-      if (what === "cluster" && names.length === 0) throw new UsageError("get cluster needs a cluster name (or use get clusters)");
+      // As kops: the arguments, else --name, else KOPS_CLUSTER_NAME; with none, every cluster.
+      const wanted = clusterNames(names, values.name, io.env);
+      if (what === "cluster" && wanted.length === 0) throw new UsageError("get cluster needs a cluster name: the argument, --name NAME or KOPS_CLUSTER_NAME (or use get clusters)");
       // Named clusters must exist; listing reads each top-level folder's config once, skipping
       // folders that hold none (one request a cluster, never a walk of every object). A table
       // needs only values, which the reading parser gives several times faster.
@@ -71,8 +74,8 @@ export async function get(argv: string[], io: Io): Promise<number> {
         if (!d) await store.requireConfig(n); // no such cluster: the error names it and the store
         return d!;
       };
-      const docs = names.length > 0
-        ? await mapLimit(names, 64, named)
+      const docs = wanted.length > 0
+        ? await mapLimit(wanted, 64, named)
         : (await mapLimit(await store.root.listFolders(), 64, read)).filter((d): d is { text: string; doc: Doc } => d !== undefined);
       print(docs, () => [["NAME", "CLOUD", "KUBERNETES", "ZONES", "CONFIGBASE"], ...docs.map(({ doc }) => [doc.metadata?.name ?? "", cloudOf(doc.spec) ?? "", doc.spec?.kubernetesVersion ?? "", zonesOf(doc), doc.spec?.configBase ?? ""])]);
       return EXIT.ok;
@@ -80,8 +83,7 @@ export async function get(argv: string[], io: Io): Promise<number> {
     case "ig":
     case "igs":
     case "instancegroups": {
-      const name = values.name;
-      if (!name) throw new UsageError("get ig needs --name CLUSTER");
+      const name = clusterName("get ig", undefined, values.name, io.env);
       await cluster(name);
       const groups = await store.readInstanceGroups(name);
       const wanted = names.length > 0 ? names : [...groups.keys()];
@@ -94,8 +96,7 @@ export async function get(argv: string[], io: Io): Promise<number> {
       return EXIT.ok;
     }
     case "all": {
-      const [name] = names;
-      if (!name) throw new UsageError("get all needs a cluster name");
+      const name = clusterName("get all", names, values.name, io.env);
       if (output === "table") throw new UsageError("get all prints documents: use -o yaml or -o json");
       const docs = [await cluster(name), ...[...(await store.readInstanceGroups(name)).values()].map((d) => ({ text: d.text, doc: d.doc.toJS() as Doc }))];
       print(docs, () => []);

@@ -7,10 +7,13 @@ import { CONFIG_FILE, isKopsFile } from "../../store/layout";
 import { hasVersions, type VfsPath } from "../../vfs";
 import { ValidationError } from "../../vfs/errors";
 import { colours, EXIT, type Io, confirm, UsageError } from "../io";
+import { clusterName } from "../cluster-name";
 import { openStore } from "../store-url";
 
-export const HISTORY_HELP = `Usage: kstate history NAME [--file config|instancegroup/NAME] [--diff REV1 REV2] [--state URL]
-       kstate rollback NAME --to REV [--file …] [--yes] [--state URL]
+export const HISTORY_HELP = `Usage: kstate history [NAME] [--file config|instancegroup/NAME] [--diff REV1 REV2] [--state URL]
+       kstate rollback [NAME] --to REV [--file …] [--yes] [--state URL]
+
+The cluster is the argument, else --name, else KOPS_CLUSTER_NAME, as for kops.
 
 history lists the stored revisions of a cluster document (bucket versioning must be on):
 revision id, time, size. --diff shows the field changes between two revisions.
@@ -18,7 +21,7 @@ rollback writes revision REV as the new current one, only if the document has no
 it was read (exit 3 if it has); the revisions in between stay in the history.
 `;
 
-export const DELETE_HELP = `Usage: kstate delete cluster NAME --yes [--state URL]
+export const DELETE_HELP = `Usage: kstate delete cluster [NAME] --yes [--state URL]
 
 Deletes every file of cluster NAME from the store: only files kops itself knows (config,
 instancegroup/, pki/, secrets/, addons/, …); if the folder holds anything else, nothing is deleted
@@ -43,10 +46,11 @@ async function versionsOf(path: VfsPath): Promise<{ versionId: string; modified:
 export async function history(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv, allowPositionals: true,
-    options: { file: { type: "string" }, diff: { type: "boolean" }, state: { type: "string" } },
+    options: { file: { type: "string" }, diff: { type: "boolean" }, state: { type: "string" }, name: { type: "string" } },
   });
-  const [name, ...revs] = positionals;
-  if (!name) throw new UsageError("history takes a cluster name");
+  // The last two arguments are --diff's revisions; an argument before them names the cluster.
+  const revs = values.diff ? positionals.slice(Math.max(0, positionals.length - 2)) : [];
+  const name = clusterName("history", positionals.slice(0, positionals.length - revs.length), values.name, io.env);
   const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
   const path = documentPath(store, name, values.file);
   const versions = await versionsOf(path);
@@ -58,7 +62,6 @@ export async function history(argv: string[], io: Io): Promise<number> {
     io.stdout.write(changes.length ? `${changes.map((c) => `${c.path}: ${JSON.stringify(c.before)} -> ${JSON.stringify(c.after)}`).join("\n")}\n` : "no differences\n");
     return EXIT.ok;
   }
-  if (revs.length > 0) throw new UsageError(`unexpected ${JSON.stringify(revs[0])}`);
   const rows = versions.map((v) => [v.versionId, v.modified.toISOString(), v.deleted ? "(deleted)" : String(v.size), v.isLatest ? "current" : ""]);
   const widths = [0, 1, 2].map((i) => Math.max(i === 0 ? 8 : i === 1 ? 4 : 4, ...rows.map((r) => r[i]!.length)));
   io.stdout.write(`${["REVISION".padEnd(widths[0]!), "TIME".padEnd(widths[1]!), "SIZE".padEnd(widths[2]!)].join("   ")}\n`);
@@ -69,10 +72,9 @@ export async function history(argv: string[], io: Io): Promise<number> {
 export async function rollback(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv, allowPositionals: true,
-    options: { to: { type: "string" }, file: { type: "string" }, yes: { type: "boolean", short: "y" }, state: { type: "string" } },
+    options: { to: { type: "string" }, file: { type: "string" }, yes: { type: "boolean", short: "y" }, state: { type: "string" }, name: { type: "string" } },
   });
-  const [name, ...rest] = positionals;
-  if (!name || rest.length > 0) throw new UsageError("rollback takes one cluster name");
+  const name = clusterName("rollback", positionals, values.name, io.env);
   if (!values.to) throw new UsageError("--to REV is required (see kstate history NAME)");
   const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
   const path = documentPath(store, name, values.file);
@@ -105,10 +107,11 @@ export async function rollback(argv: string[], io: Io): Promise<number> {
 export async function deleteCluster(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv, allowPositionals: true,
-    options: { yes: { type: "boolean", short: "y" }, state: { type: "string" } },
+    options: { yes: { type: "boolean", short: "y" }, state: { type: "string" }, name: { type: "string" } },
   });
-  const [kind, name, ...rest] = positionals;
-  if (kind !== "cluster" || !name || rest.length > 0) throw new UsageError("delete takes `cluster NAME --yes`");
+  const [kind, ...rest] = positionals;
+  if (kind !== "cluster") throw new UsageError("delete takes `cluster NAME --yes`");
+  const name = clusterName("delete cluster", rest, values.name, io.env);
   const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
   await store.requireConfig(name);
   const folder = store.cluster(name);

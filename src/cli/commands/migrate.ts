@@ -2,9 +2,11 @@ import { parseArgs } from "node:util";
 import { syncCluster } from "../../ops/sync";
 import { openPath } from "../../vfs";
 import { colours, EXIT, formatBytes, type Io, confirm, UsageError } from "../io";
+import { clusterName } from "../cluster-name";
 import { ProgressReporter } from "../progress";
+import { stateStore } from "../store-url";
 
-export const MIGRATE_HELP = `Usage: kstate migrate NAME --to URL [--from URL] [--delete-source] [--concurrency N] [--dry-run] [--yes]
+export const MIGRATE_HELP = `Usage: kstate migrate [NAME] --to URL [--from URL] [--delete-source] [--concurrency N] [--dry-run] [--yes]
 
 Moves cluster NAME's state from one store to another: copies every file that is missing or
 differs, points spec.configBase at the new store, verifies every file by hash, and deletes the
@@ -13,13 +15,15 @@ a kill: it finishes the job without copying again what is already there. It neve
 the destination.
 
 Options:
-  --from URL         the store the cluster is in (default: --state, KSTATE_STATE_STORE, KOPS_STATE_STORE)
+  --from URL         the store the cluster is in (default: --state, KSTATE_STATE_STORE,
+                     KOPS_STATE_STORE, kops_state_store in ~/.kops.yaml or --config FILE)
   --to URL           the store to move it to
   --delete-source    delete the source files after the destination verifies
   --concurrency N    files in flight at once (default 16)
   --dry-run          show what would move, write nothing
   --yes              do not ask for confirmation
   --state URL        same as --from
+  --name NAME        the cluster, instead of the argument (default: KOPS_CLUSTER_NAME)
 
 Exit codes: 0 migrated, 1 failed, 2 usage error, 3 conflict, 4 nothing to do (already migrated).
 `;
@@ -31,12 +35,12 @@ export async function migrate(argv: string[], io: Io): Promise<number> {
     options: {
       from: { type: "string" }, state: { type: "string" }, to: { type: "string" },
       "delete-source": { type: "boolean" }, concurrency: { type: "string" }, "dry-run": { type: "boolean" }, yes: { type: "boolean", short: "y" },
+      name: { type: "string" },
     },
   });
-  const [name, ...rest] = positionals;
-  if (!name || rest.length > 0) throw new UsageError("migrate takes one cluster name: kstate migrate NAME --to URL");
-  const fromUrl = values.from ?? values.state ?? io.env.KSTATE_STATE_STORE ?? io.env.KOPS_STATE_STORE;
-  if (!fromUrl) throw new UsageError("no source store: pass --from URL, or set KSTATE_STATE_STORE or KOPS_STATE_STORE");
+  const name = clusterName("migrate", positionals, values.name, io.env);
+  // The source is found as every command finds its store (kops's config file included).
+  const fromUrl = stateStore(values.from ?? values.state, io.env);
   if (!values.to) throw new UsageError("--to URL is required: the store to move the cluster to");
   const concurrency = values.concurrency === undefined ? 16 : Number(values.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) throw new UsageError(`--concurrency must be a whole number from 1 to 256 (got ${values.concurrency})`);

@@ -3,9 +3,10 @@ import { parseArgs } from "node:util";
 import { ClusterStore, mapLimit } from "../../store/cluster-store";
 import { isEncryptedPath } from "../../vfs/encrypted";
 import { colours, EXIT, type Io, UsageError } from "../io";
+import { clusterName } from "../cluster-name";
 import { encryptionFromEnv, openStore } from "../store-url";
 
-export const REKEY_HELP = `Usage: kstate rekey NAME [--state URL]
+export const REKEY_HELP = `Usage: kstate rekey [NAME] [--state URL]
 
 Re-encrypts the client-side-encrypted files of cluster NAME under the current key (KSTATE_PASSPHRASE
 or KSTATE_AWS_KMS_KEY_ID), reading with it or with the old key (KSTATE_FALLBACK_PASSPHRASE or
@@ -19,12 +20,11 @@ Exit codes: 0 done, 1 failure (no such cluster, or a file no configured key open
 `;
 
 export async function rekey(argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { state: { type: "string" } } });
-  if (positionals.length !== 1) throw new UsageError("rekey needs exactly one cluster NAME");
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { state: { type: "string" }, name: { type: "string" } } });
+  const name = clusterName("rekey", positionals, values.name, io.env);
   if (!encryptionFromEnv(io.env)) {
     throw new UsageError("rekey needs the current key: set KSTATE_PASSPHRASE or KSTATE_AWS_KMS_KEY_ID (and KSTATE_FALLBACK_PASSPHRASE or KSTATE_FALLBACK_AWS_KMS_KEY_ID to the old one)");
   }
-  const name = positionals[0]!;
   const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
   await store.requireConfig(name);
   const folder = store.cluster(name);

@@ -10,7 +10,16 @@ import { decodeSecret, SECRET_NAME, secretHash, writeSecret } from "../../store/
 import { isEnvelope, openPath, type VfsPath } from "../../vfs";
 import { isEncryptedPath } from "../../vfs/encrypted";
 import { colours, EXIT, type Io, table, UsageError } from "../io";
+import { clusterName } from "../cluster-name";
 import { openStore, stateStore } from "../store-url";
+
+/** The cluster: --cluster, or --name as kops spells it, else KOPS_CLUSTER_NAME. */
+function secretsCluster(command: string, values: { cluster?: string | undefined; name?: string | undefined }, env: Record<string, string | undefined>): string {
+  if (values.cluster !== undefined && values.name !== undefined && values.cluster !== values.name) {
+    throw new UsageError(`two cluster names: ${JSON.stringify(values.cluster)} (--cluster) and ${JSON.stringify(values.name)} (--name); give one`);
+  }
+  return clusterName(command, undefined, values.cluster ?? values.name, env, values.cluster === undefined && values.name !== undefined ? "--name" : "--cluster");
+}
 
 export const SECRETS_HELP = `Usage:
   kstate create secret NAME --cluster CLUSTER (--from-literal VALUE | --from-file PATH) [--replace]
@@ -25,8 +34,8 @@ create secret refuses to overwrite a different value unless --replace (then the 
 conditional on the revision read); the same value again is nothing to do.
 
 Options:
-  --state URL       the state store (default: KSTATE_STATE_STORE, then KOPS_STATE_STORE)
-  --cluster NAME    the cluster
+  --state URL       the state store (default: KSTATE_STATE_STORE, KOPS_STATE_STORE, then kops's config file)
+  --cluster NAME    the cluster (or --name NAME, as for kops; default KOPS_CLUSTER_NAME)
   --from-literal V  the value, as given
   --from-file PATH  the value, the file's bytes
 
@@ -37,12 +46,12 @@ meanwhile), 4 nothing to do.
 export async function createSecret(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv, allowPositionals: true,
-    options: { cluster: { type: "string" }, "from-literal": { type: "string" }, "from-file": { type: "string" }, replace: { type: "boolean" }, state: { type: "string" } },
+    options: { cluster: { type: "string" }, name: { type: "string" }, "from-literal": { type: "string" }, "from-file": { type: "string" }, replace: { type: "boolean" }, state: { type: "string" } },
   });
   const [, name, ...rest] = positionals;
   if (!name || rest.length > 0) throw new UsageError("create secret takes one secret NAME");
   if (!SECRET_NAME.test(name)) throw new UsageError(`secret name ${JSON.stringify(name)}: use letters, digits and . _ - : only`);
-  if (!values.cluster) throw new UsageError("create secret needs --cluster CLUSTER");
+  const cluster = secretsCluster("create secret", values, io.env);
   if ((values["from-literal"] === undefined) === (values["from-file"] === undefined)) throw new UsageError("give exactly one of --from-literal VALUE or --from-file PATH");
   let value: Buffer;
   if (values["from-file"] !== undefined) {
@@ -55,13 +64,13 @@ export async function createSecret(argv: string[], io: Io): Promise<number> {
   if (value.length === 0) throw new UsageError("the secret's value is empty");
 
   const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
-  await store.requireConfig(values.cluster);
-  const outcome = await writeSecret(store.cluster(values.cluster).join("secrets", name), value, values.replace === true);
+  await store.requireConfig(cluster);
+  const outcome = await writeSecret(store.cluster(cluster).join("secrets", name), value, values.replace === true);
   const c = colours(io);
-  const what = `secret ${name} of ${values.cluster}`;
+  const what = `secret ${name} of ${cluster}`;
   switch (outcome) {
     case "unchanged":
-      io.stdout.write(`Secret ${name} of ${values.cluster} already holds this value: nothing to do.\n`);
+      io.stdout.write(`Secret ${name} of ${cluster} already holds this value: nothing to do.\n`);
       return EXIT.nothingToDo;
     case "differs":
       io.stderr.write(`kstate: ${what} holds a different value; pass --replace to overwrite it\n`);
@@ -75,16 +84,16 @@ export async function createSecret(argv: string[], io: Io): Promise<number> {
 export async function getSecrets(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv, allowPositionals: true,
-    options: { cluster: { type: "string" }, reveal: { type: "boolean" }, output: { type: "string", short: "o" }, state: { type: "string" } },
+    options: { cluster: { type: "string" }, name: { type: "string" }, reveal: { type: "boolean" }, output: { type: "string", short: "o" }, state: { type: "string" } },
   });
   if (positionals.length > 1) throw new UsageError("get secrets takes no names; use --cluster CLUSTER");
-  if (!values.cluster) throw new UsageError("get secrets needs --cluster CLUSTER");
+  const cluster = secretsCluster("get secrets", values, io.env);
   const output = values.output ?? "table";
   if (!["table", "json"].includes(output)) throw new UsageError(`-o must be table or json (got ${output})`);
   const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
-  await store.requireConfig(values.cluster);
-  const folder = store.cluster(values.cluster).join("secrets");
-  const raw: VfsPath = openPath(stateStore(values.state, io.env)).join(values.cluster, "secrets");
+  await store.requireConfig(cluster);
+  const folder = store.cluster(cluster).join("secrets");
+  const raw: VfsPath = openPath(stateStore(values.state, io.env)).join(cluster, "secrets");
   const names = (await folder.list()).map((f) => f.path).sort();
   const rows = await mapLimit(names, 16, async (n) => {
     // One read of the stored bytes: they tell whether the file is encrypted, and open to the value.
