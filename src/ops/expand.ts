@@ -136,7 +136,7 @@ function subnetIds(layout: CloudLayout, subnetsOfZones: string[], o: ClusterOpti
 }
 
 /** The keys of spec.networking that are network plugins (one per cluster). */
-const NETWORK_PLUGINS = new Set(["cilium", "calico", "flannel", "kubeRouter", "amazonvpc", "gce", "kopeio", "kindnet", "kubenet", "external", "cni", "canal", "weave", "romana", "lyftvpc", "classic"]);
+const NETWORK_PLUGINS = new Set(["cilium", "calico", "flannel", "kuberouter", "amazonvpc", "gce", "kopeio", "kindnet", "kubenet", "external", "cni", "canal", "weave", "romana", "lyftvpc", "classic"]);
 
 /** The `spec.networking` field a `--networking` name sets, and what kops puts in it (setupNetworking). */
 function networkingOf(name: string): { key: string; fields: Doc; noKubeProxy: boolean } {
@@ -146,7 +146,7 @@ function networkingOf(name: string): { key: string; fields: Doc; noKubeProxy: bo
     case "cilium-eni": return { key: "cilium", fields: { enableNodePort: true, ipam: "eni" }, noKubeProxy: true };
     case "flannel": case "flannel-vxlan": return { key: "flannel", fields: { backend: "vxlan" }, noKubeProxy: false };
     case "flannel-udp": return { key: "flannel", fields: { backend: "udp" }, noKubeProxy: false };
-    case "kube-router": return { key: "kubeRouter", fields: {}, noKubeProxy: true };
+    case "kube-router": return { key: "kuberouter", fields: {}, noKubeProxy: true };
     case "amazonvpc": case "amazon-vpc-routed-eni": return { key: "amazonvpc", fields: {}, noKubeProxy: false };
     case "gce": case "gcp": return { key: "gce", fields: {}, noKubeProxy: false };
     case "kopeio": case "kopeio-vxlan": return { key: "kopeio", fields: {}, noKubeProxy: false };
@@ -223,8 +223,13 @@ export function expandOptions(name: string, storeUrl: string, o: ClusterOptions,
       refuse("networking", `the cluster runs ${plugins.join(", ")}; changing the network plugin of an existing cluster is a migration kops does not do from create cluster (edit spec.networking by hand if you mean it)`);
     }
     const storedNetworkId = typeof storedSpec.networkID === "string" ? storedSpec.networkID : undefined;
-    if (o.networkId !== undefined && storedNetworkId !== undefined && o.networkId !== storedNetworkId) {
-      refuse("networkId", `the cluster runs in network ${storedNetworkId}; kops cannot move a cluster to another network`);
+    if (o.networkId !== undefined && o.networkId !== storedNetworkId) {
+      refuse("networkId", `the cluster runs in ${storedNetworkId !== undefined ? `network ${storedNetworkId}` : "the network kops made for it"}; kops cannot move a cluster to another network`);
+    }
+    // cilium-etcd on a cilium cluster adds an etcd cluster: not done by create cluster.
+    const cilium = (storedSpec.networking as Doc | undefined)?.cilium as Doc | undefined;
+    if (o.networking === "cilium-etcd" && cilium && cilium.etcdManaged !== true) {
+      refuse("networking", "cilium-etcd adds an etcd cluster for cilium; adding an etcd cluster to an existing cluster is not done by create cluster");
     }
     if (o.bastion === false && groups.has("bastions")) {
       refuse("bastion", "the cluster has a bastions group; false does not remove it (delete the group itself if you mean to)");
@@ -344,7 +349,7 @@ export function expandOptions(name: string, storeUrl: string, o: ClusterOptions,
   // region's (GCE) or the cluster's one (Azure), with a utility subnet beside each private one.
   const storedNames = new Set(storedSubnets.map((s) => s.name));
   const newSubnets: Subnet[] = [];
-  for (const zone of newZones) {
+  for (const zone of [...newZones].sort()) {
     const place = placeOf(zone);
     if (!storedNames.has(place.name) && !newSubnets.some((s) => s.name === place.name)) newSubnets.push({ ...place, type: priv ? "Private" : "Public" });
   }
@@ -361,7 +366,20 @@ export function expandOptions(name: string, storeUrl: string, o: ClusterOptions,
     return { zone, ...(region !== undefined ? { region } : {}) };
   };
   if (listed.length > 0) ownedSpec.subnets = listed.map((s) => ({ name: s.name, type: s.type, ...located(s) }));
-  const ids = subnetIds(layout, zones.map((z) => placeOf(z).name), o);
+  // Subnet ids go in the order of the zones given (all of the cluster's on create).
+  const idZones = o.zones ?? zones;
+  for (const option of ["subnetIds", "utilitySubnetIds"] as const) {
+    const list = o[option];
+    if (list && layout.subnetScope === "zone" && list.length !== idZones.length) refuse(option, `gives ${list.length} subnet id${list.length === 1 ? "" : "s"} for ${idZones.length} zone${idZones.length === 1 ? "" : "s"} (${idZones.join(", ")}); give one per zone, in the order of zones`);
+  }
+  const ids = subnetIds(layout, idZones.map((z) => placeOf(z).name), o);
+  if (!isNew && "list" in ids) {
+    // Pointing a subnet that is there at another cloud subnet moves it: kops cannot.
+    for (const { name: subnet, id } of ids.list) {
+      const was = (Array.isArray(storedSpec.subnets) ? (storedSpec.subnets as Doc[]) : []).find((x) => x?.name === subnet);
+      if (was && was.id !== id) refuse(o.utilitySubnetIds && subnet.startsWith("utility-") ? "utilitySubnetIds" : "subnetIds", `subnet ${subnet} is there${typeof was.id === "string" ? ` as ${was.id}` : ", laid out by kops"}; giving it another id would move it, which kops cannot do (ids go with new zones)`);
+    }
+  }
   if ("error" in ids) {
     refuse(ids.option, ids.error);
     return { owned: { cluster: {}, instanceGroups: {} }, defaults: { cluster: {}, instanceGroups: {} }, problems, groups: [] };
@@ -490,6 +508,17 @@ export function expandOptions(name: string, storeUrl: string, o: ClusterOptions,
       refuse(option, `the cluster has no ${fields === nodeFields ? "nodes-<zone>" : "control-plane-<zone>"} groups kops's expansion names; change its groups one by one (kstate edit ig)`);
     }
     for (const g of names) put(ownedGroups, g, withPolicy(g, fields));
+  }
+  // Group flags on a cluster without the groups kops's expansion names are refused, not ignored.
+  if (!isNew) {
+    const nodeOptions = ["image", "nodeImage", "nodeVolumeType", "nodeTenancy", "nodeSecurityGroups", "associatePublicIp"] as const;
+    const cpOptions = ["image", "controlPlaneImage", "controlPlaneVolumeType", "controlPlaneTenancy", "controlPlaneSecurityGroups", "associatePublicIp"] as const;
+    for (const [names, options, kind] of [[nodeGroups, nodeOptions, "nodes-<zone>"], [cpGroups, cpOptions, "control-plane-<zone>"]] as const) {
+      const given = options.find((k) => o[k] !== undefined);
+      if (names.length === 0 && given && !problems.some((p) => p.option === given)) {
+        refuse(given, `the cluster has no ${kind} groups kops's expansion names; change its groups one by one (kstate edit ig)`);
+      }
+    }
   }
   // Flags that set one field each (option-fields.ts), where kops's expansion puts them.
   if (cloud) problems.push(...fieldOptionCloudProblems(o, cloud));

@@ -71,7 +71,15 @@ export function cloudClusterRules(name: unknown, spec: Obj, cloud: string | unde
       for (const f of AWS_LOAD_BALANCER_FIELDS) if (set(lb[f])) add(`spec.api.loadBalancer.${f}`, `${f} is only supported on AWS`);
     }
     if (lb.type === "Internal" && !subnets.some((s) => s.type === "Private")) add("spec.api.loadBalancer.type", "Internal LoadBalancers must have at least one subnet of type Private");
+    // A classic load balancer answers neither of these (kops's aws.go).
+    if (cloud === "aws" && lb.class === "Classic") {
+      if (dnsType(spec) === "None") add("spec.api.loadBalancer.type", "topology.dns.type=none requires Network Load Balancer");
+      if (set(lb.sslCertificate)) add("spec.api.loadBalancer.sslCertificate", "sslCertificate requires a network load balancer");
+    }
   }
+  const networking = obj(spec.networking);
+  if (networking && "external" in networking) add("spec.networking.external", "external is not supported for Kubernetes >= 1.26");
+  if (networking && "gce" in networking && cloud !== "gce") add("spec.networking.gce", "GCP networking is supported only when on GCP");
 
   if (cloud !== "aws") {
     for (const s of subnets) if (set(s.ipv6CIDR)) add(subnetAt(s, "ipv6CIDR"), "ipv6CIDR can only be specified for AWS");

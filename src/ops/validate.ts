@@ -50,7 +50,8 @@ export function isCidr(v: unknown): boolean {
 
 /** `v1.30.2`, `1.30.2`, `v1.31.0-beta.1`, or a URL to a release (as kops accepts). */
 export function isKubernetesVersion(v: unknown): boolean {
-  return typeof v === "string" && (/^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/.test(v) || /^https?:\/\/\S+$/.test(v));
+  // As kops parses it (semver, tolerantly): v1.30.2, or v1.31 for the newest patch.
+  return typeof v === "string" && (/^v?\d+\.\d+(\.\d+)?([-+][0-9A-Za-z.-]+)?$/.test(v) || /^https?:\/\/\S+$/.test(v));
 }
 
 /** The cloud a cluster spec names (`spec.cloudProvider: aws`; v1alpha2 has no other form). */

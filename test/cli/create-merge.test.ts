@@ -157,5 +157,41 @@ for (const [label, make] of Object.entries(stores)) {
         assert.deepEqual(await snapshot(openPath(store.url)), before, flags.join(" "));
       }
     });
+
+    it("what kops would refuse after a merge is refused before it, by name, the store byte-identical", async function () {
+      await lived();
+      const folder = openPath(store.url).join(NAME);
+      const before = await snapshot(openPath(store.url));
+      for (const [flags, reason] of [
+        [["--api-loadbalancer-class", "classic"], /spec\.api\.loadBalancer\.type: topology\.dns\.type=none requires Network Load Balancer/],
+        [["--networking", "gce"], /--networking: the cluster runs cilium/],
+        [["--networking", "cilium-etcd"], /--networking: cilium-etcd adds an etcd cluster/],
+        [["--vpc", "vpc-1"], /--vpc: the cluster runs in the network kops made for it/],
+        [["--subnets", "subnet-a,subnet-b"], /--subnets: subnet us-east-1a is there, laid out by kops/],
+        [["--api-loadbalancer-type", "internal"], /Internal LoadBalancers must have at least one subnet of type Private/],
+      ] as const) {
+        const r = await run([...flags]);
+        assert.equal(r.code, 1, `${flags.join(" ")}: ${r.stdout}`);
+        assert.match(r.stderr, reason, flags.join(" "));
+        assert.deepEqual(await snapshot(openPath(store.url)), before, flags.join(" "));
+      }
+      const ids = await run(["--zones", "us-east-1c", "--subnets", "x,y"]);
+      assert.equal(ids.code, 2, ids.stdout);
+      assert.match(ids.stderr, /--subnets: gives 2 subnet ids for 1 zones/);
+      assert.deepEqual(await snapshot(openPath(store.url)), before);
+      // kops takes a minor version alone; and a cluster whose workers are one older `nodes` group
+      // refuses flags for groups it does not have instead of ignoring them.
+      assert.equal((await run(["--kubernetes-version", "v1.31"])).code, 0);
+      const ig = folder.join("instancegroup", "nodes-us-east-1b");
+      const text = (await ig.read()).data.toString().replace(/nodes-us-east-1b/g, "nodes");
+      await folder.join("instancegroup", "nodes").write(text);
+      await ig.remove();
+      await folder.join("instancegroup", "nodes-us-east-1a").remove();
+      for (const flags of [["--image", "ubuntu/b"], ["--node-volume-type", "gp3"], ["--node-tenancy", "dedicated"]]) {
+        const r = await run(flags);
+        assert.equal(r.code, 1, flags.join(" "));
+        assert.match(r.stderr, /no nodes-<zone> groups kops's expansion names/, flags.join(" "));
+      }
+    });
   });
 }

@@ -42,6 +42,7 @@ for (const [kind, make] of Object.entries(stores)) {
 
       const igs = await kstate(["get", "ig", "--name", NAME, "--state", state]);
       assert.match(igs.stdout, /nodes-us-east-1a +Node +m5\.large +1 +1 +us-east-1a/);
+      assert.match(igs.stdout, /control-plane-us-east-1a +ControlPlane +/, "role Master shown as kops shows it");
       const all = parseYamlStream((await kstate(["get", "all", NAME, "-o", "yaml", "--state", state])).stdout, "all").map((d) => (d.toJS() as { kind: string }).kind);
       assert.deepEqual(all, ["Cluster", "InstanceGroup", "InstanceGroup", "InstanceGroup"]);
     });

@@ -595,9 +595,15 @@ function refusedFlag(stored: Doc | undefined, flags: string[]): string | undefin
   if (cidr && subnets.length > 0 && cidr !== spec.networkCIDR) return "--network-cidr";
   // Another network plugin: kops keeps one per cluster, and kstate does not migrate one.
   const networking = flagValue(flags, "--networking");
-  const plugin = networking && ({ "cilium-etcd": "cilium", "cilium-eni": "cilium", "kube-router": "kubeRouter", gcp: "gce", "flannel-vxlan": "flannel", "flannel-udp": "flannel", "amazon-vpc-routed-eni": "amazonvpc", "kopeio-vxlan": "kopeio" } as Record<string, string>)[networking] || networking;
+  const plugin = networking && ({ "cilium-etcd": "cilium", "cilium-eni": "cilium", "kube-router": "kuberouter", gcp: "gce", "flannel-vxlan": "flannel", "flannel-udp": "flannel", "amazon-vpc-routed-eni": "amazonvpc", "kopeio-vxlan": "kopeio" } as Record<string, string>)[networking] || networking;
   const plugins = Object.keys((spec.networking ?? {}) as Doc);
   if (plugin && plugins.length > 0 && !plugins.includes(plugin)) return "--networking";
+  // A classic load balancer on a cluster without DNS: kops's validation refuses the result
+  // (--dns-zone on a merge names spec.dnsZone only, not the DNS type).
+  const storedDns = ((spec.topology as Doc | undefined)?.dns as Doc | undefined)?.type;
+  if (flagValue(flags, "--api-loadbalancer-class") === "classic" && storedDns === "None" && !flagValue(flags, "--dns")) return "topology.dns.type=none requires Network Load Balancer";
+  // cilium-etcd on a cilium cluster would add an etcd cluster for it.
+  if (networking === "cilium-etcd" && plugins.includes("cilium") && (spec.networking as Doc).cilium?.etcdManaged !== true) return "--networking";
   const etcd = flagValue(flags, "--etcd-clusters");
   const storedEtcd = ((spec.etcdClusters ?? []) as Doc[]).map((e) => e.name);
   if (etcd && JSON.stringify(etcd.split(",")) !== JSON.stringify(storedEtcd)) return "--etcd-clusters";

@@ -62,9 +62,9 @@ describe("expansion per cloud: GCE", function () {
     assert.deepEqual([c.groups.bastions!.subnets, c.groups.bastions!.zones], [["us-central1"], ["us-central1-a", "us-central1-b"]]);
   });
 
-  it("zones in two regions make two subnets, each with its own /20", function () {
+  it("zones in two regions make two subnets, each with its own /20, in zone order as kops lays them out", function () {
     const c = create(gce({ zones: ["us-central1-a", "europe-west1-b"] }));
-    assert.deepEqual(c.spec.subnets.map((s: Doc) => [s.name, s.cidr]), [["us-central1", "10.0.16.0/20"], ["europe-west1", "10.0.32.0/20"]]);
+    assert.deepEqual(c.spec.subnets.map((s: Doc) => [s.name, s.cidr]), [["europe-west1", "10.0.16.0/20"], ["us-central1", "10.0.32.0/20"]]);
   });
 
   it("--networking gce (IP aliases): a /19 for the nodes, pods a /14, services a /16, nonMasqueradeCIDR 10.0.0.0/8, all named by the option", function () {
@@ -75,7 +75,7 @@ describe("expansion per cloud: GCE", function () {
   });
 
   it("refuses what kops refuses: IP aliases over two subnets, a zone without a region, several subnet ids", function () {
-    assert.match(problemsOf(gce({ zones: ["us-central1-a", "europe-west1-b"], networking: "gce" })).join("\n"), /^networking: GCE IP aliases \(networking gce\) put the nodes in exactly one subnet; the cluster would have 2 \(us-central1, europe-west1\)/);
+    assert.match(problemsOf(gce({ zones: ["us-central1-a", "europe-west1-b"], networking: "gce" })).join("\n"), /^networking: GCE IP aliases \(networking gce\) put the nodes in exactly one subnet; the cluster would have 2 \(europe-west1, us-central1\)/);
     assert.deepEqual(problemsOf(gce({ zones: ["us-central1"] })), ['zones: "us-central1" is not a GCE zone (region-letter, e.g. us-central1-a), so kops has no subnet to put it in']);
     assert.match(problemsOf(gce({ zones: ["us-central1-a"], subnetIds: ["a", "b"] })).join("\n"), /^subnetIds: GCE's subnets are regional: kops takes exactly one/);
     assert.match(problemsOf(gce({ zones: ["us-central1-a"], topology: "private", utilitySubnetIds: ["u"] })).join("\n"), /^utilitySubnetIds: GCE has no utility subnets/);

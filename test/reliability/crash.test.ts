@@ -278,7 +278,7 @@ const kinds: CliKind[] = [
         fs.writeFileSync(full, text.replace(from, to));
       };
       edit("config", /kubernetesVersion: v1\.30\.2/, "kubernetesVersion: v1.30.3");
-      edit("instancegroup/control-plane-us-east-1a", /\n {2}maxSize: 1\n/, "\n  machineType: m5.2xlarge\n  maxSize: 1\n");
+      edit("instancegroup/control-plane-us-east-1a", /machineType: \S+/, "machineType: m5.2xlarge");
       for (const g of ["nodes-us-east-1a", "nodes-us-east-1b"]) edit(`instancegroup/${g}`, /maxSize: 1/, "maxSize: 3");
       const extra = fs.readFileSync(path.join(dir, "instancegroup", "nodes-us-east-1a"), "utf8").replaceAll("nodes-us-east-1a", "nodes-extra-us-east-1a");
       fs.writeFileSync(path.join(dir, "instancegroup", "nodes-extra-us-east-1a"), extra);

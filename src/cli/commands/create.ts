@@ -150,10 +150,10 @@ async function resultDocuments(store: ClusterStore, plan: ClusterPlan, name: str
   if (plan.existed) for (const [g, d] of await store.readInstanceGroups(name)) groups.set(g, d.doc);
   for (const f of plan.files) if (f.file.startsWith("instancegroup/")) groups.set(f.file.slice("instancegroup/".length), f.doc);
   const docs: Document[] = config ? [config] : [];
-  for (const g of [...groups.keys()].sort()) {
-    const d = groups.get(g);
-    if (d) docs.push(d);
-  }
+  // In kops's order: the control plane, the nodes, then bastions and the rest, each by name.
+  const rank = (d: Document) => ({ Master: 0, ControlPlane: 0, APIServer: 1, Node: 2, Bastion: 3 } as Record<string, number>)[String((toPlain(d) as { spec?: { role?: unknown } } | undefined)?.spec?.role)] ?? 4;
+  const present = [...groups].filter((e): e is [string, Document] => e[1] !== null).sort(([a, x], [b, y]) => rank(x) - rank(y) || (a < b ? -1 : a > b ? 1 : 0));
+  for (const [, d] of present) docs.push(d);
   if (key) docs.push(sshCredential(name, key));
   return docs;
 }

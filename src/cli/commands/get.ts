@@ -92,7 +92,7 @@ export async function get(argv: string[], io: Io): Promise<number> {
         if (!d) throw new NotFoundError(`instance group ${JSON.stringify(g)} not found in cluster ${name}`, { url: store.instanceGroupPath(name, g).url });
         return { text: d.text, doc: d.doc.toJS() as Doc };
       });
-      print(docs, () => [["NAME", "ROLE", "MACHINETYPE", "MIN", "MAX", "ZONES"], ...docs.map(({ doc }) => [doc.metadata?.name ?? "", doc.spec?.role ?? "", doc.spec?.machineType ?? "", String(doc.spec?.minSize ?? ""), String(doc.spec?.maxSize ?? ""), ((doc.spec?.subnets ?? []) as string[]).join(",")])]);
+      print(docs, () => [["NAME", "ROLE", "MACHINETYPE", "MIN", "MAX", "ZONES"], ...docs.map(({ doc }) => [doc.metadata?.name ?? "", doc.spec?.role === "Master" ? "ControlPlane" : doc.spec?.role ?? "", doc.spec?.machineType ?? "", String(doc.spec?.minSize ?? ""), String(doc.spec?.maxSize ?? ""), ((doc.spec?.subnets ?? []) as string[]).join(",")])]);
       return EXIT.ok;
     }
     case "all": {
