@@ -28,7 +28,7 @@ export function clusterNames(args: readonly string[], flag: string | undefined, 
 export function clusterName(command: string, args: readonly string[] | undefined, flag: string | undefined, env: Env, flagName = "--name"): string {
   if (args && args.length > 1) {
     // kops's hint, for the usual cause: `--yes true` leaves `true` as an argument.
-    const hint = args.some((a) => a === "true" || a === "false") ? "; a boolean flag takes its value after =: --yes=true, not --yes true" : "";
+    const hint = args.some((a) => a === "true" || a === "false") ? "; a boolean flag takes its value after =: --bastion=true, not --bastion true" : "";
     throw new UsageError(`${command} takes one cluster name (got ${args.map((a) => JSON.stringify(a)).join(", ")})${hint}`);
   }
   const [name] = clusterNames(args ?? [], flag, env, flagName);

@@ -6,6 +6,7 @@
 import { parse as parseYamlValue } from "yaml";
 import { mergeOverlay } from "../ops/merge";
 import type { ClusterOptions } from "../ops/options";
+import { clusterName as nameOf } from "./cluster-name";
 import { UsageError } from "./io";
 
 type Kind = "list" | "int" | "string" | "bool" | "enum" | "each";
@@ -280,20 +281,7 @@ export function parseCreateFlags(argv: readonly string[]): ParsedCreate {
 export function clusterName(parsed: ParsedCreate, env: Record<string, string | undefined>): string {
   const [kind, ...rest] = parsed.positionals;
   if (kind !== "cluster") throw new UsageError(`create takes \`cluster NAME\` (got ${JSON.stringify(kind ?? "")})`);
-  if (rest.length > 1) {
-    const hint = rest.some((r) => ["true", "false"].includes(r)) ? "; a boolean flag takes its value after =: --bastion=true, not --bastion true" : "";
-    throw new UsageError(`create cluster takes one cluster name (got ${rest.map((r) => JSON.stringify(r)).join(", ")})${hint}`);
-  }
-  const [arg] = rest;
-  const flag = parsed.settings.name;
-  // --name overrides KOPS_CLUSTER_NAME; kops refuses an argument beside either.
-  const other = flag !== undefined ? { name: flag, from: "--name" } : env.KOPS_CLUSTER_NAME ? { name: env.KOPS_CLUSTER_NAME, from: "KOPS_CLUSTER_NAME" } : undefined;
-  if (arg !== undefined && other && other.name !== arg) {
-    throw new UsageError(`two cluster names: ${JSON.stringify(arg)} (argument) and ${JSON.stringify(other.name)} (${other.from}); give one`);
-  }
-  const name = arg ?? other?.name;
-  if (!name) throw new UsageError("create cluster needs a cluster name: the argument, --name NAME or KOPS_CLUSTER_NAME");
-  return name;
+  return nameOf("create cluster", rest, parsed.settings.name, env);
 }
 
 /** A `--set`/`--unset` path: `spec.a.b` (kops's `cluster.spec.a.b` too), map keys only. */

@@ -166,6 +166,11 @@ export function configBaseFor(storeUrl: string, name: string): string {
   return `${base.startsWith("file://") ? base.slice("file://".length) : base}/${name}`;
 }
 
+/** An expansion that writes nothing: the options cannot apply, for `problems`. */
+function refused(problems: OptionProblem[]): Expansion {
+  return { owned: { cluster: {}, instanceGroups: {} }, defaults: { cluster: {}, instanceGroups: {} }, problems, groups: [] };
+}
+
 /** Sets `fields` under `spec` of a group in one of the two parts. */
 function put(part: Record<string, Doc>, group: string, fields: Doc): void {
   const g = (part[group] ??= { spec: {} });
@@ -283,7 +288,7 @@ export function expandOptions(name: string, storeUrl: string, o: ClusterOptions,
     const kept = storedPlace(zone);
     return kept ? { name: kept.name, zone } : places.get(zone) ?? { name: zone, zone };
   };
-  if (problems.length > 0) return { owned: { cluster: {}, instanceGroups: {} }, defaults: { cluster: {}, instanceGroups: {} }, problems, groups: [] };
+  if (problems.length > 0) return refused(problems);
 
   const owned: Doc = { metadata: { name }, spec: {} };
   const ownedSpec = owned.spec as Doc;
@@ -382,13 +387,13 @@ export function expandOptions(name: string, storeUrl: string, o: ClusterOptions,
   }
   if ("error" in ids) {
     refuse(ids.option, ids.error);
-    return { owned: { cluster: {}, instanceGroups: {} }, defaults: { cluster: {}, instanceGroups: {} }, problems, groups: [] };
+    return refused(problems);
   }
   if (newSubnets.length > 0 && layout.cidrs === "network" && network) {
     const assigned = assignSubnetCidrs(network, [...storedSubnets, ...newSubnets]);
     if ("error" in assigned) {
       refuse("zones", `cannot add ${newZones.join(", ")}: ${assigned.error}; give the new subnet a CIDR of your own with kstate edit cluster (kops would need the same)`);
-      return { owned: { cluster: {}, instanceGroups: {} }, defaults: { cluster: {}, instanceGroups: {} }, problems, groups: [] };
+      return refused(problems);
     }
     defaultSpec.subnets = newSubnets.map((s) => ({ name: s.name, cidr: assigned.cidrs.get(s.name) }));
   }
@@ -400,7 +405,7 @@ export function expandOptions(name: string, storeUrl: string, o: ClusterOptions,
     const gce = gceAssignments(storedSpec, all, new Set(newSubnets.map((s) => s.name)), networking);
     if ("error" in gce) {
       refuse(o.networking ? "networking" : "zones", gce.error);
-      return { owned: { cluster: {}, instanceGroups: {} }, defaults: { cluster: {}, instanceGroups: {} }, problems, groups: [] };
+      return refused(problems);
     }
     if (gce.subnets.length > 0) defaultSpec.subnets = gce.subnets;
     // The ranges are --networking's when it is given (it names them), else kops's defaults.
@@ -529,12 +534,12 @@ export function expandOptions(name: string, storeUrl: string, o: ClusterOptions,
     etcdMembers: isNew ? placements.map((p) => p.member) : storedMembers,
     apiLoadBalancer: isNew ? balanced : typeof (storedSpec.api as Doc | undefined)?.loadBalancer === "object",
   });
-  Object.assign(owned, mergeOverlay(owned, fields.cluster));
+  const cluster = mergeOverlay(owned, fields.cluster) as Doc;
   for (const [g, overlay] of Object.entries(fields.instanceGroups)) ownedGroups[g] = mergeOverlay(ownedGroups[g] ?? {}, overlay) as Doc;
-  if (problems.length > 0) return { owned: { cluster: {}, instanceGroups: {} }, defaults: { cluster: {}, instanceGroups: {} }, problems, groups: [] };
+  if (problems.length > 0) return refused(problems);
 
   const known = [...nodeGroups, ...cpGroups, ...(o.bastion || groups.has("bastions") ? ["bastions"] : [])];
-  return { owned: { cluster: owned, instanceGroups: ownedGroups }, defaults: { cluster: defaults, instanceGroups: defaultGroups }, problems, groups: known };
+  return { owned: { cluster, instanceGroups: ownedGroups }, defaults: { cluster: defaults, instanceGroups: defaultGroups }, problems, groups: known };
 }
 
 /** What kops's --os-* flags set in spec.cloudConfig.openstack (NewCluster, setupVPC, initializeOpenstack). */

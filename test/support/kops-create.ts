@@ -8,9 +8,8 @@
  *
  * - aws: the EC2 catalogue (regions, zones, instance types, images, and the reserved-instance
  *   offerings kops reads per zone to pick a default machine type: t3.medium, t3.micro for
- *   bastions), through AWS_ENDPOINT_URL_EC2, with made-up credentials. `startEc2Catalogue` of
- *   ./kops answers the offerings without zones, so kops finds no default type; `startEc2` here
- *   is the same catalogue with zones.
+ *   bastions), through AWS_ENDPOINT_URL_EC2, with made-up credentials (`startEc2Catalogue` of
+ *   ./kops, shared with the other interop tests).
  * - gce: `--project` is required. kops builds its Google clients with no endpoint option, from
  *   GOOGLE_APPLICATION_CREDENTIALS (a made-up service account, a fresh key), then asks for an
  *   OAuth token and `GET compute/v1/projects/P/global/networks/<cluster>` (a 404 means a new
@@ -40,7 +39,7 @@ import * as path from "node:path";
 import * as tls from "node:tls";
 import { parseAllDocuments } from "yaml";
 import { kstate } from "./cli";
-import { CHANNEL } from "./kops";
+import { CHANNEL, startEc2Catalogue } from "./kops";
 import { toolPath } from "./servers";
 
 export type Doc = Record<string, any>;
@@ -164,53 +163,6 @@ async function startHttpsStandIn(dir: string, log: StandInRequest[]): Promise<{ 
   };
 }
 
-/** The EC2 catalogue calls kops makes while expanding flags for AWS, for region us-east-1 (zones a-f). */
-async function startEc2(log: StandInRequest[]): Promise<{ endpoint: string; close(): Promise<void> }> {
-  const ns = 'xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"';
-  const zones = "abcdef".split("").map((l) => `us-east-1${l}`);
-  const server = http.createServer((req, res) => {
-    let body = "";
-    req.on("data", (c: Buffer) => (body += c.toString()));
-    req.on("end", () => {
-      const q = new URLSearchParams(body);
-      const action = q.get("Action") ?? "";
-      const types = [...q.entries()].filter(([k]) => /^InstanceType(\.\d+)?$/.test(k)).map(([, v]) => v);
-      const arch = (t: string) => (/^[a-z]+\d+g/.test(t) ? "arm64" : "x86_64");
-      const wrap = (tag: string, inner: string) => `<${tag}Response ${ns}><requestId>offline</requestId>${inner}</${tag}Response>`;
-      let xml: string | undefined;
-      switch (action) {
-        case "DescribeRegions":
-          xml = wrap("DescribeRegions", "<regionInfo><item><regionName>us-east-1</regionName><regionEndpoint>ec2.us-east-1.amazonaws.com</regionEndpoint></item></regionInfo>");
-          break;
-        case "DescribeAvailabilityZones":
-          xml = wrap("DescribeAvailabilityZones", `<availabilityZoneInfo>${zones.map((zone, i) => `<item><zoneName>${zone}</zoneName><zoneState>available</zoneState><regionName>us-east-1</regionName><zoneId>use1-az${i + 1}</zoneId><zoneType>availability-zone</zoneType></item>`).join("")}</availabilityZoneInfo>`);
-          break;
-        case "DescribeInstanceTypes":
-          xml = wrap("DescribeInstanceTypes", `<instanceTypeSet>${types.map((t) => `<item><instanceType>${t}</instanceType><processorInfo><supportedArchitectures><item>${arch(t)}</item></supportedArchitectures></processorInfo><vCpuInfo><defaultVCpus>2</defaultVCpus></vCpuInfo><memoryInfo><sizeInMiB>4096</sizeInMiB></memoryInfo><networkInfo><maximumNetworkInterfaces>3</maximumNetworkInterfaces><ipv4AddressesPerInterface>6</ipv4AddressesPerInterface></networkInfo></item>`).join("")}</instanceTypeSet>`);
-          break;
-        case "DescribeReservedInstancesOfferings":
-          // Every type is offered in every zone (kops picks the first candidate offered in all the group's zones).
-          xml = wrap("DescribeReservedInstancesOfferings", `<reservedInstancesOfferingsSet>${types.flatMap((t, i) => zones.map((zone, j) => `<item><reservedInstancesOfferingId>o${i}-${j}</reservedInstancesOfferingId><instanceType>${t}</instanceType><availabilityZone>${zone}</availabilityZone></item>`)).join("")}</reservedInstancesOfferingsSet>`);
-          break;
-        case "DescribeImages":
-          xml = wrap("DescribeImages", `<imagesSet><item><imageId>ami-0123456789abcdef0</imageId><imageState>available</imageState><imageOwnerId>099720109477</imageOwnerId><architecture>x86_64</architecture><imageType>machine</imageType><name>${q.get("Filter.1.Value.1") ?? "image"}</name><rootDeviceType>ebs</rootDeviceType><rootDeviceName>/dev/sda1</rootDeviceName></item></imagesSet>`);
-          break;
-      }
-      log.push({ host: "ec2", method: "POST", url: action, status: xml ? 200 : 400 });
-      if (!xml) {
-        res.writeHead(400, { "Content-Type": "text/xml" });
-        res.end(`<Response><Errors><Error><Code>Unsupported</Code><Message>${action} is not part of kstate's offline stand-in</Message></Error></Errors><RequestID>offline</RequestID></Response>`);
-        return;
-      }
-      res.writeHead(200, { "Content-Type": "text/xml" });
-      res.end(xml);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address() as { port: number };
-  return { endpoint: `http://127.0.0.1:${port}`, close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }) };
-}
-
 /** Keystone with a catalogue pointing back at itself, service version documents, and compute flavors. */
 async function startOpenstackStandIn(log: StandInRequest[]): Promise<{ authUrl: string; close(): Promise<void> }> {
   const versions: Record<string, [string, string, string]> = {
@@ -269,7 +221,7 @@ export async function startStandIns(): Promise<StandIns> {
   const home = path.join(dir, "home"); // no ~/.ssh/id_rsa.pub: kops adds no SSHCredential document
   fs.mkdirSync(home);
   const requests: StandInRequest[] = [];
-  const ec2 = await startEc2(requests);
+  const ec2 = await startEc2Catalogue((action, status) => requests.push({ host: "ec2", method: "POST", url: action, status }));
   const https = await startHttpsStandIn(dir, requests);
   const openstack = await startOpenstackStandIn(requests);
   const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048, privateKeyEncoding: { type: "pkcs8", format: "pem" }, publicKeyEncoding: { type: "spki", format: "pem" } });

@@ -42,39 +42,46 @@ export async function kops(args: string[], env: Record<string, string> = kopsEnv
 
 /**
  * A loopback stand-in for the read-only catalogue calls kops makes to EC2 while it expands
- * `kops create cluster` flags for AWS (regions, zones, instance types, images). No cloud is
- * reachable here; kops's expansion logic itself is what the tests compare against.
+ * `kops create cluster` flags for AWS (regions, zones a-f of us-east-1, instance types offered in
+ * every zone, images). No cloud is reachable here; kops's expansion logic itself is what the
+ * tests compare against. `onRequest` sees each call.
  */
-export async function startEc2Catalogue(): Promise<{ endpoint: string; close(): Promise<void> }> {
+export async function startEc2Catalogue(onRequest?: (action: string, status: number) => void): Promise<{ endpoint: string; close(): Promise<void> }> {
   const ns = 'xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"';
+  const zones = "abcdef".split("").map((l) => `us-east-1${l}`);
   const server = http.createServer((req, res) => {
     let body = "";
     req.on("data", (c: Buffer) => (body += c.toString()));
     req.on("end", () => {
       const q = new URLSearchParams(body);
       const action = q.get("Action") ?? "";
-      const types = [...q.entries()].filter(([k]) => k.startsWith("InstanceType")).map(([, v]) => v);
-      let xml: string;
+      const types = [...q.entries()].filter(([k]) => /^InstanceType(\.\d+)?$/.test(k)).map(([, v]) => v);
+      const arch = (t: string) => (/^[a-z]+\d+g/.test(t) ? "arm64" : "x86_64");
+      const wrap = (tag: string, inner: string) => `<${tag}Response ${ns}><requestId>offline</requestId>${inner}</${tag}Response>`;
+      let xml: string | undefined;
       switch (action) {
         case "DescribeRegions":
-          xml = `<DescribeRegionsResponse ${ns}><requestId>r</requestId><regionInfo><item><regionName>us-east-1</regionName><regionEndpoint>ec2.us-east-1.amazonaws.com</regionEndpoint></item></regionInfo></DescribeRegionsResponse>`;
+          xml = wrap("DescribeRegions", "<regionInfo><item><regionName>us-east-1</regionName><regionEndpoint>ec2.us-east-1.amazonaws.com</regionEndpoint></item></regionInfo>");
           break;
         case "DescribeAvailabilityZones":
-          xml = `<DescribeAvailabilityZonesResponse ${ns}><requestId>r</requestId><availabilityZoneInfo>${"abcdef".split("").map((z, i) => `<item><zoneName>us-east-1${z}</zoneName><zoneState>available</zoneState><regionName>us-east-1</regionName><zoneId>use1-az${i + 1}</zoneId><zoneType>availability-zone</zoneType></item>`).join("")}</availabilityZoneInfo></DescribeAvailabilityZonesResponse>`;
+          xml = wrap("DescribeAvailabilityZones", `<availabilityZoneInfo>${zones.map((zone, i) => `<item><zoneName>${zone}</zoneName><zoneState>available</zoneState><regionName>us-east-1</regionName><zoneId>use1-az${i + 1}</zoneId><zoneType>availability-zone</zoneType></item>`).join("")}</availabilityZoneInfo>`);
           break;
         case "DescribeInstanceTypes":
-          xml = `<DescribeInstanceTypesResponse ${ns}><requestId>r</requestId><instanceTypeSet>${types.map((t) => `<item><instanceType>${t}</instanceType><processorInfo><supportedArchitectures><item>x86_64</item></supportedArchitectures></processorInfo><vCpuInfo><defaultVCpus>4</defaultVCpus></vCpuInfo><memoryInfo><sizeInMiB>16384</sizeInMiB></memoryInfo><networkInfo><maximumNetworkInterfaces>4</maximumNetworkInterfaces><ipv4AddressesPerInterface>15</ipv4AddressesPerInterface></networkInfo></item>`).join("")}</instanceTypeSet></DescribeInstanceTypesResponse>`;
+          xml = wrap("DescribeInstanceTypes", `<instanceTypeSet>${types.map((t) => `<item><instanceType>${t}</instanceType><processorInfo><supportedArchitectures><item>${arch(t)}</item></supportedArchitectures></processorInfo><vCpuInfo><defaultVCpus>2</defaultVCpus></vCpuInfo><memoryInfo><sizeInMiB>4096</sizeInMiB></memoryInfo><networkInfo><maximumNetworkInterfaces>3</maximumNetworkInterfaces><ipv4AddressesPerInterface>6</ipv4AddressesPerInterface></networkInfo></item>`).join("")}</instanceTypeSet>`);
           break;
         case "DescribeReservedInstancesOfferings":
-          xml = `<DescribeReservedInstancesOfferingsResponse ${ns}><requestId>r</requestId><reservedInstancesOfferingsSet>${types.map((t, i) => `<item><reservedInstancesOfferingId>o${i}</reservedInstancesOfferingId><instanceType>${t}</instanceType></item>`).join("")}</reservedInstancesOfferingsSet></DescribeReservedInstancesOfferingsResponse>`;
+          // Every type is offered in every zone (kops picks the first candidate offered in all the group's zones).
+          xml = wrap("DescribeReservedInstancesOfferings", `<reservedInstancesOfferingsSet>${types.flatMap((t, i) => zones.map((zone, j) => `<item><reservedInstancesOfferingId>o${i}-${j}</reservedInstancesOfferingId><instanceType>${t}</instanceType><availabilityZone>${zone}</availabilityZone></item>`)).join("")}</reservedInstancesOfferingsSet>`);
           break;
         case "DescribeImages":
-          xml = `<DescribeImagesResponse ${ns}><requestId>r</requestId><imagesSet><item><imageId>ami-0123456789abcdef0</imageId><imageState>available</imageState><imageOwnerId>099720109477</imageOwnerId><architecture>x86_64</architecture><imageType>machine</imageType><name>${q.get("Filter.1.Value.1") ?? "image"}</name><rootDeviceType>ebs</rootDeviceType><rootDeviceName>/dev/sda1</rootDeviceName></item></imagesSet></DescribeImagesResponse>`;
+          xml = wrap("DescribeImages", `<imagesSet><item><imageId>ami-0123456789abcdef0</imageId><imageState>available</imageState><imageOwnerId>099720109477</imageOwnerId><architecture>x86_64</architecture><imageType>machine</imageType><name>${q.get("Filter.1.Value.1") ?? "image"}</name><rootDeviceType>ebs</rootDeviceType><rootDeviceName>/dev/sda1</rootDeviceName></item></imagesSet>`);
           break;
-        default:
-          res.writeHead(400, { "Content-Type": "text/xml" });
-          res.end(`<Response><Errors><Error><Code>Unsupported</Code><Message>${action} is not part of the catalogue stand-in</Message></Error></Errors><RequestID>r</RequestID></Response>`);
-          return;
+      }
+      onRequest?.(action, xml ? 200 : 400);
+      if (!xml) {
+        res.writeHead(400, { "Content-Type": "text/xml" });
+        res.end(`<Response><Errors><Error><Code>Unsupported</Code><Message>${action} is not part of kstate's offline stand-in</Message></Error></Errors><RequestID>offline</RequestID></Response>`);
+        return;
       }
       res.writeHead(200, { "Content-Type": "text/xml" });
       res.end(xml);
@@ -82,5 +89,5 @@ export async function startEc2Catalogue(): Promise<{ endpoint: string; close(): 
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const { port } = server.address() as { port: number };
-  return { endpoint: `http://127.0.0.1:${port}`, close: () => new Promise((r) => server.close(() => r())) };
+  return { endpoint: `http://127.0.0.1:${port}`, close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }) };
 }
