@@ -5,7 +5,8 @@
 import { ConflictError, KstateError, PreconditionFailedError, redact } from "../vfs/errors";
 import type * as CreateCommand from "./commands/create";
 import type * as EditCommand from "./commands/edit";
-import type * as FilesCommands from "./commands/files";
+import type * as ApplyCommand from "./commands/apply";
+import type * as ExportCommand from "./commands/export";
 import type * as GetCommand from "./commands/get";
 import type * as HistoryCommands from "./commands/history";
 import type * as MigrateCommand from "./commands/migrate";
@@ -26,7 +27,8 @@ type Command = (argv: string[], io: Io) => Promise<number>;
 const load = {
   create: () => require("./commands/create") as typeof CreateCommand,
   edit: () => require("./commands/edit") as typeof EditCommand,
-  files: () => require("./commands/files") as typeof FilesCommands,
+  apply: () => require("./commands/apply") as typeof ApplyCommand,
+  export: () => require("./commands/export") as typeof ExportCommand,
   get: () => require("./commands/get") as typeof GetCommand,
   history: () => require("./commands/history") as typeof HistoryCommands,
   migrate: () => require("./commands/migrate") as typeof MigrateCommand,
@@ -38,9 +40,9 @@ const COMMANDS: Record<string, { run: Command; summary: string; help: () => stri
   get: { run: (a, io) => (a[0] === "secrets" ? load.secrets().getSecrets(a, io) : load.get().get(a, io)), summary: "print clusters and instance groups (table, yaml, json)", help: () => `${load.get().GET_HELP}\n${load.secrets().SECRETS_HELP}` },
   create: { run: (a, io) => (a[0] === "secret" ? load.secrets().createSecret(a, io) : load.create().create(a, io)), summary: "create a cluster, or merge flags into an existing one", help: () => `${load.create().CREATE_HELP}\n${load.secrets().SECRETS_HELP}` },
   edit: { run: (a, io) => load.edit().edit(a, io), summary: "edit a cluster or instance group in $EDITOR, validated, conflict-safe", help: () => load.edit().EDIT_HELP },
-  export: { run: (a, io) => load.files().exportCluster(a, io), summary: "copy a cluster's files into a folder, for git", help: () => load.files().EXPORT_HELP },
-  diff: { run: (a, io) => load.files().applyFiles(a, io, true), summary: "show what apply -f would change", help: () => load.files().APPLY_HELP },
-  apply: { run: (a, io) => load.files().applyFiles(a, io, false), summary: "make the stored documents what a folder or file says", help: () => load.files().APPLY_HELP },
+  export: { run: (a, io) => load.export().exportCluster(a, io), summary: "copy a cluster's files into a folder, for git", help: () => load.export().EXPORT_HELP },
+  diff: { run: (a, io) => load.apply().applyFiles(a, io, true), summary: "show what apply -f would change", help: () => load.apply().APPLY_HELP },
+  apply: { run: (a, io) => load.apply().applyFiles(a, io, false), summary: "make the stored documents what a folder or file says", help: () => load.apply().APPLY_HELP },
   history: { run: (a, io) => load.history().history(a, io), summary: "list a cluster document's stored revisions (bucket versioning)", help: () => load.history().HISTORY_HELP },
   rollback: { run: (a, io) => load.history().rollback(a, io), summary: "make an old revision the current one, conditionally", help: () => load.history().HISTORY_HELP },
   delete: { run: (a, io) => load.history().deleteCluster(a, io), summary: "delete a cluster's files (only those kops knows)", help: () => load.history().DELETE_HELP },

@@ -1,4 +1,4 @@
-/** `kstate export`, `kstate diff -f` and `kstate apply -f`: a cluster's documents in a folder, for git. */
+/** `kstate diff -f` and `kstate apply -f`: make the stored documents what a folder or file says. */
 import * as fs from "node:fs";
 import * as nodePath from "node:path";
 import { parseArgs } from "node:util";
@@ -8,20 +8,10 @@ import { clusterNameProblems, validateClusterWithGroups, validationError } from 
 import { ClusterStore, parseKopsDocument } from "../../store/cluster-store";
 import { CONFIG_FILE, INSTANCE_GROUP_DIR } from "../../store/layout";
 import { getIn, parseKopsStream, setIn, stringifyYaml } from "../../store/yaml";
-import { copyFile, openPath } from "../../vfs";
 import { ConflictError, ValidationError } from "../../vfs/errors";
 import { colours, EXIT, type Io, confirm, UsageError } from "../io";
-import { clusterName } from "../cluster-name";
-import { openStore, stateStore } from "../store-url";
-
-export const EXPORT_HELP = `Usage: kstate export [NAME] --to DIR [--include-secrets] [--state URL]
-
-Copies cluster NAME's files (the argument, else --name, else KOPS_CLUSTER_NAME) into DIR, laid out as in the store (DIR/config,
-DIR/instancegroup/<name>, DIR/addons/…), ready for git. Secrets (secrets/) and private keys
-(pki/private/) are left out unless --include-secrets; keep such a folder out of shared git.
-DIR/.kstate-export.json records each document's revision as exported, so that \`apply -f DIR\`
-can tell a change made in the store since then from one made in the folder.
-`;
+import { readBase, writeBase } from "../export-record";
+import { openStore } from "../store-url";
 
 export const APPLY_HELP = `Usage: kstate apply -f DIR|FILE [--dry-run] [--yes] [--state URL]
        kstate diff -f DIR|FILE [--state URL]
@@ -34,65 +24,6 @@ that \`kstate export\` wrote, a document changed in the store since the export i
 overwritten either (exit 3: export again and redo the change, or --force); after an apply the
 folder's record is brought up to date. diff only shows the changes.
 `;
-
-/** In an exported folder: the store, cluster and revision of each document as exported. */
-export const BASE_FILE = ".kstate-export.json";
-
-interface ExportBase {
-  store: string;
-  cluster: string;
-  revisions: Record<string, string>;
-}
-
-function readBase(dir: string, cluster: string, store: string): ExportBase | undefined {
-  const file = nodePath.join(dir, BASE_FILE);
-  if (!fs.existsSync(file)) return undefined;
-  let base: ExportBase;
-  try {
-    base = JSON.parse(fs.readFileSync(file, "utf8")) as ExportBase;
-  } catch {
-    throw new ValidationError(`${file}: not the record kstate export writes (remove it, or export again)`);
-  }
-  // A record of another store or cluster says nothing about this one's revisions.
-  return base.store === store && base.cluster === cluster && typeof base.revisions === "object" ? base : undefined;
-}
-
-function writeBase(dir: string, base: ExportBase): void {
-  // Temp file and rename: a command killed mid-write leaves the old record or the new, never a torn one.
-  const temp = nodePath.join(dir, `${BASE_FILE}.${process.pid}.tmp`);
-  fs.writeFileSync(temp, `${JSON.stringify(base, null, 2)}\n`, { mode: 0o600 });
-  fs.renameSync(temp, nodePath.join(dir, BASE_FILE));
-}
-
-function isSecret(relative: string): boolean {
-  return relative.startsWith("secrets/") || relative.startsWith("pki/private/");
-}
-
-export async function exportCluster(argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv, allowPositionals: true,
-    options: { to: { type: "string" }, "include-secrets": { type: "boolean" }, state: { type: "string" }, name: { type: "string" } },
-  });
-  const name = clusterName("export", positionals, values.name, io.env);
-  if (!values.to) throw new UsageError("--to DIR is required");
-  const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
-  await store.requireConfig(name);
-  // The stored bytes, as they are: client-side-encrypted files stay encrypted in the folder.
-  const source = openPath(stateStore(values.state, io.env)).join(name);
-  const target = openPath(nodePath.resolve(values.to));
-  const files = await source.listTree();
-  const skipped = files.filter((f) => isSecret(f.path) && !values["include-secrets"]);
-  const revisions: Record<string, string> = {};
-  for (const f of files) {
-    if (skipped.includes(f)) continue;
-    await copyFile(source.join(f.path), target.join(f.path), f.size);
-    revisions[f.path] = f.revision ?? (await source.join(f.path).stat()).revision;
-  }
-  writeBase(nodePath.resolve(values.to), { store: store.root.url, cluster: name, revisions });
-  if (values["include-secrets"] && files.some((f) => isSecret(f.path))) io.stderr.write(`warning: ${target.url} holds secrets and private keys, in plain text unless the store encrypts them client side; do not commit it to shared git\n`);
-  io.stdout.write(`Exported ${files.length - skipped.length} file(s) of ${name} to ${target.url}${skipped.length ? ` (${skipped.length} secret file(s) left out; --include-secrets to export them)` : ""}.\n`);
-  return EXIT.ok;
-}
 
 /** A file's text: UTF-8 only (a replacement character would otherwise be written to the store). */
 function readText(file: string): string {
