@@ -286,7 +286,7 @@ export function clusterName(parsed: ParsedCreate, env: Record<string, string | u
 
 /** A `--set`/`--unset` path: `spec.a.b` (kops's `cluster.spec.a.b` too), map keys only. */
 function specPath(flag: string, p: string): string[] {
-  const parts = p.replace(/^cluster\./, "").split(".");
+  const parts = p.replace(/^(cluster|instancegroup)\./, "").split(".");
   if (parts[0] !== "spec" || parts.length < 2 || parts.some((s) => !/^[A-Za-z0-9_-]+$/.test(s))) {
     throw new UsageError(`${flag} paths start with spec. and name map keys, e.g. spec.kubelet.maxPods (got ${JSON.stringify(p)})`);
   }

@@ -9,6 +9,7 @@ import type * as ApplyCommand from "./commands/apply";
 import type * as ExportCommand from "./commands/export";
 import type * as GetCommand from "./commands/get";
 import type * as HistoryCommands from "./commands/history";
+import type * as InstanceGroupCommands from "./commands/instance-group";
 import type * as MigrateCommand from "./commands/migrate";
 import type * as RekeyCommand from "./commands/rekey";
 import type * as SecretsCommands from "./commands/secrets";
@@ -31,21 +32,32 @@ const load = {
   export: () => require("./commands/export") as typeof ExportCommand,
   get: () => require("./commands/get") as typeof GetCommand,
   history: () => require("./commands/history") as typeof HistoryCommands,
+  instanceGroup: () => require("./commands/instance-group") as typeof InstanceGroupCommands,
   migrate: () => require("./commands/migrate") as typeof MigrateCommand,
   rekey: () => require("./commands/rekey") as typeof RekeyCommand,
   secrets: () => require("./commands/secrets") as typeof SecretsCommands,
 };
 
+const isGroup = (word: string | undefined) => word === "ig" || word === "instancegroup" || word === "instancegroups";
+
 const COMMANDS: Record<string, { run: Command; summary: string; help: () => string }> = {
   get: { run: (a, io) => (a[0] === "secrets" ? load.secrets().getSecrets(a, io) : load.get().get(a, io)), summary: "print clusters and instance groups (table, yaml, json)", help: () => `${load.get().GET_HELP}\n${load.secrets().SECRETS_HELP}` },
-  create: { run: (a, io) => (a[0] === "secret" ? load.secrets().createSecret(a, io) : load.create().create(a, io)), summary: "create a cluster, or merge flags into an existing one", help: () => `${load.create().CREATE_HELP}\n${load.secrets().SECRETS_HELP}` },
+  create: {
+    run: (a, io) => (a[0] === "secret" ? load.secrets().createSecret(a, io) : isGroup(a[0]) ? load.instanceGroup().createInstanceGroup(a, io) : load.create().create(a, io)),
+    summary: "create a cluster (or merge flags into one), an instance group, a secret",
+    help: () => `${load.create().CREATE_HELP}\n${load.instanceGroup().CREATE_IG_HELP}\n${load.secrets().SECRETS_HELP}`,
+  },
   edit: { run: (a, io) => load.edit().edit(a, io), summary: "edit a cluster or instance group in $EDITOR, validated, conflict-safe", help: () => load.edit().EDIT_HELP },
   export: { run: (a, io) => load.export().exportCluster(a, io), summary: "copy a cluster's files into a folder, for git", help: () => load.export().EXPORT_HELP },
-  diff: { run: (a, io) => load.apply().applyFiles(a, io, true), summary: "show what apply -f would change", help: () => load.apply().APPLY_HELP },
+  diff: { run: (a, io) => load.apply().applyFiles(a, io, true), summary: "show what apply -f would change (exit 1 when it would)", help: () => load.apply().DIFF_HELP },
   apply: { run: (a, io) => load.apply().applyFiles(a, io, false), summary: "make the stored documents what a folder or file says", help: () => load.apply().APPLY_HELP },
   history: { run: (a, io) => load.history().history(a, io), summary: "list a cluster document's stored revisions (bucket versioning)", help: () => load.history().HISTORY_HELP },
   rollback: { run: (a, io) => load.history().rollback(a, io), summary: "make an old revision the current one, conditionally", help: () => load.history().HISTORY_HELP },
-  delete: { run: (a, io) => load.history().deleteCluster(a, io), summary: "delete a cluster's files (only those kops knows)", help: () => load.history().DELETE_HELP },
+  delete: {
+    run: (a, io) => (isGroup(a[0]) ? load.instanceGroup().deleteInstanceGroup(a, io) : load.history().deleteCluster(a, io)),
+    summary: "delete a cluster's files (only those kops knows), or an instance group",
+    help: () => `${load.history().DELETE_HELP}\n${load.instanceGroup().DELETE_IG_HELP}`,
+  },
   migrate: { run: (a, io) => load.migrate().migrate(a, io), summary: "move a cluster's state to another store, verified", help: () => load.migrate().MIGRATE_HELP },
   rekey: { run: (a, io) => load.rekey().rekey(a, io), summary: "re-encrypt a cluster's client-side-encrypted files under the current key", help: () => load.rekey().REKEY_HELP },
 };
@@ -118,6 +130,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       return EXIT.conflict;
     }
     io.stderr.write(`kstate ${name}: ${printable(KstateError.isInstance(e) ? e.message : e instanceof Error ? e.message : String(e), io.env)}\n`);
-    return EXIT.failure;
+    // diff exits as diff(1) does: 1 says "different", so trouble is 2.
+    return name === "diff" ? EXIT.usage : EXIT.failure;
   }
 }

@@ -4,20 +4,21 @@
  * Pulumi provider and the `kstate` CLI both run this code.
  */
 import type { Document } from "yaml";
-import { type ClusterStore, type StoredDocument, writeDocument } from "../store/cluster-store";
+import type { ClusterStore, StoredDocument } from "../store/cluster-store";
 import { type FieldPath, formatPath, parsePath } from "../store/field-path";
-import { API_VERSION, CLUSTER_LABEL } from "../store/layout";
-import { BEFORE_FIRST_APPLY, DOCUMENT, type Owners, ownersOf, readOwners, SECRETS, withoutOwners, writeOwners } from "../store/managed-fields";
+import { API_VERSION, CLUSTER_LABEL, configBaseOf } from "../store/layout";
+import { BEFORE_FIRST_APPLY, DOCUMENT, type Owners, ownersOf, readOwners, SECRETS, writeOwners } from "../store/managed-fields";
 import { applySecrets, planSecretFiles, type SecretChange } from "./secrets";
 import { getIn, hasIn, newDocument, parseYaml, setIn, stringifyYaml, toPlain } from "../store/yaml";
-import { AlreadyExistsError, ConflictError, PreconditionFailedError } from "../vfs/errors";
+import { ConflictError } from "../vfs/errors";
 import type { Revision, VfsPath } from "../vfs/path";
 import { applyOverlay, flatten, mergeOverlay } from "./merge";
-import { configBaseFor, expandOptions, isOptionField } from "./expand";
+import { expandOptions, isOptionField } from "./expand";
 import type { ClusterOptions } from "./options";
-import { type Problem, validateClusterWithGroups, validationError } from "./validate";
+import { bumpGeneration, type ClusterPlan, type Doc, fileChanges, GROUP_PREFIX, lostRace, type Ownership, type PlannedFile, plain, timestamp, validatePlanned, writePlan } from "./plan";
+import { type Problem, validationError } from "./validate";
 
-type Doc = Record<string, unknown>;
+export { describeChanges, diffDocuments, ownershipChanges, type ClusterPlan, type FieldChange, type FileChange, type Ownership, type PlannedFile } from "./plan";
 
 export interface ClusterRequest {
   /** The cluster's name, e.g. dev.k8s.example.com. */
@@ -52,61 +53,6 @@ export interface ClusterRequest {
   secrets?: { desired: Record<string, string>; previous?: readonly string[] };
 }
 
-/** The field paths a manager owns, by file (`config`, `instancegroup/<name>`); `.` is the document itself. */
-export type Ownership = Record<string, string[]>;
-
-export interface FieldChange {
-  path: string;
-  before?: unknown;
-  after?: unknown;
-}
-
-export interface FileChange {
-  /** `config` or `instancegroup/<name>`. */
-  file: string;
-  action: "create" | "update" | "delete";
-  fields: FieldChange[];
-  /** Managers whose owned fields change: `[added, removed]`. */
-  owners: Record<string, [number, number]>;
-}
-
-export interface PlannedFile {
-  file: string;
-  path: VfsPath;
-  /** The revision read, or undefined for a new file. */
-  base: Revision | undefined;
-  before: Doc | undefined;
-  /** The document to write, or null to delete the file. */
-  doc: Document | null;
-  after: Doc | undefined;
-}
-
-export interface ClusterPlan {
-  name: string;
-  /** The cluster had a `config` before. */
-  existed: boolean;
-  /** The cluster existed and its config was not created by this manager. */
-  adopted: boolean;
-  files: PlannedFile[];
-  changes: FileChange[];
-  /** What the manager owns once the plan is applied. */
-  ownership: Ownership;
-  /** Invalid results: nothing may be written. */
-  problems: Problem[];
-  /** Fields other managers own that this change would set to other values. */
-  conflicts: Problem[];
-  /** Secret files to write or delete, after the documents. */
-  secrets: SecretChange[];
-}
-
-function timestamp(now: Date): string {
-  return now.toISOString().replace(/\.\d{3}Z$/, "Z");
-}
-
-function plain(doc: Document | undefined): Doc | undefined {
-  return doc ? (toPlain(doc) as Doc) : undefined;
-}
-
 function clone(doc: Document, source: string): Document {
   return parseYaml(stringifyYaml(doc), source);
 }
@@ -120,44 +66,6 @@ export function valueAt(obj: unknown, path: FieldPath): unknown {
     if (node === undefined) return undefined;
   }
   return node;
-}
-
-/**
- * Field-level differences between two plain documents (named lists compared item by item). The
- * ownership records are not compared: `ownershipChanges` describes those.
- */
-export function diffDocuments(before: Doc | undefined, after: Doc | undefined): FieldChange[] {
-  const leaves = (d: Doc | undefined) => new Map(flatten(withoutOwners(d) ?? {}).filter((a) => a.value !== undefined).map((a) => [formatPath(a.path), a.value]));
-  const b = leaves(before);
-  const a = leaves(after);
-  const changes: FieldChange[] = [];
-  for (const key of new Set([...b.keys(), ...a.keys()])) {
-    const x = b.get(key);
-    const y = a.get(key);
-    if (JSON.stringify(x) === JSON.stringify(y)) continue;
-    const c: FieldChange = { path: key };
-    if (b.has(key)) c.before = x;
-    if (a.has(key)) c.after = y;
-    changes.push(c);
-  }
-  return changes.sort((p, q) => (p.path < q.path ? -1 : 1));
-}
-
-/** How each manager's owned fields change between two plain documents: `{ manager: [added, removed] }`. */
-export function ownershipChanges(before: Doc | undefined, after: Doc | undefined): Record<string, [number, number]> {
-  const out: Record<string, [number, number]> = {};
-  for (const [sub, label] of [[undefined, ""], [SECRETS, " (secrets)"]] as const) {
-    const b = ownersOf(before, sub);
-    const a = ownersOf(after, sub);
-    for (const m of [...new Set([...b.keys(), ...a.keys()])].sort()) {
-      const was = b.get(m) ?? new Set<string>();
-      const now = a.get(m) ?? new Set<string>();
-      const added = [...now].filter((p) => !was.has(p)).length;
-      const removed = [...was].filter((p) => !now.has(p)).length;
-      if (added + removed > 0) out[`${m}${label}`] = [added, removed];
-    }
-  }
-  return out;
 }
 
 /** Paths to named list items present in a document, to tell new items from old ones. */
@@ -189,13 +97,6 @@ function applyDefaults(doc: Document, defaults: Doc, isNew: boolean, itemsBefore
     });
     if (!blocked && !hasIn(doc, path)) setIn(doc, path, value);
   }
-}
-
-function bumpGeneration(doc: Document, before: Doc | undefined, after: Doc | undefined): void {
-  if (!before) return;
-  if (JSON.stringify(before.spec) === JSON.stringify(after?.spec)) return;
-  const current = getIn(doc, ["metadata", "generation"]);
-  setIn(doc, ["metadata", "generation"], (typeof current === "number" ? current : 0) + 1);
 }
 
 function sameValue(current: unknown, wanted: unknown): boolean {
@@ -366,7 +267,7 @@ export async function planCluster(store: ClusterStore, req: ClusterRequest, now 
   } else {
     const itemsBefore = namedItems(configDoc!);
     const clusterOverlay = mergeOverlay(expansion?.owned.cluster ?? {}, req.spec ? { spec: req.spec } : {}) as Doc;
-    const clusterDefaults = mergeOverlay({ spec: { configBase: configBaseFor(req.storeUrl, req.name) } }, expansion?.defaults.cluster ?? {}) as Doc;
+    const clusterDefaults = mergeOverlay({ spec: { configBase: configBaseOf(store.cluster(req.name).url) } }, expansion?.defaults.cluster ?? {}) as Doc;
     manage("config", configDoc!, clusterOverlay, !stored, clusterDefaults);
     const removed = new Set(flatten(clusterOverlay).filter((a) => a.value === null).map((a) => formatPath(a.path)));
     applyDefaults(configDoc!, clusterDefaults, !stored, itemsBefore, removed);
@@ -380,31 +281,11 @@ export async function planCluster(store: ClusterStore, req: ClusterRequest, now 
   }
   files.push(...groupFiles);
 
-  // Validate the cluster as a whole, as it would be after the change (unless it goes).
-  // Options that cannot apply to the stored cluster come first, named as options.
+  // Options that cannot apply to the stored cluster come first, named as options; then the
+  // cluster as a whole, as it would be after the change (unless it goes).
   const problems: Problem[] = (expansion?.problems ?? []).map((p) => ({ path: `options.${p.option}`, message: p.message }));
-  if (configDoc && problems.length === 0) {
-    const groups: Record<string, unknown> = {};
-    for (const [name, d] of storedGroups) groups[name] = plain(d.doc);
-    for (const f of groupFiles) {
-      const name = f.file.slice(GROUP_PREFIX.length);
-      if (f.doc === null) delete groups[name];
-      else groups[name] = f.after;
-    }
-    const groupsBefore: Record<string, unknown> = {};
-    for (const [name, d] of storedGroups) groupsBefore[name] = plain(d.doc);
-    problems.push(...validateClusterWithGroups(plain(configDoc), groups, configBefore, req.name, groupsBefore));
-  }
-
-  const changes: FileChange[] = [];
-  for (const f of files) {
-    const fields = diffDocuments(f.before, f.after ?? undefined);
-    const owners = ownershipChanges(f.before, f.after);
-    if (f.doc === null) {
-      if (f.base !== undefined) changes.push({ file: f.file, action: "delete", fields, owners: {} });
-    } else if (f.base === undefined) changes.push({ file: f.file, action: "create", fields, owners });
-    else if (fields.length > 0 || Object.keys(owners).length > 0) changes.push({ file: f.file, action: "update", fields, owners });
-  }
+  if (problems.length === 0) problems.push(...validatePlanned(req.name, stored, storedGroups, files));
+  const changes = fileChanges(files);
   const adopted = stored !== undefined && !(prior.config ?? []).includes(DOCUMENT);
   return { name: req.name, existed: stored !== undefined, adopted, files, changes, ownership, problems, conflicts, secrets };
 }
@@ -450,8 +331,6 @@ async function planOwnedSecrets(folder: VfsPath, config: Document | null, manage
   if (config) writeOwners(config, owners, parsePath, SECRETS);
   return changes;
 }
-
-const GROUP_PREFIX = "instancegroup/";
 
 export interface ApplyOptions {
   /** What to do when another writer changed a field this program owns while it was writing. */
@@ -517,20 +396,12 @@ export async function applyCluster(store: ClusterStore, req: ClusterRequest, opt
       }
     }
     for (const f of plan.files) expected.set(f.file, f.before);
-    const revisions: Record<string, Revision> = {};
-    const order = [...plan.files].sort((a, b) => rank(a, plan) - rank(b, plan));
+    let revisions: Record<string, Revision>;
     try {
-      for (const f of order) {
-        const change = plan.changes.find((c) => c.file === f.file);
-        if (!change) continue;
-        if (f.doc === null) await f.path.remove({ ifRevision: f.base! });
-        else revisions[f.file] = await writeDocument(f.path, f.doc, f.base);
-        expected.set(f.file, f.after);
-      }
+      revisions = await writePlan(plan, (f) => expected.set(f.file, f.after));
       if (req.secrets) await applySecrets(store.cluster(req.name).join("secrets"), req.release ? {} : req.secrets.desired, plan.secrets);
     } catch (e) {
-      const raced = PreconditionFailedError.isInstance(e) || AlreadyExistsError.isInstance(e);
-      if (!raced || attempt >= attempts) throw e;
+      if (!lostRace(e) || attempt >= attempts) throw e;
       await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
       continue;
     }
@@ -538,39 +409,3 @@ export async function applyCluster(store: ClusterStore, req: ClusterRequest, opt
   }
 }
 
-/**
- * Write order: groups first and the config last when creating; when the config goes, groups
- * after it (the cluster disappears first); other deletions last.
- */
-function rank(f: PlannedFile, plan: ClusterPlan): number {
-  const configGoes = plan.files.some((x) => x.file === "config" && x.doc === null);
-  if (f.file === "config") return f.doc === null ? 0 : plan.existed ? 0 : 2;
-  if (f.doc === null) return configGoes ? 1 : 3;
-  return 1;
-}
-
-/** The value of a change line: JSON, except the per-write creation time, which no plan can know. */
-function shown(path: string, value: unknown): string {
-  return path === "metadata.creationTimestamp" ? "(the time of writing)" : JSON.stringify(value);
-}
-
-/** One line per change, for previews and plans: `config: ~ spec.kubernetesVersion: "v1.30.2" -> "v1.31.0"`. */
-export function describeChanges(plan: Pick<ClusterPlan, "changes">): string[] {
-  const lines: string[] = [];
-  for (const c of plan.changes) {
-    if (c.action === "delete") {
-      lines.push(`${c.file}: delete`);
-      continue;
-    }
-    if (c.action === "create") lines.push(`${c.file}: create`);
-    for (const f of c.fields) {
-      if (f.before === undefined) lines.push(`${c.file}: + ${f.path}: ${shown(f.path, f.after)}`);
-      else if (f.after === undefined) lines.push(`${c.file}: - ${f.path}: ${shown(f.path, f.before)}`);
-      else lines.push(`${c.file}: ~ ${f.path}: ${shown(f.path, f.before)} -> ${shown(f.path, f.after)}`);
-    }
-    for (const [manager, [added, removed]] of Object.entries(c.owners)) {
-      lines.push(`${c.file}: ~ owner ${manager}: ${[added ? `+${added}` : "", removed ? `-${removed}` : ""].filter(Boolean).join(" ")} field${added + removed === 1 ? "" : "s"}`);
-    }
-  }
-  return lines;
-}

@@ -29,6 +29,7 @@
  * | subnetIds, utilitySubnetIds | the id of each zone's subnet, in zone order |
  * | cloud, networkCidr, topology, etcdClusters | on create only: on an existing cluster another value is refused |
  */
+import { configBaseOf } from "../store/layout";
 import { type CloudLayout, cloudSpecDefaults, fallbackImage, gceAssignments, layoutOf, type SubnetPlace, subnetOf } from "./cloud-layout";
 import { mergeOverlay } from "./merge";
 import { fieldOptionCloudProblems, isFieldOptionPath, optionFields } from "./option-fields";
@@ -158,12 +159,6 @@ function networkingOf(name: string): { key: string; fields: Doc; noKubeProxy: bo
 function membersOf(etcd: Doc): string[] {
   const members = Array.isArray(etcd?.etcdMembers) ? (etcd.etcdMembers as Doc[]) : [];
   return members.map((m) => `${String(m?.name)}=${String(m?.instanceGroup)}`).sort();
-}
-
-/** `{store}/{name}`, as kops sets it (a local store as a plain path, as kops writes it). */
-export function configBaseFor(storeUrl: string, name: string): string {
-  const base = storeUrl.replace(/\/$/, "");
-  return `${base.startsWith("file://") ? base.slice("file://".length) : base}/${name}`;
 }
 
 /** An expansion that writes nothing: the options cannot apply, for `problems`. */
@@ -300,7 +295,7 @@ export function expandOptions(name: string, storeUrl: string, o: ClusterOptions,
   // The cluster's own fields.
   if (o.cloud) ownedSpec.cloudProvider = o.cloud;
   else if (cloud) defaultSpec.cloudProvider = cloud;
-  defaultSpec.configBase = configBaseFor(storeUrl, name);
+  defaultSpec.configBase = configBaseOf(`${storeUrl.replace(/\/$/, "")}/${name}`);
   if (o.kubernetesVersion) ownedSpec.kubernetesVersion = o.kubernetesVersion;
   if (o.channel) ownedSpec.channel = o.channel;
   const net = networkingOf(o.networking ?? "cilium");

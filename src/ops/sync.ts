@@ -6,7 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import { checkPart, KOPS_VERSION } from "../schema/check";
-import { CONFIG_FILE } from "../store/layout";
+import { CONFIG_FILE, configBaseOf } from "../store/layout";
 import { isScalar } from "yaml";
 import { getIn, parseYaml, setIn, stringifyYaml } from "../store/yaml";
 import { copyFile, md5Of, sameStoredBytes } from "../vfs/copy";
@@ -55,11 +55,6 @@ export interface SyncResult {
   manifestHash: string;
   sourceDeleted: boolean;
   dryRun: boolean;
-}
-
-/** `spec.configBase` for a cluster folder: its URL, a local folder as a plain path (as kops writes it). */
-export function configBaseOf(folder: VfsPath): string {
-  return folder.url.startsWith("file://") ? folder.url.slice("file://".length) : folder.url;
 }
 
 /**
@@ -127,7 +122,7 @@ export async function syncCluster(source: VfsPath, destination: VfsPath, options
   const [sourceFiles, destFiles] = await Promise.all([source.listTree({ hashes: true }), destination.listTree({ hashes: true })]);
   const configInfo = sourceFiles.find((f) => f.path === CONFIG_FILE);
   if (!configInfo) throw new NotFoundError(`migrate ${source.url}: no cluster there (no config file)`, { url: source.url });
-  const configBase = configBaseOf(destination);
+  const configBase = configBaseOf(destination.url);
   const sourceConfig = await source.join(CONFIG_FILE).read();
   const wantedConfig = rewriteConfigBase(sourceConfig.data.toString("utf8"), source.join(CONFIG_FILE).url, configBase);
 

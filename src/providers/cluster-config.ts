@@ -7,7 +7,7 @@ import { isDns1123Subdomain, validationError } from "../ops/validate";
 import { checkPart } from "../schema/check";
 import { ClusterStore } from "../store/cluster-store";
 import { parsePath } from "../store/field-path";
-import { isKopsFile, isKopsManagedState } from "../store/layout";
+import { configBaseOf, isKopsFile, isKopsManagedState } from "../store/layout";
 import { DOCUMENT, readOwners } from "../store/managed-fields";
 import { type ClusterEncryption, decodeSecret, encryptionProblems, keyedSecretHash, SECRET_NAME, storeEncryption } from "../store/secrets";
 import { bucketAdmin, canonicalUrl, openPath, parseUrl } from "../vfs";
@@ -327,7 +327,7 @@ async function observe(i: Normalized, secretHashKey: string, secretNames: readon
     manager: i.manager,
     onConflict: i.onConflict,
     deleteClusterState: i.deleteClusterState,
-    configBase: typeof spec?.configBase === "string" ? spec.configBase : `${i.store}/${i.name}`,
+    configBase: typeof spec?.configBase === "string" ? spec.configBase : configBaseOf(`${i.store.replace(/\/$/, "")}/${i.name}`),
     revisions,
     ownedValues: ownedValuesOf(ownership, docs),
     adopted: !(ownership.config ?? []).includes(DOCUMENT),

@@ -9,6 +9,15 @@ export const API_VERSION = "kops.k8s.io/v1alpha2";
 export const LEGACY_API_VERSION = "kops/v1alpha2";
 export const CLUSTER_LABEL = "kops.k8s.io/cluster";
 
+/**
+ * `spec.configBase` of a cluster's folder (`{store}/{cluster}`): its URL, a local folder as a plain
+ * path, as kops writes it. Every road that writes or moves a cluster sets it with this.
+ */
+export function configBaseOf(folderUrl: string): string {
+  const url = folderUrl.replace(/\/$/, "");
+  return url.startsWith("file://") ? url.slice("file://".length) : url;
+}
+
 /** Single files kops may keep in a cluster's folder. */
 export const KOPS_FILES = ["config", "cluster.spec", "cluster-completed.spec", "kops-version.txt"] as const;
 

@@ -133,7 +133,7 @@ for (const [kind, make] of Object.entries(stores)) {
       await unchanged(async () => {
         const r = await kstate(["apply", "-f", file, "--yes"], { env });
         assert.equal(r.code, 1, r.stderr);
-        assert.match(r.stderr, /two InstanceGroup documents named "nodes-us-east-1a"/);
+        assert.match(r.stderr, /instancegroup\/nodes-us-east-1a: given twice: a file holds one document/);
       });
     });
 

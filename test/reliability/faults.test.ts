@@ -25,7 +25,8 @@ import * as path from "node:path";
 import { Readable } from "node:stream";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { ClusterConfig } from "../../src";
-import { configBaseOf, rewriteConfigBase, syncCluster } from "../../src/ops/sync";
+import { rewriteConfigBase, syncCluster } from "../../src/ops/sync";
+import { configBaseOf } from "../../src/store/layout";
 import { parseYaml } from "../../src/store/yaml";
 import { AlreadyExistsError, KstateError, NotFoundError, type OpenOptions, openPath, PreconditionFailedError, type VfsPath } from "../../src/vfs";
 import { kstate } from "../support/cli";
@@ -507,7 +508,7 @@ function migrateCase(fx: Fixture, sourceFiles: Map<string, Buffer>): Case {
   const sourceDirect = openPath(`${target.scheme}://${fx.srcBucket}/${CLUSTER}`, direct);
   const destDirect = openPath(`${target.scheme}://${fx.dstBucket}/${sub}/${CLUSTER}`, direct);
   const expected = new Map(sourceFiles);
-  expected.set("config", Buffer.from(rewriteConfigBase(sourceFiles.get("config")!.toString("utf8"), "config", configBaseOf(destDirect))));
+  expected.set("config", Buffer.from(rewriteConfigBase(sourceFiles.get("config")!.toString("utf8"), "config", configBaseOf(destDirect.url))));
 
   const check = async (t: Tally, complete: boolean, stage: string) => {
     const listed = await destDirect.listTree();

@@ -2,15 +2,15 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Document } from "yaml";
 import { applyCluster, type ClusterPlan, describeChanges, planCluster } from "../../ops/cluster";
-import { configBaseFor } from "../../ops/expand";
 import { checkOptions } from "../../ops/options";
 import { type PlannedSshKey, planSshPublicKey } from "../../ops/ssh-key";
 import { clusterNameProblems, validationError } from "../../ops/validate";
 import { ClusterStore } from "../../store/cluster-store";
-import { API_VERSION, CLUSTER_LABEL, SSH_PUBLIC_KEY_DIR } from "../../store/layout";
-import { newDocument, stringifyYaml, toPlain } from "../../store/yaml";
+import { API_VERSION, CLUSTER_LABEL, configBaseOf, SSH_PUBLIC_KEY_DIR } from "../../store/layout";
+import { newDocument, toPlain } from "../../store/yaml";
 import { AlreadyExistsError, NotFoundError, RefusedError, ValidationError } from "../../vfs/errors";
 import { clusterName, CREATE_HELP, parseCreateFlags, specOverlay } from "../create-flags";
+import { formatDocuments } from "../document-output";
 import { colours, EXIT, type Io, UsageError } from "../io";
 import { CONFIG_VARIABLE } from "../kops-config";
 import { openStore, stateStore } from "../store-url";
@@ -41,19 +41,6 @@ function readSshKey(file: string, env: Record<string, string | undefined>): Plan
 /** The SSHCredential document `kops create cluster --dry-run -o yaml` prints for the key. */
 function sshCredential(cluster: string, key: PlannedSshKey): Document {
   return newDocument({ apiVersion: API_VERSION, kind: "SSHCredential", metadata: { labels: { [CLUSTER_LABEL]: cluster }, name: "admin" }, spec: { publicKey: key.publicKey } });
-}
-
-/**
- * Documents as `kops create cluster --dry-run` prints them: YAML separated by a blank line, `---`
- * and a blank line; JSON one compact object per document, each ending in a newline, joined by
- * commas (kops's own stream, which is JSON once wrapped in [ ]).
- */
-export function formatDocuments(docs: readonly Document[], output: "yaml" | "json"): string {
-  if (output === "yaml") return docs.map((d) => stringifyYaml(d)).join("\n---\n\n");
-  return docs.map((d) => {
-    const { kind, apiVersion, ...rest } = toPlain(d) as Record<string, unknown>;
-    return `${JSON.stringify({ kind, apiVersion, ...rest })}\n`;
-  }).join(",");
 }
 
 export async function create(argv: string[], io: Io): Promise<number> {
@@ -97,7 +84,7 @@ export async function create(argv: string[], io: Io): Promise<number> {
     const configAfter = plan.files.find((f) => f.file === "config")?.after as { spec?: { configBase?: unknown; configStore?: { keypairs?: unknown } } } | undefined;
     const keypairs = configAfter?.spec?.configStore?.keypairs;
     const configBase = configAfter?.spec?.configBase;
-    if (keypairs !== undefined || (configBase !== undefined && configBase !== configBaseFor(storeUrl, name))) {
+    if (keypairs !== undefined || (configBase !== undefined && configBase !== configBaseOf(store.cluster(name).url))) {
       throw new RefusedError(`--ssh-public-key: cluster ${name} keeps its keys in ${String(keypairs ?? `${String(configBase)}/pki`)}, not in ${storeUrl}; add the key with kops create sshpublickey. Nothing was written.`, { url: keyFolder.url });
     }
     let stored: string[] = [];
@@ -128,7 +115,7 @@ export async function create(argv: string[], io: Io): Promise<number> {
     human.write("Dry run: nothing was written.\n");
     return EXIT.ok;
   }
-  if (lines.length === 0) return EXIT.ok;
+  if (lines.length === 0) return EXIT.nothingToDo;
   if (plan.changes.length > 0) await applyCluster(store, request);
   if (keyToWrite) {
     try {

@@ -4,19 +4,25 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as nodePath from "node:path";
 import { parseArgs } from "node:util";
-import { validateClusterWithGroups } from "../../ops/validate";
+import type { Document } from "yaml";
+import { applyDocuments, checkPlan, planDocuments } from "../../ops/documents";
+import { applyOverlay } from "../../ops/merge";
+import { describeChanges } from "../../ops/plan";
 import { ClusterStore, parseKopsDocument, type StoredDocument } from "../../store/cluster-store";
-import { getIn, setIn, stringifyYaml } from "../../store/yaml";
-import { PreconditionFailedError } from "../../vfs";
-import { NotFoundError } from "../../vfs/errors";
+import { ConflictError, NotFoundError } from "../../vfs/errors";
 import { colours, EXIT, type Io, UsageError } from "../io";
 import { clusterName } from "../cluster-name";
+import { specOverlay } from "../create-flags";
 import { openStore } from "../store-url";
 
-export const EDIT_HELP = `Usage: kstate edit cluster [NAME] [--state URL]
-       kstate edit ig --name CLUSTER GROUP [--state URL]
+export const EDIT_HELP = `Usage: kstate edit cluster [NAME] [--set PATH=VALUE]… [--unset PATH]… [--state URL]
+       kstate edit ig --name CLUSTER GROUP [--set PATH=VALUE]… [--unset PATH]… [--state URL]
 
 The cluster is the argument, else --name, else KOPS_CLUSTER_NAME, as for kops.
+
+With --set or --unset (as kops edit takes them: spec.kubelet.maxPods=110, --unset
+spec.kubelet.maxPods) the change is made without an editor: the changed fields are shown and
+written, validated as a whole cluster and conditional on the revision read. Nothing changed: exit 4.
 
 Opens the stored document in KSTATE_EDITOR, EDITOR or VISUAL (default vi). Comments and key
 order survive. Saving it unchanged cancels. A YAML error stops the edit and keeps your text in a
@@ -51,10 +57,9 @@ function runEditor(io: Io, file: string): void {
 export async function edit(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv, allowPositionals: true,
-    options: { name: { type: "string" }, state: { type: "string" } },
+    options: { name: { type: "string" }, state: { type: "string" }, set: { type: "string", multiple: true }, unset: { type: "string", multiple: true } },
   });
   const [kind, target, ...rest] = positionals;
-  const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
   let cluster: string;
   let group: string | undefined;
   if (kind === "cluster") {
@@ -64,25 +69,50 @@ export async function edit(argv: string[], io: Io): Promise<number> {
     cluster = clusterName("edit ig", undefined, values.name, io.env);
     group = target;
   } else throw new UsageError("edit takes `cluster NAME` or `ig --name CLUSTER GROUP`");
+  const overlay = values.set || values.unset ? specOverlay(values.set ?? [], values.unset ?? []) : undefined;
 
+  const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
   const stored: StoredDocument | undefined = group === undefined ? await store.requireConfig(cluster) : await store.readInstanceGroup(cluster, group);
   if (!stored) throw new NotFoundError(`instance group ${JSON.stringify(group)} of ${cluster} not found in ${store.root.url}`, { url: store.instanceGroupPath(cluster, group!).url });
-  const kindName = group === undefined ? "Cluster" : "InstanceGroup";
+  const file = group === undefined ? "config" : `instancegroup/${group}`;
+  const plan = (doc: Document) => planDocuments(store, { name: cluster, edits: [{ file, content: doc, basedOn: stored.revision }] });
+  if (overlay) {
+    const doc = stored.doc.clone();
+    applyOverlay(doc, overlay, []);
+    const planned = await plan(doc);
+    checkPlan(store, planned);
+    const lines = describeChanges(planned);
+    io.stdout.write(lines.length ? `${lines.map((l) => `  ${l}`).join("\n")}\n` : "No changes.\n");
+    if (planned.changes.length === 0) return EXIT.nothingToDo;
+    await applyDocuments(store, planned);
+    io.stdout.write(`Saved ${stored.path.url}.\n`);
+    return EXIT.ok;
+  }
+  return editInEditor(io, stored, group === undefined ? "Cluster" : "InstanceGroup", group ?? cluster, plan, store);
+}
+
+async function editInEditor(io: Io, stored: StoredDocument, kindName: "Cluster" | "InstanceGroup", label: string, plan: (doc: Document) => ReturnType<typeof planDocuments>, store: ClusterStore): Promise<number> {
   const original = stored.text;
   const dir = fs.mkdtempSync(nodePath.join(os.tmpdir(), "kstate-edit-"));
-  const file = nodePath.join(dir, `${group ?? cluster}.yaml`);
+  const file = nodePath.join(dir, `${label}.yaml`);
   fs.writeFileSync(file, `${HEADER.join("\n")}\n${original}`, { mode: 0o600 });
   const c = colours(io, "stderr");
   let errors: string[] = [];
   let lastAttempt: string | undefined;
   let keep = false; // the temp folder holds the user's text worth keeping
+  const keepText = (edited: string) => {
+    const kept = `${file}.kept`;
+    fs.writeFileSync(kept, edited, { mode: 0o600 });
+    keep = true;
+    return kept;
+  };
   try {
     for (;;) {
       runEditor(io, file);
       const edited = body(fs.readFileSync(file, "utf8"));
       if (edited === original) {
         io.stdout.write("Edit cancelled: no changes.\n");
-        return EXIT.ok;
+        return EXIT.nothingToDo;
       }
       if (errors.length > 0 && edited === lastAttempt) {
         io.stderr.write(`Edit cancelled: no valid changes were saved.\n`);
@@ -92,39 +122,26 @@ export async function edit(argv: string[], io: Io): Promise<number> {
       try {
         doc = parseKopsDocument(edited, file, kindName);
       } catch (e) {
-        const kept = `${file}.kept`;
-        fs.writeFileSync(kept, edited, { mode: 0o600 });
-        keep = true;
-        io.stderr.write(`${c.red("error")}: ${(e as Error).message}\nA copy of your changes has been stored to ${kept}\n`);
+        io.stderr.write(`${c.red("error")}: ${(e as Error).message}\nA copy of your changes has been stored to ${keepText(edited)}\n`);
         return EXIT.failure;
       }
-      // Validate the cluster as it would be with this document in place.
-      const storedConfig = group === undefined ? stored.doc.toJS() : (await store.readConfig(cluster))?.doc.toJS();
-      const config = group === undefined ? doc.toJS() : storedConfig;
-      const groups: Record<string, unknown> = {};
-      for (const [g, d] of await store.readInstanceGroups(cluster)) groups[g] = d.doc.toJS();
-      const groupsBefore = { ...groups };
-      if (group !== undefined) groups[group] = doc.toJS();
-      const problems = validateClusterWithGroups(config, groups, storedConfig, cluster, groupsBefore);
-      if (problems.length > 0) {
-        errors = problems.map((p) => `${p.file ? `${p.file}: ` : ""}${p.path ? `${p.path}: ` : ""}${p.message}`);
+      // The cluster as it would be with this document in place; a problem reopens the editor.
+      const planned = await plan(doc);
+      if (planned.problems.length > 0) {
+        errors = planned.problems.map((p) => `${p.file ? `${p.file}: ` : ""}${p.path ? `${p.path}: ` : ""}${p.message}`);
         lastAttempt = edited;
         fs.writeFileSync(file, `${HEADER.join("\n")}\n# validation failed:\n${errors.map((e) => `#   ${e}`).join("\n")}\n#\n${edited}`);
         continue;
       }
-      const before = stored.doc.toJS() as Record<string, unknown>;
-      if (JSON.stringify(before.spec) !== JSON.stringify((doc.toJS() as Record<string, unknown>).spec)) {
-        const g = getIn(stored.doc, ["metadata", "generation"]);
-        setIn(doc, ["metadata", "generation"], (typeof g === "number" ? g : 0) + 1);
+      if (planned.changes.length === 0) {
+        io.stdout.write("Edit cancelled: no changes.\n");
+        return EXIT.nothingToDo;
       }
       try {
-        await stored.path.write(stringifyYaml(doc), { ifRevision: stored.revision });
+        await applyDocuments(store, planned);
       } catch (e) {
-        if (!PreconditionFailedError.isInstance(e)) throw e;
-        const kept = `${file}.kept`;
-        fs.writeFileSync(kept, edited, { mode: 0o600 });
-        keep = true;
-        io.stderr.write(`${c.red("conflict")}: ${stored.path.url} was changed by someone else while you edited it; nothing was overwritten.\nYour version is in ${kept}; run the edit again to apply it on top of theirs.\n`);
+        if (!ConflictError.isInstance(e)) throw e;
+        io.stderr.write(`${c.red("conflict")}: ${stored.path.url} was changed by someone else while you edited it; nothing was overwritten.\nYour version is in ${keepText(edited)}; run the edit again to apply it on top of theirs.\n`);
         return EXIT.conflict;
       }
       io.stdout.write(`Saved ${stored.path.url}.\n`);

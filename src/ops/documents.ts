@@ -1,0 +1,208 @@
+/**
+ * Whole documents put in place of the stored ones: a folder or stream applied with `apply -f`, an
+ * editor's save, an old revision rolled back, an instance group created or deleted. The result
+ * is planned as a program's options are (change lines, generation, validation of the whole
+ * cluster) and written the one way a plan is written: each file only if it is still as read.
+ */
+import type { Document } from "yaml";
+import type { ClusterStore, StoredDocument } from "../store/cluster-store";
+import { CONFIG_FILE } from "../store/layout";
+import { decodeSecret, SECRET_NAME, secretHash } from "../store/secrets";
+import { getIn, hasIn, setIn, stringifyYaml } from "../store/yaml";
+import { isEnvelope, NotFoundError } from "../vfs";
+import { isEncryptedPath } from "../vfs/encrypted";
+import { ConflictError } from "../vfs/errors";
+import type { Revision, VfsPath } from "../vfs/path";
+import { bumpGeneration, type ClusterPlan, fileChanges, GROUP_PREFIX, lostRace, type PlannedFile, plain, timestamp, validatePlanned, writePlan } from "./plan";
+import { isDns1123Subdomain, type Problem, validationError } from "./validate";
+
+export const SECRET_PREFIX = "secrets/";
+
+/** One file of a cluster as the caller wants it. */
+export interface DocumentEdit {
+  /** `config`, `instancegroup/<name>` or `secrets/<name>`. */
+  file: string;
+  /** The whole document, a secret's bytes, or null to delete the file. */
+  content: Document | Buffer | null;
+  /**
+   * The revision the caller's copy was made from (`"absent"`: made without one). When the store
+   * holds another, someone changed the file since: a conflict, unless the request is forced.
+   */
+  basedOn?: Revision | "absent";
+}
+
+export interface DocumentsRequest {
+  /** The cluster's name. */
+  name: string;
+  edits: readonly DocumentEdit[];
+  /** Write over changes made in the store since `basedOn`. */
+  force?: boolean;
+  /** A request that may make the cluster's `config` (otherwise the cluster must exist). */
+  mayCreate?: boolean;
+}
+
+/** The files a request may name, with the reason when it names another. */
+export function editableFileProblem(file: string): string | undefined {
+  if (file === CONFIG_FILE) return undefined;
+  if (file.startsWith(GROUP_PREFIX)) return isDns1123Subdomain(file.slice(GROUP_PREFIX.length)) ? undefined : "an instance group's name is a DNS label (lowercase letters, digits, '-' and '.')";
+  if (file.startsWith(SECRET_PREFIX)) return SECRET_NAME.test(file.slice(SECRET_PREFIX.length)) ? undefined : "a secret's name is letters, digits and . _ - :";
+  return "not a document kstate writes: config, instancegroup/<name> or secrets/<name>";
+}
+
+interface StoredSecret {
+  revision: Revision;
+  /** The secret as kops reads it (decrypted where the store encrypts it). */
+  value: Buffer;
+}
+
+async function readSecret(path: VfsPath): Promise<StoredSecret | undefined> {
+  try {
+    const { data, revision } = await path.read();
+    return { revision, value: data };
+  } catch (e) {
+    if (NotFoundError.isInstance(e)) return undefined;
+    throw e;
+  }
+}
+
+/** A secret as change lines show it: a hash of its value, never the value. */
+function shownSecret(json: Buffer, url: string): Record<string, unknown> {
+  return { Data: `(sha256 ${secretHash(decodeSecret(json.toString("utf8"), url))})` };
+}
+
+/** Carries over what the store keeps of a document and the caller's copy may lack or not own. */
+function settle(doc: Document, stored: StoredDocument | undefined, now: Date): void {
+  if (!stored) {
+    if (!hasIn(doc, ["metadata", "creationTimestamp"])) setIn(doc, ["metadata", "creationTimestamp"], timestamp(now));
+    return;
+  }
+  // The creation time and the ownership records are the store's; the generation is counted there.
+  for (const key of ["creationTimestamp", "managedFields"]) {
+    const kept = stored.doc.getIn(["metadata", key], true);
+    if (kept !== undefined && !hasIn(doc, ["metadata", key])) setIn(doc, ["metadata", key], kept);
+  }
+  const generation = getIn(stored.doc, ["metadata", "generation"]);
+  if (generation === undefined) doc.deleteIn(["metadata", "generation"]);
+  else setIn(doc, ["metadata", "generation"], generation);
+  bumpGeneration(doc, plain(stored.doc), plain(doc));
+}
+
+/** A group an etcd member still names cannot go: the member's data lives on its volumes. */
+function etcdMembersOfDeleted(files: readonly PlannedFile[], stored: StoredDocument | undefined): Problem[] {
+  const config = files.find((f) => f.file === CONFIG_FILE)?.after ?? plain(stored?.doc);
+  const etcd = ((config?.spec as { etcdClusters?: unknown } | undefined)?.etcdClusters ?? []) as { name?: unknown; etcdMembers?: { name?: unknown; instanceGroup?: unknown }[] }[];
+  const problems: Problem[] = [];
+  for (const f of files) {
+    if (f.doc !== null || f.data !== undefined || !f.file.startsWith(GROUP_PREFIX)) continue;
+    const group = f.file.slice(GROUP_PREFIX.length);
+    for (const e of Array.isArray(etcd) ? etcd : []) {
+      for (const m of Array.isArray(e?.etcdMembers) ? e.etcdMembers : []) {
+        if (m?.instanceGroup === group) problems.push({ file: f.file, path: "", message: `etcd member ${String(m.name)} of etcd cluster ${String(e.name)} runs in this group; move the member first (kops's etcd procedures), then delete the group` });
+      }
+    }
+  }
+  return problems;
+}
+
+/** Reads the cluster and works out what the edits change, without writing anything. */
+export async function planDocuments(store: ClusterStore, req: DocumentsRequest, now = new Date()): Promise<ClusterPlan> {
+  const [stored, storedGroups] = await Promise.all([store.readConfig(req.name), store.readInstanceGroups(req.name)]);
+  const problems: Problem[] = [];
+  const stale: Problem[] = [];
+  const files: PlannedFile[] = [];
+  const seen = new Set<string>();
+  for (const edit of req.edits) {
+    const wrong = editableFileProblem(edit.file);
+    if (wrong) {
+      problems.push({ file: edit.file, path: "", message: wrong });
+      continue;
+    }
+    if (seen.has(edit.file)) {
+      problems.push({ file: edit.file, path: "", message: "given twice: a file holds one document (two InstanceGroup documents with one name?)" });
+      continue;
+    }
+    seen.add(edit.file);
+    const path = store.cluster(req.name).join(...edit.file.split("/"));
+    const isSecret = edit.file.startsWith(SECRET_PREFIX);
+    const current = isSecret ? await readSecret(path) : edit.file === CONFIG_FILE ? stored : storedGroups.get(edit.file.slice(GROUP_PREFIX.length));
+    if (edit.basedOn !== undefined && !req.force && (current?.revision ?? "absent") !== edit.basedOn) {
+      stale.push({ file: edit.file, path: "", message: `${path.url} ${current ? (edit.basedOn === "absent" ? "was created" : "changed") : "was deleted"} in the store since this copy was made` });
+    }
+    if (edit.content === null) {
+      if (edit.file === CONFIG_FILE) problems.push({ file: edit.file, path: "", message: "the config goes only with the whole cluster (kstate delete cluster)" });
+      else if (current) files.push({ file: edit.file, path, base: current.revision, before: isSecret ? shownSecret((current as StoredSecret).value, path.url) : plain((current as StoredDocument).doc), doc: null, after: undefined });
+      continue;
+    }
+    if (Buffer.isBuffer(edit.content)) {
+      if (!isSecret) throw new TypeError(`${edit.file}: bytes are given only for secrets`);
+      const plainBytes = isEnvelope(edit.content) && isEncryptedPath(path) ? await path.open(edit.content) : edit.content;
+      if (isEnvelope(plainBytes)) {
+        problems.push({ file: edit.file, path: "", message: "encrypted client side, and this store is opened without that key (set KSTATE_PASSPHRASE or KSTATE_AWS_KMS_KEY_ID)" });
+        continue;
+      }
+      let after: Record<string, unknown>;
+      try {
+        after = shownSecret(plainBytes, edit.file);
+      } catch (e) {
+        problems.push({ file: edit.file, path: "Data", message: (e as Error).message.replace(/^[^:]*: /, "") });
+        continue;
+      }
+      const current_ = current as StoredSecret | undefined;
+      if (current_ && current_.value.equals(plainBytes)) continue;
+      files.push({ file: edit.file, path, base: current_?.revision, before: current_ ? shownSecret(current_.value, path.url) : undefined, doc: null, data: plainBytes, after });
+      continue;
+    }
+    const doc = edit.content.clone();
+    const storedDoc = current as StoredDocument | undefined;
+    settle(doc, storedDoc, now);
+    files.push({ file: edit.file, path, base: storedDoc?.revision, before: plain(storedDoc?.doc), doc, after: plain(doc) });
+  }
+  if (!stored && !files.some((f) => f.file === CONFIG_FILE && f.doc !== null) && problems.length === 0) {
+    problems.push({ file: CONFIG_FILE, path: "", message: `no cluster ${req.name} in ${store.root.url}${req.mayCreate ? "; give its config too" : ""}` });
+  } else if (!stored && !req.mayCreate && problems.length === 0) {
+    problems.push({ file: CONFIG_FILE, path: "", message: `no cluster ${req.name} in ${store.root.url} (create it with kstate create cluster)` });
+  }
+  if (problems.length === 0) problems.push(...etcdMembersOfDeleted(files, stored));
+  if (problems.length === 0) problems.push(...validatePlanned(req.name, stored, storedGroups, files));
+  const changes = fileChanges(files);
+  // A copy that is stale but says what the store says changes nothing: no conflict.
+  const conflicts = stale.filter((c) => changes.some((x) => x.file === c.file));
+  return { name: req.name, existed: stored !== undefined, adopted: false, files, changes, ownership: {}, problems, conflicts, secrets: [] };
+}
+
+export interface AppliedDocuments {
+  plan: ClusterPlan;
+  /** The revision each written file got, by file (deleted files are absent). */
+  revisions: Record<string, Revision>;
+}
+
+/** A conflict naming each file that changed in the store since the caller's copy. */
+export function staleCopyError(plan: ClusterPlan, url: string, advice: string): ConflictError {
+  return new ConflictError(`cluster ${plan.name}: nothing was written:\n${plan.conflicts.map((c) => `  ${c.message}`).join("\n")}\n${advice}`, { url });
+}
+
+/** Throws what blocks a plan: its problems (a `ValidationError`), else its stale files (a `ConflictError`). */
+export function checkPlan(store: ClusterStore, plan: ClusterPlan): void {
+  if (plan.problems.length > 0) throw validationError(plan.name, plan.problems);
+  if (plan.conflicts.length > 0) throw staleCopyError(plan, store.cluster(plan.name).url, "Bring the copy up to date (kstate pull) and redo the change, or --force it over the store's version.");
+}
+
+/**
+ * Writes a plan made by `planDocuments`, each file only if it is still at the revision read. A
+ * writer who got in between is never overwritten: the result is a `ConflictError` (the caller
+ * showed this plan and asked for it, so it is not redone on other contents silently).
+ */
+export async function applyDocuments(store: ClusterStore, plan: ClusterPlan, written?: (f: PlannedFile, revision: Revision | undefined) => void): Promise<AppliedDocuments> {
+  checkPlan(store, plan);
+  try {
+    return { plan, revisions: await writePlan(plan, written) };
+  } catch (e) {
+    if (!lostRace(e)) throw e;
+    throw new ConflictError(`cluster ${plan.name}: another writer changed it while this change was being written; nothing of theirs was overwritten. Run the command again to see the change on top of theirs.`, { url: store.cluster(plan.name).url, cause: e });
+  }
+}
+
+/** The text a planned document is written as (for previews of whole documents). */
+export function plannedText(f: PlannedFile): string | undefined {
+  return f.doc ? stringifyYaml(f.doc) : f.data?.toString("utf8");
+}
