@@ -97,7 +97,8 @@ export async function applyFiles(argv: string[], io: Io, diffOnly: boolean): Pro
     if (caughtUp) writeBase(folder!, base);
   }
   checkPlan(store, plan);
-  if (diffOnly) return plan.changes.length > 0 ? EXIT.failure : EXIT.ok;
+  // The folder and the store differ when apply would write, or when the store holds what the folder lacks.
+  if (diffOnly) return plan.changes.length > 0 || (!values.prune && missing.length > 0) ? EXIT.failure : EXIT.ok;
   if (plan.changes.length === 0) return EXIT.nothingToDo;
   if (values["dry-run"]) {
     io.stdout.write("Dry run: nothing was written.\n");
