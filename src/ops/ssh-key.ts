@@ -5,8 +5,9 @@
  * is the MD5 fingerprint `ssh-keygen -l -E md5` prints, and what `kops get sshpublickeys` lists.
  */
 import { createHash } from "node:crypto";
-import { sshPublicKeyFile } from "../store/layout";
-import { ValidationError } from "../vfs/errors";
+import type { ClusterStore } from "../store/cluster-store";
+import { configBaseOf, SSH_PUBLIC_KEY_DIR, sshPublicKeyFile } from "../store/layout";
+import { AlreadyExistsError, NotFoundError, RefusedError, ValidationError } from "../vfs/errors";
 
 export interface PlannedSshKey {
   /** The file, relative to the cluster's folder: `pki/ssh/public/admin/<id>`. */
@@ -147,4 +148,40 @@ export function planSshPublicKey(data: Buffer | string, source: string): Planned
     }
   }
   throw new ValidationError(`${source}: not an OpenSSH public key: ${reason}`, { problems: [{ path: "sshPublicKey", message: reason }] });
+}
+
+/**
+ * The key to write for a cluster, or undefined when it is there already. Refused when the cluster
+ * keeps its keys elsewhere (`spec.configStore.keypairs`, or a configBase in another store) or holds
+ * another admin key: kops then fails on AWS, Azure and OpenStack ("exactly one 'admin' SSH public key").
+ */
+export async function planKeyWrite(store: ClusterStore, cluster: string, key: PlannedSshKey, configAfter: Record<string, unknown> | undefined): Promise<PlannedSshKey | undefined> {
+  const folder = store.cluster(cluster).join(...SSH_PUBLIC_KEY_DIR.split("/"));
+  const spec = configAfter?.spec as { configBase?: unknown; configStore?: { keypairs?: unknown } } | undefined;
+  const keypairs = spec?.configStore?.keypairs;
+  const configBase = spec?.configBase;
+  if (keypairs !== undefined || (configBase !== undefined && configBase !== configBaseOf(store.cluster(cluster).url))) {
+    throw new RefusedError(`--ssh-public-key: cluster ${cluster} keeps its keys in ${String(keypairs ?? `${String(configBase)}/pki`)}, not in ${store.root.url}; add the key with kops create sshpublickey. Nothing was written.`, { url: folder.url });
+  }
+  let stored: string[] = [];
+  try {
+    stored = (await folder.list()).map((f) => f.path);
+  } catch (e) {
+    if (!NotFoundError.isInstance(e)) throw e;
+  }
+  const id = key.file.slice(SSH_PUBLIC_KEY_DIR.length + 1);
+  const others = stored.filter((s) => s !== id);
+  if (others.length > 0) {
+    throw new RefusedError(`--ssh-public-key: cluster ${cluster} already has another admin SSH key (${others.map((s) => s.match(/../g)?.join(":") ?? s).join(", ")}); kops takes only one. Delete it first with kops delete sshpublickey. Nothing was written.`, { url: folder.url });
+  }
+  return stored.includes(id) ? undefined : key;
+}
+
+/** Writes the key, once: a key written meanwhile under its name (its fingerprint) is this key. */
+export async function writeSshPublicKey(store: ClusterStore, cluster: string, key: PlannedSshKey): Promise<void> {
+  try {
+    await store.cluster(cluster).join(...key.file.split("/")).create(key.body);
+  } catch (e) {
+    if (!AlreadyExistsError.isInstance(e)) throw e;
+  }
 }

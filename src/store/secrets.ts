@@ -7,8 +7,7 @@
 import { createHash, createHmac } from "node:crypto";
 import { type ClientSideEncryption, globToRegExp, keyringOf } from "../vfs/encrypted";
 import { CONFIG_FILE, INSTANCE_GROUP_DIR } from "./layout";
-import { NotFoundError, ValidationError } from "../vfs/errors";
-import type { VfsPath } from "../vfs/path";
+import { ValidationError } from "../vfs/errors";
 
 /** Client-side encryption settings as users give them: patterns relative to a cluster's folder. */
 export type ClusterEncryption = Omit<ClientSideEncryption, "patterns"> & {
@@ -82,27 +81,4 @@ export function secretHash(value: Buffer | string): string {
  */
 export function keyedSecretHash(key: string, name: string, value: Buffer | string): string {
   return createHmac("sha256", Buffer.from(key, "hex")).update(name).update("\0").update(value).digest("hex").slice(0, 16);
-}
-
-export type SecretWrite = "created" | "unchanged" | "replaced" | "differs";
-
-/**
- * Stores `value` as the secret at `file`: created when absent; when a different value is stored,
- * replaced (conditionally on the revision read) only with `replace`, else left and reported.
- */
-export async function writeSecret(file: VfsPath, value: Buffer | string, replace: boolean): Promise<SecretWrite> {
-  let current: { data: Buffer; revision: string } | undefined;
-  try {
-    current = await file.read();
-  } catch (e) {
-    if (!NotFoundError.isInstance(e)) throw e;
-  }
-  if (!current) {
-    await file.create(encodeSecret(value));
-    return "created";
-  }
-  if (decodeSecret(current.data.toString("utf8"), file.url).equals(Buffer.from(value))) return "unchanged";
-  if (!replace) return "differs";
-  await file.write(encodeSecret(value), { ifRevision: current.revision });
-  return "replaced";
 }

@@ -3,12 +3,12 @@ import * as path from "node:path";
 import type { Document } from "yaml";
 import { applyCluster, type ClusterPlan, describeChanges, planCluster } from "../../ops/cluster";
 import { checkOptions } from "../../ops/options";
-import { type PlannedSshKey, planSshPublicKey } from "../../ops/ssh-key";
+import { type PlannedSshKey, planKeyWrite, planSshPublicKey, writeSshPublicKey } from "../../ops/ssh-key";
 import { clusterNameProblems, validationError } from "../../ops/validate";
 import { ClusterStore } from "../../store/cluster-store";
-import { API_VERSION, CLUSTER_LABEL, configBaseOf, SSH_PUBLIC_KEY_DIR } from "../../store/layout";
+import { API_VERSION, CLUSTER_LABEL } from "../../store/layout";
 import { newDocument, toPlain } from "../../store/yaml";
-import { AlreadyExistsError, NotFoundError, RefusedError, ValidationError } from "../../vfs/errors";
+import { ValidationError } from "../../vfs/errors";
 import { clusterName, CREATE_HELP, parseCreateFlags, specOverlay } from "../create-flags";
 import { formatDocuments } from "../document-output";
 import { colours, EXIT, type Io, UsageError } from "../io";
@@ -77,33 +77,9 @@ export async function create(argv: string[], io: Io): Promise<number> {
   }
   const lines = describeChanges(plan);
 
-  // The key goes where kops's keystore keeps it: {configBase}/pki, or spec.configStore.keypairs.
-  let keyToWrite: PlannedSshKey | undefined;
-  const keyFolder = store.cluster(name).join(...SSH_PUBLIC_KEY_DIR.split("/"));
-  if (key) {
-    const configAfter = plan.files.find((f) => f.file === "config")?.after as { spec?: { configBase?: unknown; configStore?: { keypairs?: unknown } } } | undefined;
-    const keypairs = configAfter?.spec?.configStore?.keypairs;
-    const configBase = configAfter?.spec?.configBase;
-    if (keypairs !== undefined || (configBase !== undefined && configBase !== configBaseOf(store.cluster(name).url))) {
-      throw new RefusedError(`--ssh-public-key: cluster ${name} keeps its keys in ${String(keypairs ?? `${String(configBase)}/pki`)}, not in ${storeUrl}; add the key with kops create sshpublickey. Nothing was written.`, { url: keyFolder.url });
-    }
-    let stored: string[] = [];
-    try {
-      stored = (await keyFolder.list()).map((f) => f.path);
-    } catch (e) {
-      if (!NotFoundError.isInstance(e)) throw e;
-    }
-    const id = key.file.slice(SSH_PUBLIC_KEY_DIR.length + 1);
-    const others = stored.filter((s) => s !== id);
-    if (others.length > 0) {
-      // kops then fails on AWS, Azure and OpenStack: "exactly one 'admin' SSH public key".
-      throw new RefusedError(`--ssh-public-key: cluster ${name} already has another admin SSH key (${others.map((s) => s.match(/../g)?.join(":") ?? s).join(", ")}); kops takes only one. Delete it first with kops delete sshpublickey. Nothing was written.`, { url: keyFolder.url });
-    }
-    if (!stored.includes(id)) {
-      keyToWrite = key;
-      lines.push(`${key.file}: create (admin SSH public key, ${key.type} ${key.fingerprint})`);
-    }
-  }
+  // The key goes where kops's keystore keeps it, beside no other admin key.
+  const keyToWrite = key ? await planKeyWrite(store, name, key, plan.files.find((f) => f.file === "config")?.after) : undefined;
+  if (keyToWrite) lines.push(`${keyToWrite.file}: create (admin SSH public key, ${keyToWrite.type} ${keyToWrite.fingerprint})`);
 
   // With -o the documents own stdout; the human account goes to stderr.
   const human = settings.output ? io.stderr : io.stdout;
@@ -117,14 +93,7 @@ export async function create(argv: string[], io: Io): Promise<number> {
   }
   if (lines.length === 0) return EXIT.nothingToDo;
   if (plan.changes.length > 0) await applyCluster(store, request);
-  if (keyToWrite) {
-    try {
-      await store.cluster(name).join(...keyToWrite.file.split("/")).create(keyToWrite.body);
-    } catch (e) {
-      // Written meanwhile by someone else: the name is the key's fingerprint, so it is this key.
-      if (!AlreadyExistsError.isInstance(e)) throw e;
-    }
-  }
+  if (keyToWrite) await writeSshPublicKey(store, name, keyToWrite);
   const written = [plan.changes.length > 0 ? `${plan.changes.length} document(s)` : "", keyToWrite ? "the admin SSH public key" : ""].filter(Boolean).join(" and ");
   human.write(`${c.green("Written")}: ${written} of ${name}.\n`);
   return EXIT.ok;

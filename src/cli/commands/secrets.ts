@@ -6,7 +6,8 @@
 import * as fs from "node:fs";
 import { parseArgs } from "node:util";
 import { ClusterStore, mapLimit } from "../../store/cluster-store";
-import { decodeSecret, SECRET_NAME, secretHash, writeSecret } from "../../store/secrets";
+import { applyDocuments, checkPlan, planDocuments } from "../../ops/documents";
+import { decodeSecret, encodeSecret, SECRET_NAME, secretHash } from "../../store/secrets";
 import { isEnvelope, openPath, type VfsPath } from "../../vfs";
 import { isEncryptedPath } from "../../vfs/encrypted";
 import { colours, EXIT, type Io, table, UsageError } from "../io";
@@ -65,20 +66,21 @@ export async function createSecret(argv: string[], io: Io): Promise<number> {
 
   const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
   await store.requireConfig(cluster);
-  const outcome = await writeSecret(store.cluster(cluster).join("secrets", name), value, values.replace === true);
-  const c = colours(io);
+  const plan = await planDocuments(store, { name: cluster, edits: [{ file: `secrets/${name}`, content: Buffer.from(encodeSecret(value)) }] });
+  checkPlan(store, plan);
   const what = `secret ${name} of ${cluster}`;
-  switch (outcome) {
-    case "unchanged":
-      io.stdout.write(`Secret ${name} of ${cluster} already holds this value: nothing to do.\n`);
-      return EXIT.nothingToDo;
-    case "differs":
-      io.stderr.write(`kstate: ${what} holds a different value; pass --replace to overwrite it\n`);
-      return EXIT.conflict;
-    default:
-      io.stdout.write(`${c.green(outcome === "created" ? "Created" : "Replaced")} ${what} (sha256 ${secretHash(value)}).\n`);
-      return EXIT.ok;
+  const change = plan.changes[0];
+  if (!change) {
+    io.stdout.write(`Secret ${name} of ${cluster} already holds this value: nothing to do.\n`);
+    return EXIT.nothingToDo;
   }
+  if (change.action === "update" && !values.replace) {
+    io.stderr.write(`kstate: ${what} holds a different value; pass --replace to overwrite it\n`);
+    return EXIT.conflict;
+  }
+  await applyDocuments(store, plan);
+  io.stdout.write(`${colours(io).green(change.action === "create" ? "Created" : "Replaced")} ${what} (sha256 ${secretHash(value)}).\n`);
+  return EXIT.ok;
 }
 
 export async function getSecrets(argv: string[], io: Io): Promise<number> {
