@@ -1,0 +1,95 @@
+/**
+ * A cluster kept in git, as a team would: export and commit; a teammate changes the store with
+ * the real `kops edit cluster` while the folder holds an uncommitted change to another file;
+ * `kstate pull` brings their change in without losing ours; `kstate apply` writes exactly ours;
+ * a group removed with `git rm` goes with `--prune`, and the real kops agrees at every step.
+ * On file:// and on MinIO.
+ */
+import * as assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { kstate } from "../support/cli";
+import { withProcessEnv } from "../support/cli-stores";
+import { makeS3Bucket, s3Options } from "../support/env";
+import { kops, kopsEnv } from "../support/kops";
+import { MINIO_PASSWORD, MINIO_USER } from "../support/servers";
+
+const NAME = "team.k8s.example.com";
+const EDITOR = `${process.execPath} ${path.resolve(__dirname, "..", "..", "..", "test", "fixtures", "editor.js")}`;
+
+const stores: Record<string, () => Promise<{ url: string; env: Record<string, string> }>> = {
+  "file://": async () => ({ url: `file://${fs.mkdtempSync(path.join(os.tmpdir(), "kstate-team-"))}`, env: {} }),
+  "s3 (MinIO)": async () => ({
+    url: `s3://${await makeS3Bucket()}`,
+    env: { S3_ENDPOINT: s3Options().endpoint!, S3_REGION: "us-east-1", S3_ACCESS_KEY_ID: MINIO_USER, S3_SECRET_ACCESS_KEY: MINIO_PASSWORD },
+  }),
+};
+
+function git(dir: string, ...args: string[]): string {
+  return execFileSync("git", args, { cwd: dir, encoding: "utf8", env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@example.com", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@example.com" } });
+}
+
+for (const [label, make] of Object.entries(stores)) {
+  describe(`a cluster kept in git, with a teammate using kops (${label})`, function () {
+    this.timeout(300_000);
+
+    it("pull merges the teammate's kops edit with an uncommitted local change; apply writes exactly the local change; --prune deletes a git rm'd group", async function () {
+      const { url: state, env: extra } = await make();
+      const env = { KOPS_STATE_STORE: state };
+      const run = (argv: string[]) => withProcessEnv(extra, () => kstate(argv, { env }));
+      const kopsGet = async (...args: string[]) => (await kops([...args, "--state", state], kopsEnv())).stdout;
+      assert.equal((await run(["create", "cluster", NAME, "--zones", "us-east-1a,us-east-1b", "--kubernetes-version", "v1.30.2", "--cloud", "aws"])).code, 0);
+
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kstate-team-git-"));
+      const exported = await run(["export", NAME, "--to", dir]);
+      assert.equal(exported.code, 0, exported.stderr);
+      git(dir, "init", "-q");
+      git(dir, "add", "-A");
+      git(dir, "commit", "-qm", "the cluster as exported");
+
+      // Ours, not committed: a bigger node group.
+      const ours = path.join(dir, "instancegroup", "nodes-us-east-1a");
+      fs.writeFileSync(ours, fs.readFileSync(ours, "utf8").replace("maxSize: 1", "maxSize: 4"));
+      // Theirs, with the real kops: a newer Kubernetes.
+      const work = fs.mkdtempSync(path.join(os.tmpdir(), "kstate-team-editor-"));
+      await kops(["edit", "cluster", NAME, "--state", state], kopsEnv({
+        EDITOR, EDIT_STEPS: JSON.stringify([{ replace: ["kubernetesVersion: v1.30.2", "kubernetesVersion: v1.30.5"] }]), EDIT_COUNTER: path.join(work, "n"),
+      }));
+      assert.match(await kopsGet("get", "cluster", NAME, "-o", "yaml"), /kubernetesVersion: v1\.30\.5/);
+
+      // Applying now would undo theirs: refused, nothing written.
+      const stale = await run(["apply", "-f", dir, "--yes"]);
+      assert.equal(stale.code, 3, stale.stderr);
+
+      const pulled = await run(["pull", NAME, dir]);
+      assert.equal(pulled.code, 0, `${pulled.stdout}${pulled.stderr}`);
+      assert.match(fs.readFileSync(path.join(dir, "config"), "utf8"), /kubernetesVersion: v1\.30\.5/, "theirs is in the folder");
+      assert.match(fs.readFileSync(ours, "utf8"), /maxSize: 4/, "ours is still there");
+
+      const diff = await run(["diff", "-f", dir]);
+      assert.equal(diff.code, 1, diff.stderr);
+      assert.deepEqual(diff.stdout.split("\n").filter((l) => l.startsWith("  ")), ["  instancegroup/nodes-us-east-1a: ~ spec.maxSize: 1 -> 4"], "exactly our change");
+      const applied = await run(["apply", "-f", dir, "--yes"]);
+      assert.equal(applied.code, 0, applied.stderr);
+      assert.match(await kopsGet("get", "cluster", NAME, "-o", "yaml"), /kubernetesVersion: v1\.30\.5/, "theirs survived");
+      assert.match(await kopsGet("get", "ig", "--name", NAME), /^nodes-us-east-1a\s+Node\s+\S+\s+1\s+4\s+us-east-1a$/m, "kops reads ours");
+      git(dir, "add", "-A");
+      git(dir, "commit", "-qm", "pulled and applied");
+
+      git(dir, "rm", "-q", "instancegroup/nodes-us-east-1b");
+      const kept = await run(["apply", "-f", dir, "--yes"]);
+      assert.equal(kept.code, 4, kept.stderr);
+      assert.match(kept.stdout, /kept in the store \(--prune deletes them\):\n  instancegroup\/nodes-us-east-1b/);
+      assert.match(await kopsGet("get", "ig", "--name", NAME), /^nodes-us-east-1b\s/m);
+      const pruned = await run(["apply", "-f", dir, "--prune", "--yes"]);
+      assert.equal(pruned.code, 0, pruned.stderr);
+      assert.match(pruned.stdout, /instancegroup\/nodes-us-east-1b: delete/);
+      const groups = await kopsGet("get", "ig", "--name", NAME);
+      assert.doesNotMatch(groups, /nodes-us-east-1b/);
+      assert.match(groups, /^nodes-us-east-1a\s/m);
+      assert.equal((await run(["diff", "-f", dir])).code, 0, "the folder and the store agree");
+    });
+  });
+}
