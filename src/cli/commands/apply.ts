@@ -25,6 +25,14 @@ overwritten either (exit 3: export again and redo the change, or --force); after
 folder's record is brought up to date. diff only shows the changes.
 `;
 
+export const DIFF_HELP = `Usage: kstate diff -f DIR|FILE [--state URL]
+
+Shows what \`kstate apply -f DIR|FILE\` would change, field by field, and writes nothing. DIR is a
+folder laid out as \`kstate export\` writes it; FILE a stream of Cluster and InstanceGroup
+documents, as \`kstate get all -o yaml\` prints it. The whole cluster is validated as apply
+validates it.
+`;
+
 /** A file's text: UTF-8 only (a replacement character would otherwise be written to the store). */
 function readText(file: string): string {
   const bytes = fs.readFileSync(file);
