@@ -142,6 +142,7 @@ function flagLines(flags: readonly Flag[]): string {
 }
 
 export const CREATE_HELP = `Usage: kstate create cluster [NAME] [kops create-cluster flags] [--set spec.path=value ...] [--dry-run [-o yaml|json]]
+(kstate create secret has its own help: kstate create secret --help)
 
 Writes cluster NAME's config and instance groups the way \`kops create cluster\` does. When the
 cluster exists, the flags are merged into it: give only what changes, and everything else in the

@@ -4,6 +4,7 @@
  */
 import { ConflictError, KstateError, PreconditionFailedError, redact } from "../vfs/errors";
 import type * as CreateCommand from "./commands/create";
+import type * as DeleteCommand from "./commands/delete";
 import type * as EditCommand from "./commands/edit";
 import type * as ApplyCommand from "./commands/apply";
 import type * as ExportCommand from "./commands/export";
@@ -22,11 +23,12 @@ export { EXIT } from "./io";
 
 const VERSION: string = (require("../../../package.json") as { version: string }).version;
 
-type Command = (argv: string[], io: Io) => Promise<number>;
+type Run = (argv: string[], io: Io) => Promise<number>;
 
 // Each command's module is loaded only when it runs: a single `get` should not pay for the rest.
 const load = {
   create: () => require("./commands/create") as typeof CreateCommand,
+  delete: () => require("./commands/delete") as typeof DeleteCommand,
   edit: () => require("./commands/edit") as typeof EditCommand,
   apply: () => require("./commands/apply") as typeof ApplyCommand,
   export: () => require("./commands/export") as typeof ExportCommand,
@@ -38,40 +40,55 @@ const load = {
   secrets: () => require("./commands/secrets") as typeof SecretsCommands,
 };
 
-const isGroup = (word: string | undefined) => word === "ig" || word === "instancegroup" || word === "instancegroups";
+interface Command {
+  /** The word that names it, and the subcommands it takes (`get secrets`), aliases left out. */
+  name: string;
+  subcommands?: readonly string[];
+  summary: string;
+  help(): string;
+  run: Run;
+}
 
-const COMMANDS: Record<string, { run: Command; summary: string; help: () => string }> = {
-  get: { run: (a, io) => (a[0] === "secrets" ? load.secrets().getSecrets(a, io) : load.get().get(a, io)), summary: "print clusters and instance groups (table, yaml, json)", help: () => `${load.get().GET_HELP}\n${load.secrets().SECRETS_HELP}` },
-  create: {
-    run: (a, io) => (a[0] === "secret" ? load.secrets().createSecret(a, io) : isGroup(a[0]) ? load.instanceGroup().createInstanceGroup(a, io) : load.create().create(a, io)),
-    summary: "create a cluster (or merge flags into one), an instance group, a secret",
-    help: () => `${load.create().CREATE_HELP}\n${load.instanceGroup().CREATE_IG_HELP}\n${load.secrets().SECRETS_HELP}`,
-  },
-  edit: { run: (a, io) => load.edit().edit(a, io), summary: "edit a cluster or instance group in $EDITOR, validated, conflict-safe", help: () => load.edit().EDIT_HELP },
-  export: { run: (a, io) => load.export().exportCluster(a, io), summary: "copy a cluster's files into a folder, for git", help: () => load.export().EXPORT_HELP },
-  diff: { run: (a, io) => load.apply().applyFiles(a, io, true), summary: "show what apply -f would change (exit 1 when it would)", help: () => load.apply().DIFF_HELP },
-  apply: { run: (a, io) => load.apply().applyFiles(a, io, false), summary: "make the stored documents what a folder or file says", help: () => load.apply().APPLY_HELP },
-  history: { run: (a, io) => load.history().history(a, io), summary: "list a cluster document's stored revisions (bucket versioning)", help: () => load.history().HISTORY_HELP },
-  rollback: { run: (a, io) => load.history().rollback(a, io), summary: "make an old revision the current one, conditionally", help: () => load.history().HISTORY_HELP },
-  delete: {
-    run: (a, io) => (isGroup(a[0]) ? load.instanceGroup().deleteInstanceGroup(a, io) : load.history().deleteCluster(a, io)),
-    summary: "delete a cluster's files (only those kops knows), or an instance group",
-    help: () => `${load.history().DELETE_HELP}\n${load.instanceGroup().DELETE_IG_HELP}`,
-  },
-  migrate: { run: (a, io) => load.migrate().migrate(a, io), summary: "move a cluster's state to another store, verified", help: () => load.migrate().MIGRATE_HELP },
-  rekey: { run: (a, io) => load.rekey().rekey(a, io), summary: "re-encrypt a cluster's client-side-encrypted files under the current key", help: () => load.rekey().REKEY_HELP },
-};
+/**
+ * Every command and subcommand, in the order `kstate --help` lists them. `kstate NAME SUB` runs
+ * the entry whose subcommands hold SUB, else the first entry of that NAME (which refuses a SUB it
+ * does not know).
+ */
+const COMMANDS: readonly Command[] = [
+  { name: "get", subcommands: ["clusters", "cluster", "ig", "all"], summary: "print clusters and instance groups (tables as kops prints them, yaml, json)", help: () => load.get().GET_HELP, run: (a, io) => load.get().get(a, io) },
+  { name: "get", subcommands: ["secrets"], summary: "list a cluster's secrets: names and hashes, values only with --reveal", help: () => load.secrets().GET_SECRETS_HELP, run: (a, io) => load.secrets().getSecrets(a, io) },
+  { name: "create", subcommands: ["cluster"], summary: "create a cluster, or merge flags into an existing one", help: () => load.create().CREATE_HELP, run: (a, io) => load.create().create(a, io) },
+  { name: "create", subcommands: ["ig", "instancegroup"], summary: "add an instance group, filled in as kops create instancegroup does", help: () => load.instanceGroup().CREATE_IG_HELP, run: (a, io) => load.instanceGroup().createInstanceGroup(a, io) },
+  { name: "create", subcommands: ["secret"], summary: "store a secret as kops stores it (sealed when the store encrypts)", help: () => load.secrets().CREATE_SECRET_HELP, run: (a, io) => load.secrets().createSecret(a, io) },
+  { name: "edit", subcommands: ["cluster", "ig"], summary: "edit a cluster or instance group in $EDITOR, validated, conflict-safe", help: () => load.edit().EDIT_HELP, run: (a, io) => load.edit().edit(a, io) },
+  { name: "export", summary: "copy a cluster's files into a folder, for git", help: () => load.export().EXPORT_HELP, run: (a, io) => load.export().exportCluster(a, io) },
+  { name: "diff", summary: "show what apply -f would change (exit 1 when it would)", help: () => load.apply().DIFF_HELP, run: (a, io) => load.apply().applyFiles(a, io, true) },
+  { name: "apply", summary: "make the stored documents what a folder or file says", help: () => load.apply().APPLY_HELP, run: (a, io) => load.apply().applyFiles(a, io, false) },
+  { name: "history", summary: "list a cluster document's stored revisions (bucket versioning)", help: () => load.history().HISTORY_HELP, run: (a, io) => load.history().history(a, io) },
+  { name: "rollback", summary: "make an old revision the current one, conditionally", help: () => load.history().ROLLBACK_HELP, run: (a, io) => load.history().rollback(a, io) },
+  { name: "delete", subcommands: ["cluster"], summary: "delete a cluster's files from the store (only those kops knows; no cloud resource)", help: () => load.delete().DELETE_HELP, run: (a, io) => load.delete().deleteCluster(a, io) },
+  { name: "delete", subcommands: ["ig", "instancegroup"], summary: "delete an instance group's document (its instances keep running)", help: () => load.instanceGroup().DELETE_IG_HELP, run: (a, io) => load.instanceGroup().deleteInstanceGroup(a, io) },
+  { name: "migrate", summary: "move a cluster's state to another store, verified", help: () => load.migrate().MIGRATE_HELP, run: (a, io) => load.migrate().migrate(a, io) },
+  { name: "rekey", summary: "re-encrypt a cluster's client-side-encrypted files under the current key", help: () => load.rekey().REKEY_HELP, run: (a, io) => load.rekey().rekey(a, io) },
+];
+
+/** The command `kstate name sub …` runs, or undefined for an unknown name. */
+function find(name: string, sub: string | undefined): Command | undefined {
+  const named = COMMANDS.filter((c) => c.name === name);
+  return named.find((c) => sub !== undefined && c.subcommands?.includes(sub)) ?? named[0];
+}
 
 function usage(): string {
-  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  const listed = COMMANDS.map((c) => [c.subcommands ? `${c.name} ${c.subcommands.join("|")}` : c.name, c.summary] as const);
+  const width = Math.max(...listed.map(([words]) => words.length));
   return `Usage: kstate COMMAND [options]
 
 kstate keeps kops cluster state in object storage (s3://, gs://, file://).
 
 Commands:
-${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`).join("\n")}
+${listed.map(([words, summary]) => `  ${words.padEnd(width)}  ${summary}`).join("\n")}
 
-Run \`kstate COMMAND --help\` for a command's options. The store is --state URL, else
+Run \`kstate COMMAND [SUBCOMMAND] --help\` for a command's options. The store is --state URL, else
 KSTATE_STATE_STORE, else KOPS_STATE_STORE, else kops_state_store in kops's config file
 (--config FILE, else ~/.kops.yaml, else ~/.kops/config). A cluster is named as for kops: the
 argument, else --name NAME, else KOPS_CLUSTER_NAME.
@@ -95,8 +112,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
   tolerateClosedOutput(io.stdout);
   tolerateClosedOutput(io.stderr);
   const [name, ...rest] = argv;
-  if (name === "help" && rest[0] !== undefined && COMMANDS[rest[0]]) {
-    io.stdout.write(COMMANDS[rest[0]]!.help());
+  if (name === "help" && rest[0] !== undefined && find(rest[0], rest[1])) {
+    io.stdout.write(find(rest[0], rest[1])!.help());
     return EXIT.ok;
   }
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
@@ -107,22 +124,23 @@ export async function run(argv: string[], io: Io): Promise<number> {
     io.stdout.write(`kstate ${VERSION}\n`);
     return EXIT.ok;
   }
-  const command = COMMANDS[name];
-  if (command && (rest.includes("--help") || rest.includes("-h"))) {
-    io.stdout.write(command.help());
-    return EXIT.ok;
-  }
+  const command = find(name, rest[0]);
   if (!command) {
     io.stderr.write(`kstate: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
     return EXIT.usage;
   }
+  if (rest.includes("--help") || rest.includes("-h")) {
+    io.stdout.write(command.help());
+    return EXIT.ok;
+  }
+  const called = command.subcommands?.includes(rest[0] ?? "") ? `${name} ${rest[0]}` : name;
   try {
     const configured = takeConfigFlag(rest, io.env);
     const flagged = takeEncryptionFlags(configured.argv, configured.env);
     return await command.run(flagged.argv, flagged.env === io.env ? io : { ...io, env: flagged.env });
   } catch (e) {
     if (e instanceof UsageError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
-      io.stderr.write(`kstate ${name}: ${printable((e as Error).message, io.env)}\nRun \`kstate ${name} --help\` for its options.\n`);
+      io.stderr.write(`kstate ${name}: ${printable((e as Error).message, io.env)}\nRun \`kstate ${called} --help\` for its options.\n`);
       return EXIT.usage;
     }
     if (ConflictError.isInstance(e) || PreconditionFailedError.isInstance(e)) {

@@ -69,10 +69,28 @@ export async function readLine(io: Io): Promise<string> {
   });
 }
 
-/** Rows as aligned columns, three spaces apart, the last column unpadded (as kops and kubectl print). */
-export function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("   ").trimEnd()).join("\n") + "\n";
+const TAB_STOP = 8;
+
+/**
+ * A table as kops prints one (util/pkg/tables: Go's tabwriter with tab stops of 8, one cell of
+ * padding, padded with tabs): each column but the last as wide as its widest cell plus one,
+ * rounded up to a tab stop, and the rows under the heading sorted by each column in turn.
+ */
+export function table(heading: readonly string[], rows: readonly (readonly string[])[]): string {
+  const sorted = [...rows].sort((a, b) => {
+    for (let i = 0; i < heading.length; i++) {
+      const [x, y] = [a[i] ?? "", b[i] ?? ""];
+      if (x !== y) return x < y ? -1 : 1;
+    }
+    return 0;
+  });
+  const lines = [heading, ...sorted];
+  const width = (s: string) => [...s].length; // Go counts runes
+  const columns = heading.map((_, i) => Math.ceil((Math.max(...lines.map((r) => width(r[i] ?? ""))) + 1) / TAB_STOP) * TAB_STOP);
+  return lines.map((r) => heading.map((_, i) => {
+    const cell = r[i] ?? "";
+    return i === heading.length - 1 ? cell : cell + "\t".repeat(Math.ceil((columns[i]! - width(cell)) / TAB_STOP));
+  }).join("")).join("\n") + "\n";
 }
 
 export function formatBytes(n: number): string {

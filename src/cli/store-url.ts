@@ -1,5 +1,5 @@
 import { type ClusterEncryption, storeEncryption, unreadableByKops } from "../store/secrets";
-import { openPath, type VfsPath } from "../vfs";
+import { bucketAdmin, NotFoundError, openPath, parseUrl, type VfsPath } from "../vfs";
 import { UsageError } from "./io";
 import { storeFromKopsConfig } from "./kops-config";
 
@@ -57,4 +57,16 @@ export function openStore(flag: string | undefined, env: Record<string, string |
   const unreadable = encryption ? unreadableByKops(encryption) : [];
   if (unreadable.length > 0) stderr?.write(`warning: KSTATE_ENCRYPT_PATTERNS encrypts ${unreadable.join(" and ")}; kops cannot read encrypted files\n`);
   return openPath(stateStore(flag, env), encryption ? { clientSideEncryption: storeEncryption(encryption) } : {});
+}
+
+/**
+ * Refuses a store that is a local folder that is not there, as kops does ("open DIR: no such file
+ * or directory"): a listing of it would be empty rather than fail. A bucket that is not there needs
+ * no check; its first request fails, naming it.
+ */
+export async function requireStoreFolder(root: VfsPath): Promise<void> {
+  if (parseUrl(root.url).scheme !== "file") return;
+  if (!(await bucketAdmin(openPath(root.url)).settings()).exists) {
+    throw new NotFoundError(`state store ${root.url} does not exist (no such folder)`, { url: root.url });
+  }
 }

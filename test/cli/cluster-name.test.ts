@@ -39,15 +39,15 @@ describe("the cluster's name: argument, --name, KOPS_CLUSTER_NAME, on every comm
   /** Each command as a kops user types it without the name; the output shows the cluster it took. */
   const cases: { name: string; argv: string[]; out: RegExp; stream?: "stdout" | "stderr"; code?: number }[] = [
     { name: "get cluster", argv: ["get", "cluster", "-o", "yaml"], out: new RegExp(`^apiVersion[\\s\\S]*name: ${NAME}\\n`) },
-    { name: "get clusters (kops lists only the named one)", argv: ["get", "clusters"], out: new RegExp(`^NAME .*\\n${NAME.replace(/\./g, "\\.")} [^\\n]*\\n$`) },
-    { name: "get ig", argv: ["get", "ig"], out: /^NAME +ROLE[\s\S]*nodes-us-east-1a/ },
+    { name: "get clusters (kops lists only the named one)", argv: ["get", "clusters"], out: new RegExp(`^NAME\\t.*\\n${NAME.replace(/\./g, "\\.")}\\t[^\\n]*\\n$`) },
+    { name: "get ig", argv: ["get", "ig"], out: /^NAME\t+ROLE[\s\S]*nodes-us-east-1a/ },
     { name: "get all", argv: ["get", "all", "-o", "yaml"], out: new RegExp(`name: ${NAME}[\\s\\S]*kind: InstanceGroup`) },
     { name: "edit cluster", argv: ["edit", "cluster"], out: /^Edit cancelled: no changes/, code: 4 },
     { name: "edit ig", argv: ["edit", "ig", "nodes-us-east-1a"], out: /^Edit cancelled: no changes/, code: 4 },
     { name: "history (a file:// store keeps no versions: the message names the cluster's file)", argv: ["history"], out: new RegExp(`${NAME}/config: this store keeps no old versions`), stream: "stderr", code: 1 },
     { name: "rollback", argv: ["rollback", "--to", "v1"], out: new RegExp(`${NAME}/config: this store keeps no old versions`), stream: "stderr", code: 1 },
     { name: "rekey", argv: ["rekey"], out: new RegExp(`${NAME}`), code: 4 },
-    { name: "get secrets", argv: ["get", "secrets"], out: /^NAME +SHA256/ },
+    { name: "get secrets", argv: ["get", "secrets"], out: /^NAME\t+SHA256/ },
   ];
   for (const c of cases) {
     const ways: [string, string[], () => Record<string, string>][] = [

@@ -300,7 +300,7 @@ describe("kstate create cluster: kops's flags", function () {
       assert.ok(fs.existsSync(path.join(first, NAME, "config")), "~/.kops.yaml, key in any case, wins over ~/.kops/config");
       const list = await kstate(["get", "clusters"], { env: { HOME: home } });
       assert.equal(list.code, 0, list.stderr);
-      assert.match(list.stdout, new RegExp(`${NAME.replace(/\./g, "\\.")} +aws +v1\\.30\\.2 +us-east-1a,us-east-1b +${first}/${NAME}`));
+      assert.match(list.stdout, new RegExp(`^${NAME.replace(/\./g, "\\.")}\\t+aws\\tus-east-1a,us-east-1b$`, "m"));
       const yaml = await kstate(["get", "cluster", NAME, "-o", "yaml"], { env: { HOME: home } });
       assert.equal((parseYaml(yaml.stdout, "get").toJS() as Doc).metadata.name, NAME);
     });

@@ -31,8 +31,7 @@ for (const [kind, make] of Object.entries(stores)) {
 
       const list = await kstate(["get", "clusters", "--state", state]);
       assert.equal(list.code, 0, list.stderr);
-      assert.match(list.stdout, /^NAME +CLOUD +KUBERNETES +ZONES +CONFIGBASE\n/);
-      assert.match(list.stdout, /cli\.k8s\.example\.com +aws +v1\.30\.2 +us-east-1a,us-east-1b/);
+      assert.equal(list.stdout, "NAME\t\t\tCLOUD\tZONES\ncli.k8s.example.com\taws\tus-east-1a,us-east-1b\n", "kops's columns, as kops prints them");
 
       const yaml = await kstate(["get", "cluster", NAME, "-o", "yaml"], { env: { KSTATE_STATE_STORE: state } });
       const doc = parseYaml(yaml.stdout, "out").toJS() as { spec: { kubelet: { maxPods: number } } };
@@ -41,8 +40,8 @@ for (const [kind, make] of Object.entries(stores)) {
       assert.equal(json.kind, "Cluster");
 
       const igs = await kstate(["get", "ig", "--name", NAME, "--state", state]);
-      assert.match(igs.stdout, /nodes-us-east-1a +Node +m5\.large +1 +1 +us-east-1a/);
-      assert.match(igs.stdout, /control-plane-us-east-1a +ControlPlane +/, "role Master shown as kops shows it");
+      assert.match(igs.stdout, /\nnodes-us-east-1a\t+Node\t+m5\.large\t1\t1\tus-east-1a\n/);
+      assert.match(igs.stdout, /\ncontrol-plane-us-east-1a\tControlPlane\t/, "role Master shown as kops shows it");
       const all = parseYamlStream((await kstate(["get", "all", NAME, "-o", "yaml", "--state", state])).stdout, "all").map((d) => (d.toJS() as { kind: string }).kind);
       assert.deepEqual(all, ["Cluster", "InstanceGroup", "InstanceGroup", "InstanceGroup"]);
     });
@@ -99,7 +98,7 @@ for (const [kind, make] of Object.entries(stores)) {
       await root.join("not-a-cluster", "readme").write("a folder without a config is not listed");
       const table = await kstate(["get", "clusters", "--state", state]);
       assert.equal(table.code, 0, table.stderr);
-      assert.match(table.stdout, new RegExp(`^a\\.example\\.com +gce +1\\.29\\.0 +europe-west1-b,europe-west1-c +${state.replace(/[.:/]/g, "\\$&")}/a\\.example\\.com$`, "m"));
+      assert.match(table.stdout, /^a\.example\.com\tgce\teurope-west1-b,europe-west1-c$/m);
       assert.equal(table.stdout.trim().split("\n").length, 2, "one cluster listed");
       const json = JSON.parse((await kstate(["get", "cluster", "a.example.com", "-o", "json", "--state", state])).stdout) as { apiVersion: string };
       assert.equal(json.apiVersion, "kops.k8s.io/v1alpha2", "the legacy group is read as kops reads it, in both parsers");

@@ -44,7 +44,7 @@ for (const [kind, make] of Object.entries(stores)) {
   });
 }
 
-describe("kstate history without versions, and delete cluster", function () {
+describe("kstate history without versions", function () {
   it("a file:// store has no history, and says why", async function () {
     const url = `file://${fs.mkdtempSync(path.join(os.tmpdir(), "kstate-hist-"))}`;
     await kstate(["create", "cluster", NAME, "--zones", "us-east-1a", "--kubernetes-version", "v1.30.2", "--cloud", "aws", "--state", url]);
@@ -68,21 +68,5 @@ describe("kstate history without versions, and delete cluster", function () {
         else process.env[k] = saved[k];
       }
     }
-  });
-
-  it("delete cluster removes only kops's files, refusing on unknown ones", async function () {
-    const url = `file://${fs.mkdtempSync(path.join(os.tmpdir(), "kstate-del-"))}`;
-    await kstate(["create", "cluster", NAME, "--zones", "us-east-1a", "--kubernetes-version", "v1.30.2", "--cloud", "aws", "--state", url]);
-    await openPath(url).join(NAME, "secrets", "kube").write("{}");
-    await openPath(url).join(NAME, "notes.txt").write("mine");
-    const refused = await kstate(["delete", "cluster", NAME, "--yes", "--state", url]);
-    assert.equal(refused.code, 1);
-    assert.match(refused.stderr, /files kops does not know:\n {2}notes\.txt/);
-    assert.equal((await openPath(url).join(NAME).listTree()).length, 5);
-    await openPath(url).join(NAME, "notes.txt").remove();
-    assert.equal((await kstate(["delete", "cluster", NAME, "--state", url])).code, 2, "--yes is required");
-    const done = await kstate(["delete", "cluster", NAME, "--yes", "--state", url]);
-    assert.equal(done.code, 0, done.stderr);
-    assert.deepEqual(await openPath(url).join(NAME).listTree(), []);
   });
 });

@@ -174,7 +174,7 @@ describe("security", function () {
         const cliRoot = path.join(base, "cli-store");
         const env = { KOPS_STATE_STORE: `file://${cliRoot}` };
         assert.equal((await kstate(CREATE, { env })).code, 0);
-        assert.equal((await kstate(["create", "secret", "admin", "--cluster", NAME, "--from-literal", "s3cr3t-value"], { env })).code, 0);
+        assert.equal((await kstate(["create", "secret", "admin", "--name", NAME, "--from-literal", "s3cr3t-value"], { env })).code, 0);
         assert.equal((await kstate(["create", "cluster", NAME, "--kubernetes-version", "v1.30.3"], { env })).code, 0);
         checked += checkModes(cliRoot, "kstate create");
 
@@ -268,14 +268,14 @@ describe("security", function () {
       const state = `s3://${bucket}`;
       await withProcessEnv(s3, async () => {
         assert.equal((await kstate(["create", ...CREATE.slice(1), "--state", state], { env: s3 })).code, 0);
-        const made = await kstate(["create", "secret", "admin", "--cluster", NAME, "--from-literal", "the-secret-value", "--state", state], { env: { ...s3, KSTATE_PASSPHRASE: PASSPHRASE } });
+        const made = await kstate(["create", "secret", "admin", "--name", NAME, "--from-literal", "the-secret-value", "--state", state], { env: { ...s3, KSTATE_PASSPHRASE: PASSPHRASE } });
         assert.equal(made.code, 0, made.stderr);
       });
-      await failing("wrong passphrase (get secrets --reveal)", ["get", "secrets", "--cluster", NAME, "--reveal", "--state", state], { KSTATE_PASSPHRASE: WRONG_PASSPHRASE }, s3);
-      await failing("wrong passphrase (create secret --replace)", ["create", "secret", "admin", "--cluster", NAME, "--from-literal", "other", "--replace", "--state", state], { KSTATE_PASSPHRASE: WRONG_PASSPHRASE }, s3);
-      await failing("passphrase too short", ["create", "secret", "other", "--cluster", NAME, "--from-literal", "x", "--state", state], { KSTATE_PASSPHRASE: SHORT_PASSPHRASE }, s3);
-      await failing("wrong fallback and current passphrase", ["get", "secrets", "--cluster", NAME, "--reveal", "--state", state], { KSTATE_PASSPHRASE: WRONG_PASSPHRASE, KSTATE_FALLBACK_PASSPHRASE: SHORT_PASSPHRASE }, s3);
-      await failing("no passphrase for an encrypted secret", ["get", "secrets", "--cluster", NAME, "--reveal", "--state", state], {}, s3);
+      await failing("wrong passphrase (get secrets --reveal)", ["get", "secrets", "--name", NAME, "--reveal", "--state", state], { KSTATE_PASSPHRASE: WRONG_PASSPHRASE }, s3);
+      await failing("wrong passphrase (create secret --replace)", ["create", "secret", "admin", "--name", NAME, "--from-literal", "other", "--replace", "--state", state], { KSTATE_PASSPHRASE: WRONG_PASSPHRASE }, s3);
+      await failing("passphrase too short", ["create", "secret", "other", "--name", NAME, "--from-literal", "x", "--state", state], { KSTATE_PASSPHRASE: SHORT_PASSPHRASE }, s3);
+      await failing("wrong fallback and current passphrase", ["get", "secrets", "--name", NAME, "--reveal", "--state", state], { KSTATE_PASSPHRASE: WRONG_PASSPHRASE, KSTATE_FALLBACK_PASSPHRASE: SHORT_PASSPHRASE }, s3);
+      await failing("no passphrase for an encrypted secret", ["get", "secrets", "--name", NAME, "--reveal", "--state", state], {}, s3);
     });
   });
 

@@ -1,20 +1,23 @@
 import { parseArgs } from "node:util";
 import { ClusterStore, mapLimit } from "../../store/cluster-store";
 import { NotFoundError } from "../../vfs/errors";
-import { cloudOf } from "../../ops/validate";
-import { EXIT, type Io, table, UsageError } from "../io";
+import { EXIT, type Io, UsageError } from "../io";
 import { clusterName, clusterNames } from "../cluster-name";
-import { openStore } from "../store-url";
+import { allTables, clusterTable, instanceGroupTable } from "../kops-tables";
+import { openStore, requireStoreFolder } from "../store-url";
 
 export const GET_HELP = `Usage:
-  kstate get clusters [-o table|yaml|json]
+  kstate get clusters [NAME...] [-o table|yaml|json]
   kstate get cluster [NAME] [-o table|yaml|json]
-  kstate get ig --name CLUSTER [GROUP] [-o table|yaml|json]
-  kstate get all [NAME] [-o yaml|json]
+  kstate get ig --name CLUSTER [GROUP...] [-o table|yaml|json]
+  kstate get all [NAME] [-o table|yaml|json]
+(kstate get secrets has its own help: kstate get secrets --help)
 
-Prints what the state store holds, as \`kops get\` does. -o yaml prints the stored documents as
-they are, comments included; \`get all\` prints the Cluster and its InstanceGroups as one
-multi-document stream.
+Prints what the state store holds, as \`kops get\` does: tables with kops's columns (get all:
+the cluster's table, then its instance groups'), or with -o yaml the stored documents as they
+are, comments included (get all: the Cluster and its InstanceGroups as one multi-document
+stream). A store with no cluster is an error (exit 1), as for kops, and so is a local folder that
+is not there.
 
 Options:
   --state URL     the state store (default: KSTATE_STATE_STORE, KOPS_STATE_STORE, then kops's config file)
@@ -26,11 +29,6 @@ Exit codes: 0 success, 1 failure (e.g. no such cluster), 2 usage error.
 
 type Doc = Record<string, any>;
 
-function zonesOf(c: Doc): string {
-  const zones = new Set(((c.spec?.subnets ?? []) as Doc[]).map((s) => s.zone).filter(Boolean));
-  return [...zones].join(",");
-}
-
 export async function get(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -41,11 +39,11 @@ export async function get(argv: string[], io: Io): Promise<number> {
   if (!["table", "yaml", "json"].includes(output)) throw new UsageError(`-o must be table, yaml or json (got ${output})`);
   const [what, ...names] = positionals;
   const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
-  const print = (docs: { text: string; doc: Doc }[], rows: () => string[][]) => {
+  const print = (docs: { text: string; doc: Doc }[], tables: () => string) => {
     if (output === "yaml") io.stdout.write(docs.map((d) => (d.text.endsWith("\n") ? d.text : `${d.text}\n`)).join("---\n"));
     // `get cluster NAME` prints the document itself, as kops does; every other listing a list.
     else if (output === "json") io.stdout.write(`${JSON.stringify(what === "cluster" && docs.length === 1 ? docs[0]!.doc : docs.map((d) => d.doc), null, 2)}\n`);
-    else io.stdout.write(table(rows()));
+    else io.stdout.write(tables());
   };
   const cluster = async (name: string) => {
     const c = await store.requireConfig(name);
@@ -77,14 +75,19 @@ export async function get(argv: string[], io: Io): Promise<number> {
       const docs = wanted.length > 0
         ? await mapLimit(wanted, 64, named)
         : (await mapLimit(await store.root.listFolders(), 64, read)).filter((d): d is { text: string; doc: Doc } => d !== undefined);
-      print(docs, () => [["NAME", "CLOUD", "KUBERNETES", "ZONES", "CONFIGBASE"], ...docs.map(({ doc }) => [doc.metadata?.name ?? "", cloudOf(doc.spec) ?? "", doc.spec?.kubernetesVersion ?? "", zonesOf(doc), doc.spec?.configBase ?? ""])]);
+      if (docs.length === 0) {
+        // kops: "error reading state store: open DIR: no such file or directory", else "no clusters found".
+        await requireStoreFolder(store.root);
+        throw new NotFoundError(`no clusters found in ${store.root.url}`, { url: store.root.url });
+      }
+      print(docs, () => clusterTable(docs.map((d) => d.doc)));
       return EXIT.ok;
     }
     case "ig":
     case "igs":
     case "instancegroups": {
       const name = clusterName("get ig", undefined, values.name, io.env);
-      await cluster(name);
+      const config = await cluster(name);
       const groups = await store.readInstanceGroups(name);
       const wanted = names.length > 0 ? names : [...groups.keys()];
       const docs = wanted.map((g) => {
@@ -92,14 +95,15 @@ export async function get(argv: string[], io: Io): Promise<number> {
         if (!d) throw new NotFoundError(`instance group ${JSON.stringify(g)} not found in cluster ${name}`, { url: store.instanceGroupPath(name, g).url });
         return { text: d.text, doc: d.doc.toJS() as Doc };
       });
-      print(docs, () => [["NAME", "ROLE", "MACHINETYPE", "MIN", "MAX", "ZONES"], ...docs.map(({ doc }) => [doc.metadata?.name ?? "", doc.spec?.role === "Master" ? "ControlPlane" : doc.spec?.role ?? "", doc.spec?.machineType ?? "", String(doc.spec?.minSize ?? ""), String(doc.spec?.maxSize ?? ""), ((doc.spec?.subnets ?? []) as string[]).join(",")])]);
+      print(docs, () => instanceGroupTable(config.doc, docs.map((d) => d.doc)));
       return EXIT.ok;
     }
     case "all": {
       const name = clusterName("get all", names, values.name, io.env);
-      if (output === "table") throw new UsageError("get all prints documents: use -o yaml or -o json");
-      const docs = [await cluster(name), ...[...(await store.readInstanceGroups(name)).values()].map((d) => ({ text: d.text, doc: d.doc.toJS() as Doc }))];
-      print(docs, () => []);
+      const config = await cluster(name);
+      const groups = [...(await store.readInstanceGroups(name)).values()].map((d) => ({ text: d.text, doc: d.doc.toJS() as Doc }));
+      if (groups.length === 0) io.stderr.write("No instance groups found\n"); // as kops says it
+      print([config, ...groups], () => allTables(config.doc, groups.map((g) => g.doc)));
       return EXIT.ok;
     }
     default:

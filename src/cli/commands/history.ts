@@ -1,9 +1,9 @@
-/** `kstate history`, `kstate rollback` and `kstate delete cluster`. */
+/** `kstate history` and `kstate rollback`. */
 import { parseArgs } from "node:util";
 import { diffDocuments } from "../../ops/cluster";
 import { validateClusterWithGroups, validationError } from "../../ops/validate";
 import { ClusterStore, parseKopsDocument } from "../../store/cluster-store";
-import { CONFIG_FILE, isKopsFile } from "../../store/layout";
+import { CONFIG_FILE } from "../../store/layout";
 import { hasVersions, type VfsPath } from "../../vfs";
 import { ValidationError } from "../../vfs/errors";
 import { colours, EXIT, type Io, confirm, UsageError } from "../io";
@@ -21,11 +21,13 @@ rollback writes revision REV as the new current one, only if the document has no
 it was read (exit 3 if it has); the revisions in between stay in the history.
 `;
 
-export const DELETE_HELP = `Usage: kstate delete cluster [NAME] --yes [--state URL]
+export const ROLLBACK_HELP = `Usage: kstate rollback [NAME] --to REV [--file config|instancegroup/NAME] [--yes] [--state URL]
 
-Deletes every file of cluster NAME from the store: only files kops itself knows (config,
-instancegroup/, pki/, secrets/, addons/, …); if the folder holds anything else, nothing is deleted
-and the unknown files are listed.
+The cluster is the argument, else --name, else KOPS_CLUSTER_NAME, as for kops.
+
+Writes revision REV of a cluster document (see kstate history) as the new current one, only if
+the document has not changed since it was read (exit 3 if it has); the revisions in between stay
+in the history. Bucket versioning must be on. Asks first, unless --yes.
 `;
 
 function documentPath(store: ClusterStore, name: string, file: string | undefined): VfsPath {
@@ -101,27 +103,5 @@ export async function rollback(argv: string[], io: Io): Promise<number> {
   }
   await path.write(old.data, { ifRevision: current.revision });
   io.stdout.write(`${colours(io).green("Rolled back")} ${path.url} to revision ${values.to}.\n`);
-  return EXIT.ok;
-}
-
-export async function deleteCluster(argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv, allowPositionals: true,
-    options: { yes: { type: "boolean", short: "y" }, state: { type: "string" }, name: { type: "string" } },
-  });
-  const [kind, ...rest] = positionals;
-  if (kind !== "cluster") throw new UsageError("delete takes `cluster NAME --yes`");
-  const name = clusterName("delete cluster", rest, values.name, io.env);
-  const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
-  await store.requireConfig(name);
-  const folder = store.cluster(name);
-  const files = (await folder.listTree()).map((f) => f.path);
-  const unknown = files.filter((f) => !isKopsFile(f));
-  if (unknown.length > 0) throw new ValidationError(`refusing to delete cluster ${name}: ${folder.url} holds files kops does not know:\n  ${unknown.join("\n  ")}\nMove them away first; nothing was deleted.`);
-  if (!values.yes) throw new UsageError(`delete cluster removes all ${files.length} files of ${name}: pass --yes`);
-  // The config last: until it goes, the cluster is still listed and the delete can be re-run.
-  for (const f of files.filter((x) => x !== CONFIG_FILE)) await folder.join(f).remove();
-  await folder.join(CONFIG_FILE).remove();
-  io.stdout.write(`Deleted cluster ${name}: ${files.length} file(s).\n`);
   return EXIT.ok;
 }
