@@ -138,6 +138,10 @@ for (const [label, make] of Object.entries(stores)) {
       await refused(["apply", "-f", lone, "--yes", "--name", "other.k8s.example.com"], 1, /of cluster "road\.k8s\.example\.com", not "other\.k8s\.example\.com"/);
     });
 
+    it("a create cluster that changes nothing exits 4 and writes nothing", async function () {
+      await refused(["create", "cluster", NAME, "--zones", "us-east-1a,us-east-1b", "--kubernetes-version", "v1.30.2", "--cloud", "aws"], 4, /^$/);
+    });
+
     it("diff exits as diff(1): 0 equal, 1 different, 2 on bad input, 3 when the store moved on since the export", async function () {
       const dir = tmp("kstate-road-diff-");
       assert.equal((await run(["export", NAME, "--to", dir])).code, 0);

@@ -3,9 +3,8 @@
  * `kops delete cluster --unregister` does, after saying what goes and what stays.
  */
 import { parseArgs } from "node:util";
+import { deleteClusterFiles, planClusterDeletion } from "../../ops/delete-cluster";
 import { ClusterStore } from "../../store/cluster-store";
-import { CONFIG_FILE, isKopsFile } from "../../store/layout";
-import { ValidationError } from "../../vfs/errors";
 import { colours, confirm, EXIT, type Io, UsageError } from "../io";
 import { clusterName } from "../cluster-name";
 import { openStore } from "../store-url";
@@ -34,8 +33,6 @@ Exit codes: 0 deleted, 1 failure (no such cluster, unknown files, or cancelled),
 (including no --yes without a terminal).
 `;
 
-type Doc = Record<string, any>;
-
 /** Files counted by their top folder (`pki/`), files at the top by name (`config`), sorted. */
 function countByFolder(files: readonly string[]): [string, number][] {
   const counts = new Map<string, number>();
@@ -45,16 +42,6 @@ function countByFolder(files: readonly string[]): [string, number][] {
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }
   return [...counts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-}
-
-/** Stores the config names outside the cluster's folder, which kops deletes with the cluster and kstate leaves. */
-function storesElsewhere(config: Doc): string[] {
-  const spec = config.spec ?? {};
-  return [
-    spec.configStore?.secrets && `secrets in ${spec.configStore.secrets}`,
-    spec.configStore?.keypairs && spec.configStore.keypairs !== spec.configStore.secrets && `keys in ${spec.configStore.keypairs}`,
-    spec.serviceAccountIssuerDiscovery?.discoveryStore && `service-account discovery documents in ${spec.serviceAccountIssuerDiscovery.discoveryStore}`,
-  ].filter((s): s is string => typeof s === "string");
 }
 
 function plural(n: number, word: string): string {
@@ -70,29 +57,23 @@ export async function deleteCluster(argv: string[], io: Io): Promise<number> {
   if (kind !== "cluster") throw new UsageError("delete takes `cluster NAME`");
   const name = clusterName("delete cluster", rest, values.name, io.env);
   const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
-  const config = await store.requireConfig(name);
-  const folder = store.cluster(name);
-  const files = (await folder.listTree()).map((f) => f.path);
-  const unknown = files.filter((f) => !isKopsFile(f));
-  if (unknown.length > 0) throw new ValidationError(`refusing to delete cluster ${name}: ${folder.url} holds files kops does not know:\n  ${unknown.join("\n  ")}\nMove them away first; nothing was deleted.`);
+  const plan = await planClusterDeletion(store, name);
+  const files = plan.files.map((f) => f.path);
 
   const c = colours(io);
   const counts = countByFolder(files);
   const width = Math.max(...counts.map(([f]) => f.length));
-  io.stdout.write(`${c.bold(`Deleting cluster "${name}"`)} deletes ${plural(files.length, "file")} from ${folder.url}:\n`);
+  io.stdout.write(`${c.bold(`Deleting cluster "${name}"`)} deletes ${plural(files.length, "file")} from ${plan.url}:\n`);
   io.stdout.write(counts.map(([f, n]) => `  ${f.padEnd(width)}  ${plural(n, "file")}\n`).join(""));
   io.stdout.write(`\n${c.yellow("Not deleted:")} the cluster's cloud resources. Its instances, volumes, load balancers and
 DNS records stay, and running nodes keep running; but nodes read their configuration from this
 store, so afterwards they cannot boot or be repaired. To delete the cloud resources too, run
 \`kops delete cluster ${name} --yes\` instead: it deletes these files as well.\n`);
-  const elsewhere = storesElsewhere(config.doc.toJS() as Doc);
-  if (elsewhere.length > 0) io.stdout.write(`Not deleted either (kops would delete them): ${elsewhere.join("; ")}.\n`);
+  if (plan.elsewhere.length > 0) io.stdout.write(`Not deleted either (kops would delete them): ${plan.elsewhere.join("; ")}.\n`);
   io.stdout.write("\n");
 
   if (!values.yes && !(await confirm(io, `Delete these ${plural(files.length, "file")} of cluster ${name}?`, "delete cluster"))) return EXIT.failure;
-  // The config last: until it goes, the cluster is still listed and the delete can be re-run.
-  for (const f of files.filter((x) => x !== CONFIG_FILE)) await folder.join(f).remove();
-  await folder.join(CONFIG_FILE).remove();
+  await deleteClusterFiles(store, plan);
   io.stdout.write(`${c.green("Deleted cluster:")} "${name}" (${plural(files.length, "file")}).\n`);
   return EXIT.ok;
 }

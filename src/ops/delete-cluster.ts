@@ -1,0 +1,48 @@
+/**
+ * A cluster's state deleted as `kops delete cluster --unregister` deletes it: every file of its
+ * folder, and only files kops itself knows (anything else there stops it, nothing deleted). Each
+ * file goes only if it is still as listed; the config goes last, so until it does the cluster is
+ * listed and the delete can be run again.
+ */
+import type { ClusterStore } from "../store/cluster-store";
+import { CONFIG_FILE, isKopsFile } from "../store/layout";
+import { ValidationError } from "../vfs/errors";
+import type { Revision } from "../vfs/path";
+
+type Doc = Record<string, any>;
+
+export interface ClusterDeletion {
+  name: string;
+  url: string;
+  /** The files to delete, relative to the cluster's folder, with the revision listed. */
+  files: { path: string; revision: Revision | undefined }[];
+  /** Stores the config names outside the cluster's folder, which kops deletes with the cluster and kstate leaves. */
+  elsewhere: string[];
+}
+
+function storesElsewhere(config: Doc): string[] {
+  const spec = config.spec ?? {};
+  return [
+    spec.configStore?.secrets && `secrets in ${spec.configStore.secrets}`,
+    spec.configStore?.keypairs && spec.configStore.keypairs !== spec.configStore.secrets && `keys in ${spec.configStore.keypairs}`,
+    spec.serviceAccountIssuerDiscovery?.discoveryStore && `service-account discovery documents in ${spec.serviceAccountIssuerDiscovery.discoveryStore}`,
+  ].filter((s): s is string => typeof s === "string");
+}
+
+/** What deleting the cluster would delete; a `ValidationError` listing files kops does not know. */
+export async function planClusterDeletion(store: ClusterStore, name: string): Promise<ClusterDeletion> {
+  const config = await store.requireConfig(name);
+  const folder = store.cluster(name);
+  const files = (await folder.listTree()).map((f) => ({ path: f.path, revision: f.revision }));
+  const unknown = files.filter((f) => !isKopsFile(f.path)).map((f) => f.path);
+  if (unknown.length > 0) throw new ValidationError(`refusing to delete cluster ${name}: ${folder.url} holds files kops does not know:\n  ${unknown.join("\n  ")}\nMove them away first; nothing was deleted.`);
+  return { name, url: folder.url, files, elsewhere: storesElsewhere(config.doc.toJS() as Doc) };
+}
+
+/** Deletes the planned files, each only if unchanged since listed, the config last. */
+export async function deleteClusterFiles(store: ClusterStore, plan: ClusterDeletion): Promise<void> {
+  const folder = store.cluster(plan.name);
+  const remove = (f: ClusterDeletion["files"][number]) => folder.join(f.path).remove(f.revision !== undefined ? { ifRevision: f.revision } : {});
+  for (const f of plan.files.filter((x) => x.path !== CONFIG_FILE)) await remove(f);
+  for (const f of plan.files.filter((x) => x.path === CONFIG_FILE)) await remove(f);
+}
