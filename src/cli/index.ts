@@ -10,6 +10,7 @@ import type * as ExportCommand from "./commands/export";
 import type * as GetCommand from "./commands/get";
 import type * as HistoryCommands from "./commands/history";
 import type * as MigrateCommand from "./commands/migrate";
+import type * as PullCommand from "./commands/pull";
 import type * as RekeyCommand from "./commands/rekey";
 import type * as SecretsCommands from "./commands/secrets";
 import { ENCRYPTION_FLAGS_HELP, takeEncryptionFlags } from "./encryption-flags";
@@ -32,6 +33,7 @@ const load = {
   get: () => require("./commands/get") as typeof GetCommand,
   history: () => require("./commands/history") as typeof HistoryCommands,
   migrate: () => require("./commands/migrate") as typeof MigrateCommand,
+  pull: () => require("./commands/pull") as typeof PullCommand,
   rekey: () => require("./commands/rekey") as typeof RekeyCommand,
   secrets: () => require("./commands/secrets") as typeof SecretsCommands,
 };
@@ -41,6 +43,7 @@ const COMMANDS: Record<string, { run: Command; summary: string; help: () => stri
   create: { run: (a, io) => (a[0] === "secret" ? load.secrets().createSecret(a, io) : load.create().create(a, io)), summary: "create a cluster, or merge flags into an existing one", help: () => `${load.create().CREATE_HELP}\n${load.secrets().SECRETS_HELP}` },
   edit: { run: (a, io) => load.edit().edit(a, io), summary: "edit a cluster or instance group in $EDITOR, validated, conflict-safe", help: () => load.edit().EDIT_HELP },
   export: { run: (a, io) => load.export().exportCluster(a, io), summary: "copy a cluster's files into a folder, for git", help: () => load.export().EXPORT_HELP },
+  pull: { run: (a, io) => load.pull().pull(a, io), summary: "merge the store's changes since an export into the folder", help: () => load.pull().PULL_HELP },
   diff: { run: (a, io) => load.apply().applyFiles(a, io, true), summary: "show what apply -f would change", help: () => load.apply().APPLY_HELP },
   apply: { run: (a, io) => load.apply().applyFiles(a, io, false), summary: "make the stored documents what a folder or file says", help: () => load.apply().APPLY_HELP },
   history: { run: (a, io) => load.history().history(a, io), summary: "list a cluster document's stored revisions (bucket versioning)", help: () => load.history().HISTORY_HELP },

@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import { kstate } from "../support/cli";
 
-const COMMANDS = ["get", "create", "edit", "export", "diff", "apply", "history", "rollback", "delete", "migrate", "rekey"];
+const COMMANDS = ["get", "create", "edit", "export", "pull", "diff", "apply", "history", "rollback", "delete", "migrate", "rekey"];
 
 describe("kstate --help", function () {
   for (const c of COMMANDS) {
