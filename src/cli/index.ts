@@ -12,6 +12,7 @@ import type * as GetCommand from "./commands/get";
 import type * as HistoryCommands from "./commands/history";
 import type * as InstanceGroupCommands from "./commands/instance-group";
 import type * as MigrateCommand from "./commands/migrate";
+import type * as PullCommand from "./commands/pull";
 import type * as RekeyCommand from "./commands/rekey";
 import type * as SecretsCommands from "./commands/secrets";
 import { ENCRYPTION_FLAGS_HELP, takeEncryptionFlags } from "./encryption-flags";
@@ -36,6 +37,7 @@ const load = {
   history: () => require("./commands/history") as typeof HistoryCommands,
   instanceGroup: () => require("./commands/instance-group") as typeof InstanceGroupCommands,
   migrate: () => require("./commands/migrate") as typeof MigrateCommand,
+  pull: () => require("./commands/pull") as typeof PullCommand,
   rekey: () => require("./commands/rekey") as typeof RekeyCommand,
   secrets: () => require("./commands/secrets") as typeof SecretsCommands,
 };
@@ -62,6 +64,7 @@ const COMMANDS: readonly Command[] = [
   { name: "create", subcommands: ["secret"], summary: "store a secret as kops stores it (sealed when the store encrypts)", help: () => load.secrets().CREATE_SECRET_HELP, run: (a, io) => load.secrets().createSecret(a, io) },
   { name: "edit", subcommands: ["cluster", "ig"], summary: "edit a cluster or instance group in $EDITOR, validated, conflict-safe", help: () => load.edit().EDIT_HELP, run: (a, io) => load.edit().edit(a, io) },
   { name: "export", summary: "copy a cluster's files into a folder, for git", help: () => load.export().EXPORT_HELP, run: (a, io) => load.export().exportCluster(a, io) },
+  { name: "pull", summary: "merge the store's changes since an export into the folder", help: () => load.pull().PULL_HELP, run: (a, io) => load.pull().pull(a, io) },
   { name: "diff", summary: "show what apply -f would change (exit 1 when it would)", help: () => load.apply().DIFF_HELP, run: (a, io) => load.apply().applyFiles(a, io, true) },
   { name: "apply", summary: "make the stored documents what a folder or file says", help: () => load.apply().APPLY_HELP, run: (a, io) => load.apply().applyFiles(a, io, false) },
   { name: "history", summary: "list a cluster document's stored revisions (bucket versioning)", help: () => load.history().HISTORY_HELP, run: (a, io) => load.history().history(a, io) },

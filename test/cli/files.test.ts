@@ -34,7 +34,7 @@ describe("kstate export, diff and apply", function () {
     const exported = await kstate(["export", NAME, "--to", dir], { env });
     assert.equal(exported.code, 0, exported.stderr);
     assert.match(exported.stdout, /1 secret file\(s\) left out/);
-    assert.deepEqual(fs.readdirSync(dir).sort(), [".kstate-export.json", "config", "instancegroup"]);
+    assert.deepEqual(fs.readdirSync(dir).sort(), [".kstate", ".kstate-export.json", "config", "instancegroup"]);
 
     const file = path.join(dir, "instancegroup", "nodes-us-east-1a");
     fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("maxSize: 1", "maxSize: 4"));
@@ -81,7 +81,8 @@ describe("kstate export, diff and apply", function () {
     const own = await kstate(["apply", "-f", dir, "--yes"], { env });
     assert.equal(own.code, 3, "the folder's group still differs from the store's newer version");
     fs.copyFileSync(config, `${config}.keep`);
-    assert.equal((await kstate(["export", NAME, "--to", dir], { env })).code, 0, "export again");
+    assert.equal((await kstate(["export", NAME, "--to", dir], { env })).code, 1, "export again: refused, the folder has changes");
+    assert.equal((await kstate(["export", NAME, "--to", dir, "--force"], { env })).code, 0, "export again, over them");
     fs.copyFileSync(`${config}.keep`, config);
     fs.rmSync(`${config}.keep`);
     assert.equal((await kstate(["apply", "-f", dir, "--yes"], { env })).code, 0);

@@ -23,7 +23,7 @@ describe("kstate --help", function () {
     const commands = listed(top.stdout);
     assert.deepEqual(commands.map(([c, subs]) => [c, ...subs].join(" ")), [
       "get clusters cluster ig all", "get secrets", "create cluster", "create secret", "edit cluster ig",
-      "export", "diff", "apply", "history", "rollback", "delete cluster", "migrate", "rekey",
+      "export", "pull", "diff", "apply", "history", "rollback", "delete cluster", "migrate", "rekey",
     ]);
     const helps = new Map<string, string>();
     for (const [c, subs] of commands) {
