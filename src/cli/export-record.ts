@@ -102,6 +102,12 @@ export function writeBase(dir: string, base: ExportBase): void {
       writeBaseCopy(dir, file, data);
       base.sha256[file] = sha256(data);
     }
+    // A file the apply deleted from the store (--prune) and the folder no longer has is forgotten.
+    for (const file of Object.keys(before?.revisions ?? {})) {
+      if (file in base.revisions || readFolderFile(dir, file) !== undefined) continue;
+      delete base.sha256[file];
+      writeBaseCopy(dir, file, undefined);
+    }
   }
   writeRecord(dir, base);
 }

@@ -138,6 +138,20 @@ for (const [label, make] of Object.entries(stores)) {
       await refused(["apply", "-f", lone, "--yes", "--name", "other.k8s.example.com"], 1, /of cluster "road\.k8s\.example\.com", not "other\.k8s\.example\.com"/);
     });
 
+    if (label === "file://") {
+      it("export into the store itself (its root or the cluster's folder) is refused, nothing written", async function () {
+        const root = new URL(state).pathname;
+        const before = await snapshot(openPath(state));
+        for (const to of [root, path.join(root, NAME), path.join(root, "sub", "dir")]) {
+          const r = await run(["export", NAME, "--to", to]);
+          assert.equal(r.code, 2, `${to}: ${r.stderr}`);
+          assert.match(r.stderr, /inside the state store/);
+        }
+        assert.deepEqual(await snapshot(openPath(state)), before);
+        assert.ok(!fs.existsSync(path.join(root, "sub")));
+      });
+    }
+
     it("a create cluster that changes nothing exits 4 and writes nothing", async function () {
       await refused(["create", "cluster", NAME, "--zones", "us-east-1a,us-east-1b", "--kubernetes-version", "v1.30.2", "--cloud", "aws"], 4, /^$/);
     });

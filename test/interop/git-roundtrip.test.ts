@@ -34,13 +34,15 @@ function git(dir: string, ...args: string[]): string {
 for (const [label, make] of Object.entries(stores)) {
   describe(`a cluster kept in git, with a teammate using kops (${label})`, function () {
     this.timeout(300_000);
-
     it("pull merges the teammate's kops edit with an uncommitted local change; apply writes exactly the local change; --prune deletes a git rm'd group", async function () {
       const { url: state, env: extra } = await make();
       const env = { KOPS_STATE_STORE: state };
       const run = (argv: string[]) => withProcessEnv(extra, () => kstate(argv, { env }));
-      const kopsGet = async (...args: string[]) => (await kops([...args, "--state", state], kopsEnv())).stdout;
-      assert.equal((await run(["create", "cluster", NAME, "--zones", "us-east-1a,us-east-1b", "--kubernetes-version", "v1.30.2", "--cloud", "aws"])).code, 0);
+      // Hetzner: kops edits it offline (on AWS its edit asks EC2 about volumes).
+      const kopsGet = async (...args: string[]) => (await kops([...args, "--state", state], kopsEnv({ HCLOUD_TOKEN: "unused-offline" }))).stdout;
+      assert.equal((await run(["create", "cluster", NAME, "--cloud", "hetzner", "--zones", "fsn1", "--node-size", "cx22", "--control-plane-size", "cx32", "--kubernetes-version", "v1.30.2"])).code, 0);
+      const added = await run(["create", "ig", "nodes-extra", "--name", NAME, "--machine-type", "cx22", "--min", "1", "--max", "1"]);
+      assert.equal(added.code, 0, added.stderr);
 
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kstate-team-git-"));
       const exported = await run(["export", NAME, "--to", dir]);
@@ -50,12 +52,12 @@ for (const [label, make] of Object.entries(stores)) {
       git(dir, "commit", "-qm", "the cluster as exported");
 
       // Ours, not committed: a bigger node group.
-      const ours = path.join(dir, "instancegroup", "nodes-us-east-1a");
+      const ours = path.join(dir, "instancegroup", "nodes-fsn1");
       fs.writeFileSync(ours, fs.readFileSync(ours, "utf8").replace("maxSize: 1", "maxSize: 4"));
       // Theirs, with the real kops: a newer Kubernetes.
       const work = fs.mkdtempSync(path.join(os.tmpdir(), "kstate-team-editor-"));
       await kops(["edit", "cluster", NAME, "--state", state], kopsEnv({
-        EDITOR, EDIT_STEPS: JSON.stringify([{ replace: ["kubernetesVersion: v1.30.2", "kubernetesVersion: v1.30.5"] }]), EDIT_COUNTER: path.join(work, "n"),
+        HCLOUD_TOKEN: "unused-offline", EDITOR, EDIT_STEPS: JSON.stringify([{ replace: ["kubernetesVersion: v1.30.2", "kubernetesVersion: v1.30.5"] }]), EDIT_COUNTER: path.join(work, "n"),
       }));
       assert.match(await kopsGet("get", "cluster", NAME, "-o", "yaml"), /kubernetesVersion: v1\.30\.5/);
 
@@ -70,26 +72,31 @@ for (const [label, make] of Object.entries(stores)) {
 
       const diff = await run(["diff", "-f", dir]);
       assert.equal(diff.code, 1, diff.stderr);
-      assert.deepEqual(diff.stdout.split("\n").filter((l) => l.startsWith("  ")), ["  instancegroup/nodes-us-east-1a: ~ spec.maxSize: 1 -> 4"], "exactly our change");
+      assert.deepEqual(diff.stdout.split("\n").filter((l) => l.startsWith("  ")), ["  instancegroup/nodes-fsn1: + metadata.generation: 1", "  instancegroup/nodes-fsn1: ~ spec.maxSize: 1 -> 4"], "exactly our change, and the generation it counts as kops does");
       const applied = await run(["apply", "-f", dir, "--yes"]);
       assert.equal(applied.code, 0, applied.stderr);
       assert.match(await kopsGet("get", "cluster", NAME, "-o", "yaml"), /kubernetesVersion: v1\.30\.5/, "theirs survived");
-      assert.match(await kopsGet("get", "ig", "--name", NAME), /^nodes-us-east-1a\s+Node\s+\S+\s+1\s+4\s+us-east-1a$/m, "kops reads ours");
+      assert.match(await kopsGet("get", "ig", "--name", NAME), /^nodes-fsn1\s+Node\s+cx22\s+1\s+4\s+fsn1$/m, "kops reads ours");
       git(dir, "add", "-A");
       git(dir, "commit", "-qm", "pulled and applied");
 
-      git(dir, "rm", "-q", "instancegroup/nodes-us-east-1b");
+      git(dir, "rm", "-q", "instancegroup/nodes-extra");
       const kept = await run(["apply", "-f", dir, "--yes"]);
       assert.equal(kept.code, 4, kept.stderr);
-      assert.match(kept.stdout, /kept in the store \(--prune deletes them\):\n  instancegroup\/nodes-us-east-1b/);
-      assert.match(await kopsGet("get", "ig", "--name", NAME), /^nodes-us-east-1b\s/m);
+      assert.match(kept.stdout, /kept in the store \(--prune deletes them\):\n  instancegroup\/nodes-extra/);
+      assert.match(await kopsGet("get", "ig", "--name", NAME), /^nodes-extra\s/m);
       const pruned = await run(["apply", "-f", dir, "--prune", "--yes"]);
       assert.equal(pruned.code, 0, pruned.stderr);
-      assert.match(pruned.stdout, /instancegroup\/nodes-us-east-1b: delete/);
+      assert.match(pruned.stdout, /instancegroup\/nodes-extra: delete/);
       const groups = await kopsGet("get", "ig", "--name", NAME);
-      assert.doesNotMatch(groups, /nodes-us-east-1b/);
-      assert.match(groups, /^nodes-us-east-1a\s/m);
+      assert.doesNotMatch(groups, /nodes-extra/);
+      assert.match(groups, /^nodes-fsn1\s/m);
       assert.equal((await run(["diff", "-f", dir])).code, 0, "the folder and the store agree");
+      git(dir, "commit", "-qam", "nodes-extra removed");
+      assert.equal((await run(["pull", NAME, dir])).code, 4, "nothing new in the store");
+      const again = await run(["export", NAME, "--to", dir]);
+      assert.equal(again.code, 0, `the folder has no change of its own left: ${again.stderr}`);
+      assert.equal(git(dir, "status", "--porcelain"), "", "exporting again changes nothing git tracks");
     });
   });
 }

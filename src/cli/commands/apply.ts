@@ -1,12 +1,12 @@
 /** `kstate apply -f` and `kstate diff -f`: make the stored documents what a folder or file says. */
 import { parseArgs } from "node:util";
-import { applyDocuments, checkPlan, type DocumentEdit, planDocuments, SECRET_PREFIX } from "../../ops/documents";
+import { applyDocuments, checkPlan, type DocumentEdit, planDocuments, plannedText, SECRET_PREFIX } from "../../ops/documents";
 import { describeChanges } from "../../ops/plan";
 import { ClusterStore } from "../../store/cluster-store";
 import { INSTANCE_GROUP_DIR } from "../../store/layout";
 import { NotFoundError } from "../../vfs/errors";
 import { type DocumentSource, readSource } from "../document-source";
-import { readBase, writeBase } from "../export-record";
+import { readBase, readFolderFile, writeBase, writeFolderFile } from "../export-record";
 import { colours, confirm, EXIT, type Io, UsageError } from "../io";
 import { openStore } from "../store-url";
 
@@ -106,11 +106,15 @@ export async function applyFiles(argv: string[], io: Io, diffOnly: boolean): Pro
   }
   if (!values.yes && !(await confirm(io, "Apply these changes?", "apply"))) return EXIT.failure;
   // The folder's record moves on one written file at a time, so a failure midway keeps it true.
+  // The folder then holds what was written (the generation counted, the creation time kept), so
+  // it says what the store says; its record moves on one file at a time, true after a failure too.
   await applyDocuments(store, plan, (f, revision) => {
-    if (!base) return;
+    if (!base || !folder) return;
+    const written = plannedText(f);
+    if (written !== undefined && f.doc !== null && !readFolderFile(folder, f.file)?.equals(Buffer.from(written))) writeFolderFile(folder, f.file, Buffer.from(written));
     if (revision === undefined) delete base.revisions[f.file];
     else base.revisions[f.file] = revision;
-    writeBase(folder!, base);
+    writeBase(folder, base);
   });
   io.stdout.write(`${c.green("Applied")}: ${plan.changes.length} file(s) of ${cluster}.\n`);
   return EXIT.ok;

@@ -1,6 +1,6 @@
 /** `kstate export`: a cluster's files copied into a folder, for git. */
-import * as nodePath from "node:path";
 import * as fs from "node:fs";
+import * as nodePath from "node:path";
 import { parseArgs } from "node:util";
 import { ClusterStore } from "../../store/cluster-store";
 import { openPath } from "../../vfs";
@@ -47,6 +47,21 @@ function refusal(dir: string, record: ExportBase | undefined, name: string, stor
   return `${dir} is not empty (${shown}) and holds no kstate export: nothing was written. Export into an empty or new folder, or pass --force (files the cluster does not have are left alone).`;
 }
 
+/** The real path of a folder, or of its nearest existing parent with the rest appended. */
+function realOrSelf(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    const parent = nodePath.dirname(p);
+    return parent === p ? p : nodePath.join(realOrSelf(parent), nodePath.basename(p));
+  }
+}
+
+function within(child: string, parent: string): boolean {
+  const rel = nodePath.relative(parent, child);
+  return rel === "" || (!rel.startsWith("..") && !nodePath.isAbsolute(rel));
+}
+
 export async function exportCluster(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv, allowPositionals: true,
@@ -62,6 +77,12 @@ export async function exportCluster(argv: string[], io: Io): Promise<number> {
   const source = openPath(stateStore(values.state, io.env)).join(name);
   const listed = await source.listTree();
   const files = listed.filter((f) => includeSecrets || !isSecretFile(f.path));
+
+  // A folder inside a file:// store would put the export's files among the store's own.
+  const storeRoot = store.root.url.startsWith("file://") ? decodeURIComponent(new URL(store.root.url).pathname) : undefined;
+  if (storeRoot !== undefined && within(realOrSelf(dir), realOrSelf(storeRoot))) {
+    throw new UsageError(`--to ${values.to}: that folder is inside the state store ${store.root.url}; export to a folder outside it (nothing was written)`);
+  }
 
   const previous = readRecord(dir);
   const problem = values.force ? undefined : refusal(dir, previous, name, store.root.url);
