@@ -74,10 +74,11 @@ const TAB_STOP = 8;
 /**
  * A table as kops prints one (util/pkg/tables: Go's tabwriter with tab stops of 8, one cell of
  * padding, padded with tabs): each column but the last as wide as its widest cell plus one,
- * rounded up to a tab stop, and the rows under the heading sorted by each column in turn.
+ * rounded up to a tab stop, and the rows under the heading sorted by each column in turn (unless
+ * `sort: false`: a listing whose order means something, newest first, say).
  */
-export function table(heading: readonly string[], rows: readonly (readonly string[])[]): string {
-  const sorted = [...rows].sort((a, b) => {
+export function table(heading: readonly string[], rows: readonly (readonly string[])[], options: { sort?: boolean } = {}): string {
+  const sorted = options.sort === false ? rows : [...rows].sort((a, b) => {
     for (let i = 0; i < heading.length; i++) {
       const [x, y] = [a[i] ?? "", b[i] ?? ""];
       if (x !== y) return x < y ? -1 : 1;

@@ -79,7 +79,8 @@ export function plain(doc: Document | undefined): Doc | undefined {
  * ownership records are not compared: `ownershipChanges` describes those.
  */
 export function diffDocuments(before: Doc | undefined, after: Doc | undefined): FieldChange[] {
-  const leaves = (d: Doc | undefined) => new Map(flatten(withoutOwners(d) ?? {}).filter((a) => a.value !== undefined).map((a) => [formatPath(a.path), a.value]));
+  // An absent document has no fields (not an empty root): a create lists only what it adds.
+  const leaves = (d: Doc | undefined) => new Map(flatten(withoutOwners(d) ?? {}).filter((a) => a.value !== undefined && a.path.length > 0).map((a) => [formatPath(a.path), a.value]));
   const b = leaves(before);
   const a = leaves(after);
   const changes: FieldChange[] = [];

@@ -1,4 +1,4 @@
-import type { FileInfo, FileVersion, ReadResult, ReadStreamResult, Revision, WriteResult } from "./path";
+import type { FileInfo, ReadResult, ReadStreamResult, Revision, TreeVersion, WriteResult } from "./path";
 import type { Scheme } from "./url";
 import {
   AlreadyExistsError, BackendError, describe, KstateError as KstateErrorClass, NotFoundError, PermissionError, PreconditionFailedError,
@@ -56,8 +56,11 @@ export interface Backend {
   /** Optional: a copy made by the server from another backend's object; undefined when it cannot. */
   copyFrom?(key: string, source: Backend, sourceKey: string, size: number, sourceRevision?: Revision): Promise<WriteResult | undefined>;
 
-  /** Optional: old versions of a file (bucket versioning). */
-  listVersions?(key: string): Promise<FileVersion[]>;
+  /**
+   * Optional: old versions (bucket versioning) of every key that starts with `prefix`, delete
+   * markers included, newest first per key; paths relative to `prefix` ("" for `prefix` itself).
+   */
+  listVersions?(prefix: string): Promise<TreeVersion[]>;
   readVersion?(key: string, versionId: string): Promise<ReadResult>;
 
   /** Turns any error from this backend into a `KstateError` for `op` on `url`. */

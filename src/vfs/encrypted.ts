@@ -9,7 +9,7 @@ import { Readable } from "node:stream";
 import { decrypt, encrypt, isDamagedEnvelope, isEnvelope, type KeyProvider, MAGIC, passphraseProvider } from "./envelope";
 import { ValidationError } from "./errors";
 import { awsKmsProvider, type AwsKmsOptions } from "./kms";
-import { type FileVersion, hasVersions, type HasVersions } from "./path";
+import { type FileVersion, hasVersions, type HasVersions, type TreeVersion } from "./path";
 import type { FileInfo, ListTreeOptions, ReadResult, ReadStreamResult, RemoveOptions, Revision, StreamWriteOptions, VfsPath, WriteOptions, WriteResult } from "./path";
 
 /** One key: a passphrase or an AWS KMS key. */
@@ -235,6 +235,10 @@ class EncryptedPath implements VfsPath {
 class VersionedEncryptedPath extends EncryptedPath {
   listVersions(): Promise<FileVersion[]> {
     return (this.inner as VfsPath & HasVersions).listVersions();
+  }
+
+  listTreeVersions(): Promise<TreeVersion[]> {
+    return (this.inner as VfsPath & HasVersions).listTreeVersions();
   }
 
   async readVersion(versionId: string): Promise<ReadResult> {

@@ -5,7 +5,7 @@ import {
   answerSignal, type Backend, classifyHttp, type Condition, env, expectRevision, type ListOptions, type ObjectHead,
 } from "./backend";
 import { InvalidPathError, type KstateError } from "./errors";
-import type { FileInfo, FileVersion, ReadResult, ReadStreamResult, Revision, WriteResult } from "./path";
+import type { FileInfo, ReadResult, ReadStreamResult, Revision, TreeVersion, WriteResult } from "./path";
 import { isTransientNetworkError, type RetryPolicy, withRetry } from "./retry";
 import type { BucketAdmin } from "./bucket";
 import { GcsBucketAdmin } from "./gcs-bucket";
@@ -192,22 +192,24 @@ export class GcsBackend implements Backend {
     return files;
   }
 
-  async listVersions(key: string): Promise<FileVersion[]> {
-    const versions: FileVersion[] = [];
-    for await (const page of this.pages(key, undefined, true)) {
+  async listVersions(prefix: string): Promise<TreeVersion[]> {
+    const versions: TreeVersion[] = [];
+    for await (const page of this.pages(prefix, undefined, true)) {
       for (const f of page.files) {
-        if (f.name !== key) continue;
+        if (f.name.endsWith("/")) continue;
         const m = f.metadata;
         versions.push({
+          path: f.name.slice(prefix.length),
           versionId: String(m.generation),
           modified: new Date(String(m.updated ?? m.timeCreated ?? 0)),
           size: Number(m.size ?? 0),
           isLatest: m.timeDeleted === undefined,
           deleted: false,
+          ...(m.timeDeleted !== undefined ? { until: new Date(String(m.timeDeleted)) } : {}),
         });
       }
     }
-    return versions.sort((a, b) => Number(b.versionId) - Number(a.versionId));
+    return versions.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : Number(b.versionId) - Number(a.versionId)));
   }
 
   async readVersion(key: string, versionId: string): Promise<ReadResult> {

@@ -2,7 +2,7 @@ export { openPath, DEFAULT_TIMEOUT_MS, type OpenOptions } from "./context";
 export * from "./errors";
 export {
   hasVersions, type FileInfo, type FileVersion, type HasVersions, type ListTreeOptions, type ReadResult,
-  type ReadStreamResult, type RemoveOptions, type Revision, type StreamWriteOptions, type VfsPath, type WriteOptions,
+  type ReadStreamResult, type RemoveOptions, type Revision, type StreamWriteOptions, type TreeVersion, type VfsPath, type WriteOptions,
   type WriteResult,
 } from "./path";
 export { resetMemoryStore } from "./memory";

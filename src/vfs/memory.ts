@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { type Backend, classifyCommon, type Condition, ConditionNotMet, Missing, NO_RETRY, type ObjectHead } from "./backend";
 import { BackendError, describe, type KstateError } from "./errors";
-import type { FileInfo, FileVersion, ReadResult, ReadStreamResult, Revision, WriteResult } from "./path";
+import type { FileInfo, ReadResult, ReadStreamResult, Revision, TreeVersion, WriteResult } from "./path";
 
 interface Version {
   versionId: string;
@@ -138,15 +138,20 @@ export class MemoryBackend implements Backend {
     return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
 
-  async listVersions(key: string): Promise<FileVersion[]> {
-    const versions = this.store.entries.get(key)?.versions ?? [];
-    return versions.map((v, i) => ({
-      versionId: v.versionId,
-      modified: v.modified,
-      size: v.data?.length ?? 0,
-      isLatest: i === versions.length - 1,
-      deleted: v.data === null,
-    })).reverse();
+  async listVersions(prefix: string): Promise<TreeVersion[]> {
+    const out: TreeVersion[] = [];
+    for (const key of [...this.store.entries.keys()].filter((k) => k.startsWith(prefix)).sort()) {
+      const versions = this.store.entries.get(key)!.versions;
+      out.push(...versions.map((v, i) => ({
+        path: key.slice(prefix.length),
+        versionId: v.versionId,
+        modified: v.modified,
+        size: v.data?.length ?? 0,
+        isLatest: i === versions.length - 1,
+        deleted: v.data === null,
+      })).reverse());
+    }
+    return out;
   }
 
   async readVersion(key: string, versionId: string): Promise<ReadResult> {

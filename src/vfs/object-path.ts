@@ -4,7 +4,7 @@ import type { Backend, Condition } from "./backend";
 import { AlreadyExistsError, BackendError, KstateError, NotFoundError, PreconditionFailedError } from "./errors";
 import type {
   FileInfo, FileVersion, ListTreeOptions, ReadResult, ReadStreamResult, RemoveOptions, Revision, StreamWriteOptions,
-  VfsPath, WriteOptions, WriteResult,
+  TreeVersion, VfsPath, WriteOptions, WriteResult,
 } from "./path";
 import { withRetry } from "./retry";
 import { formatUrl, splitNames } from "./url";
@@ -15,13 +15,18 @@ export class ObjectPath implements VfsPath {
 
   /** Present where the backend keeps old versions (see `hasVersions`). */
   readonly listVersions?: () => Promise<FileVersion[]>;
+  readonly listTreeVersions?: () => Promise<TreeVersion[]>;
   readonly readVersion?: (versionId: string) => Promise<ReadResult>;
 
   constructor(readonly backend: Backend, readonly key: string) {
     this.url = formatUrl(backend.scheme, backend.location, key);
     const { listVersions, readVersion } = backend;
     if (listVersions && readVersion) {
-      this.listVersions = () => this.run("list versions of", () => listVersions.call(backend, key));
+      this.listVersions = async () => {
+        const versions = await this.run("list versions of", () => listVersions.call(backend, key));
+        return versions.filter((v) => v.path === "").map(({ path: _, ...v }) => v);
+      };
+      this.listTreeVersions = () => this.run("list versions below", () => listVersions.call(backend, this.prefix()));
       this.readVersion = (id) => this.run(`read version ${id} of`, () => readVersion.call(backend, key, id));
     }
   }

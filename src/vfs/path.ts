@@ -117,15 +117,30 @@ export interface FileVersion {
   isLatest: boolean;
   /** A delete marker: the file was removed at this point. */
   deleted: boolean;
+  /**
+   * When this version stopped being the current one (written over or removed), where the backend
+   * records it (GCS's `timeDeleted`; S3 records a removal as a delete marker instead).
+   */
+  until?: Date;
+}
+
+/** A version of one of the files below a listed folder. */
+export interface TreeVersion extends FileVersion {
+  /** Path relative to the folder that was listed, `/`-separated. */
+  path: string;
 }
 
 /** Optional capability: list and read old versions of a file. */
 export interface HasVersions {
+  /** This file's versions, newest first, delete markers included. */
   listVersions(): Promise<FileVersion[]>;
+  /** Every version of every file below this folder, removed files included; newest first per file. */
+  listTreeVersions(): Promise<TreeVersion[]>;
+  /** One version's bytes. A delete marker has none: `NotFoundError` or `BackendError`, by backend. */
   readVersion(versionId: string): Promise<ReadResult>;
 }
 
 export function hasVersions(p: VfsPath): p is VfsPath & HasVersions {
   const candidate = p as Partial<HasVersions>;
-  return typeof candidate.listVersions === "function" && typeof candidate.readVersion === "function";
+  return typeof candidate.listVersions === "function" && typeof candidate.listTreeVersions === "function" && typeof candidate.readVersion === "function";
 }

@@ -3,7 +3,7 @@ import {
   answerSignal, type Backend, classifyHttp, type Condition, env, expectRevision, type ListOptions, type ObjectHead,
 } from "./backend";
 import { InvalidPathError, type KstateError } from "./errors";
-import type { FileInfo, FileVersion, ReadResult, ReadStreamResult, Revision, WriteResult } from "./path";
+import type { FileInfo, ReadResult, ReadStreamResult, Revision, TreeVersion, WriteResult } from "./path";
 import { isTransientNetworkError, type RetryPolicy, withRetry } from "./retry";
 import type { BucketAdmin } from "./bucket";
 import { S3BucketAdmin } from "./s3-bucket";
@@ -452,28 +452,29 @@ export class S3Backend implements Backend {
     return files;
   }
 
-  async listVersions(key: string): Promise<FileVersion[]> {
+  async listVersions(prefix: string): Promise<TreeVersion[]> {
     const { ListObjectVersionsCommand } = loadSdk();
     const client = await this.client();
-    const versions: FileVersion[] = [];
+    const versions: TreeVersion[] = [];
     let keyMarker: string | undefined;
     let versionMarker: string | undefined;
+    const keep = (key: string | undefined, id: string | undefined): key is string => key !== undefined && !!id && !key.endsWith("/");
     do {
       const page = await this.call(() => client.send(new ListObjectVersionsCommand({
-        Bucket: this.location, Prefix: key, KeyMarker: keyMarker, VersionIdMarker: versionMarker,
+        Bucket: this.location, Prefix: prefix, KeyMarker: keyMarker, VersionIdMarker: versionMarker,
       })));
       for (const v of page.Versions ?? []) {
-        if (v.Key !== key || !v.VersionId) continue;
-        versions.push({ versionId: v.VersionId, modified: v.LastModified ?? new Date(0), size: v.Size ?? 0, isLatest: v.IsLatest ?? false, deleted: false });
+        if (!keep(v.Key, v.VersionId)) continue;
+        versions.push({ path: v.Key.slice(prefix.length), versionId: v.VersionId!, modified: v.LastModified ?? new Date(0), size: v.Size ?? 0, isLatest: v.IsLatest ?? false, deleted: false });
       }
       for (const m of page.DeleteMarkers ?? []) {
-        if (m.Key !== key || !m.VersionId) continue;
-        versions.push({ versionId: m.VersionId, modified: m.LastModified ?? new Date(0), size: 0, isLatest: m.IsLatest ?? false, deleted: true });
+        if (!keep(m.Key, m.VersionId)) continue;
+        versions.push({ path: m.Key.slice(prefix.length), versionId: m.VersionId!, modified: m.LastModified ?? new Date(0), size: 0, isLatest: m.IsLatest ?? false, deleted: true });
       }
       keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
       versionMarker = page.IsTruncated ? page.NextVersionIdMarker : undefined;
     } while (keyMarker);
-    return versions.sort((a, b) => b.modified.getTime() - a.modified.getTime());
+    return versions.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : b.modified.getTime() - a.modified.getTime()));
   }
 
   async readVersion(key: string, versionId: string): Promise<ReadResult> {

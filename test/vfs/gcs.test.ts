@@ -71,6 +71,22 @@ describe("gs:// on fake-gcs-server", function () {
     assert.deepEqual(versions.map((v) => v.versionId), [two.revision, one.revision]);
     assert.equal((await p.readVersion(one.revision)).data.toString(), "one");
   });
+
+  it("lists the generations of every file below a folder, each with the time it stopped being current", async function () {
+    const folder = openPath(`gs://${bucket}/${uniqueName("tree")}`, openOptions());
+    const a1 = await folder.join("a").write("a1");
+    const a2 = await folder.join("a").write("a2");
+    const b1 = await folder.join("sub", "b").write("b1");
+    await folder.join("sub", "b").remove();
+    await openPath(`${folder.url}-beside`, openOptions()).write("x");
+    assert.ok(hasVersions(folder));
+    const versions = await folder.listTreeVersions();
+    assert.deepEqual(versions.map((v) => [v.path, v.versionId, v.isLatest, v.deleted, v.until !== undefined]), [
+      ["a", a2.revision, true, false, false], ["a", a1.revision, false, false, true], ["sub/b", b1.revision, false, false, true],
+    ]);
+    const b = versions.at(-1)!;
+    assert.ok(b.until!.getTime() >= b.modified.getTime(), "removed after it was written");
+  });
 });
 
 describe("gs:// when the server goes away", function () {

@@ -28,6 +28,19 @@ describe("memfs", function () {
     assert.deepEqual(versions.map((v) => v.isLatest), [true, false]);
     assert.equal((await p.readVersion(a.revision)).data.toString(), "a");
   });
+
+  it("lists the versions of every file below a folder, removed files and nothing beside it included", async function () {
+    const root = openPath(`memfs://${uniqueName("mem")}`);
+    await root.join("c", "a").write("a1");
+    await root.join("c", "a").write("a2");
+    await root.join("c", "sub", "b").write("b1");
+    await root.join("c", "sub", "b").remove();
+    await root.join("c-other").write("x");
+    const folder = root.join("c");
+    assert.ok(hasVersions(folder));
+    const versions = await folder.listTreeVersions();
+    assert.deepEqual(versions.map((v) => [v.path, v.isLatest, v.deleted, v.size]), [["a", true, false, 2], ["a", false, false, 2], ["sub/b", true, true, 0], ["sub/b", false, false, 2]]);
+  });
 });
 
 /** A real memory backend behind a link that drops the answer of the first write. */

@@ -102,6 +102,18 @@ describe("s3:// on MinIO", function () {
     assert.notEqual(oldest.versionId, one.revision, "version ids are not ETags");
   });
 
+  it("lists the versions of every file below a folder, delete markers included, newest first per file", async function () {
+    const folder = openPath(`s3://${bucket}/${uniqueName("tree")}`, openOptions());
+    await folder.join("a").write("a1");
+    await folder.join("a").write("a2");
+    await folder.join("sub", "b").write("b1");
+    await folder.join("sub", "b").remove();
+    await openPath(`${folder.url}-beside`, openOptions()).write("x");
+    assert.ok(hasVersions(folder));
+    const versions = await folder.listTreeVersions();
+    assert.deepEqual(versions.map((v) => [v.path, v.isLatest, v.deleted, v.size]), [["a", true, false, 2], ["a", false, false, 2], ["sub/b", true, true, 0], ["sub/b", false, false, 2]]);
+  });
+
   it("a bucket that does not exist is a clear error", async function () {
     const p = openPath(`s3://${uniqueName("nobucket")}/config`, openOptions());
     await assert.rejects(p.write("x"), (e: unknown) => BackendError.isInstance(e) && /NoSuchBucket/.test(e.message) && e.message.includes(p.url));
