@@ -1,7 +1,7 @@
 /** `kstate rekey NAME`: every encrypted file of a cluster re-encrypted under the current key. */
 import { parseArgs } from "node:util";
-import { ClusterStore, mapLimit } from "../../store/cluster-store";
-import { isEncryptedPath } from "../../vfs/encrypted";
+import { rekeyCluster } from "../../ops/rekey";
+import { ClusterStore } from "../../store/cluster-store";
 import { colours, EXIT, type Io, UsageError } from "../io";
 import { clusterName } from "../cluster-name";
 import { encryptionFromEnv, openStore } from "../store-url";
@@ -26,19 +26,12 @@ export async function rekey(argv: string[], io: Io): Promise<number> {
     throw new UsageError("rekey needs the current key: set KSTATE_PASSPHRASE or KSTATE_AWS_KMS_KEY_ID (and KSTATE_FALLBACK_PASSPHRASE or KSTATE_FALLBACK_AWS_KMS_KEY_ID to the old one)");
   }
   const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
-  await store.requireConfig(name);
-  const folder = store.cluster(name);
-  const files = await folder.listTree();
-  let rewritten = 0;
-  await mapLimit(files, 8, async (f) => {
-    const p = folder.join(...f.path.split("/"));
-    if (isEncryptedPath(p) && (await p.rekey())) rewritten++;
-  });
+  const { rewritten, files } = await rekeyCluster(store, name);
   const c = colours(io);
   if (rewritten === 0) {
     io.stdout.write(`Nothing to do: every file of ${name} is already as the current key and patterns want it.\n`);
     return EXIT.nothingToDo;
   }
-  io.stdout.write(`${c.green("Rekeyed")} ${rewritten} of ${files.length} file(s) of ${name}.\n`);
+  io.stdout.write(`${c.green("Rekeyed")} ${rewritten} of ${files} file(s) of ${name}.\n`);
   return EXIT.ok;
 }
