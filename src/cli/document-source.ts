@@ -33,11 +33,17 @@ export interface DocumentSource {
 
 /** A file's text: UTF-8 only (a replacement character would otherwise be written to the store). */
 function text(bytes: Buffer, from: string): string {
+  let decoded: string;
   try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    decoded = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch (cause) {
     throw new ValidationError(`${from}: not UTF-8 text; kops documents are UTF-8`, { problems: [{ path: "", message: "not UTF-8" }], cause });
   }
+  // What a merge leaves where both sides changed a line (kstate pull, git) is not a document yet.
+  const marker = decoded.split("\n").findIndex((l) => /^(<<<<<<<|>>>>>>>)( |$)/.test(l));
+  if (marker >= 0) throw new ValidationError(`${from}: line ${marker + 1} is a merge conflict marker; edit the lines between the markers to what they should say, and remove the markers`, { problems: [{ path: "", message: "conflict markers" }] });
+  if (decoded.trim() === "") throw new ValidationError(`${from}: empty; a kops document is a YAML mapping with apiVersion and kind`, { problems: [{ path: "", message: "empty" }] });
+  return decoded;
 }
 
 function filesIn(dir: string): string[] {

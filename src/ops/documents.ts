@@ -144,7 +144,7 @@ export async function planDocuments(store: ClusterStore, req: DocumentsRequest, 
       try {
         after = shownSecret(plainBytes, edit.file);
       } catch (e) {
-        problems.push({ file: edit.file, path: "Data", message: (e as Error).message.replace(/^[^:]*: /, "") });
+        problems.push({ file: edit.file, path: "", message: (e as Error).message.replace(/^[^:]*: /, "") });
         continue;
       }
       const current_ = current as StoredSecret | undefined;
@@ -198,7 +198,7 @@ export async function applyDocuments(store: ClusterStore, plan: ClusterPlan, wri
     return { plan, revisions: await writePlan(plan, written) };
   } catch (e) {
     if (!lostRace(e)) throw e;
-    throw new ConflictError(`cluster ${plan.name}: another writer changed it while this change was being written; nothing of theirs was overwritten. Run the command again to see the change on top of theirs.`, { url: store.cluster(plan.name).url, cause: e });
+    throw new ConflictError(`cluster ${plan.name}: another writer changed it while this change was being written; nothing of theirs was overwritten. Run the command again to plan on top of theirs (for an exported folder, kstate pull first).`, { url: store.cluster(plan.name).url, cause: e });
   }
 }
 

@@ -80,6 +80,10 @@ export function cloudClusterRules(name: unknown, spec: Obj, cloud: string | unde
   const networking = obj(spec.networking);
   if (networking && "external" in networking) add("spec.networking.external", "external is not supported for Kubernetes >= 1.26");
   if (networking && "gce" in networking && cloud !== "gce") add("spec.networking.gce", "GCP networking is supported only when on GCP");
+  // Cilium's NodePort replaces kube-proxy (kops validation.go); kops fills in an unset kubeProxy as enabled.
+  if (obj(networking?.cilium)?.enableNodePort === true && obj(spec.kubeProxy)?.enabled !== false) {
+    add("spec.kubeProxy.enabled", "When Cilium NodePort is enabled, kubeProxy must be disabled (enabled: false)");
+  }
 
   if (cloud !== "aws") {
     for (const s of subnets) if (set(s.ipv6CIDR)) add(subnetAt(s, "ipv6CIDR"), "ipv6CIDR can only be specified for AWS");

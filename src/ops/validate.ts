@@ -266,7 +266,7 @@ export function validateClusterWithGroups(cluster: unknown, groups: Record<strin
     if (typeof named === "string" && named !== "" && named !== name) {
       problems.push({
         path: "metadata.name",
-        message: `${JSON.stringify(named)} is not the group's name ${JSON.stringify(name)} (its file's); kops finds a group by its file, so the two must match${named in groups ? `, and a group named ${JSON.stringify(named)} exists already` : `. To rename a group, write it under the new name (kstate apply -f of a document named ${JSON.stringify(named)}) and then delete the old one (kops delete ig ${name})`}`,
+        message: `${JSON.stringify(named)} is not the group's name ${JSON.stringify(name)} (its file's); kops finds a group by its file, so the two must match${named in groups ? `, and a group named ${JSON.stringify(named)} exists already` : `. To rename a group, write it under the new name (kstate apply -f of a document named ${JSON.stringify(named)}) and then delete the old one (kstate delete ig ${name})`}`,
         file: `instancegroup/${name}`,
       });
     }

@@ -67,7 +67,10 @@ export function decodeSecret(text: string, url: string): Buffer {
   }
   const data = (parsed as { Data?: unknown } | null)?.Data;
   if (typeof data !== "string") throw new ValidationError(`${url}: not a kops secret (no Data field)`, { url });
-  return Buffer.from(data, "base64");
+  // As kops decodes it (Go's standard encoding, padded; line breaks skipped): no lenient reading.
+  const compact = data.replace(/[\r\n]/g, "");
+  if (compact.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(compact)) throw new ValidationError(`${url}: Data is not base64 (padded, A-Z a-z 0-9 + /) as kops reads it`, { url });
+  return Buffer.from(compact, "base64");
 }
 
 /** What listings show of a value: a SHA-256 prefix. */

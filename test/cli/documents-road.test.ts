@@ -109,7 +109,7 @@ for (const [label, make] of Object.entries(stores)) {
       const stored = await withProcessEnv(extra, () => cluster().join("secrets", "kube").read());
       assert.equal(JSON.parse(stored.data.toString()).Data, Buffer.from("new-value").toString("base64"));
       fs.writeFileSync(secret, "not a secret");
-      await refused(["apply", "-f", dir, "--yes"], 1, /secrets\/kube: Data: not a kops secret/);
+      await refused(["apply", "-f", dir, "--yes"], 1, /secrets\/kube: not a kops secret/);
     });
 
     it("apply -f takes stdin, a single group's file, and a folder holding one group; -f - without --yes is refused", async function () {
@@ -151,6 +151,45 @@ for (const [label, make] of Object.entries(stores)) {
         assert.ok(!fs.existsSync(path.join(root, "sub")));
       });
     }
+
+    it("what the first trial found: kops's kube-proxy rule, strict base64, a lone exported file, another store, untouched files, markers, a removed config", async function () {
+      await refused(["edit", "cluster", NAME, "--unset", "spec.kubeProxy"], 1, /spec\.kubeProxy\.enabled: When Cilium NodePort is enabled, kubeProxy must be disabled/);
+
+      const dir = tmp("kstate-road-trial-");
+      assert.equal((await run(["export", NAME, "--to", dir, "--include-secrets"])).code, 0);
+      fs.writeFileSync(path.join(dir, "secrets", "kube"), '{"Data":"not!!base64"}');
+      await refused(["apply", "-f", dir, "--yes"], 1, /secrets\/kube: Data is not base64/);
+      fs.writeFileSync(path.join(dir, "secrets", "kube"), '{"Data":"b2xkLXZhbHVl"}');
+
+      // A teammate changes one group; we change the other, and apply the one file, then the folder.
+      assert.equal((await run(["edit", "ig", "nodes-us-east-1a", "--name", NAME, "--set", "spec.maxSize=8"])).code, 0);
+      const theirs = path.join(dir, "instancegroup", "nodes-us-east-1a");
+      const ours = path.join(dir, "instancegroup", "nodes-us-east-1b");
+      replaceIn(theirs, "  minSize: 1", "  minSize: 1\n  rootVolumeSize: 40");
+      await refused(["apply", "-f", theirs, "--yes"], 3, /nodes-us-east-1a changed in the store since this copy was made/);
+      replaceIn(theirs, "  minSize: 1\n  rootVolumeSize: 40", "  minSize: 1");
+      replaceIn(ours, "maxSize: 1", "maxSize: 2");
+      const onlyOurs = await run(["diff", "-f", dir]);
+      assert.equal(onlyOurs.code, 1, onlyOurs.stderr);
+      assert.deepEqual(onlyOurs.stdout.split("\n").filter((l) => l.startsWith("  ")), ["  instancegroup/nodes-us-east-1b: + metadata.generation: 1", "  instancegroup/nodes-us-east-1b: ~ spec.maxSize: 1 -> 2"], "a file left as exported is not part of the plan");
+      assert.equal((await run(["apply", "-f", dir, "--yes"])).code, 0);
+      assert.match((await withProcessEnv(extra, () => cluster().join("instancegroup", "nodes-us-east-1a").read())).data.toString(), /maxSize: 8/, "the teammate's change stays");
+
+      const elsewhere = `file://${tmp("kstate-road-elsewhere-")}`;
+      const other = await withProcessEnv(extra, () => kstate(["apply", "-f", dir, "--yes", "--state", elsewhere], { env }));
+      assert.equal(other.code, 1);
+      assert.match(other.stderr, /was exported from cluster road\.k8s\.example\.com in \S+, not from file:\/\/.*apply it there/);
+      assert.deepEqual(fs.readdirSync(new URL(elsewhere).pathname), [], "nothing written there");
+
+      replaceIn(ours, "  maxSize: 2\n", "<<<<<<< local\n  maxSize: 3\n=======\n  maxSize: 4\n>>>>>>> store\n");
+      await refused(["apply", "-f", dir, "--yes"], 1, /nodes-us-east-1b: line \d+ is a merge conflict marker/);
+      replaceIn(ours, "<<<<<<< local\n  maxSize: 3\n=======\n  maxSize: 4\n>>>>>>> store\n", "  maxSize: 2\n");
+
+      fs.rmSync(path.join(dir, "config"));
+      const noConfig = await run(["diff", "-f", dir]);
+      assert.equal(noConfig.code, 1);
+      assert.match(noConfig.stdout, /Not in \S+: config\. The cluster's config is kept/);
+    });
 
     it("a create cluster that changes nothing exits 4 and writes nothing", async function () {
       await refused(["create", "cluster", NAME, "--zones", "us-east-1a,us-east-1b", "--kubernetes-version", "v1.30.2", "--cloud", "aws"], 4, /^$/);

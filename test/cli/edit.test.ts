@@ -57,6 +57,7 @@ describe("kstate edit with a scripted editor", function () {
       env: withSteps([{ replace: ["maxSize: 1", "maxSize: -1"] }, { replace: ["maxSize: -1", "maxSize: 2"] }]),
     });
     assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^  instancegroup\/nodes-us-east-1a: ~ spec\.maxSize: 1 -> 2\n(.*\n)?Saved /m, "the saved change, field by field");
     const seen = fs.readFileSync(env.EDIT_SEEN!, "utf8").split("--- invocation 2\n")[1]!;
     assert.match(seen, /# validation failed:\n# {3}instancegroup\/nodes-us-east-1a: spec\.maxSize: must be a whole number, 0 or more \(got -1\)/);
     assert.match(fs.readFileSync(igFile, "utf8"), /maxSize: 2/);

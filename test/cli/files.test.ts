@@ -74,35 +74,38 @@ describe("kstate export, diff and apply", function () {
     assert.match(refused.stderr, /nothing was written:\n +file:\/\/\S+\/git\.k8s\.example\.com\/instancegroup\/nodes-us-east-1a changed in the store since this copy was made/);
     assert.deepEqual(await snapshot(openPath(state)), storeBefore, "the other writer's change stays");
 
-    // Another document, unchanged in the store since the export, applies as usual.
+    // Put back as exported, the group is no change of the folder's: only the config, which the
+    // store left alone, is applied, and the other writer's change to the group stays.
     const config = path.join(dir, "config");
     fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("maxSize: 4", "maxSize: 1"));
     fs.writeFileSync(config, fs.readFileSync(config, "utf8").replace("kubernetesVersion: v1.30.2", "kubernetesVersion: v1.30.3"));
     const own = await kstate(["apply", "-f", dir, "--yes"], { env });
-    assert.equal(own.code, 3, "the folder's group still differs from the store's newer version");
-    fs.copyFileSync(config, `${config}.keep`);
-    assert.equal((await kstate(["export", NAME, "--to", dir], { env })).code, 1, "export again: refused, the folder has changes");
-    assert.equal((await kstate(["export", NAME, "--to", dir, "--force"], { env })).code, 0, "export again, over them");
-    fs.copyFileSync(`${config}.keep`, config);
-    fs.rmSync(`${config}.keep`);
-    assert.equal((await kstate(["apply", "-f", dir, "--yes"], { env })).code, 0);
+    assert.equal(own.code, 0, own.stderr);
+    assert.doesNotMatch(own.stdout, /nodes-us-east-1a/, "a file left as exported is not in the plan");
     assert.match((await stored.read()).data.toString(), /machineType: m5\.2xlarge/, "the other writer's change survived");
     fs.writeFileSync(config, fs.readFileSync(config, "utf8").replace("kubernetesVersion: v1.30.3", "kubernetesVersion: v1.30.4"));
     assert.equal((await kstate(["apply", "-f", dir, "--yes"], { env })).code, 0, "a second apply from the same folder: its record moved on");
 
+    // Changing the group now, over the store's newer version, is a conflict until the folder pulls it.
+    fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("  role: Node\n", "  role: Node\n  rootVolumeSize: 30\n"));
+    assert.equal((await kstate(["apply", "-f", dir, "--yes"], { env })).code, 3);
+    assert.equal((await kstate(["pull", NAME, dir], { env })).code, 0, "pull brings the other writer's machine type in");
+    assert.match(fs.readFileSync(file, "utf8"), /machineType: m5\.2xlarge[\s\S]*rootVolumeSize: 30/);
+    assert.equal((await kstate(["apply", "-f", dir, "--yes"], { env })).code, 0);
+    assert.match((await stored.read()).data.toString(), /machineType: m5\.2xlarge[\s\S]*rootVolumeSize: 30/);
+
     // The store already holds what the folder says, under a revision the record does not know (an
-    // apply whose answer was lost): applying it again finds nothing to write and the record catches
-    // up, so the next change applies.
+    // apply whose answer was lost): the folder's own change finds nothing to write, and its record
+    // catches up, so the next change applies.
+    fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("maxSize: 1", "maxSize: 5"));
     await stored.write(fs.readFileSync(file));
     assert.equal((await kstate(["apply", "-f", dir, "--yes"], { env })).code, 4, "nothing to write");
-    fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("maxSize: 1", "maxSize: 3"));
+    fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("maxSize: 5", "maxSize: 6"));
     assert.equal((await kstate(["apply", "-f", dir, "--yes"], { env })).code, 0, "the record caught up: no conflict");
-    assert.match((await stored.read()).data.toString(), /maxSize: 3/);
-    fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("maxSize: 3", "maxSize: 1"));
-    assert.equal((await kstate(["apply", "-f", dir, "--yes"], { env })).code, 0);
+    assert.match((await stored.read()).data.toString(), /maxSize: 6/);
 
     await stored.write((await stored.read()).data.toString().replace("machineType: m5.2xlarge", "machineType: m5.4xlarge"));
-    fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("maxSize: 1", "maxSize: 2"));
+    fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("maxSize: 6", "maxSize: 2"));
     assert.equal((await kstate(["apply", "-f", dir, "--yes"], { env })).code, 3);
     assert.equal((await kstate(["apply", "-f", dir, "--yes", "--force"], { env })).code, 0, "--force overwrites");
     assert.match((await stored.read()).data.toString(), /machineType: m5\.2xlarge\n[\s\S]*maxSize: 2/);

@@ -204,7 +204,7 @@ for (const [kind, make] of Object.entries(stores)) {
         assert.match(unresolved.stderr, new RegExp(`still has conflict markers in ${BATCH}, ${IG}: resolve them first`));
         const refused = await run(["apply", "-f", dir, "--yes"]);
         assert.equal(refused.code, 1);
-        assert.match(refused.stderr, new RegExp(`(${BATCH}|${IG}): invalid YAML at line \\d+`), "markers are not YAML");
+        assert.match(refused.stderr, new RegExp(`(${BATCH}|${IG}): line \\d+ is a merge conflict marker`), "markers are named as such");
         assert.deepEqual(await snapshot(openPath(store.url)), storeBefore, "nothing written");
 
         // Resolved: the folder's maximum, the store's minimum; the deleted group stays deleted.

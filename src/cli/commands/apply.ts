@@ -1,12 +1,14 @@
 /** `kstate apply -f` and `kstate diff -f`: make the stored documents what a folder or file says. */
+import * as fs from "node:fs";
+import * as nodePath from "node:path";
 import { parseArgs } from "node:util";
 import { applyDocuments, checkPlan, type DocumentEdit, planDocuments, plannedText, SECRET_PREFIX } from "../../ops/documents";
 import { describeChanges } from "../../ops/plan";
 import { ClusterStore } from "../../store/cluster-store";
-import { INSTANCE_GROUP_DIR } from "../../store/layout";
-import { NotFoundError } from "../../vfs/errors";
-import { type DocumentSource, readSource } from "../document-source";
-import { readBase, readFolderFile, writeBase, writeFolderFile } from "../export-record";
+import { CONFIG_FILE, INSTANCE_GROUP_DIR } from "../../store/layout";
+import { NotFoundError, ValidationError } from "../../vfs/errors";
+import { type DocumentSource, readSource, type SourceFile } from "../document-source";
+import { type ExportBase, readFolderFile, readRecord, sha256, writeBase, writeFolderFile } from "../export-record";
 import { colours, confirm, EXIT, type Io, UsageError } from "../io";
 import { openStore } from "../store-url";
 
@@ -56,6 +58,23 @@ async function missingFrom(source: DocumentSource, store: ClusterStore, recorded
   return stored.filter((f) => !given.has(f) && (removedHere.has(f) || whole(f))).sort();
 }
 
+/** The exported folder a source is (or the single file is in, at its place in the store's layout), with its record. */
+function exportOf(source: DocumentSource): { dir: string; record: ExportBase } | undefined {
+  if (source.folder) {
+    const record = readRecord(source.folder);
+    return record ? { dir: source.folder, record } : undefined;
+  }
+  const only = source.files.length === 1 ? source.files[0]! : undefined;
+  if (!only || only.from === "stdin") return undefined;
+  let dir = nodePath.dirname(nodePath.resolve(only.from));
+  for (let up = 0; up < 3; up++, dir = nodePath.dirname(dir)) {
+    if (nodePath.relative(dir, nodePath.resolve(only.from)) !== only.file) continue;
+    const record = readRecord(dir);
+    if (record) return { dir, record };
+  }
+  return undefined;
+}
+
 export async function applyFiles(argv: string[], io: Io, diffOnly: boolean): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv, allowPositionals: true,
@@ -67,18 +86,30 @@ export async function applyFiles(argv: string[], io: Io, diffOnly: boolean): Pro
   if (positionals.length > 0) throw new UsageError(`unexpected ${JSON.stringify(positionals[0])}: give the documents with -f DIR|FILE|-`);
   if (!values.filename) throw new UsageError("-f DIR|FILE|- is required");
   const source = await readSource(values.filename, io.stdin, values.name ?? (io.env.KOPS_CLUSTER_NAME || undefined));
-  const { cluster, folder } = source;
+  const { cluster } = source;
   const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
-  const base = folder ? readBase(folder, cluster, store.root.url) : undefined;
-  const missing = await missingFrom(source, store, Object.keys(base?.revisions ?? {}));
+  // The export the folder (or the one file, inside an exported folder) came from: its record says
+  // which revisions the files were made from, and which files the folder changed since.
+  const exported = exportOf(source);
+  if (exported && !values.force && (exported.record.store !== store.root.url || exported.record.cluster !== cluster)) {
+    throw new ValidationError(`${exported.dir} was exported from cluster ${exported.record.cluster} in ${exported.record.store}, not from ${store.root.url}: apply it there (--state ${exported.record.store}), or --force to apply it to ${store.root.url} (nothing was written)`);
+  }
+  const folder = exported?.dir;
+  const base = exported && exported.record.store === store.root.url && exported.record.cluster === cluster ? exported.record : undefined;
+  const missing = await missingFrom(source, store, source.folder ? Object.keys(base?.revisions ?? {}) : []);
+  const configGone = source.folder !== undefined && base?.revisions.config !== undefined && !source.files.some((f) => f.file === CONFIG_FILE);
 
-  const edits: DocumentEdit[] = source.files.map((f) => ({ file: f.file, content: f.content, ...(base ? { basedOn: base.revisions[f.file] ?? "absent" } : {}) }));
+  // With the export's hashes, only what the folder changed is applied: a file left as exported
+  // says nothing against a change made in the store since (pull brings that in).
+  const changedHere = (f: SourceFile) => !base?.sha256 || base.sha256[f.file] !== sha256(fs.readFileSync(f.from));
+  const edits: DocumentEdit[] = source.files.filter(changedHere).map((f) => ({ file: f.file, content: f.content, ...(base ? { basedOn: base.revisions[f.file] ?? "absent" } : {}) }));
   if (values.prune) for (const file of missing) edits.push({ file, content: null, ...(base?.revisions[file] ? { basedOn: base.revisions[file] } : {}) });
   const plan = await planDocuments(store, { name: cluster, edits, force: values.force === true, mayCreate: true });
 
   const c = colours(io);
   const lines = describeChanges(plan);
   io.stdout.write(`${c.bold(`Cluster ${cluster}`)} in ${store.root.url}\n${lines.length ? lines.map((l) => `  ${l}`).join("\n") : "  no changes"}\n`);
+  if (configGone) io.stdout.write(`${c.yellow("Not in")} ${folder}: config. The cluster's config is kept (kstate delete cluster deletes a cluster).\n`);
   if (!values.prune && missing.length > 0) {
     io.stdout.write(`${c.yellow("Not in")} ${folder ?? values.filename}, kept in the store (--prune deletes them):\n${missing.map((f) => `  ${f}`).join("\n")}\n`);
   }
@@ -98,7 +129,7 @@ export async function applyFiles(argv: string[], io: Io, diffOnly: boolean): Pro
   }
   checkPlan(store, plan);
   // The folder and the store differ when apply would write, or when the store holds what the folder lacks.
-  if (diffOnly) return plan.changes.length > 0 || (!values.prune && missing.length > 0) ? EXIT.failure : EXIT.ok;
+  if (diffOnly) return plan.changes.length > 0 || (!values.prune && missing.length > 0) || configGone ? EXIT.failure : EXIT.ok;
   if (plan.changes.length === 0) return EXIT.nothingToDo;
   if (values["dry-run"]) {
     io.stdout.write("Dry run: nothing was written.\n");

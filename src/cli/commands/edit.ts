@@ -141,10 +141,10 @@ async function editInEditor(io: Io, stored: StoredDocument, kindName: "Cluster" 
         await applyDocuments(store, planned);
       } catch (e) {
         if (!ConflictError.isInstance(e)) throw e;
-        io.stderr.write(`${c.red("conflict")}: ${stored.path.url} was changed by someone else while you edited it; nothing was overwritten.\nYour version is in ${keepText(edited)}; run the edit again to apply it on top of theirs.\n`);
+        io.stderr.write(`kstate edit: ${c.red("conflict")}: ${stored.path.url} was changed by someone else while you edited it; nothing was overwritten.\nYour version is in ${keepText(edited)}; run the edit again to apply it on top of theirs.\n`);
         return EXIT.conflict;
       }
-      io.stdout.write(`Saved ${stored.path.url}.\n`);
+      io.stdout.write(`${describeChanges(planned).map((l) => `  ${l}\n`).join("")}Saved ${stored.path.url}.\n`);
       return EXIT.ok;
     }
   } finally {

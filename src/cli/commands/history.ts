@@ -84,7 +84,8 @@ export async function history(argv: string[], io: Io): Promise<number> {
   }
   const revisions = await fileHistory(store, name, file);
   const rows = revisions.map((r) => [r.id ?? "-", r.time.toISOString(), r.deleted ? "-" : String(r.size), r.current ? "current" : r.deleted ? "(deleted)" : ""]);
-  io.stdout.write(table(["REVISION", "TIME", "SIZE", ""], rows, { sort: false }));
+  // The last column is often empty: no padding is left at the ends of lines.
+  io.stdout.write(table(["REVISION", "TIME", "SIZE", ""], rows, { sort: false }).replace(/[\t ]+$/gm, ""));
   return EXIT.ok;
 }
 

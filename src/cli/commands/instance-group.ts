@@ -14,6 +14,7 @@ import { openStore } from "../store-url";
 export const CREATE_IG_HELP = `Usage: kstate create ig GROUP [--name CLUSTER] [--role Node|ControlPlane|Bastion|APIServer]
          [--subnet S1,S2] [--zone Z1,Z2] [--machine-type TYPE] [--image IMAGE] [--min N] [--max N]
          [--dry-run [-o yaml|json]] [--state URL]
+       kstate create instancegroup GROUP …   (the same)
 
 Adds instance group GROUP to the cluster (--name, else KOPS_CLUSTER_NAME), filled in as kops create
 instancegroup does: role Node unless --role; the cluster's subnets unless --subnet (a control-plane
@@ -24,6 +25,7 @@ the document). Edit it afterwards with kstate edit ig.
 `;
 
 export const DELETE_IG_HELP = `Usage: kstate delete ig GROUP [--name CLUSTER] [--yes] [--state URL]
+       kstate delete instancegroup GROUP …   (the same)
 
 Deletes instance group GROUP's document from the store, after showing it and asking (or --yes).
 Refused while an etcd member runs in the group, or when the cluster would be left without a
