@@ -99,13 +99,18 @@ function clusterOf(files: readonly SourceFile[], source: string, named: string |
   return name as string;
 }
 
+/** A stream that holds the Cluster and its groups (as `get all -o yaml` prints) speaks for every group; a lone document does not. */
+function wholeStream(files: readonly SourceFile[]): boolean {
+  return files.some((f) => f.file === CONFIG_FILE) && files.some((f) => f.file.startsWith(`${INSTANCE_GROUP_DIR}/`));
+}
+
 /** Reads `-f`: a folder, a file, or `-` for stdin (`stdin` is then read whole). */
 export async function readSource(source: string, stdin: NodeJS.ReadableStream, named: string | undefined): Promise<DocumentSource> {
   if (source === "-") {
     const chunks: Buffer[] = [];
     for await (const chunk of stdin) chunks.push(Buffer.from(chunk as Buffer));
     const files = fromStream(text(Buffer.concat(chunks), "stdin"), "stdin");
-    return { cluster: clusterOf(files, "stdin", named), files, whole: { groups: files.some((f) => f.file === CONFIG_FILE), secrets: false } };
+    return { cluster: clusterOf(files, "stdin", named), files, whole: { groups: wholeStream(files), secrets: false } };
   }
   const stat = fs.statSync(source, { throwIfNoEntry: false });
   if (!stat) throw new UsageError(`-f ${source}: no such file or folder`);
@@ -114,5 +119,5 @@ export async function readSource(source: string, stdin: NodeJS.ReadableStream, n
     return { cluster: clusterOf(files, source, named), files, folder: source, whole: { groups: fs.existsSync(nodePath.join(source, CONFIG_FILE)), secrets: fs.existsSync(nodePath.join(source, SECRET_PREFIX)) } };
   }
   const files = fromStream(text(fs.readFileSync(source), source), source);
-  return { cluster: clusterOf(files, source, named), files, whole: { groups: files.some((f) => f.file === CONFIG_FILE), secrets: false } };
+  return { cluster: clusterOf(files, source, named), files, whole: { groups: wholeStream(files), secrets: false } };
 }

@@ -247,7 +247,7 @@ export async function planCluster(store: ClusterStore, req: ClusterRequest, now 
     manage(file, doc, overlay, !existing, groupDefaults);
     applyDefaults(doc, groupDefaults, !existing, groupItems);
     bumpGeneration(doc, before, plain(doc));
-    groupFiles.push({ file, path, base: existing?.revision, before, doc, after: plain(doc) });
+    groupFiles.push({ file, path, base: existing?.revision, before, doc, after: plain(doc), ...(existing ? {} : { stamped: true }) });
   }
 
   // The Cluster. On release it goes only when this manager created it and nobody else owns
@@ -277,7 +277,7 @@ export async function planCluster(store: ClusterStore, req: ClusterRequest, now 
     : [];
   if (configDoc) bumpGeneration(configDoc, configBefore, plain(configDoc));
   if (stored || configDoc) {
-    files.push({ file: "config", path: configPath, base: stored?.revision, before: configBefore, doc: configDoc, after: plain(configDoc ?? undefined) });
+    files.push({ file: "config", path: configPath, base: stored?.revision, before: configBefore, doc: configDoc, after: plain(configDoc ?? undefined), ...(stored ? {} : { stamped: true }) });
   }
   files.push(...groupFiles);
 

@@ -5,7 +5,7 @@
  * cluster) and written the one way a plan is written: each file only if it is still as read.
  */
 import type { Document } from "yaml";
-import type { ClusterStore, StoredDocument } from "../store/cluster-store";
+import { type ClusterStore, mapLimit, type StoredDocument } from "../store/cluster-store";
 import { CONFIG_FILE } from "../store/layout";
 import { decodeSecret, SECRET_NAME, secretHash } from "../store/secrets";
 import { getIn, hasIn, setIn, stringifyYaml } from "../store/yaml";
@@ -63,6 +63,18 @@ async function readSecret(path: VfsPath): Promise<StoredSecret | undefined> {
     if (NotFoundError.isInstance(e)) return undefined;
     throw e;
   }
+}
+
+/** What is wrong with a secret's bytes, as kops would read them; undefined when nothing is. */
+function secretProblem(json: Buffer, url: string): string | undefined {
+  try {
+    decodeSecret(json.toString("utf8"), url);
+  } catch (e) {
+    return (e as Error).message.slice(url.length + 2);
+  }
+  // kops's Secret is Data alone; another key would be stored and never shown in a plan.
+  const extra = Object.keys(JSON.parse(json.toString("utf8")) as object).filter((k) => k !== "Data");
+  return extra.length > 0 ? `${extra.map((k) => JSON.stringify(k)).join(", ")} is not a field of a kops secret, which holds Data only` : undefined;
 }
 
 /** A secret as change lines show it: a hash of its value, never the value. */
@@ -140,13 +152,12 @@ export async function planDocuments(store: ClusterStore, req: DocumentsRequest, 
         problems.push({ file: edit.file, path: "", message: "encrypted client side, and this store is opened without that key (set KSTATE_PASSPHRASE or KSTATE_AWS_KMS_KEY_ID)" });
         continue;
       }
-      let after: Record<string, unknown>;
-      try {
-        after = shownSecret(plainBytes, edit.file);
-      } catch (e) {
-        problems.push({ file: edit.file, path: "", message: (e as Error).message.replace(/^[^:]*: /, "") });
+      const wrongSecret = secretProblem(plainBytes, edit.file);
+      if (wrongSecret) {
+        problems.push({ file: edit.file, path: "", message: wrongSecret });
         continue;
       }
+      const after = shownSecret(plainBytes, edit.file);
       const current_ = current as StoredSecret | undefined;
       if (current_ && current_.value.equals(plainBytes)) continue;
       files.push({ file: edit.file, path, base: current_?.revision, before: current_ ? shownSecret(current_.value, path.url) : undefined, doc: null, data: plainBytes, after });
@@ -194,11 +205,37 @@ export function checkPlan(store: ClusterStore, plan: ClusterPlan): void {
  */
 export async function applyDocuments(store: ClusterStore, plan: ClusterPlan, written?: (f: PlannedFile, revision: Revision | undefined) => void): Promise<AppliedDocuments> {
   checkPlan(store, plan);
+  // Every file is checked before the first is written (a confirmation takes time, and another
+  // writer may have come in meanwhile): a plan made stale then writes nothing at all.
+  const changed = new Set(plan.changes.map((c) => c.file));
+  const stale: string[] = [];
+  await mapLimit(plan.files.filter((f) => changed.has(f.file)), 8, async (f) => {
+    if ((await revisionOf(f.path)) !== f.base) stale.push(f.file);
+  });
+  if (stale.length > 0) throw new ConflictError(`cluster ${plan.name}: another writer changed ${stale.sort().join(", ")} since this change was planned; nothing was written. Run the command again to plan on top of theirs (for an exported folder, kstate pull first).`, { url: store.cluster(plan.name).url });
+  const done: string[] = [];
   try {
-    return { plan, revisions: await writePlan(plan, written) };
+    return {
+      plan,
+      revisions: await writePlan(plan, (f, revision) => {
+        done.push(f.file);
+        written?.(f, revision);
+      }),
+    };
   } catch (e) {
     if (!lostRace(e)) throw e;
-    throw new ConflictError(`cluster ${plan.name}: another writer changed it while this change was being written; nothing of theirs was overwritten. Run the command again to plan on top of theirs (for an exported folder, kstate pull first).`, { url: store.cluster(plan.name).url, cause: e });
+    // Within the last moment: what was written stays (each file is whole), and is named.
+    throw new ConflictError(`cluster ${plan.name}: another writer changed it while this change was being written; nothing of theirs was overwritten${done.length ? `, and these files of this change were written before: ${done.join(", ")}` : ", and nothing was written"}. Run the command again to plan on top of theirs (for an exported folder, kstate pull first).`, { url: store.cluster(plan.name).url, cause: e });
+  }
+}
+
+/** A file's revision now, or undefined when it is absent. */
+async function revisionOf(path: VfsPath): Promise<Revision | undefined> {
+  try {
+    return (await path.stat()).revision;
+  } catch (e) {
+    if (NotFoundError.isInstance(e)) return undefined;
+    throw e;
   }
 }
 

@@ -33,6 +33,8 @@ export interface FileChange {
   fields: FieldChange[];
   /** Managers whose owned fields change: `[added, removed]`. */
   owners: Record<string, [number, number]>;
+  /** The creation time shown is the plan's, not the one written (see PlannedFile.stamped). */
+  stamped?: boolean;
 }
 
 export interface PlannedFile {
@@ -45,6 +47,8 @@ export interface PlannedFile {
   doc: Document | null;
   /** Bytes written in place of a document (a secret), when `doc` is null and the file stays. */
   data?: Buffer;
+  /** Its creation time is the plan's own, set again when a re-planned apply writes it. */
+  stamped?: boolean;
   after: Doc | undefined;
 }
 
@@ -129,7 +133,7 @@ export function fileChanges(files: readonly PlannedFile[]): FileChange[] {
     const owners = ownershipChanges(f.before, f.after);
     if (f.doc === null && f.data === undefined) {
       if (f.base !== undefined) changes.push({ file: f.file, action: "delete", fields, owners: {} });
-    } else if (f.base === undefined) changes.push({ file: f.file, action: "create", fields, owners });
+    } else if (f.base === undefined) changes.push({ file: f.file, action: "create", fields, owners, ...(f.stamped ? { stamped: true } : {}) });
     else if (fields.length > 0 || Object.keys(owners).length > 0) changes.push({ file: f.file, action: "update", fields, owners });
   }
   return changes;
@@ -193,8 +197,8 @@ function rank(f: PlannedFile, plan: Pick<ClusterPlan, "files" | "existed">): num
 }
 
 /** The value of a change line: JSON, except the per-write creation time, which no plan can know. */
-function shown(path: string, value: unknown): string {
-  return path === "metadata.creationTimestamp" ? "(the time of writing)" : JSON.stringify(value);
+function shown(path: string, value: unknown, stamped: boolean): string {
+  return stamped && path === "metadata.creationTimestamp" ? "(the time of writing)" : JSON.stringify(value);
 }
 
 /** One line per change, for previews and plans: `config: ~ spec.kubernetesVersion: "v1.30.2" -> "v1.31.0"`. */
@@ -207,9 +211,9 @@ export function describeChanges(plan: Pick<ClusterPlan, "changes">): string[] {
     }
     if (c.action === "create") lines.push(`${c.file}: create`);
     for (const f of c.fields) {
-      if (f.before === undefined) lines.push(`${c.file}: + ${f.path}: ${shown(f.path, f.after)}`);
-      else if (f.after === undefined) lines.push(`${c.file}: - ${f.path}: ${shown(f.path, f.before)}`);
-      else lines.push(`${c.file}: ~ ${f.path}: ${shown(f.path, f.before)} -> ${shown(f.path, f.after)}`);
+      if (f.before === undefined) lines.push(`${c.file}: + ${f.path}: ${shown(f.path, f.after, c.stamped === true)}`);
+      else if (f.after === undefined) lines.push(`${c.file}: - ${f.path}: ${shown(f.path, f.before, c.stamped === true)}`);
+      else lines.push(`${c.file}: ~ ${f.path}: ${shown(f.path, f.before, c.stamped === true)} -> ${shown(f.path, f.after, c.stamped === true)}`);
     }
     for (const [manager, [added, removed]] of Object.entries(c.owners)) {
       lines.push(`${c.file}: ~ owner ${manager}: ${[added ? `+${added}` : "", removed ? `-${removed}` : ""].filter(Boolean).join(" ")} field${added + removed === 1 ? "" : "s"}`);

@@ -191,6 +191,42 @@ for (const [label, make] of Object.entries(stores)) {
       assert.match(noConfig.stdout, /Not in \S+: config\. The cluster's config is kept/);
     });
 
+    it("what the second trial found: prune spares groups made since the export, a store newer than an untouched file is reported, exact creation times, --unset typos, lone files, secrets' extra keys", async function () {
+      const dir = tmp("kstate-road-trial2-");
+      assert.equal((await run(["export", NAME, "--to", dir])).code, 0);
+      // A teammate adds a group and changes another after the export.
+      assert.equal((await run(["create", "ig", "gpu", "--name", NAME, "--subnet", "us-east-1a"])).code, 0);
+      assert.equal((await run(["edit", "ig", "nodes-us-east-1b", "--name", NAME, "--set", "spec.maxSize=7"])).code, 0);
+      const diff = await run(["diff", "-f", dir, "--prune"]);
+      assert.equal(diff.code, 1, "the store differs from the folder");
+      assert.doesNotMatch(diff.stdout, /gpu/, "a group made since the export is the store's news, not a removal");
+      assert.match(diff.stdout, /Changed in the store since the export, and left as exported in \S+; the store's version stays[^\n]*\n  instancegroup\/nodes-us-east-1b\n/);
+      assert.equal((await run(["apply", "-f", dir, "--prune", "--yes"])).code, 4);
+      assert.ok(await withProcessEnv(extra, () => exists(cluster().join("instancegroup", "gpu"))), "not pruned");
+      // The folder's version of that one file wins only when named with --force.
+      const file = path.join(dir, "instancegroup", "nodes-us-east-1b");
+      await refused(["apply", "-f", file, "--yes"], 3, /nodes-us-east-1b changed in the store since this copy was made/);
+      const forced = await run(["apply", "-f", file, "--yes", "--force"]);
+      assert.equal(forced.code, 0, forced.stderr);
+      assert.match(forced.stdout, /~ spec\.maxSize: 7 -> 1/);
+
+      // A new group from a file keeps the creation time it gives, and the preview shows that one.
+      const group = (await run(["get", "ig", "gpu", "--name", NAME, "-o", "yaml"])).stdout.replace(/name: gpu\n/, "name: gpu2\n").replace(/creationTimestamp: .*\n/, 'creationTimestamp: "2001-01-01T00:00:00Z"\n');
+      const gpu2 = path.join(tmp("kstate-road-gpu2-"), "gpu2.yaml");
+      fs.writeFileSync(gpu2, group.replace("kops.k8s.io/instancegroup: gpu", "kops.k8s.io/instancegroup: gpu2"));
+      const made = await run(["apply", "-f", gpu2, "--yes"]);
+      assert.equal(made.code, 0, made.stderr);
+      assert.match(made.stdout, /instancegroup\/gpu2: \+ metadata\.creationTimestamp: "2001-01-01T00:00:00Z"/);
+      assert.doesNotMatch(made.stdout, /Not in/, "a lone document says nothing about the other groups");
+
+      await refused(["edit", "ig", "gpu2", "--name", NAME, "--unset", "spec.rootVolumeSise"], 2, /--unset spec\.rootVolumeSise: no such field/);
+
+      const secrets = tmp("kstate-road-secret-extra-");
+      assert.equal((await run(["export", NAME, "--to", secrets, "--include-secrets"])).code, 0);
+      fs.writeFileSync(path.join(secrets, "secrets", "kube"), '{"Data":"eA==","Extra":1}');
+      await refused(["apply", "-f", secrets, "--yes"], 1, /secrets\/kube: "Extra" is not a field of a kops secret/);
+    });
+
     it("a create cluster that changes nothing exits 4 and writes nothing", async function () {
       await refused(["create", "cluster", NAME, "--zones", "us-east-1a,us-east-1b", "--kubernetes-version", "v1.30.2", "--cloud", "aws"], 4, /^$/);
     });

@@ -4,7 +4,7 @@ import * as nodePath from "node:path";
 import { parseArgs } from "node:util";
 import { applyDocuments, checkPlan, type DocumentEdit, planDocuments, plannedText, SECRET_PREFIX } from "../../ops/documents";
 import { describeChanges } from "../../ops/plan";
-import { ClusterStore } from "../../store/cluster-store";
+import { ClusterStore, mapLimit } from "../../store/cluster-store";
 import { CONFIG_FILE, INSTANCE_GROUP_DIR } from "../../store/layout";
 import { NotFoundError, ValidationError } from "../../vfs/errors";
 import { type DocumentSource, readSource, type SourceFile } from "../document-source";
@@ -37,8 +37,12 @@ nothing. Exit codes as diff(1): 0 no differences, 1 differences, 2 or more troub
 store changed since the folder was exported).
 `;
 
-/** Instance groups and secrets the store holds that the source does not say. */
-async function missingFrom(source: DocumentSource, store: ClusterStore, recorded: readonly string[]): Promise<string[]> {
+/**
+ * Instance groups and secrets the store holds that the source does not say. For an exported
+ * folder, only those its record knows (removed in the folder, a git rm say): one made in the store
+ * since the export is the store's news, not a removal.
+ */
+async function missingFrom(source: DocumentSource, store: ClusterStore, recorded: readonly string[] | undefined): Promise<string[]> {
   const listed = async (list: () => Promise<string[]>) => {
     try {
       return await list();
@@ -52,10 +56,9 @@ async function missingFrom(source: DocumentSource, store: ClusterStore, recorded
     ...(await listed(async () => (await store.cluster(source.cluster).join("secrets").list()).map((f) => f.path))).map((s) => `${SECRET_PREFIX}${s}`),
   ];
   const given = new Set(source.files.map((f) => f.file));
-  // A file the folder was exported with and no longer has was removed there (git rm, say).
-  const removedHere = new Set(recorded);
   const whole = (f: string) => (f.startsWith(SECRET_PREFIX) ? source.whole.secrets : source.whole.groups);
-  return stored.filter((f) => !given.has(f) && (removedHere.has(f) || whole(f))).sort();
+  const removedHere = recorded === undefined ? whole : (f: string) => recorded.includes(f);
+  return stored.filter((f) => !given.has(f) && removedHere(f)).sort();
 }
 
 /** The exported folder a source is (or the single file is in, at its place in the store's layout), with its record. */
@@ -91,24 +94,48 @@ export async function applyFiles(argv: string[], io: Io, diffOnly: boolean): Pro
   // The export the folder (or the one file, inside an exported folder) came from: its record says
   // which revisions the files were made from, and which files the folder changed since.
   const exported = exportOf(source);
-  if (exported && !values.force && (exported.record.store !== store.root.url || exported.record.cluster !== cluster)) {
-    throw new ValidationError(`${exported.dir} was exported from cluster ${exported.record.cluster} in ${exported.record.store}, not from ${store.root.url}: apply it there (--state ${exported.record.store}), or --force to apply it to ${store.root.url} (nothing was written)`);
+  if (exported && !values.force && exported.record.store !== store.root.url) {
+    throw new ValidationError(`${exported.dir} was exported from ${exported.record.store}, not from ${store.root.url}: apply it there (--state ${exported.record.store}), or --force to apply it to ${store.root.url} (nothing was written)`);
+  }
+  if (exported && !values.force && exported.record.cluster !== cluster) {
+    throw new ValidationError(`${exported.dir} was exported from cluster ${exported.record.cluster}, but its documents name cluster ${cluster}: export ${cluster} into a folder of its own, or --force to apply these documents to ${cluster} (nothing was written)`);
   }
   const folder = exported?.dir;
   const base = exported && exported.record.store === store.root.url && exported.record.cluster === cluster ? exported.record : undefined;
-  const missing = await missingFrom(source, store, source.folder ? Object.keys(base?.revisions ?? {}) : []);
+  const missing = source.folder || !exported ? await missingFrom(source, store, base ? Object.keys(base.revisions) : undefined) : [];
   const configGone = source.folder !== undefined && base?.revisions.config !== undefined && !source.files.some((f) => f.file === CONFIG_FILE);
 
   // With the export's hashes, only what the folder changed is applied: a file left as exported
   // says nothing against a change made in the store since (pull brings that in).
-  const changedHere = (f: SourceFile) => !base?.sha256 || base.sha256[f.file] !== sha256(fs.readFileSync(f.from));
+  // A file named on its own is applied whatever its hash: the user asked for it.
+  const changedHere = (f: SourceFile) => !source.folder || !base?.sha256 || base.sha256[f.file] !== sha256(fs.readFileSync(f.from));
+  const untouched = source.files.filter((f) => !changedHere(f));
   const edits: DocumentEdit[] = source.files.filter(changedHere).map((f) => ({ file: f.file, content: f.content, ...(base ? { basedOn: base.revisions[f.file] ?? "absent" } : {}) }));
   if (values.prune) for (const file of missing) edits.push({ file, content: null, ...(base?.revisions[file] ? { basedOn: base.revisions[file] } : {}) });
   const plan = await planDocuments(store, { name: cluster, edits, force: values.force === true, mayCreate: true });
 
+  // Files the folder left as exported that the store changed since: the folder no longer says what
+  // the store says there, and the store's version stays until a pull brings it in.
+  const behind: string[] = [];
+  if (base) {
+    await mapLimit(untouched, 8, async (f) => {
+      let revision: string | undefined;
+      try {
+        revision = (await store.cluster(cluster).join(...f.file.split("/")).stat()).revision;
+      } catch (e) {
+        if (!NotFoundError.isInstance(e)) throw e;
+      }
+      if (revision !== base.revisions[f.file]) behind.push(f.file);
+    });
+    behind.sort();
+  }
+
   const c = colours(io);
   const lines = describeChanges(plan);
   io.stdout.write(`${c.bold(`Cluster ${cluster}`)} in ${store.root.url}\n${lines.length ? lines.map((l) => `  ${l}`).join("\n") : "  no changes"}\n`);
+  if (behind.length > 0) {
+    io.stdout.write(`${c.yellow("Changed in the store")} since the export, and left as exported in ${folder}; the store's version stays (kstate pull brings it into the folder; kstate apply -f ${folder}/FILE --force writes the folder's):\n${behind.map((f) => `  ${f}`).join("\n")}\n`);
+  }
   if (configGone) io.stdout.write(`${c.yellow("Not in")} ${folder}: config. The cluster's config is kept (kstate delete cluster deletes a cluster).\n`);
   if (!values.prune && missing.length > 0) {
     io.stdout.write(`${c.yellow("Not in")} ${folder ?? values.filename}, kept in the store (--prune deletes them):\n${missing.map((f) => `  ${f}`).join("\n")}\n`);
@@ -129,7 +156,7 @@ export async function applyFiles(argv: string[], io: Io, diffOnly: boolean): Pro
   }
   checkPlan(store, plan);
   // The folder and the store differ when apply would write, or when the store holds what the folder lacks.
-  if (diffOnly) return plan.changes.length > 0 || (!values.prune && missing.length > 0) || configGone ? EXIT.failure : EXIT.ok;
+  if (diffOnly) return plan.changes.length > 0 || (!values.prune && missing.length > 0) || configGone || behind.length > 0 ? EXIT.failure : EXIT.ok;
   if (plan.changes.length === 0) return EXIT.nothingToDo;
   if (values["dry-run"]) {
     io.stdout.write("Dry run: nothing was written.\n");

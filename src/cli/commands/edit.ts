@@ -9,6 +9,7 @@ import { applyDocuments, checkPlan, planDocuments } from "../../ops/documents";
 import { applyOverlay } from "../../ops/merge";
 import { describeChanges } from "../../ops/plan";
 import { ClusterStore, parseKopsDocument, type StoredDocument } from "../../store/cluster-store";
+import { hasIn } from "../../store/yaml";
 import { ConflictError, NotFoundError } from "../../vfs/errors";
 import { colours, EXIT, type Io, UsageError } from "../io";
 import { clusterName } from "../cluster-name";
@@ -77,6 +78,10 @@ export async function edit(argv: string[], io: Io): Promise<number> {
   const file = group === undefined ? "config" : `instancegroup/${group}`;
   const plan = (doc: Document) => planDocuments(store, { name: cluster, edits: [{ file, content: doc, basedOn: stored.revision }] });
   if (overlay) {
+    // As kops: unsetting a field that is not there is a mistake (a typo, say), not a no-op.
+    for (const u of values.unset ?? []) {
+      if (!hasIn(stored.doc, u.replace(/^(cluster|instancegroup)\./, "").split("."))) throw new UsageError(`--unset ${u}: no such field in ${stored.path.url}`);
+    }
     const doc = stored.doc.clone();
     applyOverlay(doc, overlay, []);
     const planned = await plan(doc);
