@@ -171,7 +171,8 @@ for (const [label, make] of Object.entries(stores)) {
       replaceIn(ours, "maxSize: 1", "maxSize: 2");
       const onlyOurs = await run(["diff", "-f", dir]);
       assert.equal(onlyOurs.code, 1, onlyOurs.stderr);
-      assert.deepEqual(onlyOurs.stdout.split("\n").filter((l) => l.startsWith("  ")), ["  instancegroup/nodes-us-east-1b: + metadata.generation: 1", "  instancegroup/nodes-us-east-1b: ~ spec.maxSize: 1 -> 2"], "a file left as exported is not part of the plan");
+      assert.deepEqual(onlyOurs.stdout.split("\n").filter((l) => /^  \S+: [~+-] /.test(l)), ["  instancegroup/nodes-us-east-1b: + metadata.generation: 1", "  instancegroup/nodes-us-east-1b: ~ spec.maxSize: 1 -> 2"], "a file left as exported is not part of the plan");
+      assert.match(onlyOurs.stdout, /Changed in the store since the export[^\n]*\n  instancegroup\/nodes-us-east-1a\n/, "but the store's newer version of it is reported");
       assert.equal((await run(["apply", "-f", dir, "--yes"])).code, 0);
       assert.match((await withProcessEnv(extra, () => cluster().join("instancegroup", "nodes-us-east-1a").read())).data.toString(), /maxSize: 8/, "the teammate's change stays");
 

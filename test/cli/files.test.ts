@@ -81,7 +81,8 @@ describe("kstate export, diff and apply", function () {
     fs.writeFileSync(config, fs.readFileSync(config, "utf8").replace("kubernetesVersion: v1.30.2", "kubernetesVersion: v1.30.3"));
     const own = await kstate(["apply", "-f", dir, "--yes"], { env });
     assert.equal(own.code, 0, own.stderr);
-    assert.doesNotMatch(own.stdout, /nodes-us-east-1a/, "a file left as exported is not in the plan");
+    assert.doesNotMatch(own.stdout, /nodes-us-east-1a: /, "a file left as exported is not in the plan");
+    assert.match(own.stdout, /Changed in the store since the export[^\n]*\n  instancegroup\/nodes-us-east-1a\n/);
     assert.match((await stored.read()).data.toString(), /machineType: m5\.2xlarge/, "the other writer's change survived");
     fs.writeFileSync(config, fs.readFileSync(config, "utf8").replace("kubernetesVersion: v1.30.3", "kubernetesVersion: v1.30.4"));
     assert.equal((await kstate(["apply", "-f", dir, "--yes"], { env })).code, 0, "a second apply from the same folder: its record moved on");
