@@ -124,7 +124,8 @@ export async function planDocuments(store: ClusterStore, req: DocumentsRequest, 
   const files: PlannedFile[] = [];
   const seen = new Set<string>();
   for (const edit of req.edits) {
-    const wrong = editableFileProblem(edit.file);
+    // A file already stored under a name kstate would not give (kops allows more) can still go.
+    const wrong = edit.content === null && (edit.file.startsWith(GROUP_PREFIX) || edit.file.startsWith(SECRET_PREFIX)) && !edit.file.slice(edit.file.indexOf("/") + 1).includes("/") ? undefined : editableFileProblem(edit.file);
     if (wrong) {
       problems.push({ file: edit.file, path: "", message: wrong });
       continue;

@@ -158,7 +158,15 @@ export function validatePlanned(name: string, stored: StoredDocument | undefined
     if (f.doc === null) delete groups[g];
     else groups[g] = f.after;
   }
-  return validateClusterWithGroups(configAfter, groups, plain(stored?.doc), name, groupsBefore);
+  const after = validateClusterWithGroups(configAfter, groups, plain(stored?.doc), name, groupsBefore);
+  if (!stored) return after;
+  // A problem the store already has, in a file this change leaves alone, is not this change's to
+  // answer for: kops itself writes groups kstate would not (`kops create ig` leaves out the
+  // cluster label, which kops adds on reading), and they must not block every other change.
+  const changed = new Set(files.filter((f) => JSON.stringify(f.before) !== JSON.stringify(f.after) || f.doc === null).map((f) => f.file));
+  const key = (p: Problem) => `${p.file ?? ""}\u0000${p.path}\u0000${p.message}`;
+  const before = new Set(validateClusterWithGroups(plain(stored.doc), groupsBefore, plain(stored.doc), name, groupsBefore).map(key));
+  return after.filter((p) => (p.file !== undefined && changed.has(p.file)) || !before.has(key(p)));
 }
 
 /** Whether an error is another writer getting in between a read and a conditional write. */

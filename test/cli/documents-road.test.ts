@@ -200,7 +200,8 @@ for (const [label, make] of Object.entries(stores)) {
       assert.equal((await run(["edit", "ig", "nodes-us-east-1b", "--name", NAME, "--set", "spec.maxSize=7"])).code, 0);
       const diff = await run(["diff", "-f", dir, "--prune"]);
       assert.equal(diff.code, 1, "the store differs from the folder");
-      assert.doesNotMatch(diff.stdout, /gpu/, "a group made since the export is the store's news, not a removal");
+      assert.doesNotMatch(diff.stdout, /gpu: delete/, "a group made since the export is the store's news, not a removal");
+      assert.match(diff.stdout, /\n  instancegroup\/gpu \(made there; not in the folder\)\n/, "and it is reported");
       assert.match(diff.stdout, /Changed in the store since the export, and left as exported in \S+; the store's version stays[^\n]*\n  instancegroup\/nodes-us-east-1b\n/);
       assert.equal((await run(["apply", "-f", dir, "--prune", "--yes"])).code, 4);
       assert.ok(await withProcessEnv(extra, () => exists(cluster().join("instancegroup", "gpu"))), "not pruned");

@@ -98,6 +98,17 @@ for (const [label, make] of Object.entries(stores)) {
       const again = await run(["export", NAME, "--to", dir]);
       assert.equal(again.code, 0, `the folder has no change of its own left: ${again.stderr}`);
       assert.equal(git(dir, "status", "--porcelain"), "", "exporting again changes nothing git tracks");
+
+      // A teammate adds a group with kops, which writes it without the cluster label (kops adds it
+      // when reading): diff reports it, and it blocks no kstate change.
+      await kops(["create", "ig", "bykops", "--name", NAME, "--role", "Node", "--subnet", "fsn1", "--edit=false", "--state", state], kopsEnv({ HCLOUD_TOKEN: "unused-offline" }));
+      const news = await run(["diff", "-f", dir]);
+      assert.equal(news.code, 1, news.stderr);
+      assert.match(news.stdout, /\n  instancegroup\/bykops \(made there; not in the folder\)\n/);
+      const edited = await run(["edit", "cluster", NAME, "--set", "spec.kubelet.maxPods=100"]);
+      assert.equal(edited.code, 0, edited.stderr);
+      assert.equal((await run(["edit", "ig", "bykops", "--name", NAME, "--set", "spec.maxSize=3"])).code, 0);
+      assert.match(await kopsGet("get", "ig", "--name", NAME), /^bykops\s+Node\s+\S+\s+\d+\s+3\s+fsn1$/m);
     });
   });
 }

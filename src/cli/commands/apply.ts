@@ -37,12 +37,8 @@ nothing. Exit codes as diff(1): 0 no differences, 1 differences, 2 or more troub
 store changed since the folder was exported).
 `;
 
-/**
- * Instance groups and secrets the store holds that the source does not say. For an exported
- * folder, only those its record knows (removed in the folder, a git rm say): one made in the store
- * since the export is the store's news, not a removal.
- */
-async function missingFrom(source: DocumentSource, store: ClusterStore, recorded: readonly string[] | undefined): Promise<string[]> {
+/** The instance groups and secrets the store holds for a cluster, as store files. */
+async function storedDocuments(store: ClusterStore, cluster: string): Promise<string[]> {
   const listed = async (list: () => Promise<string[]>) => {
     try {
       return await list();
@@ -51,14 +47,24 @@ async function missingFrom(source: DocumentSource, store: ClusterStore, recorded
       throw e;
     }
   };
-  const stored = [
-    ...(await listed(() => store.listInstanceGroups(source.cluster))).map((g) => `${INSTANCE_GROUP_DIR}/${g}`),
-    ...(await listed(async () => (await store.cluster(source.cluster).join("secrets").list()).map((f) => f.path))).map((s) => `${SECRET_PREFIX}${s}`),
+  return [
+    ...(await listed(() => store.listInstanceGroups(cluster))).map((g) => `${INSTANCE_GROUP_DIR}/${g}`),
+    ...(await listed(async () => (await store.cluster(cluster).join("secrets").list()).map((f) => f.path))).map((f) => `${SECRET_PREFIX}${f}`),
   ];
+}
+
+/**
+ * What the store holds that the source does not say, in two kinds: documents the source removed
+ * (for an exported folder, those its record knows, a git rm say; for any other folder or whole
+ * stream, every one it lacks), which --prune deletes; and, for an exported folder, documents made
+ * in the store since the export (the store's news, never pruned).
+ */
+function notInSource(source: DocumentSource, stored: readonly string[], base: ExportBase | undefined): { removed: string[]; madeSince: string[] } {
   const given = new Set(source.files.map((f) => f.file));
   const whole = (f: string) => (f.startsWith(SECRET_PREFIX) ? source.whole.secrets : source.whole.groups);
-  const removedHere = recorded === undefined ? whole : (f: string) => recorded.includes(f);
-  return stored.filter((f) => !given.has(f) && removedHere(f)).sort();
+  const absent = stored.filter((f) => !given.has(f)).sort();
+  if (!base) return { removed: absent.filter(whole), madeSince: [] };
+  return { removed: absent.filter((f) => f in base.revisions), madeSince: absent.filter((f) => !(f in base.revisions) && whole(f)) };
 }
 
 /** The exported folder a source is (or the single file is in, at its place in the store's layout), with its record. */
@@ -102,7 +108,7 @@ export async function applyFiles(argv: string[], io: Io, diffOnly: boolean): Pro
   }
   const folder = exported?.dir;
   const base = exported && exported.record.store === store.root.url && exported.record.cluster === cluster ? exported.record : undefined;
-  const missing = source.folder || !exported ? await missingFrom(source, store, base ? Object.keys(base.revisions) : undefined) : [];
+  const { removed: missing, madeSince } = source.folder || !exported ? notInSource(source, await storedDocuments(store, cluster), base) : { removed: [], madeSince: [] };
   const configGone = source.folder !== undefined && base?.revisions.config !== undefined && !source.files.some((f) => f.file === CONFIG_FILE);
 
   // With the export's hashes, only what the folder changed is applied: a file left as exported
@@ -125,7 +131,7 @@ export async function applyFiles(argv: string[], io: Io, diffOnly: boolean): Pro
       } catch (e) {
         if (!NotFoundError.isInstance(e)) throw e;
       }
-      if (revision !== base.revisions[f.file]) behind.push(f.file);
+      if (revision !== base.revisions[f.file]) behind.push(revision === undefined ? `${f.file} (deleted there)` : f.file);
     });
     behind.sort();
   }
@@ -133,6 +139,7 @@ export async function applyFiles(argv: string[], io: Io, diffOnly: boolean): Pro
   const c = colours(io);
   const lines = describeChanges(plan);
   io.stdout.write(`${c.bold(`Cluster ${cluster}`)} in ${store.root.url}\n${lines.length ? lines.map((l) => `  ${l}`).join("\n") : "  no changes"}\n`);
+  behind.push(...madeSince.map((f) => `${f} (made there; not in the folder)`));
   if (behind.length > 0) {
     io.stdout.write(`${c.yellow("Changed in the store")} since the export, and left as exported in ${folder}; the store's version stays (kstate pull brings it into the folder; kstate apply -f ${folder}/FILE --force writes the folder's):\n${behind.map((f) => `  ${f}`).join("\n")}\n`);
   }
