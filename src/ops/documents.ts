@@ -6,7 +6,7 @@
  */
 import type { Document } from "yaml";
 import { type ClusterStore, mapLimit, type StoredDocument } from "../store/cluster-store";
-import { CONFIG_FILE } from "../store/layout";
+import { CLUSTER_LABEL, CONFIG_FILE } from "../store/layout";
 import { decodeSecret, SECRET_NAME, secretHash } from "../store/secrets";
 import { getIn, hasIn, setIn, stringifyYaml } from "../store/yaml";
 import { isEnvelope, NotFoundError } from "../vfs";
@@ -167,6 +167,10 @@ export async function planDocuments(store: ClusterStore, req: DocumentsRequest, 
     const doc = edit.content.clone();
     const storedDoc = current as StoredDocument | undefined;
     settle(doc, storedDoc, now);
+    // kops names a group's cluster when it reads one that does not (kops create ig writes none).
+    if (edit.file.startsWith(GROUP_PREFIX) && storedDoc && getIn(storedDoc.doc, ["metadata", "labels", CLUSTER_LABEL]) === undefined && getIn(doc, ["metadata", "labels", CLUSTER_LABEL]) === undefined) {
+      setIn(doc, ["metadata", "labels", CLUSTER_LABEL], req.name);
+    }
     files.push({ file: edit.file, path, base: storedDoc?.revision, before: plain(storedDoc?.doc), doc, after: plain(doc) });
   }
   if (!stored && !files.some((f) => f.file === CONFIG_FILE && f.doc !== null) && problems.length === 0) {
