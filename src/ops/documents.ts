@@ -90,7 +90,7 @@ function settle(doc: Document, stored: StoredDocument | undefined, now: Date): v
   }
   // The creation time and the ownership records are the store's; the generation is counted there.
   for (const key of ["creationTimestamp", "managedFields"]) {
-    const kept = stored.doc.getIn(["metadata", key], true);
+    const kept = getIn(stored.doc, ["metadata", key]);
     if (kept !== undefined && !hasIn(doc, ["metadata", key])) setIn(doc, ["metadata", key], kept);
   }
   const generation = getIn(stored.doc, ["metadata", "generation"]);

@@ -32,7 +32,8 @@ export function describeStoredChanges(before: Files, after: Files): string[] {
     if (!b && !a) continue;
     const fields = diffDocuments(b, a);
     if (!a) changes.push({ file, action: "delete", fields, owners: {} });
-    else if (!b) changes.push({ file, action: "create", fields, owners: ownershipChanges(b, a) });
+    // A created document's creation time is the time of writing, which no preview can know.
+    else if (!b) changes.push({ file, action: "create", fields, owners: ownershipChanges(b, a), stamped: true });
     else {
       const owners = ownershipChanges(b, a);
       if (fields.length > 0 || Object.keys(owners).length > 0) changes.push({ file, action: "update", fields, owners });
