@@ -85,17 +85,17 @@ function fromStream(body: string, from: string): SourceFile[] {
 /** The cluster the documents name: the config's name, else the one cluster their groups' labels name, else `named`. */
 function clusterOf(files: readonly SourceFile[], source: string, named: string | undefined): string {
   const config = files.find((f) => f.file === CONFIG_FILE);
-  const names = config
+  const found = config
     ? [getIn(config.content as Document, ["metadata", "name"])]
-    : [...new Set(files.filter((f) => f.file.startsWith(`${INSTANCE_GROUP_DIR}/`)).map((f) => getIn(f.content as Document, ["metadata", "labels", CLUSTER_LABEL])))];
-  const found = names.filter((n) => n !== undefined);
+    : [...new Set(files.filter((f) => f.file.startsWith(`${INSTANCE_GROUP_DIR}/`)).map((f) => getIn(f.content as Document, ["metadata", "labels", CLUSTER_LABEL])))].filter((n) => n !== undefined);
   if (found.length > 1) throw new ValidationError(`${source}: documents of more than one cluster (${found.map((n) => JSON.stringify(n)).join(", ")}); apply one cluster at a time`);
-  const name = found[0] ?? named;
-  if (name === undefined) throw new UsageError(`${source}: no Cluster document and no ${CLUSTER_LABEL} label to tell the cluster by: give it with --name`);
-  if (named !== undefined && name !== named) throw new ValidationError(`${source}: the documents are of cluster ${JSON.stringify(name)}, not ${JSON.stringify(named)}`);
+  // A Cluster document names its cluster itself (without a name it is invalid, as for kops).
+  const name = config ? found[0] : found[0] ?? named;
+  if (name === undefined && !config) throw new UsageError(`${source}: no Cluster document and no ${CLUSTER_LABEL} label to tell the cluster by: give it with --name`);
   // The name becomes a path in the store: checked before anything is read there.
   const problems = clusterNameProblems(name);
   if (problems.length > 0) throw validationError(typeof name === "string" && name !== "" ? name.slice(0, 80) : "(unnamed)", problems.map((p) => ({ ...p, file: source })));
+  if (named !== undefined && name !== named) throw new ValidationError(`${source}: the documents are of cluster ${JSON.stringify(name)}, not ${JSON.stringify(named)}`);
   return name as string;
 }
 
