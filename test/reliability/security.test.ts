@@ -182,6 +182,9 @@ describe("security", function () {
         const exported = await kstate(["export", NAME, "--to", exportDir, "--include-secrets"], { env });
         assert.equal(exported.code, 0, exported.stderr);
         checked += checkModes(path.join(base, "export"), "kstate export");
+        // A change for apply to write (an unchanged folder is nothing to do).
+        const group = path.join(exportDir, "instancegroup", fs.readdirSync(path.join(exportDir, "instancegroup"))[0]!);
+        fs.writeFileSync(group, fs.readFileSync(group, "utf8").replace(/maxSize: \d+/, "maxSize: 7"));
         const applied = await kstate(["apply", "-f", exportDir, "--yes"], { env });
         assert.equal(applied.code, 0, applied.stderr);
         checked += checkModes(cliRoot, "kstate apply");
