@@ -127,11 +127,11 @@ export async function planDocuments(store: ClusterStore, req: DocumentsRequest, 
     // A file already stored under a name kstate would not give (kops allows more) can still go.
     const wrong = edit.content === null && (edit.file.startsWith(GROUP_PREFIX) || edit.file.startsWith(SECRET_PREFIX)) && !edit.file.slice(edit.file.indexOf("/") + 1).includes("/") ? undefined : editableFileProblem(edit.file);
     if (wrong) {
-      problems.push({ file: edit.file, path: "", message: wrong });
+      problems.push({ file: edit.file, path: edit.file.startsWith(GROUP_PREFIX) ? "metadata.name" : "", message: wrong });
       continue;
     }
     if (seen.has(edit.file)) {
-      problems.push({ file: edit.file, path: "", message: "given twice: a file holds one document (two InstanceGroup documents with one name?)" });
+      problems.push({ file: edit.file, path: "metadata.name", message: edit.file === CONFIG_FILE ? "given twice: a cluster has exactly one Cluster document" : "given twice: a file holds one document (two InstanceGroup documents with one name?)" });
       continue;
     }
     seen.add(edit.file);
