@@ -183,7 +183,7 @@ describe("security", function () {
         assert.equal(exported.code, 0, exported.stderr);
         checked += checkModes(path.join(base, "export"), "kstate export");
         // A change for apply to write (an unchanged folder is nothing to do).
-        const group = path.join(exportDir, "instancegroup", fs.readdirSync(path.join(exportDir, "instancegroup"))[0]!);
+        const group = path.join(exportDir, "instancegroup", fs.readdirSync(path.join(exportDir, "instancegroup")).find((g) => g.startsWith("nodes"))!);
         fs.writeFileSync(group, fs.readFileSync(group, "utf8").replace(/maxSize: \d+/, "maxSize: 7"));
         const applied = await kstate(["apply", "-f", exportDir, "--yes"], { env });
         assert.equal(applied.code, 0, applied.stderr);
