@@ -16,26 +16,20 @@
  */
 import * as assert from "node:assert/strict";
 import { diff3, matchLines, mergeFile, mergeText, splitLines } from "../../src/ops/three-way";
+import { Rng } from "../support/kops-documents";
 
 const BASE_SEED = Number(process.env.KSTATE_THREE_WAY_SEED ?? 20261130);
 const RUNS = 400;
 
+/** The project's seeded generator (kops-documents.ts), with `int(n)` counting 0 to n - 1. */
 function rng(seed: number): { int(n: number): number; pick<T>(xs: readonly T[]): T; chance(p: number): boolean } {
-  let s = seed >>> 0 || 1;
-  const next = () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 2 ** 32;
-  };
-  return { int: (n) => Math.floor(next() * n), pick: (xs) => xs[Math.floor(next() * xs.length)]!, chance: (p) => next() < p };
+  const r = new Rng(seed);
+  return { int: (n) => r.int(0, n - 1), pick: (xs) => r.pick(xs), chance: (p) => r.chance(p) };
 }
 
-type Rng = ReturnType<typeof rng>;
+type Draw = ReturnType<typeof rng>;
 
-function forEachSeed(body: (r: Rng, seed: number) => void): void {
+function forEachSeed(body: (r: Draw, seed: number) => void): void {
   for (let i = 0; i < RUNS; i++) {
     const seed = BASE_SEED + i;
     try {
@@ -48,7 +42,7 @@ function forEachSeed(body: (r: Rng, seed: number) => void): void {
 }
 
 /** A kops-like YAML text of unique lines: nested maps, lists, comments, `n` counting keys. */
-function randomYaml(r: Rng, lines: number): string[] {
+function randomYaml(r: Draw, lines: number): string[] {
   const out: string[] = [];
   let n = 0;
   const values = ["true", "false", "1", "50", "m5.large", "us-east-1a", '"v1.30.2"', "Public", "{}", "100Mi"];
@@ -93,7 +87,7 @@ function touch(a: Edit, b: Edit): boolean {
 }
 
 /** Random edits by one side, each at least one untouched line from the next; new lines are unique. */
-function randomEdits(r: Rng, length: number, tag: string, count: number): Edit[] {
+function randomEdits(r: Draw, length: number, tag: string, count: number): Edit[] {
   const edits: Edit[] = [];
   let at = r.int(3);
   for (let i = 0; i < count && at <= length; i++) {
