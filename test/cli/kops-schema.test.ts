@@ -133,7 +133,7 @@ for (const [kind, make] of Object.entries(stores)) {
       await unchanged(async () => {
         const r = await kstate(["apply", "-f", file, "--yes"], { env });
         assert.equal(r.code, 1, r.stderr);
-        assert.match(r.stderr, /instancegroup\/nodes-us-east-1a: given twice: a file holds one document/);
+        assert.match(r.stderr, /instancegroup\/nodes-us-east-1a: metadata.name: given twice: a file holds one document/);
       });
     });
 
