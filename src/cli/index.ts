@@ -10,6 +10,7 @@ import type * as ApplyCommand from "./commands/apply";
 import type * as ExportCommand from "./commands/export";
 import type * as GetCommand from "./commands/get";
 import type * as HistoryCommands from "./commands/history";
+import type * as KeypairCommands from "./commands/keypairs";
 import type * as InstanceGroupCommands from "./commands/instance-group";
 import type * as MigrateCommand from "./commands/migrate";
 import type * as PullCommand from "./commands/pull";
@@ -35,6 +36,7 @@ const load = {
   export: () => require("./commands/export") as typeof ExportCommand,
   get: () => require("./commands/get") as typeof GetCommand,
   history: () => require("./commands/history") as typeof HistoryCommands,
+  keypairs: () => require("./commands/keypairs") as typeof KeypairCommands,
   instanceGroup: () => require("./commands/instance-group") as typeof InstanceGroupCommands,
   migrate: () => require("./commands/migrate") as typeof MigrateCommand,
   pull: () => require("./commands/pull") as typeof PullCommand,
@@ -59,11 +61,17 @@ interface Command {
 const COMMANDS: readonly Command[] = [
   { name: "get", subcommands: ["clusters", "cluster", "ig", "all"], summary: "print clusters and instance groups (tables as kops prints them, yaml, json)", help: () => load.get().GET_HELP, run: (a, io) => load.get().get(a, io) },
   { name: "get", subcommands: ["secrets"], summary: "list a cluster's secrets: names and hashes, values only with --reveal", help: () => load.secrets().GET_SECRETS_HELP, run: (a, io) => load.secrets().getSecrets(a, io) },
+  { name: "get", subcommands: ["keypairs", "keypair"], summary: "list a cluster's keypairs as kops get keypairs does (never key material)", help: () => load.keypairs().GET_KEYPAIRS_HELP, run: (a, io) => load.keypairs().getKeypairs(a, io) },
   { name: "create", subcommands: ["cluster"], summary: "create a cluster, or merge flags into an existing one", help: () => load.create().CREATE_HELP, run: (a, io) => load.create().create(a, io) },
   { name: "create", subcommands: ["ig", "instancegroup"], summary: "add an instance group, filled in as kops create instancegroup does", help: () => load.instanceGroup().CREATE_IG_HELP, run: (a, io) => load.instanceGroup().createInstanceGroup(a, io) },
   { name: "create", subcommands: ["secret"], summary: "store a secret as kops stores it (sealed when the store encrypts)", help: () => load.secrets().CREATE_SECRET_HELP, run: (a, io) => load.secrets().createSecret(a, io) },
+  { name: "create", subcommands: ["keypair"], summary: "add a keypair to a keyset (imported from PEM files, or generated as kops does)", help: () => load.keypairs().CREATE_KEYPAIR_HELP, run: (a, io) => load.keypairs().createKeypair(a, io) },
+  { name: "promote", subcommands: ["keypair"], summary: "make a keypair the primary of its keyset", help: () => load.keypairs().PROMOTE_KEYPAIR_HELP, run: (a, io) => load.keypairs().promoteKeypair(a, io) },
+  { name: "distrust", subcommands: ["keypair"], summary: "distrust keypairs of a keyset (never the primary)", help: () => load.keypairs().DISTRUST_KEYPAIR_HELP, run: (a, io) => load.keypairs().distrustKeypair(a, io) },
+  { name: "trust", subcommands: ["keypair"], summary: "trust distrusted keypairs again (undoes distrust)", help: () => load.keypairs().TRUST_KEYPAIR_HELP, run: (a, io) => load.keypairs().trustKeypair(a, io) },
   { name: "edit", subcommands: ["cluster", "ig"], summary: "edit a cluster or instance group in $EDITOR, validated, conflict-safe", help: () => load.edit().EDIT_HELP, run: (a, io) => load.edit().edit(a, io) },
   { name: "export", summary: "copy a cluster's files into a folder, for git", help: () => load.export().EXPORT_HELP, run: (a, io) => load.export().exportCluster(a, io) },
+  { name: "export", subcommands: ["kubeconfig"], summary: "write an admin kubeconfig signed by the cluster CA, as kops export kubeconfig --admin", help: () => load.keypairs().EXPORT_KUBECONFIG_HELP, run: (a, io) => load.keypairs().exportKubeconfig(a, io) },
   { name: "pull", summary: "merge the store's changes since an export into the folder", help: () => load.pull().PULL_HELP, run: (a, io) => load.pull().pull(a, io) },
   { name: "diff", summary: "show what apply -f would change (exit 1 when it would)", help: () => load.apply().DIFF_HELP, run: (a, io) => load.apply().applyFiles(a, io, true) },
   { name: "apply", summary: "make the stored documents what a folder or file says", help: () => load.apply().APPLY_HELP, run: (a, io) => load.apply().applyFiles(a, io, false) },
