@@ -16,6 +16,7 @@ import type * as MigrateCommand from "./commands/migrate";
 import type * as PullCommand from "./commands/pull";
 import type * as RekeyCommand from "./commands/rekey";
 import type * as SecretsCommands from "./commands/secrets";
+import type * as SshPublicKeyCommands from "./commands/ssh-public-key";
 import { ENCRYPTION_FLAGS_HELP, takeEncryptionFlags } from "./encryption-flags";
 import { takeConfigFlag } from "./kops-config";
 import { EXIT, type Io, tolerateClosedOutput, UsageError } from "./io";
@@ -42,6 +43,7 @@ const load = {
   pull: () => require("./commands/pull") as typeof PullCommand,
   rekey: () => require("./commands/rekey") as typeof RekeyCommand,
   secrets: () => require("./commands/secrets") as typeof SecretsCommands,
+  sshPublicKey: () => require("./commands/ssh-public-key") as typeof SshPublicKeyCommands,
 };
 
 interface Command {
@@ -62,6 +64,7 @@ const COMMANDS: readonly Command[] = [
   { name: "get", subcommands: ["clusters", "cluster", "ig", "all"], summary: "print clusters and instance groups (tables as kops prints them, yaml, json)", help: () => load.get().GET_HELP, run: (a, io) => load.get().get(a, io) },
   { name: "get", subcommands: ["secrets"], summary: "list a cluster's secrets: names and hashes, values only with --reveal", help: () => load.secrets().GET_SECRETS_HELP, run: (a, io) => load.secrets().getSecrets(a, io) },
   { name: "get", subcommands: ["keypairs", "keypair"], summary: "list a cluster's keypairs as kops get keypairs does (never key material)", help: () => load.keypairs().GET_KEYPAIRS_HELP, run: (a, io) => load.keypairs().getKeypairs(a, io) },
+  { name: "get", subcommands: ["sshpublickeys", "sshpublickey", "ssh"], summary: "list a cluster's admin SSH keys (kops's table, yaml, json)", help: () => load.sshPublicKey().GET_SSH_KEYS_HELP, run: (a, io) => load.sshPublicKey().getSshPublicKeys(a, io) },
   { name: "create", subcommands: ["cluster"], summary: "create a cluster, or merge flags into an existing one", help: () => load.create().CREATE_HELP, run: (a, io) => load.create().create(a, io) },
   { name: "create", subcommands: ["ig", "instancegroup"], summary: "add an instance group, filled in as kops create instancegroup does", help: () => load.instanceGroup().CREATE_IG_HELP, run: (a, io) => load.instanceGroup().createInstanceGroup(a, io) },
   { name: "create", subcommands: ["secret"], summary: "store a secret as kops stores it (sealed when the store encrypts)", help: () => load.secrets().CREATE_SECRET_HELP, run: (a, io) => load.secrets().createSecret(a, io) },
@@ -69,6 +72,7 @@ const COMMANDS: readonly Command[] = [
   { name: "promote", subcommands: ["keypair"], summary: "make a keypair the primary of its keyset", help: () => load.keypairs().PROMOTE_KEYPAIR_HELP, run: (a, io) => load.keypairs().promoteKeypair(a, io) },
   { name: "distrust", subcommands: ["keypair"], summary: "distrust keypairs of a keyset (never the primary)", help: () => load.keypairs().DISTRUST_KEYPAIR_HELP, run: (a, io) => load.keypairs().distrustKeypair(a, io) },
   { name: "trust", subcommands: ["keypair"], summary: "trust distrusted keypairs again (undoes distrust)", help: () => load.keypairs().TRUST_KEYPAIR_HELP, run: (a, io) => load.keypairs().trustKeypair(a, io) },
+  { name: "create", subcommands: ["sshpublickey"], summary: "make a public key the cluster's admin SSH key, where kops keeps it", help: () => load.sshPublicKey().CREATE_SSH_KEY_HELP, run: (a, io) => load.sshPublicKey().createSshPublicKey(a, io) },
   { name: "edit", subcommands: ["cluster", "ig"], summary: "edit a cluster or instance group in $EDITOR, validated, conflict-safe", help: () => load.edit().EDIT_HELP, run: (a, io) => load.edit().edit(a, io) },
   { name: "export", summary: "copy a cluster's files into a folder, for git", help: () => load.export().EXPORT_HELP, run: (a, io) => load.export().exportCluster(a, io) },
   { name: "export", subcommands: ["kubeconfig"], summary: "write an admin kubeconfig signed by the cluster CA, as kops export kubeconfig --admin", help: () => load.keypairs().EXPORT_KUBECONFIG_HELP, run: (a, io) => load.keypairs().exportKubeconfig(a, io) },
@@ -79,6 +83,8 @@ const COMMANDS: readonly Command[] = [
   { name: "rollback", summary: "make an old revision the current one, conditionally", help: () => load.history().ROLLBACK_HELP, run: (a, io) => load.history().rollback(a, io) },
   { name: "delete", subcommands: ["cluster"], summary: "delete a cluster's files from the store (only those kops knows; no cloud resource)", help: () => load.delete().DELETE_HELP, run: (a, io) => load.delete().deleteCluster(a, io) },
   { name: "delete", subcommands: ["ig", "instancegroup"], summary: "delete an instance group's document (its instances keep running)", help: () => load.instanceGroup().DELETE_IG_HELP, run: (a, io) => load.instanceGroup().deleteInstanceGroup(a, io) },
+  { name: "delete", subcommands: ["secret"], summary: "delete one of a cluster's secrets", help: () => load.secrets().DELETE_SECRET_HELP, run: (a, io) => load.secrets().deleteSecret(a, io) },
+  { name: "delete", subcommands: ["sshpublickey"], summary: "delete a cluster's admin SSH key", help: () => load.sshPublicKey().DELETE_SSH_KEY_HELP, run: (a, io) => load.sshPublicKey().deleteSshPublicKey(a, io) },
   { name: "migrate", summary: "move a cluster's state to another store, verified", help: () => load.migrate().MIGRATE_HELP, run: (a, io) => load.migrate().migrate(a, io) },
   { name: "rekey", summary: "re-encrypt a cluster's client-side-encrypted files under the current key", help: () => load.rekey().REKEY_HELP, run: (a, io) => load.rekey().rekey(a, io) },
 ];

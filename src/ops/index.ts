@@ -8,3 +8,9 @@ export { applyOverlay, flatten, mergeOverlay } from "./merge";
 export { checkOptions, OPTION_NAMES, type ClusterOptions } from "./options";
 export { expandOptions, type Expansion } from "./expand";
 export { validateCluster, validateInstanceGroup, validateClusterWithGroups, validationError, type Problem } from "./validate";
+export {
+  applyAdminSshKey, planAdminSshKey, planDeleteAdminSshKeys, readAdminSshKeys,
+  type AdminSshKeyPlan, type StoredSshKey,
+} from "./admin-ssh-key";
+export { planSshPublicKey, type PlannedSshKey } from "./ssh-key";
+export { checkTypedSecret, isTypedSecret, TYPED_SECRETS, type TypedSecret } from "./typed-secrets";

@@ -151,18 +151,26 @@ export function planSshPublicKey(data: Buffer | string, source: string): Planned
 }
 
 /**
+ * Where a cluster keeps its keys when that is not its folder in this store
+ * (`spec.configStore.keypairs`, or a configBase elsewhere): kops reads its SSH key from there.
+ */
+export function keysKeptElsewhere(store: ClusterStore, cluster: string, config: Record<string, unknown> | undefined): string | undefined {
+  const spec = config?.spec as { configBase?: unknown; configStore?: { keypairs?: unknown } } | undefined;
+  const keypairs = spec?.configStore?.keypairs;
+  const configBase = spec?.configBase;
+  if (keypairs === undefined && (configBase === undefined || configBase === configBaseOf(store.cluster(cluster).url))) return undefined;
+  return `cluster ${cluster} keeps its keys in ${String(keypairs ?? `${String(configBase)}/pki`)}, not in ${store.root.url}`;
+}
+
+/**
  * The key to write for a cluster, or undefined when it is there already. Refused when the cluster
  * keeps its keys elsewhere (`spec.configStore.keypairs`, or a configBase in another store) or holds
  * another admin key: kops then fails on AWS, Azure and OpenStack ("exactly one 'admin' SSH public key").
  */
 export async function planKeyWrite(store: ClusterStore, cluster: string, key: PlannedSshKey, configAfter: Record<string, unknown> | undefined): Promise<PlannedSshKey | undefined> {
   const folder = store.cluster(cluster).join(...SSH_PUBLIC_KEY_DIR.split("/"));
-  const spec = configAfter?.spec as { configBase?: unknown; configStore?: { keypairs?: unknown } } | undefined;
-  const keypairs = spec?.configStore?.keypairs;
-  const configBase = spec?.configBase;
-  if (keypairs !== undefined || (configBase !== undefined && configBase !== configBaseOf(store.cluster(cluster).url))) {
-    throw new RefusedError(`--ssh-public-key: cluster ${cluster} keeps its keys in ${String(keypairs ?? `${String(configBase)}/pki`)}, not in ${store.root.url}; add the key with kops create sshpublickey. Nothing was written.`, { url: folder.url });
-  }
+  const elsewhere = keysKeptElsewhere(store, cluster, configAfter);
+  if (elsewhere) throw new RefusedError(`--ssh-public-key: ${elsewhere}; add the key with kops create sshpublickey. Nothing was written.`, { url: folder.url });
   let stored: string[] = [];
   try {
     stored = (await folder.list()).map((f) => f.path);

@@ -1,16 +1,23 @@
 /**
- * `kstate create secret` and `kstate get secrets`: kops-format secrets (`secrets/<name>` holding
- * `{"Data":"<base64>"}`), sealed on the client when the store encrypts client side. Listings show
- * names and a short SHA-256 of each value; values only with --reveal.
+ * `kstate create secret`, `kstate get secrets` and `kstate delete secret`: kops-format secrets
+ * (`secrets/<name>` holding `{"Data":"<base64>"}`), sealed on the client when the store encrypts
+ * client side; kops's typed secrets (dockerconfig, encryptionconfig, ciliumpassword) checked as
+ * kops and what it feeds would read them. Listings show names and a short SHA-256 of each value;
+ * values only with --reveal.
  */
-import * as fs from "node:fs";
 import { parseArgs } from "node:util";
-import { ClusterStore, mapLimit } from "../../store/cluster-store";
+import { LEGACY_SSH_SECRET, legacySshKeyNotice } from "../../ops/admin-ssh-key";
 import { applyDocuments, checkPlan, planDocuments } from "../../ops/documents";
-import { decodeSecret, encodeSecret, SECRET_NAME, secretHash } from "../../store/secrets";
-import { isEnvelope, openPath, type VfsPath } from "../../vfs";
-import { isEncryptedPath } from "../../vfs/encrypted";
-import { colours, EXIT, type Io, table, UsageError } from "../io";
+import { listSecrets } from "../../ops/list-secrets";
+import { describeChanges } from "../../ops/plan";
+import { checkTypedSecret, isTypedSecret, TYPED_SECRETS } from "../../ops/typed-secrets";
+import { ClusterStore } from "../../store/cluster-store";
+import { encodeSecret, SECRET_NAME, secretHash } from "../../store/secrets";
+import { newDocument, stringifyYaml } from "../../store/yaml";
+import { isEnvelope, openPath } from "../../vfs";
+import { NotFoundError, RefusedError } from "../../vfs/errors";
+import { colours, confirm, EXIT, type Io, table, UsageError } from "../io";
+import { readInputFile } from "../input-file";
 import { clusterName } from "../cluster-name";
 import { openStore, stateStore } from "../store-url";
 
@@ -34,57 +41,99 @@ encrypted before they leave this machine (see kstate rekey --help).`;
 const CLUSTER_OPTIONS = `  --state URL       the state store (default: KSTATE_STATE_STORE, KOPS_STATE_STORE, then kops's config file)
   --name CLUSTER    the cluster (default: KOPS_CLUSTER_NAME, as for kops)`;
 
-export const CREATE_SECRET_HELP = `Usage: kstate create secret NAME --name CLUSTER (--from-literal VALUE | --from-file PATH) [--replace]
+export const CREATE_SECRET_HELP = `Usage:
+  kstate create secret dockerconfig|encryptionconfig|ciliumpassword --name CLUSTER -f FILE [--force] [--dry-run]
+  kstate create secret NAME --name CLUSTER (-f FILE | --from-file FILE | --from-literal VALUE) [--replace] [--dry-run]
 
-Stores secret NAME of cluster CLUSTER. It refuses to overwrite a different value unless --replace
-(then the write is conditional on the revision read); the same value again is nothing to do.
+Stores a secret of cluster CLUSTER. FILE - reads stdin. The typed secrets kops reads are checked
+first and refused, naming the file, when kops or what it feeds could not use them:
+  dockerconfig      a Docker config.json (a JSON object), the nodes' registry credentials
+  encryptionconfig  kube-apiserver's EncryptionConfiguration (YAML, kind EncryptionConfiguration)
+  ciliumpassword    Cilium's IPsec key, one line: keys: SPI rfc4106(gcm(aes)) KEY ICV (KEY 40, 56
+                    or 72 hex digits), e.g. keys: 3+ rfc4106(gcm(aes)) <40 hex digits> 128
+An existing secret holding another value is replaced only with --force (kops's flag) or --replace,
+and then only if unchanged since it was read; the same value again is nothing to do. The admin
+SSH key is not a secret: kops reads it from pki/ssh/public/admin (kstate create sshpublickey).
+--from-literal puts the value on the command line, where ps and shell history see it; prefer -f.
 
 ${ABOUT_SECRETS}
 
 Options:
 ${CLUSTER_OPTIONS}
-  --from-literal V  the value, as given
-  --from-file PATH  the value, the file's bytes
-  --replace         overwrite a different value
+  -f, --filename FILE  the value, the file's bytes (- reads stdin); --from-file is the same
+  --from-literal V     the value, as given (warned against)
+  --force, --replace   overwrite a different value
+  --dry-run            show the change and write nothing
 
-Exit codes: 0 success, 1 failure, 2 usage error, 3 a different value is stored (or it changed
-meanwhile), 4 nothing to do.
+Exit codes: 0 success, 1 refused or invalid (nothing written), 2 usage error, 3 a different value is
+stored (or it changed meanwhile), 4 nothing to do.
 `;
 
-export const GET_SECRETS_HELP = `Usage: kstate get secrets --name CLUSTER [--reveal] [-o table|json]
+export const GET_SECRETS_HELP = `Usage: kstate get secrets [NAME...] --name CLUSTER [--reveal] [-o table|yaml|json|plaintext]
 
-Lists the secrets of cluster CLUSTER: names, a short SHA-256 of each value and whether it is
-stored encrypted; values only with --reveal.
+Lists the secrets of cluster CLUSTER (or those named): names, a short SHA-256 of each value and
+whether it is stored encrypted; values only with --reveal, or -o plaintext (each value and a
+newline, as kops get secrets -o plaintext prints them). A secret that cannot be opened (sealed
+under a key not given, damaged, not a kops secret) is listed without its hash, named on stderr,
+and the command exits 1 after listing the rest, as kubectl get does when one object fails. A
+secrets/sshpublickey file, which kops never reads, is reported with how to move it.
 
 ${ABOUT_SECRETS}
 
 Options:
 ${CLUSTER_OPTIONS}
   --reveal          print the values too
-  -o, --output      table (default) or json
+  -o, --output      table (default), yaml, json, or plaintext (the values)
 
-Exit codes: 0 success, 1 failure (e.g. no such cluster), 2 usage error.
+Exit codes: 0 success, 1 failure (no such cluster, no secret, or one that cannot be opened), 2 usage error.
 `;
+
+export const DELETE_SECRET_HELP = `Usage: kstate delete secret NAME --name CLUSTER [--yes] [--dry-run]
+
+Deletes secret NAME of cluster CLUSTER (secrets/NAME), as kops delete secret does, after asking
+(or --yes); the removal is conditional on the file being as it was read.
+
+Options:
+${CLUSTER_OPTIONS}
+  -y, --yes         do not ask
+  --dry-run         show the change and write nothing
+
+Exit codes: 0 done, 1 failure (e.g. no such secret), 2 usage error, 3 it changed meanwhile.
+`;
+
+/** Whether the store sealed what it just wrote at `secrets/NAME` (kops cannot open a sealed file). */
+async function sealed(state: string | undefined, io: Io, cluster: string, name: string): Promise<boolean> {
+  const raw = openPath(stateStore(state, io.env)).join(cluster, "secrets", name);
+  return isEnvelope((await raw.read()).data);
+}
 
 export async function createSecret(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv, allowPositionals: true,
-    options: { cluster: { type: "string" }, name: { type: "string" }, "from-literal": { type: "string" }, "from-file": { type: "string" }, replace: { type: "boolean" }, state: { type: "string" } },
+    options: {
+      cluster: { type: "string" }, name: { type: "string" }, "from-literal": { type: "string" }, "from-file": { type: "string" }, filename: { type: "string", short: "f" },
+      replace: { type: "boolean" }, force: { type: "boolean" }, "dry-run": { type: "boolean" }, state: { type: "string" },
+    },
   });
   const [, name, ...rest] = positionals;
-  if (!name || rest.length > 0) throw new UsageError("create secret takes one secret NAME");
+  if (!name || rest.length > 0) throw new UsageError(`create secret takes one secret NAME (${TYPED_SECRETS.join(", ")}, or a name of your own)`);
   if (!SECRET_NAME.test(name)) throw new UsageError(`secret name ${JSON.stringify(name)}: use letters, digits and . _ - : only`);
   const cluster = secretsCluster("create secret", values, io);
-  if ((values["from-literal"] === undefined) === (values["from-file"] === undefined)) throw new UsageError("give exactly one of --from-literal VALUE or --from-file PATH");
+  if (name === LEGACY_SSH_SECRET) {
+    throw new RefusedError(`kops never reads secrets/sshpublickey: it takes the admin SSH key from pki/ssh/public/admin/<fingerprint>. Use kstate create sshpublickey --name ${cluster} -i FILE. Nothing was written.`);
+  }
+  const files = [values["from-file"], values.filename].filter((f): f is string => f !== undefined);
+  if (files.length + (values["from-literal"] === undefined ? 0 : 1) !== 1) throw new UsageError("give exactly one of --from-literal VALUE or --from-file PATH (or -f FILE; - reads stdin)");
   let value: Buffer;
-  if (values["from-file"] !== undefined) {
-    try {
-      value = fs.readFileSync(values["from-file"]);
-    } catch (e) {
-      throw new UsageError(`--from-file ${values["from-file"]}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`);
-    }
-  } else value = Buffer.from(values["from-literal"]!, "utf8");
-  if (value.length === 0) throw new UsageError("the secret's value is empty");
+  let source: string;
+  if (files[0] !== undefined) ({ data: value, source } = await readInputFile(values.filename !== undefined ? "-f" : "--from-file", files[0], io));
+  else {
+    io.stderr.write("warning: --from-literal puts the secret on the command line, where ps and shell history see it; prefer -f FILE or -f - (stdin)\n");
+    value = Buffer.from(values["from-literal"]!, "utf8");
+    source = "--from-literal";
+  }
+  if (isTypedSecret(name)) checkTypedSecret(name, value, source);
+  else if (value.length === 0) throw new UsageError("the secret's value is empty");
 
   const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
   await store.requireConfig(cluster);
@@ -96,12 +145,52 @@ export async function createSecret(argv: string[], io: Io): Promise<number> {
     io.stdout.write(`Secret ${name} of ${cluster} already holds this value: nothing to do.\n`);
     return EXIT.nothingToDo;
   }
-  if (change.action === "update" && !values.replace) {
-    io.stderr.write(`kstate: ${what} holds a different value; pass --replace to overwrite it\n`);
+  if (change.action === "update" && !values.replace && !values.force) {
+    io.stderr.write(`kstate: ${what} holds a different value; pass ${isTypedSecret(name) ? "--force (as for kops)" : "--replace"} to overwrite it\n`);
     return EXIT.conflict;
+  }
+  if (values["dry-run"]) {
+    io.stdout.write(`${colours(io).bold(`Cluster ${cluster}`)} in ${store.root.url}\n${describeChanges(plan).map((l) => `  ${l}`).join("\n")}\nDry run: nothing was written.\n`);
+    return EXIT.ok;
   }
   await applyDocuments(store, plan);
   io.stdout.write(`${colours(io).green(change.action === "create" ? "Created" : "Replaced")} ${what} (sha256 ${secretHash(value)}).\n`);
+  if (isTypedSecret(name) && await sealed(values.state, io, cluster, name)) {
+    io.stderr.write(`warning: secrets/${name} is sealed by client-side encryption; kops cannot open it, so kops update cluster will fail on it. Leave it out of KSTATE_ENCRYPT_PATTERNS (e.g. pki/private/**) and store it again.\n`);
+  }
+  return EXIT.ok;
+}
+
+export async function deleteSecret(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv, allowPositionals: true,
+    options: { name: { type: "string" }, state: { type: "string" }, yes: { type: "boolean", short: "y" }, "dry-run": { type: "boolean" } },
+  });
+  const [, name, ...rest] = positionals;
+  if (!name || rest.length > 0) throw new UsageError("delete secret takes one secret NAME: kstate delete secret NAME --name CLUSTER");
+  if (name.includes("/") || name === "." || name === "..") throw new UsageError(`secret name ${JSON.stringify(name)}: a secret is a file directly under secrets/`);
+  const cluster = clusterName("delete secret", undefined, values.name, io.env);
+  const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
+  await store.requireConfig(cluster);
+  const file = store.cluster(cluster).join("secrets", name);
+  let revision: string;
+  try {
+    revision = (await file.stat()).revision;
+  } catch (e) {
+    if (NotFoundError.isInstance(e)) throw new NotFoundError(`secret ${JSON.stringify(name)} of ${cluster} not found in ${store.root.url}`, { url: file.url });
+    throw e;
+  }
+  const plan = await planDocuments(store, { name: cluster, edits: [{ file: `secrets/${name}`, content: null, basedOn: revision }] });
+  checkPlan(store, plan);
+  const c = colours(io);
+  io.stdout.write(`${c.bold(`Cluster ${cluster}`)} in ${store.root.url}\n${describeChanges(plan).map((l) => `  ${l}`).join("\n")}\n`);
+  if (values["dry-run"]) {
+    io.stdout.write("Dry run: nothing was written.\n");
+    return EXIT.ok;
+  }
+  if (!values.yes && !(await confirm(io, `Delete secret ${name} of ${cluster}?`, "delete the secret"))) return EXIT.failure;
+  await applyDocuments(store, plan);
+  io.stdout.write(`${c.green("Deleted")} secret ${name} of ${cluster}.\n`);
   return EXIT.ok;
 }
 
@@ -110,25 +199,25 @@ export async function getSecrets(argv: string[], io: Io): Promise<number> {
     args: argv, allowPositionals: true,
     options: { cluster: { type: "string" }, name: { type: "string" }, reveal: { type: "boolean" }, output: { type: "string", short: "o" }, state: { type: "string" } },
   });
-  if (positionals.length > 1) throw new UsageError("get secrets takes no names; name the cluster with --name CLUSTER");
+  const names = positionals.slice(1);
   const cluster = secretsCluster("get secrets", values, io);
   const output = values.output ?? "table";
-  if (!["table", "json"].includes(output)) throw new UsageError(`-o must be table or json (got ${output})`);
+  if (!["table", "yaml", "json", "plaintext"].includes(output)) throw new UsageError(`-o must be table, yaml, json or plaintext (got ${output})`);
   const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
   await store.requireConfig(cluster);
-  const folder = store.cluster(cluster).join("secrets");
-  const raw: VfsPath = openPath(stateStore(values.state, io.env)).join(cluster, "secrets");
-  const names = (await folder.list()).map((f) => f.path).sort();
-  const rows = await mapLimit(names, 16, async (n) => {
-    // One read of the stored bytes: they tell whether the file is encrypted, and open to the value.
-    const stored = (await raw.join(n).read()).data;
-    const file = folder.join(n);
-    const value = decodeSecret((isEncryptedPath(file) ? await file.open(stored) : stored).toString("utf8"), file.url);
-    return { name: n, sha256: secretHash(value), encrypted: isEnvelope(stored), ...(values.reveal ? { value: value.toString("utf8") } : {}) };
-  });
-  if (output === "json") io.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-  else {
-    io.stdout.write(table(["NAME", "SHA256", "ENCRYPTED", ...(values.reveal ? ["VALUE"] : [])], rows.map((r) => [r.name, r.sha256, r.encrypted ? "yes" : "no", ...(values.reveal ? [r.value ?? ""] : [])])));
-  }
-  return EXIT.ok;
+  const rows = await listSecrets(store.cluster(cluster).join("secrets"), openPath(stateStore(values.state, io.env)).join(cluster, "secrets"), names);
+  for (const missing of names.filter((n) => !rows.some((r) => r.name === n))) io.stderr.write(`kstate get secrets: secret ${JSON.stringify(missing)} not found\n`);
+  if (rows.some((r) => r.name === LEGACY_SSH_SECRET) && output !== "plaintext") io.stderr.write(`note: ${legacySshKeyNotice(cluster)}`);
+  for (const r of rows) if (r.problem) io.stderr.write(`kstate get secrets: ${r.problem}\n`);
+  if (rows.length === 0) throw new NotFoundError(`no secrets found for cluster ${cluster}${names.length ? ` named ${names.join(", ")}` : ""} in ${store.root.url}`);
+  const reveal = values.reveal === true;
+  const shown = rows.map((r) => ({
+    name: r.name, sha256: r.sha256 ?? null, encrypted: r.encrypted,
+    ...(reveal && r.value ? { value: r.value.toString("utf8") } : {}), ...(r.problem ? { error: r.problem } : {}),
+  }));
+  if (output === "plaintext") io.stdout.write(rows.filter((r) => r.value).map((r) => `${r.value!.toString("utf8")}\n`).join(""));
+  else if (output === "json") io.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
+  else if (output === "yaml") io.stdout.write(stringifyYaml(newDocument(shown)));
+  else io.stdout.write(table(["NAME", "SHA256", "ENCRYPTED", ...(reveal ? ["VALUE"] : [])], shown.map((r) => [r.name, r.sha256 ?? "-", r.encrypted ? "yes" : "no", ...(reveal ? [r.value ?? ""] : [])])));
+  return rows.some((r) => r.problem) || names.some((n) => !rows.some((r) => r.name === n)) ? EXIT.failure : EXIT.ok;
 }

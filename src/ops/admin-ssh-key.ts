@@ -1,0 +1,124 @@
+/**
+ * A cluster's admin SSH public key, kept where kops keeps it (`pki/ssh/public/admin/<id>`, one
+ * file per key, the id its MD5 fingerprint in hex). kops takes exactly one admin key when it
+ * builds a cluster; `kops create sshpublickey` adds a file beside any other (so two keys, and
+ * `kops update cluster` fails), and a key is replaced by deleting the old one first. kstate plans
+ * the replacement as one change: the new key is created, then the others removed, each write
+ * conditional. Plans are plain data, so the CLI and the Pulumi provider share them.
+ */
+import type { ClusterStore } from "../store/cluster-store";
+import { SSH_PUBLIC_KEY_DIR } from "../store/layout";
+import { AlreadyExistsError, NotFoundError, PreconditionFailedError, RefusedError } from "../vfs/errors";
+import type { Revision, VfsPath } from "../vfs/path";
+import { type PlannedSshKey, planSshPublicKey } from "./ssh-key";
+
+/** One file of `pki/ssh/public/admin/` as stored. */
+export interface StoredSshKey {
+  /** The file name (the fingerprint in hex, without colons, when kops or kstate wrote it). */
+  id: string;
+  /** The file, relative to the cluster's folder. */
+  file: string;
+  /** `aa:bb:…` computed from the key, as kops lists it; undefined when the file holds no key. */
+  fingerprint?: string;
+  /** The file's text trimmed, as kops reads it into an SSHCredential. */
+  publicKey: string;
+  revision: Revision;
+  /** Why the file is not a usable key (kops then lists it with an empty ID). */
+  problem?: string;
+}
+
+export interface AdminSshKeyPlan {
+  cluster: string;
+  /** The key to create; undefined when it is stored already (or the plan only deletes). */
+  create?: { file: string; fingerprint: string; body: Buffer };
+  /** Files to remove, each only if still at the revision read. */
+  remove: { file: string; fingerprint?: string; revision: Revision }[];
+  /** What would change, one line a file: `pki/ssh/public/admin/<id>: create (ssh-ed25519 aa:bb:…)`. */
+  lines: string[];
+}
+
+/** The admin SSH key files of a cluster, read (a folder that is not there holds none). */
+export async function readAdminSshKeys(store: ClusterStore, cluster: string): Promise<StoredSshKey[]> {
+  const folder = store.cluster(cluster).join(...SSH_PUBLIC_KEY_DIR.split("/"));
+  const names = (await folder.list()).map((f) => f.path).filter((p) => !p.includes("/")).sort();
+  const read = await Promise.all(names.map(async (id) => {
+    try {
+      return { id, ...(await folder.join(id).read()) };
+    } catch (e) {
+      if (NotFoundError.isInstance(e)) return undefined; // removed meanwhile, as kops skips it
+      throw e;
+    }
+  }));
+  return read.filter((r): r is NonNullable<typeof r> => r !== undefined).map(({ id, data, revision }) => {
+    const publicKey = data.toString("utf8").trim();
+    const file = `${SSH_PUBLIC_KEY_DIR}/${id}`;
+    try {
+      return { id, file, fingerprint: planSshPublicKey(publicKey, file).fingerprint, publicKey, revision };
+    } catch (e) {
+      return { id, file, publicKey, revision, problem: (e as Error).message };
+    }
+  });
+}
+
+/**
+ * The change that makes `key` the cluster's one admin key. Stored already and alone: nothing to
+ * do (no lines). Another key stored: refused unless `replace`, which removes it.
+ */
+export function planAdminSshKey(cluster: string, stored: readonly StoredSshKey[], key: PlannedSshKey, options: { replace?: boolean } = {}): AdminSshKeyPlan {
+  const id = key.file.slice(SSH_PUBLIC_KEY_DIR.length + 1);
+  const others = stored.filter((s) => s.id !== id);
+  if (others.length > 0 && !options.replace) {
+    throw new RefusedError(`cluster ${cluster} has another admin SSH key (${others.map(shown).join(", ")}); kops takes exactly one. Pass --replace to put this one in its place, or delete it first (kstate delete sshpublickey). Nothing was written.`);
+  }
+  const create = stored.some((s) => s.id === id) ? undefined : { file: key.file, fingerprint: key.fingerprint, body: key.body };
+  const remove = others.map((s) => ({ file: s.file, ...(s.fingerprint ? { fingerprint: s.fingerprint } : {}), revision: s.revision }));
+  return {
+    cluster, ...(create ? { create } : {}), remove,
+    lines: [...(create ? [`${create.file}: create (${key.type} ${key.fingerprint})`] : []), ...remove.map((r) => `${r.file}: delete (${r.fingerprint ?? "not a key"})`)],
+  };
+}
+
+/** The change that removes every admin key of a cluster (as `kops delete sshpublickey`). */
+export function planDeleteAdminSshKeys(cluster: string, stored: readonly StoredSshKey[]): AdminSshKeyPlan {
+  const remove = stored.map((s) => ({ file: s.file, ...(s.fingerprint ? { fingerprint: s.fingerprint } : {}), revision: s.revision }));
+  return { cluster, remove, lines: remove.map((r) => `${r.file}: delete (${r.fingerprint ?? "not a key"})`) };
+}
+
+/**
+ * Writes a plan: the new key first (create only; a file already under its name, its fingerprint,
+ * is this key), then each removal only if the file is as read. A file changed meanwhile is a
+ * `PreconditionFailedError`; one removed meanwhile is fine.
+ */
+export async function applyAdminSshKey(clusterFolder: VfsPath, plan: AdminSshKeyPlan): Promise<void> {
+  if (plan.create) {
+    try {
+      await clusterFolder.join(...plan.create.file.split("/")).create(plan.create.body);
+    } catch (e) {
+      if (!AlreadyExistsError.isInstance(e)) throw e;
+    }
+  }
+  for (const r of plan.remove) {
+    try {
+      await clusterFolder.join(...r.file.split("/")).remove({ ifRevision: r.revision });
+    } catch (e) {
+      if (PreconditionFailedError.isInstance(e)) {
+        throw new PreconditionFailedError(`${clusterFolder.join(...r.file.split("/")).url} changed since it was read; run the command again${plan.create ? ` (the new key ${plan.create.fingerprint} is stored)` : ""}`, { url: clusterFolder.url, cause: e });
+      }
+      throw e;
+    }
+  }
+}
+
+/** The secret an older kstate wrote the key to: kops never reads it. */
+export const LEGACY_SSH_SECRET = "sshpublickey";
+
+/** What to say of a `secrets/sshpublickey` file: what it is, and how to move it where kops reads the key. */
+export function legacySshKeyNotice(cluster: string): string {
+  return `secrets/sshpublickey of ${cluster}: kops never reads this file; it takes the admin SSH key from ${SSH_PUBLIC_KEY_DIR}/<fingerprint>. Move it with:\n`
+    + `  kstate get secrets sshpublickey --name ${cluster} -o plaintext | kstate create sshpublickey --name ${cluster} -i -\n`
+    + `  kstate delete secret sshpublickey --name ${cluster} --yes\n`;
+}
+
+function shown(s: StoredSshKey): string {
+  return s.fingerprint ?? `${s.file}, not a key`;
+}
