@@ -21,3 +21,4 @@ export { type ClusterSpec, type InstanceGroupSpec, KOPS_VERSION } from "./schema
 export type { kops };
 export { StateStoreMigration, type StateStoreMigrationArgs } from "./resources/migration";
 export type { MigrationInputs, MigrationOutputs } from "./providers/migration";
+export { getKubeconfig, getKubeconfigOutput, type GetKubeconfigArgs, type GetKubeconfigResult } from "./resources/kubeconfig";

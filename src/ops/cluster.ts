@@ -8,6 +8,7 @@ import type { ClusterStore, StoredDocument } from "../store/cluster-store";
 import { type FieldPath, formatPath, parsePath } from "../store/field-path";
 import { API_VERSION, CLUSTER_LABEL, configBaseOf } from "../store/layout";
 import { BEFORE_FIRST_APPLY, DOCUMENT, type Owners, ownersOf, readOwners, SECRETS, writeOwners } from "../store/managed-fields";
+import { applyClusterKeys, type ClusterKeysRequest, planClusterKeys } from "./cluster-keys";
 import { applySecrets, planSecretFiles, type SecretChange } from "./secrets";
 import { getIn, hasIn, newDocument, parseYaml, setIn, stringifyYaml, toPlain } from "../store/yaml";
 import { ConflictError } from "../vfs/errors";
@@ -51,6 +52,8 @@ export interface ClusterRequest {
    * earlier record. Their ownership is recorded on `config` as the `secrets` subresource.
    */
   secrets?: { desired: Record<string, string>; previous?: readonly string[] };
+  /** The keys the manager keeps where kops keeps them (not let go of on release: see cluster-keys.ts). */
+  keys?: ClusterKeysRequest;
 }
 
 function clone(doc: Document, source: string): Document {
@@ -285,9 +288,10 @@ export async function planCluster(store: ClusterStore, req: ClusterRequest, now 
   // cluster as a whole, as it would be after the change (unless it goes).
   const problems: Problem[] = (expansion?.problems ?? []).map((p) => ({ path: `options.${p.option}`, message: p.message }));
   if (problems.length === 0) problems.push(...validatePlanned(req.name, stored, storedGroups, files));
+  const keys = req.keys && !req.release && configDoc ? await planClusterKeys(store, req.name, req.keys, plain(configDoc), req.takeOver === true, problems, conflicts) : undefined;
   const changes = fileChanges(files);
   const adopted = stored !== undefined && !(prior.config ?? []).includes(DOCUMENT);
-  return { name: req.name, existed: stored !== undefined, adopted, files, changes, ownership, problems, conflicts, secrets };
+  return { name: req.name, existed: stored !== undefined, adopted, files, changes, ownership, problems, conflicts, secrets, ...(keys ? { keys } : {}) };
 }
 
 /**
@@ -400,6 +404,7 @@ export async function applyCluster(store: ClusterStore, req: ClusterRequest, opt
     try {
       revisions = await writePlan(plan, (f) => expected.set(f.file, f.after));
       if (req.secrets) await applySecrets(store.cluster(req.name).join("secrets"), req.release ? {} : req.secrets.desired, plan.secrets);
+      if (plan.keys) await applyClusterKeys(store, req.name, plan.keys);
     } catch (e) {
       if (!lostRace(e) || attempt >= attempts) throw e;
       await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));

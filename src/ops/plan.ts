@@ -3,6 +3,7 @@
  * or whole documents from a folder, an editor or an old revision): the files to write or delete,
  * one change line per field, the problems that block it, and the one way such a plan is written.
  */
+import type { ClusterKeysPlan } from "./cluster-keys";
 import type { Document } from "yaml";
 import { type StoredDocument, writeDocument } from "../store/cluster-store";
 import { formatPath } from "../store/field-path";
@@ -68,6 +69,8 @@ export interface ClusterPlan {
   conflicts: Problem[];
   /** Secret files to write or delete, after the documents. */
   secrets: SecretChange[];
+  /** The manager's keys (admin SSH key, cluster CA), written after the secrets. */
+  keys?: ClusterKeysPlan;
 }
 
 export function timestamp(now: Date): string {

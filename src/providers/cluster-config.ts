@@ -1,6 +1,9 @@
 import { createHash, randomBytes } from "node:crypto";
 import type * as pulumi from "@pulumi/pulumi";
 import { applyCluster, type ClusterPlan, type ClusterRequest, describeChanges, type Ownership, planCluster, valueAt } from "../ops/cluster";
+import { type ClusterKeysRequest, sshFingerprint } from "../ops/cluster-keys";
+import { readKeyset } from "../ops/keypairs";
+import { readAdminSshKeys } from "../ops/admin-ssh-key";
 import { checkOptions, type ClusterOptions } from "../ops/options";
 import { describeSecretChanges } from "../ops/secrets";
 import { isDns1123Subdomain, validationError } from "../ops/validate";
@@ -8,6 +11,7 @@ import { checkPart } from "../schema/check";
 import { ClusterStore } from "../store/cluster-store";
 import { parsePath } from "../store/field-path";
 import { configBaseOf, isKopsFile, isKopsManagedState } from "../store/layout";
+import { CA_KEYSET, findPrimary, keysetFile } from "../store/keyset";
 import { DOCUMENT, readOwners } from "../store/managed-fields";
 import { type ClusterEncryption, decodeSecret, encryptionProblems, keyedSecretHash, SECRET_NAME, storeEncryption } from "../store/secrets";
 import { bucketAdmin, canonicalUrl, openPath, parseUrl } from "../vfs";
@@ -45,6 +49,13 @@ export interface ClusterConfigInputs {
   secrets?: Record<string, string>;
   /** Encrypt matching files on the client before they are stored (passphrase marked secret). */
   clientSideEncryption?: ClusterEncryption;
+  /**
+   * The admin SSH public key (an OpenSSH public key line), kept where kops keeps it
+   * (`pki/ssh/public/admin/<fingerprint>`); kops takes exactly one.
+   */
+  sshPublicKey?: string;
+  /** A cluster CA of your own (PEM certificate and private key; marked secret), made the primary of the `kubernetes-ca` keyset. */
+  ca?: { cert: string; key: string };
   /** Set by `check`: the value of every field the resource owns once applied, by `file: path`. */
   ownedValues?: Record<string, unknown>;
 }
@@ -73,12 +84,19 @@ export interface ClusterConfigOutputs {
   secretHashKey: string;
   /** As given; a secret output. */
   clientSideEncryption?: ClusterEncryption;
+  /** As given. */
+  sshPublicKey?: string;
+  /** The admin SSH key's fingerprint (`aa:bb:…`, as `kops get sshpublickeys` lists it), when it is stored. */
+  sshKeyFingerprint?: string;
+  /** The certificate of the CA given as `ca`, when it is the cluster CA's primary (PEM). */
+  caCertificate?: string;
 }
 
 /** Output names, in one place for the provider and the resource class. */
 export const CLUSTER_CONFIG_OUTPUTS = [
   "store", "name", "manager", "options", "spec", "instanceGroups", "onConflict", "deleteClusterState", "configBase", "revisions",
-  "ownedValues", "adopted", "schemaVersion", "secretHashes", "secretHashKey", "clientSideEncryption",
+  "ownedValues", "adopted", "schemaVersion", "secretHashes", "secretHashKey", "clientSideEncryption", "sshPublicKey", "sshKeyFingerprint",
+  "caCertificate",
 ] as const satisfies readonly (keyof ClusterConfigOutputs)[];
 
 /** Inputs as the provider works with them: the store in its one spelling, defaults filled in. */
@@ -107,11 +125,33 @@ function normalize(i: ClusterConfigInputs): Normalized {
   return out;
 }
 
-function request(i: Normalized, recorded?: Ownership, previousSecrets: readonly string[] = []): ClusterRequest {
+/** The keys a resource kept last time, from its old inputs (check) or old outputs (update). */
+function previousKeys(olds: Partial<ClusterConfigInputs & ClusterConfigOutputs> | undefined): NonNullable<ClusterKeysRequest["previous"]> {
+  const out: NonNullable<ClusterKeysRequest["previous"]> = {};
+  let ssh = olds?.sshKeyFingerprint;
+  if (ssh === undefined && typeof olds?.sshPublicKey === "string") {
+    try {
+      ssh = sshFingerprint(olds.sshPublicKey);
+    } catch {
+      // not a key: nothing of it was stored
+    }
+  }
+  if (ssh !== undefined) out.sshFingerprint = ssh;
+  const ca = olds?.caCertificate ?? olds?.ca?.cert;
+  if (typeof ca === "string") out.caCert = ca;
+  return out;
+}
+
+function request(i: Normalized, recorded?: Ownership, previousSecrets: readonly string[] = [], previous: ClusterKeysRequest["previous"] = {}): ClusterRequest {
   const req: ClusterRequest = {
     name: i.name, storeUrl: i.store, manager: i.manager, takeOver: i.onConflict === "overwrite",
     secrets: { desired: i.secrets ?? {}, previous: previousSecrets },
   };
+  if (i.sshPublicKey !== undefined || i.ca !== undefined) {
+    req.keys = { previous };
+    if (i.sshPublicKey !== undefined) req.keys.sshPublicKey = i.sshPublicKey;
+    if (i.ca !== undefined) req.keys.ca = i.ca;
+  }
   if (i.options) req.options = i.options;
   if (i.spec) req.spec = i.spec;
   if (i.instanceGroups) req.instanceGroups = i.instanceGroups;
@@ -155,6 +195,11 @@ export function checkInputs(news: Partial<ClusterConfigInputs>): pulumi.dynamic.
     }
   }
   if (news.onConflict !== undefined && news.onConflict !== "fail" && news.onConflict !== "overwrite") fail("onConflict", 'must be "fail" or "overwrite"');
+  if (news.sshPublicKey !== undefined && !containsUnknown(news.sshPublicKey) && (typeof news.sshPublicKey !== "string" || news.sshPublicKey.trim() === "")) fail("sshPublicKey", "must be an OpenSSH public key line (e.g. the contents of ~/.ssh/id_ed25519.pub)");
+  if (news.ca !== undefined && !containsUnknown(news.ca)) {
+    const ca = news.ca as { cert?: unknown; key?: unknown } | null;
+    if (typeof ca !== "object" || ca === null || typeof ca.cert !== "string" || typeof ca.key !== "string") fail("ca", "must be { cert, key }: a PEM certificate and its PEM private key");
+  }
   if (news.secrets !== undefined && !containsUnknown(news.secrets)) {
     if (typeof news.secrets !== "object" || news.secrets === null) fail("secrets", "must map secret names to values");
     else for (const [n, v] of Object.entries(news.secrets)) {
@@ -240,8 +285,8 @@ async function bucketExists(url: string): Promise<boolean> {
  * Works out what applying `i` would change: documents and secrets, read from the store. A store
  * whose bucket does not exist yet (created by the same program) plans as an empty store.
  */
-async function planResource(i: Normalized, previous: readonly string[], recorded: Ownership | undefined, use: "remember" | "take"): Promise<Planned> {
-  const key = planKey(i, previous, recorded);
+async function planResource(i: Normalized, previous: readonly string[], recorded: Ownership | undefined, use: "remember" | "take", keysBefore: ClusterKeysRequest["previous"] = {}): Promise<Planned> {
+  const key = `${planKey(i, previous, recorded)}\0${JSON.stringify(keysBefore)}`;
   if (use === "take") {
     const cached = plans.get(key);
     plans.delete(key);
@@ -251,16 +296,16 @@ async function planResource(i: Normalized, previous: readonly string[], recorded
   let bucketMissing = false;
   let cluster: ClusterPlan;
   try {
-    cluster = await planCluster(store, request(i, recorded, previous));
+    cluster = await planCluster(store, request(i, recorded, previous, keysBefore));
   } catch (e) {
     if (KstateError.isInstance(e) && (e.code === "Backend" || e.code === "NotFound") && !(await bucketExists(i.store).catch(() => true))) {
       bucketMissing = true;
       const empty = `memfs://kstate-plan-${randomBytes(6).toString("hex")}`;
       store = new ClusterStore(openPath(empty));
-      cluster = await planCluster(store, request(i, recorded));
+      cluster = await planCluster(store, request(i, recorded, [], keysBefore));
     } else throw e;
   }
-  const lines = [...describeChanges(cluster), ...describeSecretChanges(cluster.secrets)];
+  const lines = [...describeChanges(cluster), ...describeSecretChanges(cluster.secrets), ...(cluster.keys?.lines ?? [])];
   const planned: Planned = { cluster, bucketMissing, lines };
   if (use === "remember") {
     if (plans.size > 64) plans.clear();
@@ -293,6 +338,23 @@ function storeFailure(i: Normalized, e: unknown): pulumi.dynamic.CheckFailure {
   return { property: "store", reason: message };
 }
 
+/** The keys the resource keeps, as stored now: the SSH key's fingerprint, and its CA when that is the primary. */
+async function observeKeys(store: ClusterStore, i: Normalized): Promise<Pick<ClusterConfigOutputs, "sshPublicKey" | "sshKeyFingerprint" | "caCertificate">> {
+  const out: Pick<ClusterConfigOutputs, "sshPublicKey" | "sshKeyFingerprint" | "caCertificate"> = {};
+  if (i.sshPublicKey !== undefined) {
+    out.sshPublicKey = i.sshPublicKey;
+    const fingerprint = sshFingerprint(i.sshPublicKey);
+    if ((await readAdminSshKeys(store, i.name)).some((k) => k.fingerprint === fingerprint)) out.sshKeyFingerprint = fingerprint;
+  }
+  if (i.ca !== undefined) {
+    const stored = await readKeyset(store, i.name, CA_KEYSET);
+    const primary = stored ? findPrimary(stored.keyset) : undefined;
+    const body = (pem: string | undefined) => pem?.replace(/-----[^-]+-----|\s/g, "");
+    if (primary?.publicMaterial && body(primary.publicMaterial) === body(i.ca.cert)) out.caCertificate = primary.publicMaterial;
+  }
+  return out;
+}
+
 /** Reads what the resource owns in the store now: its outputs. */
 async function observe(i: Normalized, secretHashKey: string, secretNames: readonly string[]): Promise<ClusterConfigOutputs | undefined> {
   const store = storeOf(i);
@@ -321,7 +383,9 @@ async function observe(i: Normalized, secretHashKey: string, secretNames: readon
       if (!NotFoundError.isInstance(e)) throw e;
     }
   }
+  const keys = await observeKeys(store, i);
   const out: ClusterConfigOutputs = {
+    ...keys,
     store: i.store,
     name: i.name,
     manager: i.manager,
@@ -349,16 +413,34 @@ function inputsOfOutputs(o: ClusterConfigOutputs): Normalized {
   if (o.spec) i.spec = o.spec;
   if (o.instanceGroups) i.instanceGroups = o.instanceGroups;
   if (o.clientSideEncryption) i.clientSideEncryption = o.clientSideEncryption;
+  if (o.sshPublicKey !== undefined) i.sshPublicKey = o.sshPublicKey;
   return i;
 }
 
 async function apply(i: Normalized, olds: Partial<ClusterConfigOutputs> | undefined): Promise<ClusterConfigOutputs> {
   const store = storeOf(i);
-  await applyCluster(store, request(i, legacyOwnership(olds), previousSecretNames(olds)), { onConflict: i.onConflict });
+  await applyCluster(store, request(i, legacyOwnership(olds), previousSecretNames(olds), previousKeys(olds)), { onConflict: i.onConflict });
   const key = olds?.secretHashKey ?? randomBytes(32).toString("hex");
   const outs = await observe(i, key, Object.keys(i.secrets ?? {}));
   if (!outs) throw new NotFoundError(`${i.store}/${i.name}/config was written but cannot be read back`, { url: `${i.store}/${i.name}/config` });
   return outs;
+}
+
+/**
+ * The key files the resource put there itself, which go with a cluster it deletes: its admin SSH
+ * key, and the `kubernetes-ca` keyset when that holds only its CA.
+ */
+async function keyFilesOf(store: ClusterStore, props: ClusterConfigOutputs): Promise<string[]> {
+  const files: string[] = [];
+  if (props.sshKeyFingerprint !== undefined) {
+    const mine = (await readAdminSshKeys(store, props.name)).find((k) => k.fingerprint === props.sshKeyFingerprint);
+    if (mine) files.push(mine.file);
+  }
+  if (props.caCertificate !== undefined) {
+    const stored = await readKeyset(store, props.name, CA_KEYSET);
+    if (stored?.file === keysetFile(CA_KEYSET) && stored.keyset.keys.length === 1 && stored.keyset.keys[0]!.publicMaterial === props.caCertificate) files.push(stored.file);
+  }
+  return files;
 }
 
 /** What `delete` would leave: refusals decided before anything is removed. */
@@ -380,7 +462,7 @@ async function planDelete(props: ClusterConfigOutputs): Promise<{ run(): Promise
     if (unknown.length > 0) {
       throw new RefusedError(`refusing to delete cluster ${i.name}: ${folder.url} holds files kops does not know (${unknown.slice(0, 5).join(", ")}${unknown.length > 5 ? ", …" : ""}); move them away first. Nothing was changed.`, { url: folder.url });
     }
-    const ours = new Set(secrets.map((s) => `secrets/${s.name}`));
+    const ours = new Set([...secrets.map((s) => `secrets/${s.name}`), ...await keyFilesOf(store, props)]);
     const kopsState = files.filter((f) => isKopsManagedState(f) && !ours.has(f));
     const going = new Set(plan.files.filter((f) => f.doc === null).map((f) => f.file));
     const strays = files.filter((f) => f.startsWith("instancegroup/") && !going.has(f));
@@ -390,7 +472,7 @@ async function planDelete(props: ClusterConfigOutputs): Promise<{ run(): Promise
     if (kopsState.length > 0 && !i.deleteClusterState) {
       throw new RefusedError(`refusing to delete cluster ${i.name}: kops still keeps state for it in ${folder.url} (${kopsState.slice(0, 5).join(", ")}${kopsState.length > 5 ? ", …" : ""}). Delete the cluster with kops first, or set deleteClusterState: true to remove that state too. Nothing was changed.`, { url: folder.url });
     }
-    if (i.deleteClusterState) wipe = [...kopsState, ...strays];
+    wipe = [...(i.deleteClusterState ? [...kopsState, ...strays] : []), ...[...ours].filter((f) => f.startsWith("pki/") && files.includes(f))];
   }
   return {
     async run() {
@@ -434,7 +516,7 @@ export const provider: ProviderImpl<ClusterConfigInputs, ClusterConfigOutputs> =
     let legacy: Ownership | undefined;
     try {
       legacy = await ownershipOfLegacyInputs(previous);
-      planned = await planResource(i, previousSecretNames(previous), legacy, "remember");
+      planned = await planResource(i, previousSecretNames(previous), legacy, "remember", previousKeys(previous));
     } catch (e) {
       return { failures: [storeFailure(i, e)] };
     }
@@ -444,7 +526,8 @@ export const provider: ProviderImpl<ClusterConfigInputs, ClusterConfigOutputs> =
       // which `check` does not see: this one preview is approximate, and `update` decides.
       process.stderr.write(`${i.name} in ${i.store}: upgrading state written by kstate 0.1; this preview cannot tell which documents the resource created, so the update works the change out again from the old state and checks it before writing\n`);
     } else if (cluster.problems.length > 0 || cluster.conflicts.length > 0) {
-      const property = (file: string | undefined, path: string) => (file === undefined || file === "config" ? (path.startsWith("metadata.name") ? "name" : "spec") : file.startsWith("secrets/") ? "secrets" : "instanceGroups");
+      const property = (file: string | undefined, path: string) => (path === "sshPublicKey" || path === "ca" ? path
+        : file === undefined || file === "config" ? (path.startsWith("metadata.name") ? "name" : "spec") : file.startsWith("secrets/") ? "secrets" : "instanceGroups");
       return {
         failures: [
           ...cluster.problems.map((p) => ({ property: property(p.file, p.path), reason: `${p.file ? `${p.file}: ` : ""}${p.path ? `${p.path}: ` : ""}${p.message}` })),
@@ -464,10 +547,11 @@ export const provider: ProviderImpl<ClusterConfigInputs, ClusterConfigOutputs> =
     const settingsChanged = o.schemaVersion !== CLUSTER_CONFIG_SCHEMA_VERSION || o.manager !== i.manager || canonicalUrl(o.store ?? i.store) !== i.store
       || (o.onConflict ?? "fail") !== i.onConflict || (o.deleteClusterState ?? false) !== i.deleteClusterState
       || JSON.stringify(o.clientSideEncryption ?? null) !== JSON.stringify(i.clientSideEncryption ?? null)
-      || JSON.stringify(Object.keys(o.secretHashes ?? {}).sort()) !== JSON.stringify(Object.keys(i.secrets ?? {}).sort());
+      || JSON.stringify(Object.keys(o.secretHashes ?? {}).sort()) !== JSON.stringify(Object.keys(i.secrets ?? {}).sort())
+      || (o.sshPublicKey ?? null) !== (i.sshPublicKey ?? null) || (o.caCertificate === undefined) !== (i.ca === undefined);
     if (settingsChanged) return { changes: true, replaces, deleteBeforeReplace: false };
     // The documents or secrets differ from what the inputs ask: a change, or drift to undo.
-    const planned = await planResource(i, previousSecretNames(o), legacyOwnership(o), "take");
+    const planned = await planResource(i, previousSecretNames(o), legacyOwnership(o), "take", previousKeys(o));
     return { changes: planned.lines.length > 0, replaces, deleteBeforeReplace: false };
   },
 

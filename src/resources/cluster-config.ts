@@ -48,6 +48,12 @@ export class ClusterConfig extends pulumi.dynamic.Resource {
   declare readonly secretHashKey: pulumi.Output<string>;
   /** As given (secret). */
   declare readonly clientSideEncryption: pulumi.Output<ClusterEncryption | undefined>;
+  /** The admin SSH public key, as given. */
+  declare readonly sshPublicKey: pulumi.Output<string | undefined>;
+  /** The admin SSH key's fingerprint (`aa:bb:…`), once stored. */
+  declare readonly sshKeyFingerprint: pulumi.Output<string | undefined>;
+  /** The certificate of the CA given as `ca`, once it is the cluster CA's primary. */
+  declare readonly caCertificate: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: ClusterConfigArgs, opts?: pulumi.CustomResourceOptions) {
     // Secret values and the passphrase reach state only as Pulumi secrets (encrypted by the
@@ -55,9 +61,10 @@ export class ClusterConfig extends pulumi.dynamic.Resource {
     const sealed: Record<string, unknown> = { ...args, manager: `pulumi:${pulumi.getProject()}/${pulumi.getStack()}/${name}` };
     if (args.secrets !== undefined) sealed.secrets = pulumi.secret(args.secrets);
     if (args.clientSideEncryption !== undefined) sealed.clientSideEncryption = pulumi.secret(args.clientSideEncryption);
+    if (args.ca !== undefined) sealed.ca = pulumi.secret(args.ca);
     super(clusterConfigProvider, name, withOutputKeys<ClusterConfigOutputs>(sealed, CLUSTER_CONFIG_OUTPUTS), {
       ...opts,
-      additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "secrets", "clientSideEncryption", "secretHashKey"],
+      additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "secrets", "clientSideEncryption", "secretHashKey", "ca"],
     }, "kstate", "ClusterConfig");
   }
 }

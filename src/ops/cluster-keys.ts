@@ -1,0 +1,99 @@
+/**
+ * The keys a manager keeps for a cluster, where kops keeps them: the admin SSH public key
+ * (`pki/ssh/public/admin/<fingerprint>`) and a cluster CA brought along (the primary of the
+ * `kubernetes-ca` keyset). A key another writer put there is never replaced without `takeOver`;
+ * a key the manager put there itself (its previous one) is replaced when the program changes it.
+ * Keys are cluster state: a manager that stops setting one leaves it (nodes and `kops update` need
+ * it); they go with the cluster, when its config goes.
+ */
+import type { ClusterStore } from "../store/cluster-store";
+import { CA_KEYSET, findPrimary, keysetFile } from "../store/keyset";
+import { type AdminSshKeyPlan, applyAdminSshKey, planAdminSshKey, readAdminSshKeys } from "./admin-ssh-key";
+import { applyKeypairPlan, isNoop, type KeypairPlan, planCaImport, readKeyset } from "./keypairs";
+import { keysKeptElsewhere, planSshPublicKey } from "./ssh-key";
+import type { Problem } from "./validate";
+
+export interface ClusterKeysRequest {
+  /** The admin SSH public key, as an OpenSSH public key line. */
+  sshPublicKey?: string;
+  /** The cluster CA (PEM certificate and private key), made the primary of `kubernetes-ca`. */
+  ca?: { cert: string; key: string };
+  /** What the manager kept last time: the fingerprint of its SSH key, the PEM of its CA. */
+  previous?: { sshFingerprint?: string; caCert?: string };
+}
+
+export interface ClusterKeysPlan {
+  ssh?: AdminSshKeyPlan;
+  ca?: KeypairPlan;
+  /** One line a changed file, as the rest of the plan prints them. */
+  lines: string[];
+  /** The files the manager's keys are in once applied (for a delete that takes the cluster). */
+  files: string[];
+}
+
+/** The fingerprint (`aa:bb:…`) of an SSH public key line. */
+export function sshFingerprint(key: string): string {
+  return planSshPublicKey(key, "sshPublicKey").fingerprint;
+}
+
+function samePem(a: string | undefined, b: string | undefined): boolean {
+  const body = (pem: string | undefined) => pem?.replace(/-----[^-]+-----|\s/g, "");
+  return a !== undefined && b !== undefined && body(a) === body(b);
+}
+
+/**
+ * Plans the manager's keys. Problems (a key that is not one, keys kept in another store) and
+ * conflicts (another writer's key in the way) are pushed onto the lists given, as the
+ * documents' are.
+ */
+export async function planClusterKeys(store: ClusterStore, cluster: string, req: ClusterKeysRequest, config: Record<string, unknown> | undefined, takeOver: boolean, problems: Problem[], conflicts: Problem[]): Promise<ClusterKeysPlan> {
+  const out: ClusterKeysPlan = { lines: [], files: [] };
+  if (req.sshPublicKey !== undefined) {
+    let key;
+    try {
+      key = planSshPublicKey(req.sshPublicKey, "sshPublicKey");
+    } catch (e) {
+      problems.push({ path: "sshPublicKey", message: (e as Error).message.replace(/^sshPublicKey: /, "") });
+    }
+    const elsewhere = key ? keysKeptElsewhere(store, cluster, config) : undefined;
+    if (elsewhere) problems.push({ path: "sshPublicKey", message: `cluster ${cluster} keeps its keys in ${elsewhere}, not in this store` });
+    else if (key) {
+      const stored = await readAdminSshKeys(store, cluster);
+      const others = stored.filter((s) => s.file !== key.file);
+      const ours = others.every((s) => s.fingerprint !== undefined && s.fingerprint === req.previous?.sshFingerprint);
+      if (others.length > 0 && !ours && !takeOver) {
+        conflicts.push({ file: others[0]!.file, path: "sshPublicKey", message: `another admin SSH key (${others.map((s) => s.fingerprint ?? "not a key").join(", ")}) is stored, put there by another writer; kops takes exactly one` });
+      } else {
+        out.ssh = planAdminSshKey(cluster, stored, key, { replace: true });
+        out.lines.push(...out.ssh.lines);
+      }
+      out.files.push(key.file);
+    }
+  }
+  if (req.ca !== undefined) {
+    try {
+      const stored = await readKeyset(store, cluster, CA_KEYSET);
+      const primary = stored ? findPrimary(stored.keyset) : undefined;
+      const mine = samePem(primary?.publicMaterial, req.ca.cert) || samePem(primary?.publicMaterial, req.previous?.caCert);
+      if (primary && !mine && !takeOver) {
+        conflicts.push({ file: keysetFile(CA_KEYSET), path: "ca", message: `the cluster CA's primary key ${primary.id} was not put there by this manager; replacing it rotates the CA of a cluster that may be running (kstate create keypair / promote keypair do that by hand)` });
+      } else {
+        const plan = await planCaImport(store, cluster, req.ca);
+        if (!isNoop(plan)) {
+          out.ca = plan;
+          out.lines.push(...plan.lines);
+        }
+      }
+      out.files.push(keysetFile(CA_KEYSET));
+    } catch (e) {
+      problems.push({ path: "ca", message: (e as Error).message });
+    }
+  }
+  return out;
+}
+
+/** Writes the planned keys, each conditional on what was read. */
+export async function applyClusterKeys(store: ClusterStore, cluster: string, plan: ClusterKeysPlan): Promise<void> {
+  if (plan.ssh) await applyAdminSshKey(store.cluster(cluster), plan.ssh);
+  if (plan.ca) await applyKeypairPlan(store, plan.ca);
+}
