@@ -9,7 +9,7 @@ import { type ClusterStore, mapLimit, type StoredDocument } from "../store/clust
 import { CLUSTER_LABEL, CONFIG_FILE } from "../store/layout";
 import { decodeSecret, SECRET_NAME, secretHash } from "../store/secrets";
 import { getIn, hasIn, setIn, stringifyYaml } from "../store/yaml";
-import { isEnvelope, NotFoundError } from "../vfs";
+import { isEnvelope, readIfPresent, statIfPresent } from "../vfs";
 import { isEncryptedPath } from "../vfs/encrypted";
 import { ConflictError } from "../vfs/errors";
 import type { Revision, VfsPath } from "../vfs/path";
@@ -56,13 +56,8 @@ interface StoredSecret {
 }
 
 async function readSecret(path: VfsPath): Promise<StoredSecret | undefined> {
-  try {
-    const { data, revision } = await path.read();
-    return { revision, value: data };
-  } catch (e) {
-    if (NotFoundError.isInstance(e)) return undefined;
-    throw e;
-  }
+  const read = await readIfPresent(path);
+  return read && { revision: read.revision, value: read.data };
 }
 
 /** What is wrong with a secret's bytes, as kops would read them; undefined when nothing is. */
@@ -236,12 +231,7 @@ export async function applyDocuments(store: ClusterStore, plan: ClusterPlan, wri
 
 /** A file's revision now, or undefined when it is absent. */
 async function revisionOf(path: VfsPath): Promise<Revision | undefined> {
-  try {
-    return (await path.stat()).revision;
-  } catch (e) {
-    if (NotFoundError.isInstance(e)) return undefined;
-    throw e;
-  }
+  return (await statIfPresent(path))?.revision;
 }
 
 /** The text a planned document is written as (for previews of whole documents). */

@@ -8,6 +8,7 @@ import type { Document } from "yaml";
 import { type ClusterStore, mapLimit, parseKopsDocument } from "../store/cluster-store";
 import { CONFIG_FILE } from "../store/layout";
 import { decodeSecret, secretHash } from "../store/secrets";
+import { readIfPresent } from "../vfs/absent";
 import { isEnvelope } from "../vfs/envelope";
 import { ConflictError, NotFoundError, ValidationError } from "../vfs/errors";
 import { type FileVersion, hasVersions, type HasVersions, type Revision, type VfsPath } from "../vfs/path";
@@ -81,15 +82,6 @@ export async function fileHistory(store: ClusterStore, name: string, file: strin
   const { path, versions } = await versionsOf(fileOf(store, name, file));
   if (versions.length === 0) throw new NotFoundError(`${path.url}: no revisions: ${file} of cluster ${name} never existed in ${store.root.url}`, { url: path.url });
   return revisionsOf(versions);
-}
-
-async function readIfPresent(path: VfsPath): Promise<{ data: Buffer; revision: Revision } | undefined> {
-  try {
-    return await path.read();
-  } catch (e) {
-    if (NotFoundError.isInstance(e)) return undefined;
-    throw e;
-  }
 }
 
 /**

@@ -4,7 +4,7 @@
  * is created, replaced or deleted.
  */
 import { decodeSecret, encodeSecret } from "../store/secrets";
-import { NotFoundError } from "../vfs/errors";
+import { readIfPresent } from "../vfs/absent";
 import type { Revision, VfsPath } from "../vfs/path";
 
 export interface SecretChange {
@@ -15,13 +15,8 @@ export interface SecretChange {
 }
 
 async function stored(file: VfsPath): Promise<{ value: Buffer; revision: Revision } | undefined> {
-  try {
-    const { data, revision } = await file.read();
-    return { value: decodeSecret(data.toString("utf8"), file.url), revision };
-  } catch (e) {
-    if (NotFoundError.isInstance(e)) return undefined;
-    throw e;
-  }
+  const read = await readIfPresent(file);
+  return read && { value: decodeSecret(read.data.toString("utf8"), file.url), revision: read.revision };
 }
 
 /** What is stored for each named secret: its revision (undefined when absent) and whether it holds the wanted value. */

@@ -5,6 +5,7 @@ export {
   type ReadStreamResult, type RemoveOptions, type Revision, type StreamWriteOptions, type TreeVersion, type VfsPath, type WriteOptions,
   type WriteResult,
 } from "./path";
+export { readIfPresent, statIfPresent } from "./absent";
 export { resetMemoryStore } from "./memory";
 export { DEFAULT_RETRY, type RetryPolicy } from "./retry";
 export type { S3Encryption, S3Options } from "./s3";

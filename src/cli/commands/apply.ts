@@ -6,6 +6,7 @@ import { applyDocuments, checkPlan, type DocumentEdit, planDocuments, plannedTex
 import { describeChanges } from "../../ops/plan";
 import { ClusterStore, mapLimit } from "../../store/cluster-store";
 import { CONFIG_FILE, INSTANCE_GROUP_DIR } from "../../store/layout";
+import { statIfPresent } from "../../vfs/absent";
 import { NotFoundError, ValidationError } from "../../vfs/errors";
 import { type DocumentSource, readSource, type SourceFile } from "../document-source";
 import { type ExportBase, readFolderFile, readRecord, sha256, writeBase, writeFolderFile } from "../export-record";
@@ -125,12 +126,7 @@ export async function applyFiles(argv: string[], io: Io, diffOnly: boolean): Pro
   const behind: string[] = [];
   if (base) {
     await mapLimit(untouched, 8, async (f) => {
-      let revision: string | undefined;
-      try {
-        revision = (await store.cluster(cluster).join(...f.file.split("/")).stat()).revision;
-      } catch (e) {
-        if (!NotFoundError.isInstance(e)) throw e;
-      }
+      const revision = (await statIfPresent(store.cluster(cluster).join(...f.file.split("/"))))?.revision;
       if (revision !== base.revisions[f.file]) behind.push(revision === undefined ? `${f.file} (deleted there)` : f.file);
     });
     behind.sort();

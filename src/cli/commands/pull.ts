@@ -4,7 +4,7 @@ import { parseArgs } from "node:util";
 import { hasConflictMarkers, mergeFile } from "../../ops/three-way";
 import { ClusterStore } from "../../store/cluster-store";
 import { isKopsFile } from "../../store/layout";
-import { ConflictError, NotFoundError, openPath, type ReadResult, type VfsPath, ValidationError } from "../../vfs";
+import { ConflictError, openPath, readIfPresent, type ReadResult, ValidationError } from "../../vfs";
 import { clusterName } from "../cluster-name";
 import {
   BASE_COPY_DIR, type ExportBase, folderFiles, isSecretFile, readBaseCopy, readFolderFile, readRecord, sha256, writeBaseCopy, writeFolderFile, writeRecord,
@@ -47,14 +47,6 @@ function exportedBytes(dir: string, record: ExportBase, file: string): Buffer | 
   return undefined;
 }
 
-async function readIfPresent(path: VfsPath): Promise<ReadResult | undefined> {
-  try {
-    return await path.read();
-  } catch (e) {
-    if (NotFoundError.isInstance(e)) return undefined;
-    throw e;
-  }
-}
 
 function equal(a: Buffer | undefined, b: Buffer | undefined): boolean {
   return a === undefined || b === undefined ? a === b : a.equals(b);
