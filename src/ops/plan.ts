@@ -162,7 +162,7 @@ export function validatePlanned(name: string, stored: StoredDocument | undefined
     else groups[g] = f.after;
   }
   const after = validateClusterWithGroups(configAfter, groups, plain(stored?.doc), name, groupsBefore);
-  if (!stored) return after;
+  if (!stored || after.length === 0) return after;
   // A problem the store already has, in a file this change leaves alone, is not this change's to
   // answer for: kops itself writes groups kstate would not (`kops create ig` leaves out the
   // cluster label, which kops adds on reading), and they must not block every other change.
