@@ -57,7 +57,12 @@ export async function waitUntilReady(url: string, child: ChildProcess, name: str
     if (child.exitCode !== null) throw new Error(`${name} exited with code ${child.exitCode} before it was ready:\n${log()}`);
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
-      if (res.ok) return;
+      if (res.ok) {
+        // A server that failed to bind exits at once; what answered then is another one on the port.
+        await new Promise((r) => setTimeout(r, 100));
+        if (child.exitCode !== null) throw new Error(`${name} exited with code ${child.exitCode}, and something else answers ${url} (the port was taken between choosing and binding it):\n${log()}`);
+        return;
+      }
       lastError = `HTTP ${res.status}`;
     } catch (e) {
       lastError = (e as Error).message;
