@@ -8,3 +8,8 @@ export { applyOverlay, flatten, mergeOverlay } from "./merge";
 export { checkOptions, OPTION_NAMES, type ClusterOptions } from "./options";
 export { expandOptions, type Expansion } from "./expand";
 export { validateCluster, validateInstanceGroup, validateClusterWithGroups, validationError, type Problem } from "./validate";
+export {
+  applyCaImport, applyKeypairPlan, listKeypairs, planCaImport, planDistrustKeypair, planGenerateKeypair, planImportKeypair, planPromoteKeypair, planTrustKeypair, readKeypairMaterial,
+  type KeypairItem, type KeypairPlan,
+} from "./keypairs";
+export { adminKubeconfig, buildAdminKubeconfig, mergeKubeconfig, type KubeconfigOptions } from "./kubeconfig";

@@ -162,6 +162,26 @@ for (const [kind, make] of Object.entries(keypairStores)) {
       assert.deepEqual(await snapshot(openPath(url)), before, "nothing written");
     });
 
+    it("a keyset under kops's legacy name (ca) is read as kubernetes-ca by both, and kstate's change goes under the new name", async function () {
+      const legacyCluster = "legacy.k8s.example.com";
+      assert.equal((await ks(["create", "cluster", legacyCluster, "--zones", "us-east-1a", "--cloud", "aws", "--kubernetes-version", "v1.30.2", "--state", url], legacyCluster)).code, 0);
+      const kept = await ids("kubernetes-ca");
+      const legacy = serializeKeyset({ ...kept, name: "ca" });
+      await openPath(url).join(legacyCluster, keysetFile("ca")).create(legacy);
+      let view = await both([], legacyCluster);
+      assert.equal(view.ours, view.theirs);
+      assert.match(view.ours, /^ca\t/m);
+      const other = kept.keys.find((k) => k.id !== kept.primaryId && !k.distrustTimestamp && k.privateMaterial);
+      assert.ok(other, "a trusted secondary keypair to promote");
+      const promoted = await ks(["promote", "keypair", "kubernetes-ca", other.id], legacyCluster);
+      assert.equal(promoted.code, 0, promoted.stderr);
+      assert.match(promoted.stdout, /create \(from legacy pki\/private\/ca\/keyset\.yaml, which stays\)/);
+      assert.equal((await openPath(url).join(legacyCluster, keysetFile("ca")).read()).data.toString(), legacy);
+      view = await both([], legacyCluster);
+      assert.equal(view.ours, view.theirs);
+      assert.match(view.theirs, new RegExp(`^kubernetes-ca\t+${other.id}\t[^\n]*\t\\*\t\\*$`, "m"), "kops lists the new keyset with its primary");
+    });
+
     it("a change planned on one revision is a conflict when the keyset changed meanwhile; the other change stays", async function () {
       const store = new ClusterStore(openPath(url));
       const keyset = await ids("kubernetes-ca", BY_KOPS);
