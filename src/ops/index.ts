@@ -14,3 +14,9 @@ export {
 } from "./admin-ssh-key";
 export { planSshPublicKey, type PlannedSshKey } from "./ssh-key";
 export { checkTypedSecret, isTypedSecret, TYPED_SECRETS, type TypedSecret } from "./typed-secrets";
+export {
+  applyCaImport, applyKeypairPlan, listKeypairs, planCaImport, planDistrustKeypair, planGenerateKeypair, planImportKeypair, planPromoteKeypair, planTrustKeypair, readKeypairMaterial,
+  type KeypairItem, type KeypairPlan,
+} from "./keypairs";
+export { adminKubeconfig, buildAdminKubeconfig, mergeKubeconfig, type KubeconfigOptions } from "./kubeconfig";
+export { applyClusterKeys, planClusterKeys, sshFingerprint, type ClusterKeysPlan, type ClusterKeysRequest } from "./cluster-keys";

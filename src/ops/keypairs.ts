@@ -103,17 +103,18 @@ export async function listKeypairs(store: ClusterStore, cluster: string, options
     if (options.names && options.names.length > 0 && !options.names.includes(name)) continue;
     const read = await readFile(store, cluster, keysetFile(name));
     if (!read) continue;
-    let keyset: Keyset;
     try {
-      keyset = parseKeyset(read.text, read.url);
-      for (const k of keyset.keys) describeItem(name, keyset, k);
+      const keyset = parseKeyset(read.text, read.url);
+      // As kops: a keyset with any certificate or key that does not parse is left out whole.
+      for (const k of keyset.keys) {
+        if (k.publicMaterial) parseCertificatePem(k.publicMaterial, `${read.url} key ${k.id}`);
+        if (k.privateMaterial) parsePrivateKeyPem(k.privateMaterial, `${read.url} key ${k.id}`);
+      }
+      const shown = keyset.keys.filter((k) => options.distrusted || (k.distrustTimestamp === undefined && k.publicMaterial !== undefined));
+      items.push(...shown.map((k) => describeItem(name, keyset, k)));
     } catch (e) {
       if (!ValidationError.isInstance(e)) throw e;
       warnings.push(`ignoring keyset ${JSON.stringify(name)}: ${e.message}`);
-      continue;
-    }
-    for (const k of keyset.keys) {
-      if (options.distrusted || (k.distrustTimestamp === undefined && k.publicMaterial !== undefined)) items.push(describeItem(name, keyset, k));
     }
   }
   return { items, warnings };

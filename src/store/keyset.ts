@@ -65,7 +65,7 @@ export function sortItems(keys: readonly KeysetItem[]): KeysetItem[] {
 
 /** A stored keyset document; `source` (the file's URL) names the file in errors. */
 export function parseKeyset(text: string, source: string): Keyset {
-  const bad = (path: string, message: string) => new ValidationError(`${source}: ${path} ${message}`, { url: source, problems: [{ path, message }] });
+  const bad = (path: string, message: string) => new ValidationError(`${source}: ${path ? `${path} ` : ""}${message}`, { url: source, problems: [{ path, message }] });
   const values = parseYamlValues(text, source) as Record<string, any> | null;
   if (typeof values !== "object" || values === null || Array.isArray(values)) throw bad("", "is not a Keyset document (no mapping)");
   if (values.kind !== "Keyset") throw bad("kind", `must be Keyset (found ${JSON.stringify(values.kind)})`);

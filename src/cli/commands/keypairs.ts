@@ -28,11 +28,12 @@ const WRITE_EXIT = `Exit codes: 0 written, 1 refused or invalid (nothing written
 meanwhile (nothing written), 4 nothing to do.`;
 
 export const GET_KEYPAIRS_HELP = `Usage: kstate get keypairs [KEYSET]... --name CLUSTER [--distrusted] [-o table|yaml|json]
-       kstate get keypairs CLUSTER [KEYSET]... [--distrusted] [-o table|yaml|json]
+       kstate get keypair CLUSTER [KEYSET]... [--distrusted] [-o table|yaml|json]
 
 Lists the keypairs of a cluster's keysets, as kops get keypairs does: the table kops prints, or
 with -o yaml|json kops's fields (id, subject, issuer, dates, key length, whether it is primary and
-has a private key). Key material is never printed.
+has a private key). Key material is never printed. With --name (or KOPS_CLUSTER_NAME) every
+argument is a KEYSET, as for kops; without either, the first argument is the cluster.
 
 ${ABOUT}
 
