@@ -4,6 +4,7 @@
  * kubeconfig signed by the cluster CA. Private keys are never printed: `-o yaml|json` print what
  * kops prints for keypairs (ids, subjects, dates), never key material.
  */
+import { parseGoDuration } from "../../ops/duration";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -256,15 +257,6 @@ export async function trustKeypair(argv: string[], io: Io): Promise<number> {
   return carryOut(store, await planTrustKeypair(store, cluster, keyset, rest), values["dry-run"], io);
 }
 
-const DURATION_UNITS: Record<string, number> = { ns: 1e-9, us: 1e-6, "µs": 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
-
-/** A Go duration (`18h`, `1h30m`, `90m`, `3600s`) in seconds. */
-export function parseGoDuration(text: string): number {
-  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)];
-  if (parts.length === 0 || parts.map((p) => p[0]).join("") !== text) throw new UsageError(`--admin=${text}: not a duration (e.g. 18h, 90m, 1h30m)`);
-  return parts.reduce((sum, p) => sum + Number(p[1]) * DURATION_UNITS[p[2]!]!, 0);
-}
-
 /** The name kops appends to the CN: the user's full name from the passwd entry (Go's user.Current().Name). */
 function osUserName(): string | undefined {
   try {
@@ -293,7 +285,12 @@ export async function exportKubeconfig(argv: string[], io: Io): Promise<number> 
   });
   const cluster = clusterName("export kubeconfig", positionals.slice(1), values.name, io.env);
   if (values.admin === undefined) throw new UsageError("export kubeconfig writes an admin credential: pass --admin (or --admin=DURATION)");
-  const lifetimeSeconds = parseGoDuration(values.admin);
+  let lifetimeSeconds: number;
+  try {
+    lifetimeSeconds = parseGoDuration(values.admin, "--admin");
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
   const store = await openCluster(values.state, cluster, io);
   const userName = osUserName();
   const entries = await buildAdminKubeconfig(store, cluster, { lifetimeSeconds, internal: values.internal === true, ...(userName ? { userName } : {}) });
