@@ -22,8 +22,8 @@ describe("kstate --help", function () {
     assert.equal(top.code, 0);
     const commands = listed(top.stdout);
     assert.deepEqual(commands.map(([c, subs]) => [c, ...subs].join(" ")), [
-      "get clusters cluster ig all", "get secrets", "create cluster", "create ig instancegroup", "create secret", "edit cluster ig",
-      "export", "pull", "diff", "apply", "history", "rollback", "delete cluster", "delete ig instancegroup", "migrate", "rekey",
+      "get clusters cluster ig all", "get secrets", "get sshpublickeys sshpublickey ssh", "create cluster", "create ig instancegroup", "create secret", "create sshpublickey", "edit cluster ig",
+      "export", "pull", "diff", "apply", "history", "rollback", "delete cluster", "delete ig instancegroup", "delete secret", "delete sshpublickey", "migrate", "rekey",
     ]);
     const helps = new Map<string, string>();
     for (const [c, subs] of commands) {

@@ -39,6 +39,7 @@ Exit codes: 0 done, 1 refused or invalid (nothing written), 2 usage error, 4 not
 `;
 
 export const GET_SSH_KEYS_HELP = `Usage: kstate get sshpublickeys [CLUSTER] --name CLUSTER [-o table|yaml|json]
+       kstate get sshpublickey …, kstate get ssh …   (the same, as kops's aliases)
 
 Lists the cluster's admin SSH keys as kops get sshpublickeys does: a table of IDs (the MD5
 fingerprints), or with -o yaml|json each key's id and publicKey. A file there that holds no key is
