@@ -105,7 +105,12 @@ describe("kstate sshpublickey and secrets: the old secrets/sshpublickey, listing
     assert.equal(value.stdout, `${ED.text}\n`);
     const moved = await kstate(["create", "sshpublickey", "--name", NAME, "-i", "-"], { env, input: value.stdout });
     assert.equal(moved.code, 0, moved.stderr);
-    assert.equal((await kstate(["delete", "secret", "sshpublickey", "--name", NAME, "--yes"], { env })).code, 0);
+    const removed = await kstate(["delete", "secret", "sshpublickey", "--name", NAME, "--yes"], { env });
+    assert.equal(removed.code, 0, removed.stderr);
+    assert.match(removed.stdout, /Deleted secret sshpublickey of keys\.k8s\.example\.com\. The admin SSH key under pki\/ssh\/public\/admin is untouched\./);
+    const again = await kstate(["delete", "secret", "sshpublickey", "--name", NAME, "--yes"], { env });
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /not found .*\(the admin SSH key is deleted with kstate delete sshpublickey --name keys\.k8s\.example\.com\)/);
     assert.equal((await kstate(["get", "sshpublickeys", "--name", NAME], { env })).stdout, `ID\n${ED.md5}\n`);
     assert.deepEqual((await openPath(url).join(NAME, "secrets").list()).map((f) => f.path), []);
     const quiet = await kstate(["get", "sshpublickeys", "--name", NAME], { env });
@@ -140,6 +145,9 @@ describe("kstate sshpublickey and secrets: the old secrets/sshpublickey, listing
     assert.ok(!r.stderr.includes("literal-value-1"));
     const typed = await kstate(["create", "secret", "ciliumpassword", "--name", NAME, "--from-literal", "keys: 1 rfc4106(gcm(aes)) 00 128"], { env });
     assert.equal(typed.code, 1, "a typed secret is checked from any source");
+    const sealed = await kstate(["create", "secret", "dockerconfig", "--name", NAME, "-f", "-"], { env: { ...env, KSTATE_PASSPHRASE: "sealing test passphrase" }, input: '{"auths":{}}' });
+    assert.equal(sealed.code, 0, sealed.stderr);
+    assert.match(sealed.stderr, /warning: secrets\/dockerconfig is sealed by client-side encryption; kops cannot open it/);
   });
 
   it("the provider's plan/apply split: plain data in and out, writes conditional on what was read", async function () {

@@ -91,7 +91,9 @@ Exit codes: 0 success, 1 failure (no such cluster, no secret, or one that cannot
 export const DELETE_SECRET_HELP = `Usage: kstate delete secret NAME --name CLUSTER [--yes] [--dry-run]
 
 Deletes secret NAME of cluster CLUSTER (secrets/NAME), as kops delete secret does, after asking
-(or --yes); the removal is conditional on the file being as it was read.
+(or --yes); the removal is conditional on the file being as it was read. Unlike kops, delete
+secret sshpublickey removes only the file secrets/sshpublickey (which kops never reads); the admin
+SSH key goes with kstate delete sshpublickey.
 
 Options:
 ${CLUSTER_OPTIONS}
@@ -177,7 +179,9 @@ export async function deleteSecret(argv: string[], io: Io): Promise<number> {
   try {
     revision = (await file.stat()).revision;
   } catch (e) {
-    if (NotFoundError.isInstance(e)) throw new NotFoundError(`secret ${JSON.stringify(name)} of ${cluster} not found in ${store.root.url}`, { url: file.url });
+    // kops's `delete secret sshpublickey` deletes the admin SSH key; here the name is only ever the file.
+    const hint = name === LEGACY_SSH_SECRET ? ` (the admin SSH key is deleted with kstate delete sshpublickey --name ${cluster})` : "";
+    if (NotFoundError.isInstance(e)) throw new NotFoundError(`secret ${JSON.stringify(name)} of ${cluster} not found in ${store.root.url}${hint}`, { url: file.url });
     throw e;
   }
   const plan = await planDocuments(store, { name: cluster, edits: [{ file: `secrets/${name}`, content: null, basedOn: revision }] });
@@ -190,7 +194,7 @@ export async function deleteSecret(argv: string[], io: Io): Promise<number> {
   }
   if (!values.yes && !(await confirm(io, `Delete secret ${name} of ${cluster}?`, "delete the secret"))) return EXIT.failure;
   await applyDocuments(store, plan);
-  io.stdout.write(`${c.green("Deleted")} secret ${name} of ${cluster}.\n`);
+  io.stdout.write(`${c.green("Deleted")} secret ${name} of ${cluster}.${name === LEGACY_SSH_SECRET ? " The admin SSH key under pki/ssh/public/admin is untouched." : ""}\n`);
   return EXIT.ok;
 }
 
