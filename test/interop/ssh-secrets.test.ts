@@ -123,6 +123,15 @@ for (const [kind, make] of Object.entries(stores)) {
         assert.match(none.stderr, /no SSH public key found/);
         assert.equal((await kstate(["delete", "sshpublickey", "--name", B, "--yes"], { env })).code, 4, "nothing left to delete");
 
+        // A file there that holds no key: kops lists it with an empty ID, and so does kstate, naming it and exiting 1.
+        await root.join(A, "pki", "ssh", "public", "admin", "zz").create("not a key\n");
+        for (const o of [[], ["-o", "yaml"]]) {
+          const ours = await kstate(["get", "sshpublickeys", "--name", A, ...o], { env });
+          assert.equal(ours.code, 1);
+          assert.match(ours.stderr, /pki\/ssh\/public\/admin\/zz: not an OpenSSH public key/);
+          assert.equal(ours.stdout, (await kops(["get", "sshpublickeys", "--name", A, ...o, "--state", url])).stdout, `a file that is no key, ${o.join(" ")}`);
+        }
+
         // kops deletes what kstate wrote; kstate agrees.
         await kops(["delete", "sshpublickey", "--name", A, "--state", url]);
         assert.equal((await kstate(["get", "sshpublickeys", "--name", A], { env })).code, 1);
