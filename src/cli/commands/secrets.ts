@@ -85,7 +85,8 @@ ${CLUSTER_OPTIONS}
   --reveal          print the values too
   -o, --output      table (default), yaml, json, or plaintext (the values)
 
-Exit codes: 0 success, 1 failure (no such cluster, no secret, or one that cannot be opened), 2 usage error.
+Exit codes: 0 success (none stored is an empty table, as kubectl lists none), 1 failure (no such
+cluster, a NAME not stored, or a secret that cannot be opened), 2 usage error.
 `;
 
 export const DELETE_SECRET_HELP = `Usage: kstate delete secret NAME --name CLUSTER [--yes] [--dry-run]
@@ -213,7 +214,6 @@ export async function getSecrets(argv: string[], io: Io): Promise<number> {
   for (const missing of names.filter((n) => !rows.some((r) => r.name === n))) io.stderr.write(`kstate get secrets: secret ${JSON.stringify(missing)} not found\n`);
   if (rows.some((r) => r.name === LEGACY_SSH_SECRET) && output !== "plaintext") io.stderr.write(`note: ${legacySshKeyNotice(cluster)}`);
   for (const r of rows) if (r.problem) io.stderr.write(`kstate get secrets: ${r.problem}\n`);
-  if (rows.length === 0) throw new NotFoundError(`no secrets found for cluster ${cluster}${names.length ? ` named ${names.join(", ")}` : ""} in ${store.root.url}`);
   const reveal = values.reveal === true;
   const shown = rows.map((r) => ({
     name: r.name, sha256: r.sha256 ?? null, encrypted: r.encrypted,
