@@ -10,7 +10,7 @@ import type { ClusterStore } from "../store/cluster-store";
 import { SSH_PUBLIC_KEY_DIR } from "../store/layout";
 import { AlreadyExistsError, NotFoundError, PreconditionFailedError, RefusedError } from "../vfs/errors";
 import type { Revision, VfsPath } from "../vfs/path";
-import { type PlannedSshKey, planSshPublicKey } from "./ssh-key";
+import { keysKeptElsewhere, type PlannedSshKey, planSshPublicKey } from "./ssh-key";
 
 /** One file of `pki/ssh/public/admin/` as stored. */
 export interface StoredSshKey {
@@ -29,8 +29,8 @@ export interface StoredSshKey {
 
 export interface AdminSshKeyPlan {
   cluster: string;
-  /** The key to create; undefined when it is stored already (or the plan only deletes). */
-  create?: { file: string; fingerprint: string; body: Buffer };
+  /** The key to create (its file's text, as given); undefined when it is stored already (or the plan only deletes). */
+  create?: { file: string; fingerprint: string; text: string };
   /** Files to remove, each only if still at the revision read. */
   remove: { file: string; fingerprint?: string; revision: Revision }[];
   /** What would change, one line a file: `pki/ssh/public/admin/<id>: create (ssh-ed25519 aa:bb:…)`. */
@@ -70,12 +70,25 @@ export function planAdminSshKey(cluster: string, stored: readonly StoredSshKey[]
   if (others.length > 0 && !options.replace) {
     throw new RefusedError(`cluster ${cluster} has another admin SSH key (${others.map(shown).join(", ")}); kops takes exactly one. Pass --replace to put this one in its place, or delete it first (kstate delete sshpublickey). Nothing was written.`);
   }
-  const create = stored.some((s) => s.id === id) ? undefined : { file: key.file, fingerprint: key.fingerprint, body: key.body };
+  const create = stored.some((s) => s.id === id) ? undefined : { file: key.file, fingerprint: key.fingerprint, text: key.body.toString("utf8") };
   const remove = others.map((s) => ({ file: s.file, ...(s.fingerprint ? { fingerprint: s.fingerprint } : {}), revision: s.revision }));
   return {
     cluster, ...(create ? { create } : {}), remove,
     lines: [...(create ? [`${create.file}: create (${key.type} ${key.fingerprint})`] : []), ...remove.map((r) => `${r.file}: delete (${r.fingerprint ?? "not a key"})`)],
   };
+}
+
+/**
+ * Reads what the change from `publicKey` (a .pub file's text; `source` names it in errors) needs
+ * and plans it: the cluster must exist and keep its keys in this store. What the CLI's create
+ * sshpublickey and a Pulumi provider's preview both call; `applyAdminSshKey` then writes the plan.
+ */
+export async function planClusterSshKey(store: ClusterStore, cluster: string, publicKey: string | Buffer, source: string, options: { replace?: boolean } = {}): Promise<AdminSshKeyPlan & { key: PlannedSshKey }> {
+  const key = planSshPublicKey(publicKey, source);
+  const config = await store.requireConfig(cluster);
+  const elsewhere = keysKeptElsewhere(store, cluster, config.doc.toJS() as Record<string, unknown>);
+  if (elsewhere) throw new RefusedError(`${elsewhere}; kops reads the SSH key from there. Nothing was written.`, { url: store.configPath(cluster).url });
+  return { ...planAdminSshKey(cluster, await readAdminSshKeys(store, cluster), key, options), key };
 }
 
 /** The change that removes every admin key of a cluster (as `kops delete sshpublickey`). */
@@ -92,7 +105,7 @@ export function planDeleteAdminSshKeys(cluster: string, stored: readonly StoredS
 export async function applyAdminSshKey(clusterFolder: VfsPath, plan: AdminSshKeyPlan): Promise<void> {
   if (plan.create) {
     try {
-      await clusterFolder.join(...plan.create.file.split("/")).create(plan.create.body);
+      await clusterFolder.join(...plan.create.file.split("/")).create(plan.create.text);
     } catch (e) {
       if (!AlreadyExistsError.isInstance(e)) throw e;
     }

@@ -8,7 +8,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { applyAdminSshKey, planAdminSshKey, readAdminSshKeys } from "../../src/ops";
+import { applyAdminSshKey, planAdminSshKey, planClusterSshKey, readAdminSshKeys } from "../../src/ops";
 import { planSshPublicKey } from "../../src/ops/ssh-key";
 import { ClusterStore } from "../../src/store/cluster-store";
 import { openPath, resetMemoryStore } from "../../src/vfs";
@@ -148,6 +148,24 @@ describe("kstate sshpublickey and secrets: the old secrets/sshpublickey, listing
     const sealed = await kstate(["create", "secret", "dockerconfig", "--name", NAME, "-f", "-"], { env: { ...env, KSTATE_PASSPHRASE: "sealing test passphrase" }, input: '{"auths":{}}' });
     assert.equal(sealed.code, 0, sealed.stderr);
     assert.match(sealed.stderr, /warning: secrets\/dockerconfig is sealed by client-side encryption; kops cannot open it/);
+  });
+
+  it("planClusterSshKey (the provider's entry): plain data that survives JSON; a cluster keeping its keys elsewhere is refused", async function () {
+    const { url, env, dir } = await freshStore();
+    const store = new ClusterStore(openPath(url));
+    const plan = await planClusterSshKey(store, NAME, ED.text, "input");
+    const { key: _key, ...data } = plan;
+    const copy = JSON.parse(JSON.stringify(data)) as typeof data;
+    assert.deepEqual(copy, data, "survives a trip through JSON (Pulumi state)");
+    await applyAdminSshKey(store.cluster(NAME), copy);
+    assert.equal((await kstate(["get", "sshpublickeys", "--name", NAME], { env })).stdout, `ID\n${ED.md5}\n`);
+    const config = openPath(url).join(NAME, "config");
+    await config.write((await config.read()).data.toString().replace(/^spec:\n/m, "spec:\n  configStore:\n    keypairs: s3://elsewhere/pki\n"));
+    const before = await snapshot(openPath(url));
+    const r = await kstate(["create", "sshpublickey", "--name", NAME, "-i", write(dir, "rsa.pub", RSA.text), "--replace"], { env });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /cluster keys\.k8s\.example\.com keeps its keys in s3:\/\/elsewhere\/pki, not in file:\/\/.*; kops reads the SSH key from there\. Nothing was written\./);
+    assert.deepEqual(await snapshot(openPath(url)), before);
   });
 
   it("the provider's plan/apply split: plain data in and out, writes conditional on what was read", async function () {

@@ -3,10 +3,9 @@
  * keeps it (pki/ssh/public/admin/<md5 fingerprint in hex>, the key file's bytes).
  */
 import { parseArgs } from "node:util";
-import { applyAdminSshKey, type AdminSshKeyPlan, LEGACY_SSH_SECRET, legacySshKeyNotice, planAdminSshKey, planDeleteAdminSshKeys, readAdminSshKeys, type StoredSshKey } from "../../ops/admin-ssh-key";
-import { keysKeptElsewhere, planSshPublicKey } from "../../ops/ssh-key";
+import { applyAdminSshKey, type AdminSshKeyPlan, LEGACY_SSH_SECRET, legacySshKeyNotice, planClusterSshKey, planDeleteAdminSshKeys, readAdminSshKeys, type StoredSshKey } from "../../ops/admin-ssh-key";
 import { ClusterStore } from "../../store/cluster-store";
-import { NotFoundError, RefusedError } from "../../vfs/errors";
+import { NotFoundError } from "../../vfs/errors";
 import { clusterName } from "../cluster-name";
 import { readInputFile } from "../input-file";
 import { colours, confirm, EXIT, type Io, table, UsageError } from "../io";
@@ -97,12 +96,9 @@ export async function createSshPublicKey(argv: string[], io: Io): Promise<number
   if (file === undefined) throw new UsageError("create sshpublickey needs the key file: -i FILE (or -i - for stdin)");
   if (values["ssh-public-key"] !== undefined && values.pubkey !== undefined && values.pubkey !== file) throw new UsageError("two key files: give -i FILE once");
   const input = await readInputFile("-i", file, io);
-  const key = planSshPublicKey(input.data, input.source);
   const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
-  const config = await store.requireConfig(cluster);
-  const elsewhere = keysKeptElsewhere(store, cluster, config.doc.toJS() as Record<string, unknown>);
-  if (elsewhere) throw new RefusedError(`${elsewhere}; kops reads the SSH key from there. Nothing was written.`);
-  const plan = planAdminSshKey(cluster, await readAdminSshKeys(store, cluster), key, { replace: values.replace === true || values.force === true });
+  const plan = await planClusterSshKey(store, cluster, input.data, input.source, { replace: values.replace === true || values.force === true });
+  const key = plan.key;
   if (await legacyFile(store, cluster)) io.stderr.write(`note: ${legacySshKeyNotice(cluster)}`);
   if (plan.lines.length === 0) {
     io.stdout.write(`Cluster ${cluster} already has admin SSH key ${key.fingerprint}: nothing to do.\n`);
