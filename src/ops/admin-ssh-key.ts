@@ -111,9 +111,11 @@ export async function applyAdminSshKey(clusterFolder: VfsPath, plan: AdminSshKey
     }
   }
   for (const r of plan.remove) {
+    const file = clusterFolder.join(...r.file.split("/"));
     try {
-      await clusterFolder.join(...r.file.split("/")).remove({ ifRevision: r.revision });
+      await file.remove({ ifRevision: r.revision });
     } catch (e) {
+      if (PreconditionFailedError.isInstance(e) && !(await exists(file))) continue; // removed meanwhile: as wanted
       if (PreconditionFailedError.isInstance(e)) {
         throw new PreconditionFailedError(`${clusterFolder.join(...r.file.split("/")).url} changed since it was read; run the command again${plan.create ? ` (the new key ${plan.create.fingerprint} is stored)` : ""}`, { url: clusterFolder.url, cause: e });
       }
@@ -130,6 +132,16 @@ export function legacySshKeyNotice(cluster: string): string {
   return `secrets/sshpublickey of ${cluster}: kops never reads this file; it takes the admin SSH key from ${SSH_PUBLIC_KEY_DIR}/<fingerprint>. Move it with:\n`
     + `  kstate get secrets sshpublickey --name ${cluster} -o plaintext | kstate create sshpublickey --name ${cluster} -i -\n`
     + `  kstate delete secret sshpublickey --name ${cluster} --yes\n`;
+}
+
+async function exists(file: VfsPath): Promise<boolean> {
+  try {
+    await file.stat();
+    return true;
+  } catch (e) {
+    if (NotFoundError.isInstance(e)) return false;
+    throw e;
+  }
 }
 
 function shown(s: StoredSshKey): string {

@@ -188,5 +188,10 @@ describe("kstate sshpublickey and secrets: the old secrets/sshpublickey, listing
     await store.cluster(NAME).join(...first.create!.file.split("/")).write(ED.text.replace("me@host", "changed"));
     await assert.rejects(applyAdminSshKey(store.cluster(NAME), swap), PreconditionFailedError.isInstance);
     assert.deepEqual((await readAdminSshKeys(store, NAME)).map((k) => k.fingerprint).sort(), [ED.md5, RSA.md5].sort());
+    // Removed by someone else meanwhile: the removal wanted is done; nothing to complain of.
+    const third = planAdminSshKey(NAME, await readAdminSshKeys(store, NAME), planSshPublicKey(ED.text, "input"), { replace: true });
+    await store.cluster(NAME).join(...third.remove[0]!.file.split("/")).remove();
+    await applyAdminSshKey(store.cluster(NAME), third);
+    assert.deepEqual((await readAdminSshKeys(store, NAME)).map((k) => k.fingerprint), [ED.md5]);
   });
 });
