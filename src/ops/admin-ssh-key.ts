@@ -10,7 +10,7 @@ import type { ClusterStore } from "../store/cluster-store";
 import { SSH_PUBLIC_KEY_DIR } from "../store/layout";
 import { AlreadyExistsError, NotFoundError, PreconditionFailedError, RefusedError } from "../vfs/errors";
 import type { Revision, VfsPath } from "../vfs/path";
-import { type PlannedSshKey, planSshPublicKey } from "./ssh-key";
+import { keysKeptElsewhere, type PlannedSshKey, planSshPublicKey } from "./ssh-key";
 
 /** One file of `pki/ssh/public/admin/` as stored. */
 export interface StoredSshKey {
@@ -29,8 +29,8 @@ export interface StoredSshKey {
 
 export interface AdminSshKeyPlan {
   cluster: string;
-  /** The key to create; undefined when it is stored already (or the plan only deletes). */
-  create?: { file: string; fingerprint: string; body: Buffer };
+  /** The key to create (its file's text, as given); undefined when it is stored already (or the plan only deletes). */
+  create?: { file: string; fingerprint: string; text: string };
   /** Files to remove, each only if still at the revision read. */
   remove: { file: string; fingerprint?: string; revision: Revision }[];
   /** What would change, one line a file: `pki/ssh/public/admin/<id>: create (ssh-ed25519 aa:bb:…)`. */
@@ -70,12 +70,25 @@ export function planAdminSshKey(cluster: string, stored: readonly StoredSshKey[]
   if (others.length > 0 && !options.replace) {
     throw new RefusedError(`cluster ${cluster} has another admin SSH key (${others.map(shown).join(", ")}); kops takes exactly one. Pass --replace to put this one in its place, or delete it first (kstate delete sshpublickey). Nothing was written.`);
   }
-  const create = stored.some((s) => s.id === id) ? undefined : { file: key.file, fingerprint: key.fingerprint, body: key.body };
+  const create = stored.some((s) => s.id === id) ? undefined : { file: key.file, fingerprint: key.fingerprint, text: key.body.toString("utf8") };
   const remove = others.map((s) => ({ file: s.file, ...(s.fingerprint ? { fingerprint: s.fingerprint } : {}), revision: s.revision }));
   return {
     cluster, ...(create ? { create } : {}), remove,
     lines: [...(create ? [`${create.file}: create (${key.type} ${key.fingerprint})`] : []), ...remove.map((r) => `${r.file}: delete (${r.fingerprint ?? "not a key"})`)],
   };
+}
+
+/**
+ * Reads what the change from `publicKey` (a .pub file's text; `source` names it in errors) needs
+ * and plans it: the cluster must exist and keep its keys in this store. What the CLI's create
+ * sshpublickey and a Pulumi provider's preview both call; `applyAdminSshKey` then writes the plan.
+ */
+export async function planClusterSshKey(store: ClusterStore, cluster: string, publicKey: string | Buffer, source: string, options: { replace?: boolean } = {}): Promise<AdminSshKeyPlan & { key: PlannedSshKey }> {
+  const key = planSshPublicKey(publicKey, source);
+  const config = await store.requireConfig(cluster);
+  const elsewhere = keysKeptElsewhere(store, cluster, config.doc.toJS() as Record<string, unknown>);
+  if (elsewhere) throw new RefusedError(`${elsewhere}; kops reads the SSH key from there. Nothing was written.`, { url: store.configPath(cluster).url });
+  return { ...planAdminSshKey(cluster, await readAdminSshKeys(store, cluster), key, options), key };
 }
 
 /** The change that removes every admin key of a cluster (as `kops delete sshpublickey`). */
@@ -92,15 +105,17 @@ export function planDeleteAdminSshKeys(cluster: string, stored: readonly StoredS
 export async function applyAdminSshKey(clusterFolder: VfsPath, plan: AdminSshKeyPlan): Promise<void> {
   if (plan.create) {
     try {
-      await clusterFolder.join(...plan.create.file.split("/")).create(plan.create.body);
+      await clusterFolder.join(...plan.create.file.split("/")).create(plan.create.text);
     } catch (e) {
       if (!AlreadyExistsError.isInstance(e)) throw e;
     }
   }
   for (const r of plan.remove) {
+    const file = clusterFolder.join(...r.file.split("/"));
     try {
-      await clusterFolder.join(...r.file.split("/")).remove({ ifRevision: r.revision });
+      await file.remove({ ifRevision: r.revision });
     } catch (e) {
+      if (PreconditionFailedError.isInstance(e) && !(await exists(file))) continue; // removed meanwhile: as wanted
       if (PreconditionFailedError.isInstance(e)) {
         throw new PreconditionFailedError(`${clusterFolder.join(...r.file.split("/")).url} changed since it was read; run the command again${plan.create ? ` (the new key ${plan.create.fingerprint} is stored)` : ""}`, { url: clusterFolder.url, cause: e });
       }
@@ -117,6 +132,16 @@ export function legacySshKeyNotice(cluster: string): string {
   return `secrets/sshpublickey of ${cluster}: kops never reads this file; it takes the admin SSH key from ${SSH_PUBLIC_KEY_DIR}/<fingerprint>. Move it with:\n`
     + `  kstate get secrets sshpublickey --name ${cluster} -o plaintext | kstate create sshpublickey --name ${cluster} -i -\n`
     + `  kstate delete secret sshpublickey --name ${cluster} --yes\n`;
+}
+
+async function exists(file: VfsPath): Promise<boolean> {
+  try {
+    await file.stat();
+    return true;
+  } catch (e) {
+    if (NotFoundError.isInstance(e)) return false;
+    throw e;
+  }
 }
 
 function shown(s: StoredSshKey): string {

@@ -9,7 +9,7 @@ export { checkOptions, OPTION_NAMES, type ClusterOptions } from "./options";
 export { expandOptions, type Expansion } from "./expand";
 export { validateCluster, validateInstanceGroup, validateClusterWithGroups, validationError, type Problem } from "./validate";
 export {
-  applyAdminSshKey, planAdminSshKey, planDeleteAdminSshKeys, readAdminSshKeys,
+  applyAdminSshKey, planAdminSshKey, planClusterSshKey, planDeleteAdminSshKeys, readAdminSshKeys,
   type AdminSshKeyPlan, type StoredSshKey,
 } from "./admin-ssh-key";
 export { planSshPublicKey, type PlannedSshKey } from "./ssh-key";

@@ -32,13 +32,30 @@ function yamlMapping(data: Buffer, source: string, what: string): Record<string,
   return value as Record<string, unknown>;
 }
 
+/**
+ * Where JSON.parse stopped, as line and column: its own message can quote the input, which is
+ * the secret, so it is never shown.
+ */
+function jsonErrorAt(text: string, e: unknown): string {
+  const m = /position (\d+)/.exec((e as Error).message);
+  if (!m) return /end of JSON input/.test((e as Error).message) ? " (it ends too early)" : "";
+  const before = text.slice(0, Number(m[1])).split("\n");
+  return ` at line ${before.length}, column ${before[before.length - 1]!.length + 1}`;
+}
+
+/** A word of a key line as an error may show it: never one that could be key material. */
+function word(w: string): string {
+  return w.length <= 20 && !/[0-9a-fA-F]{12,}/.test(w) ? JSON.stringify(w) : `a ${w.length}-character word`;
+}
+
 function dockerConfig(data: Buffer, source: string): void {
   const what = "a Docker config (JSON)";
+  const text = data.toString("utf8");
   let value: unknown;
   try {
-    value = JSON.parse(data.toString("utf8"));
+    value = JSON.parse(text);
   } catch (e) {
-    refuse(source, what, `invalid JSON: ${(e as Error).message}`);
+    refuse(source, what, `invalid JSON${jsonErrorAt(text, e)}`);
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) refuse(source, what, "kops reads it as a JSON object ({\"auths\": {…}})");
 }
@@ -46,8 +63,8 @@ function dockerConfig(data: Buffer, source: string): void {
 function encryptionConfig(data: Buffer, source: string): void {
   const what = "an EncryptionConfiguration";
   const doc = yamlMapping(data, source, what);
-  if (doc.kind !== "EncryptionConfiguration") refuse(source, what, `kind is ${doc.kind === undefined ? "not given" : JSON.stringify(doc.kind)}; kube-apiserver takes kind: EncryptionConfiguration (apiVersion: apiserver.config.k8s.io/v1)`);
-  if (typeof doc.apiVersion !== "string" || !doc.apiVersion.startsWith("apiserver.config.k8s.io/")) refuse(source, what, `apiVersion is ${JSON.stringify(doc.apiVersion ?? null)}; kube-apiserver takes apiserver.config.k8s.io/v1`);
+  if (doc.kind !== "EncryptionConfiguration") refuse(source, what, `kind is ${doc.kind === undefined ? "not given" : word(String(doc.kind))}; kube-apiserver takes kind: EncryptionConfiguration (apiVersion: apiserver.config.k8s.io/v1)`);
+  if (typeof doc.apiVersion !== "string" || !doc.apiVersion.startsWith("apiserver.config.k8s.io/")) refuse(source, what, `apiVersion is ${doc.apiVersion === undefined ? "not given" : word(String(doc.apiVersion))}; kube-apiserver takes apiserver.config.k8s.io/v1`);
   if (!Array.isArray(doc.resources) || doc.resources.length === 0) refuse(source, what, "resources must list what to encrypt and the providers (kube-apiserver refuses a config without them)");
 }
 
@@ -60,23 +77,23 @@ function ciliumKeyProblem(line: string): string | undefined {
   const words = line.trim().split(/\s+/);
   const spi = words[0] ?? "";
   const m = /^(\d+)\+?$/.exec(spi);
-  if (!m || Number(m[1]) < 1 || Number(m[1]) > 15) return `the first word is the SPI, a number from 1 to 15 (optionally followed by +), not ${JSON.stringify(spi)}`;
+  if (!m || Number(m[1]) < 1 || Number(m[1]) > 15) return `the first word is the SPI, a number from 1 to 15 (optionally followed by +), not ${word(spi)}`;
   const hex = (w: string | undefined) => (w ?? "").replace(/^0x/i, "");
   const isHex = (w: string) => /^[0-9a-fA-F]+$/.test(w);
   if (words.length === 4) {
     const [, algo, key, icv] = words as [string, string, string, string];
     const lengths = AEAD_KEY_HEX[algo];
-    if (!lengths) return `unknown algorithm ${JSON.stringify(algo)}: Cilium takes rfc4106(gcm(aes)) KEY ICV, or hmac(HASH) KEY cbc(aes) KEY`;
+    if (!lengths) return `unknown algorithm ${word(algo)}: Cilium takes rfc4106(gcm(aes)) KEY ICV, or hmac(HASH) KEY cbc(aes) KEY`;
     if (!isHex(hex(key))) return `the ${algo} key is not hexadecimal`;
     if (!lengths.includes(hex(key).length)) return `the ${algo} key is ${hex(key).length} hex digits; Cilium needs ${lengths.join(", ").replace(/, (\d+)$/, " or $1")} (16, 24 or 32 bytes of AES key and a 4-byte salt)`;
-    if (!["64", "96", "128"].includes(icv)) return `the ICV length is ${JSON.stringify(icv)}; Cilium takes 64, 96 or 128 bits`;
+    if (!["64", "96", "128"].includes(icv)) return `the ICV length is ${word(icv)}; Cilium takes 64, 96 or 128 bits`;
     return undefined;
   }
   if (words.length === 5) {
     const [, auth, authKey, enc, encKey] = words as [string, string, string, string, string];
-    if (!/^hmac\((md5|sha1|sha256|sha384|sha512)\)$/.test(auth)) return `unknown authentication ${JSON.stringify(auth)}: Cilium takes hmac(sha256) and the like`;
+    if (!/^hmac\((md5|sha1|sha256|sha384|sha512)\)$/.test(auth)) return `unknown authentication ${word(auth)}: Cilium takes hmac(sha256) and the like`;
     if (!isHex(hex(authKey)) || hex(authKey).length < 32) return `the ${auth} key must be at least 16 bytes in hex (32 digits), and is ${hex(authKey).length} digits`;
-    if (enc !== "cbc(aes)") return `unknown encryption ${JSON.stringify(enc)}: Cilium takes cbc(aes)`;
+    if (enc !== "cbc(aes)") return `unknown encryption ${word(enc)}: Cilium takes cbc(aes)`;
     if (!isHex(hex(encKey)) || !CBC_KEY_HEX.includes(hex(encKey).length)) return `the cbc(aes) key must be 32, 48 or 64 hex digits, and is ${hex(encKey).length}`;
     return undefined;
   }

@@ -22,8 +22,10 @@ describe("kstate --help", function () {
     assert.equal(top.code, 0);
     const commands = listed(top.stdout);
     assert.deepEqual(commands.map(([c, subs]) => [c, ...subs].join(" ")), [
-      "get clusters cluster ig all", "get secrets", "get keypairs keypair", "create cluster", "create ig instancegroup", "create secret",
-      "create keypair", "promote keypair", "distrust keypair", "trust keypair", "edit cluster ig", "export", "export kubeconfig", "pull", "diff", "apply", "history", "rollback", "delete cluster", "delete ig instancegroup", "migrate", "rekey",
+      "get clusters cluster ig all", "get secrets", "get keypairs keypair", "get sshpublickeys sshpublickey ssh", "create cluster",
+      "create ig instancegroup", "create secret", "create keypair", "create sshpublickey", "promote keypair", "distrust keypair",
+      "trust keypair", "edit cluster ig", "export", "export kubeconfig", "pull", "diff", "apply", "history", "rollback",
+      "delete cluster", "delete ig instancegroup", "delete secret", "delete sshpublickey", "migrate", "rekey",
     ]);
     const helps = new Map<string, string>();
     for (const [c, subs] of commands) {

@@ -8,7 +8,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { applyAdminSshKey, planAdminSshKey, readAdminSshKeys } from "../../src/ops";
+import { applyAdminSshKey, planAdminSshKey, planClusterSshKey, readAdminSshKeys } from "../../src/ops";
 import { planSshPublicKey } from "../../src/ops/ssh-key";
 import { ClusterStore } from "../../src/store/cluster-store";
 import { openPath, resetMemoryStore } from "../../src/vfs";
@@ -51,6 +51,8 @@ describe("kstate sshpublickey and typed secrets: bad input", function () {
     { name: "a key with no cluster named", argv: (d) => ["create", "sshpublickey", "-i", write(d, "id.pub", ED.text)], code: 2, stderr: /create sshpublickey needs a cluster name/ },
     { name: "invalid JSON for dockerconfig", argv: (d) => ["create", "secret", "dockerconfig", "--name", NAME, "-f", write(d, "config.json", '{"auths": {')], code: 1, stderr: /config\.json: not a Docker config \(JSON\): invalid JSON/ },
     { name: "a JSON list for dockerconfig", argv: () => ["create", "secret", "dockerconfig", "--name", NAME, "-f", "-"], input: "[1, 2]", code: 1, stderr: /stdin: not a Docker config \(JSON\): kops reads it as a JSON object/ },
+    { name: "invalid JSON holding a password (never shown)", argv: () => ["create", "secret", "dockerconfig", "--name", NAME, "-f", "-"], input: '{"auths": {"r.example.com": {"password": "hunter2-never-shown" x}}}', code: 1, stderr: /^kstate create: stdin: not a Docker config \(JSON\): invalid JSON at line 1, column \d+\. Nothing was written\.\n$/ },
+    { name: "a Cilium key in the algorithm's place (never shown)", argv: () => ["create", "secret", "ciliumpassword", "--name", NAME, "-f", "-"], input: "keys: 3 0123456789abcdef0123456789abcdef01234567 rfc4106(gcm(aes)) 128\n", code: 1, stderr: /^kstate create: stdin: not a Cilium IPsec key .*: unknown algorithm a 40-character word: Cilium takes/ },
     { name: "an empty dockerconfig", argv: (d) => ["create", "secret", "dockerconfig", "--name", NAME, "-f", write(d, "empty.json", "\n")], code: 1, stderr: /empty\.json: not a dockerconfig secret: the file is empty/ },
     { name: "YAML that does not parse for encryptionconfig", argv: (d) => ["create", "secret", "encryptionconfig", "--name", NAME, "-f", write(d, "enc.yaml", "kind: [EncryptionConfiguration\n")], code: 1, stderr: /enc\.yaml: not an EncryptionConfiguration: invalid YAML/ },
     { name: "another kind for encryptionconfig", argv: (d) => ["create", "secret", "encryptionconfig", "--name", NAME, "-f", write(d, "enc.yaml", "apiVersion: v1\nkind: Secret\n")], code: 1, stderr: /enc\.yaml: not an EncryptionConfiguration: kind is "Secret"/ },
@@ -105,7 +107,12 @@ describe("kstate sshpublickey and secrets: the old secrets/sshpublickey, listing
     assert.equal(value.stdout, `${ED.text}\n`);
     const moved = await kstate(["create", "sshpublickey", "--name", NAME, "-i", "-"], { env, input: value.stdout });
     assert.equal(moved.code, 0, moved.stderr);
-    assert.equal((await kstate(["delete", "secret", "sshpublickey", "--name", NAME, "--yes"], { env })).code, 0);
+    const removed = await kstate(["delete", "secret", "sshpublickey", "--name", NAME, "--yes"], { env });
+    assert.equal(removed.code, 0, removed.stderr);
+    assert.match(removed.stdout, /Deleted secret sshpublickey of keys\.k8s\.example\.com\. The admin SSH key under pki\/ssh\/public\/admin is untouched\./);
+    const again = await kstate(["delete", "secret", "sshpublickey", "--name", NAME, "--yes"], { env });
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /not found .*\(the admin SSH key is deleted with kstate delete sshpublickey --name keys\.k8s\.example\.com\)/);
     assert.equal((await kstate(["get", "sshpublickeys", "--name", NAME], { env })).stdout, `ID\n${ED.md5}\n`);
     assert.deepEqual((await openPath(url).join(NAME, "secrets").list()).map((f) => f.path), []);
     const quiet = await kstate(["get", "sshpublickeys", "--name", NAME], { env });
@@ -140,6 +147,27 @@ describe("kstate sshpublickey and secrets: the old secrets/sshpublickey, listing
     assert.ok(!r.stderr.includes("literal-value-1"));
     const typed = await kstate(["create", "secret", "ciliumpassword", "--name", NAME, "--from-literal", "keys: 1 rfc4106(gcm(aes)) 00 128"], { env });
     assert.equal(typed.code, 1, "a typed secret is checked from any source");
+    const sealed = await kstate(["create", "secret", "dockerconfig", "--name", NAME, "-f", "-"], { env: { ...env, KSTATE_PASSPHRASE: "sealing test passphrase" }, input: '{"auths":{}}' });
+    assert.equal(sealed.code, 0, sealed.stderr);
+    assert.match(sealed.stderr, /warning: secrets\/dockerconfig is sealed by client-side encryption; kops cannot open it/);
+  });
+
+  it("planClusterSshKey (the provider's entry): plain data that survives JSON; a cluster keeping its keys elsewhere is refused", async function () {
+    const { url, env, dir } = await freshStore();
+    const store = new ClusterStore(openPath(url));
+    const plan = await planClusterSshKey(store, NAME, ED.text, "input");
+    const { key: _key, ...data } = plan;
+    const copy = JSON.parse(JSON.stringify(data)) as typeof data;
+    assert.deepEqual(copy, data, "survives a trip through JSON (Pulumi state)");
+    await applyAdminSshKey(store.cluster(NAME), copy);
+    assert.equal((await kstate(["get", "sshpublickeys", "--name", NAME], { env })).stdout, `ID\n${ED.md5}\n`);
+    const config = openPath(url).join(NAME, "config");
+    await config.write((await config.read()).data.toString().replace(/^spec:\n/m, "spec:\n  configStore:\n    keypairs: s3://elsewhere/pki\n"));
+    const before = await snapshot(openPath(url));
+    const r = await kstate(["create", "sshpublickey", "--name", NAME, "-i", write(dir, "rsa.pub", RSA.text), "--replace"], { env });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /cluster keys\.k8s\.example\.com keeps its keys in s3:\/\/elsewhere\/pki, not in file:\/\/.*; kops reads the SSH key from there\. Nothing was written\./);
+    assert.deepEqual(await snapshot(openPath(url)), before);
   });
 
   it("the provider's plan/apply split: plain data in and out, writes conditional on what was read", async function () {
@@ -160,5 +188,10 @@ describe("kstate sshpublickey and secrets: the old secrets/sshpublickey, listing
     await store.cluster(NAME).join(...first.create!.file.split("/")).write(ED.text.replace("me@host", "changed"));
     await assert.rejects(applyAdminSshKey(store.cluster(NAME), swap), PreconditionFailedError.isInstance);
     assert.deepEqual((await readAdminSshKeys(store, NAME)).map((k) => k.fingerprint).sort(), [ED.md5, RSA.md5].sort());
+    // Removed by someone else meanwhile: the removal wanted is done; nothing to complain of.
+    const third = planAdminSshKey(NAME, await readAdminSshKeys(store, NAME), planSshPublicKey(ED.text, "input"), { replace: true });
+    await store.cluster(NAME).join(...third.remove[0]!.file.split("/")).remove();
+    await applyAdminSshKey(store.cluster(NAME), third);
+    assert.deepEqual((await readAdminSshKeys(store, NAME)).map((k) => k.fingerprint), [ED.md5]);
   });
 });

@@ -14,6 +14,7 @@ import { makeS3Bucket, s3Options } from "../support/env";
 import { kops, kopsEnv } from "../support/kops";
 import { MINIO_PASSWORD, MINIO_USER } from "../support/servers";
 import { snapshot } from "../support/snapshot";
+import { Rng } from "../support/kops-documents";
 import { seededKey } from "../support/ssh-keys";
 
 const stores: Record<string, () => Promise<{ url: string; env: Record<string, string> }>> = {
@@ -123,6 +124,15 @@ for (const [kind, make] of Object.entries(stores)) {
         assert.match(none.stderr, /no SSH public key found/);
         assert.equal((await kstate(["delete", "sshpublickey", "--name", B, "--yes"], { env })).code, 4, "nothing left to delete");
 
+        // A file there that holds no key: kops lists it with an empty ID, and so does kstate, naming it and exiting 1.
+        await root.join(A, "pki", "ssh", "public", "admin", "zz").create("not a key\n");
+        for (const o of [[], ["-o", "yaml"]]) {
+          const ours = await kstate(["get", "sshpublickeys", "--name", A, ...o], { env });
+          assert.equal(ours.code, 1);
+          assert.match(ours.stderr, /pki\/ssh\/public\/admin\/zz: not an OpenSSH public key/);
+          assert.equal(ours.stdout, (await kops(["get", "sshpublickeys", "--name", A, ...o, "--state", url])).stdout, `a file that is no key, ${o.join(" ")}`);
+        }
+
         // kops deletes what kstate wrote; kstate agrees.
         await kops(["delete", "sshpublickey", "--name", A, "--state", url]);
         assert.equal((await kstate(["get", "sshpublickeys", "--name", A], { env })).code, 1);
@@ -192,3 +202,37 @@ for (const [kind, make] of Object.entries(stores)) {
 function table2(a: string, b: string): string {
   return `ID\n${[a, b].sort().join("\n")}\n`;
 }
+
+describe("get sshpublickeys -o yaml prints what kops prints, for seeded keys and comments", function () {
+  this.timeout(240_000);
+
+  it("folds long lines and quotes odd comments as kops's YAML does (24 seeded keys and 7 odd comments)", async function () {
+    const url = `file://${fs.mkdtempSync(path.join(os.tmpdir(), "kstate-ssh-yaml-"))}`;
+    const env = { KOPS_STATE_STORE: url };
+    const name = "yaml.k8s.example.com";
+    assert.equal((await kstate(["create", "cluster", name, "--zones", "us-east-1a", "--cloud", "aws", "--kubernetes-version", "v1.30.2"], { env })).code, 0);
+    const seed = 20261130;
+    const rng = new Rng(seed);
+    const plainChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@._-";
+    const oddChars = `:#'"!&*%{}[],|>? `;
+    for (let i = 0; i < 24; i++) {
+      const words = Array.from({ length: rng.int(0, 8) }, () => Array.from({ length: rng.int(1, 14) }, () => (rng.chance(0.08) ? rng.pick([...oddChars]) : rng.pick([...plainChars]))).join(""));
+      const comment = words.join(rng.chance(0.2) ? "  " : " ").trim();
+      const key = seededKey(seed + i, rng.chance(0.5) ? "ssh-ed25519" : "ssh-rsa", comment);
+      await kops(["create", "sshpublickey", "--name", name, "-i", tmpFile(`k${i}.pub`, key.text), "--state", url]);
+    }
+    // Comments that take YAML's quoted styles: single quotes for ": " and " #", double for a tab or a bell.
+    const odd = ["role: admin", "x #tag", "it's: quoted 'twice' and long enough to fold past the eighty column mark, twice over and more",
+      "tab\tinside", "tab\tand \"quote\" and back\\slash and  double spaces and a long tail past eighty columns again and again", "bell\x07 é", "ünïcødé plain and long enough to fold past the eighty column mark, twice over and more"];
+    for (const [i, comment] of odd.entries()) {
+      await kops(["create", "sshpublickey", "--name", name, "-i", tmpFile(`odd${i}.pub`, seededKey(seed + 100 + i, i % 2 ? "ssh-rsa" : "ssh-ed25519", comment).text), "--state", url]);
+    }
+    const theirs = (await kops(["get", "sshpublickeys", "--name", name, "-o", "yaml", "--state", url])).stdout;
+    assert.match(theirs, /publicKey: '/, "single-quoted cases are there");
+    assert.match(theirs, /publicKey: "/, "double-quoted cases are there");
+    const ours = await kstate(["get", "sshpublickeys", "--name", name, "-o", "yaml"], { env });
+    assert.equal(ours.code, 0, ours.stderr);
+    assert.equal(ours.stdout, theirs, `seed ${seed}`);
+    assert.equal((await kstate(["get", "sshpublickeys", "--name", name], { env })).stdout, (await kops(["get", "sshpublickeys", "--name", name, "--state", url])).stdout);
+  });
+});

@@ -85,13 +85,16 @@ ${CLUSTER_OPTIONS}
   --reveal          print the values too
   -o, --output      table (default), yaml, json, or plaintext (the values)
 
-Exit codes: 0 success, 1 failure (no such cluster, no secret, or one that cannot be opened), 2 usage error.
+Exit codes: 0 success (none stored is an empty table, as kubectl lists none), 1 failure (no such
+cluster, a NAME not stored, or a secret that cannot be opened), 2 usage error.
 `;
 
 export const DELETE_SECRET_HELP = `Usage: kstate delete secret NAME --name CLUSTER [--yes] [--dry-run]
 
 Deletes secret NAME of cluster CLUSTER (secrets/NAME), as kops delete secret does, after asking
-(or --yes); the removal is conditional on the file being as it was read.
+(or --yes); the removal is conditional on the file being as it was read. Unlike kops, delete
+secret sshpublickey removes only the file secrets/sshpublickey (which kops never reads); the admin
+SSH key goes with kstate delete sshpublickey.
 
 Options:
 ${CLUSTER_OPTIONS}
@@ -177,7 +180,9 @@ export async function deleteSecret(argv: string[], io: Io): Promise<number> {
   try {
     revision = (await file.stat()).revision;
   } catch (e) {
-    if (NotFoundError.isInstance(e)) throw new NotFoundError(`secret ${JSON.stringify(name)} of ${cluster} not found in ${store.root.url}`, { url: file.url });
+    // kops's `delete secret sshpublickey` deletes the admin SSH key; here the name is only ever the file.
+    const hint = name === LEGACY_SSH_SECRET ? ` (the admin SSH key is deleted with kstate delete sshpublickey --name ${cluster})` : "";
+    if (NotFoundError.isInstance(e)) throw new NotFoundError(`secret ${JSON.stringify(name)} of ${cluster} not found in ${store.root.url}${hint}`, { url: file.url });
     throw e;
   }
   const plan = await planDocuments(store, { name: cluster, edits: [{ file: `secrets/${name}`, content: null, basedOn: revision }] });
@@ -190,7 +195,7 @@ export async function deleteSecret(argv: string[], io: Io): Promise<number> {
   }
   if (!values.yes && !(await confirm(io, `Delete secret ${name} of ${cluster}?`, "delete the secret"))) return EXIT.failure;
   await applyDocuments(store, plan);
-  io.stdout.write(`${c.green("Deleted")} secret ${name} of ${cluster}.\n`);
+  io.stdout.write(`${c.green("Deleted")} secret ${name} of ${cluster}.${name === LEGACY_SSH_SECRET ? " The admin SSH key under pki/ssh/public/admin is untouched." : ""}\n`);
   return EXIT.ok;
 }
 
@@ -209,7 +214,6 @@ export async function getSecrets(argv: string[], io: Io): Promise<number> {
   for (const missing of names.filter((n) => !rows.some((r) => r.name === n))) io.stderr.write(`kstate get secrets: secret ${JSON.stringify(missing)} not found\n`);
   if (rows.some((r) => r.name === LEGACY_SSH_SECRET) && output !== "plaintext") io.stderr.write(`note: ${legacySshKeyNotice(cluster)}`);
   for (const r of rows) if (r.problem) io.stderr.write(`kstate get secrets: ${r.problem}\n`);
-  if (rows.length === 0) throw new NotFoundError(`no secrets found for cluster ${cluster}${names.length ? ` named ${names.join(", ")}` : ""} in ${store.root.url}`);
   const reveal = values.reveal === true;
   const shown = rows.map((r) => ({
     name: r.name, sha256: r.sha256 ?? null, encrypted: r.encrypted,

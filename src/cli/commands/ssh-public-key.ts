@@ -3,10 +3,9 @@
  * keeps it (pki/ssh/public/admin/<md5 fingerprint in hex>, the key file's bytes).
  */
 import { parseArgs } from "node:util";
-import { applyAdminSshKey, type AdminSshKeyPlan, LEGACY_SSH_SECRET, legacySshKeyNotice, planAdminSshKey, planDeleteAdminSshKeys, readAdminSshKeys, type StoredSshKey } from "../../ops/admin-ssh-key";
-import { keysKeptElsewhere, planSshPublicKey } from "../../ops/ssh-key";
+import { applyAdminSshKey, type AdminSshKeyPlan, LEGACY_SSH_SECRET, legacySshKeyNotice, planClusterSshKey, planDeleteAdminSshKeys, readAdminSshKeys, type StoredSshKey } from "../../ops/admin-ssh-key";
 import { ClusterStore } from "../../store/cluster-store";
-import { NotFoundError, RefusedError } from "../../vfs/errors";
+import { NotFoundError } from "../../vfs/errors";
 import { clusterName } from "../cluster-name";
 import { readInputFile } from "../input-file";
 import { colours, confirm, EXIT, type Io, table, UsageError } from "../io";
@@ -39,6 +38,7 @@ Exit codes: 0 done, 1 refused or invalid (nothing written), 2 usage error, 4 not
 `;
 
 export const GET_SSH_KEYS_HELP = `Usage: kstate get sshpublickeys [CLUSTER] --name CLUSTER [-o table|yaml|json]
+       kstate get sshpublickey …, kstate get ssh …   (the same, as kops's aliases)
 
 Lists the cluster's admin SSH keys as kops get sshpublickeys does: a table of IDs (the MD5
 fingerprints), or with -o yaml|json each key's id and publicKey. A file there that holds no key is
@@ -96,12 +96,9 @@ export async function createSshPublicKey(argv: string[], io: Io): Promise<number
   if (file === undefined) throw new UsageError("create sshpublickey needs the key file: -i FILE (or -i - for stdin)");
   if (values["ssh-public-key"] !== undefined && values.pubkey !== undefined && values.pubkey !== file) throw new UsageError("two key files: give -i FILE once");
   const input = await readInputFile("-i", file, io);
-  const key = planSshPublicKey(input.data, input.source);
   const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
-  const config = await store.requireConfig(cluster);
-  const elsewhere = keysKeptElsewhere(store, cluster, config.doc.toJS() as Record<string, unknown>);
-  if (elsewhere) throw new RefusedError(`${elsewhere}; kops reads the SSH key from there. Nothing was written.`);
-  const plan = planAdminSshKey(cluster, await readAdminSshKeys(store, cluster), key, { replace: values.replace === true || values.force === true });
+  const plan = await planClusterSshKey(store, cluster, input.data, input.source, { replace: values.replace === true || values.force === true });
+  const key = plan.key;
   if (await legacyFile(store, cluster)) io.stderr.write(`note: ${legacySshKeyNotice(cluster)}`);
   if (plan.lines.length === 0) {
     io.stdout.write(`Cluster ${cluster} already has admin SSH key ${key.fingerprint}: nothing to do.\n`);
@@ -119,26 +116,59 @@ export async function createSshPublicKey(argv: string[], io: Io): Promise<number
 
 /**
  * A scalar as Go's YAML (yaml.v2, under kops's sigs.k8s.io/yaml) writes it in a block mapping at
- * `indent`: plain where it can be, folded at the first space past column 80. Keys are plain text
- * in practice; anything else is written double-quoted, unfolded.
+ * `column`: plain where it can be, else single-quoted; folded, either way, at the first single
+ * space past column 80, continued at `indent`.
  */
 function goYamlScalar(value: string, column: number, indent: number): string {
-  const plain = /^[A-Za-z0-9][\x20-\x7e]*$/.test(value) && !/[ ]$/.test(value) && !/: |:$| #/.test(value)
-    && !/^(y|n|yes|no|true|false|on|off|null|~|[-+]?[0-9][0-9_.eE+-]*)$/i.test(value);
-  if (!plain) return JSON.stringify(value);
-  let out = "";
-  let col = column;
-  for (let i = 0; i < value.length; i++) {
-    const c = value[i]!;
-    if (c === " " && value[i - 1] !== " " && col > 80 && value[i + 1] !== " ") {
+  const chars = Array.from(value); // yaml.v2 counts columns in characters
+  // A key file of several lines (comments, more keys) goes to YAML's block styles, not copied here.
+  if (value === "" || /[\n\r]/.test(value)) return JSON.stringify(value);
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029\ufeff]/.test(value)) return goDoubleQuoted(chars, column, indent);
+  const plain = /^[^-?:,[\]{}#&*!|>'"%@`\s]/.test(value) && !/\s$/.test(value) && !/: |:$| #/.test(value)
+    && !/^(y|n|yes|no|true|false|on|off|null|~|[-+]?[0-9][0-9_.eE+-]*|[-+]?\.(inf|nan))$/i.test(value);
+  let out = plain ? "" : "'";
+  let col = column + (plain ? 0 : 1);
+  chars.forEach((c, i) => {
+    if (c === " " && chars[i - 1] !== " " && col > 80 && chars[i + 1] !== " " && (plain || (i !== 0 && i !== chars.length - 1))) {
       out += `\n${" ".repeat(indent)}`;
       col = indent;
-      continue;
+      return;
     }
-    out += c;
-    col++;
-  }
-  return out;
+    out += c === "'" && !plain ? "''" : c;
+    col += c === "'" && !plain ? 2 : 1;
+  });
+  return plain ? out : `${out}'`;
+}
+
+const ESCAPES: Record<string, string> = { "\0": "\\0", "\x07": "\\a", "\b": "\\b", "\t": "\\t", "\x0b": "\\v", "\f": "\\f", "\x1b": "\\e", '"': '\\"', "\\": "\\\\", "\x85": "\\N", "\xa0": "\\_", "\u2028": "\\L", "\u2029": "\\P" };
+
+/** yaml.v2's double-quoted style: what it cannot print escaped, folded past column 80. */
+function goDoubleQuoted(chars: string[], column: number, indent: number): string {
+  let out = '"';
+  let col = column + 1;
+  let spaces = false;
+  chars.forEach((c, i) => {
+    if (c === " ") {
+      if (!spaces && col > 80 && i !== 0 && i !== chars.length - 1) {
+        out += `\n${" ".repeat(indent)}${chars[i + 1] === " " ? "\\" : ""}`;
+        col = indent + (chars[i + 1] === " " ? 1 : 0);
+      } else {
+        out += c;
+        col++;
+      }
+      spaces = true;
+      return;
+    }
+    const code = c.codePointAt(0)!;
+    // eslint-disable-next-line no-control-regex
+    const printable = !/[\u0000-\u001f\u007f-\u009f\u2028\u2029\ufeff]/.test(c) && c !== '"' && c !== "\\";
+    const written = printable ? c : ESCAPES[c] ?? (code <= 0xff ? `\\x${code.toString(16).toUpperCase().padStart(2, "0")}` : code <= 0xffff ? `\\u${code.toString(16).toUpperCase().padStart(4, "0")}` : `\\U${code.toString(16).toUpperCase().padStart(8, "0")}`);
+    out += written;
+    col += printable ? 1 : written.length;
+    spaces = false;
+  });
+  return `${out}"`;
 }
 
 function keysYaml(items: readonly { id: string; publicKey: string }[]): string {
