@@ -6,6 +6,7 @@ import { ConflictError, KstateError, PreconditionFailedError, redact } from "../
 import type * as CreateCommand from "./commands/create";
 import type * as DeleteCommand from "./commands/delete";
 import type * as EditCommand from "./commands/edit";
+import type * as EncryptionCommand from "./commands/encryption";
 import type * as ApplyCommand from "./commands/apply";
 import type * as ExportCommand from "./commands/export";
 import type * as GetCommand from "./commands/get";
@@ -31,6 +32,7 @@ const load = {
   create: () => require("./commands/create") as typeof CreateCommand,
   delete: () => require("./commands/delete") as typeof DeleteCommand,
   edit: () => require("./commands/edit") as typeof EditCommand,
+  encryption: () => require("./commands/encryption") as typeof EncryptionCommand,
   apply: () => require("./commands/apply") as typeof ApplyCommand,
   export: () => require("./commands/export") as typeof ExportCommand,
   get: () => require("./commands/get") as typeof GetCommand,
@@ -72,6 +74,7 @@ const COMMANDS: readonly Command[] = [
   { name: "delete", subcommands: ["cluster"], summary: "delete a cluster's files from the store (only those kops knows; no cloud resource)", help: () => load.delete().DELETE_HELP, run: (a, io) => load.delete().deleteCluster(a, io) },
   { name: "delete", subcommands: ["ig", "instancegroup"], summary: "delete an instance group's document (its instances keep running)", help: () => load.instanceGroup().DELETE_IG_HELP, run: (a, io) => load.instanceGroup().deleteInstanceGroup(a, io) },
   { name: "migrate", summary: "move a cluster's state to another store, verified", help: () => load.migrate().MIGRATE_HELP, run: (a, io) => load.migrate().migrate(a, io) },
+  { name: "encryption", subcommands: ["show", "set", "clear"], summary: "show, record or clear the store's client-side encryption policy", help: () => load.encryption().ENCRYPTION_HELP, run: (a, io) => load.encryption().encryption(a, io) },
   { name: "rekey", summary: "re-encrypt a cluster's client-side-encrypted files under the current key", help: () => load.rekey().REKEY_HELP, run: (a, io) => load.rekey().rekey(a, io) },
 ];
 
