@@ -3,10 +3,11 @@
  * provider): a VfsPath over the store root that honours the store's recorded encryption policy
  * (encryption-policy.ts) on every write.
  *
- * - With a policy recorded, every write into a cluster's folder needs the policy's key (its kind,
- *   and for AWS KMS the same key): without it the write is refused, naming the key. The rule
- *   holds for every file of the folder, not only the sealed ones, so the first write of a
- *   many-file change is the refused one and the store stays as it was.
+ * - With a policy recorded, every write into a cluster's folder needs a key: without one the write
+ *   is refused, naming the policy's key. The rule holds for every file of the folder, not only the
+ *   sealed ones, so the first write of a many-file change is the refused one and the store stays
+ *   as it was. Another key than the policy's (one AWS KMS key per cluster, say) is taken: what the
+ *   policy forbids is plaintext.
  * - With the key, files are sealed by the policy's patterns (the writer's own patterns apply only
  *   where no policy is recorded).
  * - Patterns that take in files kops or nodes read are refused for a cluster kops manages unless
@@ -82,15 +83,8 @@ async function checkCluster(shared: Shared, cluster: string): Promise<void> {
   const policy = await policyOf(shared);
   if (policy) {
     const why = `store ${store} keeps ${describePolicy(policy)} (recorded in ${POLICY_FILE})`;
-    const w = shared.writer;
-    if (!w) {
+    if (!shared.writer) {
       throw new RefusedError(`${why}; ${policy.keyProvider === "aws-kms" ? shared.hint.awsKms : shared.hint.passphrase}; nothing was written`, { url: `${store}/${cluster}` });
-    }
-    if (policy.keyProvider === "aws-kms" && w.awsKmsKeyId !== policy.awsKmsKeyId) {
-      throw new RefusedError(`${why}; the key given is ${w.awsKmsKeyId !== undefined ? `the AWS KMS key ${w.awsKmsKeyId}` : "a passphrase"}, not that key; ${shared.hint.awsKms}; nothing was written`, { url: `${store}/${cluster}` });
-    }
-    if (policy.keyProvider === "passphrase" && w.passphrase === undefined) {
-      throw new RefusedError(`${why}; the key given is the AWS KMS key ${w.awsKmsKeyId ?? ""}, not a passphrase; ${shared.hint.passphrase}; nothing was written`, { url: `${store}/${cluster}` });
     }
   }
   const patterns = policy?.patterns ?? (shared.writer ? shared.writer.patterns ?? [...DEFAULT_ENCRYPTED_PATTERNS] : []);
