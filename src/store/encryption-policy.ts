@@ -82,13 +82,20 @@ export function policyText(p: EncryptionPolicy): string {
   return `${JSON.stringify(p, null, 2)}\n`;
 }
 
-/** Files kops or its nodes read, relative to a cluster's folder (the patterns that cover them break kops). */
-export const KOPS_READ_PATTERNS: readonly string[] = ["config", "instancegroup/**", "secrets/**", "pki/**", "igconfig/**"];
+/**
+ * Files kops, its nodes (nodeup, kops-controller) or etcd-manager read, relative to a cluster's
+ * folder: patterns that take any of them in break kops on a cluster it manages.
+ */
+export const KOPS_READ_PATTERNS: readonly string[] = [
+  "config", "cluster-completed.spec", "kops-version.txt", "instancegroup/**", "igconfig/**", "secrets/**", "pki/**", "addons/**", "manifests/**", "backups/**",
+];
 
 /** Sample files of each kind kops reads, to test a user's patterns against. */
 const KOPS_READ_SAMPLES = [
-  "config", "instancegroup/nodes", "secrets/admin", "secrets/system:dns", "pki/private/ca/keyset.yaml", "pki/issued/ca/keyset.yaml",
-  "pki/ssh/public/admin/0123456789abcdef", "igconfig/node/nodes/nodeupconfig.yaml", "igconfig/control-plane/control-plane-us-east-1a/nodeupconfig.yaml",
+  "config", "cluster-completed.spec", "kops-version.txt", "instancegroup/nodes", "secrets/admin", "secrets/system:dns",
+  "pki/private/ca/keyset.yaml", "pki/issued/ca/keyset.yaml", "pki/ssh/public/admin/0123456789abcdef",
+  "igconfig/node/nodes/nodeupconfig.yaml", "igconfig/control-plane/control-plane-us-east-1a/nodeupconfig.yaml",
+  "addons/bootstrap-channel.yaml", "manifests/etcd/main-control-plane-us-east-1a.yaml", "backups/etcd/main/control/etcd-cluster-spec",
 ];
 
 /** The patterns (of `patterns`) that take in files kops or its nodes read. */
@@ -96,8 +103,8 @@ export function kopsReadPatterns(patterns: readonly string[]): string[] {
   const kopsRead = KOPS_READ_PATTERNS.map(globToRegExp);
   return patterns.filter((p) => {
     const re = globToRegExp(p);
-    // A pattern takes in kops's files when it matches one of them, or is one of kops's own patterns' sub-trees.
-    return KOPS_READ_SAMPLES.some((s) => re.test(s)) || kopsRead.some((k) => k.test(p.replace(/\*+/g, "x")));
+    // It matches one of kops's files, or names files inside one of kops's trees (`pki/private/x/*`).
+    return KOPS_READ_SAMPLES.some((s) => re.test(s)) || kopsRead.some((k) => k.test(p.replace(/\*\*?|\?/g, "x")));
   });
 }
 

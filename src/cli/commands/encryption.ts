@@ -22,7 +22,8 @@ and nothing is written. Files stored in plaintext before the policy still read.
   set     record the policy of the current key: --passphrase-file FILE or --kms-key-id ID
           (or KSTATE_PASSPHRASE / KSTATE_AWS_KMS_KEY_ID), --encrypt-patterns LIST (default
           secrets/**,pki/private/**). The key is proved to work first. Patterns that take in files
-          kops or its nodes read (config, instancegroup/**, secrets/**, pki/**, igconfig/**) are
+          kops or its nodes read (config, instancegroup/**, igconfig/**, secrets/**, pki/**, addons/**,
+          manifests/**, backups/**, cluster-completed.spec) are
           refused while kops manages a cluster of the store (kops-version.txt or
           cluster-completed.spec in its folder), unless --encrypt-breaks-kops.
   clear   remove the policy: writers may then write plaintext again (files already sealed stay
