@@ -1,8 +1,8 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { bucketAdmin, type BucketAdmin, type BucketEncryption, canonicalUrl, type OpenOptions, openPath, parseUrl } from "../vfs";
+import { bucketAdmin, type BucketAdmin, type BucketEncryption, canonicalUrl, hasVersions, type OpenOptions, openPath, parseUrl } from "../vfs";
 import { type ClusterEncryption, encryptionProblems, storeEncryption } from "../store/secrets";
 import { clearEncryptionPolicy, clustersBrokenBy, setEncryptionPolicy } from "../ops/encryption-policy";
-import { describePolicy, policyOf, readPolicy } from "../store/encryption-policy";
+import { describePolicy, POLICY_FILE, policyOf, readPolicy } from "../store/encryption-policy";
 import { keyringOf, probeKeys } from "../vfs/encrypted";
 import { KstateError, RefusedError } from "../vfs/errors";
 import { configureFromStack, stackConfig } from "./stack-config";
@@ -209,6 +209,14 @@ async function recordPolicy(i: Normalized, hadOne: boolean): Promise<void> {
   }
 }
 
+/** True when the store holds nothing but its encryption policy file (and old versions of it). */
+async function onlyThePolicy(i: Normalized): Promise<boolean> {
+  const root = rootOf(i);
+  const files = await root.listTree();
+  if (files.length !== 1 || files[0]!.path !== POLICY_FILE) return false;
+  return !hasVersions(root) || (await root.listTreeVersions()).every((v) => v.path === POLICY_FILE);
+}
+
 /** Brings an existing bucket's versioning and encryption to what the inputs ask. */
 async function reconcile(i: Normalized, admin: BucketAdmin): Promise<void> {
   const s = await admin.settings();
@@ -353,9 +361,10 @@ export const provider: ProviderImpl<StateStoreInputs, StateStoreOutputs> = {
       console.log(`${admin.url} was adopted, not created, by this stack: leaving it and its objects in place (set forceDestroy: true to delete it).`);
       return;
     }
-    if (!props.forceDestroy && !(await admin.isEmpty())) {
+    if (!props.forceDestroy && !(await admin.isEmpty()) && !(await onlyThePolicy(i))) {
       throw new RefusedError(`${admin.url} is not empty (it holds cluster state or old versions of it). Refusing to delete it; move the state elsewhere first, or set forceDestroy: true on the StateStore to delete it with everything in it.`);
     }
-    await admin.delete({ force: props.forceDestroy });
+    // A store holding only its policy is empty of state: it goes with the policy.
+    await admin.delete({ force: props.forceDestroy || (await onlyThePolicy(i)) });
   },
 };

@@ -23,7 +23,7 @@ describe("kstate --help", function () {
     const commands = listed(top.stdout);
     assert.deepEqual(commands.map(([c, subs]) => [c, ...subs].join(" ")), [
       "get clusters cluster ig all", "get secrets", "create cluster", "create ig instancegroup", "create secret", "edit cluster ig",
-      "export", "pull", "diff", "apply", "history", "rollback", "delete cluster", "delete ig instancegroup", "migrate", "rekey",
+      "export", "pull", "diff", "apply", "history", "rollback", "delete cluster", "delete ig instancegroup", "migrate", "encryption show set clear", "rekey",
     ]);
     const helps = new Map<string, string>();
     for (const [c, subs] of commands) {

@@ -83,6 +83,22 @@ for (const s of stores) {
   });
 }
 
+describe("a StateStore holding nothing but its encryption policy, through the Pulumi engine", function () {
+  this.timeout(240_000);
+
+  it("is destroyed without forceDestroy (MinIO, versioned): the policy is no cluster state", async function () {
+    const bucket = uniqueName("policyonly");
+    const stack = await inlineStack("kstate-policy-only", uniqueName("polonly"), async () => {
+      new StateStore("store", { url: `s3://${bucket}`, clientSideEncryption: { passphrase: PASSPHRASE } });
+    });
+    assert.equal((await stack.up()).summary.result, "succeeded");
+    const root = openPath(`s3://${bucket}`, openOptions());
+    assert.deepEqual((await root.listTree()).map((f) => f.path), [POLICY_FILE]);
+    await stack.destroy();
+    await assert.rejects(root.list(), /NoSuchBucket|not found|does not exist/i);
+  });
+});
+
 describe("StateStore readPolicy/writePolicy carry the KMS statements (SSE-KMS and client-side AWS KMS), through the Pulumi engine", function () {
   this.timeout(240_000);
   let stack: Stack | undefined;

@@ -8,7 +8,9 @@ import { openPath } from "../../vfs";
 import { colours, EXIT, type Io, UsageError } from "../io";
 import { encryptionFromEnv, requireStoreFolder, stateStore } from "../store-url";
 
-export const ENCRYPTION_HELP = `Usage: kstate encryption show|set|clear [--state URL]
+export const ENCRYPTION_HELP = `Usage: kstate encryption show [--state URL]
+       kstate encryption set (--passphrase-file FILE | --kms-key-id ID) [--encrypt-patterns LIST] [--encrypt-breaks-kops] [--state URL]
+       kstate encryption clear [--state URL]
 
 The store's client-side encryption policy, recorded in the store at ${POLICY_FILE}: the kind of
 key (a passphrase, or an AWS KMS key, named), the files it seals (patterns relative to each
