@@ -13,6 +13,7 @@ const FLAGS: Record<string, { variable: string; takes: "file" | "value" | "none"
   "--fallback-kms-key-id": { variable: "KSTATE_FALLBACK_AWS_KMS_KEY_ID", takes: "value" },
   "--encrypt-patterns": { variable: "KSTATE_ENCRYPT_PATTERNS", takes: "value" },
   "--encrypt-enforce": { variable: "KSTATE_ENCRYPT_ENFORCE", takes: "none" },
+  "--encrypt-breaks-kops": { variable: "KSTATE_ENCRYPT_BREAKS_KOPS", takes: "none" },
 };
 
 export const ENCRYPTION_FLAGS_HELP = `Client-side encryption, for any command (or the environment variables in brackets):
@@ -22,6 +23,9 @@ export const ENCRYPTION_FLAGS_HELP = `Client-side encryption, for any command (o
   --fallback-kms-key-id ID         the old key during a rotation (KSTATE_FALLBACK_AWS_KMS_KEY_ID)
   --encrypt-patterns LIST          files to encrypt, comma-separated (KSTATE_ENCRYPT_PATTERNS)
   --encrypt-enforce                refuse plaintext where the patterns want ciphertext (KSTATE_ENCRYPT_ENFORCE)
+  --encrypt-breaks-kops            seal files kops or its nodes read on clusters kops manages, which
+                                   breaks kops's own reads of them (KSTATE_ENCRYPT_BREAKS_KOPS)
+A store can record its policy (kstate encryption set); every writer then needs its key.
 `;
 
 /** `argv` without the encryption flags, and `env` with what they set (flags win over variables). */

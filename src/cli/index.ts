@@ -6,6 +6,7 @@ import { ConflictError, KstateError, PreconditionFailedError, redact } from "../
 import type * as CreateCommand from "./commands/create";
 import type * as DeleteCommand from "./commands/delete";
 import type * as EditCommand from "./commands/edit";
+import type * as EncryptionCommand from "./commands/encryption";
 import type * as ApplyCommand from "./commands/apply";
 import type * as ExportCommand from "./commands/export";
 import type * as GetCommand from "./commands/get";
@@ -33,6 +34,7 @@ const load = {
   create: () => require("./commands/create") as typeof CreateCommand,
   delete: () => require("./commands/delete") as typeof DeleteCommand,
   edit: () => require("./commands/edit") as typeof EditCommand,
+  encryption: () => require("./commands/encryption") as typeof EncryptionCommand,
   apply: () => require("./commands/apply") as typeof ApplyCommand,
   export: () => require("./commands/export") as typeof ExportCommand,
   get: () => require("./commands/get") as typeof GetCommand,
@@ -86,6 +88,7 @@ const COMMANDS: readonly Command[] = [
   { name: "delete", subcommands: ["secret"], summary: "delete one of a cluster's secrets", help: () => load.secrets().DELETE_SECRET_HELP, run: (a, io) => load.secrets().deleteSecret(a, io) },
   { name: "delete", subcommands: ["sshpublickey"], summary: "delete a cluster's admin SSH key", help: () => load.sshPublicKey().DELETE_SSH_KEY_HELP, run: (a, io) => load.sshPublicKey().deleteSshPublicKey(a, io) },
   { name: "migrate", summary: "move a cluster's state to another store, verified", help: () => load.migrate().MIGRATE_HELP, run: (a, io) => load.migrate().migrate(a, io) },
+  { name: "encryption", subcommands: ["show", "set", "clear"], summary: "show, record or clear the store's client-side encryption policy", help: () => load.encryption().ENCRYPTION_HELP, run: (a, io) => load.encryption().encryption(a, io) },
   { name: "rekey", summary: "re-encrypt a cluster's client-side-encrypted files under the current key", help: () => load.rekey().REKEY_HELP, run: (a, io) => load.rekey().rekey(a, io) },
 ];
 

@@ -1,4 +1,5 @@
-import { type ClusterEncryption, storeEncryption, unreadableByKops } from "../store/secrets";
+import { CLI_KEY_HINT, guardStore } from "../store/policy-guard";
+import { type ClusterEncryption, unreadableByKops } from "../store/secrets";
 import { bucketAdmin, NotFoundError, openPath, parseUrl, type VfsPath } from "../vfs";
 import { UsageError } from "./io";
 import { storeFromKopsConfig } from "./kops-config";
@@ -18,7 +19,7 @@ export function stateStore(flag: string | undefined, env: Record<string, string 
  * Client-side encryption from the environment. The current key: KSTATE_PASSPHRASE or
  * KSTATE_AWS_KMS_KEY_ID; the old key during a rotation (read only): KSTATE_FALLBACK_PASSPHRASE or
  * KSTATE_FALLBACK_AWS_KMS_KEY_ID; KSTATE_ENCRYPT_PATTERNS (comma-separated, default secrets/** and
- * pki/private/**); KSTATE_ENCRYPT_ENFORCE=1. AWS KMS is reached with the usual AWS_REGION,
+ * pki/private/**); KSTATE_ENCRYPT_ENFORCE=1; KSTATE_ENCRYPT_BREAKS_KOPS=1 (seal files kops reads). AWS KMS is reached with the usual AWS_REGION,
  * AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN and AWS_ENDPOINT_URL_KMS.
  */
 export function encryptionFromEnv(env: Record<string, string | undefined>): ClusterEncryption | undefined {
@@ -45,18 +46,21 @@ export function encryptionFromEnv(env: Record<string, string | undefined>): Clus
     ...(usesKms ? { awsKms } : {}),
     ...(env.KSTATE_ENCRYPT_PATTERNS ? { patterns: env.KSTATE_ENCRYPT_PATTERNS.split(",").map((p) => p.trim()).filter(Boolean) } : {}),
     ...(env.KSTATE_ENCRYPT_ENFORCE === "1" || env.KSTATE_ENCRYPT_ENFORCE === "true" ? { enforce: true } : {}),
+    ...(env.KSTATE_ENCRYPT_BREAKS_KOPS === "1" || env.KSTATE_ENCRYPT_BREAKS_KOPS === "true" ? { allowEncryptingKopsReads: true } : {}),
   };
 }
 
 /**
- * The state store (`stateStore`), opened with any client-side encryption the environment sets.
- * Warns on `stderr` when the patterns would encrypt files kops itself must read.
+ * The state store (`stateStore`), opened with any client-side encryption the environment sets and
+ * guarded by the store's recorded encryption policy (store/policy-guard.ts): every command that
+ * writes opens the store here. Warns on `stderr` when the patterns would encrypt files kops itself
+ * must read.
  */
 export function openStore(flag: string | undefined, env: Record<string, string | undefined>, stderr?: { write(s: string): unknown }): VfsPath {
   const encryption = encryptionFromEnv(env);
   const unreadable = encryption ? unreadableByKops(encryption) : [];
   if (unreadable.length > 0) stderr?.write(`warning: KSTATE_ENCRYPT_PATTERNS encrypts ${unreadable.join(" and ")}; kops cannot read encrypted files\n`);
-  return openPath(stateStore(flag, env), encryption ? { clientSideEncryption: storeEncryption(encryption) } : {});
+  return guardStore(openPath(stateStore(flag, env)), encryption, CLI_KEY_HINT);
 }
 
 /**

@@ -10,7 +10,10 @@ import { CONFIG_FILE, configBaseOf } from "../store/layout";
 import { isScalar } from "yaml";
 import { getIn, parseYaml, setIn, stringifyYaml } from "../store/yaml";
 import { copyFile, md5Of, sameStoredBytes } from "../vfs/copy";
-import { NotFoundError, ValidationError } from "../vfs/errors";
+import { globToRegExp } from "../vfs/encrypted";
+import { isEnvelope } from "../vfs/envelope";
+import { NotFoundError, RefusedError, ValidationError } from "../vfs/errors";
+import { describePolicy, type EncryptionPolicy, POLICY_FILE } from "../store/encryption-policy";
 import type { FileInfo, VfsPath } from "../vfs/path";
 import { mapLimit } from "../store/cluster-store";
 
@@ -33,6 +36,29 @@ export interface SyncOptions {
   /** Work out what would move and write nothing. */
   dryRun?: boolean;
   onProgress?: (p: SyncProgress) => void;
+  /**
+   * The destination store's recorded encryption policy (store/encryption-policy.ts): a source file
+   * its patterns name that is not sealed is refused before anything is copied (files are copied as
+   * stored, so the destination would hold it in plaintext).
+   */
+  destinationPolicy?: EncryptionPolicy | undefined;
+}
+
+/** Refuses a move that would put plaintext where the destination's policy wants ciphertext. */
+async function checkDestinationPolicy(source: VfsPath, destination: VfsPath, files: FileInfo[], policy: EncryptionPolicy): Promise<void> {
+  const patterns = policy.patterns.map(globToRegExp);
+  const named = files.filter((f) => patterns.some((p) => p.test(f.path)));
+  const plain: string[] = [];
+  await mapLimit(named, 16, async (f) => {
+    if (!isEnvelope((await source.join(f.path).read()).data)) plain.push(f.path);
+  });
+  if (plain.length === 0) return;
+  plain.sort();
+  throw new RefusedError(
+    `migrate to ${destination.url}: the destination store keeps ${describePolicy(policy)} (recorded in ${POLICY_FILE}), and ${plain.length} of these files are plaintext in ${source.url} (${plain.slice(0, 5).join(", ")}${plain.length > 5 ? ", …" : ""}); nothing was copied. `
+      + "Encrypt them at the source first (kstate rekey with the same key and patterns), or clear the destination's policy (kstate encryption clear)",
+    { url: destination.url },
+  );
 }
 
 export interface SyncResult {
@@ -122,6 +148,7 @@ export async function syncCluster(source: VfsPath, destination: VfsPath, options
   const [sourceFiles, destFiles] = await Promise.all([source.listTree({ hashes: true }), destination.listTree({ hashes: true })]);
   const configInfo = sourceFiles.find((f) => f.path === CONFIG_FILE);
   if (!configInfo) throw new NotFoundError(`migrate ${source.url}: no cluster there (no config file)`, { url: source.url });
+  if (options.destinationPolicy) await checkDestinationPolicy(source, destination, sourceFiles, options.destinationPolicy);
   const configBase = configBaseOf(destination.url);
   const sourceConfig = await source.join(CONFIG_FILE).read();
   const wantedConfig = rewriteConfigBase(sourceConfig.data.toString("utf8"), source.join(CONFIG_FILE).url, configBase);

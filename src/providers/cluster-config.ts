@@ -13,7 +13,8 @@ import { parsePath } from "../store/field-path";
 import { configBaseOf, isKopsFile, isKopsManagedState } from "../store/layout";
 import { CA_KEYSET, findPrimary, keysetFile } from "../store/keyset";
 import { DOCUMENT, readOwners } from "../store/managed-fields";
-import { type ClusterEncryption, decodeSecret, encryptionProblems, keyedSecretHash, SECRET_NAME, storeEncryption } from "../store/secrets";
+import { guardStore, PULUMI_KEY_HINT } from "../store/policy-guard";
+import { type ClusterEncryption, decodeSecret, encryptionProblems, keyedSecretHash, SECRET_NAME } from "../store/secrets";
 import { bucketAdmin, canonicalUrl, openPath, parseUrl } from "../vfs";
 import { KstateError, NotFoundError, RefusedError } from "../vfs/errors";
 import { containsUnknown, isUnknown, type ProviderImpl } from "./serialize";
@@ -159,8 +160,9 @@ function request(i: Normalized, recorded?: Ownership, previousSecrets: readonly 
   return req;
 }
 
+/** The store, guarded by its recorded encryption policy: a write without the key it names is refused. */
 function storeOf(i: Pick<ClusterConfigInputs, "store" | "clientSideEncryption">): ClusterStore {
-  return new ClusterStore(openPath(i.store, i.clientSideEncryption ? { clientSideEncryption: storeEncryption(i.clientSideEncryption) } : {}));
+  return new ClusterStore(guardStore(openPath(i.store), i.clientSideEncryption, PULUMI_KEY_HINT));
 }
 
 /** Input problems that need no I/O, each naming its property. */

@@ -1,6 +1,7 @@
 import { syncCluster, type SyncResult } from "../ops/sync";
 import { isDns1123Subdomain } from "../ops/validate";
 import { canonicalUrl, NotFoundError, openPath, parseUrl, RefusedError } from "../vfs";
+import { readPolicy } from "../store/encryption-policy";
 import { KstateError } from "../vfs/errors";
 import { containsUnknown, type ProviderImpl } from "./serialize";
 import { configureFromStack } from "./stack-config";
@@ -81,7 +82,8 @@ function outputs(i: Normalized, r: SyncResult): MigrationOutputs {
 
 async function migrate(i: Normalized): Promise<MigrationOutputs> {
   const { source, destination } = folders(i);
-  return outputs(i, await syncCluster(source, destination, { concurrency: i.concurrency, deleteSource: i.deleteSource }));
+  const destinationPolicy = (await readPolicy(openPath(i.destination)))?.policy;
+  return outputs(i, await syncCluster(source, destination, { concurrency: i.concurrency, deleteSource: i.deleteSource, destinationPolicy }));
 }
 
 export const provider: ProviderImpl<MigrationInputs, MigrationOutputs> = {
@@ -100,7 +102,8 @@ export const provider: ProviderImpl<MigrationInputs, MigrationOutputs> = {
     }
     const { source, destination } = folders(inputs);
     try {
-      const r = await syncCluster(source, destination, { dryRun: true, concurrency: inputs.concurrency });
+      const destinationPolicy = (await readPolicy(openPath(inputs.destination)))?.policy;
+      const r = await syncCluster(source, destination, { dryRun: true, concurrency: inputs.concurrency, destinationPolicy });
       const plan = [`copy ${r.filesCopied} of ${r.filesTotal} files (${r.bytesCopied} of ${r.bytesTotal} bytes) from ${source.url} to ${destination.url}`];
       if (r.extraAtDestination.length > 0) plan.push(`${r.extraAtDestination.length} file(s) at the destination are not in the source; they are kept`);
       if (inputs.deleteSource) plan.push(`then delete the ${r.filesTotal} source files`);

@@ -1,6 +1,8 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { bucketAdmin, type BucketAdmin, type BucketEncryption, canonicalUrl, type OpenOptions, openPath, parseUrl } from "../vfs";
+import { bucketAdmin, type BucketAdmin, type BucketEncryption, canonicalUrl, hasVersions, type OpenOptions, openPath, parseUrl } from "../vfs";
 import { type ClusterEncryption, encryptionProblems, storeEncryption } from "../store/secrets";
+import { clearEncryptionPolicy, clustersBrokenBy, setEncryptionPolicy } from "../ops/encryption-policy";
+import { describePolicy, POLICY_FILE, policyOf, readPolicy } from "../store/encryption-policy";
 import { keyringOf, probeKeys } from "../vfs/encrypted";
 import { KstateError, RefusedError } from "../vfs/errors";
 import { configureFromStack, stackConfig } from "./stack-config";
@@ -30,8 +32,13 @@ export interface StateStoreInputs {
   endpoint?: string;
   /**
    * Client-side encryption for the store's clusters (a Pulumi secret): the key (passphrase or AWS
-   * KMS key) is proved to work on create and update; pass `clientSideEncryption` on to each
-   * ClusterConfig, and give the same key to the CLI (KSTATE_PASSPHRASE / KSTATE_AWS_KMS_KEY_ID).
+   * KMS key) is proved to work on create and update, and the policy (the kind of key, the AWS KMS
+   * key's id, the patterns; never the key) is recorded in the store at `.kstate/encryption.json`.
+   * Every writer then needs the key: pass `clientSideEncryption: store.clientSideEncryption` to each
+   * ClusterConfig (one without it fails, naming the key), and give the CLI the same key
+   * (--passphrase-file / KSTATE_PASSPHRASE, --kms-key-id / KSTATE_AWS_KMS_KEY_ID). Removing it
+   * clears the recorded policy. Patterns that take in files kops reads are refused while kops
+   * manages a cluster of the store, unless `allowEncryptingKopsReads: true`.
    */
   clientSideEncryption?: ClusterEncryption;
 }
@@ -170,6 +177,46 @@ async function proveKeys(i: Normalized, url: string): Promise<void> {
   }
 }
 
+/** The store root, without client-side encryption: where the policy file lives. */
+function rootOf(i: Normalized) {
+  return openPath(i.url, openOptions(i));
+}
+
+/** Refuses (before anything changes) a policy that would seal files kops reads on a cluster kops manages. */
+async function checkPolicy(i: Normalized): Promise<void> {
+  if (!i.clientSideEncryption) return;
+  const policy = policyOf(i.clientSideEncryption);
+  const { clusters, patterns } = await clustersBrokenBy(rootOf(i), policy);
+  if (clusters.length > 0) {
+    throw new RefusedError(`${i.url}: clientSideEncryption: refusing to record ${describePolicy(policy)}: kops manages ${clusters.join(", ")} (kops-version.txt or cluster-completed.spec), and ${patterns.join(", ")} would encrypt files kops or its nodes read, which breaks kops's next update and node boot. Nothing was changed. Encrypt other files (patterns), use encryption: "aws:kms" instead, or set allowEncryptingKopsReads: true`, { url: i.url });
+  }
+}
+
+/**
+ * Records the client-side encryption policy in the store (ops/encryption-policy.ts), or clears
+ * it when the input was removed (`hadOne`): the store's encryption is a property of the store.
+ */
+async function recordPolicy(i: Normalized, hadOne: boolean): Promise<void> {
+  const root = rootOf(i);
+  if (i.clientSideEncryption) {
+    try {
+      await setEncryptionPolicy(root, i.clientSideEncryption);
+    } catch (e) {
+      throw new Error(`${i.url}: clientSideEncryption: ${(e as Error).message}`);
+    }
+  } else if (hadOne && (await readPolicy(root))) {
+    await clearEncryptionPolicy(root);
+  }
+}
+
+/** True when the store holds nothing but its encryption policy file (and old versions of it). */
+async function onlyThePolicy(i: Normalized): Promise<boolean> {
+  const root = rootOf(i);
+  const files = await root.listTree();
+  if (files.length !== 1 || files[0]!.path !== POLICY_FILE) return false;
+  return !hasVersions(root) || (await root.listTreeVersions()).every((v) => v.path === POLICY_FILE);
+}
+
 /** Brings an existing bucket's versioning and encryption to what the inputs ask. */
 async function reconcile(i: Normalized, admin: BucketAdmin): Promise<void> {
   const s = await admin.settings();
@@ -246,6 +293,7 @@ export const provider: ProviderImpl<StateStoreInputs, StateStoreOutputs> = {
     const admin = adminFor(i);
     await proveKeys(i, admin.url);
     const existing = await admin.settings();
+    if (existing.exists) await checkPolicy(i);
     let adopted = false;
     if (existing.exists) {
       if (!i.adoptExisting) {
@@ -265,6 +313,7 @@ export const provider: ProviderImpl<StateStoreInputs, StateStoreOutputs> = {
         throw { id: admin.url, properties: props ?? { url: i.url }, message: `${admin.url} was created, but ${(e as Error).message}`, reasons: [(e as Error).message] };
       }
     }
+    await recordPolicy(i, false);
     const outs = await observe(i, admin, adopted);
     if (!outs) throw new Error(`${admin.url} was created but cannot be found`);
     return { id: admin.url, outs };
@@ -295,7 +344,9 @@ export const provider: ProviderImpl<StateStoreInputs, StateStoreOutputs> = {
     const i = news as Normalized;
     const admin = adminFor(i);
     await proveKeys(i, admin.url);
+    await checkPolicy(i);
     await reconcile(i, admin);
+    await recordPolicy(i, olds.clientSideEncryption !== undefined);
     const outs = await observe(i, admin, olds.adopted);
     if (!outs) throw new RefusedError(`${admin.url} no longer exists; run \`pulumi refresh\` to forget it, then \`pulumi up\` to create it again`);
     return { outs };
@@ -310,9 +361,10 @@ export const provider: ProviderImpl<StateStoreInputs, StateStoreOutputs> = {
       console.log(`${admin.url} was adopted, not created, by this stack: leaving it and its objects in place (set forceDestroy: true to delete it).`);
       return;
     }
-    if (!props.forceDestroy && !(await admin.isEmpty())) {
+    if (!props.forceDestroy && !(await admin.isEmpty()) && !(await onlyThePolicy(i))) {
       throw new RefusedError(`${admin.url} is not empty (it holds cluster state or old versions of it). Refusing to delete it; move the state elsewhere first, or set forceDestroy: true on the StateStore to delete it with everything in it.`);
     }
-    await admin.delete({ force: props.forceDestroy });
+    // A store holding only its policy is empty of state: it goes with the policy.
+    await admin.delete({ force: props.forceDestroy || (await onlyThePolicy(i)) });
   },
 };

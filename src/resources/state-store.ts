@@ -105,8 +105,11 @@ export class StateStore extends pulumi.dynamic.Resource {
       additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "clientSideEncryption"],
     }, "kstate", "StateStore");
     const parsed = pulumi.all([this.scheme, this.bucket]);
-    this.readPolicy = parsed.apply(([scheme, b]) => (scheme === "s3" ? s3ReadPolicy(b) : undefined));
-    this.writePolicy = parsed.apply(([scheme, b]) => (scheme === "s3" ? s3WritePolicy(b) : undefined));
+    // The KMS keys: the bucket's SSE-KMS key, and the client-side key (its id only, from the inputs,
+    // so the policies are not secret as the whole clientSideEncryption output is).
+    const keys = pulumi.all([this.scheme, this.bucket, this.encryption, this.kmsKeyId, pulumi.output(rest.clientSideEncryption).apply((c) => c?.awsKmsKeyId)]);
+    this.readPolicy = keys.apply(([scheme, b, enc, kms, cse]) => (scheme === "s3" ? s3ReadPolicy(b, { sse: enc === "aws:kms" ? kms : undefined, clientSide: cse }) : undefined));
+    this.writePolicy = keys.apply(([scheme, b, enc, kms, cse]) => (scheme === "s3" ? s3WritePolicy(b, { sse: enc === "aws:kms" ? kms : undefined, clientSide: cse }) : undefined));
     this.readBindings = parsed.apply(([scheme, b]) => (scheme === "gs" ? gcsReadBindings(b) : undefined));
     this.writeBindings = parsed.apply(([scheme, b]) => (scheme === "gs" ? gcsWriteBindings(b) : undefined));
   }

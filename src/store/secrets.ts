@@ -13,13 +13,20 @@ import { ValidationError } from "../vfs/errors";
 export type ClusterEncryption = Omit<ClientSideEncryption, "patterns"> & {
   /** Default `secrets/**` and `pki/private/**`, so kops still reads `config` and instance groups. */
   patterns?: string[];
+  /**
+   * Seal files kops or its nodes read (`config`, `instancegroup/**`, `secrets/**`, `pki/**`,
+   * `igconfig/**`) on clusters kops manages, which breaks kops's own reads of them. Default off:
+   * such settings are refused there.
+   */
+  allowEncryptingKopsReads?: boolean;
 };
 
 export const DEFAULT_ENCRYPTED_PATTERNS: readonly string[] = ["secrets/**", "pki/private/**"];
 
 /** The VFS settings for a store root: each cluster-relative pattern under any cluster folder. */
 export function storeEncryption(settings: ClusterEncryption): ClientSideEncryption {
-  return { ...settings, patterns: (settings.patterns ?? DEFAULT_ENCRYPTED_PATTERNS).map((p) => `*/${p}`) };
+  const { allowEncryptingKopsReads: _allow, ...rest } = settings;
+  return { ...rest, patterns: (settings.patterns ?? DEFAULT_ENCRYPTED_PATTERNS).map((p) => `*/${p}`) };
 }
 
 /**
@@ -32,6 +39,9 @@ export function encryptionProblems(settings: unknown, property = "clientSideEncr
   const s = settings as ClusterEncryption;
   if (s.patterns !== undefined && (!Array.isArray(s.patterns) || s.patterns.some((p) => typeof p !== "string" || p === ""))) {
     return [{ property: `${property}.patterns`, reason: "must be a list of non-empty path patterns" }];
+  }
+  if (s.allowEncryptingKopsReads !== undefined && typeof s.allowEncryptingKopsReads !== "boolean") {
+    return [{ property: `${property}.allowEncryptingKopsReads`, reason: "must be true or false" }];
   }
   try {
     keyringOf(storeEncryption(s));

@@ -247,7 +247,10 @@ class VersionedEncryptedPath extends EncryptedPath {
   }
 }
 
-/** True for a path opened with client-side encryption. */
+/**
+ * True for a path opened with client-side encryption, or a wrapper over one that opens and rekeys
+ * as it does and says so with `holdsKey: true` (the store's policy guard).
+ */
 export function isEncryptedPath(p: VfsPath): p is VfsPath & Pick<EncryptedPath, "rekey" | "open"> {
-  return p instanceof EncryptedPath;
+  return p instanceof EncryptedPath || (p as { holdsKey?: unknown }).holdsKey === true;
 }

@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { syncCluster } from "../../ops/sync";
 import { openPath } from "../../vfs";
+import { readPolicy } from "../../store/encryption-policy";
 import { colours, EXIT, formatBytes, type Io, confirm, UsageError } from "../io";
 import { clusterName } from "../cluster-name";
 import { ProgressReporter } from "../progress";
@@ -49,7 +50,8 @@ export async function migrate(argv: string[], io: Io): Promise<number> {
   if (source.url === destination.url) throw new UsageError("--from and --to are the same store");
   const c = colours(io);
 
-  const plan = await syncCluster(source, destination, { dryRun: true, concurrency });
+  const destinationPolicy = (await readPolicy(openPath(values.to)))?.policy;
+  const plan = await syncCluster(source, destination, { dryRun: true, concurrency, destinationPolicy });
   io.stdout.write(`${c.bold(`Migrate ${name}`)}\n  from ${source.url}\n  to   ${destination.url}\n`);
   io.stdout.write(`  copy ${plan.filesCopied} of ${plan.filesTotal} files (${formatBytes(plan.bytesCopied)} of ${formatBytes(plan.bytesTotal)}); ${plan.filesAlreadyThere} already there\n`);
   io.stdout.write(`  spec.configBase at the destination: ${plan.configBase}\n`);
@@ -66,6 +68,7 @@ export async function migrate(argv: string[], io: Io): Promise<number> {
   const progress = new ProgressReporter(io, "copying");
   const result = await syncCluster(source, destination, {
     concurrency,
+    destinationPolicy,
     deleteSource: values["delete-source"] === true,
     onProgress: (p) => progress.update(p),
   });

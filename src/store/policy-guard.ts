@@ -1,0 +1,220 @@
+/**
+ * The one way kstate opens a state store for its writers (CLI commands and the ClusterConfig
+ * provider): a VfsPath over the store root that honours the store's recorded encryption policy
+ * (encryption-policy.ts) on every write.
+ *
+ * - With a policy recorded, every write into a cluster's folder needs a key: without one the write
+ *   is refused, naming the policy's key. The rule holds for every file of the folder, not only the
+ *   sealed ones, so the first write of a many-file change is the refused one and the store stays
+ *   as it was. Another key than the policy's (one AWS KMS key per cluster, say) is taken: what the
+ *   policy forbids is plaintext.
+ * - With the key, files are sealed by the policy's patterns (the writer's own patterns apply only
+ *   where no policy is recorded).
+ * - Patterns that take in files kops or nodes read are refused for a cluster kops manages unless
+ *   the policy (or, with none, the writer's settings) carries `allowEncryptingKopsReads`.
+ *
+ * Reads are not guarded: files written in plaintext before the policy still read.
+ */
+import { Readable } from "node:stream";
+import { encryptedPath, isEncryptedPath, keyringOf, type Keyring } from "../vfs/encrypted";
+import { RefusedError } from "../vfs/errors";
+import { type FileVersion, hasVersions, type HasVersions, type TreeVersion } from "../vfs/path";
+import type { FileInfo, ListTreeOptions, ReadResult, ReadStreamResult, RemoveOptions, Revision, StreamWriteOptions, VfsPath, WriteOptions, WriteResult } from "../vfs/path";
+import { describePolicy, type EncryptionPolicy, isKopsManaged, kopsReadPatterns, POLICY_FILE, POLICY_FOLDER, readPolicy } from "./encryption-policy";
+import { type ClusterEncryption, DEFAULT_ENCRYPTED_PATTERNS, storeEncryption } from "./secrets";
+
+/** How the missing key is given, per face: named in refusals. */
+export interface KeyHint {
+  passphrase: string;
+  awsKms: string;
+}
+
+export const CLI_KEY_HINT: KeyHint = {
+  passphrase: "give the passphrase with --passphrase-file FILE or KSTATE_PASSPHRASE",
+  awsKms: "give the key with --kms-key-id or KSTATE_AWS_KMS_KEY_ID",
+};
+
+export const PULUMI_KEY_HINT: KeyHint = {
+  passphrase: "give the ClusterConfig clientSideEncryption: { passphrase } (e.g. clientSideEncryption: store.clientSideEncryption)",
+  awsKms: "give the ClusterConfig clientSideEncryption: { awsKmsKeyId } (e.g. clientSideEncryption: store.clientSideEncryption)",
+};
+
+/** What one opening of the store shares between its paths: the policy (read once) and what it decided. */
+interface Shared {
+  raw: VfsPath;
+  writer: ClusterEncryption | undefined;
+  hint: KeyHint;
+  /** Read keyring: the writer's own settings (decrypting needs no patterns). */
+  readKeyring: Keyring | undefined;
+  policy?: Promise<EncryptionPolicy | undefined>;
+  writeKeyring?: Promise<Keyring | undefined>;
+  clusters: Map<string, Promise<void>>;
+}
+
+/**
+ * The store at `raw` (opened without encryption) for a writer holding `writer` (or no key).
+ * `hint` says how to give a missing key in refusals.
+ */
+export function guardStore(raw: VfsPath, writer: ClusterEncryption | undefined, hint: KeyHint = CLI_KEY_HINT): VfsPath {
+  const shared: Shared = { raw, writer, hint, readKeyring: writer ? keyringOf(storeEncryption(writer)) : undefined, clusters: new Map() };
+  return guarded(raw, shared, []);
+}
+
+function guarded(inner: VfsPath, shared: Shared, segments: string[]): VfsPath {
+  return hasVersions(inner) ? new VersionedGuardedPath(inner, shared, segments) : new GuardedPath(inner, shared, segments);
+}
+
+function policyOf(shared: Shared): Promise<EncryptionPolicy | undefined> {
+  shared.policy ??= readPolicy(shared.raw).then((r) => r?.policy);
+  return shared.policy;
+}
+
+function writeKeyringOf(shared: Shared): Promise<Keyring | undefined> {
+  shared.writeKeyring ??= policyOf(shared).then((policy) => {
+    if (!shared.writer) return undefined;
+    return keyringOf(storeEncryption({ ...shared.writer, patterns: policy?.patterns ?? shared.writer.patterns ?? [...DEFAULT_ENCRYPTED_PATTERNS] }));
+  });
+  return shared.writeKeyring;
+}
+
+/** Refuses, before anything is written, a write into `cluster`'s folder that the policy does not allow. */
+async function checkCluster(shared: Shared, cluster: string): Promise<void> {
+  const store = shared.raw.url;
+  const policy = await policyOf(shared);
+  if (policy) {
+    const why = `store ${store} keeps ${describePolicy(policy)} (recorded in ${POLICY_FILE})`;
+    if (!shared.writer) {
+      throw new RefusedError(`${why}; ${policy.keyProvider === "aws-kms" ? shared.hint.awsKms : shared.hint.passphrase}; nothing was written`, { url: `${store}/${cluster}` });
+    }
+  }
+  const patterns = policy?.patterns ?? (shared.writer ? shared.writer.patterns ?? [...DEFAULT_ENCRYPTED_PATTERNS] : []);
+  const allowed = policy ? policy.allowEncryptingKopsReads : shared.writer?.allowEncryptingKopsReads === true;
+  const breaking = kopsReadPatterns(patterns);
+  if (breaking.length > 0 && !allowed && (await isKopsManaged(shared.raw.join(cluster)))) {
+    throw new RefusedError(
+      `cluster ${cluster} in ${store} is managed by kops (it has kops-version.txt or cluster-completed.spec), and ${breaking.join(", ")} would encrypt files kops or its nodes read, which breaks kops's next update and node boot; nothing was written. `
+        + `Encrypt other files, use SSE-KMS instead, or accept it with --encrypt-breaks-kops (allowEncryptingKopsReads: true)`,
+      { url: `${store}/${cluster}` },
+    );
+  }
+}
+
+class GuardedPath implements VfsPath {
+  constructor(protected readonly inner: VfsPath, protected readonly shared: Shared, protected readonly segments: string[]) {}
+
+  get url(): string {
+    return this.inner.url;
+  }
+
+  get base(): string {
+    return this.inner.base;
+  }
+
+  toString(): string {
+    return this.inner.toString();
+  }
+
+  join(...names: string[]): VfsPath {
+    return guarded(this.inner.join(...names), this.shared, [...this.segments, ...names.flatMap((n) => n.split("/")).filter((s) => s !== "")]);
+  }
+
+  private get relative(): string {
+    return this.segments.join("/");
+  }
+
+  /** This path as the reader sees it: decrypting with the writer's key, when one is given. */
+  protected reader(): VfsPath {
+    return this.shared.readKeyring ? encryptedPath(this.inner, this.shared.readKeyring, this.relative) : this.inner;
+  }
+
+  /** This path for a write: checked against the policy, then sealing by its patterns. */
+  private async writer(): Promise<VfsPath> {
+    const cluster = this.segments[0];
+    if (cluster === POLICY_FOLDER) throw new RefusedError(`${this.url}: ${POLICY_FOLDER}/ holds the store's encryption policy; change it with kstate encryption set|clear`, { url: this.url });
+    if (cluster !== undefined && this.segments.length > 1) {
+      let check = this.shared.clusters.get(cluster);
+      if (!check) {
+        check = checkCluster(this.shared, cluster);
+        this.shared.clusters.set(cluster, check);
+      }
+      await check;
+    }
+    const keyring = await writeKeyringOf(this.shared);
+    return keyring ? encryptedPath(this.inner, keyring, this.relative) : this.inner;
+  }
+
+  /** Opens stored bytes read elsewhere (decrypts an envelope with the key given). */
+  async open(data: Buffer): Promise<Buffer> {
+    const r = this.reader();
+    return isEncryptedPath(r) ? r.open(data) : data;
+  }
+
+  /** Re-encrypts this file by the policy's patterns under the current key (see EncryptedPath.rekey). */
+  async rekey(): Promise<boolean> {
+    const w = await this.writer();
+    return isEncryptedPath(w) ? w.rekey() : false;
+  }
+
+  /** True when this writer holds a key (so reads decrypt and writes seal). */
+  get holdsKey(): boolean {
+    return this.shared.readKeyring !== undefined;
+  }
+
+  read(): Promise<ReadResult> {
+    return this.reader().read();
+  }
+
+  stat(): Promise<FileInfo & { revision: Revision }> {
+    return this.inner.stat();
+  }
+
+  async write(data: Buffer | string, options?: WriteOptions): Promise<WriteResult> {
+    return (await this.writer()).write(data, options);
+  }
+
+  async create(data: Buffer | string): Promise<WriteResult> {
+    return (await this.writer()).create(data);
+  }
+
+  remove(options?: RemoveOptions): Promise<void> {
+    return this.inner.remove(options);
+  }
+
+  list(): Promise<FileInfo[]> {
+    return this.inner.list();
+  }
+
+  async listFolders(): Promise<string[]> {
+    // The policy's folder holds no cluster.
+    const names = await this.inner.listFolders();
+    return this.segments.length === 0 ? names.filter((n) => n !== POLICY_FOLDER) : names;
+  }
+
+  listTree(options?: ListTreeOptions): Promise<FileInfo[]> {
+    return this.inner.listTree(options);
+  }
+
+  readStream(): Promise<ReadStreamResult> {
+    return this.reader().readStream();
+  }
+
+  async writeStream(source: Readable | AsyncIterable<Uint8Array>, options?: StreamWriteOptions): Promise<WriteResult> {
+    return (await this.writer()).writeStream(source, options);
+  }
+}
+
+class VersionedGuardedPath extends GuardedPath {
+  listVersions(): Promise<FileVersion[]> {
+    return (this.inner as VfsPath & HasVersions).listVersions();
+  }
+
+  listTreeVersions(): Promise<TreeVersion[]> {
+    return (this.inner as VfsPath & HasVersions).listTreeVersions();
+  }
+
+  readVersion(versionId: string): Promise<ReadResult> {
+    const r = this.reader();
+    return hasVersions(r) ? r.readVersion(versionId) : (this.inner as VfsPath & HasVersions).readVersion(versionId);
+  }
+}
+
