@@ -48,7 +48,9 @@ export function apiServer(cluster: string, spec: Doc, options: { internal?: bool
   let server: string;
   if (options.internal) server = `https://api.internal.${cluster}`;
   else {
-    server = `https://${typeof api.publicName === "string" && api.publicName !== "" ? wrapIPv6(api.publicName) : `api.${cluster}`}`;
+    // kops's API.PublicName, stored in v1alpha2 as spec.masterPublicName.
+    const publicName = spec.masterPublicName;
+    server = `https://${typeof publicName === "string" && publicName !== "" ? wrapIPv6(publicName) : `api.${cluster}`}`;
     if (lb && (!lb.sslCertificate || options.admin)) {
       warnings.push(`the API is behind a load balancer: kops would ask the cloud for its address; kstate uses ${server} (pass --internal for api.internal.${cluster})`);
     }
@@ -106,8 +108,17 @@ export async function buildAdminKubeconfig(store: ClusterStore, cluster: string,
  */
 export function mergeKubeconfig(existing: string | undefined, entries: KubeconfigEntries, source = "kubeconfig"): string {
   const parsed = existing === undefined || existing.trim() === "" ? {} : parseYamlValues(existing, source);
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new ValidationError(`${source}: not a kubeconfig (no mapping at the top)`);
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new ValidationError(`${source}: not a kubeconfig (no mapping at the top); nothing was written`);
   const config = { ...(parsed as Doc) };
+  // What kubectl would refuse to load is never replaced: another kind of document, or lists that are not lists.
+  const notOne = (why: string) => new ValidationError(`${source}: not a kubeconfig (${why}); nothing was written`);
+  if (config.kind !== undefined && config.kind !== "Config") throw notOne(`kind is ${JSON.stringify(config.kind)}, not Config`);
+  if (config.apiVersion !== undefined && config.apiVersion !== "v1") throw notOne(`apiVersion is ${JSON.stringify(config.apiVersion)}, not v1`);
+  for (const list of ["clusters", "contexts", "users"]) {
+    const items = config[list];
+    if (items === undefined || items === null) continue;
+    if (!Array.isArray(items) || items.some((e) => typeof e !== "object" || e === null || Array.isArray(e))) throw notOne(`${list} is not a list of named entries`);
+  }
   const put = (list: string, field: string, value: Doc) => {
     const items = Array.isArray(config[list]) ? (config[list] as Doc[]).filter((e) => e?.name !== entries.name) : [];
     items.push({ name: entries.name, [field]: value });

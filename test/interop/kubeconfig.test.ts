@@ -174,5 +174,30 @@ for (const [kind, make] of Object.entries(keypairStores)) {
       assert.equal(Date.parse(client.validFrom), Math.floor((now.getTime() - 48 * HOUR) / 1000) * 1000);
       assert.equal(client.subject, "O=system:masters\nCN=kubecfg");
     });
+
+    it("spec.masterPublicName is the server, as kops takes it; a file that is not a kubeconfig is left alone; a linked one is written where it points", async function () {
+      assert.equal((await ks(["edit", "cluster", NAME, "--set", "spec.masterPublicName=api.public.example.org"])).code, 0);
+      const theirsFile = path.join(dir, "kops-public");
+      await kops(["export", "kubeconfig", NAME, "--admin", "--kubeconfig", theirsFile, "--state", url], kopsAws());
+      const target = path.join(dir, "linked-target");
+      fs.writeFileSync(target, "apiVersion: v1\nkind: Config\nclusters: []\n", { mode: 0o600 });
+      const link = path.join(dir, "linked");
+      fs.symlinkSync(target, link);
+      const r = await ks(["export", "kubeconfig", NAME, "--admin", "--kubeconfig", link]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(fs.lstatSync(link).isSymbolicLink(), "the link stays a link");
+      const ours = entries(fs.readFileSync(target, "utf8"));
+      assert.equal(ours.cluster.server, "https://api.public.example.org");
+      assert.equal(ours.cluster.server, entries(fs.readFileSync(theirsFile, "utf8")).cluster.server);
+
+      for (const [name, text] of [["pod", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\n"], ["numbers", "clusters: 5\n"], ["other-version", "apiVersion: v2\nkind: Config\n"]] as const) {
+        const file = path.join(dir, name);
+        fs.writeFileSync(file, text);
+        const refused = await ks(["export", "kubeconfig", NAME, "--admin", "--kubeconfig", file]);
+        assert.equal(refused.code, 1, `${name}: ${refused.stderr}`);
+        assert.match(refused.stderr, new RegExp(`${name}: not a kubeconfig .*nothing was written`));
+        assert.equal(fs.readFileSync(file, "utf8"), text, `${name} is left as it was`);
+      }
+    });
   });
 }

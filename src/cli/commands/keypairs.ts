@@ -114,7 +114,7 @@ ${WRITE_EXIT}
 export const EXPORT_KUBECONFIG_HELP = `Usage: kstate export kubeconfig CLUSTER --admin[=DURATION] [--internal] [--kubeconfig FILE]
 
 Writes an admin kubeconfig for CLUSTER as kops export kubeconfig --admin does: the server kops picks
-(spec.api.publicName, else api.CLUSTER; api.internal.CLUSTER with --internal), the trusted
+(spec.masterPublicName, else api.CLUSTER; api.internal.CLUSTER with --internal), the trusted
 kubernetes-ca certificates as the CA, and a new client certificate (CN kubecfg-USER, O
 system:masters) signed by the primary kubernetes-ca key, valid DURATION (Go form: 18h, 90m, 1h30m;
 default 18h). It merges into FILE (default: the first path of $KUBECONFIG, else ~/.kube/config):
@@ -295,7 +295,14 @@ export async function exportKubeconfig(argv: string[], io: Io): Promise<number> 
   const userName = osUserName();
   const entries = await buildAdminKubeconfig(store, cluster, { lifetimeSeconds, internal: values.internal === true, ...(userName ? { userName } : {}) });
   for (const w of entries.warnings) io.stderr.write(`warning: ${w}\n`);
-  const file = kubeconfigPath(values.kubeconfig, io.env);
+  const named = kubeconfigPath(values.kubeconfig, io.env);
+  // A kubeconfig that is a link is written where it points, as kubectl and kops write it.
+  let file = named;
+  try {
+    file = fs.realpathSync(named);
+  } catch {
+    // not there yet (or a dangling link: written as named)
+  }
   let existing: string | undefined;
   try {
     existing = fs.readFileSync(file, "utf8");
