@@ -66,11 +66,14 @@ export async function readAdminSshKeys(store: ClusterStore, cluster: string): Pr
  */
 export function planAdminSshKey(cluster: string, stored: readonly StoredSshKey[], key: PlannedSshKey, options: { replace?: boolean } = {}): AdminSshKeyPlan {
   const id = key.file.slice(SSH_PUBLIC_KEY_DIR.length + 1);
-  const others = stored.filter((s) => s.id !== id);
+  // The key stored already: under its fingerprint's name, else under any name kops reads it from.
+  const kept = stored.find((s) => s.id === id) ?? stored.find((s) => s.fingerprint === key.fingerprint);
+  const others = stored.filter((s) => s !== kept);
   if (others.length > 0 && !options.replace) {
-    throw new RefusedError(`cluster ${cluster} has another admin SSH key (${others.map(shown).join(", ")}); kops takes exactly one. Pass --replace to put this one in its place, or delete it first (kstate delete sshpublickey). Nothing was written.`);
+    const what = others.map((s) => (s.fingerprint === key.fingerprint ? `this key again, in ${s.file}` : shown(s))).join(", ");
+    throw new RefusedError(`cluster ${cluster} has ${others.every((s) => s.fingerprint === key.fingerprint) ? "another file holding its admin SSH key" : "another admin SSH key"} (${what}); kops takes exactly one. Pass --replace to put this one in its place, or delete it first (kstate delete sshpublickey). Nothing was written.`);
   }
-  const create = stored.some((s) => s.id === id) ? undefined : { file: key.file, fingerprint: key.fingerprint, text: key.body.toString("utf8") };
+  const create = kept ? undefined : { file: key.file, fingerprint: key.fingerprint, text: key.body.toString("utf8") };
   const remove = others.map((s) => ({ file: s.file, ...(s.fingerprint ? { fingerprint: s.fingerprint } : {}), revision: s.revision }));
   return {
     cluster, ...(create ? { create } : {}), remove,

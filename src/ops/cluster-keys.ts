@@ -59,15 +59,16 @@ export async function planClusterKeys(store: ClusterStore, cluster: string, req:
     if (elsewhere) problems.push({ path: "sshPublicKey", message: `cluster ${cluster} keeps its keys in ${elsewhere}, not in this store` });
     else if (key) {
       const stored = await readAdminSshKeys(store, cluster);
-      const others = stored.filter((s) => s.file !== key.file);
-      const ours = others.every((s) => s.fingerprint !== undefined && s.fingerprint === req.previous?.sshFingerprint);
+      const kept = stored.find((s) => s.file === key.file) ?? stored.find((s) => s.fingerprint === key.fingerprint);
+      const others = stored.filter((s) => s !== kept);
+      const ours = others.every((s) => s.fingerprint !== undefined && (s.fingerprint === req.previous?.sshFingerprint || s.fingerprint === key.fingerprint));
       if (others.length > 0 && !ours && !takeOver) {
         conflicts.push({ file: others[0]!.file, path: "sshPublicKey", message: `another admin SSH key (${others.map((s) => s.fingerprint ?? "not a key").join(", ")}) is stored, put there by another writer; kops takes exactly one` });
       } else {
         out.ssh = planAdminSshKey(cluster, stored, key, { replace: true });
         out.lines.push(...out.ssh.lines);
       }
-      out.files.push(key.file);
+      out.files.push(kept?.file ?? key.file);
     }
   }
   if (req.ca !== undefined) {

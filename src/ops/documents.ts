@@ -72,8 +72,9 @@ function secretProblem(json: Buffer, url: string): string | undefined {
   return extra.length > 0 ? `${extra.map((k) => JSON.stringify(k)).join(", ")} is not a field of a kops secret, which holds Data only` : undefined;
 }
 
-/** A secret as change lines show it: a hash of its value, never the value. */
+/** A secret as change lines show it: a hash of its value, never the value (a stored file kops could not read says so, so it can be replaced or deleted). */
 function shownSecret(json: Buffer, url: string): Record<string, unknown> {
+  if (secretProblem(json, url) !== undefined) return { Data: "(not a kops secret)" };
   return { Data: `(sha256 ${secretHash(decodeSecret(json.toString("utf8"), url))})` };
 }
 

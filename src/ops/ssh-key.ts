@@ -128,6 +128,11 @@ export function planSshPublicKey(data: Buffer | string, source: string): Planned
       if (line === "" || line.startsWith("#")) continue;
       // The key data is the first base64 field after a type name (any options come before it).
       const words = line.split(/[ \t]+/);
+      const certificate = words.find((w) => /-cert-v0[01]@openssh\.com$/.test(w));
+      if (certificate) {
+        reason = `${certificate} is a certificate; give the public key itself`;
+        continue;
+      }
       for (let i = 1; i < words.length; i++) {
         const word = words[i]!;
         if (!/^[A-Za-z0-9+/]+={0,2}$/.test(word) || word.length % 4 !== 0) continue;

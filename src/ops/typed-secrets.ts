@@ -66,6 +66,12 @@ function encryptionConfig(data: Buffer, source: string): void {
   if (doc.kind !== "EncryptionConfiguration") refuse(source, what, `kind is ${doc.kind === undefined ? "not given" : word(String(doc.kind))}; kube-apiserver takes kind: EncryptionConfiguration (apiVersion: apiserver.config.k8s.io/v1)`);
   if (typeof doc.apiVersion !== "string" || !doc.apiVersion.startsWith("apiserver.config.k8s.io/")) refuse(source, what, `apiVersion is ${doc.apiVersion === undefined ? "not given" : word(String(doc.apiVersion))}; kube-apiserver takes apiserver.config.k8s.io/v1`);
   if (!Array.isArray(doc.resources) || doc.resources.length === 0) refuse(source, what, "resources must list what to encrypt and the providers (kube-apiserver refuses a config without them)");
+  for (const [i, entry] of (doc.resources as unknown[]).entries()) {
+    const e = (typeof entry === "object" && entry !== null && !Array.isArray(entry) ? entry : {}) as Record<string, unknown>;
+    const listed = (field: string) => Array.isArray(e[field]) && (e[field] as unknown[]).length > 0;
+    if (!listed("resources")) refuse(source, what, `resources[${i}].resources must list what to encrypt (e.g. [secrets]); kube-apiserver refuses an entry without it`);
+    if (!listed("providers")) refuse(source, what, `resources[${i}].providers must list at least one provider (e.g. aescbc, identity); kube-apiserver refuses an entry without it`);
+  }
 }
 
 /** Key lengths in hex digits Cilium takes for each algorithm (rfc4106 keys end in a 4-byte salt). */

@@ -57,6 +57,9 @@ describe("kstate sshpublickey and typed secrets: bad input", function () {
     { name: "YAML that does not parse for encryptionconfig", argv: (d) => ["create", "secret", "encryptionconfig", "--name", NAME, "-f", write(d, "enc.yaml", "kind: [EncryptionConfiguration\n")], code: 1, stderr: /enc\.yaml: not an EncryptionConfiguration: invalid YAML/ },
     { name: "another kind for encryptionconfig", argv: (d) => ["create", "secret", "encryptionconfig", "--name", NAME, "-f", write(d, "enc.yaml", "apiVersion: v1\nkind: Secret\n")], code: 1, stderr: /enc\.yaml: not an EncryptionConfiguration: kind is "Secret"/ },
     { name: "an encryptionconfig without resources", argv: (d) => ["create", "secret", "encryptionconfig", "--name", NAME, "-f", write(d, "enc.yaml", "apiVersion: apiserver.config.k8s.io/v1\nkind: EncryptionConfiguration\n")], code: 1, stderr: /enc\.yaml: not an EncryptionConfiguration: resources must list/ },
+    { name: "an encryptionconfig entry without providers", argv: (d) => ["create", "secret", "encryptionconfig", "--name", NAME, "-f", write(d, "enc.yaml", "apiVersion: apiserver.config.k8s.io/v1\nkind: EncryptionConfiguration\nresources:\n- resources: [secrets]\n")], code: 1, stderr: /enc\.yaml: not an EncryptionConfiguration: resources\[0\]\.providers must list at least one provider/ },
+    { name: "an encryptionconfig entry encrypting nothing", argv: (d) => ["create", "secret", "encryptionconfig", "--name", NAME, "-f", write(d, "enc.yaml", "apiVersion: apiserver.config.k8s.io/v1\nkind: EncryptionConfiguration\nresources:\n- providers: [{identity: {}}]\n")], code: 1, stderr: /enc\.yaml: not an EncryptionConfiguration: resources\[0\]\.resources must list what to encrypt/ },
+    { name: "an OpenSSH certificate given as the key", argv: () => ["create", "sshpublickey", "--name", NAME, "-i", "-"], input: "ssh-ed25519-cert-v01@openssh.com AAAAIHNzaC1lZDI1NTE5LWNlcnQtdjAxQG9wZW5zc2guY29tAAAA me@host\n", code: 1, stderr: /stdin: not an OpenSSH public key: ssh-ed25519-cert-v01@openssh\.com is a certificate; give the public key itself/ },
     { name: "a Cilium key too short", argv: (d) => ["create", "secret", "ciliumpassword", "--name", NAME, "-f", write(d, "cilium.yaml", "keys: 3 rfc4106(gcm(aes)) 0123456789abcdef 128\n")], code: 1, stderr: /cilium\.yaml: not a Cilium IPsec key .*: the rfc4106\(gcm\(aes\)\) key is 16 hex digits; Cilium needs 40, 56 or 72/ },
     { name: "a Cilium key with a bad ICV", argv: () => ["create", "secret", "ciliumpassword", "--name", NAME, "-f", "-"], input: "keys: 3 rfc4106(gcm(aes)) 0123456789abcdef0123456789abcdef01234567 100\n", code: 1, stderr: /the ICV length is "100"/ },
     { name: "a Cilium SPI out of range", argv: () => ["create", "secret", "ciliumpassword", "--name", NAME, "-f", "-"], input: "keys: 16 rfc4106(gcm(aes)) 0123456789abcdef0123456789abcdef01234567 128\n", code: 1, stderr: /the SPI, a number from 1 to 15/ },
@@ -137,6 +140,26 @@ describe("kstate sshpublickey and secrets: the old secrets/sshpublickey, listing
     const withKey = await kstate(["get", "secrets", "--name", NAME, "sealed", "plain", "-o", "yaml", "--reveal"], { env: sealedEnv });
     assert.equal(withKey.code, 0, withKey.stderr);
     assert.match(withKey.stdout, /name: sealed\n {2}sha256: [0-9a-f]{16}\n {2}value: the sealed value/);
+    // A file the listing cannot read is still deleted by name, as kops deletes it.
+    for (const name of ["garbage", "badb64"]) {
+      if (name === "badb64") await openPath(url).join(NAME, "secrets", name).create('{"Data":"%%%"}');
+      const gone = await kstate(["delete", "secret", name, "--name", NAME, "--yes"], { env });
+      assert.equal(gone.code, 0, gone.stderr);
+      assert.match(gone.stdout, new RegExp(`secrets/${name}: delete`));
+    }
+    assert.deepEqual((await openPath(url).join(NAME, "secrets").list()).map((f) => f.path).sort(), ["plain", "sealed"]);
+  });
+
+  it("the key stored under another file name is this key, not another one: nothing to do", async function () {
+    const { url, env, dir } = await freshStore();
+    await openPath(url).join(NAME, "pki", "ssh", "public", "admin", "admin").create(ED.text);
+    const before = await snapshot(openPath(url));
+    const r = await kstate(["create", "sshpublickey", "--name", NAME, "-i", write(dir, "ed.pub", ED.text)], { env });
+    assert.equal(r.code, 4, r.stderr);
+    assert.deepEqual(await snapshot(openPath(url)), before);
+    const other = await kstate(["create", "sshpublickey", "--name", NAME, "-i", write(dir, "rsa.pub", RSA.text)], { env });
+    assert.equal(other.code, 1);
+    assert.match(other.stderr, new RegExp(`another admin SSH key \\(${ED.md5}\\)`));
   });
 
   it("--from-literal still works, with a warning that the value lands in ps and shell history", async function () {
