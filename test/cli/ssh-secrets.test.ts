@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { applyAdminSshKey, planAdminSshKey, planClusterSshKey, readAdminSshKeys } from "../../src/ops";
 import { planSshPublicKey } from "../../src/ops/ssh-key";
 import { ClusterStore } from "../../src/store/cluster-store";
-import { openPath, resetMemoryStore } from "../../src/vfs";
+import { isEnvelope, openPath, resetMemoryStore } from "../../src/vfs";
 import { PreconditionFailedError, RefusedError } from "../../src/vfs/errors";
 import { kstate } from "../support/cli";
 import { snapshot } from "../support/snapshot";
@@ -160,6 +160,18 @@ describe("kstate sshpublickey and secrets: the old secrets/sshpublickey, listing
     const other = await kstate(["create", "sshpublickey", "--name", NAME, "-i", write(dir, "rsa.pub", RSA.text)], { env });
     assert.equal(other.code, 1);
     assert.match(other.stderr, new RegExp(`another admin SSH key \\(${ED.md5}\\)`));
+  });
+
+  it("a keyset sealed by client-side encryption is written with a warning that kops cannot open it", async function () {
+    const { url, env } = await freshStore();
+    const sealedEnv = { ...env, KSTATE_PASSPHRASE: "keyset warning passphrase" };
+    const r = await kstate(["create", "keypair", "kubernetes-ca", "--generate", "--primary", "--name", NAME], { env: sealedEnv });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /warning: pki\/private\/kubernetes-ca\/keyset\.yaml is sealed by client-side encryption; kops cannot open it/);
+    assert.ok(isEnvelope((await openPath(url).join(NAME, "pki", "private", "kubernetes-ca", "keyset.yaml").read()).data));
+    const plain = await kstate(["create", "keypair", "etcd-clients-ca", "--generate", "--primary", "--name", NAME], { env });
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.equal(plain.stderr, "", "no warning for a keyset kops reads");
   });
 
   it("--from-literal still works, with a warning that the value lands in ps and shell history", async function () {

@@ -4,7 +4,6 @@
  * kubeconfig signed by the cluster CA. Private keys are never printed: `-o yaml|json` print what
  * kops prints for keypairs (ids, subjects, dates), never key material.
  */
-import { parseGoDuration } from "../../ops/duration";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -12,7 +11,9 @@ import { parseArgs } from "node:util";
 import { ClusterStore } from "../../store/cluster-store";
 import { newDocument, stringifyYaml } from "../../store/yaml";
 import { applyKeypairPlan, isNoop, type KeypairItem, type KeypairPlan, listKeypairs, planDistrustKeypair, planGenerateKeypair, planImportKeypair, planPromoteKeypair, planTrustKeypair, readKeypairMaterial } from "../../ops/keypairs";
+import { parseGoDuration } from "../../ops/duration";
 import { buildAdminKubeconfig, DEFAULT_ADMIN_LIFETIME_SECONDS, mergeKubeconfig } from "../../ops/kubeconfig";
+import { isEnvelope, openPath } from "../../vfs";
 import { colours, EXIT, type Io, table, UsageError } from "../io";
 import { clusterName } from "../cluster-name";
 import { openStore } from "../store-url";
@@ -154,6 +155,11 @@ async function carryOut(store: ClusterStore, plan: KeypairPlan, dryRun: boolean 
   }
   await applyKeypairPlan(store, plan);
   io.stdout.write(`${c.green(plan.summary)}\n`);
+  // Sealed by client-side encryption (the default patterns take in pki/private/**), the keyset is
+  // kstate's to read: kops, nodeup and kops update cannot open it.
+  if (isEnvelope((await openPath(store.root.url).join(plan.cluster, ...plan.file.split("/")).read()).data)) {
+    io.stderr.write(`warning: ${plan.file} is sealed by client-side encryption; kops cannot open it (kops get keypairs skips it, kops update cluster fails). Store it with patterns that leave pki/ out (KSTATE_ENCRYPT_PATTERNS), or keep client-side encryption to clusters kops does not run.\n`);
+  }
   return EXIT.ok;
 }
 

@@ -159,7 +159,7 @@ export async function createSecret(argv: string[], io: Io): Promise<number> {
   await applyDocuments(store, plan);
   io.stdout.write(`${colours(io).green(change.action === "create" ? "Created" : "Replaced")} ${what} (sha256 ${secretHash(value)}).\n`);
   if (isTypedSecret(name) && await sealed(values.state, io, cluster, name)) {
-    io.stderr.write(`warning: secrets/${name} is sealed by client-side encryption; kops cannot open it, so kops update cluster will fail on it. Leave it out of KSTATE_ENCRYPT_PATTERNS (e.g. pki/private/**) and store it again.\n`);
+    io.stderr.write(`warning: secrets/${name} is sealed by client-side encryption; kops cannot open it, so kops update cluster will fail on it. Store it again with patterns that leave it out (KSTATE_ENCRYPT_PATTERNS), or keep client-side encryption to clusters kops does not run.\n`);
   }
   return EXIT.ok;
 }
