@@ -8,6 +8,7 @@ import type { ClusterStore } from "../store/cluster-store";
 import { findPrimary, type Keyset, type KeysetItem, KEYSET_DIR, KEYSET_FILE, KEYSET_NAME, keysetFile, LEGACY_KEYSET_NAMES, parseKeyset, serializeKeyset, sortItems } from "../store/keyset";
 import { NotFoundError, RefusedError, ValidationError } from "../vfs/errors";
 import type { Revision } from "../vfs/path";
+import { keysKeptElsewhere } from "./ssh-key";
 import { generateCa, goNameString, parseCertificatePem, parsePrivateKeyPem, pkiSerial, type ParsedCertificate, type ParsedKey } from "./certificates";
 
 export interface StoredKeyset {
@@ -208,6 +209,12 @@ function newId(keyset: Keyset | undefined, material: KeypairMaterial, primary: b
   return id.toString();
 }
 
+/** Keysets are written where kops reads them: refused when the cluster keeps its keys elsewhere. */
+async function requireKeysHere(store: ClusterStore, cluster: string): Promise<void> {
+  const elsewhere = keysKeptElsewhere(store, cluster, await store.readConfigValues(cluster));
+  if (elsewhere) throw new RefusedError(`${elsewhere}; kops reads its keypairs from there. Nothing was written.`, { url: store.cluster(cluster).url });
+}
+
 function requireRotatable(name: string, verb: string): void {
   if (!KEYSET_NAME.test(name)) throw new ValidationError(`keyset name ${JSON.stringify(name)}: use letters, digits and . _ - only`);
   if (!isRotatable(name)) throw new RefusedError(`${verb} keypairs for ${JSON.stringify(name)} is not supported (kops allows service-account and keysets whose name holds "-ca")`);
@@ -220,6 +227,7 @@ function requireRotatable(name: string, verb: string): void {
  */
 export async function planImportKeypair(store: ClusterStore, cluster: string, name: string, material: KeypairMaterial, options: { primary?: boolean; now?: Date } = {}): Promise<KeypairPlan> {
   requireRotatable(name, "adding");
+  await requireKeysHere(store, cluster);
   const primary = options.primary === true;
   const stored = await readKeyset(store, cluster, name);
   if (!stored && !primary) throw new RefusedError(`keyset ${name} has no keypair yet: the first keypair added to a keyset must be primary (pass --primary)`);
@@ -266,6 +274,7 @@ async function requireKeyset(store: ClusterStore, cluster: string, name: string)
  */
 export async function planPromoteKeypair(store: ClusterStore, cluster: string, name: string, id?: string): Promise<KeypairPlan> {
   requireRotatable(name, "promoting");
+  await requireKeysHere(store, cluster);
   const stored = await requireKeyset(store, cluster, name);
   const keyset = current(stored);
   if (id === undefined) {
@@ -294,6 +303,7 @@ function distrustTime(now: Date): string {
  * every id before writing anything (kops writes those before a refused one).
  */
 export async function planDistrustKeypair(store: ClusterStore, cluster: string, name: string, ids: readonly string[], options: { now?: Date } = {}): Promise<KeypairPlan> {
+  await requireKeysHere(store, cluster);
   const stored = await requireKeyset(store, cluster, name);
   const keyset = current(stored);
   let chosen = [...ids];
@@ -324,6 +334,7 @@ export async function planDistrustKeypair(store: ClusterStore, cluster: string, 
 /** Trusts distrusted keys again (kstate's own: kops has no way back from distrust). */
 export async function planTrustKeypair(store: ClusterStore, cluster: string, name: string, ids: readonly string[]): Promise<KeypairPlan> {
   if (ids.length === 0) throw new ValidationError("trust keypair needs the ids of the keypairs to trust");
+  await requireKeysHere(store, cluster);
   const stored = await requireKeyset(store, cluster, name);
   const keyset = current(stored);
   for (const id of ids) if (!keyset.keys.some((k) => k.id === id)) throw new RefusedError(`keyset ${name}: keypair ${id} not found`);

@@ -174,6 +174,19 @@ describe("kstate sshpublickey and secrets: the old secrets/sshpublickey, listing
     assert.equal(plain.stderr, "", "no warning for a keyset kops reads");
   });
 
+  it("keypair changes for a cluster that keeps its keys elsewhere (its configBase in another store) are refused, as kops would read them there", async function () {
+    const { url, env } = await freshStore();
+    assert.equal((await kstate(["create", "keypair", "kubernetes-ca", "--generate", "--primary", "--name", NAME], { env })).code, 0);
+    assert.equal((await kstate(["edit", "cluster", NAME, "--set", "spec.configBase=s3://elsewhere/keys.k8s.example.com"], { env })).code, 0);
+    const before = await snapshot(openPath(url));
+    for (const argv of [["create", "keypair", "kubernetes-ca", "--generate", "--name", NAME], ["promote", "keypair", "kubernetes-ca", "--name", NAME]]) {
+      const r = await kstate(argv, { env });
+      assert.equal(r.code, 1, `${argv.join(" ")}: ${r.stderr}`);
+      assert.match(r.stderr, /keeps its keys in s3:\/\/elsewhere\/keys\.k8s\.example\.com\/pki, not in .*kops reads its keypairs from there\. Nothing was written\./);
+    }
+    assert.deepEqual(await snapshot(openPath(url)), before);
+  });
+
   it("--from-literal still works, with a warning that the value lands in ps and shell history", async function () {
     const { env } = await freshStore();
     const r = await kstate(["create", "secret", "token", "--name", NAME, "--from-literal", "literal-value-1"], { env });
