@@ -64,7 +64,11 @@ export interface ParsedKey {
 
 /** The first private key block (RSA, EC or PKCS#8) of a PEM text, as kops reads one. */
 export function parsePrivateKeyPem(text: string, source: string): ParsedKey {
-  const block = pemBlocks(text).find((b) => ["RSA PRIVATE KEY", "EC PRIVATE KEY", "PRIVATE KEY"].includes(b.type));
+  const blocks = pemBlocks(text);
+  const block = blocks.find((b) => ["RSA PRIVATE KEY", "EC PRIVATE KEY", "PRIVATE KEY"].includes(b.type));
+  if (!block && blocks.some((b) => b.type === "ENCRYPTED PRIVATE KEY")) {
+    throw new ValidationError(`${source}: the private key is encrypted with a passphrase; kops keeps keys unencrypted (decrypt it first, e.g. openssl pkey -in ${source} -out plain.key)`, { problems: [{ path: source, message: "encrypted private key" }] });
+  }
   if (!block) throw new ValidationError(`${source}: no PEM private key block (RSA PRIVATE KEY, EC PRIVATE KEY or PRIVATE KEY) found`, { problems: [{ path: source, message: "not a PEM private key" }] });
   let key: KeyObject;
   try {

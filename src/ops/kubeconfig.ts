@@ -75,6 +75,9 @@ export async function buildAdminKubeconfig(store: ClusterStore, cluster: string,
   if (!primary?.publicMaterial || !primary.privateMaterial) throw new RefusedError(`keyset ${CA_KEYSET} of ${cluster} has no trusted primary keypair with a private key to sign with: ${hint}`);
   const source = `${stored.file} key ${primary.id}`;
   const issuer = { certificate: parseCertificatePem(primary.publicMaterial, source), key: parsePrivateKeyPem(primary.privateMaterial, source) };
+  if (issuer.key.key.asymmetricKeyType !== "rsa") {
+    throw new RefusedError(`keyset ${CA_KEYSET} of ${cluster}: the primary key ${primary.id} is an ${String(issuer.key.key.asymmetricKeyType).toUpperCase()} key, and kstate signs admin certificates with RSA CA keys only (kops export kubeconfig --admin signs with this one); nothing was written`);
+  }
 
   // The CA bundle: every trusted certificate, oldest id first.
   const trusted = stored.keyset.keys.filter((k) => !k.distrustTimestamp && k.publicMaterial).sort((a, b) => (idOlder(a.id, b.id) ? -1 : idOlder(b.id, a.id) ? 1 : 0));

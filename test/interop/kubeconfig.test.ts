@@ -11,6 +11,8 @@ import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { X509Certificate } from "node:crypto";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { generatePrivateKey, issueCertificate, parseCertificatePem, parsePrivateKeyPem, randomSerial } from "../../src/ops/certificates";
 import { adminKubeconfig } from "../../src/ops/kubeconfig";
 import { ClusterStore } from "../../src/store/cluster-store";
@@ -198,6 +200,25 @@ for (const [kind, make] of Object.entries(keypairStores)) {
         assert.match(refused.stderr, new RegExp(`${name}: not a kubeconfig .*nothing was written`));
         assert.equal(fs.readFileSync(file, "utf8"), text, `${name} is left as it was`);
       }
+    });
+
+    it("a key encrypted with a passphrase is refused saying so; an EC primary CA key is refused for signing, naming the key, and nothing is written", async function () {
+      const rsa = await opensslCa(dir, "enc-ca", "enc-ca");
+      const encrypted = path.join(dir, "enc-ca.pkcs8");
+      await promisify(execFile)("openssl", ["pkcs8", "-topk8", "-v2", "aes256", "-in", rsa.key, "-out", encrypted, "-passout", "pass:secret"]);
+      const before = await snapshot(openPath(url));
+      const refused = await ks(["create", "keypair", "kubernetes-ca", "--cert", rsa.cert, "--key", encrypted, "--name", NAME]);
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /enc-ca\.pkcs8: the private key is encrypted with a passphrase/);
+      assert.deepEqual(await snapshot(openPath(url)), before);
+
+      const ec = await opensslCa(dir, "ec-ca", "ec-ca", undefined, "ec");
+      assert.equal((await ks(["create", "keypair", "kubernetes-ca", "--cert", ec.cert, "--key", ec.key, "--primary", "--name", NAME])).code, 0);
+      const file = path.join(dir, "ec-kubeconfig");
+      const r = await ks(["export", "kubeconfig", NAME, "--admin", "--kubeconfig", file]);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /keyset kubernetes-ca of kubecfg\.k8s\.example\.com: the primary key \d+ is an EC key, and kstate signs admin certificates with RSA CA keys only/);
+      assert.ok(!fs.existsSync(file));
     });
   });
 }

@@ -19,10 +19,11 @@ export const keypairStores: Record<string, () => Promise<{ url: string; env: Rec
 };
 
 /** A self-signed CA made by openssl (an outside tool, so kstate's parsing is checked against it). */
-export async function opensslCa(dir: string, name: string, cn: string, serial?: string): Promise<{ cert: string; key: string }> {
+export async function opensslCa(dir: string, name: string, cn: string, serial?: string, algorithm: "rsa" | "ec" = "rsa"): Promise<{ cert: string; key: string }> {
   const cert = path.join(dir, `${name}.crt`);
   const key = path.join(dir, `${name}.key`);
-  await run("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-subj", `/CN=${cn}`, "-days", "30",
+  const newKey = algorithm === "rsa" ? ["-newkey", "rsa:2048"] : ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"];
+  await run("openssl", ["req", "-x509", ...newKey, "-nodes", "-keyout", key, "-out", cert, "-subj", `/CN=${cn}`, "-days", "30",
     "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign", ...(serial ? ["-set_serial", serial] : [])]);
   return { cert, key };
 }
