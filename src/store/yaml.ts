@@ -71,8 +71,10 @@ function firstError(doc: Document, source: string): ValidationError | undefined 
   const e = doc.errors[0] ?? doc.warnings.find((w) => w.code === "TAG_RESOLVE_FAILED");
   if (!e) return undefined;
   const where = e.linePos?.[0] ? ` at line ${e.linePos[0].line}, column ${e.linePos[0].col}` : "";
-  return new ValidationError(`${source}: invalid YAML${where}: ${e.message.split("\n")[0]}`, {
-    problems: [{ path: "", message: e.message.split("\n")[0]! }],
+  // The parser's message repeats the place (" at line L, column C:") before its code frame.
+  const reason = e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+  return new ValidationError(`${source}: invalid YAML${where}: ${reason}`, {
+    problems: [{ path: "", message: reason }],
     cause: e,
   });
 }

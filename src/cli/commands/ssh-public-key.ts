@@ -195,7 +195,7 @@ export async function getSshPublicKeys(argv: string[], io: Io): Promise<number> 
     if (items.length === 0) throw new NotFoundError(`no SSH public key found for cluster ${cluster} in ${store.root.url} (add one with kstate create sshpublickey --name ${cluster} -i FILE)`);
     io.stdout.write(table(["ID"], items.map((k) => [k.id])));
   } else if (output === "yaml") io.stdout.write(keysYaml(items));
-  else io.stdout.write(`${JSON.stringify(items.length === 0 ? null : items, null, 2)}\n`);
+  else io.stdout.write(JSON.stringify(items.length === 0 ? null : items)); // compact, no newline: as kops prints it
   return keys.some((k) => k.problem) ? EXIT.failure : EXIT.ok;
 }
 
