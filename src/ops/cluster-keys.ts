@@ -8,7 +8,9 @@
  */
 import type { ClusterStore } from "../store/cluster-store";
 import { CA_KEYSET, findPrimary, keysetFile } from "../store/keyset";
+import { configBaseOf } from "../store/layout";
 import { type AdminSshKeyPlan, applyAdminSshKey, planAdminSshKey, readAdminSshKeys } from "./admin-ssh-key";
+import { parseCertificatePem } from "./certificates";
 import { applyKeypairPlan, isNoop, type KeypairPlan, planCaImport, readKeyset } from "./keypairs";
 import { keysKeptElsewhere, planSshPublicKey } from "./ssh-key";
 import type { Problem } from "./validate";
@@ -46,7 +48,7 @@ function samePem(a: string | undefined, b: string | undefined): boolean {
  * conflicts (another writer's key in the way) are pushed onto the lists given, as the
  * documents' are.
  */
-export async function planClusterKeys(store: ClusterStore, cluster: string, req: ClusterKeysRequest, config: Record<string, unknown> | undefined, takeOver: boolean, problems: Problem[], conflicts: Problem[]): Promise<ClusterKeysPlan> {
+export async function planClusterKeys(store: ClusterStore, cluster: string, req: ClusterKeysRequest, config: Record<string, unknown> | undefined, takeOver: boolean, problems: Problem[], conflicts: Problem[], storeUrl?: string): Promise<ClusterKeysPlan> {
   const out: ClusterKeysPlan = { lines: [], files: [] };
   if (req.sshPublicKey !== undefined) {
     let key;
@@ -55,8 +57,11 @@ export async function planClusterKeys(store: ClusterStore, cluster: string, req:
     } catch (e) {
       problems.push({ path: "sshPublicKey", message: (e as Error).message.replace(/^sshPublicKey: /, "") });
     }
-    const elsewhere = key ? keysKeptElsewhere(store, cluster, config) : undefined;
-    if (elsewhere) problems.push({ path: "sshPublicKey", message: `cluster ${cluster} keeps its keys in ${elsewhere}, not in this store` });
+    // A plan made on a stand-in (the bucket is not made yet) keeps its keys where the request's store will.
+    const configBase = (config?.spec as { configBase?: unknown } | undefined)?.configBase;
+    const here = storeUrl !== undefined && configBase === configBaseOf(`${storeUrl.replace(/\/$/, "")}/${cluster}`);
+    const elsewhere = key && !here ? keysKeptElsewhere(store, cluster, config) : undefined;
+    if (elsewhere) problems.push({ path: "sshPublicKey", message: elsewhere });
     else if (key) {
       const stored = await readAdminSshKeys(store, cluster);
       const kept = stored.find((s) => s.file === key.file) ?? stored.find((s) => s.fingerprint === key.fingerprint);
@@ -80,6 +85,10 @@ export async function planClusterKeys(store: ClusterStore, cluster: string, req:
         conflicts.push({ file: keysetFile(CA_KEYSET), path: "ca", message: `the cluster CA's primary key ${primary.id} was not put there by this manager; replacing it rotates the CA of a cluster that may be running (kstate create keypair / promote keypair do that by hand)` });
       } else {
         const plan = await planCaImport(store, cluster, req.ca);
+        // kops ids a key by the clock unless its certificate's serial will do: such an id is the
+        // time of writing, never shown as if a preview could know it.
+        const serial = parseCertificatePem(req.ca.cert, "ca.cert").serial.toString();
+        if (plan.id !== undefined && plan.id !== serial) plan.lines = plan.lines.map((l) => l.split(plan.id!).join("(an id given when written)"));
         if (!isNoop(plan)) {
           out.ca = plan;
           out.lines.push(...plan.lines);

@@ -288,7 +288,7 @@ export async function planCluster(store: ClusterStore, req: ClusterRequest, now 
   // cluster as a whole, as it would be after the change (unless it goes).
   const problems: Problem[] = (expansion?.problems ?? []).map((p) => ({ path: `options.${p.option}`, message: p.message }));
   if (problems.length === 0) problems.push(...validatePlanned(req.name, stored, storedGroups, files));
-  const keys = req.keys && !req.release && configDoc ? await planClusterKeys(store, req.name, req.keys, plain(configDoc), req.takeOver === true, problems, conflicts) : undefined;
+  const keys = req.keys && !req.release && configDoc ? await planClusterKeys(store, req.name, req.keys, plain(configDoc), req.takeOver === true, problems, conflicts, req.storeUrl) : undefined;
   const changes = fileChanges(files);
   const adopted = stored !== undefined && !(prior.config ?? []).includes(DOCUMENT);
   return { name: req.name, existed: stored !== undefined, adopted, files, changes, ownership, problems, conflicts, secrets, ...(keys ? { keys } : {}) };

@@ -6,6 +6,7 @@
  */
 import type { ClusterStore } from "../store/cluster-store";
 import { findPrimary, type Keyset, type KeysetItem, KEYSET_DIR, KEYSET_FILE, KEYSET_NAME, keysetFile, LEGACY_KEYSET_NAMES, parseKeyset, serializeKeyset, sortItems } from "../store/keyset";
+import { isEnvelope } from "../vfs/envelope";
 import { NotFoundError, RefusedError, ValidationError } from "../vfs/errors";
 import type { Revision } from "../vfs/path";
 import { keysKeptElsewhere } from "./ssh-key";
@@ -28,6 +29,7 @@ async function readFile(store: ClusterStore, cluster: string, file: string): Pro
   const path = store.cluster(cluster).join(...file.split("/"));
   try {
     const { data, revision } = await path.read();
+    if (isEnvelope(data)) throw new ValidationError(`${path.url}: encrypted client side, and this store is opened without that key; give it with --passphrase-file or KSTATE_PASSPHRASE (--kms-key-id or KSTATE_AWS_KMS_KEY_ID), or clientSideEncryption in a program`, { url: path.url });
     return { text: data.toString("utf8"), revision, url: path.url };
   } catch (e) {
     if (NotFoundError.isInstance(e)) return undefined;

@@ -13,11 +13,11 @@ import { parsePath } from "../store/field-path";
 import { configBaseOf, isKopsFile, isKopsManagedState } from "../store/layout";
 import { CA_KEYSET, findPrimary, keysetFile } from "../store/keyset";
 import { DOCUMENT, readOwners } from "../store/managed-fields";
-import { guardStore, PULUMI_KEY_HINT } from "../store/policy-guard";
+import { checkWritable, guardStore, PULUMI_KEY_HINT } from "../store/policy-guard";
 import { type ClusterEncryption, decodeSecret, encryptionProblems, keyedSecretHash, SECRET_NAME } from "../store/secrets";
 import { bucketAdmin, canonicalUrl, openPath, parseUrl } from "../vfs";
 import { KstateError, NotFoundError, RefusedError } from "../vfs/errors";
-import { containsUnknown, isUnknown, type ProviderImpl } from "./serialize";
+import { containsUnknown, isUnknown, type ProviderImpl, sealedFailures } from "./serialize";
 import { configureFromStack } from "./stack-config";
 
 /** 1: ownership in outputs (`ownedPaths`). 2: ownership in the documents (`metadata.managedFields`). */
@@ -308,6 +308,8 @@ async function planResource(i: Normalized, previous: readonly string[], recorded
     } else throw e;
   }
   const lines = [...describeChanges(cluster), ...describeSecretChanges(cluster.secrets), ...(cluster.keys?.lines ?? [])];
+  // What the store's encryption policy would refuse at up is refused here, in the preview.
+  if (lines.length > 0 && !bucketMissing) await checkWritable(store.root, i.name);
   const planned: Planned = { cluster, bucketMissing, lines };
   if (use === "remember") {
     if (plans.size > 64) plans.clear();
@@ -430,7 +432,7 @@ async function apply(i: Normalized, olds: Partial<ClusterConfigOutputs> | undefi
 
 /**
  * The key files the resource put there itself, which go with a cluster it deletes: its admin SSH
- * key, and the `kubernetes-ca` keyset when that holds only its CA.
+ * key, and the `kubernetes-ca` keyset whose primary is its CA.
  */
 async function keyFilesOf(store: ClusterStore, props: ClusterConfigOutputs): Promise<string[]> {
   const files: string[] = [];
@@ -440,7 +442,8 @@ async function keyFilesOf(store: ClusterStore, props: ClusterConfigOutputs): Pro
   }
   if (props.caCertificate !== undefined) {
     const stored = await readKeyset(store, props.name, CA_KEYSET);
-    if (stored?.file === keysetFile(CA_KEYSET) && stored.keyset.keys.length === 1 && stored.keyset.keys[0]!.publicMaterial === props.caCertificate) files.push(stored.file);
+    // Its CA is the primary: the older keys are ones it rotated out, or kops's (and then kops's other state refuses the delete).
+    if (stored?.file === keysetFile(CA_KEYSET) && findPrimary(stored.keyset)?.publicMaterial === props.caCertificate) files.push(stored.file);
   }
   return files;
 }
@@ -484,61 +487,69 @@ async function planDelete(props: ClusterConfigOutputs): Promise<{ run(): Promise
   };
 }
 
+/** Inputs that hold secrets: a check failure never names them where the engine would print their value. */
+const SECRET_INPUTS = ["secrets", "ca", "sshPublicKey", "clientSideEncryption"];
+
+/**
+ * Checks the inputs and, when they are known, reads the cluster and works out the change: an
+ * invalid result or a field another manager owns fails here, so `preview` shows it and nothing
+ * is written. The change is printed line by line, and the resulting owned values become the
+ * `ownedValues` input, so `preview --diff` shows them field by field.
+ */
+async function checkResource(olds: ClusterConfigInputs, news: ClusterConfigInputs): Promise<pulumi.dynamic.CheckResult<ClusterConfigInputs>> {
+  const failures = checkInputs(news);
+  if (failures.length > 0) return { failures };
+  if (containsUnknown(news)) {
+    const inputs = { ...news };
+    delete inputs.ownedValues;
+    return { inputs };
+  }
+  const previous = olds as Partial<ClusterConfigInputs>;
+  const i = normalize({ ...news, manager: managerFor(news, previous) });
+  if (previous.store !== undefined && previous.name === i.name && !containsUnknown(previous.store)) {
+    const from = canonicalUrl(previous.store);
+    if (from !== i.store) {
+      const moved = await storeOf(i).readConfig(i.name).then((c) => c !== undefined, () => false);
+      if (!moved) {
+        return { failures: [{ property: "store", reason: `${i.name} is kept in ${from}; changing store to ${i.store} would not move it. Move it with a StateStoreMigration (or \`kstate migrate\`) first, then point store at ${i.store}.` }] };
+      }
+    }
+  }
+  let planned: Planned;
+  let legacy: Ownership | undefined;
+  try {
+    legacy = await ownershipOfLegacyInputs(previous);
+    planned = await planResource(i, previousSecretNames(previous), legacy, "remember", previousKeys(previous));
+  } catch (e) {
+    return { failures: [storeFailure(i, e)] };
+  }
+  const { cluster } = planned;
+  if (legacy) {
+    // State from kstate 0.1 records which documents the resource created only in its outputs,
+    // which `check` does not see: this one preview is approximate, and `update` decides.
+    process.stderr.write(`${i.name} in ${i.store}: upgrading state written by kstate 0.1; this preview cannot tell which documents the resource created, so the update works the change out again from the old state and checks it before writing\n`);
+  } else if (cluster.problems.length > 0 || cluster.conflicts.length > 0) {
+    const property = (file: string | undefined, path: string) => (path === "sshPublicKey" || path === "ca" ? path
+      : file === undefined || file === "config" ? (path.startsWith("metadata.name") ? "name" : "spec") : file.startsWith("secrets/") ? "secrets" : "instanceGroups");
+    return {
+      failures: [
+        ...cluster.problems.map((p) => ({ property: property(p.file, p.path), reason: `${p.file ? `${p.file}: ` : ""}${p.path ? `${p.path}: ` : ""}${p.message}` })),
+        ...cluster.conflicts.map((c) => ({ property: property(c.file, c.path), reason: `${c.file}: ${c.path}: ${c.message}. Change it in that manager, stop setting it here, or set onConflict: "overwrite" to take it over.` })),
+      ],
+    };
+  }
+  show(i, planned, previous.store === undefined);
+  return { inputs: { ...i, ownedValues: ownedValuesOf(cluster.ownership, Object.fromEntries(cluster.files.map((f) => [f.file, f.after]))) } };
+}
+
 export const provider: ProviderImpl<ClusterConfigInputs, ClusterConfigOutputs> = {
   async configure(req) {
     configureFromStack(req);
   },
 
-  /**
-   * Checks the inputs and, when they are known, reads the cluster and works out the change: an
-   * invalid result or a field another manager owns fails here, so `preview` shows it and nothing
-   * is written. The change is printed line by line, and the resulting owned values become the
-   * `ownedValues` input, so `preview --diff` shows them field by field.
-   */
   async check(olds, news) {
-    const failures = checkInputs(news);
-    if (failures.length > 0) return { failures };
-    if (containsUnknown(news)) {
-      const inputs = { ...news };
-      delete inputs.ownedValues;
-      return { inputs };
-    }
-    const previous = olds as Partial<ClusterConfigInputs>;
-    const i = normalize({ ...news, manager: managerFor(news, previous) });
-    if (previous.store !== undefined && previous.name === i.name && !containsUnknown(previous.store)) {
-      const from = canonicalUrl(previous.store);
-      if (from !== i.store) {
-        const moved = await storeOf(i).readConfig(i.name).then((c) => c !== undefined, () => false);
-        if (!moved) {
-          return { failures: [{ property: "store", reason: `${i.name} is kept in ${from}; changing store to ${i.store} would not move it. Move it with a StateStoreMigration (or \`kstate migrate\`) first, then point store at ${i.store}.` }] };
-        }
-      }
-    }
-    let planned: Planned;
-    let legacy: Ownership | undefined;
-    try {
-      legacy = await ownershipOfLegacyInputs(previous);
-      planned = await planResource(i, previousSecretNames(previous), legacy, "remember", previousKeys(previous));
-    } catch (e) {
-      return { failures: [storeFailure(i, e)] };
-    }
-    const { cluster } = planned;
-    if (legacy) {
-      // State from kstate 0.1 records which documents the resource created only in its outputs,
-      // which `check` does not see: this one preview is approximate, and `update` decides.
-      process.stderr.write(`${i.name} in ${i.store}: upgrading state written by kstate 0.1; this preview cannot tell which documents the resource created, so the update works the change out again from the old state and checks it before writing\n`);
-    } else if (cluster.problems.length > 0 || cluster.conflicts.length > 0) {
-      const property = (file: string | undefined, path: string) => (path === "sshPublicKey" || path === "ca" ? path
-        : file === undefined || file === "config" ? (path.startsWith("metadata.name") ? "name" : "spec") : file.startsWith("secrets/") ? "secrets" : "instanceGroups");
-      return {
-        failures: [
-          ...cluster.problems.map((p) => ({ property: property(p.file, p.path), reason: `${p.file ? `${p.file}: ` : ""}${p.path ? `${p.path}: ` : ""}${p.message}` })),
-          ...cluster.conflicts.map((c) => ({ property: property(c.file, c.path), reason: `${c.file}: ${c.path}: ${c.message}. Change it in that manager, stop setting it here, or set onConflict: "overwrite" to take it over.` })),
-        ],
-      };
-    }
-    show(i, planned, previous.store === undefined);
-    return { inputs: { ...i, ownedValues: ownedValuesOf(cluster.ownership, Object.fromEntries(cluster.files.map((f) => [f.file, f.after]))) } };
+    const checked = await checkResource(olds, news);
+    return checked.failures ? { ...checked, failures: sealedFailures(checked.failures, SECRET_INPUTS) } : checked;
   },
 
   async diff(_id, olds, news) {

@@ -64,3 +64,12 @@ export function isUnknown(value: unknown): boolean {
 export function containsUnknown(value: unknown): boolean {
   return JSON.stringify(value ?? null).includes(UNKNOWN);
 }
+
+/**
+ * Check failures as the engine may print them: for a property that holds a secret (a CA key, a
+ * secret value, a passphrase) the failure names the property in its reason only, since the
+ * engine prints the value of a property a failure names beside it.
+ */
+export function sealedFailures(failures: readonly pulumi.dynamic.CheckFailure[], secretProperties: readonly string[]): pulumi.dynamic.CheckFailure[] {
+  return failures.map((f) => (secretProperties.includes(f.property.split(/[.[]/)[0]!) ? { property: "", reason: `${f.property}: ${f.reason}` } : f));
+}

@@ -6,7 +6,7 @@ import { describePolicy, POLICY_FILE, policyOf, readPolicy } from "../store/encr
 import { keyringOf, probeKeys } from "../vfs/encrypted";
 import { KstateError, RefusedError } from "../vfs/errors";
 import { configureFromStack, stackConfig } from "./stack-config";
-import { containsUnknown, type ProviderImpl } from "./serialize";
+import { containsUnknown, type ProviderImpl, sealedFailures } from "./serialize";
 
 export const STATE_STORE_SCHEMA_VERSION = 1;
 
@@ -266,7 +266,8 @@ export const provider: ProviderImpl<StateStoreInputs, StateStoreOutputs> = {
 
   async check(olds, news) {
     const { inputs, failures } = checkStateStore(news);
-    if (failures.length > 0) return { failures };
+    // The engine prints the value of a property a failure names: never a passphrase's.
+    if (failures.length > 0) return { failures: sealedFailures(failures, ["clientSideEncryption"]) };
     const i = inputs!;
     const previous = olds as Partial<StateStoreInputs>;
     if (typeof previous.url === "string" && !containsUnknown(previous.url)) {

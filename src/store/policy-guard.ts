@@ -60,6 +60,15 @@ export function guardStore(raw: VfsPath, writer: ClusterEncryption | undefined, 
   return guarded(raw, shared, []);
 }
 
+/**
+ * Refuses, as the first write into `cluster`'s folder would, when the store's policy (or the
+ * kops-managed rule) does not let this writer write there; nothing is written. For a preview that
+ * must fail where `up` would.
+ */
+export async function checkWritable(root: VfsPath, cluster: string): Promise<void> {
+  if (root instanceof GuardedPath) await root.checkWrite(cluster);
+}
+
 function guarded(inner: VfsPath, shared: Shared, segments: string[]): VfsPath {
   return hasVersions(inner) ? new VersionedGuardedPath(inner, shared, segments) : new GuardedPath(inner, shared, segments);
 }
@@ -141,6 +150,16 @@ class GuardedPath implements VfsPath {
     }
     const keyring = await writeKeyringOf(this.shared);
     return keyring ? encryptedPath(this.inner, keyring, this.relative) : this.inner;
+  }
+
+  /** Refuses as a write into `cluster`'s folder would be refused, writing nothing (for previews). */
+  async checkWrite(cluster: string): Promise<void> {
+    let check = this.shared.clusters.get(cluster);
+    if (!check) {
+      check = checkCluster(this.shared, cluster);
+      this.shared.clusters.set(cluster, check);
+    }
+    await check;
   }
 
   /** Opens stored bytes read elsewhere (decrypts an envelope with the key given). */

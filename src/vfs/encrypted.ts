@@ -77,6 +77,13 @@ export function keyringOf(settings: ClientSideEncryption): Keyring {
   if (!current) throw new ValidationError("client-side encryption: give a passphrase or awsKmsKeyId", { problems: [{ path: "clientSideEncryption.passphrase", message: "a passphrase or awsKmsKeyId is required" }] });
   const fallback = settings.fallback ? providerOf(settings.fallback, "clientSideEncryption.fallback", settings.awsKms) : undefined;
   const all = [current, ...(fallback ? [fallback] : [])];
+  for (const pattern of settings.patterns) {
+    // Anything else would match no path, so files meant to be sealed would be stored in plaintext.
+    if (/[{}[\]\\]/.test(pattern) || pattern.split("/").some((seg) => seg === "" || seg === "." || seg === "..")) {
+      const shown = pattern.replace(/^\*\//, "");
+      throw new ValidationError(`client-side encryption: the pattern ${JSON.stringify(shown)} would match no file: patterns are paths relative to a cluster's folder, with *, ? and ** only (no leading ./ or /, no {a,b} or [abc])`, { problems: [{ path: "clientSideEncryption.patterns", message: `${JSON.stringify(shown)} matches no file` }] });
+    }
+  }
   const patterns = settings.patterns.map(globToRegExp);
   return { current, all, matches: (relative) => patterns.some((p) => p.test(relative)), enforce: settings.enforce === true };
 }

@@ -55,6 +55,8 @@ for (const s of stores) {
         assert.ok(!e.message.includes(PASSPHRASE));
         return true;
       });
+      // With the policy recorded, the preview itself fails where up would, writing nothing.
+      await assert.rejects(stack.preview(), /keeps secrets\/\*\*, pki\/private\/\*\* encrypted with a passphrase .*nothing was written/);
       const root = openPath(url, openOptions());
       const files = await root.listTree();
       assert.deepEqual(files.map((f) => f.path), [POLICY_FILE], "the policy is recorded, and nothing of the cluster was written");

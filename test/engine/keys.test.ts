@@ -29,6 +29,7 @@ describe("ClusterConfig keys and getKubeconfig through the Pulumi engine (file:/
   let dir: string;
   let stack: Stack;
   let key = FIRST;
+  let ca = { cert: CA.certificate.pem, key: CA.key.pem };
 
   const files = (sub: string) => {
     const at = path.join(dir, CLUSTER, sub);
@@ -44,7 +45,7 @@ describe("ClusterConfig keys and getKubeconfig through the Pulumi engine (file:/
         name: CLUSTER,
         options: { zones: ["us-east-1a"], kubernetesVersion: "v1.30.2", cloud: "aws" },
         sshPublicKey: key.text,
-        ca: { cert: CA.certificate.pem, key: CA.key.pem },
+        ca,
       });
       const kc = getKubeconfigOutput({ store: c.store, name: c.name, admin: "2h" });
       return { fingerprint: c.sshKeyFingerprint, caCertificate: c.caCertificate, kubeconfig: kc.kubeconfig, expires: kc.expires };
@@ -112,6 +113,23 @@ describe("ClusterConfig keys and getKubeconfig through the Pulumi engine (file:/
     fs.rmSync(path.join(dir, CLUSTER, "pki/ssh/public/admin", hex(OTHER)));
     await stack.up();
     assert.deepEqual(files("pki/ssh/public/admin"), [hex(FIRST)]);
+  });
+
+  it("a failing check never prints a private key: one given as sshPublicKey, or a CA whose key is not its certificate's", async function () {
+    const ok = key;
+    const privateBody = "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZWQyNTUxOQ";
+    key = { text: `-----BEGIN OPENSSH PRIVATE KEY-----\n${privateBody}\n-----END OPENSSH PRIVATE KEY-----\n`, md5: "" };
+    const sshFailure = await stack.preview().then(() => undefined, (e: Error) => e.message);
+    key = ok;
+    assert.match(sshFailure ?? "", /sshPublicKey: not an OpenSSH public key: it is a private key/);
+    assert.ok(!sshFailure!.includes(privateBody), "the private key is not printed");
+
+    const other = generateCa("kubernetes-ca");
+    ca = { cert: CA.certificate.pem, key: other.key.pem };
+    const caFailure = await stack.preview().then(() => undefined, (e: Error) => e.message);
+    ca = { cert: CA.certificate.pem, key: CA.key.pem };
+    assert.match(caFailure ?? "", /ca: .*does not belong to the certificate/);
+    for (const pem of [other.key.pem, CA.key.pem]) assert.ok(!caFailure!.includes(pem.split("\n")[1]!), "no line of a CA key is printed");
   });
 
   it("the exported stack holds the CA's private key only encrypted", async function () {

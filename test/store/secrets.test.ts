@@ -14,6 +14,13 @@ describe("client-side encryption settings as resource inputs", function () {
     assert.deepEqual(encryptionProblems({ awsKmsKeyId: " " }).map((p) => p.property), ["clientSideEncryption.awsKmsKeyId"]);
     assert.deepEqual(encryptionProblems({ passphrase: long, patterns: [""] }).map((p) => p.property), ["clientSideEncryption.patterns"]);
     assert.deepEqual(encryptionProblems("a string").map((p) => p.property), ["clientSideEncryption"]);
+    // Patterns that would match no file (so what they name would be stored in plaintext).
+    for (const pattern of ["./secrets/**", "/secrets/**", "{secrets,x}/**", "[s]ecrets/**", "secrets//x", "../secrets/**"]) {
+      const problems = encryptionProblems({ passphrase: long, patterns: [pattern] });
+      assert.deepEqual(problems.map((p) => p.property), ["clientSideEncryption.patterns"], pattern);
+      assert.match(problems[0]!.reason, /would match no file/, pattern);
+    }
+    assert.deepEqual(encryptionProblems({ passphrase: long, patterns: ["secrets/*", "secret?/**", "pki/private/**"] }), []);
   });
 
   it("ClusterConfig and StateStore report them under their own property", function () {

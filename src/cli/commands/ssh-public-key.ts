@@ -87,7 +87,7 @@ export async function createSshPublicKey(argv: string[], io: Io): Promise<number
     args: argv, allowPositionals: true,
     options: {
       name: { type: "string" }, state: { type: "string" }, "ssh-public-key": { type: "string", short: "i" }, pubkey: { type: "string" },
-      replace: { type: "boolean" }, force: { type: "boolean" }, "dry-run": { type: "boolean" },
+      replace: { type: "boolean" }, force: { type: "boolean" }, "dry-run": { type: "boolean" }, yes: { type: "boolean", short: "y" },
     },
   });
   const cluster = clusterName("create sshpublickey", positionals.slice(1), values.name, io.env);
