@@ -3,6 +3,9 @@
  * (`pki/ssh/public/admin/<fingerprint>`) and a cluster CA brought along (the primary of the
  * `kubernetes-ca` keyset). A key another writer put there is never replaced without `takeOver`;
  * a key the manager put there itself (its previous one) is replaced when the program changes it.
+ * A key that was there already when the manager first asked for it (kops put it there, say) is
+ * "found": shared, as a field that had the value before the first apply, so it stays another
+ * writer's when the program moves on to another key.
  * Keys are cluster state: a manager that stops setting one leaves it (nodes and `kops update` need
  * it); they go with the cluster, when its config goes.
  */
@@ -20,8 +23,14 @@ export interface ClusterKeysRequest {
   sshPublicKey?: string;
   /** The cluster CA (PEM certificate and private key), made the primary of `kubernetes-ca`. */
   ca?: { cert: string; key: string };
-  /** What the manager kept last time: the fingerprint of its SSH key, the PEM of its CA. */
-  previous?: { sshFingerprint?: string; caCert?: string };
+  /** What the manager kept last time: the fingerprint of its SSH key, the PEM of its CA, and whether each was found there. */
+  previous?: { sshFingerprint?: string; caCert?: string; sshFound?: boolean; caFound?: boolean };
+}
+
+/** Keys found stored, not written by the manager (see above). */
+export interface KeysFound {
+  ssh?: boolean;
+  ca?: boolean;
 }
 
 export interface ClusterKeysPlan {
@@ -31,6 +40,8 @@ export interface ClusterKeysPlan {
   lines: string[];
   /** The files the manager's keys are in once applied (for a delete that takes the cluster). */
   files: string[];
+  /** Which of the keys were found stored rather than written by the manager. */
+  found: KeysFound;
 }
 
 /** The fingerprint (`aa:bb:…`) of an SSH public key line. */
@@ -49,7 +60,8 @@ function samePem(a: string | undefined, b: string | undefined): boolean {
  * documents' are.
  */
 export async function planClusterKeys(store: ClusterStore, cluster: string, req: ClusterKeysRequest, config: Record<string, unknown> | undefined, takeOver: boolean, problems: Problem[], conflicts: Problem[], storeUrl?: string): Promise<ClusterKeysPlan> {
-  const out: ClusterKeysPlan = { lines: [], files: [] };
+  const out: ClusterKeysPlan = { lines: [], files: [], found: {} };
+  const previous = req.previous ?? {};
   if (req.sshPublicKey !== undefined) {
     let key;
     try {
@@ -66,7 +78,9 @@ export async function planClusterKeys(store: ClusterStore, cluster: string, req:
       const stored = await readAdminSshKeys(store, cluster);
       const kept = stored.find((s) => s.file === key.file) ?? stored.find((s) => s.fingerprint === key.fingerprint);
       const others = stored.filter((s) => s !== kept);
-      const ours = others.every((s) => s.fingerprint !== undefined && (s.fingerprint === req.previous?.sshFingerprint || s.fingerprint === key.fingerprint));
+      const mine = previous.sshFingerprint !== undefined && !previous.sshFound;
+      const ours = others.every((s) => s.fingerprint !== undefined && ((mine && s.fingerprint === previous.sshFingerprint) || s.fingerprint === key.fingerprint));
+      if (kept) out.found.ssh = previous.sshFingerprint === key.fingerprint ? previous.sshFound === true : true;
       if (others.length > 0 && !ours && !takeOver) {
         conflicts.push({ file: others[0]!.file, path: "sshPublicKey", message: `another admin SSH key (${others.map((s) => s.fingerprint ?? "not a key").join(", ")}) is stored, put there by another writer; kops takes exactly one` });
       } else {
@@ -80,7 +94,9 @@ export async function planClusterKeys(store: ClusterStore, cluster: string, req:
     try {
       const stored = await readKeyset(store, cluster, CA_KEYSET);
       const primary = stored ? findPrimary(stored.keyset) : undefined;
-      const mine = samePem(primary?.publicMaterial, req.ca.cert) || samePem(primary?.publicMaterial, req.previous?.caCert);
+      const already = samePem(primary?.publicMaterial, req.ca.cert);
+      const mine = already || (samePem(primary?.publicMaterial, previous.caCert) && !previous.caFound);
+      if (already) out.found.ca = samePem(previous.caCert, req.ca.cert) ? previous.caFound === true : true;
       if (primary && !mine && !takeOver) {
         conflicts.push({ file: keysetFile(CA_KEYSET), path: "ca", message: `the cluster CA's primary key ${primary.id} was not put there by this manager; replacing it rotates the CA of a cluster that may be running (kstate create keypair / promote keypair do that by hand)` });
       } else {

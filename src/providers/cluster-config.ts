@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import type * as pulumi from "@pulumi/pulumi";
 import { applyCluster, type ClusterPlan, type ClusterRequest, describeChanges, type Ownership, planCluster, valueAt } from "../ops/cluster";
-import { type ClusterKeysRequest, sshFingerprint } from "../ops/cluster-keys";
+import { type ClusterKeysRequest, type KeysFound, sshFingerprint } from "../ops/cluster-keys";
 import { readKeyset } from "../ops/keypairs";
 import { readAdminSshKeys } from "../ops/admin-ssh-key";
 import { checkOptions, type ClusterOptions } from "../ops/options";
@@ -59,6 +59,8 @@ export interface ClusterConfigInputs {
   ca?: { cert: string; key: string };
   /** Set by `check`: the value of every field the resource owns once applied, by `file: path`. */
   ownedValues?: Record<string, unknown>;
+  /** Set by `check`: which keys were stored already (another writer's, shared) rather than written by the resource. */
+  keysFound?: KeysFound;
 }
 
 export interface ClusterConfigOutputs {
@@ -91,13 +93,15 @@ export interface ClusterConfigOutputs {
   sshKeyFingerprint?: string;
   /** The certificate of the CA given as `ca`, when it is the cluster CA's primary (PEM). */
   caCertificate?: string;
+  /** Which keys were stored already, by another writer, when the resource first set them: those it never replaces or deletes. */
+  keysFound?: KeysFound;
 }
 
 /** Output names, in one place for the provider and the resource class. */
 export const CLUSTER_CONFIG_OUTPUTS = [
   "store", "name", "manager", "options", "spec", "instanceGroups", "onConflict", "deleteClusterState", "configBase", "revisions",
   "ownedValues", "adopted", "schemaVersion", "secretHashes", "secretHashKey", "clientSideEncryption", "sshPublicKey", "sshKeyFingerprint",
-  "caCertificate",
+  "caCertificate", "keysFound",
 ] as const satisfies readonly (keyof ClusterConfigOutputs)[];
 
 /** Inputs as the provider works with them: the store in its one spelling, defaults filled in. */
@@ -140,6 +144,8 @@ function previousKeys(olds: Partial<ClusterConfigInputs & ClusterConfigOutputs> 
   if (ssh !== undefined) out.sshFingerprint = ssh;
   const ca = olds?.caCertificate ?? olds?.ca?.cert;
   if (typeof ca === "string") out.caCert = ca;
+  if (olds?.keysFound?.ssh) out.sshFound = true;
+  if (olds?.keysFound?.ca) out.caFound = true;
   return out;
 }
 
@@ -390,6 +396,7 @@ async function observe(i: Normalized, secretHashKey: string, secretNames: readon
   const keys = await observeKeys(store, i);
   const out: ClusterConfigOutputs = {
     ...keys,
+    ...(i.keysFound && (i.keysFound.ssh || i.keysFound.ca) ? { keysFound: i.keysFound } : {}),
     store: i.store,
     name: i.name,
     manager: i.manager,
@@ -436,11 +443,11 @@ async function apply(i: Normalized, olds: Partial<ClusterConfigOutputs> | undefi
  */
 async function keyFilesOf(store: ClusterStore, props: ClusterConfigOutputs): Promise<string[]> {
   const files: string[] = [];
-  if (props.sshKeyFingerprint !== undefined) {
+  if (props.sshKeyFingerprint !== undefined && !props.keysFound?.ssh) {
     const mine = (await readAdminSshKeys(store, props.name)).find((k) => k.fingerprint === props.sshKeyFingerprint);
     if (mine) files.push(mine.file);
   }
-  if (props.caCertificate !== undefined) {
+  if (props.caCertificate !== undefined && !props.keysFound?.ca) {
     const stored = await readKeyset(store, props.name, CA_KEYSET);
     // Its CA is the primary: the older keys are ones it rotated out, or kops's (and then kops's other state refuses the delete).
     if (stored?.file === keysetFile(CA_KEYSET) && findPrimary(stored.keyset)?.publicMaterial === props.caCertificate) files.push(stored.file);
@@ -539,7 +546,11 @@ async function checkResource(olds: ClusterConfigInputs, news: ClusterConfigInput
     };
   }
   show(i, planned, previous.store === undefined);
-  return { inputs: { ...i, ownedValues: ownedValuesOf(cluster.ownership, Object.fromEntries(cluster.files.map((f) => [f.file, f.after]))) } };
+  const found = cluster.keys?.found;
+  const inputs: ClusterConfigInputs = { ...i, ownedValues: ownedValuesOf(cluster.ownership, Object.fromEntries(cluster.files.map((f) => [f.file, f.after]))) };
+  delete inputs.keysFound;
+  if (found && (found.ssh || found.ca)) inputs.keysFound = found;
+  return { inputs };
 }
 
 export const provider: ProviderImpl<ClusterConfigInputs, ClusterConfigOutputs> = {
@@ -561,7 +572,8 @@ export const provider: ProviderImpl<ClusterConfigInputs, ClusterConfigOutputs> =
       || (o.onConflict ?? "fail") !== i.onConflict || (o.deleteClusterState ?? false) !== i.deleteClusterState
       || JSON.stringify(o.clientSideEncryption ?? null) !== JSON.stringify(i.clientSideEncryption ?? null)
       || JSON.stringify(Object.keys(o.secretHashes ?? {}).sort()) !== JSON.stringify(Object.keys(i.secrets ?? {}).sort())
-      || (o.sshPublicKey ?? null) !== (i.sshPublicKey ?? null) || (o.caCertificate === undefined) !== (i.ca === undefined);
+      || (o.sshPublicKey ?? null) !== (i.sshPublicKey ?? null) || (o.caCertificate === undefined) !== (i.ca === undefined)
+      || JSON.stringify(o.keysFound ?? {}) !== JSON.stringify(i.keysFound ?? {});
     if (settingsChanged) return { changes: true, replaces, deleteBeforeReplace: false };
     // The documents or secrets differ from what the inputs ask: a change, or drift to undo.
     const planned = await planResource(i, previousSecretNames(o), legacyOwnership(o), "take", previousKeys(o));

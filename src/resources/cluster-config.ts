@@ -7,7 +7,7 @@ import type { ClusterEncryption } from "../store/secrets";
 import type { DeepInput, PartInput } from "./inputs";
 
 /** The provider takes `spec` and `instanceGroups` as plain maps; a program gets kops's types, any part of a spec. */
-type Settable = Omit<ClusterConfigInputs, "manager" | "ownedValues" | "spec" | "instanceGroups">;
+type Settable = Omit<ClusterConfigInputs, "manager" | "ownedValues" | "keysFound" | "spec" | "instanceGroups">;
 
 /** What a program gives a ClusterConfig: each field as a value, an output or a promise, at any depth. */
 export type ClusterConfigArgs = { [K in keyof Settable]: DeepInput<Settable[K]> } & {

@@ -115,6 +115,22 @@ describe("ClusterConfig keys and getKubeconfig through the Pulumi engine (file:/
     assert.deepEqual(files("pki/ssh/public/admin"), [hex(FIRST)]);
   });
 
+  it("a key another writer stored first, and the program then set, stays theirs: moving on to another key is a conflict", async function () {
+    // As kops create sshpublickey would: the key is there before the program asks for it.
+    fs.writeFileSync(path.join(dir, CLUSTER, "pki/ssh/public/admin", hex(OTHER)), OTHER.text);
+    key = OTHER;
+    const up = await stack.up();
+    assert.deepEqual(files("pki/ssh/public/admin"), [hex(OTHER)], "the program's own old key went; the one found stays");
+    assert.equal(up.outputs.fingerprint?.value, OTHER.md5);
+    key = FIRST;
+    await assert.rejects(stack.preview(), /another admin SSH key \([^)]*\) is stored, put there by another writer/);
+    assert.deepEqual(files("pki/ssh/public/admin"), [hex(OTHER)]);
+    // Its owner removes it; the program's key goes in.
+    fs.rmSync(path.join(dir, CLUSTER, "pki/ssh/public/admin", hex(OTHER)));
+    await stack.up();
+    assert.deepEqual(files("pki/ssh/public/admin"), [hex(FIRST)]);
+  });
+
   it("a failing check never prints a private key: one given as sshPublicKey, or a CA whose key is not its certificate's", async function () {
     const ok = key;
     const privateBody = "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZWQyNTUxOQ";
