@@ -2,7 +2,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { bucketAdmin, type BucketAdmin, type BucketEncryption, canonicalUrl, hasVersions, type OpenOptions, openPath, parseUrl } from "../vfs";
 import { type ClusterEncryption, encryptionProblems, storeEncryption } from "../store/secrets";
 import { clearEncryptionPolicy, clustersBrokenBy, setEncryptionPolicy } from "../ops/encryption-policy";
-import { describePolicy, POLICY_FILE, policyOf, readPolicy } from "../store/encryption-policy";
+import { describePolicy, POLICY_FILE, policyOf, policyText, readPolicy } from "../store/encryption-policy";
 import { keyringOf, probeKeys } from "../vfs/encrypted";
 import { KstateError, RefusedError } from "../vfs/errors";
 import { configureFromStack, stackConfig } from "./stack-config";
@@ -331,9 +331,15 @@ export const provider: ProviderImpl<StateStoreInputs, StateStoreOutputs> = {
     const outs = await observe(i, adminFor(i), props!.adopted);
     // No id: the bucket is gone, and refresh drops the resource.
     if (!outs) return {};
-    const drifted = outs.versioning !== i.versioning || outs.encryption !== i.encryption || (outs.kmsKeyId ?? "") !== (i.kmsKeyId ?? "");
+    // A policy cleared or changed behind the resource's back (kstate encryption clear|set) is drift
+    // too: without the settings in the observed inputs, the next up records the policy again.
+    const recorded = i.clientSideEncryption ? await readPolicy(rootOf(i)).catch(() => undefined) : undefined;
+    const policyDrift = i.clientSideEncryption !== undefined && (!recorded || policyText(recorded.policy) !== policyText(policyOf(i.clientSideEncryption)));
+    if (policyDrift) delete outs.clientSideEncryption;
+    const drifted = policyDrift || outs.versioning !== i.versioning || outs.encryption !== i.encryption || (outs.kmsKeyId ?? "") !== (i.kmsKeyId ?? "");
     if (!drifted) return { id, props: outs };
     const observed: StateStoreInputs = { url: i.url, versioning: outs.versioning, encryption: outs.encryption, forceDestroy: i.forceDestroy, adoptExisting: i.adoptExisting };
+    if (i.clientSideEncryption && !policyDrift) observed.clientSideEncryption = i.clientSideEncryption;
     if (outs.kmsKeyId) observed.kmsKeyId = outs.kmsKeyId;
     if (i.region) observed.region = i.region;
     if (i.endpoint) observed.endpoint = i.endpoint;

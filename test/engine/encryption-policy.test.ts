@@ -75,6 +75,13 @@ for (const s of stores) {
       }
       assert.ok(!isEnvelope((await root.join(CLUSTER, "config").read()).data), "config stays plaintext for kops");
 
+      // The policy cleared behind the StateStore's back is drift: refresh sees it, up records it again.
+      await root.join(...POLICY_FILE.split("/")).remove();
+      const refreshed = await stack.refresh();
+      assert.equal(refreshed.summary.resourceChanges?.update, 1, "refresh shows the StateStore drifted");
+      await stack.up();
+      assert.deepEqual(JSON.parse((await root.join(...POLICY_FILE.split("/")).read()).data.toString()), JSON.parse(policy), "recorded again");
+
       // Taking clientSideEncryption off the StateStore turns the policy off, explicitly (the
       // ClusterConfig keeps the key as its own setting, to read the secret it sealed).
       encrypt = false;
