@@ -19,7 +19,7 @@ async function memoryStore(): Promise<ClusterStore> {
   const n = uniqueName("pki");
   resetMemoryStore(n);
   const root = openPath(`memfs://${n}`);
-  await root.join(NAME, "config").create(`apiVersion: kops.k8s.io/v1alpha2\nkind: Cluster\nmetadata:\n  name: ${NAME}\nspec:\n  api:\n    publicName: api.example.org\n`);
+  await root.join(NAME, "config").create(`apiVersion: kops.k8s.io/v1alpha2\nkind: Cluster\nmetadata:\n  name: ${NAME}\nspec:\n  masterPublicName: api.example.org\n`);
   return new ClusterStore(root);
 }
 
@@ -43,7 +43,7 @@ describe("keypair operations (the Pulumi side's bring-your-own CA)", function ()
     const { items } = await listKeypairs(store, NAME);
     assert.deepEqual(items.map((i) => [i.name, i.id, i.isPrimary, i.hasPrivateKey, i.isCA]), [["kubernetes-ca", plan.id, true, true, true]]);
     const kubeconfig = await adminKubeconfig(store, NAME, { lifetimeSeconds: 600 });
-    assert.match(kubeconfig, /server: https:\/\/api\.example\.org\n/, "spec.api.publicName is the server");
+    assert.match(kubeconfig, /server: https:\/\/api\.example\.org\n/, "spec.masterPublicName (kops's API.PublicName) is the server");
 
     // A second CA becomes primary; the first stays trusted until distrusted.
     const next = generateCa("byo-ca-2");
