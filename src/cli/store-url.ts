@@ -1,8 +1,14 @@
-import { CLI_KEY_HINT, guardStore } from "../store/policy-guard";
+import { guardStore, type KeyHint } from "../store/policy-guard";
 import { type ClusterEncryption, unreadableByKops } from "../store/secrets";
 import { bucketAdmin, NotFoundError, openPath, parseUrl, type VfsPath } from "../vfs";
 import { UsageError } from "./io";
 import { storeFromKopsConfig } from "./kops-config";
+
+/** A missing key, as the CLI takes it. */
+const CLI_KEY_HINT: KeyHint = {
+  passphrase: "give the passphrase with --passphrase-file FILE or KSTATE_PASSPHRASE",
+  awsKms: "give the key with --kms-key-id or KSTATE_AWS_KMS_KEY_ID",
+};
 
 /**
  * The state store: --state, else KSTATE_STATE_STORE, else KOPS_STATE_STORE, else kops_state_store

@@ -49,7 +49,8 @@ export function sshFingerprint(key: string): string {
   return planSshPublicKey(key, "sshPublicKey").fingerprint;
 }
 
-function samePem(a: string | undefined, b: string | undefined): boolean {
+/** Whether two PEM texts hold the same certificate (line breaks and armour aside). */
+export function samePem(a: string | undefined, b: string | undefined): boolean {
   const body = (pem: string | undefined) => pem?.replace(/-----[^-]+-----|\s/g, "");
   return a !== undefined && b !== undefined && body(a) === body(b);
 }

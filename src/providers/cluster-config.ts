@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import type * as pulumi from "@pulumi/pulumi";
 import { applyCluster, type ClusterPlan, type ClusterRequest, describeChanges, type Ownership, planCluster, valueAt } from "../ops/cluster";
-import { type ClusterKeysRequest, type KeysFound, sshFingerprint } from "../ops/cluster-keys";
+import { type ClusterKeysRequest, type KeysFound, samePem, sshFingerprint } from "../ops/cluster-keys";
 import { readKeyset } from "../ops/keypairs";
 import { readAdminSshKeys } from "../ops/admin-ssh-key";
 import { checkOptions, type ClusterOptions } from "../ops/options";
@@ -13,7 +13,7 @@ import { parsePath } from "../store/field-path";
 import { configBaseOf, isKopsFile, isKopsManagedState } from "../store/layout";
 import { CA_KEYSET, findPrimary, keysetFile } from "../store/keyset";
 import { DOCUMENT, readOwners } from "../store/managed-fields";
-import { checkWritable, guardStore, PULUMI_KEY_HINT } from "../store/policy-guard";
+import { checkWritable, guardStore, type KeyHint } from "../store/policy-guard";
 import { type ClusterEncryption, decodeSecret, encryptionProblems, keyedSecretHash, SECRET_NAME } from "../store/secrets";
 import { bucketAdmin, canonicalUrl, openPath, parseUrl } from "../vfs";
 import { KstateError, NotFoundError, RefusedError } from "../vfs/errors";
@@ -167,6 +167,12 @@ function request(i: Normalized, recorded?: Ownership, previousSecrets: readonly 
 }
 
 /** The store, guarded by its recorded encryption policy: a write without the key it names is refused. */
+/** A missing key, as a ClusterConfig takes it. */
+const PULUMI_KEY_HINT: KeyHint = {
+  passphrase: "give the ClusterConfig clientSideEncryption: { passphrase } (e.g. clientSideEncryption: store.clientSideEncryption)",
+  awsKms: "give the ClusterConfig clientSideEncryption: { awsKmsKeyId } (e.g. clientSideEncryption: store.clientSideEncryption)",
+};
+
 function storeOf(i: Pick<ClusterConfigInputs, "store" | "clientSideEncryption">): ClusterStore {
   return new ClusterStore(guardStore(openPath(i.store), i.clientSideEncryption, PULUMI_KEY_HINT));
 }
@@ -359,8 +365,7 @@ async function observeKeys(store: ClusterStore, i: Normalized): Promise<Pick<Clu
   if (i.ca !== undefined) {
     const stored = await readKeyset(store, i.name, CA_KEYSET);
     const primary = stored ? findPrimary(stored.keyset) : undefined;
-    const body = (pem: string | undefined) => pem?.replace(/-----[^-]+-----|\s/g, "");
-    if (primary?.publicMaterial && body(primary.publicMaterial) === body(i.ca.cert)) out.caCertificate = primary.publicMaterial;
+    if (primary?.publicMaterial && samePem(primary.publicMaterial, i.ca.cert)) out.caCertificate = primary.publicMaterial;
   }
   return out;
 }

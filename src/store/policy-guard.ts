@@ -1,5 +1,5 @@
 /**
- * The one way kstate opens a state store for its writers (CLI commands and the ClusterConfig
+ * The one way kstate opens a state store for its writers (CLI commands and the cluster
  * provider): a VfsPath over the store root that honours the store's recorded encryption policy
  * (encryption-policy.ts) on every write.
  *
@@ -23,21 +23,11 @@ import type { FileInfo, ListTreeOptions, ReadResult, ReadStreamResult, RemoveOpt
 import { describePolicy, type EncryptionPolicy, isKopsManaged, kopsReadPatterns, POLICY_FILE, POLICY_FOLDER, readPolicy } from "./encryption-policy";
 import { type ClusterEncryption, DEFAULT_ENCRYPTED_PATTERNS, storeEncryption } from "./secrets";
 
-/** How the missing key is given, per face: named in refusals. */
+/** How the missing key is given, in the words of the face that opens the store (CLI flags, resource inputs): named in refusals. */
 export interface KeyHint {
   passphrase: string;
   awsKms: string;
 }
-
-export const CLI_KEY_HINT: KeyHint = {
-  passphrase: "give the passphrase with --passphrase-file FILE or KSTATE_PASSPHRASE",
-  awsKms: "give the key with --kms-key-id or KSTATE_AWS_KMS_KEY_ID",
-};
-
-export const PULUMI_KEY_HINT: KeyHint = {
-  passphrase: "give the ClusterConfig clientSideEncryption: { passphrase } (e.g. clientSideEncryption: store.clientSideEncryption)",
-  awsKms: "give the ClusterConfig clientSideEncryption: { awsKmsKeyId } (e.g. clientSideEncryption: store.clientSideEncryption)",
-};
 
 /** What one opening of the store shares between its paths: the policy (read once) and what it decided. */
 interface Shared {
@@ -55,7 +45,7 @@ interface Shared {
  * The store at `raw` (opened without encryption) for a writer holding `writer` (or no key).
  * `hint` says how to give a missing key in refusals.
  */
-export function guardStore(raw: VfsPath, writer: ClusterEncryption | undefined, hint: KeyHint = CLI_KEY_HINT): VfsPath {
+export function guardStore(raw: VfsPath, writer: ClusterEncryption | undefined, hint: KeyHint): VfsPath {
   const shared: Shared = { raw, writer, hint, readKeyring: writer ? keyringOf(storeEncryption(writer)) : undefined, clusters: new Map() };
   return guarded(raw, shared, []);
 }

@@ -66,6 +66,14 @@ async function files(root: VfsPath, cluster: string, folder: string): Promise<Re
   return out;
 }
 
+/** Two clusters in the store at `url`: one kstate writes the keys of, one kops does. */
+async function twoClusters(url: string): Promise<{ env: Record<string, string>; root: VfsPath; A: string; B: string }> {
+  const env = { KOPS_STATE_STORE: url };
+  const [A, B] = ["ours.k8s.example.com", "theirs.k8s.example.com"] as const;
+  for (const c of [A, B]) assert.equal((await kstate(["create", "cluster", c, "--zones", "us-east-1a", "--cloud", "aws", "--kubernetes-version", "v1.30.2"], { env })).code, 0);
+  return { env, root: openPath(url), A, B };
+}
+
 for (const [kind, make] of Object.entries(stores)) {
   describe(`admin SSH keys and typed secrets with the real kops (${kind})`, function () {
     this.timeout(240_000);
@@ -73,10 +81,7 @@ for (const [kind, make] of Object.entries(stores)) {
     it("SSH keys kstate writes are kops's, byte for byte; those kops writes kstate lists and deletes", async function () {
       const { url, env: cloud } = await make();
       await withProcessEnv(cloud, async () => {
-        const env = { KOPS_STATE_STORE: url };
-        const root = openPath(url);
-        const [A, B] = ["ours.k8s.example.com", "theirs.k8s.example.com"];
-        for (const c of [A, B]) assert.equal((await kstate(["create", "cluster", c, "--zones", "us-east-1a", "--cloud", "aws", "--kubernetes-version", "v1.30.2"], { env })).code, 0);
+        const { env, root, A, B } = await twoClusters(url);
         const ed = tmpFile("id_ed25519.pub", ED.text);
         const rsa = tmpFile("id_rsa.pub", RSA.text);
 
@@ -142,10 +147,7 @@ for (const [kind, make] of Object.entries(stores)) {
     it("typed secrets kstate writes are stored as kops stores them and read by kops; those kops writes kstate reads and deletes", async function () {
       const { url, env: cloud } = await make();
       await withProcessEnv(cloud, async () => {
-        const env = { KOPS_STATE_STORE: url };
-        const root = openPath(url);
-        const [A, B] = ["ours.k8s.example.com", "theirs.k8s.example.com"];
-        for (const c of [A, B]) assert.equal((await kstate(["create", "cluster", c, "--zones", "us-east-1a", "--cloud", "aws", "--kubernetes-version", "v1.30.2"], { env })).code, 0);
+        const { env, root, A, B } = await twoClusters(url);
         for (const [name, text] of Object.entries(TYPED)) {
           const file = tmpFile(name, text);
           // kstate from stdin for one, from a file for the others; kops from the file.
