@@ -4,6 +4,9 @@
  *    alternating: what is left between the two is the cost of kstate's providers;
  * 2. `pulumi preview` and a no-op `pulumi up` of one ClusterConfig in an empty MinIO bucket and in
  *    one that also holds 100,000 unrelated objects: the cost must not grow with the store.
+ * 3. `pulumi preview` and a no-change `pulumi up` of N = 1, 10, 50 ClusterConfigs beside N no-op
+ *    dynamic resources given the same inputs, alternating, on a file:// store; and the bytes each
+ *    ClusterConfig takes in `pulumi stack export` beside a no-op resource's.
  * Figures go to bench/results/engine.json.
  */
 import * as fs from "node:fs";
@@ -45,15 +48,27 @@ class NoopStore extends pulumi.dynamic.Resource {
   }
 }
 
+/** A no-op dynamic resource given what a ClusterConfig is given. */
+class NoopCluster extends pulumi.dynamic.Resource {
+  constructor(name: string, props: Record<string, unknown>) {
+    super(noopProvider, name, props, {}, "kstate-bench", "NoopCluster");
+  }
+}
+
+/** The engine's environment for a local backend in `stateDir` and file:// stores (no servers). */
+function localEnv(stateDir: string): Record<string, string> {
+  return {
+    PULUMI_BACKEND_URL: `file://${stateDir}`, PULUMI_CONFIG_PASSPHRASE: "bench", PULUMI_SKIP_UPDATE_CHECK: "true",
+    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true", PULUMI_HOME: path.join(stateDir, "home"),
+    ...(process.env.KSTATE_BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.KSTATE_BENCH_NODE_OPTIONS } : {}),
+  };
+}
 
 async function previewOverhead(): Promise<Record<string, unknown>> {
   const work = fs.mkdtempSync(path.join(REPO, ".kstate", "bench-"));
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "kstate-bench-engine-"));
   try {
-    const envVars = {
-      PULUMI_BACKEND_URL: `file://${stateDir}`, PULUMI_CONFIG_PASSPHRASE: "bench", PULUMI_SKIP_UPDATE_CHECK: "true",
-      PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true", PULUMI_HOME: path.join(stateDir, "home"),
-    };
+    const envVars = localEnv(stateDir);
     const pulumiCommand = await PulumiCommand.get({ root: toolPath("pulumi") });
     const storeUrl = `file://${path.join(work, "store")}`;
     fs.writeFileSync(path.join(work, "Pulumi.yaml"), "name: kstate-local\nruntime: nodejs\n");
@@ -178,12 +193,101 @@ async function storeScaling(): Promise<Record<string, unknown>> {
   }
 }
 
+const SIZES = (process.env.KSTATE_BENCH_SIZES ?? "1,10,50").split(",").map(Number);
+
+/** What each resource of the program is given: options as examples/local gives them. */
+function clusterArgs(store: string, i: number) {
+  return {
+    store, name: `c${i}.k8s.example.com`,
+    options: { cloud: "aws", zones: ["us-east-1a", "us-east-1b"], nodeCount: 2, nodeSize: "t3.large", kubernetesVersion: "v1.30.2" },
+    spec: { kubelet: { maxPods: 110 } },
+  };
+}
+
+/** Bytes of each resource of `type` in the stack's export, as `pulumi stack export` prints them (indented) and compact. */
+async function stateBytes(stack: Stack, type: string): Promise<{ indented: number; compact: number }> {
+  const exported = await stack.exportStack();
+  const resources = (exported.deployment as { resources: { type: string }[] }).resources.filter((r) => r.type === type);
+  const per = (f: (r: unknown) => number) => Math.round(resources.map(f).reduce((a, b) => a + b, 0) / resources.length);
+  return { indented: per((r) => Buffer.byteLength(JSON.stringify(r, null, 4))), compact: per((r) => Buffer.byteLength(JSON.stringify(r))) };
+}
+
+async function perResource(): Promise<Record<string, unknown>> {
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "kstate-bench-n-"));
+  const storeDir = fs.mkdtempSync(path.join(os.tmpdir(), "kstate-bench-n-store-"));
+  const runs = Number(process.env.KSTATE_BENCH_N_RUNS ?? 5);
+  try {
+    const pulumiCommand = await PulumiCommand.get({ root: toolPath("pulumi") });
+    const store = `file://${storeDir}`;
+    const rows: Record<string, unknown>[] = [];
+    for (const n of SIZES) {
+      const stacks: Record<"kstate" | "noop", Stack> = {
+        kstate: await LocalWorkspace.createOrSelectStack({
+          projectName: "kstate-bench-n", stackName: `kstate-${n}`,
+          program: async () => {
+            for (let i = 0; i < n; i++) new ClusterConfig(`c${i}`, clusterArgs(store, i));
+          },
+        }, { pulumiCommand, envVars: localEnv(stateDir) }),
+        noop: await LocalWorkspace.createOrSelectStack({
+          projectName: "kstate-bench-n", stackName: `noop-${n}`,
+          program: async () => {
+            for (let i = 0; i < n; i++) new NoopCluster(`c${i}`, clusterArgs(store, i));
+          },
+        }, { pulumiCommand, envVars: localEnv(stateDir) }),
+      };
+      for (const s of Object.values(stacks)) await s.up();
+      const times = { kstate: { preview: [] as number[], up: [] as number[] }, noop: { preview: [] as number[], up: [] as number[] } };
+      for (let r = 0; r < runs; r++) {
+        for (const [name, stack] of Object.entries(stacks) as ["kstate" | "noop", Stack][]) {
+          let t = process.hrtime.bigint();
+          const preview = await stack.preview();
+          times[name].preview.push(Number(process.hrtime.bigint() - t) / 1e6);
+          if (Object.keys(preview.changeSummary).some((k) => k !== "same")) throw new Error(`${name} N=${n}: preview of an applied stack shows changes`);
+          t = process.hrtime.bigint();
+          const up = await stack.up();
+          times[name].up.push(Number(process.hrtime.bigint() - t) / 1e6);
+          if (Object.keys(up.summary.resourceChanges ?? {}).some((k) => k !== "same")) throw new Error(`${name} N=${n}: a no-change up changed something`);
+        }
+        process.stderr.write(`N=${n} run ${r + 1}/${runs}: preview ${times.kstate.preview.at(-1)!.toFixed(0)} / ${times.noop.preview.at(-1)!.toFixed(0)} ms, up ${times.kstate.up.at(-1)!.toFixed(0)} / ${times.noop.up.at(-1)!.toFixed(0)} ms (kstate / no-op)\n`);
+      }
+      const m = (xs: number[]) => Math.round(median(xs));
+      const row = {
+        n,
+        previewMedianMs: { kstate: m(times.kstate.preview), noop: m(times.noop.preview) },
+        upMedianMs: { kstate: m(times.kstate.up), noop: m(times.noop.up) },
+        previewRatio: Number((median(times.kstate.preview) / median(times.noop.preview)).toFixed(3)),
+        upRatio: Number((median(times.kstate.up) / median(times.noop.up)).toFixed(3)),
+        stateBytesPerResource: { kstate: await stateBytes(stacks.kstate, "pulumi-nodejs:dynamic/kstate:ClusterConfig"), noop: await stateBytes(stacks.noop, "pulumi-nodejs:dynamic/kstate-bench:NoopCluster") },
+        samplesMs: times,
+      };
+      process.stderr.write(`N=${n}: preview ratio ${row.previewRatio}, up ratio ${row.upRatio}, state ${JSON.stringify(row.stateBytesPerResource)}\n`);
+      rows.push(row);
+      for (const s of Object.values(stacks)) await s.destroy();
+    }
+    return {
+      date: new Date().toISOString(),
+      what: "pulumi preview and a no-change pulumi up of N ClusterConfigs (2 zones, examples/local's options) on a file:// store vs N no-op dynamic resources given the same inputs, alternating; medians; state bytes per resource from pulumi stack export",
+      runs,
+      rows,
+    };
+  } finally {
+    fs.rmSync(stateDir, { recursive: true, force: true });
+    fs.rmSync(storeDir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const which = process.argv[2] ?? "all";
   const previous = fs.existsSync(RESULTS) ? JSON.parse(fs.readFileSync(RESULTS, "utf8")) as Record<string, unknown> : {};
   const result: Record<string, unknown> = { ...previous };
   if (which === "all" || which === "preview") Object.assign(result, await previewOverhead());
   if (which === "all" || which === "scale") result.storeScaling = await storeScaling();
+  if (which === "all" || which === "n") {
+    // A run of some sizes (KSTATE_BENCH_SIZES) replaces those rows and keeps the others.
+    const run = await perResource();
+    const kept = ((result.perResource as { rows?: { n: number }[] } | undefined)?.rows ?? []).filter((r) => !SIZES.includes(r.n));
+    result.perResource = { ...run, rows: [...kept, ...(run.rows as { n: number }[])].sort((x, y) => x.n - y.n) };
+  }
   fs.mkdirSync(path.dirname(RESULTS), { recursive: true });
   fs.writeFileSync(RESULTS, `${JSON.stringify(result, null, 2)}\n`);
   process.stderr.write(`wrote ${RESULTS}\n`);

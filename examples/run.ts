@@ -11,7 +11,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { LocalWorkspace, PulumiCommand } from "@pulumi/pulumi/automation";
-import { openPath } from "kstate/vfs";
+import { openPath, resolveStoreSettings } from "kstate/vfs";
 
 const REPO = path.resolve(__dirname, "..", "..");
 const ACTIONS = ["up", "preview", "refresh", "destroy"] as const;
@@ -77,7 +77,7 @@ function readProjectName(workDir: string): string {
 
 /** What the store holds now, as a user would want to see after an up. */
 async function printStore(url: string): Promise<void> {
-  const files = await openPath(url).listTree();
+  const files = await openPath(url, resolveStoreSettings({}, process.env)).listTree();
   process.stdout.write(`\nThe store ${url} holds ${files.length} file${files.length === 1 ? "" : "s"}${files.length ? ":" : "."}\n`);
   for (const f of files) process.stdout.write(`  ${f.path} (${f.size} bytes)\n`);
 }

@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 failed=()
 echo "== scripts/schema.sh check"
 scripts/schema.sh check || failed+=("schema.sh check")
+echo "== scripts/check-imports.mjs"
+node scripts/check-imports.mjs || failed+=("check-imports")
 for config in .mocharc.json .mocharc.mocks.json .mocharc.package.json .mocharc.reliability.json; do
   echo "== mocha --config $config"
   npx mocha --config "$config" || failed+=("$config")

@@ -2,8 +2,8 @@
 import type * as kops from "./schema/kops-types";
 
 export {
-  AlreadyExistsError, BackendError, ConflictError, InvalidPathError, KstateError, NotFoundError, PermissionError,
-  PreconditionFailedError, RefusedError, ValidationError, type ErrorCode,
+  AlreadyExistsError, BackendError, ConflictError, IntegrityError, InvalidPathError, KstateError, NotFoundError, PermissionError,
+  PreconditionFailedError, RefusedError, UnsupportedError, ValidationError, type ErrorCode,
 } from "./vfs/errors";
 export {
   StateStore, type StateStoreArgs, type ExistingBucket, type AwsBucketResource, type GcsBucketResource,

@@ -1,6 +1,6 @@
 /**
  * Client-side encryption settings as command-line flags, taken by every command: each stands for
- * the environment variable of the same meaning (store-url.ts reads those). Keys themselves are
+ * the environment variable of the same meaning (open-store.ts reads those). Keys themselves are
  * never flags, where other users of the machine could read them: a passphrase comes from a file.
  */
 import * as fs from "node:fs";

@@ -9,7 +9,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parse as parseYaml } from "yaml";
+import type * as Yaml from "yaml";
 import { UsageError } from "./io";
 
 /** What `--config FILE` stands for, as the encryption flags stand for their variables. */
@@ -43,7 +43,8 @@ export function storeFromKopsConfig(env: Env): { url: string; file: string } | u
   }
   let values: unknown;
   try {
-    values = parseYaml(text);
+    // Loaded here, not at start: most runs have no config file, and `--version` needs no YAML.
+    values = (require("yaml") as typeof Yaml).parse(text);
   } catch (e) {
     throw new UsageError(`kops config file ${file}: not valid YAML (${(e as Error).message.split("\n")[0]})`);
   }

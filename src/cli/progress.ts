@@ -1,4 +1,4 @@
-import type { SyncProgress } from "../ops/sync";
+import type { SyncProgress } from "../ops/migrate";
 import { formatBytes, type Io } from "./io";
 
 /**
@@ -8,6 +8,7 @@ import { formatBytes, type Io } from "./io";
 export class ProgressReporter {
   private lastLine = 0;
   private drawn = false;
+  private finished = false;
 
   constructor(private readonly io: Io, private readonly label: string) {}
 
@@ -16,7 +17,7 @@ export class ProgressReporter {
   }
 
   update(p: SyncProgress): void {
-    if (p.phase !== "copying" && p.phase !== "done") return;
+    if (this.finished || (p.phase !== "copying" && p.phase !== "done")) return;
     const fraction = p.bytesTotal > 0 ? p.bytesDone / p.bytesTotal : p.filesTotal > 0 ? p.filesDone / p.filesTotal : 1;
     const percent = Math.floor(fraction * 100);
     const rate = `${formatBytes(p.bytesPerSecond)}/s`;
@@ -38,7 +39,10 @@ export class ProgressReporter {
     this.io.stderr.write(`${this.label}: ${percent}% (${counts}, ${rate}${eta})\n`);
   }
 
+  /** Ends the bar's line; later updates (copies still settling after a failure) draw nothing. */
   finish(): void {
+    if (this.finished) return;
+    this.finished = true;
     if (this.tty && this.drawn) this.io.stderr.write("\n");
   }
 }

@@ -88,10 +88,11 @@ export function planAdminSshKey(cluster: string, stored: readonly StoredSshKey[]
  */
 export async function planClusterSshKey(store: ClusterStore, cluster: string, publicKey: string | Buffer, source: string, options: { replace?: boolean } = {}): Promise<AdminSshKeyPlan & { key: PlannedSshKey }> {
   const key = planSshPublicKey(publicKey, source);
-  const config = await store.requireConfig(cluster);
+  // The config and the keys at once (the keys are not used when the config keeps them elsewhere).
+  const [config, stored] = await Promise.all([store.requireConfig(cluster), readAdminSshKeys(store, cluster)]);
   const elsewhere = keysKeptElsewhere(store, cluster, config.doc.toJS() as Record<string, unknown>);
   if (elsewhere) throw new RefusedError(`${elsewhere}; kops reads the SSH key from there. Nothing was written.`, { url: store.configPath(cluster).url });
-  return { ...planAdminSshKey(cluster, await readAdminSshKeys(store, cluster), key, options), key };
+  return { ...planAdminSshKey(cluster, stored, key, options), key };
 }
 
 /** The change that removes every admin key of a cluster (as `kops delete sshpublickey`). */

@@ -4,13 +4,13 @@
  * Pulumi provider and the `kstate` CLI both run this code.
  */
 import type { Document } from "yaml";
-import type { ClusterStore, StoredDocument } from "../store/cluster-store";
+import type { ClusterRead, ClusterStore, StoredDocument } from "../store/cluster-store";
 import { type FieldPath, formatPath, parsePath } from "../store/field-path";
 import { API_VERSION, CLUSTER_LABEL, configBaseOf } from "../store/layout";
 import { BEFORE_FIRST_APPLY, DOCUMENT, type Owners, ownersOf, readOwners, SECRETS, writeOwners } from "../store/managed-fields";
 import { applyClusterKeys, type ClusterKeysRequest, planClusterKeys } from "./cluster-keys";
 import { applySecrets, planSecretFiles, type SecretChange } from "./secrets";
-import { getIn, hasIn, newDocument, parseYaml, setIn, stringifyYaml, toPlain } from "../store/yaml";
+import { getIn, hasIn, newDocument, setIn, toPlain } from "../store/yaml";
 import { ConflictError } from "../vfs/errors";
 import type { Revision, VfsPath } from "../vfs/path";
 import { applyOverlay, flatten, mergeOverlay } from "./merge";
@@ -54,10 +54,6 @@ export interface ClusterRequest {
   secrets?: { desired: Record<string, string>; previous?: readonly string[] };
   /** The keys the manager keeps where kops keeps them (not let go of on release: see cluster-keys.ts). */
   keys?: ClusterKeysRequest;
-}
-
-function clone(doc: Document, source: string): Document {
-  return parseYaml(stringifyYaml(doc), source);
 }
 
 /** The plain value at a field path of a plain object. */
@@ -200,9 +196,12 @@ function priorOwnership(manager: string | undefined, docs: Map<string, StoredDoc
   return Object.keys(out).length > 0 ? out : { ...(recorded ?? {}) };
 }
 
-/** Reads the cluster and works out every document change, without writing anything. */
-export async function planCluster(store: ClusterStore, req: ClusterRequest, now = new Date()): Promise<ClusterPlan> {
-  const [stored, storedGroups] = await Promise.all([store.readConfig(req.name), store.readInstanceGroups(req.name)]);
+/**
+ * Reads the cluster (unless `read` is the cluster as already read) and works out every document
+ * change, without writing anything.
+ */
+export async function planCluster(store: ClusterStore, req: ClusterRequest, now = new Date(), read?: ClusterRead | Promise<ClusterRead>): Promise<ClusterPlan> {
+  const { config: stored, groups: storedGroups } = await (read ?? store.readCluster(req.name));
   const wants = !req.release;
   const options = wants ? req.options : undefined;
   const storedCluster = stored ? { spec: (plain(stored.doc)?.spec ?? {}) as Doc, groups: new Map([...storedGroups].map(([n, d]) => [n, plain(d.doc) ?? {}] as const)) } : undefined;
@@ -233,7 +232,7 @@ export async function planCluster(store: ClusterStore, req: ClusterRequest, now 
     const before = plain(existing?.doc);
     if (!asked.has(name)) {
       if (!existing) continue;
-      const doc = clone(existing.doc, path.url);
+      const doc = existing.doc.clone();
       if (releaseOwned(doc, req.manager, prior[file] ?? [], true)) {
         groupFiles.push({ file, path, base: existing.revision, before, doc: null, after: undefined });
         continue;
@@ -242,7 +241,7 @@ export async function planCluster(store: ClusterStore, req: ClusterRequest, now 
       groupFiles.push({ file, path, base: existing.revision, before, doc, after: plain(doc) });
       continue;
     }
-    const doc = existing ? clone(existing.doc, path.url)
+    const doc = existing ? existing.doc.clone()
       : newDocument({ apiVersion: API_VERSION, kind: "InstanceGroup", metadata: { creationTimestamp: timestamp(now), labels: { [CLUSTER_LABEL]: req.name }, name }, spec: {} });
     const groupItems = namedItems(doc);
     const overlay = mergeOverlay(fromOptions[name] ?? {}, req.instanceGroups?.[name] ? { spec: req.instanceGroups[name] } : {}) as Doc;
@@ -257,7 +256,7 @@ export async function planCluster(store: ClusterStore, req: ClusterRequest, now 
   // anything in the cluster, so another manager's groups are never left without their config.
   const configPath = store.configPath(req.name);
   const configBefore = plain(stored?.doc);
-  let configDoc: Document | null = stored ? clone(stored.doc, configPath.url)
+  let configDoc: Document | null = stored ? stored.doc.clone()
     : newDocument({ apiVersion: API_VERSION, kind: "Cluster", metadata: { creationTimestamp: timestamp(now), name: req.name }, spec: {} });
   if (!wants) {
     if (stored) {
@@ -342,6 +341,12 @@ export interface ApplyOptions {
   /** Attempts at the read-merge-write cycle when other writers get in between. Default 8. */
   attempts?: number;
   now?: Date;
+  /**
+   * A plan `planCluster` made for this request (the one shown): written as it is, conditional on
+   * the revisions it read, so the cluster is read once. It is read again only when another writer
+   * got in between.
+   */
+  plan?: ClusterPlan;
 }
 
 export interface AppliedCluster {
@@ -378,18 +383,18 @@ export function ownershipConflict(name: string, url: string, conflicts: Problem[
 }
 
 /**
- * Plans and writes a cluster. Each document is written only if it is still at the revision read;
- * when another writer got in between, the cluster is read again and merged again. If that writer
- * changed a field this program owns, the result is a `ConflictError`, unless `onConflict` is
- * "overwrite". Instance groups are written before a new `config`, so a cluster only appears once
- * it is whole, and deleted after a config that goes.
+ * Plans (or takes `options.plan`) and writes a cluster. Each document is written only if it is
+ * still at the revision read; when another writer got in between, the cluster is read again and
+ * merged again. If that writer changed a field this program owns, the result is a
+ * `ConflictError`, unless `onConflict` is "overwrite". Instance groups are written before a new
+ * `config`, so a cluster only appears once it is whole, and deleted after a config that goes.
  */
 export async function applyCluster(store: ClusterStore, req: ClusterRequest, options: ApplyOptions = {}): Promise<AppliedCluster> {
   const attempts = options.attempts ?? 8;
   const expected = new Map<string, Doc | undefined>();
   let first: Ownership | undefined;
   for (let attempt = 1; ; attempt++) {
-    const plan = await planCluster(store, req, options.now);
+    const plan = attempt === 1 && options.plan ? options.plan : await planCluster(store, req, options.now);
     if (plan.problems.length > 0) throw validationError(req.name, plan.problems);
     if (plan.conflicts.length > 0) throw ownershipConflict(req.name, store.cluster(req.name).url, plan.conflicts);
     first ??= plan.ownership;

@@ -6,7 +6,7 @@
  */
 import type { ClusterStore } from "../store/cluster-store";
 import { CONFIG_FILE, isKopsFile } from "../store/layout";
-import { ValidationError } from "../vfs/errors";
+import { RefusedError } from "../vfs/errors";
 import type { Revision } from "../vfs/path";
 
 type Doc = Record<string, any>;
@@ -29,13 +29,13 @@ function storesElsewhere(config: Doc): string[] {
   ].filter((s): s is string => typeof s === "string");
 }
 
-/** What deleting the cluster would delete; a `ValidationError` listing files kops does not know. */
+/** What deleting the cluster would delete; a `RefusedError` listing files kops does not know. */
 export async function planClusterDeletion(store: ClusterStore, name: string): Promise<ClusterDeletion> {
   const config = await store.requireConfig(name);
   const folder = store.cluster(name);
   const files = (await folder.listTree()).map((f) => ({ path: f.path, revision: f.revision }));
   const unknown = files.filter((f) => !isKopsFile(f.path)).map((f) => f.path);
-  if (unknown.length > 0) throw new ValidationError(`refusing to delete cluster ${name}: ${folder.url} holds files kops does not know:\n  ${unknown.join("\n  ")}\nMove them away first; nothing was deleted.`);
+  if (unknown.length > 0) throw new RefusedError(`refusing to delete cluster ${name}: ${folder.url} holds files kops does not know:\n  ${unknown.join("\n  ")}\nMove them away first; nothing was deleted.`);
   return { name, url: folder.url, files, elsewhere: storesElsewhere(config.doc.toJS() as Doc) };
 }
 

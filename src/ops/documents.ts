@@ -5,7 +5,7 @@
  * cluster) and written the one way a plan is written: each file only if it is still as read.
  */
 import type { Document } from "yaml";
-import { type ClusterStore, mapLimit, type StoredDocument } from "../store/cluster-store";
+import { type ClusterRead, type ClusterStore, mapLimit, type StoredDocument } from "../store/cluster-store";
 import { CLUSTER_LABEL, CONFIG_FILE } from "../store/layout";
 import { decodeSecret, SECRET_NAME, secretHash } from "../store/secrets";
 import { getIn, hasIn, setIn, stringifyYaml } from "../store/yaml";
@@ -47,6 +47,11 @@ export function editableFileProblem(file: string): string | undefined {
   if (file.startsWith(GROUP_PREFIX)) return isDns1123Subdomain(file.slice(GROUP_PREFIX.length)) ? undefined : "an instance group's name is a DNS label (lowercase letters, digits, '-' and '.')";
   if (file.startsWith(SECRET_PREFIX)) return SECRET_NAME.test(file.slice(SECRET_PREFIX.length)) ? undefined : "a secret's name is letters, digits and . _ - :";
   return "not a document kstate writes: config, instancegroup/<name> or secrets/<name>";
+}
+
+function editProblem(edit: DocumentEdit): string | undefined {
+  // A file already stored under a name kstate would not give (kops allows more) can still go.
+  return edit.content === null && (edit.file.startsWith(GROUP_PREFIX) || edit.file.startsWith(SECRET_PREFIX)) && !edit.file.slice(edit.file.indexOf("/") + 1).includes("/") ? undefined : editableFileProblem(edit.file);
 }
 
 interface StoredSecret {
@@ -112,16 +117,23 @@ function etcdMembersOfDeleted(files: readonly PlannedFile[], stored: StoredDocum
   return problems;
 }
 
-/** Reads the cluster and works out what the edits change, without writing anything. */
-export async function planDocuments(store: ClusterStore, req: DocumentsRequest, now = new Date()): Promise<ClusterPlan> {
-  const [stored, storedGroups] = await Promise.all([store.readConfig(req.name), store.readInstanceGroups(req.name)]);
+/**
+ * Reads the cluster (unless `read` is the cluster as already read, or being read) and the secrets
+ * the edits name, all at once, and works out what the edits change, without writing anything.
+ */
+export async function planDocuments(store: ClusterStore, req: DocumentsRequest, now = new Date(), read?: ClusterRead | Promise<ClusterRead>): Promise<ClusterPlan> {
+  const secretFiles = [...new Set(req.edits.filter((e) => e.file.startsWith(SECRET_PREFIX) && editProblem(e) === undefined).map((e) => e.file))];
+  const [{ config: stored, groups: storedGroups }, secretsRead] = await Promise.all([
+    read ?? store.readCluster(req.name),
+    mapLimit(secretFiles, 16, (f) => readSecret(store.cluster(req.name).join(...f.split("/")))),
+  ]);
+  const storedSecrets = new Map(secretFiles.map((f, i) => [f, secretsRead[i]]));
   const problems: Problem[] = [];
   const stale: Problem[] = [];
   const files: PlannedFile[] = [];
   const seen = new Set<string>();
   for (const edit of req.edits) {
-    // A file already stored under a name kstate would not give (kops allows more) can still go.
-    const wrong = edit.content === null && (edit.file.startsWith(GROUP_PREFIX) || edit.file.startsWith(SECRET_PREFIX)) && !edit.file.slice(edit.file.indexOf("/") + 1).includes("/") ? undefined : editableFileProblem(edit.file);
+    const wrong = editProblem(edit);
     if (wrong) {
       problems.push({ file: edit.file, path: edit.file.startsWith(GROUP_PREFIX) ? "metadata.name" : "", message: wrong });
       continue;
@@ -133,7 +145,7 @@ export async function planDocuments(store: ClusterStore, req: DocumentsRequest, 
     seen.add(edit.file);
     const path = store.cluster(req.name).join(...edit.file.split("/"));
     const isSecret = edit.file.startsWith(SECRET_PREFIX);
-    const current = isSecret ? await readSecret(path) : edit.file === CONFIG_FILE ? stored : storedGroups.get(edit.file.slice(GROUP_PREFIX.length));
+    const current = isSecret ? storedSecrets.get(edit.file) : edit.file === CONFIG_FILE ? stored : storedGroups.get(edit.file.slice(GROUP_PREFIX.length));
     if (edit.basedOn !== undefined && !req.force && (current?.revision ?? "absent") !== edit.basedOn) {
       stale.push({ file: edit.file, path: "", message: `${path.url} ${current ? (edit.basedOn === "absent" ? "was created" : "changed") : "was deleted"} in the store since this copy was made` });
     }
@@ -207,13 +219,18 @@ export function checkPlan(store: ClusterStore, plan: ClusterPlan): void {
 export async function applyDocuments(store: ClusterStore, plan: ClusterPlan, written?: (f: PlannedFile, revision: Revision | undefined) => void): Promise<AppliedDocuments> {
   checkPlan(store, plan);
   // Every file is checked before the first is written (a confirmation takes time, and another
-  // writer may have come in meanwhile): a plan made stale then writes nothing at all.
+  // writer may have come in meanwhile): a plan made stale then writes nothing at all. A plan of
+  // one file needs no check: its conditional write is the check.
   const changed = new Set(plan.changes.map((c) => c.file));
   const stale: string[] = [];
-  await mapLimit(plan.files.filter((f) => changed.has(f.file)), 8, async (f) => {
-    if ((await revisionOf(f.path)) !== f.base) stale.push(f.file);
-  });
-  if (stale.length > 0) throw new ConflictError(`cluster ${plan.name}: another writer changed ${stale.sort().join(", ")} since this change was planned; nothing was written. Run the command again to plan on top of theirs (for an exported folder, kstate pull first).`, { url: store.cluster(plan.name).url });
+  const staleError = (cause?: unknown) => new ConflictError(`cluster ${plan.name}: another writer changed ${stale.sort().join(", ")} since this change was planned; nothing was written. Run the command again to plan on top of theirs (for an exported folder, kstate pull first).`, { url: store.cluster(plan.name).url, ...(cause ? { cause } : {}) });
+  const only = changed.size === 1 ? plan.files.find((f) => changed.has(f.file)) : undefined;
+  if (!only) {
+    await mapLimit(plan.files.filter((f) => changed.has(f.file)), 8, async (f) => {
+      if ((await revisionOf(f.path)) !== f.base) stale.push(f.file);
+    });
+  }
+  if (stale.length > 0) throw staleError();
   const done: string[] = [];
   try {
     return {
@@ -225,6 +242,10 @@ export async function applyDocuments(store: ClusterStore, plan: ClusterPlan, wri
     };
   } catch (e) {
     if (!lostRace(e)) throw e;
+    if (only) {
+      stale.push(only.file);
+      throw staleError(e);
+    }
     // Within the last moment: what was written stays (each file is whole), and is named.
     throw new ConflictError(`cluster ${plan.name}: another writer changed it while this change was being written; nothing of theirs was overwritten${done.length ? `, and these files of this change were written before: ${done.join(", ")}` : ", and nothing was written"}. Run the command again to plan on top of theirs (for an exported folder, kstate pull first).`, { url: store.cluster(plan.name).url, cause: e });
   }

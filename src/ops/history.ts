@@ -10,7 +10,7 @@ import { CONFIG_FILE } from "../store/layout";
 import { decodeSecret, secretHash } from "../store/secrets";
 import { readIfPresent } from "../vfs/absent";
 import { isEnvelope } from "../vfs/envelope";
-import { ConflictError, NotFoundError, ValidationError } from "../vfs/errors";
+import { ConflictError, NotFoundError, RefusedError, UnsupportedError } from "../vfs/errors";
 import { type FileVersion, hasVersions, type HasVersions, type Revision, type VfsPath } from "../vfs/path";
 import { type DocumentEdit, editableFileProblem, SECRET_PREFIX } from "./documents";
 import { type Doc, diffDocuments, type FieldChange, type FileChange, GROUP_PREFIX, lostRace, plain } from "./plan";
@@ -46,13 +46,13 @@ function fileOf(store: ClusterStore, name: string, file: string): VfsPath {
 }
 
 function versioned(path: VfsPath): Versioned {
-  if (!hasVersions(path)) throw new ValidationError(`${path.url}: this store keeps no old versions (file:// stores never do); use an s3:// or gs:// store with versioning on`, { url: path.url });
+  if (!hasVersions(path)) throw new UnsupportedError(`${path.url}: this store keeps no old versions (file:// stores never do); use an s3:// or gs:// store with versioning on`, { url: path.url });
   return path;
 }
 
 function versioningOn(path: VfsPath, versions: readonly FileVersion[]): void {
   if (versions.length > 0 && versions.every((v) => v.versionId === "null")) {
-    throw new ValidationError(`${path.url}: bucket versioning is off, so there is no history. Turn it on (StateStore versioning: true, or aws s3api put-bucket-versioning --versioning-configuration Status=Enabled)`, { url: path.url });
+    throw new UnsupportedError(`${path.url}: bucket versioning is off, so there is no history. Turn it on (StateStore versioning: true, or aws s3api put-bucket-versioning --versioning-configuration Status=Enabled)`, { url: path.url });
   }
 }
 
@@ -163,7 +163,7 @@ function parseDocument(file: string, data: Buffer, source: string): Document {
 /** A file's content as its fields: a document's own, a secret's or pki/ file's only as a hash. */
 function fieldsOf(file: string, data: Buffer | undefined, source: string): Doc | undefined {
   if (data === undefined) return undefined;
-  if (isEnvelope(data)) throw new ValidationError(`${source}: encrypted client side, and this store is opened without that key (set KSTATE_PASSPHRASE or KSTATE_AWS_KMS_KEY_ID)`);
+  if (isEnvelope(data)) throw new RefusedError(`${source}: encrypted client side, and this store is opened without that key (set KSTATE_PASSPHRASE or KSTATE_AWS_KMS_KEY_ID)`, { url: source });
   if (file.startsWith(SECRET_PREFIX)) return { Data: `(sha256 ${secretHash(decodeSecret(data.toString("utf8"), source))})` };
   if (file.startsWith(PKI_PREFIX)) return { sha256: secretHash(data) };
   return plain(parseDocument(file, data, source));
@@ -194,9 +194,10 @@ export interface PkiRestore {
 /** The pki/ files among `past` that differ from the store now, as restores. */
 export async function planPkiRestore(store: ClusterStore, name: string, past: readonly PastFile[]): Promise<PkiRestore[]> {
   const restores: PkiRestore[] = [];
-  for (const p of past) {
+  const current = await mapLimit(past, 16, (p) => readIfPresent(fileOf(store, name, p.file)));
+  for (const [i, p] of past.entries()) {
     const path = fileOf(store, name, p.file);
-    const now = await readIfPresent(path);
+    const now = current[i];
     if (now === undefined ? p.data === undefined : p.data?.equals(now.data)) continue;
     const fields = diffDocuments(now && fieldsOf(p.file, now.data, path.url), p.data && fieldsOf(p.file, p.data, path.url));
     const action = now === undefined ? "create" : p.data === undefined ? "delete" : "update";

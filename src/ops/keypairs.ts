@@ -4,7 +4,7 @@
  * distrust, which kops lacks). A plan holds the revision it read; applying it writes only if the
  * file is still at that revision (or still absent), so a concurrent change is a conflict.
  */
-import type { ClusterStore } from "../store/cluster-store";
+import { type ClusterStore, mapLimit } from "../store/cluster-store";
 import { findPrimary, type Keyset, type KeysetItem, KEYSET_DIR, KEYSET_FILE, KEYSET_NAME, keysetFile, LEGACY_KEYSET_NAMES, parseKeyset, serializeKeyset, sortItems } from "../store/keyset";
 import { isEnvelope } from "../vfs/envelope";
 import { NotFoundError, RefusedError, ValidationError } from "../vfs/errors";
@@ -29,7 +29,7 @@ async function readFile(store: ClusterStore, cluster: string, file: string): Pro
   const path = store.cluster(cluster).join(...file.split("/"));
   try {
     const { data, revision } = await path.read();
-    if (isEnvelope(data)) throw new ValidationError(`${path.url}: encrypted client side, and this store is opened without that key; give it with --passphrase-file or KSTATE_PASSPHRASE (--kms-key-id or KSTATE_AWS_KMS_KEY_ID), or clientSideEncryption in a program`, { url: path.url });
+    if (isEnvelope(data)) throw new RefusedError(`${path.url}: encrypted client side, and this store is opened without that key; give it with --passphrase-file or KSTATE_PASSPHRASE (--kms-key-id or KSTATE_AWS_KMS_KEY_ID), or clientSideEncryption in a program`, { url: path.url });
     return { text: data.toString("utf8"), revision, url: path.url };
   } catch (e) {
     if (NotFoundError.isInstance(e)) return undefined;
@@ -102,9 +102,10 @@ export async function listKeypairs(store: ClusterStore, cluster: string, options
   const files = (await folder.listTree()).map((f) => f.path.split("/")).filter((t) => t.length === 2 && t[1] === KEYSET_FILE).map((t) => t[0]!).sort();
   const items: KeypairItem[] = [];
   const warnings: string[] = [];
-  for (const name of files) {
-    if (options.names && options.names.length > 0 && !options.names.includes(name)) continue;
-    const read = await readFile(store, cluster, keysetFile(name));
+  const wanted = files.filter((name) => !options.names || options.names.length === 0 || options.names.includes(name));
+  const reads = await mapLimit(wanted, 16, (name) => readFile(store, cluster, keysetFile(name)));
+  for (const [i, name] of wanted.entries()) {
+    const read = reads[i];
     if (!read) continue;
     try {
       const keyset = parseKeyset(read.text, read.url);

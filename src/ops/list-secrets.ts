@@ -5,7 +5,7 @@
 import { mapLimit } from "../store/cluster-store";
 import { decodeSecret, secretHash } from "../store/secrets";
 import { isEnvelope } from "../vfs/envelope";
-import { NotFoundError } from "../vfs/errors";
+import { NotFoundError, RefusedError } from "../vfs/errors";
 import { isEncryptedPath } from "../vfs/encrypted";
 import type { VfsPath } from "../vfs/path";
 
@@ -39,7 +39,7 @@ export async function listSecrets(folder: VfsPath, raw: VfsPath, names?: readonl
     const encrypted = isEnvelope(stored);
     const file = folder.join(name);
     try {
-      if (encrypted && !isEncryptedPath(file)) throw new Error(`${file.url}: encrypted client side, and this store is opened without a key (set KSTATE_PASSPHRASE or KSTATE_AWS_KMS_KEY_ID)`);
+      if (encrypted && !isEncryptedPath(file)) throw new RefusedError(`${file.url}: encrypted client side, and this store is opened without a key (set KSTATE_PASSPHRASE or KSTATE_AWS_KMS_KEY_ID)`, { url: file.url });
       const value = decodeSecret((isEncryptedPath(file) ? await file.open(stored) : stored).toString("utf8"), file.url);
       return { name, value, sha256: secretHash(value), encrypted };
     } catch (e) {

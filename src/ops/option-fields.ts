@@ -30,7 +30,7 @@
  * cloud is refused, AWS security groups must be `sg-…` ids and volume types EBS ones.
  */
 import { mergeOverlay } from "./merge";
-import type { ClusterOptions, OptionProblem } from "./options";
+import type { ClusterOptions, OptionProblem } from "./cluster-options";
 
 type Doc = Record<string, unknown>;
 

@@ -179,18 +179,25 @@ export function lostRace(e: unknown): boolean {
 
 /**
  * Writes a plan's changed files, each only if it is still at the revision read (a new one only if
- * it is still absent), in the order that never shows a half-made cluster. Returns the revision
- * each written file got; `written` hears of each file as it lands.
+ * it is still absent), in the order that never shows a half-made cluster: one round of requests
+ * per step of that order, the files of a step together. Returns the revision each written file
+ * got; `written` hears of each file as it lands. When a write fails, the others of its step are
+ * let finish (and heard of) before the first failure is thrown, and no later step starts.
  */
 export async function writePlan(plan: Pick<ClusterPlan, "files" | "changes" | "existed">, written: (f: PlannedFile, revision: Revision | undefined) => void = () => {}): Promise<Record<string, Revision>> {
   const revisions: Record<string, Revision> = {};
   const changed = new Set(plan.changes.map((c) => c.file));
-  for (const f of [...plan.files].sort((a, b) => rank(a, plan) - rank(b, plan))) {
-    if (!changed.has(f.file)) continue;
-    if (f.doc !== null) revisions[f.file] = await writeDocument(f.path, f.doc, f.base);
-    else if (f.data !== undefined) revisions[f.file] = (f.base === undefined ? await f.path.create(f.data) : await f.path.write(f.data, { ifRevision: f.base })).revision;
-    else await f.path.remove({ ifRevision: f.base! });
-    written(f, revisions[f.file]);
+  const steps = new Map<number, PlannedFile[]>();
+  for (const f of plan.files.filter((x) => changed.has(x.file))) steps.set(rank(f, plan), [...(steps.get(rank(f, plan)) ?? []), f]);
+  for (const [, files] of [...steps].sort(([a], [b]) => a - b)) {
+    const results = await Promise.allSettled(files.map(async (f) => {
+      if (f.doc !== null) revisions[f.file] = await writeDocument(f.path, f.doc, f.base);
+      else if (f.data !== undefined) revisions[f.file] = (f.base === undefined ? await f.path.create(f.data) : await f.path.write(f.data, { ifRevision: f.base })).revision;
+      else await f.path.remove({ ifRevision: f.base! });
+      written(f, revisions[f.file]);
+    }));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed) throw failed.reason;
   }
   return revisions;
 }

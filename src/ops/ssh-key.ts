@@ -172,22 +172,27 @@ export function keysKeptElsewhere(store: ClusterStore, cluster: string, config: 
  * keeps its keys elsewhere (`spec.configStore.keypairs`, or a configBase in another store) or holds
  * another admin key: kops then fails on AWS, Azure and OpenStack ("exactly one 'admin' SSH public key").
  */
-export async function planKeyWrite(store: ClusterStore, cluster: string, key: PlannedSshKey, configAfter: Record<string, unknown> | undefined): Promise<PlannedSshKey | undefined> {
+export async function planKeyWrite(store: ClusterStore, cluster: string, key: PlannedSshKey, configAfter: Record<string, unknown> | undefined, listing?: Promise<string[]>): Promise<PlannedSshKey | undefined> {
   const folder = store.cluster(cluster).join(...SSH_PUBLIC_KEY_DIR.split("/"));
   const elsewhere = keysKeptElsewhere(store, cluster, configAfter);
   if (elsewhere) throw new RefusedError(`--ssh-public-key: ${elsewhere}; add the key with kops create sshpublickey. Nothing was written.`, { url: folder.url });
-  let stored: string[] = [];
-  try {
-    stored = (await folder.list()).map((f) => f.path);
-  } catch (e) {
-    if (!NotFoundError.isInstance(e)) throw e;
-  }
+  const stored = await (listing ?? listAdminKeys(store, cluster));
   const id = key.file.slice(SSH_PUBLIC_KEY_DIR.length + 1);
   const others = stored.filter((s) => s !== id);
   if (others.length > 0) {
     throw new RefusedError(`--ssh-public-key: cluster ${cluster} already has another admin SSH key (${others.map((s) => s.match(/../g)?.join(":") ?? s).join(", ")}); kops takes only one. Delete it first with kops delete sshpublickey. Nothing was written.`, { url: folder.url });
   }
   return stored.includes(id) ? undefined : key;
+}
+
+/** The admin SSH keys stored, by file name (a listing that can start beside the cluster's reads). */
+export async function listAdminKeys(store: ClusterStore, cluster: string): Promise<string[]> {
+  try {
+    return (await store.cluster(cluster).join(...SSH_PUBLIC_KEY_DIR.split("/")).list()).map((f) => f.path);
+  } catch (e) {
+    if (!NotFoundError.isInstance(e)) throw e;
+    return [];
+  }
 }
 
 /** Writes the key, once: a key written meanwhile under its name (its fingerprint) is this key. */

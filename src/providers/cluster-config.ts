@@ -15,15 +15,17 @@ import { CA_KEYSET, findPrimary, keysetFile } from "../store/keyset";
 import { DOCUMENT, readOwners } from "../store/managed-fields";
 import { checkWritable, guardStore, type KeyHint } from "../store/policy-guard";
 import { type ClusterEncryption, decodeSecret, encryptionProblems, keyedSecretHash, SECRET_NAME } from "../store/secrets";
-import { bucketAdmin, canonicalUrl, openPath, parseUrl } from "../vfs";
+import { canonicalUrl, openPath, parseUrl, SCHEMES, type SchemeFacts } from "../vfs";
 import { KstateError, NotFoundError, RefusedError } from "../vfs/errors";
-import { containsUnknown, isUnknown, type ProviderImpl, sealedFailures } from "./serialize";
+import { containsUnknown, isUnknown, outputNames, type ProviderImpl, sealedFailures } from "./serialize";
 import { configureFromStack } from "./stack-config";
+import { accessOf, accessProblems, isMissingBucket, SECRET_ACCESS_KEYS, type StoreAccess, STORE_ACCESS_KEYS, storeSettingsOf, withKmsDefaults } from "./store-access";
 
 /** 1: ownership in outputs (`ownedPaths`). 2: ownership in the documents (`metadata.managedFields`). */
 export const CLUSTER_CONFIG_SCHEMA_VERSION = 2;
 
-export interface ClusterConfigInputs {
+/** How the store is reached (endpoint, region, credentials) is StoreAccess's, as for a StateStore. */
+export interface ClusterConfigInputs extends StoreAccess {
   /** The state store URL: `s3://bucket`, `gs://bucket`, `file:///dir`. */
   store: string;
   /** The cluster name, e.g. dev.k8s.example.com. */
@@ -57,13 +59,16 @@ export interface ClusterConfigInputs {
   sshPublicKey?: string;
   /** A cluster CA of your own (PEM certificate and private key; marked secret), made the primary of the `kubernetes-ca` keyset. */
   ca?: { cert: string; key: string };
-  /** Set by `check`: the value of every field the resource owns once applied, by `file: path`. */
+  /**
+   * Set by `check` before the outputs became its one record (state written then still has it):
+   * the value of every field the resource owns once applied, by `file: path`. Ignored.
+   */
   ownedValues?: Record<string, unknown>;
   /** Set by `check`: which keys were stored already (another writer's, shared) rather than written by the resource. */
   keysFound?: KeysFound;
 }
 
-export interface ClusterConfigOutputs {
+export interface ClusterConfigOutputs extends StoreAccess {
   store: string;
   name: string;
   manager: string;
@@ -74,7 +79,10 @@ export interface ClusterConfigOutputs {
   deleteClusterState: boolean;
   /** `{store}/{name}`, as `spec.configBase`. */
   configBase: string;
-  /** Revision of each document after the last write, by file. */
+  /**
+   * Revision of each document after the last write, by file; a refresh that finds an owned field
+   * changed keeps these, so the next `diff` sees the documents moved and plans the change back.
+   */
   revisions: Record<string, string>;
   /** The stored value of every field the resource owns, by `file: path`; refresh shows hand edits here. */
   ownedValues: Record<string, unknown>;
@@ -83,8 +91,8 @@ export interface ClusterConfigOutputs {
   schemaVersion: number;
   /** A keyed hash of each secret's stored value, by name (the key is `secretHashKey`, a secret output). */
   secretHashes: Record<string, string>;
-  /** The key of `secretHashes`; a secret output. */
-  secretHashKey: string;
+  /** The key of `secretHashes`; a secret output, made with the first secret. */
+  secretHashKey?: string;
   /** As given; a secret output. */
   clientSideEncryption?: ClusterEncryption;
   /** As given. */
@@ -98,11 +106,11 @@ export interface ClusterConfigOutputs {
 }
 
 /** Output names, in one place for the provider and the resource class. */
-export const CLUSTER_CONFIG_OUTPUTS = [
+export const CLUSTER_CONFIG_OUTPUTS = outputNames<ClusterConfigOutputs>()(
   "store", "name", "manager", "options", "spec", "instanceGroups", "onConflict", "deleteClusterState", "configBase", "revisions",
   "ownedValues", "adopted", "schemaVersion", "secretHashes", "secretHashKey", "clientSideEncryption", "sshPublicKey", "sshKeyFingerprint",
-  "caCertificate", "keysFound",
-] as const satisfies readonly (keyof ClusterConfigOutputs)[];
+  "caCertificate", "keysFound", ...STORE_ACCESS_KEYS,
+);
 
 /** Inputs as the provider works with them: the store in its one spelling, defaults filled in. */
 type Normalized = ClusterConfigInputs & { manager: string; onConflict: "fail" | "overwrite"; deleteClusterState: boolean };
@@ -173,22 +181,24 @@ const PULUMI_KEY_HINT: KeyHint = {
   awsKms: "give the ClusterConfig clientSideEncryption: { awsKmsKeyId } (e.g. clientSideEncryption: store.clientSideEncryption)",
 };
 
-function storeOf(i: Pick<ClusterConfigInputs, "store" | "clientSideEncryption">): ClusterStore {
-  return new ClusterStore(guardStore(openPath(i.store), i.clientSideEncryption, PULUMI_KEY_HINT));
+function storeOf(i: Pick<ClusterConfigInputs, "store" | "clientSideEncryption"> & StoreAccess): ClusterStore {
+  return new ClusterStore(guardStore(openPath(i.store, storeSettingsOf(accessOf(i))), withKmsDefaults(i.clientSideEncryption), PULUMI_KEY_HINT));
 }
 
 /** Input problems that need no I/O, each naming its property. */
 export function checkInputs(news: Partial<ClusterConfigInputs>): pulumi.dynamic.CheckFailure[] {
   const failures: pulumi.dynamic.CheckFailure[] = [];
   const fail = (property: string, reason: string) => failures.push({ property, reason });
+  let scheme: SchemeFacts | undefined;
   if (typeof news.store !== "string" || news.store === "") fail("store", "required: the state store URL (s3://bucket, gs://bucket, file:///dir)");
   else if (!containsUnknown(news.store)) {
     try {
-      parseUrl(news.store);
+      scheme = SCHEMES[parseUrl(news.store).scheme];
     } catch (e) {
       fail("store", KstateError.isInstance(e) ? e.message : String(e));
     }
   }
+  if (!containsUnknown(accessOf(news))) failures.push(...accessProblems(news, scheme));
   if (typeof news.name !== "string" || news.name === "") fail("name", "required: the cluster name, e.g. dev.k8s.example.com");
   else if (!containsUnknown(news.name) && !isDns1123Subdomain(news.name)) fail("name", `${JSON.stringify(news.name)} is not a valid cluster name (lowercase letters, digits, '-' and '.')`);
   if (news.options !== undefined && !containsUnknown(news.options)) {
@@ -286,13 +296,8 @@ async function ownershipOfLegacyInputs(olds: Partial<ClusterConfigInputs>): Prom
 const plans = new Map<string, Planned>();
 
 function planKey(i: Normalized, previous: readonly string[], recorded: Ownership | undefined): string {
-  return JSON.stringify([i, previous, recorded ?? null]);
-}
-
-async function bucketExists(url: string): Promise<boolean> {
-  const p = parseUrl(url);
-  if (p.scheme === "file" || p.scheme === "memfs") return true;
-  return (await bucketAdmin(openPath(url)).settings()).exists;
+  // Key order is the engine's: inputs come back from check to diff through a protobuf Struct.
+  return stableJson([i, previous, recorded ?? null]);
 }
 
 /**
@@ -312,7 +317,7 @@ async function planResource(i: Normalized, previous: readonly string[], recorded
   try {
     cluster = await planCluster(store, request(i, recorded, previous, keysBefore));
   } catch (e) {
-    if (KstateError.isInstance(e) && (e.code === "Backend" || e.code === "NotFound") && !(await bucketExists(i.store).catch(() => true))) {
+    if (await isMissingBucket(openPath(i.store, storeSettingsOf(accessOf(i))), e)) {
       bucketMissing = true;
       const empty = `memfs://kstate-plan-${randomBytes(6).toString("hex")}`;
       store = new ClusterStore(openPath(empty));
@@ -349,7 +354,7 @@ function show(i: Normalized, p: Planned, adopting: boolean): void {
 function storeFailure(i: Normalized, e: unknown): pulumi.dynamic.CheckFailure {
   const message = e instanceof Error ? e.message : String(e);
   if (/credential/i.test(message) && !/invalid|signature/i.test(message)) {
-    return { property: "store", reason: `cannot read ${i.store}: no credentials were found for it. Set S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY (or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE) for s3://, GOOGLE_APPLICATION_CREDENTIALS for gs:// (${message.split("\n")[0]})` };
+    return { property: "store", reason: `cannot read ${i.store}: no credentials were found for it. Give accessKeyId and secretAccessKey, or set S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY (or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE) for s3://, GOOGLE_APPLICATION_CREDENTIALS for gs:// (${message.split("\n")[0]})` };
   }
   return { property: "store", reason: message };
 }
@@ -371,7 +376,7 @@ async function observeKeys(store: ClusterStore, i: Normalized): Promise<Pick<Clu
 }
 
 /** Reads what the resource owns in the store now: its outputs. */
-async function observe(i: Normalized, secretHashKey: string, secretNames: readonly string[]): Promise<ClusterConfigOutputs | undefined> {
+async function observe(i: Normalized, secretHashKey: string | undefined, secretNames: readonly string[]): Promise<ClusterConfigOutputs | undefined> {
   const store = storeOf(i);
   const config = await store.readConfig(i.name);
   if (!config) return undefined;
@@ -390,10 +395,10 @@ async function observe(i: Normalized, secretHashKey: string, secretNames: readon
   const spec = docs.config?.spec as Record<string, unknown> | undefined;
   const folder = store.cluster(i.name).join("secrets");
   const secretHashes: Record<string, string> = {};
-  for (const name of [...secretNames].sort()) {
+  for (const name of secretHashKey === undefined ? [] : [...secretNames].sort()) {
     try {
       const file = folder.join(name);
-      secretHashes[name] = keyedSecretHash(secretHashKey, name, decodeSecret((await file.read()).data.toString("utf8"), file.url));
+      secretHashes[name] = keyedSecretHash(secretHashKey!, name, decodeSecret((await file.read()).data.toString("utf8"), file.url));
     } catch (e) {
       if (!NotFoundError.isInstance(e)) throw e;
     }
@@ -402,6 +407,7 @@ async function observe(i: Normalized, secretHashKey: string, secretNames: readon
   const out: ClusterConfigOutputs = {
     ...keys,
     ...(i.keysFound && (i.keysFound.ssh || i.keysFound.ca) ? { keysFound: i.keysFound } : {}),
+    ...accessOf(i),
     store: i.store,
     name: i.name,
     manager: i.manager,
@@ -413,7 +419,7 @@ async function observe(i: Normalized, secretHashKey: string, secretNames: readon
     adopted: !(ownership.config ?? []).includes(DOCUMENT),
     schemaVersion: CLUSTER_CONFIG_SCHEMA_VERSION,
     secretHashes,
-    secretHashKey,
+    ...(secretHashKey === undefined ? {} : { secretHashKey }),
   };
   if (i.options) out.options = i.options;
   if (i.spec) out.spec = i.spec;
@@ -424,7 +430,7 @@ async function observe(i: Normalized, secretHashKey: string, secretNames: readon
 
 /** Outputs of any schema as the inputs they were made from. */
 function inputsOfOutputs(o: ClusterConfigOutputs): Normalized {
-  const i = normalize({ store: o.store, name: o.name, manager: o.manager ?? legacyManager(o.name), onConflict: o.onConflict, deleteClusterState: o.deleteClusterState });
+  const i = normalize({ ...accessOf(o), store: o.store, name: o.name, manager: o.manager ?? legacyManager(o.name), onConflict: o.onConflict, deleteClusterState: o.deleteClusterState });
   if (o.options) i.options = o.options;
   if (o.spec) i.spec = o.spec;
   if (o.instanceGroups) i.instanceGroups = o.instanceGroups;
@@ -436,7 +442,7 @@ function inputsOfOutputs(o: ClusterConfigOutputs): Normalized {
 async function apply(i: Normalized, olds: Partial<ClusterConfigOutputs> | undefined): Promise<ClusterConfigOutputs> {
   const store = storeOf(i);
   await applyCluster(store, request(i, legacyOwnership(olds), previousSecretNames(olds), previousKeys(olds)), { onConflict: i.onConflict });
-  const key = olds?.secretHashKey ?? randomBytes(32).toString("hex");
+  const key = olds?.secretHashKey ?? (Object.keys(i.secrets ?? {}).length > 0 ? randomBytes(32).toString("hex") : undefined);
   const outs = await observe(i, key, Object.keys(i.secrets ?? {}));
   if (!outs) throw new NotFoundError(`${i.store}/${i.name}/config was written but cannot be read back`, { url: `${i.store}/${i.name}/config` });
   return outs;
@@ -499,14 +505,54 @@ async function planDelete(props: ClusterConfigOutputs): Promise<{ run(): Promise
   };
 }
 
+/** JSON with object keys sorted, so two spellings of the same inputs compare equal. */
+function stableJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) => (v !== null && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v));
+}
+
+/** Inputs as compared between runs: what `check` and the engine add (`ownedValues`, `keysFound`, `__provider`) left out. */
+function given(i: Partial<ClusterConfigInputs>): string {
+  const { ownedValues: _owned, keysFound: _found, __provider: _provider, ...rest } = i as Partial<ClusterConfigInputs> & { __provider?: unknown };
+  return stableJson(rest);
+}
+
+/**
+ * A resource that keeps only documents (no secrets, keys or legacy ownership): what it plans is
+ * decided by its inputs and the documents' bytes alone, so when neither changed it need not plan.
+ */
+function documentsOnly(i: Partial<ClusterConfigInputs>): boolean {
+  return i.secrets === undefined && i.sshPublicKey === undefined && i.ca === undefined && i.keysFound === undefined && i.manager !== undefined;
+}
+
+/** Whether the documents are at exactly the revisions the last write or refresh left (the same files, none added or gone). */
+async function documentsUnchanged(i: Normalized, recorded: Record<string, string> | undefined): Promise<boolean> {
+  if (!recorded) return false;
+  try {
+    const now = await storeOf(i).documentRevisions(i.name);
+    return now !== undefined && stableJson(now) === stableJson(recorded);
+  } catch {
+    return false;
+  }
+}
+
 /** Inputs that hold secrets: a check failure never names them where the engine would print their value. */
-const SECRET_INPUTS = ["secrets", "ca", "sshPublicKey", "clientSideEncryption"];
+const SECRET_INPUTS = ["secrets", "ca", "sshPublicKey", "clientSideEncryption", ...SECRET_ACCESS_KEYS];
+
+/** What blocks a plan (an invalid result, a field another manager owns), each naming its property. */
+function planFailures(cluster: ClusterPlan): pulumi.dynamic.CheckFailure[] {
+  const property = (file: string | undefined, path: string) => (path === "sshPublicKey" || path === "ca" ? path
+    : file === undefined || file === "config" ? (path.startsWith("metadata.name") ? "name" : "spec") : file.startsWith("secrets/") ? "secrets" : "instanceGroups");
+  return [
+    ...cluster.problems.map((p) => ({ property: property(p.file, p.path), reason: `${p.file ? `${p.file}: ` : ""}${p.path ? `${p.path}: ` : ""}${p.message}` })),
+    ...cluster.conflicts.map((c) => ({ property: property(c.file, c.path), reason: `${c.file}: ${c.path}: ${c.message}. Change it in that manager, stop setting it here, or set onConflict: "overwrite" to take it over.` })),
+  ];
+}
 
 /**
  * Checks the inputs and, when they are known, reads the cluster and works out the change: an
  * invalid result or a field another manager owns fails here, so `preview` shows it and nothing
- * is written. The change is printed line by line, and the resulting owned values become the
- * `ownedValues` input, so `preview --diff` shows them field by field.
+ * is written. The change is printed line by line (the engine shows the lines with the preview);
+ * the owned values it leads to are recorded once, in the outputs, after `up`.
  */
 async function checkResource(olds: ClusterConfigInputs, news: ClusterConfigInputs): Promise<pulumi.dynamic.CheckResult<ClusterConfigInputs>> {
   const failures = checkInputs(news);
@@ -518,6 +564,11 @@ async function checkResource(olds: ClusterConfigInputs, news: ClusterConfigInput
   }
   const previous = olds as Partial<ClusterConfigInputs>;
   const i = normalize({ ...news, manager: managerFor(news, previous) });
+  if (documentsOnly(i) && previous.store !== undefined && previous.manager !== undefined && !containsUnknown(previous) && given(normalize(previous as ClusterConfigInputs)) === given(i)) {
+    // The inputs are the ones planned last time. Whether the documents moved since (drift,
+    // another writer) is `diff`'s to find, against the revisions in the outputs.
+    return { inputs: i };
+  }
   if (previous.store !== undefined && previous.name === i.name && !containsUnknown(previous.store)) {
     const from = canonicalUrl(previous.store);
     if (from !== i.store) {
@@ -541,18 +592,11 @@ async function checkResource(olds: ClusterConfigInputs, news: ClusterConfigInput
     // which `check` does not see: this one preview is approximate, and `update` decides.
     process.stderr.write(`${i.name} in ${i.store}: upgrading state written by kstate 0.1; this preview cannot tell which documents the resource created, so the update works the change out again from the old state and checks it before writing\n`);
   } else if (cluster.problems.length > 0 || cluster.conflicts.length > 0) {
-    const property = (file: string | undefined, path: string) => (path === "sshPublicKey" || path === "ca" ? path
-      : file === undefined || file === "config" ? (path.startsWith("metadata.name") ? "name" : "spec") : file.startsWith("secrets/") ? "secrets" : "instanceGroups");
-    return {
-      failures: [
-        ...cluster.problems.map((p) => ({ property: property(p.file, p.path), reason: `${p.file ? `${p.file}: ` : ""}${p.path ? `${p.path}: ` : ""}${p.message}` })),
-        ...cluster.conflicts.map((c) => ({ property: property(c.file, c.path), reason: `${c.file}: ${c.path}: ${c.message}. Change it in that manager, stop setting it here, or set onConflict: "overwrite" to take it over.` })),
-      ],
-    };
+    return { failures: planFailures(cluster) };
   }
   show(i, planned, previous.store === undefined);
   const found = cluster.keys?.found;
-  const inputs: ClusterConfigInputs = { ...i, ownedValues: ownedValuesOf(cluster.ownership, Object.fromEntries(cluster.files.map((f) => [f.file, f.after]))) };
+  const inputs: ClusterConfigInputs = { ...i };
   delete inputs.keysFound;
   if (found && (found.ssh || found.ca)) inputs.keysFound = found;
   return { inputs };
@@ -575,13 +619,27 @@ export const provider: ProviderImpl<ClusterConfigInputs, ClusterConfigOutputs> =
     const o = olds as Partial<ClusterConfigOutputs>;
     const settingsChanged = o.schemaVersion !== CLUSTER_CONFIG_SCHEMA_VERSION || o.manager !== i.manager || canonicalUrl(o.store ?? i.store) !== i.store
       || (o.onConflict ?? "fail") !== i.onConflict || (o.deleteClusterState ?? false) !== i.deleteClusterState
+      || JSON.stringify(accessOf(o)) !== JSON.stringify(accessOf(i))
       || JSON.stringify(o.clientSideEncryption ?? null) !== JSON.stringify(i.clientSideEncryption ?? null)
       || JSON.stringify(Object.keys(o.secretHashes ?? {}).sort()) !== JSON.stringify(Object.keys(i.secrets ?? {}).sort())
       || (o.sshPublicKey ?? null) !== (i.sshPublicKey ?? null) || (o.caCertificate === undefined) !== (i.ca === undefined)
       || JSON.stringify(o.keysFound ?? {}) !== JSON.stringify(i.keysFound ?? {});
     if (settingsChanged) return { changes: true, replaces, deleteBeforeReplace: false };
+    const checked = plans.has(`${planKey(i, previousSecretNames(o), legacyOwnership(o))}\0${JSON.stringify(previousKeys(o))}`);
+    if (!checked && documentsOnly(i) && given(i) === given(inputsOfOutputs(o as ClusterConfigOutputs)) && await documentsUnchanged(i, o.revisions)) {
+      // The inputs are as last planned and the documents have not moved since the last write:
+      // nothing to do. (A refresh that found an owned field edited keeps the revisions of the
+      // last write, so the edit still counts as a move and the next up restores it.)
+      return { changes: false, replaces, deleteBeforeReplace: false };
+    }
     // The documents or secrets differ from what the inputs ask: a change, or drift to undo.
     const planned = await planResource(i, previousSecretNames(o), legacyOwnership(o), "take", previousKeys(o));
+    if (!checked) {
+      // `check` did not plan (its inputs were unchanged): what it would have refused or shown, diff does.
+      const failures = planFailures(planned.cluster);
+      if (failures.length > 0) throw new Error(failures.map((f) => `${f.property}: ${f.reason}`).join("\n"));
+      show(i, planned, false);
+    }
     return { changes: planned.lines.length > 0, replaces, deleteBeforeReplace: false };
   },
 
@@ -596,7 +654,8 @@ export const provider: ProviderImpl<ClusterConfigInputs, ClusterConfigOutputs> =
   async read(id, props) {
     plans.clear();
     const i = inputsOfOutputs(props!);
-    const outs = await observe(i, props!.secretHashKey ?? randomBytes(32).toString("hex"), Object.keys(props!.secretHashes ?? {}));
+    const outs = await observe(i, props!.secretHashKey, Object.keys(props!.secretHashes ?? {}));
+    if (outs && props!.revisions && stableJson(outs.ownedValues) !== stableJson(props!.ownedValues ?? null)) outs.revisions = props!.revisions;
     return outs ? { id, props: outs } : {};
   },
 

@@ -1,10 +1,11 @@
-import { syncCluster, type SyncResult } from "../ops/sync";
+import { syncCluster, type SyncResult } from "../ops/migrate";
 import { isDns1123Subdomain } from "../ops/validate";
-import { canonicalUrl, NotFoundError, openPath, parseUrl, RefusedError } from "../vfs";
+import { canonicalUrl, NotFoundError, openPath, parseUrl, RefusedError, SCHEMES, type SchemeFacts } from "../vfs";
 import { readPolicy } from "../store/encryption-policy";
 import { KstateError } from "../vfs/errors";
-import { containsUnknown, type ProviderImpl } from "./serialize";
+import { containsUnknown, outputNames, type ProviderImpl, sealedFailures } from "./serialize";
 import { configureFromStack } from "./stack-config";
+import { accessOf, accessProblems, isMissingBucket, type StoreAccess, storeSettingsOf } from "./store-access";
 import type * as pulumi from "@pulumi/pulumi";
 
 export const MIGRATION_SCHEMA_VERSION = 1;
@@ -15,15 +16,25 @@ export interface MigrationInputs {
   source: string;
   /** The store it moves to. */
   destination: string;
+  /** How the source store is reached (endpoint, region, credentials), as a StateStore's inputs say it. */
+  sourceSettings?: StoreAccess;
+  /** How the destination store is reached. */
+  destinationSettings?: StoreAccess;
   /** Delete the source files once the destination verifies (default off). */
   deleteSource?: boolean;
-  /** Files in flight at once (default 16). */
+  /**
+   * Files in flight at once. Unset, the copy finds its own pace (16 at first, up to 64 while
+   * requests are slow, within a memory budget: ops/copy-pace.ts). A change of it alone does not
+   * run a finished migration again.
+   */
   concurrency?: number;
   /** Set by `check`: what would move. */
   plan?: string[];
 }
 
-export interface MigrationOutputs extends Required<Omit<MigrationInputs, "plan">> {
+type Settings = "sourceSettings" | "destinationSettings";
+
+export interface MigrationOutputs extends Required<Omit<MigrationInputs, "plan" | "concurrency" | Settings>>, Pick<MigrationInputs, "concurrency" | Settings> {
   plan: string[];
   configBase: string;
   filesCopied: number;
@@ -35,10 +46,21 @@ export interface MigrationOutputs extends Required<Omit<MigrationInputs, "plan">
   schemaVersion: number;
 }
 
-type Normalized = Required<Omit<MigrationInputs, "plan">> & { plan?: string[] };
+/** Output names, in one place for the provider and the resource class. */
+export const MIGRATION_OUTPUTS = outputNames<MigrationOutputs>()(
+  "clusterName", "source", "destination", "deleteSource", "concurrency", "plan", "configBase", "filesCopied", "bytesCopied",
+  "verified", "manifestHash", "sourceDeleted", "extraAtDestination", "schemaVersion", "sourceSettings", "destinationSettings",
+);
 
-function folders(i: Pick<MigrationInputs, "source" | "destination" | "clusterName">) {
-  return { source: openPath(i.source).join(i.clusterName), destination: openPath(i.destination).join(i.clusterName) };
+type Normalized = Required<Omit<MigrationInputs, "plan" | "concurrency" | Settings>> & Pick<MigrationInputs, "concurrency" | Settings> & { plan?: string[] };
+
+/** The source or destination store's root. */
+function storeAt(i: Pick<MigrationInputs, "source" | "destination" | Settings>, end: "source" | "destination") {
+  return openPath(i[end], storeSettingsOf(accessOf(i[`${end}Settings`])));
+}
+
+function folders(i: Pick<MigrationInputs, "source" | "destination" | "clusterName" | Settings>) {
+  return { source: storeAt(i, "source").join(i.clusterName), destination: storeAt(i, "destination").join(i.clusterName) };
 }
 
 export function checkMigration(news: Partial<MigrationInputs>): { inputs?: Normalized; failures: pulumi.dynamic.CheckFailure[] } {
@@ -46,14 +68,19 @@ export function checkMigration(news: Partial<MigrationInputs>): { inputs?: Norma
   const fail = (property: string, reason: string) => failures.push({ property, reason });
   for (const k of ["source", "destination"] as const) {
     const v = news[k];
+    let scheme: SchemeFacts | undefined;
     if (typeof v !== "string" || v === "") fail(k, "required: a store URL (s3://bucket, gs://bucket, file:///dir)");
     else if (!containsUnknown(v)) {
       try {
-        parseUrl(v);
+        scheme = SCHEMES[parseUrl(v).scheme];
       } catch (e) {
         fail(k, KstateError.isInstance(e) ? e.message : String(e));
       }
     }
+    const settings: unknown = news[`${k}Settings`];
+    if (settings === undefined || containsUnknown(settings)) continue;
+    if (typeof settings !== "object" || settings === null || Array.isArray(settings)) fail(`${k}Settings`, "must be an object: { endpoint?, region?, project?, accessKeyId?, secretAccessKey?, sessionToken? }");
+    else failures.push(...accessProblems(settings, scheme, `${k}Settings.`));
   }
   if (typeof news.clusterName !== "string" || !isDns1123Subdomain(news.clusterName)) fail("clusterName", "required: the cluster's name, e.g. dev.k8s.example.com");
   if (failures.length === 0 && !containsUnknown(news.source) && !containsUnknown(news.destination) && canonicalUrl(news.source!) === canonicalUrl(news.destination!)) fail("destination", "is the same store as source");
@@ -66,15 +93,26 @@ export function checkMigration(news: Partial<MigrationInputs>): { inputs?: Norma
       source: containsUnknown(news.source) ? news.source! : canonicalUrl(news.source!),
       destination: containsUnknown(news.destination) ? news.destination! : canonicalUrl(news.destination!),
       deleteSource: news.deleteSource ?? false,
-      concurrency: news.concurrency ?? 16,
+      ...(news.concurrency !== undefined ? { concurrency: news.concurrency } : {}),
+      ...settingsOf(news),
     },
     failures,
   };
 }
 
+/** The settings inputs given, as given. */
+function settingsOf(i: Pick<MigrationInputs, Settings>): Pick<MigrationInputs, Settings> {
+  return {
+    ...(i.sourceSettings !== undefined ? { sourceSettings: i.sourceSettings } : {}),
+    ...(i.destinationSettings !== undefined ? { destinationSettings: i.destinationSettings } : {}),
+  };
+}
+
 function outputs(i: Normalized, r: SyncResult): MigrationOutputs {
   return {
-    clusterName: i.clusterName, source: i.source, destination: i.destination, deleteSource: i.deleteSource, concurrency: i.concurrency,
+    ...settingsOf(i),
+    clusterName: i.clusterName, source: i.source, destination: i.destination, deleteSource: i.deleteSource,
+    ...(i.concurrency !== undefined ? { concurrency: i.concurrency } : {}),
     plan: i.plan ?? [], configBase: r.configBase, filesCopied: r.filesCopied, bytesCopied: r.bytesCopied, verified: r.verified,
     manifestHash: r.manifestHash, sourceDeleted: r.sourceDeleted, extraAtDestination: r.extraAtDestination, schemaVersion: MIGRATION_SCHEMA_VERSION,
   };
@@ -82,7 +120,7 @@ function outputs(i: Normalized, r: SyncResult): MigrationOutputs {
 
 async function migrate(i: Normalized): Promise<MigrationOutputs> {
   const { source, destination } = folders(i);
-  const destinationPolicy = (await readPolicy(openPath(i.destination)))?.policy;
+  const destinationPolicy = (await readPolicy(storeAt(i, "destination")))?.policy;
   return outputs(i, await syncCluster(source, destination, { concurrency: i.concurrency, deleteSource: i.deleteSource, destinationPolicy }));
 }
 
@@ -94,7 +132,8 @@ export const provider: ProviderImpl<MigrationInputs, MigrationOutputs> = {
   /** Checks the inputs and, when both stores are known, works out what would move (reads only). */
   async check(olds, news) {
     const { inputs, failures } = checkMigration(news);
-    if (!inputs) return { failures };
+    // The engine prints the value of a property a failure names: never a secret access key's.
+    if (!inputs) return { failures: sealedFailures(failures, ["sourceSettings", "destinationSettings"]) };
     if (containsUnknown(news)) return { inputs: { ...inputs, plan: ["(worked out at apply time: an input is not known yet)"] } };
     const previous = olds as Partial<MigrationOutputs>;
     if (previous.destination === inputs.destination && previous.source === inputs.source && previous.sourceDeleted) {
@@ -102,14 +141,19 @@ export const provider: ProviderImpl<MigrationInputs, MigrationOutputs> = {
     }
     const { source, destination } = folders(inputs);
     try {
-      const destinationPolicy = (await readPolicy(openPath(inputs.destination)))?.policy;
+      const destinationPolicy = (await readPolicy(storeAt(inputs, "destination")))?.policy;
       const r = await syncCluster(source, destination, { dryRun: true, concurrency: inputs.concurrency, destinationPolicy });
       const plan = [`copy ${r.filesCopied} of ${r.filesTotal} files (${r.bytesCopied} of ${r.bytesTotal} bytes) from ${source.url} to ${destination.url}`];
       if (r.extraAtDestination.length > 0) plan.push(`${r.extraAtDestination.length} file(s) at the destination are not in the source; they are kept`);
       if (inputs.deleteSource) plan.push(`then delete the ${r.filesTotal} source files`);
       return { inputs: { ...inputs, plan } };
     } catch (e) {
-      return { failures: [{ property: "source", reason: e instanceof Error ? e.message : String(e) }] };
+      // A destination bucket the same program creates is not there in a preview: the copy is worked out at up.
+      if (await isMissingBucket(storeAt(inputs, "destination"), e)) {
+        return { inputs: { ...inputs, plan: [`${inputs.destination}: the bucket does not exist yet (this program creates it, or it must exist before up); every file of ${source.url} is copied at up`] } };
+      }
+      const property = KstateError.isInstance(e) && e.url?.startsWith(inputs.destination) ? "destination" : "source";
+      return { failures: [{ property, reason: e instanceof Error ? e.message : String(e) }] };
     }
   },
 
@@ -120,7 +164,10 @@ export const provider: ProviderImpl<MigrationInputs, MigrationOutputs> = {
       ...(!same(olds.source, news.source) ? ["source"] : []),
       ...(!same(olds.destination, news.destination) ? ["destination"] : []),
     ];
-    const changed = (["deleteSource", "concurrency"] as const).filter((k) => olds[k] !== news[k]);
+    const changed = [
+      ...(olds.deleteSource !== news.deleteSource ? ["deleteSource"] : []),
+      ...(["sourceSettings", "destinationSettings"] as const).filter((k) => JSON.stringify(accessOf(olds[k])) !== JSON.stringify(accessOf(news[k]))),
+    ];
     // A destination found missing by refresh (`verified: false`) is copied again.
     return { changes: replaces.length + changed.length > 0 || olds.verified === false, replaces, deleteBeforeReplace: false };
   },

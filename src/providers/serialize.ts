@@ -7,39 +7,31 @@ const PACKAGE_VERSION: string = (require("../../../package.json") as { version: 
 export type ProviderImpl<I, O> = Required<Omit<pulumi.dynamic.ResourceProvider<I, O>, "configure">>
   & Pick<pulumi.dynamic.ResourceProvider<I, O>, "configure">;
 
+/** The names `kstate/providers` (providers/index.ts) exports the provider objects under. */
+export type ProviderName = "stateStore" | "clusterConfig" | "migration";
+
 /**
- * The provider object Pulumi serializes into state for one resource type. It captures two
- * strings and nothing else: each method `require`s the real implementation at run time, from
- * the installed `kstate` package when the program's folder has one, else from the compiled
- * files this program was built from. So refresh and destroy run the installed code, not a copy
- * frozen in state, and no SDK client is ever serialized.
+ * The provider Pulumi keeps in state (as `__provider`, in the inputs and the outputs of every
+ * resource): a module of a few hundred bytes whose `handler()` returns the real implementation,
+ * `require`d at run time from the installed `kstate` package's one providers entry when the
+ * program's folder has one, else from the compiled files this program was built from. So refresh
+ * and destroy run the installed code, not a copy frozen in state, and no SDK client is ever
+ * serialized. It is written by hand rather than by Pulumi's closure serializer, whose copy of the
+ * same code takes ten times the bytes, twice per resource. (Stacks written before name
+ * `kstate/providers/<module>`, which package.json still maps.)
  */
-export function serializableProvider<I, O>(moduleName: string, builtDir: string): pulumi.dynamic.ResourceProvider<I, O> {
-  const version = PACKAGE_VERSION;
-  const load = (): ProviderImpl<I, O> => {
-    let mod: { provider: ProviderImpl<I, O> };
-    try {
-      mod = require(`kstate/providers/${moduleName}`);
-    } catch (e) {
-      if ((e as { code?: string }).code !== "MODULE_NOT_FOUND") throw e;
-      try {
-        mod = require(`${builtDir}/${moduleName}`);
-      } catch (again) {
-        if ((again as { code?: string }).code !== "MODULE_NOT_FOUND") throw again;
-        throw new Error(`this stack's kstate resources need the kstate package (version ${version} wrote them), and Pulumi cannot find it from ${process.cwd()}: run \`npm install kstate@${version}\` in the program's folder, then run the command again`);
-      }
-    }
-    return mod.provider;
-  };
-  return {
-    configure: async (req) => load().configure?.(req),
-    check: async (olds, news) => load().check(olds, news),
-    diff: async (id, olds, news) => load().diff(id, olds, news),
-    create: async (inputs) => load().create(inputs),
-    read: async (id, props) => load().read(id, props),
-    update: async (id, olds, news) => load().update(id, olds, news),
-    delete: async (id, props) => load().delete(id, props),
-  };
+export function providerSource(name: ProviderName, builtDir: string): string {
+  const missing = `\`kstate resources need the kstate package (${PACKAGE_VERSION} wrote them); Pulumi cannot find it from \${process.cwd()}: run npm install kstate@${PACKAGE_VERSION} in the program's folder, then run the command again\``;
+  return `exports.handler=()=>{let e;try{e=require("kstate/providers")}catch(x){if(x.code!=="MODULE_NOT_FOUND")throw x;try{e=require(${JSON.stringify(builtDir)})}catch(y){if(y.code!=="MODULE_NOT_FOUND")throw y;throw new Error(${missing})}}return e.${name}};\n`;
+}
+
+/**
+ * A resource's output names, listed once for its provider and its resource class, as a `const`
+ * tuple checked at compile time to name every key of `O` and no other:
+ * `outputNames<MigrationOutputs>()("clusterName", …)`.
+ */
+export function outputNames<O>() {
+  return <const K extends readonly (keyof O & string)[]>(...names: K & ([Exclude<keyof O, K[number]>] extends [never] ? unknown : { missing: Exclude<keyof O, K[number]> })): K => names;
 }
 
 /**

@@ -1,8 +1,8 @@
 import type * as pulumi from "@pulumi/pulumi";
 
 /**
- * Settings a provider process takes from the stack's configuration (never credentials: those
- * come from the environment, so they never enter inputs or state).
+ * Settings a provider process takes from the stack's configuration (never credentials: those are
+ * the resources' own inputs, or come from the environment; store-access.ts puts them together).
  */
 export interface StackConfig {
   awsRegion?: string;

@@ -1,19 +1,24 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { bucketAdmin, type BucketAdmin, type BucketEncryption, canonicalUrl, hasVersions, type OpenOptions, openPath, parseUrl } from "../vfs";
+import { bucketAdmin, type BucketAdmin, type BucketEncryption, canonicalUrl, hasVersions, openPath, parseUrl, SCHEMES, type SchemeFacts, type StoreSettings } from "../vfs";
+import { listSchemes, schemesWhere } from "../vfs/schemes";
 import { type ClusterEncryption, encryptionProblems, storeEncryption } from "../store/secrets";
 import { clearEncryptionPolicy, clustersBrokenBy, setEncryptionPolicy } from "../ops/encryption-policy";
 import { describePolicy, POLICY_FILE, policyOf, policyText, readPolicy } from "../store/encryption-policy";
 import { keyringOf, probeKeys } from "../vfs/encrypted";
-import { KstateError, RefusedError } from "../vfs/errors";
+import { BackendError, KstateError, RefusedError, ValidationError } from "../vfs/errors";
 import { configureFromStack, stackConfig } from "./stack-config";
-import { containsUnknown, type ProviderImpl, sealedFailures } from "./serialize";
+import { containsUnknown, outputNames, type ProviderImpl, sealedFailures } from "./serialize";
+import { accessOf, accessProblems, SECRET_ACCESS_KEYS, STORE_ACCESS_KEYS, type StoreAccess, storeSettingsOf, withKmsDefaults } from "./store-access";
 
 export const STATE_STORE_SCHEMA_VERSION = 1;
 
 export type EncryptionType = BucketEncryption["type"];
 
-/** What a StateStore is asked for. Every field but `url` has a default that depends on the scheme. */
-export interface StateStoreInputs {
+/**
+ * What a StateStore is asked for. Every field but `url` has a default that depends on the scheme;
+ * how the bucket is reached (endpoint, region, credentials) is StoreAccess's.
+ */
+export interface StateStoreInputs extends StoreAccess {
   /** `s3://bucket`, `gs://bucket` or `file:///abs/dir`. */
   url: string;
   /** Keep old versions of every file (default on for s3:// and gs://; file:// keeps none). */
@@ -26,10 +31,6 @@ export interface StateStoreInputs {
   forceDestroy?: boolean;
   /** Take over a bucket that already exists instead of failing (default off). */
   adoptExisting?: boolean;
-  /** The bucket's region (S3) or location (GCS). */
-  region?: string;
-  /** An S3-compatible or GCS-emulator endpoint; default from S3_ENDPOINT / STORAGE_EMULATOR_HOST. */
-  endpoint?: string;
   /**
    * Client-side encryption for the store's clusters (a Pulumi secret): the key (passphrase or AWS
    * KMS key) is proved to work on create and update, and the policy (the kind of key, the AWS KMS
@@ -43,7 +44,7 @@ export interface StateStoreInputs {
   clientSideEncryption?: ClusterEncryption;
 }
 
-export interface StateStoreOutputs {
+export interface StateStoreOutputs extends StoreAccess {
   url: string;
   bucket: string;
   scheme: string;
@@ -55,36 +56,39 @@ export interface StateStoreOutputs {
   /** True when the bucket existed before and was adopted; destroy then leaves it unless forceDestroy. */
   adopted: boolean;
   publicAccessBlocked?: boolean;
-  region?: string;
-  endpoint?: string;
   clientSideEncryption?: ClusterEncryption;
   schemaVersion: number;
 }
 
-type Normalized = Required<Pick<StateStoreInputs, "url" | "versioning" | "encryption" | "forceDestroy" | "adoptExisting">>
-  & Pick<StateStoreInputs, "kmsKeyId" | "region" | "endpoint" | "clientSideEncryption">;
+/** Output names, in one place for the provider and the resource class. */
+export const STATE_STORE_OUTPUTS = outputNames<StateStoreOutputs>()(
+  "url", "bucket", "scheme", ...STORE_ACCESS_KEYS, "versioning", "encryption", "kmsKeyId", "forceDestroy", "adoptExisting",
+  "adopted", "publicAccessBlocked", "clientSideEncryption", "schemaVersion",
+);
 
-const ENCRYPTIONS: Record<string, EncryptionType[]> = {
-  s3: ["AES256", "aws:kms"],
-  gs: ["google-managed", "cloud-kms"],
-  file: ["none"],
-};
+type Normalized = Required<Pick<StateStoreInputs, "url" | "versioning" | "encryption" | "forceDestroy" | "adoptExisting">>
+  & Pick<StateStoreInputs, "kmsKeyId" | "clientSideEncryption"> & StoreAccess;
+
+/** The schemes a StateStore can live on. */
+function stateStoreSchemes(): SchemeFacts[] {
+  return schemesWhere((s) => s.stateStore === true);
+}
 
 /** Checks and completes the inputs; each problem names its property. */
 export function checkStateStore(news: Partial<StateStoreInputs>): { inputs?: Normalized; failures: pulumi.dynamic.CheckFailure[] } {
   const failures: pulumi.dynamic.CheckFailure[] = [];
   const fail = (property: string, reason: string) => failures.push({ property, reason });
   if (typeof news.url !== "string" || news.url === "") {
-    fail("url", "required: s3://bucket, gs://bucket or file:///abs/dir");
+    fail("url", `required: ${listSchemes(stateStoreSchemes(), (s) => s.example)}`);
     return { failures };
   }
-  let scheme: string;
+  let scheme: SchemeFacts;
   try {
     const parsed = parseUrl(news.url);
-    scheme = parsed.scheme;
-    if (scheme === "memfs") fail("url", "memfs:// stores live inside one process; a StateStore needs s3://, gs:// or file://");
-    if ((scheme === "s3" || scheme === "gs") && parsed.key !== "") {
-      fail("url", `a StateStore is a whole bucket: use ${scheme}://${parsed.location} (clusters go below it)`);
+    scheme = SCHEMES[parsed.scheme];
+    if (scheme.stateStore !== true) fail("url", `${scheme.stateStore}; a StateStore needs ${listSchemes(stateStoreSchemes())}`);
+    if (scheme.wholeBucket && parsed.key !== "") {
+      fail("url", `a StateStore is a whole bucket: use ${scheme.scheme}://${parsed.location} (clusters go below it)`);
     }
   } catch (e) {
     fail("url", KstateError.isInstance(e) ? e.message : String(e));
@@ -93,16 +97,16 @@ export function checkStateStore(news: Partial<StateStoreInputs>): { inputs?: Nor
   for (const flag of ["versioning", "forceDestroy", "adoptExisting"] as const) {
     if (news[flag] !== undefined && typeof news[flag] !== "boolean") fail(flag, "must be true or false");
   }
-  const versioning = news.versioning ?? scheme !== "file";
-  if (versioning && scheme === "file") fail("versioning", "file:// stores keep no old versions; use s3:// or gs:// for history, or set versioning: false");
-  const allowed = ENCRYPTIONS[scheme] ?? [];
+  const versioning = news.versioning ?? scheme.versioning;
+  if (versioning && !scheme.versioning) {
+    fail("versioning", `${scheme.scheme}:// stores keep no old versions; use ${listSchemes(schemesWhere((s) => s.versioning && s.stateStore === true))} for history, or set versioning: false`);
+  }
+  const allowed = scheme.serverEncryption;
   const encryption = news.encryption ?? allowed[0] ?? "none";
-  if (!allowed.includes(encryption)) fail("encryption", `${JSON.stringify(encryption)} is not available on ${scheme}://; choose ${allowed.map((a) => JSON.stringify(a)).join(" or ")}`);
+  if (!allowed.includes(encryption)) fail("encryption", `${JSON.stringify(encryption)} is not available on ${scheme.scheme}://; choose ${allowed.map((a) => JSON.stringify(a)).join(" or ")}`);
   if ((encryption === "aws:kms" || encryption === "cloud-kms") && !news.kmsKeyId) fail("kmsKeyId", `required with encryption ${JSON.stringify(encryption)}`);
   if (news.kmsKeyId && encryption !== "aws:kms" && encryption !== "cloud-kms") fail("kmsKeyId", `only used with encryption "aws:kms" or "cloud-kms"`);
-  if (news.endpoint !== undefined && !/^https?:\/\/[^/\s]+/.test(news.endpoint)) fail("endpoint", "must be an http:// or https:// URL");
-  if (news.endpoint !== undefined && scheme === "file") fail("endpoint", "file:// stores have no endpoint");
-  if (news.region !== undefined && (typeof news.region !== "string" || !/^[a-z0-9-]+$/.test(news.region))) fail("region", "must look like us-east-1 or europe-west1");
+  failures.push(...accessProblems(news, scheme));
   if (news.clientSideEncryption !== undefined) for (const f of encryptionProblems(news.clientSideEncryption)) fail(f.property, f.reason);
   if (failures.length > 0) return { failures };
   const inputs: Normalized = {
@@ -113,23 +117,19 @@ export function checkStateStore(news: Partial<StateStoreInputs>): { inputs?: Nor
     adoptExisting: news.adoptExisting ?? false,
   };
   if (news.kmsKeyId) inputs.kmsKeyId = news.kmsKeyId;
-  if (news.region) inputs.region = news.region;
-  if (news.endpoint) inputs.endpoint = news.endpoint;
+  Object.assign(inputs, accessOf(news));
   if (news.clientSideEncryption) inputs.clientSideEncryption = news.clientSideEncryption;
   return { inputs, failures };
 }
 
-function openOptions(i: Normalized): OpenOptions {
+/** How the bucket is reached: the inputs, then the stack's config (its `aws:region` is the bucket's region), then the environment. */
+function storeSettings(i: Normalized): StoreSettings {
   const region = i.region ?? stackConfig().awsRegion;
-  const project = stackConfig().gcpProject;
-  return {
-    s3: { ...(i.endpoint ? { endpoint: i.endpoint } : {}), ...(region ? { region } : {}) },
-    gcs: { ...(i.endpoint ? { endpoint: i.endpoint } : {}), ...(project ? { projectId: project } : {}) },
-  };
+  return storeSettingsOf({ ...accessOf(i), ...(region ? { region } : {}) });
 }
 
 function adminFor(i: Normalized): BucketAdmin {
-  return bucketAdmin(openPath(i.url, openOptions(i)));
+  return bucketAdmin(openPath(i.url, storeSettings(i)));
 }
 
 function encryptionOf(i: Normalized): BucketEncryption {
@@ -161,8 +161,7 @@ async function observe(i: Normalized, admin: BucketAdmin, adopted: boolean): Pro
   const key = s.encryption.type === "aws:kms" ? s.encryption.kmsKeyId : s.encryption.type === "cloud-kms" ? s.encryption.kmsKeyName : undefined;
   if (key) out.kmsKeyId = key;
   if (s.publicAccessBlocked !== undefined) out.publicAccessBlocked = s.publicAccessBlocked;
-  if (i.region) out.region = i.region;
-  if (i.endpoint) out.endpoint = i.endpoint;
+  Object.assign(out, accessOf(i));
   if (i.clientSideEncryption) out.clientSideEncryption = i.clientSideEncryption;
   return out;
 }
@@ -171,15 +170,15 @@ async function observe(i: Normalized, admin: BucketAdmin, adopted: boolean): Pro
 async function proveKeys(i: Normalized, url: string): Promise<void> {
   if (!i.clientSideEncryption) return;
   try {
-    await probeKeys(keyringOf(storeEncryption(i.clientSideEncryption)));
+    await probeKeys(keyringOf(storeEncryption(withKmsDefaults(i.clientSideEncryption))));
   } catch (e) {
-    throw new Error(`${url}: clientSideEncryption: ${(e as Error).message}`);
+    throw new ValidationError(`${url}: clientSideEncryption: ${(e as Error).message}`, { url, cause: e });
   }
 }
 
 /** The store root, without client-side encryption: where the policy file lives. */
 function rootOf(i: Normalized) {
-  return openPath(i.url, openOptions(i));
+  return openPath(i.url, storeSettings(i));
 }
 
 /** Refuses (before anything changes) a policy that would seal files kops reads on a cluster kops manages. */
@@ -202,7 +201,7 @@ async function recordPolicy(i: Normalized, hadOne: boolean): Promise<void> {
     try {
       await setEncryptionPolicy(root, i.clientSideEncryption);
     } catch (e) {
-      throw new Error(`${i.url}: clientSideEncryption: ${(e as Error).message}`);
+      throw new ValidationError(`${i.url}: clientSideEncryption: ${(e as Error).message}`, { url: i.url, cause: e });
     }
   } else if (hadOne && (await readPolicy(root))) {
     await clearEncryptionPolicy(root);
@@ -228,8 +227,7 @@ async function reconcile(i: Normalized, admin: BucketAdmin): Promise<void> {
 function normalizedFromOutputs(o: StateStoreOutputs): Normalized {
   const n: Normalized = { url: o.url, versioning: o.versioning, encryption: o.encryption, forceDestroy: o.forceDestroy, adoptExisting: o.adoptExisting };
   if (o.kmsKeyId) n.kmsKeyId = o.kmsKeyId;
-  if (o.region) n.region = o.region;
-  if (o.endpoint) n.endpoint = o.endpoint;
+  Object.assign(n, accessOf(o));
   if (o.clientSideEncryption) n.clientSideEncryption = o.clientSideEncryption;
   return n;
 }
@@ -267,7 +265,7 @@ export const provider: ProviderImpl<StateStoreInputs, StateStoreOutputs> = {
   async check(olds, news) {
     const { inputs, failures } = checkStateStore(news);
     // The engine prints the value of a property a failure names: never a passphrase's.
-    if (failures.length > 0) return { failures: sealedFailures(failures, ["clientSideEncryption"]) };
+    if (failures.length > 0) return { failures: sealedFailures(failures, ["clientSideEncryption", ...SECRET_ACCESS_KEYS]) };
     const i = inputs!;
     const previous = olds as Partial<StateStoreInputs>;
     if (typeof previous.url === "string" && !containsUnknown(previous.url)) {
@@ -284,7 +282,7 @@ export const provider: ProviderImpl<StateStoreInputs, StateStoreOutputs> = {
   async diff(_id, olds, news) {
     const n = checkStateStore(news).inputs ?? (news as Normalized);
     const replaces = canonicalUrl(olds.url) !== canonicalUrl(n.url) ? ["url"] : [];
-    const changed = (["versioning", "encryption", "kmsKeyId", "forceDestroy", "adoptExisting", "clientSideEncryption", "region", "endpoint"] as const)
+    const changed = (["versioning", "encryption", "kmsKeyId", "forceDestroy", "adoptExisting", "clientSideEncryption", ...STORE_ACCESS_KEYS] as const)
       .filter((k) => JSON.stringify(olds[k] ?? "") !== JSON.stringify(n[k] ?? ""));
     return { changes: replaces.length + changed.length > 0, replaces, deleteBeforeReplace: false };
   },
@@ -316,7 +314,7 @@ export const provider: ProviderImpl<StateStoreInputs, StateStoreOutputs> = {
     }
     await recordPolicy(i, false);
     const outs = await observe(i, admin, adopted);
-    if (!outs) throw new Error(`${admin.url} was created but cannot be found`);
+    if (!outs) throw new BackendError(`${admin.url} was created but cannot be found`, { url: admin.url });
     return { id: admin.url, outs };
   },
 
@@ -341,8 +339,7 @@ export const provider: ProviderImpl<StateStoreInputs, StateStoreOutputs> = {
     const observed: StateStoreInputs = { url: i.url, versioning: outs.versioning, encryption: outs.encryption, forceDestroy: i.forceDestroy, adoptExisting: i.adoptExisting };
     if (i.clientSideEncryption && !policyDrift) observed.clientSideEncryption = i.clientSideEncryption;
     if (outs.kmsKeyId) observed.kmsKeyId = outs.kmsKeyId;
-    if (i.region) observed.region = i.region;
-    if (i.endpoint) observed.endpoint = i.endpoint;
+    Object.assign(observed, accessOf(i));
     // (The SDK types `inputs` as the outputs type; it takes the inputs.)
     return { id, props: outs, inputs: observed as unknown as StateStoreOutputs };
   },

@@ -1,10 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterOptions } from "../ops/options";
 import { CLUSTER_CONFIG_OUTPUTS, type ClusterConfigInputs, type ClusterConfigOutputs } from "../providers/cluster-config";
-import { serializableProvider, withOutputKeys } from "../providers/serialize";
+import { withOutputKeys } from "../providers/serialize";
 import type { ClusterSpec, InstanceGroupSpec } from "../schema/kops-types";
 import type { ClusterEncryption } from "../store/secrets";
-import type { DeepInput, PartInput } from "./inputs";
+import { KstateResource } from "./dynamic-resource";
+import { type DeepInput, type PartInput, sealAccess, type StoreAccessOutputs } from "./inputs";
 
 /** The provider takes `spec` and `instanceGroups` as plain maps; a program gets kops's types, any part of a spec. */
 type Settable = Omit<ClusterConfigInputs, "manager" | "ownedValues" | "keysFound" | "spec" | "instanceGroups">;
@@ -17,8 +18,8 @@ export type ClusterConfigArgs = { [K in keyof Settable]: DeepInput<Settable[K]> 
   instanceGroups?: pulumi.Input<{ [group: string]: PartInput<InstanceGroupSpec> }>;
 };
 
-/** @internal The provider object serialized into state with every ClusterConfig. */
-export const clusterConfigProvider = serializableProvider<ClusterConfigInputs, ClusterConfigOutputs>("cluster-config", __dirname.replace(/resources$/, "providers"));
+/** How the store is reached, as a StateStore's: outputs `endpoint`, `region`, `project`, `accessKeyId`, `secretAccessKey`, `sessionToken`. */
+export interface ClusterConfig extends StoreAccessOutputs {}
 
 /**
  * A kops cluster's documents in a state store (`config` and `instancegroup/*`). The program's
@@ -28,7 +29,7 @@ export const clusterConfigProvider = serializableProvider<ClusterConfigInputs, C
  * (hand edits, comments, fields kops or other stacks set) is kept. `pulumi preview` prints each
  * change and `--diff` shows the owned fields that change.
  */
-export class ClusterConfig extends pulumi.dynamic.Resource {
+export class ClusterConfig extends KstateResource {
   declare readonly store: pulumi.Output<string>;
   declare readonly name: pulumi.Output<string>;
   /** The owner recorded in the documents: `pulumi:<project>/<stack>/<resource name>`. */
@@ -44,8 +45,8 @@ export class ClusterConfig extends pulumi.dynamic.Resource {
   declare readonly adopted: pulumi.Output<boolean>;
   declare readonly schemaVersion: pulumi.Output<number>;
   declare readonly secretHashes: pulumi.Output<Record<string, string>>;
-  /** The key of `secretHashes` (secret). */
-  declare readonly secretHashKey: pulumi.Output<string>;
+  /** The key of `secretHashes` (secret), made with the first secret. */
+  declare readonly secretHashKey: pulumi.Output<string | undefined>;
   /** As given (secret). */
   declare readonly clientSideEncryption: pulumi.Output<ClusterEncryption | undefined>;
   /** The admin SSH public key, as given. */
@@ -58,13 +59,13 @@ export class ClusterConfig extends pulumi.dynamic.Resource {
   constructor(name: string, args: ClusterConfigArgs, opts?: pulumi.CustomResourceOptions) {
     // Secret values and the passphrase reach state only as Pulumi secrets (encrypted by the
     // stack's secrets provider); the outputs carry a keyed hash of each secret, never the value.
-    const sealed: Record<string, unknown> = { ...args, manager: `pulumi:${pulumi.getProject()}/${pulumi.getStack()}/${name}` };
+    const sealed: Record<string, unknown> = { ...(sealAccess(args) as ClusterConfigArgs), manager: `pulumi:${pulumi.getProject()}/${pulumi.getStack()}/${name}` };
     if (args.secrets !== undefined) sealed.secrets = pulumi.secret(args.secrets);
     if (args.clientSideEncryption !== undefined) sealed.clientSideEncryption = pulumi.secret(args.clientSideEncryption);
     if (args.ca !== undefined) sealed.ca = pulumi.secret(args.ca);
-    super(clusterConfigProvider, name, withOutputKeys<ClusterConfigOutputs>(sealed, CLUSTER_CONFIG_OUTPUTS), {
+    super("clusterConfig", "ClusterConfig", name, withOutputKeys<ClusterConfigOutputs>(sealed, CLUSTER_CONFIG_OUTPUTS), {
       ...opts,
-      additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "secrets", "clientSideEncryption", "secretHashKey", "ca"],
-    }, "kstate", "ClusterConfig");
+      additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "secrets", "clientSideEncryption", "secretHashKey", "ca", "secretAccessKey", "sessionToken"],
+    });
   }
 }

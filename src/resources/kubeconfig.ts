@@ -9,10 +9,12 @@ import { parseGoDuration } from "../ops/duration";
 import { adminKubeconfig, DEFAULT_ADMIN_LIFETIME_SECONDS } from "../ops/kubeconfig";
 import { ClusterStore } from "../store/cluster-store";
 import { type ClusterEncryption, storeEncryption } from "../store/secrets";
-import { openPath } from "../vfs";
-import { NotFoundError, RefusedError } from "../vfs/errors";
+import { openPath, schemeOfUrl } from "../vfs";
+import { accessOf, accessProblems, type StoreAccess, storeSettingsOf, withKmsDefaults } from "../providers/store-access";
+import { NotFoundError, RefusedError, ValidationError } from "../vfs/errors";
 
-export interface GetKubeconfigArgs {
+/** How the store is reached (endpoint, region, credentials) is StoreAccess's, as for a StateStore; the program's environment fills in the rest. */
+export interface GetKubeconfigArgs extends StoreAccess {
   /** The state store URL: `s3://bucket`, `gs://bucket`, `file:///dir`. */
   store: string;
   /** The cluster name, e.g. dev.k8s.example.com. */
@@ -34,8 +36,13 @@ export interface GetKubeconfigResult {
 
 /** Reads the store and mints the kubeconfig. */
 export async function getKubeconfig(args: GetKubeconfigArgs): Promise<GetKubeconfigResult> {
+  const problems = accessProblems(args, schemeOfUrl(args.store));
+  if (problems.length > 0) {
+    throw new ValidationError(`getKubeconfig: ${problems.map((p) => `${p.property}: ${p.reason}`).join("; ")}`, { problems: problems.map((p) => ({ path: p.property, message: p.reason })) });
+  }
   const lifetime = args.admin === undefined ? DEFAULT_ADMIN_LIFETIME_SECONDS : parseGoDuration(args.admin, "admin");
-  const root = openPath(args.store, args.clientSideEncryption ? { clientSideEncryption: storeEncryption(args.clientSideEncryption) } : {});
+  const settings = storeSettingsOf(accessOf(args));
+  const root = openPath(args.store, args.clientSideEncryption ? { ...settings, clientSideEncryption: storeEncryption(withKmsDefaults(args.clientSideEncryption)) } : settings);
   const now = new Date();
   const kubeconfig = await adminKubeconfig(new ClusterStore(root), args.name, { lifetimeSeconds: lifetime, internal: args.internal === true, now });
   return { kubeconfig, expires: new Date(now.getTime() + lifetime * 1000).toISOString().replace(/\.\d{3}Z$/, "Z") };

@@ -1,13 +1,18 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { MigrationInputs, MigrationOutputs } from "../providers/migration";
-import { serializableProvider, withOutputKeys } from "../providers/serialize";
+import { MIGRATION_OUTPUTS, type MigrationInputs, type MigrationOutputs } from "../providers/migration";
+import { withOutputKeys } from "../providers/serialize";
+import type { StoreAccess } from "../providers/store-access";
+import { KstateResource } from "./dynamic-resource";
+import { sealAccess, type StoreAccessArgs } from "./inputs";
 
-type Settable = Omit<MigrationInputs, "plan">;
+type Settable = Omit<MigrationInputs, "plan" | "sourceSettings" | "destinationSettings">;
 
-export type StateStoreMigrationArgs = { [K in keyof Settable]: pulumi.Input<Settable[K]> };
-
-/** @internal The provider object serialized into state with every StateStoreMigration. */
-export const migrationProvider = serializableProvider<MigrationInputs, MigrationOutputs>("migration", __dirname.replace(/resources$/, "providers"));
+export type StateStoreMigrationArgs = { [K in keyof Settable]: pulumi.Input<Settable[K]> } & {
+  /** How the source store is reached: `endpoint`, `region`, `project`, `accessKeyId`, `secretAccessKey` (a secret), `sessionToken` (a secret), as on a StateStore. */
+  sourceSettings?: pulumi.Input<StoreAccessArgs>;
+  /** How the destination store is reached, as `sourceSettings`. */
+  destinationSettings?: pulumi.Input<StoreAccessArgs>;
+};
 
 /**
  * Moves one cluster's state from one store to another: copies what is missing, points
@@ -15,12 +20,15 @@ export const migrationProvider = serializableProvider<MigrationInputs, Migration
  * when asked and only after verifying. A second `up` with the same inputs does nothing; a new
  * destination runs a new migration; deleting the resource does not move anything back.
  */
-export class StateStoreMigration extends pulumi.dynamic.Resource {
+export class StateStoreMigration extends KstateResource {
   declare readonly clusterName: pulumi.Output<string>;
   declare readonly source: pulumi.Output<string>;
   declare readonly destination: pulumi.Output<string>;
+  /** As given (the secret access key and session token are secrets). */
+  declare readonly sourceSettings: pulumi.Output<StoreAccess | undefined>;
+  declare readonly destinationSettings: pulumi.Output<StoreAccess | undefined>;
   declare readonly deleteSource: pulumi.Output<boolean>;
-  declare readonly concurrency: pulumi.Output<number>;
+  declare readonly concurrency: pulumi.Output<number | undefined>;
   declare readonly plan: pulumi.Output<string[]>;
   declare readonly configBase: pulumi.Output<string>;
   declare readonly filesCopied: pulumi.Output<number>;
@@ -32,10 +40,9 @@ export class StateStoreMigration extends pulumi.dynamic.Resource {
   declare readonly schemaVersion: pulumi.Output<number>;
 
   constructor(name: string, args: StateStoreMigrationArgs, opts?: pulumi.CustomResourceOptions) {
-    const inputs = withOutputKeys<MigrationOutputs>(args, [
-      "clusterName", "source", "destination", "deleteSource", "concurrency", "plan", "configBase", "filesCopied", "bytesCopied",
-      "verified", "manifestHash", "sourceDeleted", "extraAtDestination", "schemaVersion",
-    ]);
-    super(migrationProvider, name, inputs, opts, "kstate", "StateStoreMigration");
+    // The secret access keys reach state only as Pulumi secrets; the engine keeps them secret in the outputs too.
+    const sealed = { ...args, sourceSettings: sealAccess(args.sourceSettings), destinationSettings: sealAccess(args.destinationSettings) };
+    const inputs = withOutputKeys<MigrationOutputs>(sealed, MIGRATION_OUTPUTS);
+    super("migration", "StateStoreMigration", name, inputs, opts);
   }
 }

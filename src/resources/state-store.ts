@@ -1,7 +1,11 @@
+import { ValidationError } from "../vfs/errors";
 import * as pulumi from "@pulumi/pulumi";
-import { serializableProvider, withOutputKeys } from "../providers/serialize";
-import type { EncryptionType, StateStoreInputs, StateStoreOutputs } from "../providers/state-store";
+import { withOutputKeys } from "../providers/serialize";
+import { type EncryptionType, STATE_STORE_OUTPUTS, type StateStoreInputs, type StateStoreOutputs } from "../providers/state-store";
 import type { ClusterEncryption } from "../store/secrets";
+import { type SchemeFacts, schemesWhere } from "../vfs/schemes";
+import { KstateResource } from "./dynamic-resource";
+import { sealAccess, type StoreAccessOutputs } from "./inputs";
 import { gcsReadBindings, gcsWriteBindings, type GcsRoleBinding, type IamPolicyDocument, s3ReadPolicy, s3WritePolicy } from "./policies";
 
 /**
@@ -22,12 +26,10 @@ export interface GcsBucketResource {
 /** The bucket resources of @pulumi/aws and @pulumi/gcp a StateStore can sit on instead of a URL. */
 export type ExistingBucket = AwsBucketResource | GcsBucketResource;
 
-/** Type tokens of the bucket resources taken as `existingBucket`, with the scheme of their store. */
-const BUCKET_TYPES: Readonly<Record<string, "s3" | "gs">> = {
-  "aws:s3/bucket:Bucket": "s3",
-  "aws:s3/bucketV2:BucketV2": "s3",
-  "gcp:storage/bucket:Bucket": "gs",
-};
+/** The scheme whose store a bucket resource of this type token is (schemes.ts lists the tokens). */
+function schemeOfBucketType(token: string): SchemeFacts | undefined {
+  return schemesWhere((s) => s.bucketResources?.types.includes(token) === true)[0];
+}
 
 export type StateStoreArgs = {
   [K in keyof StateStoreInputs]?: pulumi.Input<StateStoreInputs[K]>;
@@ -39,9 +41,6 @@ export type StateStoreArgs = {
   existingBucket?: ExistingBucket;
 };
 
-/** @internal The provider object serialized into state with every StateStore. */
-export const stateStoreProvider = serializableProvider<StateStoreInputs, StateStoreOutputs>("state-store", __dirname.replace(/resources$/, "providers"));
-
 /**
  * The url for an existing bucket resource. The resource is recognised by the type token every
  * Pulumi resource carries as `__pulumiType`, which is what the providers' own `isInstance` checks,
@@ -49,23 +48,24 @@ export const stateStoreProvider = serializableProvider<StateStoreInputs, StateSt
  */
 function fromBucket(bucket: ExistingBucket): { url: pulumi.Output<string> } {
   const token = (bucket as { __pulumiType?: unknown }).__pulumiType;
-  const scheme = typeof token === "string" ? BUCKET_TYPES[token] : undefined;
-  if (scheme === "s3" && "bucket" in bucket) return { url: pulumi.interpolate`s3://${bucket.bucket}` };
-  if (scheme === "gs" && "name" in bucket) return { url: pulumi.interpolate`gs://${bucket.name}` };
-  throw new Error("StateStore: `existingBucket` must be an aws.s3.Bucket, aws.s3.BucketV2 or gcp.storage.Bucket");
+  const scheme = typeof token === "string" ? schemeOfBucketType(token) : undefined;
+  const name = scheme?.bucketResources && (bucket as unknown as Record<string, pulumi.Output<string> | undefined>)[scheme.bucketResources.nameProperty];
+  if (scheme && name) return { url: pulumi.interpolate`${scheme.scheme}://${name}` };
+  throw new ValidationError("StateStore: `existingBucket` must be an aws.s3.Bucket, aws.s3.BucketV2 or gcp.storage.Bucket");
 }
+
+/** Its outputs `region`, `endpoint`, `project`, `accessKeyId`, `secretAccessKey` and `sessionToken`. */
+export interface StateStore extends StoreAccessOutputs {}
 
 /**
  * A bucket (or local folder) that holds kops cluster state: created with versioning, default
  * encryption and public access blocked; refused on destroy while it still holds state, unless
  * `forceDestroy`.
  */
-export class StateStore extends pulumi.dynamic.Resource {
+export class StateStore extends KstateResource {
   declare readonly url: pulumi.Output<string>;
   declare readonly bucket: pulumi.Output<string>;
   declare readonly scheme: pulumi.Output<string>;
-  declare readonly region: pulumi.Output<string | undefined>;
-  declare readonly endpoint: pulumi.Output<string | undefined>;
   declare readonly versioning: pulumi.Output<boolean>;
   declare readonly encryption: pulumi.Output<EncryptionType>;
   declare readonly kmsKeyId: pulumi.Output<string | undefined>;
@@ -87,23 +87,20 @@ export class StateStore extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: StateStoreArgs, opts?: pulumi.CustomResourceOptions) {
     const { existingBucket, ...rest } = args;
-    const inputs: Record<string, unknown> = { ...rest };
-    // The key reaches state only as a Pulumi secret (encrypted by the stack's secrets provider).
+    // The key and the secret access key reach state only as Pulumi secrets (encrypted by the stack's secrets provider).
+    const inputs: Record<string, unknown> = { ...(sealAccess(rest) as typeof rest) };
     if (rest.clientSideEncryption !== undefined) inputs.clientSideEncryption = pulumi.secret(rest.clientSideEncryption);
     if (existingBucket) {
-      if (args.url !== undefined) throw new Error(`StateStore ${name}: give either url or existingBucket, not both`);
+      if (args.url !== undefined) throw new ValidationError(`StateStore ${name}: give either url or existingBucket, not both`);
       Object.assign(inputs, fromBucket(existingBucket), { adoptExisting: true });
     }
-    const props = withOutputKeys<StateStoreOutputs>(inputs, [
-      "url", "bucket", "scheme", "region", "endpoint", "versioning", "encryption", "kmsKeyId", "forceDestroy", "adoptExisting",
-      "adopted", "publicAccessBlocked", "clientSideEncryption", "schemaVersion",
-    ]);
-    super(stateStoreProvider, name, props, {
+    const props = withOutputKeys<StateStoreOutputs>(inputs, STATE_STORE_OUTPUTS);
+    super("stateStore", "StateStore", name, props, {
       ...opts,
       // A recognised bucket (fromBucket) is a resource.
       ...(existingBucket ? { dependsOn: [existingBucket as unknown as pulumi.Resource] } : {}),
-      additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "clientSideEncryption"],
-    }, "kstate", "StateStore");
+      additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "clientSideEncryption", "secretAccessKey", "sessionToken"],
+    });
     const parsed = pulumi.all([this.scheme, this.bucket]);
     // The KMS keys: the bucket's SSE-KMS key, and the client-side key (its id only, from the inputs,
     // so the policies are not secret as the whole clientSideEncryption output is).

@@ -7,6 +7,7 @@
  * The value checked is the document as parsed (YAML 1.1, as kops parses it): `null` is allowed
  * anywhere, as Go's JSON decoding takes it (it leaves the field unset).
  */
+import { ValidationError } from "../vfs/errors";
 import type { KopsSchema, RefNode, SchemaNode } from "./format";
 
 export { KOPS_VERSION } from "./kops-types";
@@ -55,7 +56,7 @@ export function checkPart(kind: string, at: string[], value: unknown, options: {
   for (const key of at) {
     const parent = resolve(schema, node);
     const child = "type" in parent && parent.type === "object" ? (parent.additionalProperties === false ? parent.properties[key] : parent.additionalProperties) : undefined;
-    if (!child) throw new Error(`the kops schema has no field ${at.join(".")} in ${kind}`);
+    if (!child) throw new ValidationError(`the kops schema has no field ${at.join(".")} in ${kind}`, { problems: [{ path: at.join("."), message: "no such field" }] });
     node = child;
   }
   const w: Walk = { schema, problems: [], required: false, rewritten: options.rewritten ?? true, ...(options.skip ? { skip: options.skip } : {}) };
@@ -65,7 +66,7 @@ export function checkPart(kind: string, at: string[], value: unknown, options: {
 
 function kindRoot(schema: KopsSchema, kind: string): SchemaNode {
   const root = schema["x-kinds"][kind];
-  if (!root) throw new Error(`the kops schema has no kind ${JSON.stringify(kind)}`);
+  if (!root) throw new ValidationError(`the kops schema has no kind ${JSON.stringify(kind)}`, { problems: [{ path: "kind", message: "no such kind" }] });
   return root;
 }
 
@@ -74,7 +75,7 @@ type Resolved = Exclude<SchemaNode, RefNode>;
 function resolve(schema: KopsSchema, node: SchemaNode): Resolved {
   while ("$ref" in node) {
     const target = schema.$defs[node.$ref.replace(/^#\/\$defs\//, "")];
-    if (!target) throw new Error(`the kops schema refers to ${node.$ref}, which it does not define`);
+    if (!target) throw new ValidationError(`the kops schema refers to ${node.$ref}, which it does not define`);
     node = target;
   }
   return node;

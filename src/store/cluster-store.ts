@@ -51,6 +51,12 @@ export function kopsDocumentValues(text: string, source: string, kind: Kind): Re
   return values;
 }
 
+/** A cluster as read for one plan: its config (undefined when absent) and every instance group. */
+export interface ClusterRead {
+  config: StoredDocument | undefined;
+  groups: Map<string, StoredDocument>;
+}
+
 /**
  * The clusters of one state store. Reads cost one request per document and listing costs a
  * listing of the store's top level, never of every object in it.
@@ -113,9 +119,12 @@ export class ClusterStore {
 
   /** The cluster's config; `NotFoundError` naming the store when there is no such cluster. */
   async requireConfig(cluster: string): Promise<StoredDocument> {
-    const config = await this.readConfig(cluster);
-    if (!config) throw new NotFoundError(`cluster ${JSON.stringify(cluster)} not found in ${this.root.url}`, { url: this.configPath(cluster).url });
-    return config;
+    return (await this.readConfig(cluster)) ?? this.noSuchCluster(cluster);
+  }
+
+  /** Throws the `NotFoundError` of a cluster that has no config, naming the store. */
+  noSuchCluster(cluster: string): never {
+    throw new NotFoundError(`cluster ${JSON.stringify(cluster)} not found in ${this.root.url}`, { url: this.configPath(cluster).url });
   }
 
   readInstanceGroup(cluster: string, group: string): Promise<StoredDocument | undefined> {
@@ -126,15 +135,41 @@ export class ClusterStore {
     return (await this.cluster(cluster).join(INSTANCE_GROUP_DIR).list()).map((f) => f.path).sort();
   }
 
-  /** Every instance group of a cluster, read in parallel. */
-  async readInstanceGroups(cluster: string): Promise<Map<string, StoredDocument>> {
-    const names = await this.listInstanceGroups(cluster);
+  /**
+   * Every instance group of a cluster, read in parallel after the listing (`listing`: one already
+   * under way).
+   */
+  async readInstanceGroups(cluster: string, listing?: Promise<string[]>): Promise<Map<string, StoredDocument>> {
+    const names = await (listing ?? this.listInstanceGroups(cluster));
     const docs = await mapLimit(names, 16, (n) => this.readInstanceGroup(cluster, n));
     const out = new Map<string, StoredDocument>();
     names.forEach((n, i) => {
       const d = docs[i];
       if (d) out.set(n, d);
     });
+    return out;
+  }
+
+  /**
+   * The config and every instance group, in two rounds of requests: the config and the groups'
+   * listing together, then the groups.
+   */
+  async readCluster(cluster: string, listing?: Promise<string[]>): Promise<ClusterRead> {
+    const [config, groups] = await Promise.all([this.readConfig(cluster), this.readInstanceGroups(cluster, listing)]);
+    return { config, groups };
+  }
+
+  /**
+   * The revision of each of the cluster's documents now (`config`, `instancegroup/<name>`), by
+   * file, without reading them: from two listings made at once (the cluster's folder and
+   * instancegroup/), which carry each file's revision. Undefined when there is no config.
+   */
+  async documentRevisions(cluster: string): Promise<Record<string, string> | undefined> {
+    const [top, groups] = await Promise.all([this.cluster(cluster).list(), this.cluster(cluster).join(INSTANCE_GROUP_DIR).list()]);
+    const config = top.find((f) => f.path === CONFIG_FILE)?.revision;
+    if (config === undefined) return undefined;
+    const out: Record<string, string> = { config };
+    for (const g of [...groups].sort((a, b) => (a.path < b.path ? -1 : 1))) out[`${INSTANCE_GROUP_DIR}/${g.path}`] = g.revision ?? "";
     return out;
   }
 }

@@ -3,6 +3,8 @@
  * `spec.subnets[name=us-east-1a].zone`, `metadata.labels["kops.k8s.io/cluster"]`.
  * A `{ name }` segment picks the item of a list of objects whose `name` field has that value.
  */
+import { ValidationError } from "../vfs/errors";
+
 export type Segment = string | { name: string };
 export type FieldPath = readonly Segment[];
 
@@ -23,7 +25,7 @@ export function parsePath(text: string): Segment[] {
   const segments: Segment[] = [];
   let i = 0;
   const fail = (why: string): never => {
-    throw new Error(`invalid field path ${JSON.stringify(text)}: ${why} at character ${i + 1}`);
+    throw new ValidationError(`invalid field path ${JSON.stringify(text)}: ${why} at character ${i + 1}`, { problems: [{ path: text, message: why }] });
   };
   while (i < text.length) {
     if (text[i] === ".") {

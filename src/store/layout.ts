@@ -2,6 +2,8 @@
  * The kops state store layout under `{store}/{cluster}/` (= `spec.configBase`), as kops's
  * vfsclientset reads and writes it.
  */
+import { schemeOfUrl } from "../vfs/schemes";
+
 export const CONFIG_FILE = "config";
 export const INSTANCE_GROUP_DIR = "instancegroup";
 export const API_VERSION = "kops.k8s.io/v1alpha2";
@@ -15,7 +17,8 @@ export const CLUSTER_LABEL = "kops.k8s.io/cluster";
  */
 export function configBaseOf(folderUrl: string): string {
   const url = folderUrl.replace(/\/$/, "");
-  return url.startsWith("file://") ? url.slice("file://".length) : url;
+  const scheme = schemeOfUrl(url);
+  return scheme?.configBase === "path" ? url.slice(`${scheme.scheme}://`.length) : url;
 }
 
 /** Single files kops may keep in a cluster's folder. */

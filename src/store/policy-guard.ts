@@ -18,8 +18,9 @@
 import { Readable } from "node:stream";
 import { encryptedPath, isEncryptedPath, keyringOf, type Keyring } from "../vfs/encrypted";
 import { RefusedError } from "../vfs/errors";
-import { type FileVersion, hasVersions, type HasVersions, type TreeVersion } from "../vfs/path";
-import type { FileInfo, ListTreeOptions, ReadResult, ReadStreamResult, RemoveOptions, Revision, StreamWriteOptions, VfsPath, WriteOptions, WriteResult } from "../vfs/path";
+import { ForwardingPath } from "../vfs/forwarding-path";
+import { canServerCopy, hasStoredPath, hasVersions } from "../vfs/path";
+import type { ReadResult, ReadStreamResult, StreamWriteOptions, VfsPath, WriteOptions, WriteResult } from "../vfs/path";
 import { describePolicy, type EncryptionPolicy, isKopsManaged, kopsReadPatterns, POLICY_FILE, POLICY_FOLDER, readPolicy } from "./encryption-policy";
 import { type ClusterEncryption, DEFAULT_ENCRYPTED_PATTERNS, storeEncryption } from "./secrets";
 
@@ -59,8 +60,16 @@ export async function checkWritable(root: VfsPath, cluster: string): Promise<voi
   if (root instanceof GuardedPath) await root.checkWrite(cluster);
 }
 
+/**
+ * Starts reading the store's policy, which the first write needs, beside the reads a command makes
+ * before it writes, so the write does not wait for it. A failure shows where it did: at the write.
+ */
+export function readPolicyAhead(root: VfsPath): void {
+  if (root instanceof GuardedPath) policyOf(root.shared).catch(() => {});
+}
+
 function guarded(inner: VfsPath, shared: Shared, segments: string[]): VfsPath {
-  return hasVersions(inner) ? new VersionedGuardedPath(inner, shared, segments) : new GuardedPath(inner, shared, segments);
+  return new GuardedPath(inner, shared, segments);
 }
 
 function policyOf(shared: Shared): Promise<EncryptionPolicy | undefined> {
@@ -98,19 +107,10 @@ async function checkCluster(shared: Shared, cluster: string): Promise<void> {
   }
 }
 
-class GuardedPath implements VfsPath {
-  constructor(protected readonly inner: VfsPath, protected readonly shared: Shared, protected readonly segments: string[]) {}
-
-  get url(): string {
-    return this.inner.url;
-  }
-
-  get base(): string {
-    return this.inner.base;
-  }
-
-  toString(): string {
-    return this.inner.toString();
+/** Reads through the reader (decrypting with the writer's key), writes through the policy check; the rest as stored. */
+class GuardedPath extends ForwardingPath {
+  constructor(inner: VfsPath, readonly shared: Shared, private readonly segments: string[]) {
+    super(inner);
   }
 
   join(...names: string[]): VfsPath {
@@ -119,6 +119,25 @@ class GuardedPath implements VfsPath {
 
   private get relative(): string {
     return this.segments.join("/");
+  }
+
+  /** An old version as the reader sees it: decrypted with the writer's key, when one is given. */
+  protected override readVersionOf(...args: Parameters<ForwardingPath["readVersionOf"]>): Promise<ReadResult> {
+    const r = this.reader();
+    return hasVersions(r) ? r.readVersion(args[1]) : super.readVersionOf(...args);
+  }
+
+  /** A server-side copy here is a write: checked against the policy, then made as the writer would (not where it seals). */
+  protected override async serverCopyInto(...args: Parameters<ForwardingPath["serverCopyInto"]>): Promise<WriteResult | undefined> {
+    const [, source, size, sourceRevision] = args;
+    const w = await this.writer();
+    return canServerCopy(w) ? w.serverCopyFrom(source, size, sourceRevision) : undefined;
+  }
+
+  /** The stored bytes are what the reader hands out where it does not decrypt them. */
+  override storedPath(): Promise<VfsPath | undefined> {
+    const r = this.reader();
+    return r !== this.inner && hasStoredPath(r) ? r.storedPath() : Promise.resolve(this.inner);
   }
 
   /** This path as the reader sees it: decrypting with the writer's key, when one is given. */
@@ -169,61 +188,29 @@ class GuardedPath implements VfsPath {
     return this.shared.readKeyring !== undefined;
   }
 
-  read(): Promise<ReadResult> {
+  override read(): Promise<ReadResult> {
     return this.reader().read();
   }
 
-  stat(): Promise<FileInfo & { revision: Revision }> {
-    return this.inner.stat();
-  }
-
-  async write(data: Buffer | string, options?: WriteOptions): Promise<WriteResult> {
+  override async write(data: Buffer | string, options?: WriteOptions): Promise<WriteResult> {
     return (await this.writer()).write(data, options);
   }
 
-  async create(data: Buffer | string): Promise<WriteResult> {
+  override async create(data: Buffer | string): Promise<WriteResult> {
     return (await this.writer()).create(data);
   }
 
-  remove(options?: RemoveOptions): Promise<void> {
-    return this.inner.remove(options);
-  }
-
-  list(): Promise<FileInfo[]> {
-    return this.inner.list();
-  }
-
-  async listFolders(): Promise<string[]> {
+  override async listFolders(): Promise<string[]> {
     // The policy's folder holds no cluster.
     const names = await this.inner.listFolders();
     return this.segments.length === 0 ? names.filter((n) => n !== POLICY_FOLDER) : names;
   }
 
-  listTree(options?: ListTreeOptions): Promise<FileInfo[]> {
-    return this.inner.listTree(options);
-  }
-
-  readStream(): Promise<ReadStreamResult> {
+  override readStream(): Promise<ReadStreamResult> {
     return this.reader().readStream();
   }
 
-  async writeStream(source: Readable | AsyncIterable<Uint8Array>, options?: StreamWriteOptions): Promise<WriteResult> {
+  override async writeStream(source: Readable | AsyncIterable<Uint8Array>, options?: StreamWriteOptions): Promise<WriteResult> {
     return (await this.writer()).writeStream(source, options);
   }
 }
-
-class VersionedGuardedPath extends GuardedPath {
-  listVersions(): Promise<FileVersion[]> {
-    return (this.inner as VfsPath & HasVersions).listVersions();
-  }
-
-  listTreeVersions(): Promise<TreeVersion[]> {
-    return (this.inner as VfsPath & HasVersions).listTreeVersions();
-  }
-
-  readVersion(versionId: string): Promise<ReadResult> {
-    const r = this.reader();
-    return hasVersions(r) ? r.readVersion(versionId) : (this.inner as VfsPath & HasVersions).readVersion(versionId);
-  }
-}
-

@@ -226,7 +226,7 @@ export function hasIn(doc: Document, path: FieldPath): boolean {
  * their comments and order. A scalar is replaced in place, so its comment stays with it.
  */
 export function setIn(doc: Document, path: FieldPath, value: unknown): void {
-  if (path.length === 0) throw new Error("setIn: empty path");
+  if (path.length === 0) throw new ValidationError("setIn: empty path");
   if (!isMap(doc.contents)) doc.contents = new YAMLMap();
   let node = doc.contents as YAMLMap | YAMLSeq;
   for (let i = 0; i < path.length - 1; i++) {

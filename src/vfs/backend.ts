@@ -98,12 +98,6 @@ export function classifyCommon(op: string, url: string, error: unknown): KstateE
   return undefined;
 }
 
-/** An environment variable, with "" taken as unset. */
-export function env(name: string): string | undefined {
-  const v = process.env[name];
-  return v === undefined || v === "" ? undefined : v;
-}
-
 /**
  * Compares a file's current revision with `ifRevision` before a remove, for servers that do not
  * check a precondition on delete themselves (several S3-compatible ones, GCS emulators).

@@ -1,4 +1,4 @@
-import { InvalidPathError } from "./errors";
+import { UnsupportedError } from "./errors";
 import type { VfsPath } from "./path";
 
 /** Server-side encryption of a bucket's objects. */
@@ -46,16 +46,19 @@ export interface BucketAdmin {
   delete(options: { force: boolean }): Promise<void>;
 }
 
-/** Backends that can manage their bucket implement this. */
+/** Optional capability of a path: the admin of the bucket (or folder) at the root of its store. */
 export interface HasBucketAdmin {
   bucketAdmin(): BucketAdmin;
 }
 
-/** The bucket admin for the bucket or folder at the root of `path`. */
+export function hasBucketAdmin(p: VfsPath): p is VfsPath & HasBucketAdmin {
+  return typeof (p as Partial<HasBucketAdmin>).bucketAdmin === "function";
+}
+
+/** The bucket admin for the bucket or folder at the root of `path`; `UnsupportedError` where there is none. */
 export function bucketAdmin(path: VfsPath): BucketAdmin {
-  const backend = (path as { backend?: Partial<HasBucketAdmin> }).backend;
-  if (!backend?.bucketAdmin) {
-    throw new InvalidPathError(`${path.url}: this kind of store has no bucket to manage`, { url: path.url });
+  if (!hasBucketAdmin(path)) {
+    throw new UnsupportedError(`${path.url}: this kind of store has no bucket to manage`, { url: path.url });
   }
-  return backend.bucketAdmin();
+  return path.bucketAdmin();
 }

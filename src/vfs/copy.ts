@@ -1,9 +1,8 @@
 import { createHash } from "node:crypto";
 import { Transform } from "node:stream";
-import { KstateError } from "./errors";
 import { ObjectPath } from "./object-path";
-import type { FileInfo, VfsPath, WriteResult } from "./path";
-import { MULTIPART_ETAG } from "./s3";
+import { canServerCopy, type FileInfo, type VfsPath, type WriteResult } from "./path";
+import { schemeOfUrl } from "./schemes";
 
 export interface CopyResult extends WriteResult {
   bytes: number;
@@ -19,14 +18,10 @@ export interface CopyResult extends WriteResult {
  * `sourceRevision`, a server-side copy takes only that revision of the source.
  */
 export async function copyFile(source: VfsPath, destination: VfsPath, size?: number, sourceRevision?: string): Promise<CopyResult> {
-  if (source instanceof ObjectPath && destination instanceof ObjectPath && destination.backend.copyFrom) {
+  if (canServerCopy(destination)) {
     const bytes = size ?? (await source.stat()).size;
-    try {
-      const done = await destination.backend.copyFrom(destination.key, source.backend, source.key, bytes, sourceRevision);
-      if (done) return { ...done, bytes, serverSide: true };
-    } catch (e) {
-      throw KstateError.isInstance(e) ? e : destination.backend.classify("copy to", destination.url, e);
-    }
+    const done = await destination.serverCopyFrom(source, bytes, sourceRevision);
+    if (done) return { ...done, bytes, serverSide: true };
   }
   // A file small enough to be written in one request is read in one piece too: fewer buffers
   // and stream objects per file on a many-file migration.
@@ -51,12 +46,14 @@ export async function copyFile(source: VfsPath, destination: VfsPath, size?: num
 }
 
 /**
- * True when two listed files are known to hold the same bytes without an MD5 of either: S3
- * objects with the same multipart ETag (the MD5 of the same parts' MD5s).
+ * True when two listed files are known to hold the same bytes without an MD5 of either: both ends
+ * of one scheme whose equal revisions of that form mean equal bytes (schemes.ts; S3's multipart
+ * ETags, the MD5 of the same parts' MD5s).
  */
 export function sameStoredBytes(source: VfsPath, a: FileInfo, destination: VfsPath, b: FileInfo): boolean {
-  return source.url.startsWith("s3://") && destination.url.startsWith("s3://") && a.revision !== undefined
-    && a.revision === b.revision && MULTIPART_ETAG.test(a.revision);
+  const scheme = schemeOfUrl(source.url);
+  return scheme !== undefined && scheme === schemeOfUrl(destination.url) && a.revision !== undefined
+    && a.revision === b.revision && scheme.sameBytes(a.revision);
 }
 
 /** MD5 of a file's bytes, read as a stream. */

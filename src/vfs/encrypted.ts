@@ -1,16 +1,18 @@
 /**
  * A store whose matching files are encrypted on the client (envelope.ts) before they reach the
  * backend. Wraps any VfsPath: reads decrypt whatever carries the envelope header (whichever
- * pattern wrote it), writes encrypt the files the patterns name. Listings, stats and copies see
- * the stored (encrypted) bytes, so migration and export carry encrypted files as they are.
+ * pattern wrote it), writes encrypt the files the patterns name. Listings and stats see the stored
+ * (encrypted) bytes; a copy through it is made by the server only for a plaintext file it would
+ * not seal, and otherwise streamed, decrypted and sealed again (see copy.ts).
  */
 import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import { decrypt, encrypt, isDamagedEnvelope, isEnvelope, type KeyProvider, MAGIC, passphraseProvider } from "./envelope";
-import { ValidationError } from "./errors";
+import { IntegrityError, RefusedError, ValidationError } from "./errors";
+import { ForwardingPath } from "./forwarding-path";
 import { awsKmsProvider, type AwsKmsOptions } from "./kms";
-import { type FileVersion, hasVersions, type HasVersions, type TreeVersion } from "./path";
-import type { FileInfo, ListTreeOptions, ReadResult, ReadStreamResult, RemoveOptions, Revision, StreamWriteOptions, VfsPath, WriteOptions, WriteResult } from "./path";
+import type { ReadResult, ReadStreamResult, StreamWriteOptions, VfsPath, WriteOptions, WriteResult } from "./path";
+import { DEFAULT_VFS_CONTEXT, type VfsContext } from "./vfs-context";
 
 /** One key: a passphrase or an AWS KMS key. */
 export interface KeySettings {
@@ -57,13 +59,13 @@ export interface Keyring {
   enforce: boolean;
 }
 
-function providerOf(key: KeySettings, where: string, kms: AwsKmsOptions | undefined): KeyProvider | undefined {
+function providerOf(key: KeySettings, where: string, kms: AwsKmsOptions | undefined, context: VfsContext): KeyProvider | undefined {
   if (key.passphrase !== undefined && key.awsKmsKeyId !== undefined) {
     throw new ValidationError(`client-side encryption: ${where} gives both a passphrase and awsKmsKeyId; give one`, { problems: [{ path: `${where}.awsKmsKeyId`, message: "give a passphrase or awsKmsKeyId, not both" }] });
   }
   try {
     if (key.passphrase !== undefined) return passphraseProvider(key.passphrase);
-    if (key.awsKmsKeyId !== undefined) return awsKmsProvider(key.awsKmsKeyId, kms);
+    if (key.awsKmsKeyId !== undefined) return awsKmsProvider(key.awsKmsKeyId, kms, context);
     return undefined;
   } catch (e) {
     // The providers name the field alone (`passphrase`); every problem here names it from the settings' root.
@@ -72,10 +74,11 @@ function providerOf(key: KeySettings, where: string, kms: AwsKmsOptions | undefi
   }
 }
 
-export function keyringOf(settings: ClientSideEncryption): Keyring {
-  const current = providerOf(settings, "clientSideEncryption", settings.awsKms);
+/** The keys and patterns of `settings`; AWS KMS clients are kept in `context`. */
+export function keyringOf(settings: ClientSideEncryption, context: VfsContext = DEFAULT_VFS_CONTEXT): Keyring {
+  const current = providerOf(settings, "clientSideEncryption", settings.awsKms, context);
   if (!current) throw new ValidationError("client-side encryption: give a passphrase or awsKmsKeyId", { problems: [{ path: "clientSideEncryption.passphrase", message: "a passphrase or awsKmsKeyId is required" }] });
-  const fallback = settings.fallback ? providerOf(settings.fallback, "clientSideEncryption.fallback", settings.awsKms) : undefined;
+  const fallback = settings.fallback ? providerOf(settings.fallback, "clientSideEncryption.fallback", settings.awsKms, context) : undefined;
   const all = [current, ...(fallback ? [fallback] : [])];
   for (const pattern of settings.patterns) {
     // Anything else would match no path, so files meant to be sealed would be stored in plaintext.
@@ -104,22 +107,15 @@ export async function probeKeys(keyring: Keyring): Promise<void> {
 
 /** `inner` with client-side encryption; `relative` is this path's place under the opened root. */
 export function encryptedPath(inner: VfsPath, keyring: Keyring, relative = ""): VfsPath {
-  return hasVersions(inner) ? new VersionedEncryptedPath(inner, keyring, relative) : new EncryptedPath(inner, keyring, relative);
+  return new EncryptedPath(inner, keyring, relative);
 }
 
-class EncryptedPath implements VfsPath {
-  constructor(protected readonly inner: VfsPath, private readonly keyring: Keyring, readonly relative: string) {}
+/** How many leading bytes tell an envelope (or a damaged one) from plaintext. */
+const PEEK_BYTES = MAGIC.length + 2;
 
-  get url(): string {
-    return this.inner.url;
-  }
-
-  get base(): string {
-    return this.inner.base;
-  }
-
-  toString(): string {
-    return this.inner.toString();
+class EncryptedPath extends ForwardingPath {
+  constructor(inner: VfsPath, private readonly keyring: Keyring, readonly relative: string) {
+    super(inner);
   }
 
   join(...names: string[]): VfsPath {
@@ -130,10 +126,10 @@ class EncryptedPath implements VfsPath {
   async open(data: Buffer): Promise<Buffer> {
     if (isEnvelope(data)) return (await decrypt(data, this.relative, this.keyring.all, this.url)).plain;
     if (isDamagedEnvelope(data)) {
-      throw new ValidationError(`${this.url}: the encrypted file is damaged (its header marker was changed)`, { url: this.url, problems: [{ path: this.relative, message: "damaged header" }] });
+      throw new IntegrityError(`${this.url}: the encrypted file is damaged (its header marker was changed)`, { url: this.url });
     }
     if (this.keyring.enforce && this.keyring.matches(this.relative)) {
-      throw new ValidationError(`${this.url}: stored in plaintext where the settings require it encrypted (rekey it to encrypt it)`, { url: this.url, problems: [{ path: this.relative, message: "plaintext" }] });
+      throw new RefusedError(`${this.url}: stored in plaintext where the settings require it encrypted (rekey it to encrypt it)`, { url: this.url });
     }
     return data;
   }
@@ -162,41 +158,54 @@ class EncryptedPath implements VfsPath {
     return true;
   }
 
-  async read(): Promise<ReadResult> {
+  /** A file the patterns seal is written here only through this process; others are copied by the server as they are. */
+  protected override serverCopyInto(...args: Parameters<ForwardingPath["serverCopyInto"]>): Promise<WriteResult | undefined> {
+    if (this.keyring.matches(this.relative)) return Promise.resolve(undefined);
+    return super.serverCopyInto(...args);
+  }
+
+  /**
+   * The stored bytes read unchanged only for a plaintext file this path would hand out as it is:
+   * the first bytes tell (an envelope, or a damaged one, is opened or refused on the way).
+   */
+  override async storedPath(): Promise<VfsPath | undefined> {
+    if (this.keyring.enforce && this.keyring.matches(this.relative)) return undefined;
+    const { stream } = await this.inner.readStream();
+    const head: Buffer[] = [];
+    let length = 0;
+    try {
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        head.push(chunk);
+        length += chunk.length;
+        if (length >= PEEK_BYTES) break;
+      }
+    } finally {
+      stream.destroy();
+    }
+    const first = Buffer.concat(head, length);
+    return isEnvelope(first) || isDamagedEnvelope(first) ? undefined : this.inner;
+  }
+
+  protected override async readVersionOf(...args: Parameters<ForwardingPath["readVersionOf"]>): Promise<ReadResult> {
+    const r = await super.readVersionOf(...args);
+    return { ...r, data: await this.open(r.data) };
+  }
+
+  override async read(): Promise<ReadResult> {
     const r = await this.inner.read();
     return { ...r, data: await this.open(r.data) };
   }
 
-  stat(): Promise<FileInfo & { revision: Revision }> {
-    return this.inner.stat();
-  }
-
-  async write(data: Buffer | string, options?: WriteOptions): Promise<WriteResult> {
+  override async write(data: Buffer | string, options?: WriteOptions): Promise<WriteResult> {
     return this.inner.write(await this.sealed(data), options);
   }
 
-  async create(data: Buffer | string): Promise<WriteResult> {
+  override async create(data: Buffer | string): Promise<WriteResult> {
     return this.inner.create(await this.sealed(data));
   }
 
-  remove(options?: RemoveOptions): Promise<void> {
-    return this.inner.remove(options);
-  }
-
-  list(): Promise<FileInfo[]> {
-    return this.inner.list();
-  }
-
-  listFolders(): Promise<string[]> {
-    return this.inner.listFolders();
-  }
-
-  listTree(options?: ListTreeOptions): Promise<FileInfo[]> {
-    return this.inner.listTree(options);
-  }
-
   /** Streams plaintext files as they are; a file with the envelope header is read whole and opened. */
-  async readStream(): Promise<ReadStreamResult> {
+  override async readStream(): Promise<ReadStreamResult> {
     const r = await this.inner.readStream();
     const it = (r.stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
     const head: Buffer[] = [];
@@ -228,29 +237,13 @@ class EncryptedPath implements VfsPath {
     };
   }
 
-  async writeStream(source: Readable | AsyncIterable<Uint8Array>, options?: StreamWriteOptions): Promise<WriteResult> {
+  override async writeStream(source: Readable | AsyncIterable<Uint8Array>, options?: StreamWriteOptions): Promise<WriteResult> {
     if (!this.keyring.matches(this.relative)) return this.inner.writeStream(source, options);
     // Encrypted files are secrets and keys: small, and sealed whole (one GCM tag over the file).
     const chunks: Buffer[] = [];
     for await (const c of source) chunks.push(Buffer.from(c));
     const sealed = await this.sealed(Buffer.concat(chunks));
     return options?.createOnly ? this.inner.create(sealed) : this.inner.write(sealed, options);
-  }
-}
-
-/** On a backend that keeps old versions: each version read is opened like the current file. */
-class VersionedEncryptedPath extends EncryptedPath {
-  listVersions(): Promise<FileVersion[]> {
-    return (this.inner as VfsPath & HasVersions).listVersions();
-  }
-
-  listTreeVersions(): Promise<TreeVersion[]> {
-    return (this.inner as VfsPath & HasVersions).listTreeVersions();
-  }
-
-  async readVersion(versionId: string): Promise<ReadResult> {
-    const r = await (this.inner as VfsPath & HasVersions).readVersion(versionId);
-    return { ...r, data: await this.open(r.data) };
   }
 }
 

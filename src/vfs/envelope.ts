@@ -17,7 +17,7 @@
  * encrypted under the configured key with the same associated data as its encryption context.
  */
 import { createCipheriv, createDecipheriv, randomBytes, scrypt as scryptCb } from "node:crypto";
-import { ValidationError } from "./errors";
+import { IntegrityError, RefusedError, ValidationError } from "./errors";
 
 export const MAGIC = Buffer.from("KSTATE-ENC");
 const VERSION = 1;
@@ -48,7 +48,7 @@ function seal(key: Buffer, plain: Buffer, aad: Buffer): Buffer {
 }
 
 function open(key: Buffer, sealed: Buffer, aad: Buffer): Buffer {
-  if (sealed.length < NONCE + TAG) throw new Error("truncated");
+  if (sealed.length < NONCE + TAG) throw new IntegrityError("truncated");
   const decipher = createDecipheriv("aes-256-gcm", key, sealed.subarray(0, NONCE));
   decipher.setAAD(aad);
   decipher.setAuthTag(sealed.subarray(sealed.length - TAG));
@@ -99,7 +99,7 @@ interface Parsed {
 }
 
 function parse(data: Buffer, label: string): Parsed {
-  const fail = (why: string) => new ValidationError(`${label}: not a readable kstate-encrypted file (${why})`, { problems: [{ path: label, message: why }] });
+  const fail = (why: string) => new IntegrityError(`${label}: not a readable kstate-encrypted file (${why})`);
   if (!isEnvelope(data)) throw fail("no header");
   let at = MAGIC.length;
   if (data[at] !== VERSION) throw fail(`format version ${data[at]}, this kstate reads ${VERSION}`);
@@ -143,11 +143,11 @@ export async function encrypt(plain: Buffer, name: string, provider: KeyProvider
  * Errors name the file by `label` (its URL, say), default `name`.
  */
 export async function decrypt(data: Buffer, name: string, providers: KeyProvider[], label = name): Promise<{ plain: Buffer; provider: KeyProvider }> {
-  const fail = (message: string, why: string) => new ValidationError(`${label}: ${message}`, { url: label, problems: [{ path: name, message: why }] });
+  const refuse = (message: string) => new RefusedError(`${label}: ${message}`, { url: label });
   const p = parse(data, label);
   const candidates = providers.filter((k) => k.id === p.providerId);
   if (candidates.length === 0) {
-    throw fail(`encrypted with a "${p.providerId}" key, and no such key is configured`, "no key for its provider");
+    throw refuse(`encrypted with a "${p.providerId}" key, and no such key is configured`);
   }
   for (const k of candidates) {
     const dataKey = await k.unwrap(p.wrapped, Buffer.from(`${p.providerId}\0${name}`, "utf8"));
@@ -155,8 +155,8 @@ export async function decrypt(data: Buffer, name: string, providers: KeyProvider
     try {
       return { plain: open(dataKey, p.body, aadOf(p.header, name)), provider: k };
     } catch {
-      throw fail("the encrypted file is damaged or was moved from another name (authentication failed)", "authentication failed");
+      throw new IntegrityError(`${label}: the encrypted file is damaged or was moved from another name (authentication failed)`, { url: label });
     }
   }
-  throw fail("cannot decrypt: wrong passphrase or key (or the file was moved from another name, or damaged)", "wrong key");
+  throw refuse("cannot decrypt: wrong passphrase or key (or the file was moved from another name, or damaged)");
 }

@@ -15,7 +15,9 @@ export type ErrorCode =
   | "Backend"
   | "Validation"
   | "Conflict"
-  | "Refused";
+  | "Refused"
+  | "Integrity"
+  | "Unsupported";
 
 const BRAND = "__kstateError";
 
@@ -100,10 +102,22 @@ export class ConflictError extends KstateError {
   static override isInstance(e: unknown): e is ConflictError { return hasCode(e, "Conflict"); }
 }
 
-/** An operation kstate will not do as asked, because it would lose something; nothing was changed. */
+/** An operation kstate will not do as asked (it would lose something, or it lacks a key it needs); nothing was changed. */
 export class RefusedError extends KstateError {
   constructor(message: string, options?: KstateErrorOptions) { super("Refused", message, options); }
   static override isInstance(e: unknown): e is RefusedError { return hasCode(e, "Refused"); }
+}
+
+/** Stored bytes are not what they should be: a copy that did not verify, a damaged encrypted file. */
+export class IntegrityError extends KstateError {
+  constructor(message: string, options?: KstateErrorOptions) { super("Integrity", message, options); }
+  static override isInstance(e: unknown): e is IntegrityError { return hasCode(e, "Integrity"); }
+}
+
+/** The store cannot do what was asked (no old versions, no bucket to manage); nothing was changed. */
+export class UnsupportedError extends KstateError {
+  constructor(message: string, options?: KstateErrorOptions) { super("Unsupported", message, options); }
+  static override isInstance(e: unknown): e is UnsupportedError { return hasCode(e, "Unsupported"); }
 }
 
 /**

@@ -7,11 +7,14 @@
 import type * as Kms from "@aws-sdk/client-kms";
 import type { KeyProvider } from "./envelope";
 import { BackendError, ValidationError } from "./errors";
+import { cacheSlot, DEFAULT_VFS_CONTEXT, type VfsContext } from "./vfs-context";
 
 /** Where the KMS keys are. Default: the AWS SDK's own settings (environment, profiles, roles). */
 export interface AwsKmsOptions {
   region?: string;
-  /** A KMS-compatible endpoint (a test server, a VPC endpoint); default AWS_ENDPOINT_URL_KMS or AWS. */
+  /** The region where neither `region` nor the key's ARN names one (settings.ts: `AWS_REGION`). */
+  defaultRegion?: string;
+  /** A KMS-compatible endpoint (a test server, a VPC endpoint; settings.ts: `AWS_ENDPOINT_URL_KMS`); default AWS. */
   endpoint?: string;
   accessKeyId?: string;
   secretAccessKey?: string;
@@ -26,17 +29,10 @@ const CONTEXT_KEY = "kstate-aad";
 /** KMS answers that mean "this key did not wrap that blob", as opposed to "cannot tell now". */
 const NOT_THIS_KEY = new Set(["InvalidCiphertextException", "IncorrectKeyException"]);
 
-const clients = new Map<string, Promise<Kms.KMSClient>>();
+const CLIENTS = cacheSlot<Promise<Kms.KMSClient>>("KMS clients by region, endpoint and credentials");
 
 function loadSdk(): Promise<typeof Kms> {
-  // As for S3 (s3.ts): the SDK's notice about future Node versions is noise for kstate's users.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   return import("@aws-sdk/client-kms");
-}
-
-function env(name: string): string | undefined {
-  const v = process.env[name];
-  return v === undefined || v === "" ? undefined : v;
 }
 
 /** The region a key ARN names (`arn:aws:kms:REGION:…`), if it is one. */
@@ -44,26 +40,21 @@ function regionOfKey(keyId: string): string | undefined {
   return /^arn:aws[a-z-]*:kms:([a-z0-9-]+):/.exec(keyId)?.[1];
 }
 
-function clientFor(keyId: string, o: AwsKmsOptions): Promise<Kms.KMSClient> {
-  const region = o.region ?? regionOfKey(keyId) ?? env("AWS_REGION") ?? env("AWS_DEFAULT_REGION");
-  const endpoint = o.endpoint ?? env("AWS_ENDPOINT_URL_KMS");
+function clientFor(keyId: string, o: AwsKmsOptions, context: VfsContext): Promise<Kms.KMSClient> {
+  const region = o.region ?? regionOfKey(keyId) ?? o.defaultRegion;
+  const endpoint = o.endpoint;
   const credentials = o.accessKeyId && o.secretAccessKey
     ? { accessKeyId: o.accessKeyId, secretAccessKey: o.secretAccessKey, ...(o.sessionToken ? { sessionToken: o.sessionToken } : {}) }
     : undefined;
   const timeoutMs = o.timeoutMs ?? 10_000;
   const cacheKey = JSON.stringify([region, endpoint, credentials, timeoutMs]);
-  let client = clients.get(cacheKey);
-  if (!client) {
-    client = loadSdk().then(({ KMSClient }) => new KMSClient({
-      ...(region ? { region } : {}),
-      ...(endpoint ? { endpoint } : {}),
-      ...(credentials ? { credentials } : {}),
-      maxAttempts: 3,
-      requestHandler: { connectionTimeout: Math.min(timeoutMs, 5_000), requestTimeout: timeoutMs, throwOnRequestTimeout: true },
-    }));
-    clients.set(cacheKey, client);
-  }
-  return client;
+  return context.memo(CLIENTS, cacheKey, () => loadSdk().then(({ KMSClient }) => new KMSClient({
+    ...(region ? { region } : {}),
+    ...(endpoint ? { endpoint } : {}),
+    ...(credentials ? { credentials } : {}),
+    maxAttempts: 3,
+    requestHandler: { connectionTimeout: Math.min(timeoutMs, 5_000), requestTimeout: timeoutMs, throwOnRequestTimeout: true },
+  })));
 }
 
 function describe(e: unknown): string {
@@ -76,12 +67,12 @@ function describe(e: unknown): string {
  * ARN of the key that wrapped it (2-byte length, UTF-8) then KMS's ciphertext blob, so a provider
  * knows without asking KMS whether a file is under its key (during a rotation, say).
  */
-export function awsKmsProvider(keyId: string, options: AwsKmsOptions = {}): KeyProvider {
+export function awsKmsProvider(keyId: string, options: AwsKmsOptions = {}, vfsContext: VfsContext = DEFAULT_VFS_CONTEXT): KeyProvider {
   if (!keyId.trim()) throw new ValidationError("client-side encryption: awsKmsKeyId is empty", { problems: [{ path: "awsKmsKeyId", message: "empty" }] });
   const where = `AWS KMS key ${keyId}`;
   const context = (aad: Buffer) => ({ [CONTEXT_KEY]: aad.toString("base64") });
   const call = async <T>(what: string, f: (sdk: typeof Kms, client: Kms.KMSClient) => Promise<T>): Promise<T> => {
-    const [sdk, client] = await Promise.all([loadSdk(), clientFor(keyId, options)]);
+    const [sdk, client] = await Promise.all([loadSdk(), clientFor(keyId, options, vfsContext)]);
     try {
       return await f(sdk, client);
     } catch (e) {
@@ -92,7 +83,7 @@ export function awsKmsProvider(keyId: string, options: AwsKmsOptions = {}): KeyP
   const myArn = () => {
     arn ??= call("look up the key", async (sdk, client) => {
       const out = await client.send(new sdk.DescribeKeyCommand({ KeyId: keyId }));
-      if (!out.KeyMetadata?.Arn) throw new Error("no key ARN in the answer");
+      if (!out.KeyMetadata?.Arn) throw new BackendError("no key ARN in the answer");
       return out.KeyMetadata.Arn;
     });
     arn.catch(() => (arn = undefined)); // asked again next time

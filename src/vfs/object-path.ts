@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
 import type { Readable } from "node:stream";
 import type { Backend, Condition } from "./backend";
+import type { BucketAdmin } from "./bucket";
 import { AlreadyExistsError, BackendError, KstateError, NotFoundError, PreconditionFailedError } from "./errors";
-import type {
-  FileInfo, FileVersion, ListTreeOptions, ReadResult, ReadStreamResult, RemoveOptions, Revision, StreamWriteOptions,
-  TreeVersion, VfsPath, WriteOptions, WriteResult,
+import {
+  type FileInfo, type FileVersion, hasStoredPath, type ListTreeOptions, type ReadResult, type ReadStreamResult, type RemoveOptions, type Revision,
+  type StreamWriteOptions, type TreeVersion, type VfsPath, type WriteOptions, type WriteResult,
 } from "./path";
 import { withRetry } from "./retry";
 import { formatUrl, splitNames } from "./url";
@@ -17,9 +18,27 @@ export class ObjectPath implements VfsPath {
   readonly listVersions?: () => Promise<FileVersion[]>;
   readonly listTreeVersions?: () => Promise<TreeVersion[]>;
   readonly readVersion?: (versionId: string) => Promise<ReadResult>;
+  /** Present where the store has a bucket (or folder) to manage (see `hasBucketAdmin`). */
+  readonly bucketAdmin?: () => BucketAdmin;
+  /** Present where the backend can copy on the server (see `canServerCopy`). */
+  readonly serverCopyFrom?: (source: VfsPath, size: number, sourceRevision?: Revision) => Promise<WriteResult | undefined>;
 
-  constructor(readonly backend: Backend, readonly key: string) {
+  /** `admin` makes the admin of the backend's bucket, where it has one (open.ts knows). */
+  constructor(readonly backend: Backend, readonly key: string, private readonly admin?: () => BucketAdmin) {
     this.url = formatUrl(backend.scheme, backend.location, key);
+    if (admin) this.bucketAdmin = admin;
+    const { copyFrom } = backend;
+    if (copyFrom) {
+      this.serverCopyFrom = async (source, size, sourceRevision) => {
+        const stored = await storedObjectPath(source);
+        if (!stored) return undefined;
+        try {
+          return await copyFrom.call(backend, key, stored.backend, stored.key, size, sourceRevision);
+        } catch (e) {
+          throw KstateError.isInstance(e) ? e : backend.classify("copy to", this.url, e);
+        }
+      };
+    }
     const { listVersions, readVersion } = backend;
     if (listVersions && readVersion) {
       this.listVersions = async () => {
@@ -43,7 +62,7 @@ export class ObjectPath implements VfsPath {
   join(...names: string[]): ObjectPath {
     const segments = splitNames(this.url, names);
     const key = this.key === "" ? segments.join("/") : `${this.key}/${segments.join("/")}`;
-    return new ObjectPath(this.backend, key);
+    return new ObjectPath(this.backend, key, this.admin);
   }
 
   read(): Promise<ReadResult> {
@@ -158,6 +177,12 @@ export class ObjectPath implements VfsPath {
       throw this.backend.classify(op, this.url, error);
     }
   }
+}
+
+/** The ObjectPath whose stored bytes `p` reads unchanged, through any wrappers; undefined where none does. */
+async function storedObjectPath(p: VfsPath | undefined): Promise<ObjectPath | undefined> {
+  while (p && !(p instanceof ObjectPath)) p = hasStoredPath(p) ? await p.storedPath() : undefined;
+  return p;
 }
 
 function toBuffer(data: Buffer | string): Buffer {

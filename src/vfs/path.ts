@@ -144,3 +144,30 @@ export function hasVersions(p: VfsPath): p is VfsPath & HasVersions {
   const candidate = p as Partial<HasVersions>;
   return typeof candidate.listVersions === "function" && typeof candidate.listTreeVersions === "function" && typeof candidate.readVersion === "function";
 }
+
+/**
+ * Optional capability: a copy made by the server, the bytes never passing through this process.
+ * `copyFile` asks for it and streams where it is missing or declines.
+ */
+export interface CanServerCopy {
+  /**
+   * Copies `source`'s stored bytes here on the server, only `sourceRevision` of it when given.
+   * Undefined when this pair cannot be copied so (another endpoint, credentials or kind of store,
+   * or a file a wrapper must transform on the way): the caller then streams it.
+   */
+  serverCopyFrom(source: VfsPath, size: number, sourceRevision?: Revision): Promise<WriteResult | undefined>;
+}
+
+export function canServerCopy(p: VfsPath): p is VfsPath & CanServerCopy {
+  return typeof (p as Partial<CanServerCopy>).serverCopyFrom === "function";
+}
+
+/** A path over another one (encryption, the store's policy guard), for the other end of a server-side copy. */
+export interface HasStoredPath {
+  /** The path whose stored bytes this one reads unchanged; undefined where reading transforms them (decrypts). */
+  storedPath(): Promise<VfsPath | undefined>;
+}
+
+export function hasStoredPath(p: VfsPath): p is VfsPath & HasStoredPath {
+  return typeof (p as Partial<HasStoredPath>).storedPath === "function";
+}

@@ -44,6 +44,14 @@ const TRANSIENT_NETWORK_CODES = new Set([
   "ENETUNREACH", "ENOTFOUND", "UND_ERR_SOCKET", "UND_ERR_CONNECT_TIMEOUT", "ERR_STREAM_PREMATURE_CLOSE",
 ]);
 
+/**
+ * HTTP statuses worth another try: the server's trouble (5xx) and throttling (429, 408), but not
+ * 501 Not Implemented, a feature the server lacks (such as SSE-KMS without a KMS), the same on every try.
+ */
+export function isTransientStatus(status: number): boolean {
+  return (status >= 500 && status !== 501) || status === 429 || status === 408;
+}
+
 /** Network-level failures seen from Node's http stack and the cloud SDKs. */
 export function isTransientNetworkError(error: unknown): boolean {
   let e: unknown = error;

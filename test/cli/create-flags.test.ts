@@ -323,7 +323,7 @@ describe("kstate create cluster: kops's flags", function () {
       assert.equal(await where([`--config=${other}`], { KOPS_STATE_STORE: `file://${fromEnv}` }), `file://${fromEnv}`);
     });
 
-    it("takeConfigFlag turns --config FILE into the variable store-url.ts reads, for every command", function () {
+    it("takeConfigFlag turns --config FILE into the variable open-store.ts reads, for every command", function () {
       assert.deepEqual(takeConfigFlag(["get", "clusters", "--config", "/k.yaml", "-o", "yaml"], { A: "1" }), { argv: ["get", "clusters", "-o", "yaml"], env: { A: "1", KSTATE_KOPS_CONFIG: "/k.yaml" } });
       assert.deepEqual(takeConfigFlag(["--config=/k.yaml", "--", "--config", "x"], {}), { argv: ["--", "--config", "x"], env: { KSTATE_KOPS_CONFIG: "/k.yaml" } });
       assert.throws(() => takeConfigFlag(["--config"], {}), /--config needs a FILE/);

@@ -9,9 +9,8 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { openPath } from "../../src/vfs";
 import { kstate } from "../support/cli";
-import { type CliStore, versionedStores } from "../support/cli-stores";
+import { type CliStore, openWith, versionedStores } from "../support/cli-stores";
 import { snapshot } from "../support/snapshot";
 import { describeStoredChanges, readFolder } from "../support/store-changes";
 
@@ -41,34 +40,14 @@ for (const [label, make] of Object.entries(stores)) {
   describe(`create cluster merges only the flags given (${label})`, function () {
     this.timeout(120_000);
     let store: CliStore;
-    // The VFS reads the store's endpoint from process.env (as the command does in a shell).
-    let saved: Record<string, string | undefined> = {};
-    before(async function () {
-      const env = (await make()).env;
-      saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-      Object.assign(process.env, env);
-    });
-    after(function () {
-      for (const [k, v] of Object.entries(saved)) {
-        if (v === undefined) delete process.env[k];
-        else process.env[k] = v;
-      }
-    });
     const run = (args: string[]) => kstate(["create", "cluster", NAME, ...args], { env: { ...store.env, KOPS_STATE_STORE: store.url } });
 
     /** A cluster as a user has it after some time: sizes set by hand, a group of their own, a comment. */
     async function lived(zones = "us-east-1a,us-east-1b"): Promise<void> {
-      // Buckets are made by the test kit's own clients, outside the store's environment.
-      const env = Object.fromEntries(Object.keys(saved).map((k) => [k, process.env[k]]));
-      for (const k of Object.keys(saved)) delete process.env[k];
-      try {
-        store = await make();
-      } finally {
-        Object.assign(process.env, env);
-      }
+      store = await make();
       const created = await run(ORIGINAL.map((a) => (a === "us-east-1a,us-east-1b" ? zones : a)));
       assert.equal(created.code, 0, created.stderr);
-      const folder = openPath(store.url).join(NAME);
+      const folder = openWith(store.url, store.env).join(NAME);
       const ig = folder.join("instancegroup", "nodes-us-east-1a");
       await ig.write((await ig.read()).data.toString().replace("maxSize: 1", "maxSize: 10"));
       await folder.join("instancegroup", "gpu-workers").write(GPU);
@@ -78,7 +57,7 @@ for (const [label, make] of Object.entries(stores)) {
 
     /** What a merge changed, in the words of a preview. */
     async function changes(args: string[]): Promise<{ code: number; stdout: string; stderr: string; lines: string[] }> {
-      const folder = openPath(store.url).join(NAME);
+      const folder = openWith(store.url, store.env).join(NAME);
       const before = await readFolder(folder);
       const r = await run(args);
       const after = await readFolder(folder);
@@ -134,16 +113,16 @@ for (const [label, make] of Object.entries(stores)) {
       assert.ok(!r.lines.some((l) => /nodes-us-east-1[abc]|gpu-workers/.test(l)), "existing groups untouched");
 
       await lived();
-      const before = await snapshot(openPath(store.url));
+      const before = await snapshot(openWith(store.url, store.env));
       const full = await run(["--zones", "us-east-1c"]);
       assert.equal(full.code, 1);
       assert.match(full.stderr, / {2}--zones: cannot add us-east-1c: no block of the network CIDR 172\.20\.0\.0\/16 is free/);
-      assert.deepEqual(await snapshot(openPath(store.url)), before);
+      assert.deepEqual(await snapshot(openWith(store.url, store.env)), before);
     });
 
     it("flags kops cannot apply to an existing cluster are refused by name, the store byte-identical", async function () {
       await lived();
-      const before = await snapshot(openPath(store.url));
+      const before = await snapshot(openWith(store.url, store.env));
       for (const [flags, option, reason] of [
         [["--network-cidr", "10.0.0.0/16"], "--network-cidr", /subnets are laid out in 172\.20\.0\.0\/16/],
         [["--cloud", "gce"], "--cloud", /runs on aws/],
@@ -154,14 +133,14 @@ for (const [label, make] of Object.entries(stores)) {
         assert.equal(r.code, 1, `${flags.join(" ")}: ${r.stdout}`);
         assert.match(r.stderr, new RegExp(`^  ${option}: `, "m"), "named as the flag typed");
         assert.match(r.stderr, reason);
-        assert.deepEqual(await snapshot(openPath(store.url)), before, flags.join(" "));
+        assert.deepEqual(await snapshot(openWith(store.url, store.env)), before, flags.join(" "));
       }
     });
 
     it("what kops would refuse after a merge is refused before it, by name, the store byte-identical", async function () {
       await lived();
-      const folder = openPath(store.url).join(NAME);
-      const before = await snapshot(openPath(store.url));
+      const folder = openWith(store.url, store.env).join(NAME);
+      const before = await snapshot(openWith(store.url, store.env));
       for (const [flags, reason] of [
         [["--api-loadbalancer-class", "classic"], /spec\.api\.loadBalancer\.type: topology\.dns\.type=none requires Network Load Balancer/],
         [["--networking", "gce"], /--networking: the cluster runs cilium/],
@@ -173,12 +152,12 @@ for (const [label, make] of Object.entries(stores)) {
         const r = await run([...flags]);
         assert.equal(r.code, 1, `${flags.join(" ")}: ${r.stdout}`);
         assert.match(r.stderr, reason, flags.join(" "));
-        assert.deepEqual(await snapshot(openPath(store.url)), before, flags.join(" "));
+        assert.deepEqual(await snapshot(openWith(store.url, store.env)), before, flags.join(" "));
       }
       const ids = await run(["--zones", "us-east-1c", "--subnets", "x,y"]);
       assert.equal(ids.code, 2, ids.stdout);
       assert.match(ids.stderr, /--subnets: gives 2 subnet ids for 1 zones/);
-      assert.deepEqual(await snapshot(openPath(store.url)), before);
+      assert.deepEqual(await snapshot(openWith(store.url, store.env)), before);
       // kops takes a minor version alone; and a cluster whose workers are one older `nodes` group
       // refuses flags for groups it does not have instead of ignoring them.
       assert.equal((await run(["--kubernetes-version", "v1.31"])).code, 0);

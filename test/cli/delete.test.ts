@@ -5,103 +5,88 @@
  * kops does not know stop it before anything is deleted.
  */
 import * as assert from "node:assert/strict";
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
-import { openPath } from "../../src/vfs";
 import { kstate } from "../support/cli";
-import { withProcessEnv } from "../support/cli-stores";
-import { makeS3Bucket, s3Options } from "../support/env";
+import { openWith } from "../support/cli-stores";
 import { kops, kopsEnv } from "../support/kops";
-import { MINIO_PASSWORD, MINIO_USER } from "../support/servers";
+import { storesOf } from "../support/stores";
 import { snapshot } from "../support/snapshot";
 
 const NAME = "delete.k8s.example.com";
 const OTHER = "other.k8s.example.com";
 
-const stores: Record<string, () => Promise<{ url: string; env: Record<string, string> }>> = {
-  "file://": async () => ({ url: `file://${fs.mkdtempSync(path.join(os.tmpdir(), "kstate-delete-"))}`, env: {} }),
-  "s3 (MinIO)": async () => ({
-    url: `s3://${await makeS3Bucket()}`,
-    env: { S3_ENDPOINT: s3Options().endpoint!, S3_REGION: "us-east-1", S3_ACCESS_KEY_ID: MINIO_USER, S3_SECRET_ACCESS_KEY: MINIO_PASSWORD },
-  }),
-};
+const stores = storesOf("file", "s3");
 
 for (const [kind, make] of Object.entries(stores)) {
   describe(`kstate delete cluster (${kind})`, function () {
     this.timeout(120_000);
     it("lists the files by folder and what stays; refuses without --yes or a terminal, changing nothing; deletes on --yes or \"y\"", async function () {
       const { url, env: cloud } = await make();
-      await withProcessEnv(cloud, async () => {
-        const env = { KOPS_STATE_STORE: url };
-        for (const name of [NAME, OTHER]) {
-          const r = await kstate(["create", "cluster", name, "--zones", "us-east-1a,us-east-1b", "--cloud", "aws", "--kubernetes-version", "v1.30.2"], { env });
-          assert.equal(r.code, 0, r.stderr);
-        }
-        assert.equal((await kstate(["create", "secret", "token", "--name", NAME, "--from-literal", "s3cr3t-value"], { env })).code, 0);
-        await openPath(url).join(NAME, "pki", "private", "ca", "keyset.yaml").write("kind: Keyset\n");
-        const store = openPath(url);
-        const before = await snapshot(store);
+      const env = { ...cloud, KOPS_STATE_STORE: url };
+      for (const name of [NAME, OTHER]) {
+        const r = await kstate(["create", "cluster", name, "--zones", "us-east-1a,us-east-1b", "--cloud", "aws", "--kubernetes-version", "v1.30.2"], { env });
+        assert.equal(r.code, 0, r.stderr);
+      }
+      assert.equal((await kstate(["create", "secret", "token", "--name", NAME, "--from-literal", "s3cr3t-value"], { env })).code, 0);
+      await openWith(url, cloud).join(NAME, "pki", "private", "ca", "keyset.yaml").write("kind: Keyset\n");
+      const store = openWith(url, cloud);
+      const before = await snapshot(store);
 
-        const preview = [
-          `Deleting cluster "${NAME}" deletes 6 files from ${url}/${NAME}:`,
-          "  config          1 file",
-          "  instancegroup/  3 files",
-          "  pki/            1 file",
-          "  secrets/        1 file",
-          "",
-          "Not deleted: the cluster's cloud resources. Its instances, volumes, load balancers and",
-          "DNS records stay, and running nodes keep running; but nodes read their configuration from this",
-          "store, so afterwards they cannot boot or be repaired. To delete the cloud resources too, run",
-          `\`kops delete cluster ${NAME} --yes\` instead: it deletes these files as well.`,
-          "",
-          "",
-        ].join("\n");
+      const preview = [
+        `Deleting cluster "${NAME}" deletes 6 files from ${url}/${NAME}:`,
+        "  config          1 file",
+        "  instancegroup/  3 files",
+        "  pki/            1 file",
+        "  secrets/        1 file",
+        "",
+        "Not deleted: the cluster's cloud resources. Its instances, volumes, load balancers and",
+        "DNS records stay, and running nodes keep running; but nodes read their configuration from this",
+        "store, so afterwards they cannot boot or be repaired. To delete the cloud resources too, run",
+        `\`kops delete cluster ${NAME} --yes\` instead: it deletes these files as well.`,
+        "",
+        "",
+      ].join("\n");
 
-        // No --yes and no terminal: the preview, a refusal, exit 2, and not one byte changed.
-        for (const argv of [["delete", "cluster", NAME], ["delete", "cluster", "--name", NAME]]) {
-          const refused = await kstate(argv, { env });
-          assert.equal(refused.code, 2, refused.stderr);
-          assert.equal(refused.stdout, preview);
-          assert.equal(refused.stderr, "kstate delete: refusing to delete cluster without confirmation: pass --yes (stdin is not a terminal)\nRun `kstate delete cluster --help` for its options.\n");
-          assert.deepEqual(await snapshot(store), before, "the store is byte for byte as it was");
-        }
+      // No --yes and no terminal: the preview, a refusal, exit 2, and not one byte changed.
+      for (const argv of [["delete", "cluster", NAME], ["delete", "cluster", "--name", NAME]]) {
+        const refused = await kstate(argv, { env });
+        assert.equal(refused.code, 2, refused.stderr);
+        assert.equal(refused.stdout, preview);
+        assert.equal(refused.stderr, "kstate delete: refusing to delete cluster without confirmation: pass --yes (stdin is not a terminal)\nRun `kstate delete cluster --help` for its options.\n");
+        assert.deepEqual(await snapshot(store), before, "the store is byte for byte as it was");
+      }
 
-        // On a terminal, anything but y or yes keeps everything.
-        const declined = await kstate(["delete", "cluster", NAME], { env: { ...env, NO_COLOR: "1" }, tty: true, input: "n\n" });
-        assert.equal(declined.code, 1);
-        assert.equal(declined.stdout, `${preview}Delete these 6 files of cluster ${NAME}? [y/N] Cancelled: nothing was written.\n`);
-        assert.deepEqual(await snapshot(store), before);
+      // On a terminal, anything but y or yes keeps everything.
+      const declined = await kstate(["delete", "cluster", NAME], { env: { ...env, NO_COLOR: "1" }, tty: true, input: "n\n" });
+      assert.equal(declined.code, 1);
+      assert.equal(declined.stdout, `${preview}Delete these 6 files of cluster ${NAME}? [y/N] Cancelled: nothing was written.\n`);
+      assert.deepEqual(await snapshot(store), before);
 
-        const confirmed = await kstate(["delete", "cluster", NAME], { env: { ...env, NO_COLOR: "1" }, tty: true, input: "y\n" });
-        assert.equal(confirmed.code, 0, confirmed.stderr);
-        assert.match(confirmed.stdout, new RegExp(`\\? \\[y/N\\] Deleted cluster: "${NAME.replace(/\./g, "\\.")}" \\(6 files\\)\\.\\n$`));
-        const after = await snapshot(store);
-        assert.deepEqual(Object.keys(after).filter((f) => f.startsWith(`${NAME}/`)), []);
-        assert.deepEqual(after, Object.fromEntries(Object.entries(before).filter(([f]) => !f.startsWith(`${NAME}/`))), "the other cluster untouched");
-        // kops sees the one cluster left.
-        assert.match((await kops(["get", "clusters", "--state", url], kopsEnv())).stdout, new RegExp(`^NAME\\t+CLOUD\\tZONES\\n${OTHER.replace(/\./g, "\\.")}\\t`));
+      const confirmed = await kstate(["delete", "cluster", NAME], { env: { ...env, NO_COLOR: "1" }, tty: true, input: "y\n" });
+      assert.equal(confirmed.code, 0, confirmed.stderr);
+      assert.match(confirmed.stdout, new RegExp(`\\? \\[y/N\\] Deleted cluster: "${NAME.replace(/\./g, "\\.")}" \\(6 files\\)\\.\\n$`));
+      const after = await snapshot(store);
+      assert.deepEqual(Object.keys(after).filter((f) => f.startsWith(`${NAME}/`)), []);
+      assert.deepEqual(after, Object.fromEntries(Object.entries(before).filter(([f]) => !f.startsWith(`${NAME}/`))), "the other cluster untouched");
+      // kops sees the one cluster left.
+      assert.match((await kops(["get", "clusters", "--state", url], kopsEnv())).stdout, new RegExp(`^NAME\\t+CLOUD\\tZONES\\n${OTHER.replace(/\./g, "\\.")}\\t`));
 
-        const withYes = await kstate(["delete", "cluster", OTHER, "--yes"], { env });
-        assert.equal(withYes.code, 0, withYes.stderr);
-        assert.match(withYes.stdout, new RegExp(`^Deleting cluster "${OTHER.replace(/\./g, "\\.")}" deletes 4 files from [\\s\\S]*\\n\\nDeleted cluster: "${OTHER.replace(/\./g, "\\.")}" \\(4 files\\)\\.\\n$`));
-        assert.deepEqual(await store.listTree(), []);
-      });
+      const withYes = await kstate(["delete", "cluster", OTHER, "--yes"], { env });
+      assert.equal(withYes.code, 0, withYes.stderr);
+      assert.match(withYes.stdout, new RegExp(`^Deleting cluster "${OTHER.replace(/\./g, "\\.")}" deletes 4 files from [\\s\\S]*\\n\\nDeleted cluster: "${OTHER.replace(/\./g, "\\.")}" \\(4 files\\)\\.\\n$`));
+      assert.deepEqual(await store.listTree(), []);
     });
 
     it("a file kops does not know stops it before anything is deleted, even with --yes", async function () {
       const { url, env: cloud } = await make();
-      await withProcessEnv(cloud, async () => {
-        const env = { KOPS_STATE_STORE: url };
-        assert.equal((await kstate(["create", "cluster", NAME, "--zones", "us-east-1a", "--cloud", "aws", "--kubernetes-version", "v1.30.2"], { env })).code, 0);
-        await openPath(url).join(NAME, "notes.txt").write("mine");
-        const before = await snapshot(openPath(url));
-        const refused = await kstate(["delete", "cluster", NAME, "--yes"], { env });
-        assert.equal(refused.code, 1);
-        assert.equal(refused.stdout, "");
-        assert.match(refused.stderr, /files kops does not know:\n {2}notes\.txt\nMove them away first; nothing was deleted\./);
-        assert.deepEqual(await snapshot(openPath(url)), before);
-      });
+      const env = { ...cloud, KOPS_STATE_STORE: url };
+      assert.equal((await kstate(["create", "cluster", NAME, "--zones", "us-east-1a", "--cloud", "aws", "--kubernetes-version", "v1.30.2"], { env })).code, 0);
+      await openWith(url, cloud).join(NAME, "notes.txt").write("mine");
+      const before = await snapshot(openWith(url, cloud));
+      const refused = await kstate(["delete", "cluster", NAME, "--yes"], { env });
+      assert.equal(refused.code, 1);
+      assert.equal(refused.stdout, "");
+      assert.match(refused.stderr, /files kops does not know:\n {2}notes\.txt\nMove them away first; nothing was deleted\./);
+      assert.deepEqual(await snapshot(openWith(url, cloud)), before);
     });
   });
 }

@@ -7,23 +7,16 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { NotFoundError, openPath, type VfsPath } from "../../src/vfs";
+import { NotFoundError, type VfsPath } from "../../src/vfs";
 import { kstate } from "../support/cli";
-import { withProcessEnv } from "../support/cli-stores";
-import { makeS3Bucket, s3Options } from "../support/env";
+import { openWith } from "../support/cli-stores";
 import { kops } from "../support/kops";
-import { MINIO_PASSWORD, MINIO_USER } from "../support/servers";
+import { storesOf } from "../support/stores";
 import { snapshot } from "../support/snapshot";
 
 const NAME = "road.k8s.example.com";
 
-const stores: Record<string, () => Promise<{ url: string; env: Record<string, string> }>> = {
-  "file://": async () => ({ url: `file://${fs.mkdtempSync(path.join(os.tmpdir(), "kstate-road-"))}`, env: {} }),
-  "s3 (MinIO)": async () => ({
-    url: `s3://${await makeS3Bucket()}`,
-    env: { S3_ENDPOINT: s3Options().endpoint!, S3_REGION: "us-east-1", S3_ACCESS_KEY_ID: MINIO_USER, S3_SECRET_ACCESS_KEY: MINIO_PASSWORD },
-  }),
-};
+const stores = storesOf("file", "s3");
 
 async function exists(p: VfsPath): Promise<boolean> {
   try {
@@ -48,15 +41,15 @@ for (const [label, make] of Object.entries(stores)) {
     let state: string;
     let env: Record<string, string>;
     let extra: Record<string, string>;
-    const cluster = () => openPath(state).join(NAME);
-    const run = (argv: string[], options: { input?: string } = {}) => withProcessEnv(extra, () => kstate(argv, { env, ...options }));
+    const cluster = () => openWith(state, extra).join(NAME);
+    const run = (argv: string[], options: { input?: string } = {}) => kstate(argv, { env, ...options });
     /** Runs a command that must be refused, and checks that the store did not change. */
     const refused = async (argv: string[], code: number, message: RegExp, options: { input?: string } = {}) => {
-      const before = await withProcessEnv(extra, () => snapshot(cluster()));
+      const before = await snapshot(cluster());
       const r = await run(argv, options);
       assert.equal(r.code, code, `${argv.join(" ")}: ${r.stdout}${r.stderr}`);
       assert.match(r.stderr, message);
-      assert.deepEqual(await withProcessEnv(extra, () => snapshot(cluster())), before, `${argv.join(" ")} changed the store`);
+      assert.deepEqual(await snapshot(cluster()), before, `${argv.join(" ")} changed the store`);
       return r;
     };
 
@@ -64,10 +57,10 @@ for (const [label, make] of Object.entries(stores)) {
       const s = await make();
       state = s.url;
       extra = s.env;
-      env = { KOPS_STATE_STORE: state };
+      env = { ...extra, KOPS_STATE_STORE: state };
       const created = await run(["create", "cluster", NAME, "--zones", "us-east-1a,us-east-1b", "--kubernetes-version", "v1.30.2", "--cloud", "aws"]);
       assert.equal(created.code, 0, created.stderr);
-      await withProcessEnv(extra, () => cluster().join("secrets", "kube").write('{"Data":"b2xkLXZhbHVl"}'));
+      await cluster().join("secrets", "kube").write('{"Data":"b2xkLXZhbHVl"}');
     });
 
     it("a group removed from an exported folder (git rm) is reported by diff and apply, kept without --prune, deleted with it", async function () {
@@ -80,14 +73,14 @@ for (const [label, make] of Object.entries(stores)) {
       const kept = await run(["apply", "-f", dir, "--yes"]);
       assert.equal(kept.code, 4, kept.stderr);
       assert.match(kept.stdout, /instancegroup\/nodes-us-east-1b/);
-      assert.ok(await withProcessEnv(extra, () => exists(cluster().join("instancegroup", "nodes-us-east-1b"))), "kept without --prune");
+      assert.ok(await exists(cluster().join("instancegroup", "nodes-us-east-1b")), "kept without --prune");
       const prunePreview = await run(["diff", "-f", dir, "--prune"]);
       assert.equal(prunePreview.code, 1);
       assert.match(prunePreview.stdout, /instancegroup\/nodes-us-east-1b: delete/);
       const pruned = await run(["apply", "-f", dir, "--prune", "--yes"]);
       assert.equal(pruned.code, 0, pruned.stderr);
-      assert.ok(!(await withProcessEnv(extra, () => exists(cluster().join("instancegroup", "nodes-us-east-1b")))));
-      assert.ok(await withProcessEnv(extra, () => exists(cluster().join("secrets", "kube"))), "secrets left out of the export are not pruned");
+      assert.ok(!(await exists(cluster().join("instancegroup", "nodes-us-east-1b"))));
+      assert.ok(await exists(cluster().join("secrets", "kube")), "secrets left out of the export are not pruned");
       assert.equal((await run(["diff", "-f", dir])).code, 0, "folder and store agree");
       if (label === "file://") {
         const groups = await kops(["get", "ig", "--name", NAME, "--state", state]);
@@ -106,7 +99,7 @@ for (const [label, make] of Object.entries(stores)) {
       assert.match(diff.stdout, /secrets\/kube: ~ Data: "\(sha256 [0-9a-f]{16}\)" -> "\(sha256 [0-9a-f]{16}\)"/);
       assert.doesNotMatch(diff.stdout + diff.stderr, /new-value|bmV3LXZhbHVl|old-value/);
       assert.equal((await run(["apply", "-f", dir, "--yes"])).code, 0);
-      const stored = await withProcessEnv(extra, () => cluster().join("secrets", "kube").read());
+      const stored = await cluster().join("secrets", "kube").read();
       assert.equal(JSON.parse(stored.data.toString()).Data, Buffer.from("new-value").toString("base64"));
       fs.writeFileSync(secret, "not a secret");
       await refused(["apply", "-f", dir, "--yes"], 1, /secrets\/kube: not a kops secret/);
@@ -141,13 +134,13 @@ for (const [label, make] of Object.entries(stores)) {
     if (label === "file://") {
       it("export into the store itself (its root or the cluster's folder) is refused, nothing written", async function () {
         const root = new URL(state).pathname;
-        const before = await snapshot(openPath(state));
+        const before = await snapshot(openWith(state, extra));
         for (const to of [root, path.join(root, NAME), path.join(root, "sub", "dir")]) {
           const r = await run(["export", NAME, "--to", to]);
           assert.equal(r.code, 2, `${to}: ${r.stderr}`);
           assert.match(r.stderr, /inside the state store/);
         }
-        assert.deepEqual(await snapshot(openPath(state)), before);
+        assert.deepEqual(await snapshot(openWith(state, extra)), before);
         assert.ok(!fs.existsSync(path.join(root, "sub")));
       });
     }
@@ -174,10 +167,10 @@ for (const [label, make] of Object.entries(stores)) {
       assert.deepEqual(onlyOurs.stdout.split("\n").filter((l) => /^  \S+: [~+-] /.test(l)), ["  instancegroup/nodes-us-east-1b: + metadata.generation: 1", "  instancegroup/nodes-us-east-1b: ~ spec.maxSize: 1 -> 2"], "a file left as exported is not part of the plan");
       assert.match(onlyOurs.stdout, /Changed in the store since the export[^\n]*\n  instancegroup\/nodes-us-east-1a\n/, "but the store's newer version of it is reported");
       assert.equal((await run(["apply", "-f", dir, "--yes"])).code, 0);
-      assert.match((await withProcessEnv(extra, () => cluster().join("instancegroup", "nodes-us-east-1a").read())).data.toString(), /maxSize: 8/, "the teammate's change stays");
+      assert.match((await cluster().join("instancegroup", "nodes-us-east-1a").read()).data.toString(), /maxSize: 8/, "the teammate's change stays");
 
       const elsewhere = `file://${tmp("kstate-road-elsewhere-")}`;
-      const other = await withProcessEnv(extra, () => kstate(["apply", "-f", dir, "--yes", "--state", elsewhere], { env }));
+      const other = await kstate(["apply", "-f", dir, "--yes", "--state", elsewhere], { env });
       assert.equal(other.code, 1);
       assert.match(other.stderr, /was exported from \S+, not from file:\/\/\S+: apply it there/);
       assert.deepEqual(fs.readdirSync(new URL(elsewhere).pathname), [], "nothing written there");
@@ -204,7 +197,7 @@ for (const [label, make] of Object.entries(stores)) {
       assert.match(diff.stdout, /\n  instancegroup\/gpu \(made there; not in the folder\)\n/, "and it is reported");
       assert.match(diff.stdout, /Changed in the store since the export, and left as exported in \S+; the store's version stays[^\n]*\n  instancegroup\/nodes-us-east-1b\n/);
       assert.equal((await run(["apply", "-f", dir, "--prune", "--yes"])).code, 4);
-      assert.ok(await withProcessEnv(extra, () => exists(cluster().join("instancegroup", "gpu"))), "not pruned");
+      assert.ok(await exists(cluster().join("instancegroup", "gpu")), "not pruned");
       // The folder's version of that one file wins only when named with --force.
       const file = path.join(dir, "instancegroup", "nodes-us-east-1b");
       await refused(["apply", "-f", file, "--yes"], 3, /nodes-us-east-1b changed in the store since this copy was made/);
@@ -256,11 +249,11 @@ for (const [label, make] of Object.entries(stores)) {
       assert.equal(dry.code, 0, dry.stderr);
       assert.match(dry.stdout, /^apiVersion: kops\.k8s\.io\/v1alpha2\nkind: InstanceGroup\n/);
       assert.match(dry.stdout, /maxSize: 3\n  minSize: 2\n/);
-      assert.ok(!(await withProcessEnv(extra, () => exists(cluster().join("instancegroup", "extra")))), "a dry run writes nothing");
+      assert.ok(!(await exists(cluster().join("instancegroup", "extra"))), "a dry run writes nothing");
       const made = await run(["create", "ig", "extra", "--name", NAME, "--role", "node", "--machine-type", "m5.large"]);
       assert.equal(made.code, 0, made.stderr);
       assert.match(made.stdout, /instancegroup\/extra: create/);
-      const doc = (await withProcessEnv(extra, () => cluster().join("instancegroup", "extra").read())).data.toString();
+      const doc = (await cluster().join("instancegroup", "extra").read()).data.toString();
       assert.match(doc, /role: Node/);
       assert.match(doc, /subnets:\n  - us-east-1a\n  - us-east-1b/, "every subnet of the cluster, as kops fills it in");
       assert.match(doc, /kops\.k8s\.io\/cluster: road\.k8s\.example\.com/);
@@ -276,7 +269,7 @@ for (const [label, make] of Object.entries(stores)) {
       const deleted = await run(["delete", "ig", "extra", "--name", NAME, "--yes"]);
       assert.equal(deleted.code, 0, deleted.stderr);
       assert.match(deleted.stdout, /instances keep running/);
-      assert.ok(!(await withProcessEnv(extra, () => exists(cluster().join("instancegroup", "extra")))));
+      assert.ok(!(await exists(cluster().join("instancegroup", "extra"))));
     });
 
     it("edit --set and --unset change exactly the named fields without an editor; bad values are refused; nothing to do exits 4", async function () {
@@ -290,7 +283,7 @@ for (const [label, make] of Object.entries(stores)) {
       assert.match(unset.stdout, /config: - spec\.kubelet\.maxPods: 120/);
       const ig = await run(["edit", "ig", "nodes-us-east-1a", "--name", NAME, "--set", "spec.maxSize=6", "--set", "spec.minSize=2"]);
       assert.equal(ig.code, 0, ig.stderr);
-      const doc = (await withProcessEnv(extra, () => cluster().join("instancegroup", "nodes-us-east-1a").read())).data.toString();
+      const doc = (await cluster().join("instancegroup", "nodes-us-east-1a").read()).data.toString();
       assert.match(doc, /maxSize: 6/);
       assert.match(doc, /minSize: 2/);
       assert.match(doc, /generation: 1/, "a spec change counts a generation, from 0 as kops counts");

@@ -10,9 +10,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { POLICY_FILE } from "../../src/store/encryption-policy";
-import { isEnvelope, openPath } from "../../src/vfs";
+import { isEnvelope } from "../../src/vfs";
 import { kstate } from "../support/cli";
-import { versionedStores, withProcessEnv } from "../support/cli-stores";
+import { openWith, versionedStores } from "../support/cli-stores";
 import { snapshot } from "../support/snapshot";
 
 const NAME = "policy.k8s.example.com";
@@ -35,91 +35,89 @@ for (const [kind, make] of Object.entries(stores)) {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kstate-policy-cli-"));
       const passFile = path.join(dir, "pass");
       fs.writeFileSync(passFile, `${PASSPHRASE}\n`, { mode: 0o600 });
-      const env = { KOPS_STATE_STORE: url, KSTATE_EDITOR: EDITOR, EDIT_COUNTER: path.join(dir, "counter") };
+      const env = { ...cloud, KOPS_STATE_STORE: url, KSTATE_EDITOR: EDITOR, EDIT_COUNTER: path.join(dir, "counter") };
       const withKey = { ...env, KSTATE_PASSPHRASE: PASSPHRASE };
       const ok = async (argv: string[], e: Record<string, string> = env) => {
         const r = await kstate(argv, { env: e });
         assert.equal(r.code, 0, `${argv.join(" ")}: ${r.stderr}`);
         return r;
       };
-      await withProcessEnv(cloud, async () => {
-        const root = openPath(url);
-        // Before any policy: a cluster, a plaintext secret, an export for apply -f, a second revision.
-        await ok(["create", "cluster", NAME, "--zones", "us-east-1a", "--kubernetes-version", "v1.30.2", "--cloud", "aws"]);
-        await ok(["create", "secret", "pre", "--name", NAME, "--from-literal", "pre-policy-value"]);
-        assert.equal((await root.join(NAME, "secrets", "pre").read()).data.toString(), JSON.stringify({ Data: Buffer.from("pre-policy-value").toString("base64") }));
-        // A migration source: another store holding a cluster with a plaintext secret.
-        const source = `file://${fs.mkdtempSync(path.join(os.tmpdir(), "kstate-policy-src-"))}`;
-        await ok(["create", "cluster", OTHER, "--zones", "us-east-1a", "--kubernetes-version", "v1.30.2", "--cloud", "aws", "--state", source]);
-        await ok(["create", "secret", "s", "--name", OTHER, "--from-literal", "plain-in-source", "--state", source]);
-        let oldRevision: string | undefined;
-        if (versioned) {
-          fs.writeFileSync(env.EDIT_COUNTER, "0");
-          await ok(["edit", "cluster", NAME], { ...env, EDIT_STEPS: JSON.stringify([{ replace: ["kubernetesVersion: v1.30.2", "kubernetesVersion: v1.30.3"] }]) });
-          const rows = (await ok(["history", NAME, "--file", "config"])).stdout.trim().split("\n").slice(1);
-          oldRevision = rows[rows.length - 1]!.split(/\s+/)[0];
-        }
-        const exported = path.join(dir, "export");
-        await ok(["export", NAME, "--to", exported]);
-        fs.writeFileSync(path.join(exported, "config"), fs.readFileSync(path.join(exported, "config"), "utf8").replace(/kubernetesVersion: v1\.30\.\d/, "kubernetesVersion: v1.30.4"));
+      const root = openWith(url, cloud);
+      // Before any policy: a cluster, a plaintext secret, an export for apply -f, a second revision.
+      await ok(["create", "cluster", NAME, "--zones", "us-east-1a", "--kubernetes-version", "v1.30.2", "--cloud", "aws"]);
+      await ok(["create", "secret", "pre", "--name", NAME, "--from-literal", "pre-policy-value"]);
+      assert.equal((await root.join(NAME, "secrets", "pre").read()).data.toString(), JSON.stringify({ Data: Buffer.from("pre-policy-value").toString("base64") }));
+      // A migration source: another store holding a cluster with a plaintext secret.
+      const source = `file://${fs.mkdtempSync(path.join(os.tmpdir(), "kstate-policy-src-"))}`;
+      await ok(["create", "cluster", OTHER, "--zones", "us-east-1a", "--kubernetes-version", "v1.30.2", "--cloud", "aws", "--state", source]);
+      await ok(["create", "secret", "s", "--name", OTHER, "--from-literal", "plain-in-source", "--state", source]);
+      let oldRevision: string | undefined;
+      if (versioned) {
+        fs.writeFileSync(env.EDIT_COUNTER, "0");
+        await ok(["edit", "cluster", NAME], { ...env, EDIT_STEPS: JSON.stringify([{ replace: ["kubernetesVersion: v1.30.2", "kubernetesVersion: v1.30.3"] }]) });
+        const rows = (await ok(["history", NAME, "--file", "config"])).stdout.trim().split("\n").slice(1);
+        oldRevision = rows[rows.length - 1]!.split(/\s+/)[0];
+      }
+      const exported = path.join(dir, "export");
+      await ok(["export", NAME, "--to", exported]);
+      fs.writeFileSync(path.join(exported, "config"), fs.readFileSync(path.join(exported, "config"), "utf8").replace(/kubernetesVersion: v1\.30\.\d/, "kubernetesVersion: v1.30.4"));
 
-        // No policy yet; `set` needs the key, records its kind and patterns, never the key.
-        assert.equal((await kstate(["encryption", "show"], { env })).code, 4);
-        assert.equal((await kstate(["encryption", "set"], { env })).code, 2, "set without a key is a usage error");
-        const set = await ok(["encryption", "set", "--passphrase-file", passFile]);
-        assert.match(set.stdout, /Recorded .*secrets\/\*\*, pki\/private\/\*\* encrypted with a passphrase/);
-        const recorded = (await root.join(...POLICY_FILE.split("/")).read()).data.toString();
-        assert.deepEqual(JSON.parse(recorded), { version: 1, keyProvider: "passphrase", patterns: ["secrets/**", "pki/private/**"], allowEncryptingKopsReads: false });
-        assert.ok(!recorded.includes(PASSPHRASE));
-        assert.equal((await ok(["encryption", "show"])).stdout, recorded);
-        assert.equal((await kstate(["encryption", "set", "--passphrase-file", passFile], { env })).code, 4, "the same policy again: nothing to do");
-        const listed = (await ok(["get", "clusters"])).stdout;
-        assert.ok(listed.includes(NAME) && !listed.includes(".kstate"), `the policy's folder is no cluster: ${listed}`);
+      // No policy yet; `set` needs the key, records its kind and patterns, never the key.
+      assert.equal((await kstate(["encryption", "show"], { env })).code, 4);
+      assert.equal((await kstate(["encryption", "set"], { env })).code, 2, "set without a key is a usage error");
+      const set = await ok(["encryption", "set", "--passphrase-file", passFile]);
+      assert.match(set.stdout, /Recorded .*secrets\/\*\*, pki\/private\/\*\* encrypted with a passphrase/);
+      const recorded = (await root.join(...POLICY_FILE.split("/")).read()).data.toString();
+      assert.deepEqual(JSON.parse(recorded), { version: 1, keyProvider: "passphrase", patterns: ["secrets/**", "pki/private/**"], allowEncryptingKopsReads: false });
+      assert.ok(!recorded.includes(PASSPHRASE));
+      assert.equal((await ok(["encryption", "show"])).stdout, recorded);
+      assert.equal((await kstate(["encryption", "set", "--passphrase-file", passFile], { env })).code, 4, "the same policy again: nothing to do");
+      const listed = (await ok(["get", "clusters"])).stdout;
+      assert.ok(listed.includes(NAME) && !listed.includes(".kstate"), `the policy's folder is no cluster: ${listed}`);
 
-        // Every command that writes, without the key: refused, naming it; nothing written.
-        const before = await snapshot(root);
-        const refused: [string, string[], Record<string, string>?][] = [
-          ["create cluster (new)", ["create", "cluster", "new.k8s.example.com", "--zones", "us-east-1a", "--kubernetes-version", "v1.30.2", "--cloud", "aws"]],
-          ["create cluster (merge)", ["create", "cluster", NAME, "--node-count", "3"]],
-          ["create secret", ["create", "secret", "post", "--name", NAME, "--from-literal", "post-policy-value"]],
-          ["create ig", ["create", "ig", "extra", "--name", NAME, "--subnet", "us-east-1a"]],
-          ["edit", ["edit", "cluster", NAME], { EDIT_STEPS: JSON.stringify([{ replace: ["kubernetesVersion: v1.30", "kubernetesVersion: v1.31"] }]) }],
-          ["apply -f", ["apply", "-f", exported, "--yes"]],
-          ...(versioned ? [["rollback", ["rollback", NAME, "--to", oldRevision!, "--yes"]] as [string, string[]]] : []),
-        ];
-        for (const [what, argv, extra] of refused) {
-          fs.writeFileSync(env.EDIT_COUNTER, "0");
-          const r = await kstate(argv, { env: { ...env, ...extra } });
-          assert.equal(r.code, 1, `${what}: ${r.stdout}${r.stderr}`);
-          assert.match(r.stderr, MISSING_KEY, what);
-          assert.deepEqual(await snapshot(root), before, `${what}: the store is byte-identical`);
-        }
-        // A migration into the store: the source's plaintext secret would arrive as it is.
-        const moved = await kstate(["migrate", OTHER, "--from", source, "--to", url, "--yes"], { env });
-        assert.equal(moved.code, 1, moved.stderr);
-        assert.match(moved.stderr, /keeps secrets\/\*\*, pki\/private\/\*\* encrypted with a passphrase \(recorded in \.kstate\/encryption\.json\), and 1 of these files are plaintext in \S+ \(secrets\/s\); nothing was copied/);
-        assert.deepEqual(await snapshot(root), before, "migrate: the store is byte-identical");
-        // Reads need no key.
-        assert.equal((await ok(["get", "cluster", NAME, "-o", "yaml"])).code, 0);
+      // Every command that writes, without the key: refused, naming it; nothing written.
+      const before = await snapshot(root);
+      const refused: [string, string[], Record<string, string>?][] = [
+        ["create cluster (new)", ["create", "cluster", "new.k8s.example.com", "--zones", "us-east-1a", "--kubernetes-version", "v1.30.2", "--cloud", "aws"]],
+        ["create cluster (merge)", ["create", "cluster", NAME, "--node-count", "3"]],
+        ["create secret", ["create", "secret", "post", "--name", NAME, "--from-literal", "post-policy-value"]],
+        ["create ig", ["create", "ig", "extra", "--name", NAME, "--subnet", "us-east-1a"]],
+        ["edit", ["edit", "cluster", NAME], { EDIT_STEPS: JSON.stringify([{ replace: ["kubernetesVersion: v1.30", "kubernetesVersion: v1.31"] }]) }],
+        ["apply -f", ["apply", "-f", exported, "--yes"]],
+        ...(versioned ? [["rollback", ["rollback", NAME, "--to", oldRevision!, "--yes"]] as [string, string[]]] : []),
+      ];
+      for (const [what, argv, extra] of refused) {
+        fs.writeFileSync(env.EDIT_COUNTER, "0");
+        const r = await kstate(argv, { env: { ...env, ...extra } });
+        assert.equal(r.code, 1, `${what}: ${r.stdout}${r.stderr}`);
+        assert.match(r.stderr, MISSING_KEY, what);
+        assert.deepEqual(await snapshot(root), before, `${what}: the store is byte-identical`);
+      }
+      // A migration into the store: the source's plaintext secret would arrive as it is.
+      const moved = await kstate(["migrate", OTHER, "--from", source, "--to", url, "--yes"], { env });
+      assert.equal(moved.code, 1, moved.stderr);
+      assert.match(moved.stderr, /keeps secrets\/\*\*, pki\/private\/\*\* encrypted with a passphrase \(recorded in \.kstate\/encryption\.json\), and 1 of these files are plaintext in \S+ \(secrets\/s\); nothing was copied/);
+      assert.deepEqual(await snapshot(root), before, "migrate: the store is byte-identical");
+      // Reads need no key.
+      assert.equal((await ok(["get", "cluster", NAME, "-o", "yaml"])).code, 0);
 
-        // With the key: ciphertext where the policy says; the plaintext from before still reads.
-        await ok(["create", "secret", "post", "--name", NAME, "--from-literal", "post-policy-value"], withKey);
-        const sealed = (await root.join(NAME, "secrets", "post").read()).data;
-        assert.ok(isEnvelope(sealed) && !sealed.includes(Buffer.from("post-policy-value")) && !sealed.includes(Buffer.from(Buffer.from("post-policy-value").toString("base64"))));
-        const revealed = JSON.parse((await ok(["get", "secrets", "--name", NAME, "--reveal", "-o", "json"], withKey)).stdout) as { name: string; value: string }[];
-        assert.deepEqual(revealed.map((s) => [s.name, s.value]).sort(), [["post", "post-policy-value"], ["pre", "pre-policy-value"]]);
-        await ok(["create", "ig", "extra", "--name", NAME, "--subnet", "us-east-1a"], withKey);
-        assert.ok(!isEnvelope((await root.join(NAME, "instancegroup", "extra").read()).data), "instance groups stay plaintext for kops");
-        // The policy's patterns decide, not the writer's own: a writer asking for other patterns seals secrets/** still.
-        await ok(["create", "secret", "third", "--name", NAME, "--from-literal", "third-value"], { ...withKey, KSTATE_ENCRYPT_PATTERNS: "manifests/**" });
-        assert.ok(isEnvelope((await root.join(NAME, "secrets", "third").read()).data));
+      // With the key: ciphertext where the policy says; the plaintext from before still reads.
+      await ok(["create", "secret", "post", "--name", NAME, "--from-literal", "post-policy-value"], withKey);
+      const sealed = (await root.join(NAME, "secrets", "post").read()).data;
+      assert.ok(isEnvelope(sealed) && !sealed.includes(Buffer.from("post-policy-value")) && !sealed.includes(Buffer.from(Buffer.from("post-policy-value").toString("base64"))));
+      const revealed = JSON.parse((await ok(["get", "secrets", "--name", NAME, "--reveal", "-o", "json"], withKey)).stdout) as { name: string; value: string }[];
+      assert.deepEqual(revealed.map((s) => [s.name, s.value]).sort(), [["post", "post-policy-value"], ["pre", "pre-policy-value"]]);
+      await ok(["create", "ig", "extra", "--name", NAME, "--subnet", "us-east-1a"], withKey);
+      assert.ok(!isEnvelope((await root.join(NAME, "instancegroup", "extra").read()).data), "instance groups stay plaintext for kops");
+      // The policy's patterns decide, not the writer's own: a writer asking for other patterns seals secrets/** still.
+      await ok(["create", "secret", "third", "--name", NAME, "--from-literal", "third-value"], { ...withKey, KSTATE_ENCRYPT_PATTERNS: "manifests/**" });
+      assert.ok(isEnvelope((await root.join(NAME, "secrets", "third").read()).data));
 
-        // Clear lifts the policy: a writer without the key may write plaintext again.
-        await ok(["encryption", "clear"]);
-        assert.equal((await kstate(["encryption", "clear"], { env })).code, 4);
-        await ok(["create", "secret", "after", "--name", NAME, "--from-literal", "after-value"]);
-        assert.ok(!isEnvelope((await root.join(NAME, "secrets", "after").read()).data));
-      });
+      // Clear lifts the policy: a writer without the key may write plaintext again.
+      await ok(["encryption", "clear"]);
+      assert.equal((await kstate(["encryption", "clear"], { env })).code, 4);
+      await ok(["create", "secret", "after", "--name", NAME, "--from-literal", "after-value"]);
+      assert.ok(!isEnvelope((await root.join(NAME, "secrets", "after").read()).data));
     });
   });
 }

@@ -3,10 +3,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { diffDocuments } from "../../src/ops/cluster";
-import { parseYamlStream } from "../../src/store/yaml";
 import { openPath } from "../../src/vfs";
 import { kstate } from "../support/cli";
 import { kops } from "../support/kops";
+import { byFile } from "../support/documents";
 import { snapshot } from "../support/snapshot";
 
 const NAME = "git.k8s.example.com";
@@ -15,10 +15,6 @@ function tmp(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-type Doc = Record<string, any>;
-function byFile(stream: string): Record<string, Doc> {
-  return Object.fromEntries(parseYamlStream(stream, "get all").map((d) => d.toJS() as Doc).map((d) => [d.kind === "Cluster" ? "config" : `instancegroup/${d.metadata.name}`, d]));
-}
 
 describe("kstate export, diff and apply", function () {
   this.timeout(120_000);

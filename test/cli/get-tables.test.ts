@@ -8,9 +8,8 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { openPath } from "../../src/vfs";
 import { kstate } from "../support/cli";
-import { withProcessEnv } from "../support/cli-stores";
+import { openWith } from "../support/cli-stores";
 import { makeS3Bucket, s3Options } from "../support/env";
 import { kops, kopsEnv } from "../support/kops";
 import { MINIO_PASSWORD, MINIO_USER } from "../support/servers";
@@ -47,51 +46,49 @@ for (const [kind, make] of Object.entries(stores)) {
     this.timeout(120_000);
     it("get clusters, get cluster, get ig and get all print what kops get prints on the same store", async function () {
       const { url, env: cloud } = await make();
-      await withProcessEnv(cloud, async () => {
-        const env = { KOPS_STATE_STORE: url };
-        for (const argv of [
-          ["create", "cluster", PUBLIC, "--zones", "us-east-1a", "--cloud", "aws", ...VERSION],
-          ["create", "cluster", PRIVATE, "--zones", "us-east-1a,us-east-1b", "--topology", "private", "--bastion", "--cloud", "aws", ...VERSION],
-          ["create", "cluster", GCE, "--zones", "us-central1-a,us-central1-b", "--cloud", "gce", "--project", "tables", ...VERSION],
-        ]) {
-          const r = await kstate(argv, { env });
-          assert.equal(r.code, 0, r.stderr);
-        }
-        await openPath(url).join(PUBLIC, "instancegroup", "spot").write(UNSIZED_GROUP);
+      const env = { ...cloud, KOPS_STATE_STORE: url };
+      for (const argv of [
+        ["create", "cluster", PUBLIC, "--zones", "us-east-1a", "--cloud", "aws", ...VERSION],
+        ["create", "cluster", PRIVATE, "--zones", "us-east-1a,us-east-1b", "--topology", "private", "--bastion", "--cloud", "aws", ...VERSION],
+        ["create", "cluster", GCE, "--zones", "us-central1-a,us-central1-b", "--cloud", "gce", "--project", "tables", ...VERSION],
+      ]) {
+        const r = await kstate(argv, { env });
+        assert.equal(r.code, 0, r.stderr);
+      }
+      await openWith(url, cloud).join(PUBLIC, "instancegroup", "spot").write(UNSIZED_GROUP);
 
-        const commands = [
-          ["get", "clusters"],
-          ["get", "clusters", PRIVATE, PUBLIC],
-          ["get", "cluster", GCE],
-          ["get", "ig", "--name", PUBLIC],
-          ["get", "ig", "--name", PRIVATE, "nodes-us-east-1b", "bastions"],
-          ["get", "all", PUBLIC],
-          ["get", "all", PRIVATE],
-          ["get", "all", GCE],
-        ];
-        for (const argv of commands) {
-          const ours = await kstate(argv, { env });
-          assert.equal(ours.code, 0, `${argv.join(" ")}: ${ours.stderr}`);
-          const theirs = await kops([...argv, "--state", url], kopsEnv());
-          assert.equal(ours.stdout, theirs.stdout, argv.join(" "));
-        }
+      const commands = [
+        ["get", "clusters"],
+        ["get", "clusters", PRIVATE, PUBLIC],
+        ["get", "cluster", GCE],
+        ["get", "ig", "--name", PUBLIC],
+        ["get", "ig", "--name", PRIVATE, "nodes-us-east-1b", "bastions"],
+        ["get", "all", PUBLIC],
+        ["get", "all", PRIVATE],
+        ["get", "all", GCE],
+      ];
+      for (const argv of commands) {
+        const ours = await kstate(argv, { env });
+        assert.equal(ours.code, 0, `${argv.join(" ")}: ${ours.stderr}`);
+        const theirs = await kops([...argv, "--state", url], kopsEnv());
+        assert.equal(ours.stdout, theirs.stdout, argv.join(" "));
+      }
 
-        // What those tables hold, spelled out once.
-        assert.equal((await kstate(["get", "all", PRIVATE], { env })).stdout, [
-          "Cluster",
-          "NAME\t\t\tCLOUD\tZONES",
-          `${PRIVATE}\taws\tus-east-1a,us-east-1b`,
-          "",
-          "Instance Groups",
-          "NAME\t\t\t\tROLE\t\tMACHINETYPE\tMIN\tMAX\tZONES",
-          "bastions\t\t\tBastion\t\tt3.micro\t1\t1\tus-east-1a,us-east-1b",
-          "control-plane-us-east-1a\tControlPlane\tt3.medium\t1\t1\tus-east-1a",
-          "nodes-us-east-1a\t\tNode\t\tt3.medium\t1\t1\tus-east-1a",
-          "nodes-us-east-1b\t\tNode\t\tt3.medium\t1\t1\tus-east-1b",
-          "",
-        ].join("\n"));
-        assert.match((await kstate(["get", "ig", "--name", PUBLIC], { env })).stdout, /\nspot\t+Node\t+m5\.large\t-\t-\tus-east-1a\n/);
-      });
+      // What those tables hold, spelled out once.
+      assert.equal((await kstate(["get", "all", PRIVATE], { env })).stdout, [
+        "Cluster",
+        "NAME\t\t\tCLOUD\tZONES",
+        `${PRIVATE}\taws\tus-east-1a,us-east-1b`,
+        "",
+        "Instance Groups",
+        "NAME\t\t\t\tROLE\t\tMACHINETYPE\tMIN\tMAX\tZONES",
+        "bastions\t\t\tBastion\t\tt3.micro\t1\t1\tus-east-1a,us-east-1b",
+        "control-plane-us-east-1a\tControlPlane\tt3.medium\t1\t1\tus-east-1a",
+        "nodes-us-east-1a\t\tNode\t\tt3.medium\t1\t1\tus-east-1a",
+        "nodes-us-east-1b\t\tNode\t\tt3.medium\t1\t1\tus-east-1b",
+        "",
+      ].join("\n"));
+      assert.match((await kstate(["get", "ig", "--name", PUBLIC], { env })).stdout, /\nspot\t+Node\t+m5\.large\t-\t-\tus-east-1a\n/);
     });
   });
 }

@@ -7,9 +7,8 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { openPath } from "../../src/vfs";
 import { kstate } from "../support/cli";
-import { versionedStores, withProcessEnv } from "../support/cli-stores";
+import { openWith, versionedStores } from "../support/cli-stores";
 import { snapshot } from "../support/snapshot";
 
 const NAME = "schema.k8s.example.com";
@@ -31,18 +30,16 @@ for (const [kind, make] of Object.entries(stores)) {
     const withSteps = (steps: unknown[]) => ({ ...env, EDIT_STEPS: JSON.stringify(steps) });
     /** Runs `fn`, which must be refused, and shows the store did not change. */
     const unchanged = async (fn: () => Promise<void>) => {
-      await withProcessEnv(extra, async () => {
-        const root = openPath(url);
-        const before = await snapshot(root);
-        await fn();
-        assert.deepEqual(await snapshot(root), before, "the store is byte-identical");
-      });
+      const root = openWith(url, extra);
+      const before = await snapshot(root);
+      await fn();
+      assert.deepEqual(await snapshot(root), before, "the store is byte-identical");
     };
 
     /** The cluster exported to a folder, with `from` replaced by `to` in its group nodes-us-east-1a. */
     const exportedWith = async (from: string, to: string) => {
       const folder = path.join(dir, "export");
-      await withProcessEnv(extra, async () => assert.equal((await kstate(["export", NAME, "--to", folder], { env })).code, 0));
+      assert.equal((await kstate(["export", NAME, "--to", folder], { env })).code, 0);
       const file = path.join(folder, "instancegroup", "nodes-us-east-1a");
       const text = fs.readFileSync(file, "utf8");
       assert.ok(text.includes(from), `${from} in ${file}`);
@@ -53,11 +50,9 @@ for (const [kind, make] of Object.entries(stores)) {
     beforeEach(async function () {
       ({ url, env: extra } = await make());
       dir = fs.mkdtempSync(path.join(os.tmpdir(), "kstate-schema-cli-"));
-      env = { KOPS_STATE_STORE: url, KSTATE_EDITOR: EDITOR, EDIT_COUNTER: path.join(dir, "counter"), EDIT_SEEN: path.join(dir, "seen") };
-      await withProcessEnv(extra, async () => {
-        const created = await kstate(CREATE, { env });
-        assert.equal(created.code, 0, created.stderr);
-      });
+      env = { ...extra, KOPS_STATE_STORE: url, KSTATE_EDITOR: EDITOR, EDIT_COUNTER: path.join(dir, "counter"), EDIT_SEEN: path.join(dir, "seen") };
+      const created = await kstate(CREATE, { env });
+      assert.equal(created.code, 0, created.stderr);
     });
 
     it("create cluster --set: a value of the wrong type and a field kops does not know", async function () {
@@ -72,7 +67,7 @@ for (const [kind, make] of Object.entries(stores)) {
         assert.equal(range.code, 1, range.stderr);
         assert.match(range.stderr, /spec\.kubelet\.maxPods: 3000000000 is out of range for int32/);
       });
-      const fine = await withProcessEnv(extra, () => kstate([...CREATE, "--set", "spec.kubelet.maxPods=120"], { env }));
+      const fine = await kstate([...CREATE, "--set", "spec.kubelet.maxPods=120"], { env });
       assert.equal(fine.code, 0, fine.stderr);
     });
 
@@ -110,7 +105,7 @@ for (const [kind, make] of Object.entries(stores)) {
           else assert.match(seen, /To rename a group, write it under the new name/);
         }
       });
-      const listed = await withProcessEnv(extra, () => kstate(["get", "ig", "--name", NAME], { env }));
+      const listed = await kstate(["get", "ig", "--name", NAME], { env });
       assert.equal(listed.stdout.match(/nodes-us-east-1b/g)?.length, 1, listed.stdout);
     });
 
@@ -124,7 +119,7 @@ for (const [kind, make] of Object.entries(stores)) {
     });
 
     it("apply -f of a stream holding two documents for one group is refused before anything is written", async function () {
-      const all = await withProcessEnv(extra, () => kstate(["get", "all", NAME, "-o", "yaml"], { env }));
+      const all = await kstate(["get", "all", NAME, "-o", "yaml"], { env });
       assert.equal(all.code, 0, all.stderr);
       const docs = all.stdout.split(/^---\n/m);
       const group = docs.find((d) => /name: nodes-us-east-1a\n/.test(d))!;
@@ -161,12 +156,10 @@ for (const [kind, make] of Object.entries(stores)) {
     });
 
     it("a string Go's YAML would read as a number is written quoted, so kops reads the string", async function () {
-      await withProcessEnv(extra, async () => {
-        const r = await kstate([...CREATE, "--set", 'spec.cloudLabels.team="0o10"'], { env });
-        assert.equal(r.code, 0, r.stderr);
-        const text = (await openPath(url).join(NAME, "config").read()).data.toString();
-        assert.match(text, /team: "0o10"/);
-      });
+      const r = await kstate([...CREATE, "--set", 'spec.cloudLabels.team="0o10"'], { env });
+      assert.equal(r.code, 0, r.stderr);
+      const text = (await openWith(url, extra).join(NAME, "config").read()).data.toString();
+      assert.match(text, /team: "0o10"/);
     });
   });
 }

@@ -106,6 +106,21 @@ describe("kstate migrate", function () {
     assert.match(stdout, /\u001b\[32mMigrated/, "colour on a terminal");
   });
 
+  it("under a pseudo-terminal, a failure's message has a line of its own and the bar is not drawn after it", async function () {
+    const fromDir = fs.mkdtempSync(path.join(os.tmpdir(), "kstate-pty-src-"));
+    const toDir = fs.mkdtempSync(path.join(os.tmpdir(), "kstate-pty-dst-"));
+    await populate(openPath(`file://${fromDir}`).join(CLUSTER), 300);
+    // A file where the copies need a folder: every copy below backups/etcd/main/ fails.
+    fs.mkdirSync(path.join(toDir, CLUSTER, "backups", "etcd"), { recursive: true });
+    fs.writeFileSync(path.join(toDir, CLUSTER, "backups", "etcd", "main"), "in the way");
+    const command = `node ${BIN} migrate ${CLUSTER} --from file://${fromDir} --to file://${toDir} --yes --concurrency 4`;
+    const out = await promisify(execFile)("script", ["-qfec", command, "/dev/null"], { env: { ...process.env, TERM: "xterm" } }).then((r) => r.stdout, (e: { stdout: string }) => e.stdout);
+    const at = out.indexOf("kstate migrate:");
+    assert.ok(at > 0, out.slice(-2000));
+    assert.match(out.slice(0, at), /\n$/, "the message starts a line");
+    assert.doesNotMatch(out.slice(at), /\rcopying \[/, "no bar after the message");
+  });
+
   it("SIGKILL at 10 random points of a 2,000-file run: the next run completes, nothing is missing or corrupt, the source is untouched", async function () {
     const bucket = await makeS3Bucket();
     const from = `s3://${bucket}`;

@@ -8,9 +8,9 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { bucketAdmin, openPath } from "../../src/vfs";
+import { bucketAdmin } from "../../src/vfs";
 import { kstate } from "../support/cli";
-import { withProcessEnv } from "../support/cli-stores";
+import { openWith } from "../support/cli-stores";
 import { makeS3Bucket, s3Options, uniqueName } from "../support/env";
 import { kops, kopsEnv } from "../support/kops";
 import { MINIO_PASSWORD, MINIO_USER } from "../support/servers";
@@ -31,7 +31,7 @@ async function kopsGetClusters(state: string): Promise<string> {
 }
 
 /** Every command that reads the store, run against `state`: each fails (exit 1) naming `shown`. */
-async function everyReadFails(state: string, shown: string, options: { history: boolean }): Promise<void> {
+async function everyReadFails(state: string, shown: string, options: { history: boolean; env?: Record<string, string> }): Promise<void> {
   const dir = tmpDir();
   const commands = [
     ["get", "cluster", NAME],
@@ -50,7 +50,7 @@ async function everyReadFails(state: string, shown: string, options: { history: 
     ...(options.history ? [["history", NAME], ["rollback", NAME, "--to", "1", "--yes"]] : []),
   ];
   for (const argv of commands) {
-    const r = await kstate([...argv, "--state", state], { env: { KSTATE_EDITOR: "true", KSTATE_PASSPHRASE: "a passphrase for rekey" } });
+    const r = await kstate([...argv, "--state", state], { env: { ...options.env, KSTATE_EDITOR: "true", KSTATE_PASSPHRASE: "a passphrase for rekey" } });
     assert.equal(r.code, 1, `${argv.join(" ")} --state ${state}: ${r.stdout}${r.stderr}`);
     assert.ok(r.stderr.includes(shown), `${argv.join(" ")} --state ${state} names ${shown}: ${r.stderr}`);
   }
@@ -91,22 +91,20 @@ describe("a store that is not there, or holds no cluster", function () {
     const absent = `s3://${uniqueName("absent")}`;
     assert.match(await kopsGetClusters(absent), /error reading state store: .*NoSuchBucket/);
     assert.match(await kopsGetClusters(`s3://${bucket}/prefix`), /Error: no clusters found/);
-    await withProcessEnv(s3, async () => {
-      const r = await kstate(["get", "clusters", "--state", absent]);
-      assert.equal(r.code, 1);
-      assert.match(r.stderr, new RegExp(`^kstate get: list ${absent}: 404 NoSuchBucket`));
-      await everyReadFails(absent, absent, { history: true });
-      assert.equal((await bucketAdmin(openPath(absent)).settings()).exists, false, "the bucket was not made");
+    const r = await kstate(["get", "clusters", "--state", absent], { env: s3 });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`^kstate get: list ${absent}: 404 NoSuchBucket`));
+    await everyReadFails(absent, absent, { history: true, env: s3 });
+    assert.equal((await bucketAdmin(openWith(absent, s3)).settings()).exists, false, "the bucket was not made");
 
-      for (const state of [`s3://${bucket}`, `s3://${bucket}/prefix`]) {
-        const none = await kstate(["get", "clusters", "--state", state]);
-        assert.equal(none.code, 1);
-        assert.equal(none.stderr, `kstate get: no clusters found in ${state}\n`);
-        // history of a cluster that is not there is left out: it lists no revisions (history.ts).
-        await everyReadFails(state, state, { history: false });
-      }
-      assert.deepEqual(await openPath(`s3://${bucket}`).listTree(), []);
-    });
+    for (const state of [`s3://${bucket}`, `s3://${bucket}/prefix`]) {
+      const none = await kstate(["get", "clusters", "--state", state], { env: s3 });
+      assert.equal(none.code, 1);
+      assert.equal(none.stderr, `kstate get: no clusters found in ${state}\n`);
+      // history of a cluster that is not there is left out: it lists no revisions (history.ts).
+      await everyReadFails(state, state, { history: false, env: s3 });
+    }
+    assert.deepEqual(await openWith(`s3://${bucket}`, s3).listTree(), []);
   });
 
   it("create cluster makes a folder that is not there yet, as kops create does, and kops reads what it wrote", async function () {

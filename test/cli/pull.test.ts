@@ -13,7 +13,7 @@ import { diffDocuments } from "../../src/ops/cluster";
 import { parseYamlStream } from "../../src/store/yaml";
 import { openPath } from "../../src/vfs";
 import { kstate } from "../support/cli";
-import { type CliStore, withProcessEnv } from "../support/cli-stores";
+import { type CliStore, openWith } from "../support/cli-stores";
 import { makeS3Bucket, s3Options } from "../support/env";
 import { MINIO_PASSWORD, MINIO_USER } from "../support/servers";
 import { snapshot } from "../support/snapshot";
@@ -48,7 +48,7 @@ for (const [kind, make] of Object.entries(stores)) {
     let dir: string;
     let env: Record<string, string>;
     const run = (argv: string[], extra: Record<string, string> = {}) => kstate(argv, { env: { ...env, ...extra } });
-    const stored = (file: string) => openPath(store.url).join(NAME, file);
+    const stored = (file: string) => openWith(store.url, store.env).join(NAME, file);
     const storedText = async (file: string) => (await stored(file).read()).data.toString("utf8");
     const local = (file: string) => path.join(dir, file);
     const localText = (file: string) => fs.readFileSync(local(file), "utf8");
@@ -62,186 +62,175 @@ for (const [kind, make] of Object.entries(stores)) {
       const name = file.split("/")[1]!;
       await stored(file).write((await storedText(IG)).replace(/nodes-us-east-1a/g, name));
     };
-    const inStore = <T>(fn: () => Promise<T>) => withProcessEnv(store.env, fn);
 
     beforeEach(async function () {
       store = await make();
       dir = tmp("kstate-pull-dir-");
-      env = { KOPS_STATE_STORE: store.url };
-      await inStore(async () => {
-        const created = await run(["create", "cluster", NAME, "--zones", "us-east-1a", "--kubernetes-version", "v1.30.2", "--cloud", "aws"]);
-        assert.equal(created.code, 0, created.stderr);
-      });
+      env = { ...store.env, KOPS_STATE_STORE: store.url };
+      const created = await run(["create", "cluster", NAME, "--zones", "us-east-1a", "--kubernetes-version", "v1.30.2", "--cloud", "aws"]);
+      assert.equal(created.code, 0, created.stderr);
     });
 
     it("export refuses to overwrite the folder's changes since the last export, listing them and writing nothing; --force overwrites them", async function () {
-      await inStore(async () => {
-        assert.equal((await run(["export", NAME, "--to", dir])).code, 0);
-        const again = await run(["export", NAME, "--to", dir]);
-        assert.equal(again.code, 0, `an export over an unchanged one works as before: ${again.stderr}`);
+      assert.equal((await run(["export", NAME, "--to", dir])).code, 0);
+      const again = await run(["export", NAME, "--to", dir]);
+      assert.equal(again.code, 0, `an export over an unchanged one works as before: ${again.stderr}`);
 
-        // The user's report: an uncommitted edit, here with a group added and one removed.
-        edit(IG, "  role: Node\n", "  role: Node\n  rootVolumeSize: 50\n");
-        fs.writeFileSync(local(SPARE), localText(IG).replace(/nodes-us-east-1a/g, "spare-us-east-1a"));
-        fs.rmSync(local(CP));
-        fs.writeFileSync(local("README.md"), "# the dev cluster\n"); // the user's own: not the export's business
-        const folderBefore = await snapshot(openPath(dir));
-        const refused = await run(["export", NAME, "--to", dir]);
-        assert.equal(refused.code, 1);
-        assert.equal(refused.stdout, "");
-        assert.equal(refused.stderr,
-          `kstate export: ${dir} has changes since the last export, which exporting would overwrite:\n` +
-          `  removed  ${CP}\n  edited   ${IG}\n  added    ${SPARE}\n` +
-          `Nothing was written. Apply them (kstate apply -f ${dir}), take the store's changes in beside them (kstate pull ${NAME} ${dir}), or export with --force to discard them.\n`);
-        assert.deepEqual(await snapshot(openPath(dir)), folderBefore, "nothing written");
-        assert.match(localText(IG), /rootVolumeSize: 50/);
+      // The user's report: an uncommitted edit, here with a group added and one removed.
+      edit(IG, "  role: Node\n", "  role: Node\n  rootVolumeSize: 50\n");
+      fs.writeFileSync(local(SPARE), localText(IG).replace(/nodes-us-east-1a/g, "spare-us-east-1a"));
+      fs.rmSync(local(CP));
+      fs.writeFileSync(local("README.md"), "# the dev cluster\n"); // the user's own: not the export's business
+      const folderBefore = await snapshot(openPath(dir));
+      const refused = await run(["export", NAME, "--to", dir]);
+      assert.equal(refused.code, 1);
+      assert.equal(refused.stdout, "");
+      assert.equal(refused.stderr,
+        `kstate export: ${dir} has changes since the last export, which exporting would overwrite:\n` +
+        `  removed  ${CP}\n  edited   ${IG}\n  added    ${SPARE}\n` +
+        `Nothing was written. Apply them (kstate apply -f ${dir}), take the store's changes in beside them (kstate pull ${NAME} ${dir}), or export with --force to discard them.\n`);
+      assert.deepEqual(await snapshot(openPath(dir)), folderBefore, "nothing written");
+      assert.match(localText(IG), /rootVolumeSize: 50/);
 
-        const forced = await run(["export", NAME, "--to", dir, "--force"]);
-        assert.equal(forced.code, 0, forced.stderr);
-        assert.equal(localText(IG), await storedText(IG), "the edit overwritten, as asked");
-        assert.equal(localText(CP), await storedText(CP), "the removed group back");
-        assert.ok(fs.existsSync(local(SPARE)) && fs.existsSync(local("README.md")), "files the cluster does not have are left alone");
-        const still = await run(["export", NAME, "--to", dir]);
-        assert.equal(still.code, 1);
-        assert.match(still.stderr, new RegExp(`overwrite:\\n  added  ${SPARE}\\nNothing was written`));
-      });
+      const forced = await run(["export", NAME, "--to", dir, "--force"]);
+      assert.equal(forced.code, 0, forced.stderr);
+      assert.equal(localText(IG), await storedText(IG), "the edit overwritten, as asked");
+      assert.equal(localText(CP), await storedText(CP), "the removed group back");
+      assert.ok(fs.existsSync(local(SPARE)) && fs.existsSync(local("README.md")), "files the cluster does not have are left alone");
+      const still = await run(["export", NAME, "--to", dir]);
+      assert.equal(still.code, 1);
+      assert.match(still.stderr, new RegExp(`overwrite:\\n  added  ${SPARE}\\nNothing was written`));
     });
 
     it("pull merges a store change with the folder's own changes (another file, and the same file elsewhere); nothing new is exit 4; apply -f then writes exactly the folder's changes", async function () {
-      await inStore(async () => {
-        assert.equal((await run(["export", NAME, "--to", dir])).code, 0);
-        const exportedConfig = localText("config");
-        edit("config", "kubernetesVersion: v1.30.2", "kubernetesVersion: v1.30.3");
-        edit(IG, "  role: Node\n", "  role: Node\n  rootVolumeSize: 50\n");
+      assert.equal((await run(["export", NAME, "--to", dir])).code, 0);
+      const exportedConfig = localText("config");
+      edit("config", "kubernetesVersion: v1.30.2", "kubernetesVersion: v1.30.3");
+      edit(IG, "  role: Node\n", "  role: Node\n  rootVolumeSize: 50\n");
 
-        // A teammate's changes: create cluster merges --node-count into the group's sizes, and a new group.
-        const merged = await run(["create", "cluster", NAME, "--node-count", "5"]);
-        assert.equal(merged.code, 0, merged.stderr);
-        await writeGroup(BATCH);
-        const storeIg = await storedText(IG);
-        assert.match(storeIg, /maxSize: 5\n  minSize: 5\n/);
+      // A teammate's changes: create cluster merges --node-count into the group's sizes, and a new group.
+      const merged = await run(["create", "cluster", NAME, "--node-count", "5"]);
+      assert.equal(merged.code, 0, merged.stderr);
+      await writeGroup(BATCH);
+      const storeIg = await storedText(IG);
+      assert.match(storeIg, /maxSize: 5\n  minSize: 5\n/);
 
-        const pulled = await run(["pull", NAME, dir]);
-        assert.equal(pulled.code, 0, pulled.stderr);
-        assert.equal(pulled.stdout,
-          `Pulled 2 change(s) to ${NAME} from ${store.url} into ${dir}:\n  added   ${BATCH}\n  merged  ${IG}\n` +
-          `The folder's own changes are kept; kstate diff -f ${dir} shows what apply -f would write.\n`);
-        assert.equal(localText(IG), storeIg.replace("  role: Node\n", "  role: Node\n  rootVolumeSize: 50\n"), "the store's sizes and the folder's volume; every other byte as stored");
-        assert.equal(localText("config"), exportedConfig.replace("kubernetesVersion: v1.30.2", "kubernetesVersion: v1.30.3"), "the folder's change to a file the store left alone");
-        assert.equal(localText(BATCH), await storedText(BATCH));
-        const record = readRecord(dir)!;
-        for (const file of ["config", IG, CP, BATCH]) {
-          assert.equal(record.revisions[file], (await stored(file).stat()).revision, `${file}: the record holds the store's revision`);
-          assert.equal(fs.readFileSync(path.join(dir, ".kstate", "base", file), "utf8"), await storedText(file), `${file}: the base is the store's version`);
-        }
+      const pulled = await run(["pull", NAME, dir]);
+      assert.equal(pulled.code, 0, pulled.stderr);
+      assert.equal(pulled.stdout,
+        `Pulled 2 change(s) to ${NAME} from ${store.url} into ${dir}:\n  added   ${BATCH}\n  merged  ${IG}\n` +
+        `The folder's own changes are kept; kstate diff -f ${dir} shows what apply -f would write.\n`);
+      assert.equal(localText(IG), storeIg.replace("  role: Node\n", "  role: Node\n  rootVolumeSize: 50\n"), "the store's sizes and the folder's volume; every other byte as stored");
+      assert.equal(localText("config"), exportedConfig.replace("kubernetesVersion: v1.30.2", "kubernetesVersion: v1.30.3"), "the folder's change to a file the store left alone");
+      assert.equal(localText(BATCH), await storedText(BATCH));
+      const record = readRecord(dir)!;
+      for (const file of ["config", IG, CP, BATCH]) {
+        assert.equal(record.revisions[file], (await stored(file).stat()).revision, `${file}: the record holds the store's revision`);
+        assert.equal(fs.readFileSync(path.join(dir, ".kstate", "base", file), "utf8"), await storedText(file), `${file}: the base is the store's version`);
+      }
 
-        const folderBefore = await snapshot(openPath(dir));
-        const again = await run(["pull", NAME, dir]);
-        assert.equal(again.code, 4);
-        assert.match(again.stdout, /^Nothing new: /);
-        assert.deepEqual(await snapshot(openPath(dir)), folderBefore);
+      const folderBefore = await snapshot(openPath(dir));
+      const again = await run(["pull", NAME, dir]);
+      assert.equal(again.code, 4);
+      assert.match(again.stdout, /^Nothing new: /);
+      assert.deepEqual(await snapshot(openPath(dir)), folderBefore);
 
-        const diff = await run(["diff", "-f", dir]);
-        // The generations the apply counts are part of what it writes, so the preview lists them.
-        const counted = async (f: string) => {
-          const g = /^  generation: (\d+)$/m.exec(await storedText(f))?.[1];
-          return g === undefined ? `  ${f}: + metadata.generation: 1\n` : `  ${f}: ~ metadata.generation: ${g} -> ${Number(g) + 1}\n`;
-        };
-        assert.equal(diff.stdout, `Cluster ${NAME} in ${store.url}\n${await counted("config")}  config: ~ spec.kubernetesVersion: "v1.30.2" -> "v1.30.3"\n${await counted(IG)}  ${IG}: + spec.rootVolumeSize: 50\n`);
-        const before = byFile((await run(["get", "all", NAME, "-o", "yaml"])).stdout);
-        const applied = await run(["apply", "-f", dir, "--yes"]);
-        assert.equal(applied.code, 0, applied.stderr);
-        const after = byFile((await run(["get", "all", NAME, "-o", "yaml"])).stdout);
-        assert.deepEqual(Object.keys(after).sort(), ["config", BATCH, CP, IG].sort());
-        const generation = (f: string) => {
-          const g = before[f]!.metadata.generation as number | undefined;
-          return g === undefined ? { path: "metadata.generation", after: 1 } : { path: "metadata.generation", before: g, after: g + 1 };
-        };
-        const expected: Record<string, unknown[]> = {
-          config: [generation("config"), { path: "spec.kubernetesVersion", before: "v1.30.2", after: "v1.30.3" }],
-          [IG]: [generation(IG), { path: "spec.rootVolumeSize", after: 50 }],
-          [CP]: [],
-          [BATCH]: [],
-        };
-        for (const f of Object.keys(after)) assert.deepEqual(diffDocuments(before[f], after[f]), expected[f], f);
-        assert.equal(after[IG]!.spec.maxSize, 5, "the teammate's change stays");
+      const diff = await run(["diff", "-f", dir]);
+      // The generations the apply counts are part of what it writes, so the preview lists them.
+      const counted = async (f: string) => {
+        const g = /^  generation: (\d+)$/m.exec(await storedText(f))?.[1];
+        return g === undefined ? `  ${f}: + metadata.generation: 1\n` : `  ${f}: ~ metadata.generation: ${g} -> ${Number(g) + 1}\n`;
+      };
+      assert.equal(diff.stdout, `Cluster ${NAME} in ${store.url}\n${await counted("config")}  config: ~ spec.kubernetesVersion: "v1.30.2" -> "v1.30.3"\n${await counted(IG)}  ${IG}: + spec.rootVolumeSize: 50\n`);
+      const before = byFile((await run(["get", "all", NAME, "-o", "yaml"])).stdout);
+      const applied = await run(["apply", "-f", dir, "--yes"]);
+      assert.equal(applied.code, 0, applied.stderr);
+      const after = byFile((await run(["get", "all", NAME, "-o", "yaml"])).stdout);
+      assert.deepEqual(Object.keys(after).sort(), ["config", BATCH, CP, IG].sort());
+      const generation = (f: string) => {
+        const g = before[f]!.metadata.generation as number | undefined;
+        return g === undefined ? { path: "metadata.generation", after: 1 } : { path: "metadata.generation", before: g, after: g + 1 };
+      };
+      const expected: Record<string, unknown[]> = {
+        config: [generation("config"), { path: "spec.kubernetesVersion", before: "v1.30.2", after: "v1.30.3" }],
+        [IG]: [generation(IG), { path: "spec.rootVolumeSize", after: 50 }],
+        [CP]: [],
+        [BATCH]: [],
+      };
+      for (const f of Object.keys(after)) assert.deepEqual(diffDocuments(before[f], after[f]), expected[f], f);
+      assert.equal(after[IG]!.spec.maxSize, 5, "the teammate's change stays");
 
-        // Applied, the folder's changes are the store's: a new export finds nothing of the folder's to overwrite.
-        const exported = await run(["export", NAME, "--to", dir]);
-        assert.equal(exported.code, 0, exported.stderr);
-        assert.equal(localText(IG), await storedText(IG));
-      });
+      // Applied, the folder's changes are the store's: a new export finds nothing of the folder's to overwrite.
+      const exported = await run(["export", NAME, "--to", dir]);
+      assert.equal(exported.code, 0, exported.stderr);
+      assert.equal(localText(IG), await storedText(IG));
     });
 
     it("pull marks overlapping changes as git does and exits 3; a group the store deleted and the folder changed is a conflict too; apply refuses markers; resolved, apply writes the resolution", async function () {
-      await inStore(async () => {
-        await writeGroup(BATCH);
-        await writeGroup(SPARE);
-        assert.equal((await run(["export", NAME, "--to", dir])).code, 0);
-        const exportedBatch = localText(BATCH);
-        edit(IG, "maxSize: 1", "maxSize: 8");
-        edit(BATCH, "machineType: t3.medium", "machineType: m5.large");
+      await writeGroup(BATCH);
+      await writeGroup(SPARE);
+      assert.equal((await run(["export", NAME, "--to", dir])).code, 0);
+      const exportedBatch = localText(BATCH);
+      edit(IG, "maxSize: 1", "maxSize: 8");
+      edit(BATCH, "machineType: t3.medium", "machineType: m5.large");
 
-        assert.equal((await run(["create", "cluster", NAME, "--node-count", "5"])).code, 0);
-        await stored(BATCH).remove();
-        await stored(SPARE).remove();
-        const storeIg = await storedText(IG);
+      assert.equal((await run(["create", "cluster", NAME, "--node-count", "5"])).code, 0);
+      await stored(BATCH).remove();
+      await stored(SPARE).remove();
+      const storeIg = await storedText(IG);
 
-        // The cluster's name from KOPS_CLUSTER_NAME, as for every command.
-        const pulled = await run(["pull", dir], { KOPS_CLUSTER_NAME: NAME });
-        assert.equal(pulled.code, 3, pulled.stderr);
-        assert.equal(pulled.stdout, `Pulled 3 change(s) to ${NAME} from ${store.url} into ${dir}:\n  conflict  ${BATCH}\n  conflict  ${IG}\n  removed   ${SPARE}\n`);
-        assert.equal(pulled.stderr, `kstate pull: conflicts in ${BATCH}, ${IG}: the folder and the store changed the same lines. Edit the lines between <<<<<<< local and >>>>>>> store to what they should say, then kstate apply -f ${dir}.\n`);
-        assert.equal(localText(IG), storeIg.replace("  maxSize: 5\n  minSize: 5\n",
-          "<<<<<<< local\n  maxSize: 8\n  minSize: 1\n||||||| exported\n  maxSize: 1\n  minSize: 1\n=======\n  maxSize: 5\n  minSize: 5\n>>>>>>> store\n"),
-          "the store's generation merged; the sizes both sides changed, marked");
-        assert.equal(localText(BATCH), `<<<<<<< local\n${exportedBatch.replace("t3.medium", "m5.large")}||||||| exported\n${exportedBatch}=======\n>>>>>>> store\n`);
-        assert.ok(!fs.existsSync(local(SPARE)), "deleted in the store, unchanged in the folder: gone");
+      // The cluster's name from KOPS_CLUSTER_NAME, as for every command.
+      const pulled = await run(["pull", dir], { KOPS_CLUSTER_NAME: NAME });
+      assert.equal(pulled.code, 3, pulled.stderr);
+      assert.equal(pulled.stdout, `Pulled 3 change(s) to ${NAME} from ${store.url} into ${dir}:\n  conflict  ${BATCH}\n  conflict  ${IG}\n  removed   ${SPARE}\n`);
+      assert.equal(pulled.stderr, `kstate pull: conflicts in ${BATCH}, ${IG}: the folder and the store changed the same lines. Edit the lines between <<<<<<< local and >>>>>>> store to what they should say, then kstate apply -f ${dir}.\n`);
+      assert.equal(localText(IG), storeIg.replace("  maxSize: 5\n  minSize: 5\n",
+        "<<<<<<< local\n  maxSize: 8\n  minSize: 1\n||||||| exported\n  maxSize: 1\n  minSize: 1\n=======\n  maxSize: 5\n  minSize: 5\n>>>>>>> store\n"),
+        "the store's generation merged; the sizes both sides changed, marked");
+      assert.equal(localText(BATCH), `<<<<<<< local\n${exportedBatch.replace("t3.medium", "m5.large")}||||||| exported\n${exportedBatch}=======\n>>>>>>> store\n`);
+      assert.ok(!fs.existsSync(local(SPARE)), "deleted in the store, unchanged in the folder: gone");
 
-        const storeBefore = await snapshot(openPath(store.url));
-        const unresolved = await run(["pull", NAME, dir]);
-        assert.equal(unresolved.code, 3);
-        assert.match(unresolved.stderr, new RegExp(`still has conflict markers in ${BATCH}, ${IG}: resolve them first`));
-        const refused = await run(["apply", "-f", dir, "--yes"]);
-        assert.equal(refused.code, 1);
-        assert.match(refused.stderr, new RegExp(`(${BATCH}|${IG}): line \\d+ is a merge conflict marker`), "markers are named as such");
-        assert.deepEqual(await snapshot(openPath(store.url)), storeBefore, "nothing written");
+      const storeBefore = await snapshot(openWith(store.url, store.env));
+      const unresolved = await run(["pull", NAME, dir]);
+      assert.equal(unresolved.code, 3);
+      assert.match(unresolved.stderr, new RegExp(`still has conflict markers in ${BATCH}, ${IG}: resolve them first`));
+      const refused = await run(["apply", "-f", dir, "--yes"]);
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, new RegExp(`(${BATCH}|${IG}): line \\d+ is a merge conflict marker`), "markers are named as such");
+      assert.deepEqual(await snapshot(openWith(store.url, store.env)), storeBefore, "nothing written");
 
-        // Resolved: the folder's maximum, the store's minimum; the deleted group stays deleted.
-        fs.writeFileSync(local(IG), storeIg.replace("  maxSize: 5\n", "  maxSize: 8\n"));
-        fs.rmSync(local(BATCH));
-        const before = byFile((await run(["get", "all", NAME, "-o", "yaml"])).stdout);
-        const applied = await run(["apply", "-f", dir, "--yes"]);
-        assert.equal(applied.code, 0, applied.stderr);
-        const after = byFile((await run(["get", "all", NAME, "-o", "yaml"])).stdout);
-        assert.deepEqual(Object.keys(after).sort(), [CP, "config", IG].sort());
-        const g = before[IG]!.metadata.generation as number;
-        for (const f of Object.keys(after)) {
-          assert.deepEqual(diffDocuments(before[f], after[f]), f === IG ? [{ path: "metadata.generation", before: g, after: g + 1 }, { path: "spec.maxSize", before: 5, after: 8 }] : [], f);
-        }
-        assert.equal((await run(["pull", NAME, dir])).code, 4);
-      });
+      // Resolved: the folder's maximum, the store's minimum; the deleted group stays deleted.
+      fs.writeFileSync(local(IG), storeIg.replace("  maxSize: 5\n", "  maxSize: 8\n"));
+      fs.rmSync(local(BATCH));
+      const before = byFile((await run(["get", "all", NAME, "-o", "yaml"])).stdout);
+      const applied = await run(["apply", "-f", dir, "--yes"]);
+      assert.equal(applied.code, 0, applied.stderr);
+      const after = byFile((await run(["get", "all", NAME, "-o", "yaml"])).stdout);
+      assert.deepEqual(Object.keys(after).sort(), [CP, "config", IG].sort());
+      const g = before[IG]!.metadata.generation as number;
+      for (const f of Object.keys(after)) {
+        assert.deepEqual(diffDocuments(before[f], after[f]), f === IG ? [{ path: "metadata.generation", before: g, after: g + 1 }, { path: "spec.maxSize", before: 5, after: 8 }] : [], f);
+      }
+      assert.equal((await run(["pull", NAME, dir])).code, 4);
     });
 
     it("secrets: an export that took them pulls their changes like any other file's; one that did not leaves them out", async function () {
-      await inStore(async () => {
-        await stored("secrets/kube").write('{"Data":"b2xk"}');
-        const withSecrets = tmp("kstate-pull-secrets-");
-        assert.equal((await run(["export", NAME, "--to", withSecrets, "--include-secrets"])).code, 0);
-        assert.equal((await run(["export", NAME, "--to", dir])).code, 0);
+      await stored("secrets/kube").write('{"Data":"b2xk"}');
+      const withSecrets = tmp("kstate-pull-secrets-");
+      assert.equal((await run(["export", NAME, "--to", withSecrets, "--include-secrets"])).code, 0);
+      assert.equal((await run(["export", NAME, "--to", dir])).code, 0);
 
-        await stored("secrets/kube").write('{"Data":"bmV3"}');
-        await stored("secrets/admin").write('{"Data":"YWRtaW4="}');
-        const pulled = await run(["pull", NAME, withSecrets]);
-        assert.equal(pulled.code, 0, pulled.stderr);
-        assert.match(pulled.stdout, /^  added    secrets\/admin\n  updated  secrets\/kube\n/m);
-        assert.equal(fs.readFileSync(path.join(withSecrets, "secrets", "kube"), "utf8"), '{"Data":"bmV3"}');
-        assert.equal(fs.readFileSync(path.join(withSecrets, "secrets", "admin"), "utf8"), '{"Data":"YWRtaW4="}');
+      await stored("secrets/kube").write('{"Data":"bmV3"}');
+      await stored("secrets/admin").write('{"Data":"YWRtaW4="}');
+      const pulled = await run(["pull", NAME, withSecrets]);
+      assert.equal(pulled.code, 0, pulled.stderr);
+      assert.match(pulled.stdout, /^  added    secrets\/admin\n  updated  secrets\/kube\n/m);
+      assert.equal(fs.readFileSync(path.join(withSecrets, "secrets", "kube"), "utf8"), '{"Data":"bmV3"}');
+      assert.equal(fs.readFileSync(path.join(withSecrets, "secrets", "admin"), "utf8"), '{"Data":"YWRtaW4="}');
 
-        const without = await run(["pull", NAME, dir]);
-        assert.equal(without.code, 4, without.stdout);
-        assert.ok(!fs.existsSync(local("secrets")));
-      });
+      const without = await run(["pull", NAME, dir]);
+      assert.equal(without.code, 4, without.stdout);
+      assert.ok(!fs.existsSync(local("secrets")));
     });
   });
 }

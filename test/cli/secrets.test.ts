@@ -3,9 +3,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { secretHash } from "../../src/store/secrets";
-import { isEnvelope, openPath } from "../../src/vfs";
+import { isEnvelope } from "../../src/vfs";
 import { kstate } from "../support/cli";
-import { withProcessEnv } from "../support/cli-stores";
+import { openWith } from "../support/cli-stores";
 import { makeS3Bucket, s3Options } from "../support/env";
 import { MINIO_PASSWORD, MINIO_USER } from "../support/servers";
 import { snapshot } from "../support/snapshot";
@@ -29,62 +29,60 @@ for (const [kind, make] of Object.entries(stores)) {
     this.timeout(60_000);
     it("stores kops's format (encrypted when the store is), lists hashes, reveals only on request, never overwrites by accident", async function () {
       const { url, env: extra, cloud } = await make();
-      const env = { KSTATE_STATE_STORE: url, ...extra };
+      const env = { ...cloud, KSTATE_STATE_STORE: url, ...extra };
       const encrypted = extra.KSTATE_PASSPHRASE !== undefined;
-      await withProcessEnv(cloud, async () => {
-        assert.equal((await kstate(["create", "cluster", NAME, "--zones", "us-east-1a", "--kubernetes-version", "v1.30.2", "--cloud", "aws"], { env })).code, 0);
-        const made = await kstate(["create", "secret", "system:dns", "--name", NAME, "--from-literal", VALUE], { env });
-        assert.equal(made.code, 0, made.stderr);
-        const raw = (await openPath(url).join(NAME, "secrets", "system:dns").read()).data;
-        if (encrypted) {
-          assert.ok(isEnvelope(raw));
-          assert.ok(!raw.includes(Buffer.from(B64)) && !raw.includes(Buffer.from(VALUE)));
-        } else assert.equal(raw.toString(), JSON.stringify({ Data: B64 }));
+      assert.equal((await kstate(["create", "cluster", NAME, "--zones", "us-east-1a", "--kubernetes-version", "v1.30.2", "--cloud", "aws"], { env })).code, 0);
+      const made = await kstate(["create", "secret", "system:dns", "--name", NAME, "--from-literal", VALUE], { env });
+      assert.equal(made.code, 0, made.stderr);
+      const raw = (await openWith(url, cloud).join(NAME, "secrets", "system:dns").read()).data;
+      if (encrypted) {
+        assert.ok(isEnvelope(raw));
+        assert.ok(!raw.includes(Buffer.from(B64)) && !raw.includes(Buffer.from(VALUE)));
+      } else assert.equal(raw.toString(), JSON.stringify({ Data: B64 }));
 
-        const listed = await kstate(["get", "secrets", "--name", NAME], { env });
-        assert.equal(listed.code, 0, listed.stderr);
-        assert.equal(listed.stdout, `NAME\t\tSHA256\t\t\tENCRYPTED\nsystem:dns\t${secretHash(Buffer.from(VALUE))}\t${encrypted ? "yes" : "no"}\n`, "a table as kops prints its tables");
-        assert.ok(!listed.stdout.includes(VALUE));
-        const revealed = await kstate(["get", "secrets", "--name", NAME, "--reveal", "-o", "json"], { env });
-        assert.equal((JSON.parse(revealed.stdout) as { value: string }[])[0]!.value, VALUE);
+      const listed = await kstate(["get", "secrets", "--name", NAME], { env });
+      assert.equal(listed.code, 0, listed.stderr);
+      assert.equal(listed.stdout, `NAME\t\tSHA256\t\t\tENCRYPTED\nsystem:dns\t${secretHash(Buffer.from(VALUE))}\t${encrypted ? "yes" : "no"}\n`, "a table as kops prints its tables");
+      assert.ok(!listed.stdout.includes(VALUE));
+      const revealed = await kstate(["get", "secrets", "--name", NAME, "--reveal", "-o", "json"], { env });
+      assert.equal((JSON.parse(revealed.stdout) as { value: string }[])[0]!.value, VALUE);
 
-        assert.equal((await kstate(["create", "secret", "system:dns", "--name", NAME, "--from-literal", VALUE], { env })).code, 4, "same value: nothing to do");
-        const before = await snapshot(openPath(url));
-        const clash = await kstate(["create", "secret", "system:dns", "--name", NAME, "--from-literal", "another value"], { env });
-        assert.equal(clash.code, 3);
-        assert.match(clash.stderr, /holds a different value; pass --replace/);
-        assert.deepEqual(await snapshot(openPath(url)), before, "nothing written");
-        const replaced = await kstate(["create", "secret", "system:dns", "--name", NAME, "--from-literal", "another value", "--replace"], { env });
-        assert.equal(replaced.code, 0, replaced.stderr);
-        const again = await kstate(["get", "secrets", "--name", NAME, "--reveal", "-o", "json"], { env });
-        assert.equal((JSON.parse(again.stdout) as { value: string }[])[0]!.value, "another value");
+      assert.equal((await kstate(["create", "secret", "system:dns", "--name", NAME, "--from-literal", VALUE], { env })).code, 4, "same value: nothing to do");
+      const before = await snapshot(openWith(url, cloud));
+      const clash = await kstate(["create", "secret", "system:dns", "--name", NAME, "--from-literal", "another value"], { env });
+      assert.equal(clash.code, 3);
+      assert.match(clash.stderr, /holds a different value; pass --replace/);
+      assert.deepEqual(await snapshot(openWith(url, cloud)), before, "nothing written");
+      const replaced = await kstate(["create", "secret", "system:dns", "--name", NAME, "--from-literal", "another value", "--replace"], { env });
+      assert.equal(replaced.code, 0, replaced.stderr);
+      const again = await kstate(["get", "secrets", "--name", NAME, "--reveal", "-o", "json"], { env });
+      assert.equal((JSON.parse(again.stdout) as { value: string }[])[0]!.value, "another value");
 
-        for (const [argv, pattern] of [
-          [["create", "secret", "bad/name", "--name", NAME, "--from-literal", "x"], /use letters, digits and \. _ - : only/],
-          [["create", "secret", "ok", "--name", NAME], /exactly one of --from-literal VALUE or --from-file PATH/],
-          [["create", "secret", "ok", "--name", NAME, "--from-file", "/no/such/file"], /--from-file \/no\/such\/file: no such file/],
-        ] as const) {
-          const r = await kstate([...argv], { env });
-          assert.equal(r.code, 2, argv.join(" "));
-          assert.match(r.stderr, pattern);
-        }
-        assert.deepEqual((await openPath(url).join(NAME, "secrets").list()).map((f) => f.path), ["system:dns"], "bad input wrote nothing");
-        assert.equal((await kstate(["get", "secrets", "--name", "missing.example.com"], { env })).code, 1);
+      for (const [argv, pattern] of [
+        [["create", "secret", "bad/name", "--name", NAME, "--from-literal", "x"], /use letters, digits and \. _ - : only/],
+        [["create", "secret", "ok", "--name", NAME], /exactly one of --from-literal VALUE or --from-file PATH/],
+        [["create", "secret", "ok", "--name", NAME, "--from-file", "/no/such/file"], /--from-file \/no\/such\/file: no such file/],
+      ] as const) {
+        const r = await kstate([...argv], { env });
+        assert.equal(r.code, 2, argv.join(" "));
+        assert.match(r.stderr, pattern);
+      }
+      assert.deepEqual((await openWith(url, cloud).join(NAME, "secrets").list()).map((f) => f.path), ["system:dns"], "bad input wrote nothing");
+      assert.equal((await kstate(["get", "secrets", "--name", "missing.example.com"], { env })).code, 1);
 
-        // The cluster is named as on every command: --name, else KOPS_CLUSTER_NAME; --cluster,
-        // which these commands once took, still works, with a warning.
-        const byEnv = await kstate(["get", "secrets"], { env: { ...env, KOPS_CLUSTER_NAME: NAME } });
-        assert.equal(byEnv.stdout, listed.stdout.replace(/\t[0-9a-f]{16}\t/, `\t${secretHash(Buffer.from("another value"))}\t`));
-        for (const command of [["get", "secrets"], ["create", "secret", "other", "--from-literal", "x"]]) {
-          const unnamed = await kstate(command, { env });
-          assert.equal(unnamed.code, 2);
-          assert.match(unnamed.stderr, new RegExp(`^kstate ${command[0]}: ${command.slice(0, 2).join(" ")} needs a cluster name: --name NAME or KOPS_CLUSTER_NAME\nRun \`kstate ${command.slice(0, 2).join(" ")} --help\``));
-        }
-        const old = await kstate(["get", "secrets", "--cluster", NAME], { env });
-        assert.equal(old.code, 0, old.stderr);
-        assert.equal(old.stdout, byEnv.stdout);
-        assert.equal(old.stderr, "warning: --cluster is deprecated; name the cluster with --name, as for every other command\n");
-      });
+      // The cluster is named as on every command: --name, else KOPS_CLUSTER_NAME; --cluster,
+      // which these commands once took, still works, with a warning.
+      const byEnv = await kstate(["get", "secrets"], { env: { ...env, KOPS_CLUSTER_NAME: NAME } });
+      assert.equal(byEnv.stdout, listed.stdout.replace(/\t[0-9a-f]{16}\t/, `\t${secretHash(Buffer.from("another value"))}\t`));
+      for (const command of [["get", "secrets"], ["create", "secret", "other", "--from-literal", "x"]]) {
+        const unnamed = await kstate(command, { env });
+        assert.equal(unnamed.code, 2);
+        assert.match(unnamed.stderr, new RegExp(`^kstate ${command[0]}: ${command.slice(0, 2).join(" ")} needs a cluster name: --name NAME or KOPS_CLUSTER_NAME\nRun \`kstate ${command.slice(0, 2).join(" ")} --help\``));
+      }
+      const old = await kstate(["get", "secrets", "--cluster", NAME], { env });
+      assert.equal(old.code, 0, old.stderr);
+      assert.equal(old.stdout, byEnv.stdout);
+      assert.equal(old.stderr, "warning: --cluster is deprecated; name the cluster with --name, as for every other command\n");
     });
   });
 }

@@ -4,13 +4,12 @@
  * field. Every change must be there at the end.
  */
 import * as assert from "node:assert/strict";
-import { ClusterConfig } from "../../src";
 import { applyCluster } from "../../src/ops/cluster";
 import { ClusterStore } from "../../src/store/cluster-store";
 import { parseYaml, setIn, stringifyYaml } from "../../src/store/yaml";
 import { openPath, PreconditionFailedError } from "../../src/vfs";
 import { makeS3Bucket, openOptions, uniqueName } from "../support/env";
-import { inlineStack } from "../support/pulumi";
+import { StackProcess } from "../support/stack-process";
 
 const CLUSTER = "busy.k8s.example.com";
 
@@ -23,10 +22,12 @@ describe("concurrent writers on one cluster (MinIO)", function () {
     const store = new ClusterStore(root);
     await applyCluster(store, { name: CLUSTER, storeUrl: url, options: { zones: ["us-east-1a"], kubernetesVersion: "v1.30.2", cloud: "aws" } });
 
-    const stacks = await Promise.all([0, 1, 2, 3].map((i) => inlineStack("kstate-busy", uniqueName(`w${i}`), async () => {
-      const c = new ClusterConfig("busy", { store: url, name: CLUSTER, spec: { cloudLabels: { [`stack-${i}`]: `value-${i}` } } });
-      return { configBase: c.configBase };
-    })));
+    // Each stack in a process of its own, as separate `pulumi up`s are (stack-process.ts).
+    const stacks = await Promise.all([0, 1, 2, 3].map(async (i) => {
+      const stack = await StackProcess.start("kstate-busy", uniqueName(`w${i}`));
+      stack.program = { busy: { store: url, name: CLUSTER, spec: { cloudLabels: { [`stack-${i}`]: `value-${i}` } } } };
+      return stack;
+    }));
     let directRetries = 0;
     const direct = async (j: number): Promise<void> => {
       const config = root.join(CLUSTER, "config");
@@ -54,6 +55,6 @@ describe("concurrent writers on one cluster (MinIO)", function () {
       ...[0, 1, 2, 3].map((j) => [`direct-${j}`, `value-${j}`]),
     ].sort(([a], [b]) => (a! < b! ? -1 : 1))));
     process.stdout.write(`      (direct writers retried ${directRetries} times after losing a race)\n`);
-    for (const s of stacks) await s.workspace.removeStack(s.name, { force: true });
+    await Promise.all(stacks.map((s) => s.close()));
   });
 });

@@ -36,6 +36,17 @@ describe("ClusterConfig keys and getKubeconfig through the Pulumi engine (file:/
     return fs.existsSync(at) ? fs.readdirSync(at).sort() : [];
   };
   const hex = (k: { md5: string }) => k.md5.replace(/:/g, "");
+  /** Another writer's key stored beside the program's while `fn` runs, and removed after, pass or fail. */
+  const withOtherKey = async (fn: () => Promise<void>) => {
+    const file = path.join(dir, CLUSTER, "pki/ssh/public/admin", hex(OTHER));
+    fs.writeFileSync(file, OTHER.text);
+    try {
+      await fn();
+    } finally {
+      fs.rmSync(file, { force: true });
+      key = FIRST;
+    }
+  };
 
   before(async function () {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "kstate-keys-engine-"));
@@ -105,28 +116,28 @@ describe("ClusterConfig keys and getKubeconfig through the Pulumi engine (file:/
     assert.deepEqual(files("pki/ssh/public/admin"), [hex(SECOND)]);
 
     // Someone adds a key by hand (as kops create sshpublickey does, beside the other).
-    fs.writeFileSync(path.join(dir, CLUSTER, "pki/ssh/public/admin", hex(OTHER)), OTHER.text);
-    key = FIRST;
-    await assert.rejects(stack.preview(), /another admin SSH key/);
-    await assert.rejects(stack.up(), /another admin SSH key/);
-    assert.deepEqual(files("pki/ssh/public/admin"), [hex(OTHER), hex(SECOND)].sort());
-    fs.rmSync(path.join(dir, CLUSTER, "pki/ssh/public/admin", hex(OTHER)));
+    await withOtherKey(async () => {
+      key = FIRST;
+      await assert.rejects(stack.preview(), /another admin SSH key/);
+      await assert.rejects(stack.up(), /another admin SSH key/);
+      assert.deepEqual(files("pki/ssh/public/admin"), [hex(OTHER), hex(SECOND)].sort());
+    });
     await stack.up();
     assert.deepEqual(files("pki/ssh/public/admin"), [hex(FIRST)]);
   });
 
   it("a key another writer stored first, and the program then set, stays theirs: moving on to another key is a conflict", async function () {
     // As kops create sshpublickey would: the key is there before the program asks for it.
-    fs.writeFileSync(path.join(dir, CLUSTER, "pki/ssh/public/admin", hex(OTHER)), OTHER.text);
-    key = OTHER;
-    const up = await stack.up();
-    assert.deepEqual(files("pki/ssh/public/admin"), [hex(OTHER)], "the program's own old key went; the one found stays");
-    assert.equal(up.outputs.fingerprint?.value, OTHER.md5);
-    key = FIRST;
-    await assert.rejects(stack.preview(), /another admin SSH key \([^)]*\) is stored, put there by another writer/);
-    assert.deepEqual(files("pki/ssh/public/admin"), [hex(OTHER)]);
-    // Its owner removes it; the program's key goes in.
-    fs.rmSync(path.join(dir, CLUSTER, "pki/ssh/public/admin", hex(OTHER)));
+    await withOtherKey(async () => {
+      key = OTHER;
+      const up = await stack.up();
+      assert.deepEqual(files("pki/ssh/public/admin"), [hex(OTHER)], "the program's own old key went; the one found stays");
+      assert.equal(up.outputs.fingerprint?.value, OTHER.md5);
+      key = FIRST;
+      await assert.rejects(stack.preview(), /another admin SSH key \([^)]*\) is stored, put there by another writer/);
+      assert.deepEqual(files("pki/ssh/public/admin"), [hex(OTHER)]);
+    });
+    // Its owner removed it; the program's key goes in.
     await stack.up();
     assert.deepEqual(files("pki/ssh/public/admin"), [hex(FIRST)]);
   });

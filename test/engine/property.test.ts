@@ -10,10 +10,10 @@
  *
  * The same sequences run two ways. Through the provider in this process, driven as the engine
  * drives it (check, diff, create/update/delete, read): 4 sequences of 100 steps, fast. And through
- * the real Pulumi CLI, where each operation costs seconds of CPU: 4 sequences side by side, 20
- * steps in all under `npm test`, 200 under `npm run test:property` (KSTATE_PROPERTY_STEPS). After
- * every step `up` is followed by `refresh`, which must find nothing; every fifth step also runs a
- * second `up` and a `preview`.
+ * the real Pulumi CLI, each stack's program in a process of its own, where each operation costs
+ * seconds of CPU: 4 sequences side by side, 20 steps in all under `npm test`, 200 under
+ * `npm run test:property` (KSTATE_PROPERTY_STEPS). After every step `up` is followed by
+ * `refresh`, which must find nothing; every fifth step also runs a second `up` and a `preview`.
  *
  * KSTATE_PROPERTY_SEED picks the first seed (else a fresh one, printed in the test's name; the
  * others follow it). Seeds that once failed are kept in test/fixtures/property/seeds.json and
@@ -23,16 +23,15 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { Stack } from "@pulumi/pulumi/automation";
-import { ClusterConfig, type ClusterConfigArgs } from "../../src";
+import type { ClusterConfigArgs } from "../../src";
 import { type ClusterConfigInputs, type ClusterConfigOutputs, provider } from "../../src/providers/cluster-config";
 import { valueAt } from "../../src/ops/cluster";
 import { parsePath } from "../../src/store/field-path";
 import { BEFORE_FIRST_APPLY, ownersOf } from "../../src/store/managed-fields";
 import { parseYaml } from "../../src/store/yaml";
-import { openPath } from "../../src/vfs";
+import { openPath, type VfsPath } from "../../src/vfs";
 import { uniqueName } from "../support/env";
-import { inlineStack } from "../support/pulumi";
+import { StackProcess } from "../support/stack-process";
 import { describeStoredChanges, type Files, previewedChanges, readFolder, sorted } from "../support/store-changes";
 
 const CLUSTER = "prop.k8s.example.com";
@@ -221,20 +220,31 @@ interface Driver {
   up(): Promise<boolean | Error>;
   /** What refresh found changed (false when nothing). */
   refresh(): Promise<string | false>;
+  /** Ends what the driver started (a stack's process). */
+  close?(): Promise<void>;
 }
 
-/** The real CLI: an inline program per stack, on its own local backend. */
+/**
+ * The real CLI: each stack's program runs in a process of its own (stack-process.ts), so sequences
+ * side by side never share the SDK's per-process state. Each has its own local backend.
+ */
 async function engineDrivers(world: Record<Who, Program>, dir: string): Promise<Record<Who, Driver>> {
   const out = {} as Record<Who, Driver>;
   for (const who of ["a", "b"] as const) {
-    const stack: Stack = await inlineStack("kstate-property", `${who}-${uniqueName("p")}`, async () => {
-      if (world[who].present) new ClusterConfig("cluster", argsOf(world[who], dir));
-    });
+    const stack = await StackProcess.start("kstate-property", `${who}-${uniqueName("p")}`);
+    const declare = () => (stack.program = world[who].present ? { cluster: argsOf(world[who], dir) } : {});
     out[who] = {
       name: `pulumi:kstate-property/${stack.name}/cluster`,
-      preview: () => stack.preview({ diff: true }).then((r) => previewedChanges(r, CLUSTER), (e: unknown) => e as Error),
-      up: () => stack.up().then((r) => !nothingChanged(r.summary.resourceChanges), (e: unknown) => e as Error),
-      refresh: () => stack.refresh().then((r) => (nothingChanged(r.summary.resourceChanges) ? false : r.stdout)),
+      preview: () => (declare(), stack.preview()).then((r) => previewedChanges(r, CLUSTER), (e: unknown) => e as Error),
+      up: () => (declare(), stack.up()).then((r) => {
+        // The program declares the resource whenever the stack is present: the engine deleting or
+        // replacing it then is a fault of the run, shown with everything the engine printed.
+        const changes = r.summary?.resourceChanges ?? {};
+        if (world[who].present && (changes.delete || changes.replace)) return new Error(`the engine deleted or replaced a declared ClusterConfig (${JSON.stringify(changes)}):\n${r.stdout}\n${r.stderr}`);
+        return !nothingChanged(changes);
+      }, (e: unknown) => e as Error),
+      refresh: () => (declare(), stack.refresh()).then((r) => (nothingChanged(r.summary?.resourceChanges) ? false : r.stdout)),
+      close: () => stack.close(),
     };
   }
   return out;
@@ -251,13 +261,16 @@ function providerDrivers(world: Record<Who, Program>, dir: string, seed: number)
     const name = `pulumi:kstate-property/${who}-${seed}/cluster`;
     let state: { id: string; inputs: ClusterConfigInputs; outputs: ClusterConfigOutputs } | undefined;
     const inputs = () => ({ ...(argsOf(world[who], dir) as ClusterConfigInputs), manager: name });
-    const check = async (): Promise<{ inputs: ClusterConfigInputs; lines: string[] } | Error> => {
+    // As the engine previews: check, then (once the resource exists) diff; either may plan, print
+    // the plan's lines and refuse it (check plans only inputs it has not planned before).
+    const check = async (withDiff = false): Promise<{ inputs: ClusterConfigInputs; lines: string[] } | Error> => {
       const printed: string[] = [];
       const write = process.stderr.write.bind(process.stderr);
       process.stderr.write = ((chunk: string) => (printed.push(String(chunk)), true)) as typeof process.stderr.write;
       try {
         const r = await provider.check(state?.inputs ?? ({} as ClusterConfigInputs), inputs());
         if (r.failures?.length) return new Error(r.failures.map((f) => `${f.property}: ${f.reason}`).join("\n"));
+        if (withDiff && state) await provider.diff(state.id, state.outputs, r.inputs!);
         return { inputs: r.inputs!, lines: previewedChanges({ stdout: printed.join(""), stderr: "" }, CLUSTER) };
       } catch (e) {
         return e as Error;
@@ -269,7 +282,7 @@ function providerDrivers(world: Record<Who, Program>, dir: string, seed: number)
       name,
       async preview() {
         if (!world[who].present) return [];
-        const c = await check();
+        const c = await check(true);
         return c instanceof Error ? c : c.lines;
       },
       async up() {
@@ -318,17 +331,26 @@ function providerDrivers(world: Record<Who, Program>, dir: string, seed: number)
 
 type Drivers = (world: Record<Who, Program>, dir: string, seed: number) => Promise<Record<Who, Driver>>;
 
-async function runSequence(seed: number, steps: number, drivers: Drivers): Promise<{ applied: number; refused: number }> {
+async function runSequence(seed: number, count: number, drivers: Drivers): Promise<{ applied: number; refused: number }> {
   const rnd = random(seed);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kstate-prop-"));
   const folder = openPath(`file://${dir}`).join(CLUSTER);
   const world = initial();
   const stacks = await drivers(world, dir, seed);
+  try {
+    return await runSteps(seed, count, rnd, world, folder, stacks);
+  } finally {
+    await Promise.all(Object.values(stacks).map((d) => d.close?.()));
+  }
+}
+
+/** `count` random steps from the first `up`, checking the invariants after each. */
+async function runSteps(seed: number, count: number, rnd: () => number, world: Record<Who, Program>, folder: VfsPath, stacks: Record<Who, Driver>): Promise<{ applied: number; refused: number }> {
   const first = await stacks.a.up();
   if (first instanceof Error) throw first;
   let applied = 0;
   let refused = 0;
-  for (let step = 1; step <= steps; step++) {
+  for (let step = 1; step <= count; step++) {
     const saved = clone(world);
     const { who, what } = mutate(world, rnd);
     const where = `seed ${seed}, step ${step} (${who}: ${what})`;
@@ -337,7 +359,7 @@ async function runSequence(seed: number, steps: number, drivers: Drivers): Promi
     const listed = await stack.preview();
     if (listed instanceof Error) {
       // Refused at preview: up refuses too, and writes nothing.
-      assert.ok((await stack.up()) instanceof Error, `${where}: preview refused (${listed.message.slice(0, 300)}) but up did not`);
+      assert.ok((await stack.up()) instanceof Error, `${where}: preview refused (${listed.message.slice(0, 3000)}) but up did not`);
       assert.ok(same(before, await readFolder(folder)), `${where}: a refused up changed the store`);
       Object.assign(world, saved);
       refused++;
@@ -346,7 +368,7 @@ async function runSequence(seed: number, steps: number, drivers: Drivers): Promi
     const up = await stack.up();
     if (up instanceof Error) {
       // Only a delete may be refused at up (delete runs no check): the store is byte-identical.
-      assert.equal(what, "destroyed", `${where}: up failed after a clean preview: ${up.message.slice(0, 1500)}`);
+      assert.equal(what, "destroyed", `${where}: up failed after a clean preview: ${up.message.slice(0, 6000)}`);
       assert.ok(same(before, await readFolder(folder)), `${where}: a refused destroy changed the store`);
       assert.match(up.message, /refusing to delete/, where);
       Object.assign(world, saved);

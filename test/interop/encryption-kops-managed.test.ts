@@ -22,8 +22,8 @@ import * as path from "node:path";
 import { POLICY_FILE } from "../../src/store/encryption-policy";
 import { isEnvelope, NotFoundError, openPath } from "../../src/vfs";
 import { kstate } from "../support/cli";
-import { withProcessEnv } from "../support/cli-stores";
-import { makeS3Bucket, s3Options } from "../support/env";
+import { openWith } from "../support/cli-stores";
+import { makeS3Bucket, openOptions, s3Options } from "../support/env";
 import { CHANNEL, kops, kopsEnv } from "../support/kops";
 import { MINIO_PASSWORD, MINIO_USER, toolPath } from "../support/servers";
 import { snapshot } from "../support/snapshot";
@@ -47,7 +47,7 @@ async function startAssetHashes(): Promise<{ base: string; close(): Promise<void
 }
 
 async function exists(url: string, file: string): Promise<boolean> {
-  return openPath(url).join(NAME, file).stat().then(() => true, (e) => {
+  return openPath(url, openOptions()).join(NAME, file).stat().then(() => true, (e) => {
     if (NotFoundError.isInstance(e)) return false;
     throw e;
   });
@@ -104,7 +104,7 @@ describe("client-side encryption on a cluster kops manages (the real kops binary
   for (const s of stores) {
     it(`${s.name}: patterns over files kops reads are refused without --encrypt-breaks-kops (store unchanged), allowed with it; kops still reads the store`, async function () {
       const { url, cloud } = await s.make();
-      await withProcessEnv(cloud, () => scenario(url, cloud));
+      await scenario(url, cloud);
     });
   }
 
@@ -115,7 +115,7 @@ describe("client-side encryption on a cluster kops manages (the real kops binary
       const passFile = path.join(dir, "pass");
       fs.writeFileSync(passFile, PASSPHRASE, { mode: 0o600 });
       const env = { KOPS_STATE_STORE: url, ...cloud };
-      const root = openPath(url);
+      const root = openWith(url, cloud);
       const before = await snapshot(root);
       assert.ok(Object.keys(before).some((f) => f === `${NAME}/kops-version.txt`), "kops wrote its version file");
 

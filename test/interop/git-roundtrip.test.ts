@@ -11,21 +11,13 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { kstate } from "../support/cli";
-import { withProcessEnv } from "../support/cli-stores";
-import { makeS3Bucket, s3Options } from "../support/env";
 import { kops, kopsEnv } from "../support/kops";
-import { MINIO_PASSWORD, MINIO_USER } from "../support/servers";
+import { storesOf } from "../support/stores";
 
 const NAME = "team.k8s.example.com";
 const EDITOR = `${process.execPath} ${path.resolve(__dirname, "..", "..", "..", "test", "fixtures", "editor.js")}`;
 
-const stores: Record<string, () => Promise<{ url: string; env: Record<string, string> }>> = {
-  "file://": async () => ({ url: `file://${fs.mkdtempSync(path.join(os.tmpdir(), "kstate-team-"))}`, env: {} }),
-  "s3 (MinIO)": async () => ({
-    url: `s3://${await makeS3Bucket()}`,
-    env: { S3_ENDPOINT: s3Options().endpoint!, S3_REGION: "us-east-1", S3_ACCESS_KEY_ID: MINIO_USER, S3_SECRET_ACCESS_KEY: MINIO_PASSWORD },
-  }),
-};
+const stores = storesOf("file", "s3");
 
 function git(dir: string, ...args: string[]): string {
   return execFileSync("git", args, { cwd: dir, encoding: "utf8", env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@example.com", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@example.com" } });
@@ -36,8 +28,8 @@ for (const [label, make] of Object.entries(stores)) {
     this.timeout(300_000);
     it("pull merges the teammate's kops edit with an uncommitted local change; apply writes exactly the local change; --prune deletes a git rm'd group", async function () {
       const { url: state, env: extra } = await make();
-      const env = { KOPS_STATE_STORE: state };
-      const run = (argv: string[]) => withProcessEnv(extra, () => kstate(argv, { env }));
+      const env = { ...extra, KOPS_STATE_STORE: state };
+      const run = (argv: string[]) => kstate(argv, { env });
       // Hetzner: kops edits it offline (on AWS its edit asks EC2 about volumes).
       const kopsGet = async (...args: string[]) => (await kops([...args, "--state", state], kopsEnv({ HCLOUD_TOKEN: "unused-offline" }))).stdout;
       assert.equal((await run(["create", "cluster", NAME, "--cloud", "hetzner", "--zones", "fsn1", "--node-size", "cx22", "--control-plane-size", "cx32", "--kubernetes-version", "v1.30.2"])).code, 0);

@@ -11,10 +11,9 @@ import * as path from "node:path";
 import { ClusterStore } from "../../src/store/cluster-store";
 import { keysetFile, parseKeyset, serializeKeyset } from "../../src/store/keyset";
 import { applyKeypairPlan, planPromoteKeypair } from "../../src/ops/keypairs";
-import { openPath } from "../../src/vfs";
 import { KstateError } from "../../src/vfs/errors";
 import { kstate } from "../support/cli";
-import { withProcessEnv } from "../support/cli-stores";
+import { openWith } from "../support/cli-stores";
 import { kops, kopsEnv } from "../support/kops";
 import { keypairList, keypairStores, opensslCa } from "../support/keypairs";
 import { snapshot } from "../support/snapshot";
@@ -28,7 +27,7 @@ for (const [kind, make] of Object.entries(keypairStores)) {
     let url: string;
     let cloud: Record<string, string>;
     let dir: string;
-    const ks = (argv: string[], cluster = NAME) => withProcessEnv(cloud, () => kstate([...argv, "--state", url, ...(argv[0] === "get" || argv[0] === "export" ? [] : ["--name", cluster])]));
+    const ks = (argv: string[], cluster = NAME) => kstate([...argv, "--state", url, ...(argv[0] === "get" || argv[0] === "export" ? [] : ["--name", cluster])], { env: cloud });
     const kopsOut = async (args: string[]) => (await kops([...args, "--state", url], kopsEnv())).stdout;
     /** `get keypairs …` from both tools: kstate's exit code, and the two outputs. */
     const both = async (args: string[], cluster = NAME) => {
@@ -36,20 +35,13 @@ for (const [kind, make] of Object.entries(keypairStores)) {
       assert.equal(ours.code, 0, ours.stderr);
       return { ours: ours.stdout, theirs: await kopsOut(["get", "keypairs", ...args, "--name", cluster]) };
     };
-    const ids = async (keyset: string, cluster = NAME) => parseKeyset((await openPath(url).join(cluster, keysetFile(keyset)).read()).data.toString(), keyset);
+    const ids = async (keyset: string, cluster = NAME) => parseKeyset((await openWith(url, cloud).join(cluster, keysetFile(keyset)).read()).data.toString(), keyset);
 
-    // The in-process VFS reads the store's endpoint and credentials from process.env.
-    let saved: Record<string, string | undefined> = {};
-    after(function () {
-      for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
-    });
     before(async function () {
       ({ url, env: cloud } = await make());
-      saved = Object.fromEntries(Object.keys(cloud).map((k) => [k, process.env[k]]));
-      Object.assign(process.env, cloud);
       dir = fs.mkdtempSync(path.join(os.tmpdir(), "kstate-pki-certs-"));
       for (const cluster of [NAME, BY_KOPS]) {
-        const r = await withProcessEnv(cloud, () => kstate(["create", "cluster", cluster, "--zones", "us-east-1a", "--cloud", "aws", "--kubernetes-version", "v1.30.2", "--state", url]));
+        const r = await kstate(["create", "cluster", cluster, "--zones", "us-east-1a", "--cloud", "aws", "--kubernetes-version", "v1.30.2", "--state", url], { env: cloud });
         assert.equal(r.code, 0, r.stderr);
       }
     });
@@ -85,11 +77,11 @@ for (const [kind, make] of Object.entries(keypairStores)) {
       // kops changes what kstate wrote, and kstate's rewrite of the same keyset is kops's, byte for byte.
       const [oldest, newer] = (await ids("kubernetes-ca")).keys.map((k) => k.id);
       await kopsOut(["promote", "keypair", "kubernetes-ca", newer!, "--name", NAME]);
-      const byKops = (await openPath(url).join(NAME, keysetFile("kubernetes-ca")).read()).data.toString();
+      const byKops = (await openWith(url, cloud).join(NAME, keysetFile("kubernetes-ca")).read()).data.toString();
       assert.equal(serializeKeyset(parseKeyset(byKops, "kops's")), byKops, "kstate writes kops's document back unchanged");
       assert.equal((await ks(["promote", "keypair", "kubernetes-ca", oldest!])).code, 0);
       assert.equal((await ks(["promote", "keypair", "kubernetes-ca", newer!])).code, 0);
-      assert.equal((await openPath(url).join(NAME, keysetFile("kubernetes-ca")).read()).data.toString(), byKops, "the same keyset written by kstate and by kops: the same bytes");
+      assert.equal((await openWith(url, cloud).join(NAME, keysetFile("kubernetes-ca")).read()).data.toString(), byKops, "the same keyset written by kstate and by kops: the same bytes");
     });
 
     it("keypairs kops writes are read, promoted, distrusted and trusted by kstate, and kops agrees", async function () {
@@ -135,7 +127,7 @@ for (const [kind, make] of Object.entries(keypairStores)) {
       const notPem = path.join(dir, "not.pem");
       fs.writeFileSync(notPem, "this is not PEM\n");
       const primary = (await ids("kubernetes-ca", BY_KOPS)).primaryId!;
-      const before = await snapshot(openPath(url));
+      const before = await snapshot(openWith(url, cloud));
       const cases: [string[], RegExp][] = [
         [["create", "keypair", "kubernetes-ca", "--cert", a.cert, "--key", b.key], /bad-b\.key: this private key does not belong to the certificate in .*bad-a\.crt/],
         [["create", "keypair", "kubernetes-ca", "--cert", notPem, "--key", a.key], /not\.pem: no PEM CERTIFICATE block found/],
@@ -158,8 +150,8 @@ for (const [kind, make] of Object.entries(keypairStores)) {
       await assert.rejects(kopsOut(["promote", "keypair", "nosuch-ca", "--name", BY_KOPS]), /keyset not found/);
       await assert.rejects(kopsOut(["create", "keypair", "etcd-x", "--primary", "--name", BY_KOPS]), /adding keypair to "etcd-x" is not supported/);
       assert.equal((await ks(["promote", "keypair", "kubernetes-ca", "1", "2"], BY_KOPS)).code, 2, "usage");
-      assert.equal((await withProcessEnv(cloud, () => kstate(["promote", "keypair", "kubernetes-ca", "--state", url]))).code, 2, "no cluster named");
-      assert.deepEqual(await snapshot(openPath(url)), before, "nothing written");
+      assert.equal((await kstate(["promote", "keypair", "kubernetes-ca", "--state", url], { env: cloud })).code, 2, "no cluster named");
+      assert.deepEqual(await snapshot(openWith(url, cloud)), before, "nothing written");
     });
 
     it("a keyset under kops's legacy name (ca) is read as kubernetes-ca by both, and kstate's change goes under the new name", async function () {
@@ -167,7 +159,7 @@ for (const [kind, make] of Object.entries(keypairStores)) {
       assert.equal((await ks(["create", "cluster", legacyCluster, "--zones", "us-east-1a", "--cloud", "aws", "--kubernetes-version", "v1.30.2", "--state", url], legacyCluster)).code, 0);
       const kept = await ids("kubernetes-ca");
       const legacy = serializeKeyset({ ...kept, name: "ca" });
-      await openPath(url).join(legacyCluster, keysetFile("ca")).create(legacy);
+      await openWith(url, cloud).join(legacyCluster, keysetFile("ca")).create(legacy);
       let view = await both([], legacyCluster);
       assert.equal(view.ours, view.theirs);
       assert.match(view.ours, /^ca\t/m);
@@ -176,14 +168,14 @@ for (const [kind, make] of Object.entries(keypairStores)) {
       const promoted = await ks(["promote", "keypair", "kubernetes-ca", other.id], legacyCluster);
       assert.equal(promoted.code, 0, promoted.stderr);
       assert.match(promoted.stdout, /create \(from legacy pki\/private\/ca\/keyset\.yaml, which stays\)/);
-      assert.equal((await openPath(url).join(legacyCluster, keysetFile("ca")).read()).data.toString(), legacy);
+      assert.equal((await openWith(url, cloud).join(legacyCluster, keysetFile("ca")).read()).data.toString(), legacy);
       view = await both([], legacyCluster);
       assert.equal(view.ours, view.theirs);
       assert.match(view.theirs, new RegExp(`^kubernetes-ca\t+${other.id}\t[^\n]*\t\\*\t\\*$`, "m"), "kops lists the new keyset with its primary");
     });
 
     it("a change planned on one revision is a conflict when the keyset changed meanwhile; the other change stays", async function () {
-      const store = new ClusterStore(openPath(url));
+      const store = new ClusterStore(openWith(url, cloud));
       const keyset = await ids("kubernetes-ca", BY_KOPS);
       const other = keyset.keys.find((k) => k.id !== keyset.primaryId && !k.distrustTimestamp);
       const target = other ?? keyset.keys.find((k) => k.id !== keyset.primaryId)!;
@@ -191,9 +183,9 @@ for (const [kind, make] of Object.entries(keypairStores)) {
       const plan = await planPromoteKeypair(store, BY_KOPS, "kubernetes-ca", target.id);
       const c = await opensslCa(dir, "meanwhile", "meanwhile");
       assert.equal((await ks(["create", "keypair", "kubernetes-ca", "--cert", c.cert, "--key", c.key], BY_KOPS)).code, 0);
-      const after = await snapshot(openPath(url));
-      await assert.rejects(withProcessEnv(cloud, () => applyKeypairPlan(store, plan)), (e: unknown) => KstateError.isInstance(e) && ["PreconditionFailed", "Conflict"].includes(e.code));
-      assert.deepEqual(await snapshot(openPath(url)), after, "the concurrent change is kept, nothing else written");
+      const after = await snapshot(openWith(url, cloud));
+      await assert.rejects((applyKeypairPlan(store, plan)), (e: unknown) => KstateError.isInstance(e) && ["PreconditionFailed", "Conflict"].includes(e.code));
+      assert.deepEqual(await snapshot(openWith(url, cloud)), after, "the concurrent change is kept, nothing else written");
     });
   });
 }

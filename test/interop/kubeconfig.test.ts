@@ -18,8 +18,8 @@ import { adminKubeconfig } from "../../src/ops/kubeconfig";
 import { ClusterStore } from "../../src/store/cluster-store";
 import { findPrimary, keysetFile, parseKeyset } from "../../src/store/keyset";
 import { parseYamlValues } from "../../src/store/yaml";
-import { openPath } from "../../src/vfs";
 import { kstate } from "../support/cli";
+import { openWith } from "../support/cli-stores";
 import { kops, kopsEnv, startEc2Catalogue } from "../support/kops";
 import { keypairStores, opensslCa } from "../support/keypairs";
 import { snapshot } from "../support/snapshot";
@@ -54,37 +54,34 @@ for (const [kind, make] of Object.entries(keypairStores)) {
     let url: string;
     let dir: string;
     let catalogue: { endpoint: string; close(): Promise<void> };
-    let saved: Record<string, string | undefined> = {};
-    const ks = (argv: string[]) => kstate([...argv, "--state", url]);
+    let cloud: Record<string, string>;
+    const ks = (argv: string[]) => kstate([...argv, "--state", url], { env: cloud });
     const kopsAws = () => kopsEnv({ AWS_ENDPOINT_URL_EC2: catalogue.endpoint, AWS_ACCESS_KEY_ID: "offline", AWS_SECRET_ACCESS_KEY: "offline", AWS_REGION: "us-east-1", AWS_EC2_METADATA_DISABLED: "true" });
 
     before(async function () {
       const made = await make();
-      url = made.url;
-      saved = Object.fromEntries(Object.keys(made.env).map((k) => [k, process.env[k]]));
-      Object.assign(process.env, made.env);
+      ({ url, env: cloud } = made);
       catalogue = await startEc2Catalogue();
       dir = fs.mkdtempSync(path.join(os.tmpdir(), "kstate-kubecfg-"));
       assert.equal((await ks(["create", "cluster", NAME, "--zones", "us-east-1a", "--cloud", "aws", "--kubernetes-version", "v1.30.2"])).code, 0);
       // The API by DNS name: with a load balancer kops asks the cloud for its address.
-      const config = openPath(url).join(NAME, "config");
+      const config = openWith(url, cloud).join(NAME, "config");
       const text = (await config.read()).data.toString();
       assert.match(text, /  api:\n    loadBalancer:\n      class: Network\n      type: Public\n/);
       await config.write(text.replace("  api:\n    loadBalancer:\n      class: Network\n      type: Public\n", "  api:\n    dns: {}\n"));
     });
     after(async function () {
       await catalogue?.close();
-      for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
     });
 
     it("refuses without a kubernetes-ca keyset, saying how to make one, and writes nothing", async function () {
       const file = path.join(dir, "none");
-      const before = await snapshot(openPath(url));
+      const before = await snapshot(openWith(url, cloud));
       const r = await ks(["export", "kubeconfig", NAME, "--admin", "--kubeconfig", file]);
       assert.equal(r.code, 1);
       assert.match(r.stderr, /no kubernetes-ca keyset in the store .*run `kops update cluster kubecfg\.k8s\.example\.com` or `kstate create keypair kubernetes-ca --generate --primary --name kubecfg\.k8s\.example\.com`/);
       assert.ok(!fs.existsSync(file));
-      assert.deepEqual(await snapshot(openPath(url)), before);
+      assert.deepEqual(await snapshot(openWith(url, cloud)), before);
       assert.equal((await ks(["export", "kubeconfig", NAME, "--admin=soon", "--kubeconfig", file])).code, 2, "a bad duration is a usage error");
     });
 
@@ -115,7 +112,7 @@ for (const [kind, make] of Object.entries(keypairStores)) {
       assert.equal((ours.all.users as Doc[]).find((u) => u.name === "other")?.user.token, "abc");
       assert.equal((ours.all.users as Doc[]).filter((u) => u.name === NAME).length, 1, "the stale user replaced");
 
-      const keyset = parseKeyset((await openPath(url).join(NAME, keysetFile("kubernetes-ca")).read()).data.toString(), "ca");
+      const keyset = parseKeyset((await openWith(url, cloud).join(NAME, keysetFile("kubernetes-ca")).read()).data.toString(), "ca");
       const ca = new X509Certificate(findPrimary(keyset)!.publicMaterial!);
       const client = new X509Certificate(pem(ours.user["client-certificate-data"]));
       const kopsClient = new X509Certificate(pem(theirs.user["client-certificate-data"]));
@@ -167,7 +164,7 @@ for (const [kind, make] of Object.entries(keypairStores)) {
       assert.equal(ours.cluster.server, theirs.cluster.server);
 
       const now = new Date();
-      const text = await adminKubeconfig(new ClusterStore(openPath(url)), NAME, { lifetimeSeconds: 3600, now });
+      const text = await adminKubeconfig(new ClusterStore(openWith(url, cloud)), NAME, { lifetimeSeconds: 3600, now });
       const pure = entries(text);
       assert.equal(pure.cluster.server, "https://api.kubecfg.k8s.example.com");
       assert.equal(pure.cluster["certificate-authority-data"], ours.cluster["certificate-authority-data"]);
@@ -206,11 +203,11 @@ for (const [kind, make] of Object.entries(keypairStores)) {
       const rsa = await opensslCa(dir, "enc-ca", "enc-ca");
       const encrypted = path.join(dir, "enc-ca.pkcs8");
       await promisify(execFile)("openssl", ["pkcs8", "-topk8", "-v2", "aes256", "-in", rsa.key, "-out", encrypted, "-passout", "pass:secret"]);
-      const before = await snapshot(openPath(url));
+      const before = await snapshot(openWith(url, cloud));
       const refused = await ks(["create", "keypair", "kubernetes-ca", "--cert", rsa.cert, "--key", encrypted, "--name", NAME]);
       assert.equal(refused.code, 1);
       assert.match(refused.stderr, /enc-ca\.pkcs8: the private key is encrypted with a passphrase/);
-      assert.deepEqual(await snapshot(openPath(url)), before);
+      assert.deepEqual(await snapshot(openWith(url, cloud)), before);
 
       const ec = await opensslCa(dir, "ec-ca", "ec-ca", undefined, "ec");
       assert.equal((await ks(["create", "keypair", "kubernetes-ca", "--cert", ec.cert, "--key", ec.key, "--primary", "--name", NAME])).code, 0);

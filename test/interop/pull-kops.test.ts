@@ -11,15 +11,12 @@ import * as path from "node:path";
 import { diffDocuments } from "../../src/ops/cluster";
 import { parseYaml, parseYamlStream } from "../../src/store/yaml";
 import { kstate } from "../support/cli";
+import { byFile, type Doc } from "../support/documents";
 import { kops, kopsEnv } from "../support/kops";
 
 const NAME = "pull-kops.k8s.example.com";
 const IG = "instancegroup/nodes-fsn1";
 
-type Doc = Record<string, any>;
-function byFile(stream: string): Record<string, Doc> {
-  return Object.fromEntries(parseYamlStream(stream, "get all").map((d) => d.toJS() as Doc).map((d) => [d.kind === "Cluster" ? "config" : `instancegroup/${d.metadata.name}`, d]));
-}
 
 /** `kops edit cluster`'s $EDITOR: one change, made without a terminal. */
 const EDITOR = `#!/bin/sh

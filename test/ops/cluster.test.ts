@@ -1,9 +1,10 @@
 import * as assert from "node:assert/strict";
-import { applyCluster } from "../../src/ops/cluster";
+import { applyCluster, planCluster } from "../../src/ops/cluster";
 import { ClusterStore } from "../../src/store/cluster-store";
 import { parseYaml, setIn, stringifyYaml } from "../../src/store/yaml";
 import { ConflictError, openPath, resetMemoryStore, ValidationError, type VfsPath, type WriteOptions } from "../../src/vfs";
 import { uniqueName } from "../support/env";
+import { requestsOf } from "../support/request-rounds";
 
 const NAME = "race.k8s.example.com";
 const OPTIONS = { zones: ["us-east-1a"], kubernetesVersion: "v1.30.2", cloud: "aws" };
@@ -69,6 +70,30 @@ describe("applying cluster changes when another writer gets in between", functio
     await applyCluster(store, { name: NAME, storeUrl: `memfs://${name}`, manager, options: OPTIONS, spec: { kubelet: { maxPods: 120 } } }, { onConflict: "overwrite" });
     const spec = (parseYaml((await root.join(NAME, "config").read()).data.toString(), "c").toJS() as { spec: { kubelet: Record<string, unknown> } }).spec;
     assert.equal(spec.kubelet.maxPods, 120);
+  });
+
+  it("a plan made beforehand is written as it is, reading nothing again", async function () {
+    const store = new ClusterStore(openPath(`memfs://${name}`));
+    const req = { name: NAME, storeUrl: `memfs://${name}`, manager, options: OPTIONS, spec: { kubelet: { maxPods: 120 } } };
+    const plan = await planCluster(store, req);
+    let result: Awaited<ReturnType<typeof applyCluster>> | undefined;
+    const log = await requestsOf(name, async () => {
+      result = await applyCluster(store, req, { plan });
+    });
+    assert.equal(result!.attempts, 1);
+    assert.equal(result!.plan, plan);
+    assert.deepEqual(log.map((r) => `${r.op} ${r.key}`), [`put ${NAME}/config`]);
+  });
+
+  it("a plan made beforehand that another writer overtook is made again on what they wrote", async function () {
+    const { store, root, armed } = storeWithIntruder(name, (doc) => setIn(doc, ["spec", "kubelet", "cpuCFSQuota"], false));
+    const req = { name: NAME, storeUrl: `memfs://${name}`, manager, options: OPTIONS, spec: { kubelet: { maxPods: 120 } } };
+    const plan = await planCluster(store, req);
+    armed.on = true;
+    const result = await applyCluster(store, req, { plan });
+    assert.equal(result.attempts, 2);
+    const spec = (parseYaml((await root.join(NAME, "config").read()).data.toString(), "c").toJS() as { spec: { kubelet: Record<string, unknown> } }).spec;
+    assert.deepEqual(spec.kubelet, { anonymousAuth: false, cpuCFSQuota: false, maxPods: 120 });
   });
 
   it("an invalid result is a ValidationError naming the field, and nothing is written", async function () {

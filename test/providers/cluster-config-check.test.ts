@@ -24,7 +24,7 @@ describe("ClusterConfig check", function () {
     assert.equal(result.thrown, undefined, result.thrown);
     assert.equal(result.failures?.length, 1, JSON.stringify(result));
     assert.equal(result.failures![0]!.property, "store");
-    assert.match(result.failures![0]!.reason, /cannot read s3:\/\/kstate-no-credentials: no credentials were found for it\. Set S3_ACCESS_KEY_ID/);
+    assert.match(result.failures![0]!.reason, /cannot read s3:\/\/kstate-no-credentials: no credentials were found for it\. Give accessKeyId and secretAccessKey, or set S3_ACCESS_KEY_ID/);
   });
 
   it("spec and instanceGroups fields kops would refuse or drop fail check, each naming its property; unknown values wait", function () {

@@ -11,8 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { openPath } from "../../src/vfs";
 import { kstate } from "../support/cli";
-import { withProcessEnv } from "../support/cli-stores";
-import { makeS3Bucket, s3Options } from "../support/env";
+import { makeS3Bucket, openOptions, s3Options } from "../support/env";
 import { MINIO_PASSWORD, MINIO_USER } from "../support/servers";
 import { record } from "./report";
 
@@ -112,7 +111,7 @@ export function loadCorpus(): { cases: Case[]; valid: string } {
 
 /** Every object below the store root, by path, with the SHA-256 of its raw bytes. */
 async function hashStore(url: string): Promise<Map<string, string>> {
-  const root = openPath(url);
+  const root = openPath(url, openOptions());
   const out = new Map<string, string>();
   for (const f of await root.listTree()) out.set(f.path, createHash("sha256").update((await root.join(f.path).read()).data).digest("hex"));
   return out;
@@ -159,52 +158,50 @@ describe("bad input: every case refused, the store byte-identical", function () 
   for (const [storeName, setup] of Object.entries(stores)) {
     it(`${storeName}: all cases refused with a clear message and a non-zero exit; every object unchanged`, async function () {
       const url = await setup.url();
-      await withProcessEnv(setup.env(), async () => {
-        const env = { KOPS_STATE_STORE: url };
-        const created = await kstate(["create", "cluster", NAME, "--zones", "us-east-1a", "--kubernetes-version", "v1.30.2", "--cloud", "aws"], { env });
-        assert.equal(created.code, 0, created.stderr);
-        await openPath(url).join(NAME, "secrets", "admin").write('{"Data":"c2VjcmV0"}');
-        await openPath(url).join(NAME, "pki", "private", "ca", "1.key").write("-----BEGIN RSA PRIVATE KEY-----\nx\n-----END RSA PRIVATE KEY-----\n");
+      const env = { ...setup.env(), KOPS_STATE_STORE: url };
+      const created = await kstate(["create", "cluster", NAME, "--zones", "us-east-1a", "--kubernetes-version", "v1.30.2", "--cloud", "aws"], { env });
+      assert.equal(created.code, 0, created.stderr);
+      await openPath(url, openOptions()).join(NAME, "secrets", "admin").write('{"Data":"c2VjcmV0"}');
+      await openPath(url, openOptions()).join(NAME, "pki", "private", "ca", "1.key").write("-----BEGIN RSA PRIVATE KEY-----\nx\n-----END RSA PRIVATE KEY-----\n");
 
-        // The control: the corpus's valid stream is accepted, so each case fails for its flaw.
-        const control = await kstate(["apply", "-f", controlFile, "--dry-run"], { env });
-        assert.equal(control.code, 0, `the control document must be accepted: ${control.stderr}`);
+      // The control: the corpus's valid stream is accepted, so each case fails for its flaw.
+      const control = await kstate(["apply", "-f", controlFile, "--dry-run"], { env });
+      assert.equal(control.code, 0, `the control document must be accepted: ${control.stderr}`);
 
-        const failures: string[] = [];
-        let rejected = 0;
-        let unchanged = 0;
-        let changed = 0;
-        for (const c of cases) {
-          const before = await hashStore(url);
-          let argv: string[];
-          if (c.file) {
-            const file = path.join(work, `${c.name}.yaml`);
-            fs.writeFileSync(file, c.file);
-            argv = ["apply", "-f", file, "--yes"];
-          } else {
-            const tmp = fs.mkdtempSync(path.join(work, "tmp-"));
-            argv = c.argv!.map((a) => a.replaceAll("$NAME", NAME).replaceAll("$BASE", controlFile).replaceAll("$TMP", tmp));
-          }
-          const r = await kstate(argv, { env });
-          const after = await hashStore(url);
-          const diff = changedObjects(before, after);
-          const problems: string[] = [];
-          if (r.code === 0) problems.push("exit 0 (accepted)");
-          else rejected++;
-          if (!c.expect.test(r.stderr)) problems.push(`stderr does not match /${c.expect.source}/i`);
-          // A document case names the file it read, or the stored document and field it concerns.
-          if (c.file && !r.stderr.includes(argv[2]!) && !/(config|instancegroup[^:\n]*): (spec|metadata|kind|apiVersion)/.test(r.stderr)) problems.push("stderr names neither the file nor a field");
-          if (STACK_LINE.test(r.stderr) || STACK_LINE.test(r.stdout)) problems.push("a stack trace was printed");
-          if (r.stderr.trim() === "") problems.push("no message on stderr");
-          if (diff.length > 0) {
-            problems.push(`store changed: ${diff.join(", ")}`);
-            changed += diff.length;
-          } else unchanged++;
-          if (problems.length > 0) failures.push(`${c.name}: ${problems.join("; ")}\n    exit ${r.code}; stderr: ${r.stderr.trim().slice(0, 400)}`);
+      const failures: string[] = [];
+      let rejected = 0;
+      let unchanged = 0;
+      let changed = 0;
+      for (const c of cases) {
+        const before = await hashStore(url);
+        let argv: string[];
+        if (c.file) {
+          const file = path.join(work, `${c.name}.yaml`);
+          fs.writeFileSync(file, c.file);
+          argv = ["apply", "-f", file, "--yes"];
+        } else {
+          const tmp = fs.mkdtempSync(path.join(work, "tmp-"));
+          argv = c.argv!.map((a) => a.replaceAll("$NAME", NAME).replaceAll("$BASE", controlFile).replaceAll("$TMP", tmp));
         }
-        record("bad input", { trials: cases.length, lostFiles: 0, corruptFiles: changed, lostUpdates: 0, rejected, storeUnchanged: unchanged });
-        assert.deepEqual(failures, [], `${failures.length} of ${cases.length} cases on ${storeName}:\n${failures.join("\n")}`);
-      });
+        const r = await kstate(argv, { env });
+        const after = await hashStore(url);
+        const diff = changedObjects(before, after);
+        const problems: string[] = [];
+        if (r.code === 0) problems.push("exit 0 (accepted)");
+        else rejected++;
+        if (!c.expect.test(r.stderr)) problems.push(`stderr does not match /${c.expect.source}/i`);
+        // A document case names the file it read, or the stored document and field it concerns.
+        if (c.file && !r.stderr.includes(argv[2]!) && !/(config|instancegroup[^:\n]*): (spec|metadata|kind|apiVersion)/.test(r.stderr)) problems.push("stderr names neither the file nor a field");
+        if (STACK_LINE.test(r.stderr) || STACK_LINE.test(r.stdout)) problems.push("a stack trace was printed");
+        if (r.stderr.trim() === "") problems.push("no message on stderr");
+        if (diff.length > 0) {
+          problems.push(`store changed: ${diff.join(", ")}`);
+          changed += diff.length;
+        } else unchanged++;
+        if (problems.length > 0) failures.push(`${c.name}: ${problems.join("; ")}\n    exit ${r.code}; stderr: ${r.stderr.trim().slice(0, 400)}`);
+      }
+      record("bad input", { trials: cases.length, lostFiles: 0, corruptFiles: changed, lostUpdates: 0, rejected, storeUnchanged: unchanged });
+      assert.deepEqual(failures, [], `${failures.length} of ${cases.length} cases on ${storeName}:\n${failures.join("\n")}`);
     });
   }
 });

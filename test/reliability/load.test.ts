@@ -26,16 +26,13 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { Stack } from "@pulumi/pulumi/automation";
-import { ClusterConfig } from "../../src";
 import { applyCluster } from "../../src/ops/cluster";
 import { ClusterStore } from "../../src/store/cluster-store";
 import { getIn, parseYaml, setIn, stringifyYaml } from "../../src/store/yaml";
 import { openPath, PreconditionFailedError, type VfsPath } from "../../src/vfs";
 import { kstate } from "../support/cli";
-import { withProcessEnv } from "../support/cli-stores";
 import { makeS3Bucket, openOptions, s3Options, uniqueName } from "../support/env";
-import { inlineStack } from "../support/pulumi";
+import { StackProcess } from "../support/stack-process";
 import { MINIO_PASSWORD, MINIO_USER } from "../support/servers";
 import { record } from "./report";
 
@@ -55,7 +52,7 @@ const UP_ATTEMPTS = 5;
 interface Backend {
   name: string;
   store: () => Promise<string>;
-  /** What the in-process CLI needs in process.env to reach the store. */
+  /** What the in-process CLI needs in its environment to reach the store. */
   env: () => Record<string, string>;
   stacks: number;
 }
@@ -195,10 +192,10 @@ async function toucher(run: Run, root: VfsPath, cluster: string, file: string): 
 }
 
 /** export, change the writer's own group in the folder, apply --yes; exit 3 is a conflict, retried. */
-async function cliWriter(run: Run, store: string, cluster: string, group: string, id: string): Promise<void> {
+async function cliWriter(run: Run, store: string, storeEnv: Record<string, string>, cluster: string, group: string, id: string): Promise<void> {
   const file = `instancegroup/${group}`;
   const label = `load-${id}`;
-  const env = { KOPS_STATE_STORE: store };
+  const env = { ...storeEnv, KOPS_STATE_STORE: store };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `kstate-load-${id}-`));
   try {
     for (let round = 1; round <= CLI_ROUNDS; round++) {
@@ -236,9 +233,10 @@ async function cliWriter(run: Run, store: string, cluster: string, group: string
 const CONFLICT = /ConflictError|PreconditionFailed|another writer changed/;
 
 /** `pulumi up` of a stack whose ClusterConfig owns one cloudLabel; a conflict is retried. */
-async function pulumiWriter(run: Run, stack: Stack, state: { value: string }, cluster: string, label: string): Promise<void> {
+async function pulumiWriter(run: Run, stack: StackProcess, store: string, cluster: string, label: string): Promise<void> {
   for (let n = 1; n <= UPS; n++) {
-    state.value = `up-${n}`;
+    const value = `up-${n}`;
+    stack.program = { load: { store, name: cluster, spec: { cloudLabels: { [label]: value } }, onConflict: "fail" } };
     for (let attempt = 1; ; attempt++) {
       const ok = await run.timed("pulumi up", async () => {
         try {
@@ -254,7 +252,7 @@ async function pulumiWriter(run: Run, stack: Stack, state: { value: string }, cl
       if (attempt >= UP_ATTEMPTS) throw new Error(`pulumi ${label}: gave up after ${attempt} conflicts`);
     }
     run.acknowledged["pulumi up"]!++;
-    run.ack(cluster, CONFIG, label, state.value, false);
+    run.ack(cluster, CONFIG, label, value, false);
   }
 }
 
@@ -284,16 +282,13 @@ for (const backend of backends) {
       }
 
       const run = new Run();
-      const stacks: { stack: Stack; state: { value: string }; cluster: string; label: string }[] = [];
+      const stacks: { stack: StackProcess; cluster: string; label: string }[] = [];
       for (let i = 0; i < backend.stacks; i++) {
         const cluster = CLUSTERS[i % 2]!;
         const label = `load-pulumi-${i}`;
-        const state = { value: "up-0" };
-        const stack = await inlineStack("kstate-load", uniqueName(`load${i}`), async () => {
-          const c = new ClusterConfig("load", { store, name: cluster, spec: { cloudLabels: { [label]: state.value } }, onConflict: "fail" });
-          return { configBase: c.configBase };
-        });
-        stacks.push({ stack, state, cluster, label });
+        // Each stack in a process of its own, as separate `pulumi up`s are (stack-process.ts).
+        const stack = await StackProcess.start("kstate-load", uniqueName(`load${i}`));
+        stacks.push({ stack, cluster, label });
       }
 
       const writers: (() => Promise<void>)[] = [];
@@ -304,15 +299,15 @@ for (const backend of backends) {
         } else {
           for (let j = 0; j < 4; j++) writers.push(() => vfsWriter(run, root, cluster, NODES, `c${c}-nodes-${j}`));
           for (const g of applyGroups.get(cluster)!) {
-            writers.push(() => cliWriter(run, store, cluster, g, `c${c}-${g}`));
+            writers.push(() => cliWriter(run, store, backend.env(), cluster, g, `c${c}-${g}`));
             writers.push(() => toucher(run, root, cluster, `instancegroup/${g}`));
           }
         }
       }
-      for (const s of stacks) writers.push(() => pulumiWriter(run, s.stack, s.state, s.cluster, s.label));
+      for (const s of stacks) writers.push(() => pulumiWriter(run, s.stack, store, s.cluster, s.label));
 
       const loadStarted = Date.now();
-      await withProcessEnv(backend.env(), () => Promise.all(writers.map((w) => run.writer(w))));
+      await Promise.all(writers.map((w) => run.writer(w)));
       const loadSeconds = (Date.now() - loadStarted) / 1000;
 
       // Straight from the store: every counter and every owned field.
@@ -369,7 +364,7 @@ for (const backend of backends) {
       for (const k of kinds) process.stdout.write(`        ${k}: ${JSON.stringify(byKind[k])}\n`);
       for (const p of problems.slice(0, 20)) process.stdout.write(`        ! ${p}\n`);
 
-      for (const s of stacks) await s.stack.workspace.removeStack(s.stack.name, { force: true });
+      await Promise.all(stacks.map((s) => s.stack.close()));
 
       assert.deepEqual(run.failures, [], "every rejection was a conflict and every writer finished");
       assert.ok(run.peakActive >= 32, `at least 32 writers at once (peak ${run.peakActive})`);

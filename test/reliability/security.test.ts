@@ -12,7 +12,6 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { openPath } from "../../src/vfs";
 import { kstate, type CliResult } from "../support/cli";
-import { withProcessEnv } from "../support/cli-stores";
 import { makeS3Bucket, s3Options } from "../support/env";
 import { MINIO_PASSWORD, MINIO_USER } from "../support/servers";
 import { record } from "./report";
@@ -216,8 +215,8 @@ describe("security", function () {
       found += leaked.length;
       assert.deepEqual(leaked, [], `${what} leaked ${leaked.join(", ")}:\n${text}`);
     }
-    async function failing(what: string, argv: string[], env: Record<string, string>, processEnv: Record<string, string> = {}): Promise<CliResult> {
-      const r = await withProcessEnv(processEnv, () => kstate(argv, { env: { ...processEnv, ...env } }));
+    async function failing(what: string, argv: string[], env: Record<string, string>, storeEnv: Record<string, string> = {}): Promise<CliResult> {
+      const r = await kstate(argv, { env: { ...storeEnv, ...env } });
       assert.notEqual(r.code, 0, `${what} must fail: ${r.stdout}${r.stderr}`);
       assert.ok(r.stderr.trim() !== "", `${what}: a message`);
       grep(what, r.stdout + r.stderr);
@@ -269,11 +268,9 @@ describe("security", function () {
       const bucket = await makeS3Bucket();
       const s3 = { S3_ENDPOINT: s3Options().endpoint!, S3_REGION: "us-east-1", S3_ACCESS_KEY_ID: MINIO_USER, S3_SECRET_ACCESS_KEY: MINIO_PASSWORD };
       const state = `s3://${bucket}`;
-      await withProcessEnv(s3, async () => {
-        assert.equal((await kstate(["create", ...CREATE.slice(1), "--state", state], { env: s3 })).code, 0);
-        const made = await kstate(["create", "secret", "admin", "--name", NAME, "--from-literal", "the-secret-value", "--state", state], { env: { ...s3, KSTATE_PASSPHRASE: PASSPHRASE } });
-        assert.equal(made.code, 0, made.stderr);
-      });
+      assert.equal((await kstate(["create", ...CREATE.slice(1), "--state", state], { env: s3 })).code, 0);
+      const made = await kstate(["create", "secret", "admin", "--name", NAME, "--from-literal", "the-secret-value", "--state", state], { env: { ...s3, KSTATE_PASSPHRASE: PASSPHRASE } });
+      assert.equal(made.code, 0, made.stderr);
       await failing("wrong passphrase (get secrets --reveal)", ["get", "secrets", "--name", NAME, "--reveal", "--state", state], { KSTATE_PASSPHRASE: WRONG_PASSPHRASE }, s3);
       await failing("wrong passphrase (create secret --replace)", ["create", "secret", "admin", "--name", NAME, "--from-literal", "other", "--replace", "--state", state], { KSTATE_PASSPHRASE: WRONG_PASSPHRASE }, s3);
       await failing("passphrase too short", ["create", "secret", "other", "--name", NAME, "--from-literal", "x", "--state", state], { KSTATE_PASSPHRASE: SHORT_PASSPHRASE }, s3);

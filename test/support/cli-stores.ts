@@ -1,38 +1,17 @@
 /** The stores CLI tests run against: memfs, and MinIO and fake-gcs-server buckets with versioning on. */
-import { resetMemoryStore } from "../../src/vfs";
-import { gcsOptions, makeGcsBucket, makeS3Bucket, s3Options, uniqueName } from "./env";
-import { MINIO_PASSWORD, MINIO_USER } from "./servers";
+import { openPath, resolveStoreSettings, type VfsPath } from "../../src/vfs";
+import { type FreshStore, freshStore } from "./stores";
 
-export interface CliStore {
-  url: string;
-  /** What a user would export in their shell for this store (kops's variables). */
-  env: Record<string, string>;
-}
+export type CliStore = FreshStore;
 
 export const versionedStores: Record<string, () => Promise<CliStore>> = {
-  "s3 (MinIO, versioned)": async () => ({
-    url: `s3://${await makeS3Bucket({ versioning: true })}`,
-    env: { S3_ENDPOINT: s3Options().endpoint!, S3_REGION: "us-east-1", S3_ACCESS_KEY_ID: MINIO_USER, S3_SECRET_ACCESS_KEY: MINIO_PASSWORD },
-  }),
-  "gcs (fake-gcs-server, versioned)": async () => ({ url: `gs://${await makeGcsBucket({ versioning: true })}`, env: { STORAGE_EMULATOR_HOST: gcsOptions().endpoint! } }),
+  "s3 (MinIO, versioned)": () => freshStore.s3({ versioning: true }),
+  "gcs (fake-gcs-server, versioned)": () => freshStore.gs({ versioning: true }),
 };
 
-export const memoryStore = async (): Promise<CliStore> => {
-  const n = uniqueName("mem");
-  resetMemoryStore(n);
-  return { url: `memfs://${n}`, env: {} };
-};
+export const memoryStore = freshStore.memfs;
 
-/** Runs `fn` with `extra` in process.env (the in-process CLI and the VFS read it), then restores it. */
-export async function withProcessEnv<T>(extra: Record<string, string>, fn: () => Promise<T>): Promise<T> {
-  const saved = Object.fromEntries(Object.keys(extra).map((k) => [k, process.env[k]]));
-  Object.assign(process.env, extra);
-  try {
-    return await fn();
-  } finally {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  }
+/** A path in a store as the CLI reaches it with `env` (kops's variables): for a test to look behind the CLI. */
+export function openWith(url: string, env: Record<string, string | undefined>): VfsPath {
+  return openPath(url, resolveStoreSettings({}, env));
 }

@@ -4,8 +4,7 @@
  * limits, connections reset or cut after some bytes, black holes (timeout), and the proxy itself
  * disabled (connections refused). Stopped when the tests end.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { freePort, toolPath } from "./servers";
+import { freePort, type RunningServer, startServer } from "./servers";
 
 /** A toxic's kind and attributes, as toxiproxy's API takes them. */
 export type ToxicSpec =
@@ -75,37 +74,15 @@ export class Proxy {
 }
 
 export class Toxiproxy {
-  private constructor(readonly apiUrl: string, private readonly child: ChildProcess, private readonly log: () => string) {}
+  private constructor(private readonly server: RunningServer) {}
+
+  get apiUrl(): string {
+    return this.server.endpoint;
+  }
 
   /** Starts toxiproxy-server with its API on a free loopback port. */
   static async start(): Promise<Toxiproxy> {
-    const port = await freePort();
-    const child = spawn(toolPath("toxiproxy"), ["-host", "127.0.0.1", "-port", String(port)], { stdio: ["ignore", "pipe", "pipe"] });
-    let buffer = "";
-    const keep = (chunk: Buffer) => {
-      buffer = (buffer + chunk.toString()).slice(-8000);
-    };
-    child.stdout!.on("data", keep);
-    child.stderr!.on("data", keep);
-    const killOnExit = () => child.kill("SIGKILL");
-    process.on("exit", killOnExit);
-    child.once("exit", () => process.off("exit", killOnExit));
-    const proxy = new Toxiproxy(`http://127.0.0.1:${port}`, child, () => buffer);
-    const deadline = Date.now() + 30_000;
-    let last = "";
-    while (Date.now() < deadline) {
-      if (child.exitCode !== null) throw new Error(`toxiproxy exited with code ${child.exitCode} before it was ready:\n${buffer}`);
-      try {
-        const res = await fetch(`${proxy.apiUrl}/version`, { signal: AbortSignal.timeout(2000) });
-        if (res.ok) return proxy;
-        last = `HTTP ${res.status}`;
-      } catch (e) {
-        last = (e as Error).message;
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    child.kill("SIGKILL");
-    throw new Error(`toxiproxy did not answer ${proxy.apiUrl}/version within 30s (${last}):\n${buffer}`);
+    return new Toxiproxy(await startServer({ name: "toxiproxy", tool: "toxiproxy", args: (port) => ["-host", "127.0.0.1", "-port", String(port)], readyPath: "/version" }));
   }
 
   /** @internal One API call; a non-2xx answer throws with toxiproxy's message. */
@@ -115,7 +92,7 @@ export class Toxiproxy {
       ...(body !== undefined ? { body: JSON.stringify(body), headers: { "content-type": "application/json" } } : {}),
     });
     const text = await res.text();
-    if (!res.ok) throw new Error(`toxiproxy ${method} ${path}: HTTP ${res.status} ${text}\n${this.log().slice(-2000)}`);
+    if (!res.ok) throw new Error(`toxiproxy ${method} ${path}: HTTP ${res.status} ${text}\n${this.server.output().slice(-2000)}`);
     return text === "" ? undefined : JSON.parse(text);
   }
 
@@ -135,9 +112,6 @@ export class Toxiproxy {
   }
 
   async stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const exited = new Promise((r) => this.child.once("exit", r));
-    this.child.kill("SIGKILL");
-    await exited;
+    await this.server.stop();
   }
 }

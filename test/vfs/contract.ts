@@ -1,12 +1,14 @@
 /**
  * The VFS contract, run unchanged against every backend. `makeRoot` returns a fresh, empty
- * folder for each test.
+ * folder for each test. Each backend declares what it can do beyond the common contract
+ * (`Capabilities`, every one stated): a declared capability gets its tests, and an undeclared
+ * one a test that it is absent, so a wrong declaration fails either way.
  */
 import * as assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import {
-  AlreadyExistsError, InvalidPathError, NotFoundError, PreconditionFailedError, type VfsPath,
+  AlreadyExistsError, bucketAdmin, copyFile, hasVersions, InvalidPathError, NotFoundError, PreconditionFailedError, UnsupportedError, type VfsPath,
 } from "../../src/vfs";
 
 const md5 = (b: Buffer): string => createHash("md5").update(b).digest("hex");
@@ -47,12 +49,33 @@ async function md5OfStream(stream: Readable): Promise<{ md5: string; size: numbe
   return { md5: hash.digest("hex"), size };
 }
 
-export function describeVfsContract(name: string, makeRoot: () => Promise<VfsPath>): void {
+/** What a backend can do beyond the common contract; each one is declared, true or false. */
+export interface Capabilities {
+  /** Old revisions stay readable after an overwrite (`hasVersions`, `listVersions`, `readVersion`). */
+  versions: boolean;
+  /** `copyFile` within the store is done by the server, the bytes never passing through kstate. */
+  serverSideCopy: boolean;
+  /** `bucketAdmin` manages the bucket (or folder) the store is in. */
+  bucketAdmin: boolean;
+  /** Listings carry each file's MD5 (kept by the server) without being asked to compute it. */
+  storedHashes: boolean;
+}
+
+export interface ContractDriver {
+  /** A fresh, empty folder. */
+  makeRoot(): Promise<VfsPath>;
+  capabilities: Capabilities;
+}
+
+export function describeVfsContract(name: string, driver: ContractDriver): void {
+  const { makeRoot, capabilities } = driver;
   describe(`VFS contract: ${name}`, function () {
     let root: VfsPath;
     beforeEach(async function () {
       root = await makeRoot();
     });
+
+    describeCapabilities(() => root, capabilities);
 
     describe("read", function () {
       it("returns NotFoundError naming the URL for a missing file", async function () {
@@ -272,6 +295,55 @@ export function describeVfsContract(name: string, makeRoot: () => Promise<VfsPat
           assert.equal((await p.stat()).revision, next.revision);
         }
       });
+    });
+  });
+}
+
+function describeCapabilities(getRoot: () => VfsPath, can: Capabilities): void {
+  describe(`capabilities: ${Object.entries(can).map(([k, v]) => `${v ? "" : "no "}${k}`).join(", ")}`, function () {
+    it(can.versions ? "keeps old versions, readable after an overwrite" : "has no versions", async function () {
+      const p = getRoot().join("versioned", "config");
+      await p.write("first");
+      await p.write("second");
+      if (!can.versions) {
+        assert.equal(hasVersions(p), false, "declares no versions, but the path offers them");
+        return;
+      }
+      assert.ok(hasVersions(p), "declares versions, but the path offers none");
+      const versions = await p.listVersions();
+      assert.deepEqual(versions.map((v) => v.isLatest), [true, false]);
+      assert.equal((await p.readVersion(versions[1]!.versionId)).data.toString(), "first");
+      assert.equal((await p.readVersion(versions[0]!.versionId)).data.toString(), "second");
+    });
+
+    it(can.serverSideCopy ? "copies within the store on the server" : "copies within the store through kstate", async function () {
+      const data = randomBytes(5000);
+      const source = getRoot().join("copy", "from");
+      await source.write(data);
+      const copied = await copyFile(source, getRoot().join("copy", "to"));
+      assert.equal(copied.serverSide, can.serverSideCopy);
+      assert.deepEqual((await getRoot().join("copy", "to").read()).data, data);
+    });
+
+    it(can.bucketAdmin ? "has a bucket admin for its bucket" : "has no bucket admin", async function () {
+      const root = getRoot();
+      await root.join("admin", "config").write("x");
+      if (!can.bucketAdmin) {
+        assert.throws(() => bucketAdmin(root), (e: unknown) => UnsupportedError.isInstance(e) && e.message.includes(root.url));
+        return;
+      }
+      const admin = bucketAdmin(root);
+      assert.ok(root.url.startsWith(admin.url), `${admin.url} holds ${root.url}`);
+      assert.equal((await admin.settings()).exists, true);
+    });
+
+    it(can.storedHashes ? "lists each file's MD5 unasked" : "lists MD5s only when asked", async function () {
+      const data = randomBytes(3000);
+      await getRoot().join("hashed").write(data);
+      const [plain] = await getRoot().listTree();
+      assert.equal(plain?.hash, can.storedHashes ? md5(data) : undefined);
+      const [asked] = await getRoot().listTree({ hashes: true });
+      assert.equal(asked?.hash, md5(data));
     });
   });
 }

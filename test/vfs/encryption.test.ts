@@ -11,7 +11,6 @@ import { type ClusterEncryption, storeEncryption } from "../../src/store/secrets
 import { hasVersions, isEnvelope, openPath, type VfsPath } from "../../src/vfs";
 import { kstate } from "../support/cli";
 import { assertEveryFlipFails, envelopeLayout } from "../support/envelope";
-import { withProcessEnv } from "../support/cli-stores";
 import { gcsOptions, makeGcsBucket, makeS3Bucket, openOptions, s3Options, uniqueName } from "../support/env";
 import { kops } from "../support/kops";
 import { MINIO_PASSWORD, MINIO_USER } from "../support/servers";
@@ -97,17 +96,15 @@ for (const [kind, make] of Object.entries(stores)) {
       for (const f of files) assert.equal((await rotating.join(...f.split("/")).read()).data.toString(), `${f} ${SECRET}`);
       await assert.rejects(encrypted(url, { passphrase: B }).join(name, "secrets", "admin").read(), /cannot decrypt/);
 
-      const env = { KSTATE_STATE_STORE: url, KSTATE_PASSPHRASE: B, KSTATE_FALLBACK_PASSPHRASE: A };
       const cloudEnv: Record<string, string> = url.startsWith("s3://")
         ? { S3_ENDPOINT: s3Options().endpoint!, S3_REGION: "us-east-1", S3_ACCESS_KEY_ID: MINIO_USER, S3_SECRET_ACCESS_KEY: MINIO_PASSWORD }
         : url.startsWith("gs://") ? { STORAGE_EMULATOR_HOST: gcsOptions().endpoint! } : {};
-      await withProcessEnv(cloudEnv, async () => {
-        const r = await kstate(["rekey", name], { env });
-        assert.equal(r.code, 0, r.stderr);
-        assert.match(r.stdout, /Rekeyed 4 of 5 file\(s\)/);
-        const again = await kstate(["rekey", name], { env });
-        assert.equal(again.code, 4, "a second rekey has nothing to do");
-      });
+      const env = { ...cloudEnv, KSTATE_STATE_STORE: url, KSTATE_PASSPHRASE: B, KSTATE_FALLBACK_PASSPHRASE: A };
+      const r = await kstate(["rekey", name], { env });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /Rekeyed 4 of 5 file\(s\)/);
+      const again = await kstate(["rekey", name], { env });
+      assert.equal(again.code, 4, "a second rekey has nothing to do");
 
       const onlyB = encrypted(url, { passphrase: B }).join(name);
       for (const f of files) {
@@ -156,10 +153,8 @@ describe("client-side encryption and kops", function () {
     assert.equal((await kstate(["create", "cluster", "enc.k8s.example.com", "--zones", "us-east-1a", "--kubernetes-version", "v1.30.2", "--cloud", "aws"], { env })).code, 0);
     await encrypted(from, { passphrase: A }).join("enc.k8s.example.com", "secrets", "admin").write(SECRET);
     const cloudEnv = { S3_ENDPOINT: s3Options().endpoint!, S3_REGION: "us-east-1", S3_ACCESS_KEY_ID: MINIO_USER, S3_SECRET_ACCESS_KEY: MINIO_PASSWORD };
-    await withProcessEnv(cloudEnv, async () => {
-      const r = await kstate(["migrate", "enc.k8s.example.com", "--from", from, "--to", to, "--yes"], { env: {} });
-      assert.equal(r.code, 0, r.stderr);
-    });
+    const r = await kstate(["migrate", "enc.k8s.example.com", "--from", from, "--to", to, "--yes"], { env: cloudEnv });
+    assert.equal(r.code, 0, r.stderr);
     const moved = (await openPath(to, openOptions()).join("enc.k8s.example.com", "secrets", "admin").read()).data;
     assert.ok(moved.equals(fs.readFileSync(path.join(dir, "enc.k8s.example.com", "secrets", "admin"))), "byte for byte, still sealed");
     assert.equal((await encrypted(to, { passphrase: A }).join("enc.k8s.example.com", "secrets", "admin").read()).data.toString(), SECRET);

@@ -17,8 +17,9 @@ after(function () {
   for (const d of tempRoots) fs.rmSync(d, { recursive: true, force: true });
 });
 
-describeVfsContract("file://", async () => openPath(`file://${tempDir()}/store`));
-describeVfsContract("plain path", async () => openPath(path.relative(process.cwd(), tempDir())));
+const fileCapabilities = { versions: false, serverSideCopy: false, bucketAdmin: true, storedHashes: false };
+describeVfsContract("file://", { makeRoot: async () => openPath(`file://${tempDir()}/store`), capabilities: fileCapabilities });
+describeVfsContract("plain path", { makeRoot: async () => openPath(path.relative(process.cwd(), tempDir())), capabilities: fileCapabilities });
 
 describe("file:// specifics", function () {
   it("writes files 0600 in folders 0700 and leaves no temp or lock files", async function () {

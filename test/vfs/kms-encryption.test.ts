@@ -13,7 +13,6 @@ import { isEnvelope, openPath, type VfsPath } from "../../src/vfs";
 import { keyringOf, probeKeys } from "../../src/vfs/encrypted";
 import { kstate } from "../support/cli";
 import { assertEveryFlipFails, envelopeLayout } from "../support/envelope";
-import { withProcessEnv } from "../support/cli-stores";
 import { kmsEnv, kmsOptions, makeKmsKey, makeS3Bucket, openOptions, s3Options, uniqueName } from "../support/env";
 import { MINIO_PASSWORD, MINIO_USER } from "../support/servers";
 
@@ -83,12 +82,10 @@ for (const [kind, make] of Object.entries(stores)) {
         : {};
       const raw = openPath(url, openOptions()).join(NAME);
       const rotate = async (env: Record<string, string>, under: string) => {
-        await withProcessEnv(cloudEnv, async () => {
-          const r = await kstate(["rekey", NAME], { env: { KSTATE_STATE_STORE: url, ...kmsEnv(), ...env } });
-          assert.equal(r.code, 0, r.stderr);
-          assert.match(r.stdout, /Rekeyed 3 of 4 file\(s\)/);
-          assert.equal((await kstate(["rekey", NAME], { env: { KSTATE_STATE_STORE: url, ...kmsEnv(), ...env } })).code, 4, "nothing left to do");
-        });
+        const r = await kstate(["rekey", NAME], { env: { KSTATE_STATE_STORE: url, ...cloudEnv, ...kmsEnv(), ...env } });
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, /Rekeyed 3 of 4 file\(s\)/);
+        assert.equal((await kstate(["rekey", NAME], { env: { KSTATE_STATE_STORE: url, ...cloudEnv, ...kmsEnv(), ...env } })).code, 4, "nothing left to do");
         for (const f of files) assert.equal(wrappedUnder((await raw.join(...f.split("/")).read()).data), under, `${f} is under the new key`);
       };
 

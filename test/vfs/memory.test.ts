@@ -1,15 +1,18 @@
 import * as assert from "node:assert/strict";
 import { openPath, resetMemoryStore, hasVersions, BackendError } from "../../src/vfs";
 import { ObjectPath } from "../../src/vfs/object-path";
-import { MemoryBackend } from "../../src/vfs/memory";
+import { MemoryBackend } from "../../src/vfs/memory/backend";
 import type { Condition } from "../../src/vfs/backend";
 import { uniqueName } from "../support/env";
 import { describeVfsContract } from "./contract";
 
-describeVfsContract("memfs", async () => {
-  const name = uniqueName("mem");
-  resetMemoryStore(name);
-  return openPath(`memfs://${name}/store`);
+describeVfsContract("memfs", {
+  makeRoot: async () => {
+    const name = uniqueName("mem");
+    resetMemoryStore(name);
+    return openPath(`memfs://${name}/store`);
+  },
+  capabilities: { versions: true, serverSideCopy: false, bucketAdmin: false, storedHashes: true },
 });
 
 describe("memfs", function () {

@@ -5,13 +5,14 @@ import { parseArgs } from "node:util";
 import { applyDocuments, checkPlan, type DocumentEdit, planDocuments, plannedText, SECRET_PREFIX } from "../../ops/documents";
 import { describeChanges } from "../../ops/plan";
 import { ClusterStore, mapLimit } from "../../store/cluster-store";
+import { readPolicyAhead } from "../../store/policy-guard";
 import { CONFIG_FILE, INSTANCE_GROUP_DIR } from "../../store/layout";
 import { statIfPresent } from "../../vfs/absent";
 import { NotFoundError, ValidationError } from "../../vfs/errors";
 import { type DocumentSource, readSource, type SourceFile } from "../document-source";
 import { type ExportBase, readFolderFile, readRecord, sha256, writeBase, writeFolderFile } from "../export-record";
 import { colours, confirm, EXIT, type Io, UsageError } from "../io";
-import { openStore } from "../store-url";
+import { openStore } from "../open-store";
 
 export const APPLY_HELP = `Usage: kstate apply -f DIR|FILE|- [--prune] [--dry-run] [--yes] [--force] [--name CLUSTER] [--state URL]
 
@@ -39,7 +40,7 @@ store changed since the folder was exported).
 `;
 
 /** The instance groups and secrets the store holds for a cluster, as store files. */
-async function storedDocuments(store: ClusterStore, cluster: string): Promise<string[]> {
+async function storedDocuments(store: ClusterStore, cluster: string, groupListing: Promise<string[]>): Promise<string[]> {
   const listed = async (list: () => Promise<string[]>) => {
     try {
       return await list();
@@ -48,10 +49,8 @@ async function storedDocuments(store: ClusterStore, cluster: string): Promise<st
       throw e;
     }
   };
-  return [
-    ...(await listed(() => store.listInstanceGroups(cluster))).map((g) => `${INSTANCE_GROUP_DIR}/${g}`),
-    ...(await listed(async () => (await store.cluster(cluster).join("secrets").list()).map((f) => f.path))).map((f) => `${SECRET_PREFIX}${f}`),
-  ];
+  const [groups, secrets] = await Promise.all([listed(() => groupListing), listed(async () => (await store.cluster(cluster).join("secrets").list()).map((f) => f.path))]);
+  return [...groups.map((g) => `${INSTANCE_GROUP_DIR}/${g}`), ...secrets.map((f) => `${SECRET_PREFIX}${f}`)];
 }
 
 /**
@@ -109,28 +108,35 @@ export async function applyFiles(argv: string[], io: Io, diffOnly: boolean): Pro
   }
   const folder = exported?.dir;
   const base = exported && exported.record.store === store.root.url && exported.record.cluster === cluster ? exported.record : undefined;
-  const { removed: missing, madeSince } = source.folder || !exported ? notInSource(source, await storedDocuments(store, cluster), base) : { removed: [], madeSince: [] };
-  const configGone = source.folder !== undefined && base?.revisions.config !== undefined && !source.files.some((f) => f.file === CONFIG_FILE);
-
   // With the export's hashes, only what the folder changed is applied: a file left as exported
   // says nothing against a change made in the store since (pull brings that in).
   // A file named on its own is applied whatever its hash: the user asked for it.
   const changedHere = (f: SourceFile) => !source.folder || !base?.sha256 || base.sha256[f.file] !== sha256(fs.readFileSync(f.from));
   const untouched = source.files.filter((f) => !changedHere(f));
+
+  // Every read at once: the config, the listings of groups and secrets, and whether the files the
+  // folder left as exported changed in the store (the store's version then stays until a pull
+  // brings it in); then the groups, and the secrets the change names.
+  if (!diffOnly && !values["dry-run"]) readPolicyAhead(store.root);
+  const groupListing = store.listInstanceGroups(cluster);
+  const reading = store.readCluster(cluster, groupListing);
+  const isDocument = (file: string) => file === CONFIG_FILE || file.startsWith(`${INSTANCE_GROUP_DIR}/`);
+  const others = base ? untouched.filter((f) => !isDocument(f.file)) : [];
+  const behindReading = Promise.all([reading, mapLimit(others, 16, async (f) => (await statIfPresent(store.cluster(cluster).join(...f.file.split("/"))))?.revision)]).then(([read, revisions]) => {
+    const now = new Map(others.map((f, i) => [f.file, revisions[i]]));
+    const revisionOf = (file: string) => (file === CONFIG_FILE ? read.config?.revision : isDocument(file) ? read.groups.get(file.slice(INSTANCE_GROUP_DIR.length + 1))?.revision : now.get(file));
+    return base ? untouched.map((f) => {
+      const revision = revisionOf(f.file);
+      return revision === base.revisions[f.file] ? undefined : revision === undefined ? `${f.file} (deleted there)` : f.file;
+    }) : [];
+  });
+  for (const p of [groupListing, reading, behindReading]) p.catch(() => {}); // each awaited below, unless an earlier one fails
+  const { removed: missing, madeSince } = source.folder || !exported ? notInSource(source, await storedDocuments(store, cluster, groupListing), base) : { removed: [], madeSince: [] };
+  const configGone = source.folder !== undefined && base?.revisions.config !== undefined && !source.files.some((f) => f.file === CONFIG_FILE);
   const edits: DocumentEdit[] = source.files.filter(changedHere).map((f) => ({ file: f.file, content: f.content, ...(base ? { basedOn: base.revisions[f.file] ?? "absent" } : {}) }));
   if (values.prune) for (const file of missing) edits.push({ file, content: null, ...(base?.revisions[file] ? { basedOn: base.revisions[file] } : {}) });
-  const plan = await planDocuments(store, { name: cluster, edits, force: values.force === true, mayCreate: true });
-
-  // Files the folder left as exported that the store changed since: the folder no longer says what
-  // the store says there, and the store's version stays until a pull brings it in.
-  const behind: string[] = [];
-  if (base) {
-    await mapLimit(untouched, 8, async (f) => {
-      const revision = (await statIfPresent(store.cluster(cluster).join(...f.file.split("/"))))?.revision;
-      if (revision !== base.revisions[f.file]) behind.push(revision === undefined ? `${f.file} (deleted there)` : f.file);
-    });
-    behind.sort();
-  }
+  const plan = await planDocuments(store, { name: cluster, edits, force: values.force === true, mayCreate: true }, new Date(), reading);
+  const behind = (await behindReading).filter((f): f is string => f !== undefined).sort();
 
   const c = colours(io);
   const lines = describeChanges(plan);

@@ -3,9 +3,10 @@ import * as path from "node:path";
 import type { Document } from "yaml";
 import { applyCluster, type ClusterPlan, describeChanges, planCluster } from "../../ops/cluster";
 import { checkOptions } from "../../ops/options";
-import { type PlannedSshKey, planKeyWrite, planSshPublicKey, writeSshPublicKey } from "../../ops/ssh-key";
+import { listAdminKeys, type PlannedSshKey, planKeyWrite, planSshPublicKey, writeSshPublicKey } from "../../ops/ssh-key";
 import { clusterNameProblems, validationError } from "../../ops/validate";
-import { ClusterStore } from "../../store/cluster-store";
+import { type ClusterRead, ClusterStore } from "../../store/cluster-store";
+import { readPolicyAhead } from "../../store/policy-guard";
 import { API_VERSION, CLUSTER_LABEL } from "../../store/layout";
 import { newDocument, toPlain } from "../../store/yaml";
 import { ValidationError } from "../../vfs/errors";
@@ -13,7 +14,7 @@ import { clusterName, CREATE_HELP, parseCreateFlags, specOverlay } from "../crea
 import { formatDocuments } from "../document-output";
 import { colours, EXIT, type Io, UsageError } from "../io";
 import { CONFIG_VARIABLE } from "../kops-config";
-import { openStore, stateStore } from "../store-url";
+import { openStore, stateStore } from "../open-store";
 
 export { CREATE_HELP };
 
@@ -66,7 +67,13 @@ export async function create(argv: string[], io: Io): Promise<number> {
   const storeUrl = stateStore(settings.state, env);
   const store = new ClusterStore(openStore(storeUrl, env, io.stderr));
   const request = { name, storeUrl, ...(Object.keys(opts).length ? { options: opts } : {}), ...(spec ? { spec } : {}) };
-  const plan = await planCluster(store, request);
+  // One round of reads for the plan and the write: the config, the groups' listing and the admin
+  // keys' listing at once, then the groups. The write is conditional on these reads.
+  const keyListing = key ? listAdminKeys(store, name) : undefined;
+  keyListing?.catch(() => {}); // awaited below, unless the plan stops the command first
+  if (!settings.dryRun) readPolicyAhead(store.root);
+  const read = await store.readCluster(name);
+  const plan = await planCluster(store, request, new Date(), read);
   // An option the stored cluster cannot take is named as the flag that was typed.
   const flagOf = (option: string) => typed[option] ?? `--${option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
   if (plan.problems.length > 0) {
@@ -78,7 +85,7 @@ export async function create(argv: string[], io: Io): Promise<number> {
   const lines = describeChanges(plan);
 
   // The key goes where kops's keystore keeps it, beside no other admin key.
-  const keyToWrite = key ? await planKeyWrite(store, name, key, plan.files.find((f) => f.file === "config")?.after) : undefined;
+  const keyToWrite = key ? await planKeyWrite(store, name, key, plan.files.find((f) => f.file === "config")?.after, keyListing) : undefined;
   if (keyToWrite) lines.push(`${keyToWrite.file}: create (admin SSH public key, ${keyToWrite.type} ${keyToWrite.fingerprint})`);
 
   // With -o the documents own stdout; the human account goes to stderr.
@@ -87,12 +94,12 @@ export async function create(argv: string[], io: Io): Promise<number> {
   human.write(`${c.bold(plan.existed ? `Merging into cluster ${name}` : `Creating cluster ${name}`)} in ${storeUrl}\n`);
   human.write(lines.length ? `${lines.map((l) => `  ${l}`).join("\n")}\n` : "  no changes\n");
   if (settings.dryRun) {
-    if (settings.output) io.stdout.write(formatDocuments(await resultDocuments(store, plan, name, key), settings.output));
+    if (settings.output) io.stdout.write(formatDocuments(resultDocuments(read, plan, key), settings.output));
     human.write("Dry run: nothing was written.\n");
     return EXIT.ok;
   }
   if (lines.length === 0) return EXIT.nothingToDo;
-  if (plan.changes.length > 0) await applyCluster(store, request);
+  if (plan.changes.length > 0) await applyCluster(store, request, { plan });
   if (keyToWrite) await writeSshPublicKey(store, name, keyToWrite);
   const written = [plan.changes.length > 0 ? `${plan.changes.length} document(s)` : "", keyToWrite ? "the admin SSH public key" : ""].filter(Boolean).join(" and ");
   human.write(`${c.green("Written")}: ${written} of ${name}.\n`);
@@ -100,16 +107,16 @@ export async function create(argv: string[], io: Io): Promise<number> {
 }
 
 /** The cluster as the plan leaves it: its config, every instance group (changed or not), and the key. */
-async function resultDocuments(store: ClusterStore, plan: ClusterPlan, name: string, key: PlannedSshKey | undefined): Promise<Document[]> {
+function resultDocuments(read: ClusterRead, plan: ClusterPlan, key: PlannedSshKey | undefined): Document[] {
   const config = plan.files.find((f) => f.file === "config")?.doc;
   const groups = new Map<string, Document | null>();
-  if (plan.existed) for (const [g, d] of await store.readInstanceGroups(name)) groups.set(g, d.doc);
+  if (plan.existed) for (const [g, d] of read.groups) groups.set(g, d.doc);
   for (const f of plan.files) if (f.file.startsWith("instancegroup/")) groups.set(f.file.slice("instancegroup/".length), f.doc);
   const docs: Document[] = config ? [config] : [];
   // In kops's order: the control plane, the nodes, then bastions and the rest, each by name.
   const rank = (d: Document) => ({ Master: 0, ControlPlane: 0, APIServer: 1, Node: 2, Bastion: 3 } as Record<string, number>)[String((toPlain(d) as { spec?: { role?: unknown } } | undefined)?.spec?.role)] ?? 4;
   const present = [...groups].filter((e): e is [string, Document] => e[1] !== null).sort(([a, x], [b, y]) => rank(x) - rank(y) || (a < b ? -1 : a > b ? 1 : 0));
   for (const [, d] of present) docs.push(d);
-  if (key) docs.push(sshCredential(name, key));
+  if (key) docs.push(sshCredential(plan.name, key));
   return docs;
 }

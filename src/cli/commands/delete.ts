@@ -7,7 +7,7 @@ import { deleteClusterFiles, planClusterDeletion } from "../../ops/delete-cluste
 import { ClusterStore } from "../../store/cluster-store";
 import { colours, confirm, EXIT, type Io, UsageError } from "../io";
 import { clusterName } from "../cluster-name";
-import { openStore } from "../store-url";
+import { openStore } from "../open-store";
 
 export const DELETE_HELP = `Usage: kstate delete cluster [NAME] [--yes] [--state URL]
 

@@ -9,12 +9,13 @@ import { applyDocuments, checkPlan, planDocuments } from "../../ops/documents";
 import { applyOverlay } from "../../ops/merge";
 import { describeChanges } from "../../ops/plan";
 import { ClusterStore, parseKopsDocument, type StoredDocument } from "../../store/cluster-store";
+import { readPolicyAhead } from "../../store/policy-guard";
 import { hasIn } from "../../store/yaml";
-import { ConflictError, NotFoundError } from "../../vfs/errors";
+import { ConflictError, NotFoundError, RefusedError } from "../../vfs/errors";
 import { colours, EXIT, type Io, UsageError } from "../io";
 import { clusterName } from "../cluster-name";
 import { specOverlay } from "../create-flags";
-import { openStore } from "../store-url";
+import { openStore } from "../open-store";
 
 export const EDIT_HELP = `Usage: kstate edit cluster [NAME] [--set PATH=VALUE]… [--unset PATH]… [--state URL]
        kstate edit ig --name CLUSTER GROUP [--set PATH=VALUE]… [--unset PATH]… [--state URL]
@@ -52,7 +53,7 @@ function body(text: string): string {
 
 function runEditor(io: Io, file: string): void {
   const result = spawnSync("/bin/sh", ["-c", `${editorCommand(io)} "$1"`, "kstate-editor", file], { stdio: "inherit", env: { ...process.env, ...io.env } as NodeJS.ProcessEnv });
-  if (result.error || result.status !== 0) throw new Error(`the editor (${editorCommand(io)}) failed${result.status !== null ? ` with exit code ${result.status}` : ""}: ${result.error?.message ?? "see its output above"}`);
+  if (result.error || result.status !== 0) throw new RefusedError(`the editor (${editorCommand(io)}) failed${result.status !== null ? ` with exit code ${result.status}` : ""}: ${result.error?.message ?? "see its output above"}`);
 }
 
 export async function edit(argv: string[], io: Io): Promise<number> {
@@ -73,10 +74,16 @@ export async function edit(argv: string[], io: Io): Promise<number> {
   const overlay = values.set || values.unset ? specOverlay(values.set ?? [], values.unset ?? []) : undefined;
 
   const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
-  const stored: StoredDocument | undefined = group === undefined ? await store.requireConfig(cluster) : await store.readInstanceGroup(cluster, group);
+  // Without an editor the change is planned on one reading of the cluster (the document and the
+  // rest, for validating the whole), and written conditional on it; with one, the document is read
+  // now and the cluster again when the editor is done (time passes there).
+  readPolicyAhead(store.root);
+  const read = overlay ? await store.readCluster(cluster) : undefined;
+  const stored: StoredDocument | undefined = group === undefined ? (read ? read.config ?? store.noSuchCluster(cluster) : await store.requireConfig(cluster))
+    : read ? read.groups.get(group) : await store.readInstanceGroup(cluster, group);
   if (!stored) throw new NotFoundError(`instance group ${JSON.stringify(group)} of ${cluster} not found in ${store.root.url}`, { url: store.instanceGroupPath(cluster, group!).url });
   const file = group === undefined ? "config" : `instancegroup/${group}`;
-  const plan = (doc: Document) => planDocuments(store, { name: cluster, edits: [{ file, content: doc, basedOn: stored.revision }] });
+  const plan = (doc: Document) => planDocuments(store, { name: cluster, edits: [{ file, content: doc, basedOn: stored.revision }] }, new Date(), read);
   if (overlay) {
     // As kops: unsetting a field that is not there is a mistake (a typo, say), not a no-op.
     for (const u of values.unset ?? []) {

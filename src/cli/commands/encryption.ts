@@ -4,9 +4,8 @@ import { clearEncryptionPolicy, setEncryptionPolicy } from "../../ops/encryption
 import { describePolicy, POLICY_FILE, policyText, readPolicy } from "../../store/encryption-policy";
 import { storeEncryption } from "../../store/secrets";
 import { keyringOf, probeKeys } from "../../vfs/encrypted";
-import { openPath } from "../../vfs";
 import { colours, EXIT, type Io, UsageError } from "../io";
-import { encryptionFromEnv, requireStoreFolder, stateStore } from "../store-url";
+import { encryptionFromEnv, openRawStore, requireStoreFolder } from "../open-store";
 
 export const ENCRYPTION_HELP = `Usage: kstate encryption show [--state URL]
        kstate encryption set (--passphrase-file FILE | --kms-key-id ID) [--encrypt-patterns LIST] [--encrypt-breaks-kops] [--state URL]
@@ -42,7 +41,7 @@ export async function encryption(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { state: { type: "string" } } });
   const [action, ...extra] = positionals;
   if (extra.length > 0) throw new UsageError(`unexpected ${JSON.stringify(extra[0])}`);
-  const root = openPath(stateStore(values.state, io.env));
+  const root = openRawStore(values.state, io.env);
   const c = colours(io);
   switch (action) {
     case "show": {

@@ -2,14 +2,14 @@
 import * as fs from "node:fs";
 import * as nodePath from "node:path";
 import { parseArgs } from "node:util";
-import { ClusterStore } from "../../store/cluster-store";
-import { openPath } from "../../vfs";
+import { ClusterStore, mapLimit } from "../../store/cluster-store";
+import { CONFIG_FILE } from "../../store/layout";
 import { EXIT, type Io, UsageError } from "../io";
 import { clusterName } from "../cluster-name";
 import {
   BASE_COPY_DIR, type ExportBase, folderFiles, isSecretFile, localChanges, readRecord, sha256, writeBaseCopy, writeFolderFile, writeRecord,
 } from "../export-record";
-import { openStore, stateStore } from "../store-url";
+import { openRawStore, openStore, openUrl, readsOnly } from "../open-store";
 
 export const EXPORT_HELP = `Usage: kstate export [NAME] --to DIR [--include-secrets] [--force] [--state URL]
 
@@ -71,11 +71,13 @@ export async function exportCluster(argv: string[], io: Io): Promise<number> {
   if (!values.to) throw new UsageError("--to DIR is required");
   const dir = nodePath.resolve(values.to);
   const includeSecrets = values["include-secrets"] === true;
+  readsOnly(io.env);
   const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
-  await store.requireConfig(name);
-  // The stored bytes, as they are: client-side-encrypted files stay encrypted in the folder.
-  const source = openPath(stateStore(values.state, io.env)).join(name);
+  // The stored bytes, as they are: client-side-encrypted files stay encrypted in the folder. The
+  // listing says whether the cluster is there (a config among its files); then every file is read at once.
+  const source = openRawStore(values.state, io.env).join(name);
   const listed = await source.listTree();
+  if (!listed.some((f) => f.path === CONFIG_FILE)) store.noSuchCluster(name);
   const files = listed.filter((f) => includeSecrets || !isSecretFile(f.path));
 
   // A folder inside a file:// store would put the export's files among the store's own.
@@ -92,13 +94,17 @@ export async function exportCluster(argv: string[], io: Io): Promise<number> {
   }
 
   const record: ExportBase = { store: store.root.url, cluster: name, revisions: {}, sha256: {}, includeSecrets };
-  for (const f of files) {
+  // Small files, all at once (up to 64): the read is one round however many there are, within reason.
+  const read = await mapLimit(files, 64, async (f) => {
     const { data, revision } = await source.join(f.path).read();
     writeFolderFile(dir, f.path, data);
     writeBaseCopy(dir, f.path, data);
-    record.revisions[f.path] = revision;
-    record.sha256![f.path] = sha256(data);
-  }
+    return { revision, sha256: sha256(data) };
+  });
+  files.forEach((f, i) => {
+    record.revisions[f.path] = read[i]!.revision;
+    record.sha256![f.path] = read[i]!.sha256;
+  });
   // What an earlier export of this cluster wrote and this one does not: gone from the store (or a
   // secret no longer asked for). Unchanged since, or --force: either way the user let it go.
   const earlier = previous?.store === record.store && previous.cluster === name ? Object.keys(previous.revisions) : [];
@@ -107,7 +113,7 @@ export async function exportCluster(argv: string[], io: Io): Promise<number> {
   for (const f of folderFiles(nodePath.join(dir, BASE_COPY_DIR))) if (!Object.hasOwn(record.revisions, f)) writeBaseCopy(dir, f, undefined);
   writeRecord(dir, record);
 
-  const target = openPath(dir);
+  const target = openUrl(dir, io.env);
   const skipped = listed.length - files.length;
   if (includeSecrets && files.some((f) => isSecretFile(f.path))) io.stderr.write(`warning: ${target.url} holds secrets and private keys, in plain text unless the store encrypts them client side; do not commit it to shared git\n`);
   io.stdout.write(`Exported ${files.length} file(s) of ${name} to ${target.url}${gone.length ? `, removed ${gone.length} the store no longer has` : ""}${skipped ? ` (${skipped} secret file(s) left out; --include-secrets to export them)` : ""}.\n`);

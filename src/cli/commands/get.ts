@@ -4,7 +4,7 @@ import { NotFoundError } from "../../vfs/errors";
 import { EXIT, type Io, UsageError } from "../io";
 import { clusterName, clusterNames } from "../cluster-name";
 import { allTables, clusterTable, instanceGroupTable } from "../kops-tables";
-import { openStore, requireStoreFolder } from "../store-url";
+import { openStore, readsOnly, requireStoreFolder } from "../open-store";
 
 export const GET_HELP = `Usage:
   kstate get clusters [NAME...] [-o table|yaml|json]
@@ -38,6 +38,7 @@ export async function get(argv: string[], io: Io): Promise<number> {
   const output = values.output ?? "table";
   if (!["table", "yaml", "json"].includes(output)) throw new UsageError(`-o must be table, yaml or json (got ${output})`);
   const [what, ...names] = positionals;
+  readsOnly(io.env);
   const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
   const print = (docs: { text: string; doc: Doc }[], tables: () => string) => {
     if (output === "yaml") io.stdout.write(docs.map((d) => (d.text.endsWith("\n") ? d.text : `${d.text}\n`)).join("---\n"));
@@ -45,9 +46,10 @@ export async function get(argv: string[], io: Io): Promise<number> {
     else if (output === "json") io.stdout.write(`${JSON.stringify(what === "cluster" && docs.length === 1 ? docs[0]!.doc : docs.map((d) => d.doc), null, 2)}\n`);
     else io.stdout.write(tables());
   };
-  const cluster = async (name: string) => {
-    const c = await store.requireConfig(name);
-    return { text: c.text, doc: c.doc.toJS() as Doc };
+  // The config and the groups' listing at once, then the groups: two rounds of requests.
+  const clusterWithGroups = async (name: string) => {
+    const { config = store.noSuchCluster(name), groups } = await store.readCluster(name);
+    return { config: { text: config.text, doc: config.doc.toJS() as Doc }, groups };
   };
   switch (what) {
     case "clusters":
@@ -87,8 +89,7 @@ export async function get(argv: string[], io: Io): Promise<number> {
     case "igs":
     case "instancegroups": {
       const name = clusterName("get ig", undefined, values.name, io.env);
-      const config = await cluster(name);
-      const groups = await store.readInstanceGroups(name);
+      const { config, groups } = await clusterWithGroups(name);
       const wanted = names.length > 0 ? names : [...groups.keys()];
       const docs = wanted.map((g) => {
         const d = groups.get(g);
@@ -100,8 +101,9 @@ export async function get(argv: string[], io: Io): Promise<number> {
     }
     case "all": {
       const name = clusterName("get all", names, values.name, io.env);
-      const config = await cluster(name);
-      const groups = [...(await store.readInstanceGroups(name)).values()].map((d) => ({ text: d.text, doc: d.doc.toJS() as Doc }));
+      const read = await clusterWithGroups(name);
+      const config = read.config;
+      const groups = [...read.groups.values()].map((d) => ({ text: d.text, doc: d.doc.toJS() as Doc }));
       if (groups.length === 0) io.stderr.write("No instance groups found\n"); // as kops says it
       print([config, ...groups], () => allTables(config.doc, groups.map((g) => g.doc)));
       return EXIT.ok;

@@ -6,10 +6,11 @@ import {
 } from "../../ops/history";
 import { describeChanges, type FieldChange } from "../../ops/plan";
 import { ClusterStore } from "../../store/cluster-store";
+import { readPolicyAhead } from "../../store/policy-guard";
 import { CONFIG_FILE } from "../../store/layout";
 import { colours, EXIT, type Io, confirm, table, UsageError } from "../io";
 import { clusterName } from "../cluster-name";
-import { openStore } from "../store-url";
+import { openStore } from "../open-store";
 
 export const HISTORY_HELP = `Usage: kstate history [NAME] [--file FILE] [--diff REV1 REV2] [--state URL]
 
@@ -116,10 +117,16 @@ export async function rollback(argv: string[], io: Io): Promise<number> {
   if (toTime !== undefined && values.file !== undefined) throw new UsageError("--to-time rolls back every document of the cluster; --file goes with --to REV");
   if (values["include-pki"] && toTime === undefined) throw new UsageError("--include-pki goes with --to-time; to roll back one pki/ file, give --file pki/… --to REV");
   const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
+  // The cluster as it is now is read beside its past; the pki/ files to restore beside the plan.
+  readPolicyAhead(store.root);
+  const reading = store.readCluster(name);
+  reading.catch(() => {}); // awaited by the plan, unless reading the past fails first
   const { edits, pki, when } = await pastOf(store, name, { ...values, includePki: values["include-pki"] === true, toTime });
-  const plan = await planDocuments(store, { name, edits });
+  const restoring = planPkiRestore(store, name, pki);
+  restoring.catch(() => {}); // awaited once the plan is checked
+  const plan = await planDocuments(store, { name, edits }, new Date(), reading);
   checkPlan(store, plan);
-  const restores = await planPkiRestore(store, name, pki);
+  const restores = await restoring;
 
   const c = colours(io);
   const lines = describeChanges({ changes: [...plan.changes, ...restores.map((r) => r.change)] });

@@ -5,11 +5,12 @@ import { newInstanceGroup } from "../../ops/instance-group";
 import { describeChanges, timestamp } from "../../ops/plan";
 import { validationError } from "../../ops/validate";
 import { ClusterStore } from "../../store/cluster-store";
+import { readPolicyAhead } from "../../store/policy-guard";
 import { AlreadyExistsError, NotFoundError } from "../../vfs/errors";
 import { clusterName } from "../cluster-name";
 import { formatDocuments } from "../document-output";
 import { colours, confirm, EXIT, type Io, UsageError } from "../io";
-import { openStore } from "../store-url";
+import { openStore } from "../open-store";
 
 export const CREATE_IG_HELP = `Usage: kstate create ig GROUP [--name CLUSTER] [--role Node|ControlPlane|Bastion|APIServer]
          [--subnet S1,S2] [--zone Z1,Z2] [--machine-type TYPE] [--image IMAGE] [--min N] [--max N]
@@ -56,8 +57,11 @@ export async function createInstanceGroup(argv: string[], io: Io): Promise<numbe
   if (values.output !== undefined && values.output !== "yaml" && values.output !== "json") throw new UsageError(`-o must be yaml or json (got ${values.output})`);
   const cluster = clusterName("create ig", undefined, values.name, io.env);
   const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
-  const config = await store.requireConfig(cluster);
-  if (await store.readInstanceGroup(cluster, group)) throw new AlreadyExistsError(`instance group ${JSON.stringify(group)} of ${cluster} exists already in ${store.root.url}; change it with kstate edit ig ${group} --name ${cluster}`);
+  // One reading of the cluster: the plan's, the check that the group is new, and the write's base.
+  if (!values["dry-run"]) readPolicyAhead(store.root);
+  const read = await store.readCluster(cluster);
+  const config = read.config ?? store.noSuchCluster(cluster);
+  if (read.groups.has(group)) throw new AlreadyExistsError(`instance group ${JSON.stringify(group)} of ${cluster} exists already in ${store.root.url}; change it with kstate edit ig ${group} --name ${cluster}`);
   const made = newInstanceGroup(config.doc.toJS() as Record<string, unknown>, group, {
     ...(values.role !== undefined ? { role: values.role } : {}),
     ...(values.subnet !== undefined ? { subnets: list(values.subnet)! } : {}),
@@ -68,7 +72,7 @@ export async function createInstanceGroup(argv: string[], io: Io): Promise<numbe
     ...(values.max !== undefined ? { maxSize: count("--max", values.max)! } : {}),
   }, timestamp(new Date()));
   if ("problem" in made) throw validationError(cluster, [{ file: `instancegroup/${group}`, ...made.problem }]);
-  const plan = await planDocuments(store, { name: cluster, edits: [{ file: `instancegroup/${group}`, content: made.doc, basedOn: "absent" }] });
+  const plan = await planDocuments(store, { name: cluster, edits: [{ file: `instancegroup/${group}`, content: made.doc, basedOn: "absent" }] }, new Date(), read);
   checkPlan(store, plan);
   const human = values.output ? io.stderr : io.stdout;
   human.write(`${colours(io, values.output ? "stderr" : "stdout").bold(`Cluster ${cluster}`)} in ${store.root.url}\n${describeChanges(plan).map((l) => `  ${l}`).join("\n")}\n`);
@@ -91,10 +95,12 @@ export async function deleteInstanceGroup(argv: string[], io: Io): Promise<numbe
   if (!group || rest.length > 0) throw new UsageError("delete ig takes one group name: kstate delete ig GROUP --name CLUSTER");
   const cluster = clusterName("delete ig", undefined, values.name, io.env);
   const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
-  await store.requireConfig(cluster);
-  const stored = await store.readInstanceGroup(cluster, group);
+  readPolicyAhead(store.root);
+  const read = await store.readCluster(cluster);
+  if (!read.config) store.noSuchCluster(cluster);
+  const stored = read.groups.get(group);
   if (!stored) throw new NotFoundError(`instance group ${JSON.stringify(group)} of ${cluster} not found in ${store.root.url}`, { url: store.instanceGroupPath(cluster, group).url });
-  const plan = await planDocuments(store, { name: cluster, edits: [{ file: `instancegroup/${group}`, content: null, basedOn: stored.revision }] });
+  const plan = await planDocuments(store, { name: cluster, edits: [{ file: `instancegroup/${group}`, content: null, basedOn: stored.revision }] }, new Date(), read);
   checkPlan(store, plan);
   const c = colours(io);
   io.stdout.write(`${c.bold(`Cluster ${cluster}`)} in ${store.root.url}\n${describeChanges(plan).map((l) => `  ${l}`).join("\n")}\n`);

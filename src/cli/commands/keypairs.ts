@@ -13,10 +13,10 @@ import { newDocument, stringifyYaml } from "../../store/yaml";
 import { applyKeypairPlan, isNoop, type KeypairItem, type KeypairPlan, listKeypairs, planDistrustKeypair, planGenerateKeypair, planImportKeypair, planPromoteKeypair, planTrustKeypair, readKeypairMaterial } from "../../ops/keypairs";
 import { parseGoDuration } from "../../ops/duration";
 import { buildAdminKubeconfig, DEFAULT_ADMIN_LIFETIME_SECONDS, mergeKubeconfig } from "../../ops/kubeconfig";
-import { isEnvelope, openPath } from "../../vfs";
+import { isEnvelope } from "../../vfs";
 import { colours, EXIT, type Io, table, UsageError } from "../io";
 import { clusterName } from "../cluster-name";
-import { openStore } from "../store-url";
+import { encryptionFromEnv, openStore, openUrl } from "../open-store";
 
 const CLUSTER_OPTIONS = `  --state URL       the state store (default: KSTATE_STATE_STORE, KOPS_STATE_STORE, then kops's config file)
   --name CLUSTER    the cluster (default: KOPS_CLUSTER_NAME, as for kops)`;
@@ -157,7 +157,8 @@ async function carryOut(store: ClusterStore, plan: KeypairPlan, dryRun: boolean 
   io.stdout.write(`${c.green(plan.summary)}\n`);
   // Sealed by client-side encryption (the default patterns take in pki/private/**), the keyset is
   // kstate's to read: kops, nodeup and kops update cannot open it.
-  if (isEnvelope((await openPath(store.root.url).join(plan.cluster, ...plan.file.split("/")).read()).data)) {
+  // Without a key nothing is sealed: the written file is read back only with one.
+  if (encryptionFromEnv(io.env) && isEnvelope((await openUrl(store.root.url, io.env).join(plan.cluster, ...plan.file.split("/")).read()).data)) {
     io.stderr.write(`warning: ${plan.file} is sealed by client-side encryption; kops cannot open it (kops get keypairs skips it, kops update cluster fails). Store it with patterns that leave pki/ out (KSTATE_ENCRYPT_PATTERNS), or keep client-side encryption to clusters kops does not run.\n`);
   }
   return EXIT.ok;
@@ -174,10 +175,16 @@ function keysetArg(positionals: string[], verb: string): { keyset: string; rest:
   return { keyset, rest };
 }
 
-async function openCluster(state: string | undefined, cluster: string, io: Io): Promise<ClusterStore> {
+/**
+ * Runs `work` on the store beside the check that the cluster is there (one round of requests, not
+ * two); the cluster's absence is the error when both fail.
+ */
+async function inCluster<T>(state: string | undefined, cluster: string, io: Io, work: (store: ClusterStore) => Promise<T>): Promise<{ store: ClusterStore; result: T }> {
   const store = new ClusterStore(openStore(state, io.env, io.stderr));
-  await store.requireConfig(cluster);
-  return store;
+  const [config, result] = await Promise.allSettled([store.requireConfig(cluster), work(store)]);
+  if (config.status === "rejected") throw config.reason;
+  if (result.status === "rejected") throw result.reason;
+  return { store, result: result.value };
 }
 
 /** A date as kops's table prints it: the local calendar day. */
@@ -205,8 +212,9 @@ export async function getKeypairs(argv: string[], io: Io): Promise<number> {
   const keysets = named ? args : args.slice(1);
   const output = values.output ?? "table";
   if (!["table", "yaml", "json"].includes(output)) throw new UsageError(`-o must be table, yaml or json (got ${output})`);
-  const store = await openCluster(values.state, cluster, io);
-  const { items, warnings } = await listKeypairs(store, cluster, { names: keysets, distrusted: values.distrusted === true });
+  // The config (that the cluster is there) and the keysets at once.
+  const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
+  const [, { items, warnings }] = await Promise.all([store.requireConfig(cluster), listKeypairs(store, cluster, { names: keysets, distrusted: values.distrusted === true })]);
   for (const w of warnings) io.stderr.write(`warning: ${w}\n`);
   if (items.length === 0) {
     io.stderr.write(`kstate get: no keypairs found${keysets.length ? ` in ${keysets.join(", ")}` : ""} for cluster ${cluster}\n`);
@@ -231,9 +239,8 @@ export async function createKeypair(argv: string[], io: Io): Promise<number> {
   const material = values.cert !== undefined
     ? readKeypairMaterial({ text: readInput("--cert", values.cert), source: values.cert }, values.key !== undefined ? { text: readInput("--key", values.key), source: values.key } : undefined)
     : undefined;
-  const store = await openCluster(values.state, cluster, io);
   const options = { primary: values.primary === true };
-  const plan = material ? await planImportKeypair(store, cluster, keyset, material, options) : await planGenerateKeypair(store, cluster, keyset, options);
+  const { store, result: plan } = await inCluster(values.state, cluster, io, (store) => (material ? planImportKeypair(store, cluster, keyset, material, options) : planGenerateKeypair(store, cluster, keyset, options)));
   return carryOut(store, plan, values["dry-run"], io);
 }
 
@@ -242,16 +249,16 @@ export async function promoteKeypair(argv: string[], io: Io): Promise<number> {
   const { keyset, rest } = keysetArg(positionals, "promote");
   if (rest.length > 1) throw new UsageError("promote keypair takes one ID");
   const cluster = clusterName("promote keypair", undefined, values.name, io.env);
-  const store = await openCluster(values.state, cluster, io);
-  return carryOut(store, await planPromoteKeypair(store, cluster, keyset, rest[0]), values["dry-run"], io);
+  const { store, result: plan } = await inCluster(values.state, cluster, io, (store) => planPromoteKeypair(store, cluster, keyset, rest[0]));
+  return carryOut(store, plan, values["dry-run"], io);
 }
 
 export async function distrustKeypair(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: WRITE_OPTIONS });
   const { keyset, rest } = keysetArg(positionals, "distrust");
   const cluster = clusterName("distrust keypair", undefined, values.name, io.env);
-  const store = await openCluster(values.state, cluster, io);
-  return carryOut(store, await planDistrustKeypair(store, cluster, keyset, rest), values["dry-run"], io);
+  const { store, result: plan } = await inCluster(values.state, cluster, io, (store) => planDistrustKeypair(store, cluster, keyset, rest));
+  return carryOut(store, plan, values["dry-run"], io);
 }
 
 export async function trustKeypair(argv: string[], io: Io): Promise<number> {
@@ -259,8 +266,8 @@ export async function trustKeypair(argv: string[], io: Io): Promise<number> {
   const { keyset, rest } = keysetArg(positionals, "trust");
   if (rest.length === 0) throw new UsageError("trust keypair needs the ID(s) to trust");
   const cluster = clusterName("trust keypair", undefined, values.name, io.env);
-  const store = await openCluster(values.state, cluster, io);
-  return carryOut(store, await planTrustKeypair(store, cluster, keyset, rest), values["dry-run"], io);
+  const { store, result: plan } = await inCluster(values.state, cluster, io, (store) => planTrustKeypair(store, cluster, keyset, rest));
+  return carryOut(store, plan, values["dry-run"], io);
 }
 
 /** The name kops appends to the CN: the user's full name from the passwd entry (Go's user.Current().Name). */
@@ -297,9 +304,8 @@ export async function exportKubeconfig(argv: string[], io: Io): Promise<number> 
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-  const store = await openCluster(values.state, cluster, io);
   const userName = osUserName();
-  const entries = await buildAdminKubeconfig(store, cluster, { lifetimeSeconds, internal: values.internal === true, ...(userName ? { userName } : {}) });
+  const { result: entries } = await inCluster(values.state, cluster, io, (store) => buildAdminKubeconfig(store, cluster, { lifetimeSeconds, internal: values.internal === true, ...(userName ? { userName } : {}) }));
   for (const w of entries.warnings) io.stderr.write(`warning: ${w}\n`);
   const named = kubeconfigPath(values.kubeconfig, io.env);
   // A kubeconfig that is a link is written where it points, as kubectl and kops write it.

@@ -1,11 +1,10 @@
 import { parseArgs } from "node:util";
-import { syncCluster } from "../../ops/sync";
-import { openPath } from "../../vfs";
+import { applySync, planSync, type SyncResult } from "../../ops/migrate";
 import { readPolicy } from "../../store/encryption-policy";
 import { colours, EXIT, formatBytes, type Io, confirm, UsageError } from "../io";
 import { clusterName } from "../cluster-name";
 import { ProgressReporter } from "../progress";
-import { stateStore } from "../store-url";
+import { openUrl, readsOnly, stateStore } from "../open-store";
 
 export const MIGRATE_HELP = `Usage: kstate migrate [NAME] --to URL [--from URL] [--delete-source] [--concurrency N] [--dry-run] [--yes]
 
@@ -20,7 +19,8 @@ Options:
                      KOPS_STATE_STORE, kops_state_store in ~/.kops.yaml or --config FILE)
   --to URL           the store to move it to
   --delete-source    delete the source files after the destination verifies
-  --concurrency N    files in flight at once (default 16)
+  --concurrency N    files in flight at once (default: from 16, up to 64 while more in
+                     flight copies faster, as against a store far away)
   --dry-run          show what would move, write nothing
   --yes              do not ask for confirmation
   --state URL        same as --from
@@ -43,15 +43,17 @@ export async function migrate(argv: string[], io: Io): Promise<number> {
   // The source is found as every command finds its store (kops's config file included).
   const fromUrl = stateStore(values.from ?? values.state, io.env);
   if (!values.to) throw new UsageError("--to URL is required: the store to move the cluster to");
-  const concurrency = values.concurrency === undefined ? 16 : Number(values.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) throw new UsageError(`--concurrency must be a whole number from 1 to 256 (got ${values.concurrency})`);
-  const source = openPath(fromUrl).join(name);
-  const destination = openPath(values.to).join(name);
+  const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
+  if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256)) throw new UsageError(`--concurrency must be a whole number from 1 to 256 (got ${values.concurrency})`);
+  if (values["dry-run"]) readsOnly(io.env);
+  const source = openUrl(fromUrl, io.env).join(name);
+  const destination = openUrl(values.to, io.env).join(name);
   if (source.url === destination.url) throw new UsageError("--from and --to are the same store");
   const c = colours(io);
 
-  const destinationPolicy = (await readPolicy(openPath(values.to)))?.policy;
-  const plan = await syncCluster(source, destination, { dryRun: true, concurrency, destinationPolicy });
+  // The destination's policy is read beside the listings; what is shown is what is applied.
+  const planned = await planSync(source, destination, { concurrency, destinationPolicy: readPolicy(openUrl(values.to, io.env)).then((p) => p?.policy) });
+  const plan = planned.result;
   io.stdout.write(`${c.bold(`Migrate ${name}`)}\n  from ${source.url}\n  to   ${destination.url}\n`);
   io.stdout.write(`  copy ${plan.filesCopied} of ${plan.filesTotal} files (${formatBytes(plan.bytesCopied)} of ${formatBytes(plan.bytesTotal)}); ${plan.filesAlreadyThere} already there\n`);
   io.stdout.write(`  spec.configBase at the destination: ${plan.configBase}\n`);
@@ -66,13 +68,17 @@ export async function migrate(argv: string[], io: Io): Promise<number> {
     if (!(await confirm(io, "Proceed?", "migrate"))) return EXIT.failure;
   }
   const progress = new ProgressReporter(io, "copying");
-  const result = await syncCluster(source, destination, {
-    concurrency,
-    destinationPolicy,
-    deleteSource: values["delete-source"] === true,
-    onProgress: (p) => progress.update(p),
-  });
-  progress.finish();
+  let result: SyncResult;
+  try {
+    result = await applySync(planned, {
+      concurrency,
+      deleteSource: values["delete-source"] === true,
+      onProgress: (p) => progress.update(p),
+    });
+  } finally {
+    // A failure's message goes on a line of its own, and the bar is not drawn again after it.
+    progress.finish();
+  }
   io.stdout.write(`${c.green("Migrated")} ${name}: ${result.filesCopied} file(s) copied (${formatBytes(result.bytesCopied)}${result.serverSideCopies ? `, ${result.serverSideCopies} by the server` : ""}), ${result.filesTotal} verified${result.sourceDeleted ? ", source deleted" : ""}.\n`);
   io.stdout.write(`Point kops at the new store: export KOPS_STATE_STORE=${values.to}\n`);
   return nothingToDo ? EXIT.nothingToDo : EXIT.ok;

@@ -4,13 +4,13 @@ import { parseArgs } from "node:util";
 import { hasConflictMarkers, mergeFile } from "../../ops/three-way";
 import { ClusterStore } from "../../store/cluster-store";
 import { isKopsFile } from "../../store/layout";
-import { ConflictError, openPath, readIfPresent, type ReadResult, ValidationError } from "../../vfs";
+import { ConflictError, readIfPresent, type ReadResult, ValidationError } from "../../vfs";
 import { clusterName } from "../cluster-name";
 import {
   BASE_COPY_DIR, type ExportBase, folderFiles, isSecretFile, readBaseCopy, readFolderFile, readRecord, sha256, writeBaseCopy, writeFolderFile, writeRecord,
 } from "../export-record";
 import { colours, EXIT, type Io, UsageError } from "../io";
-import { openStore, stateStore } from "../store-url";
+import { openRawStore, openStore } from "../open-store";
 
 export const PULL_HELP = `Usage: kstate pull [NAME] DIR [--state URL]
 
@@ -79,7 +79,7 @@ export async function pull(argv: string[], io: Io): Promise<number> {
   await store.requireConfig(name);
 
   // The stored bytes, as export copied them (client-side-encrypted files stay encrypted).
-  const source = openPath(stateStore(values.state, io.env)).join(name);
+  const source = openRawStore(values.state, io.env).join(name);
   const includeSecrets = record.includeSecrets ?? Object.keys(record.revisions).some(isSecretFile);
   const stored = new Map<string, string>();
   for (const f of await source.listTree()) {

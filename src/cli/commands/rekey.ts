@@ -4,7 +4,7 @@ import { rekeyCluster } from "../../ops/rekey";
 import { ClusterStore } from "../../store/cluster-store";
 import { colours, EXIT, type Io, UsageError } from "../io";
 import { clusterName } from "../cluster-name";
-import { encryptionFromEnv, openStore } from "../store-url";
+import { encryptionFromEnv, openStore } from "../open-store";
 
 export const REKEY_HELP = `Usage: kstate rekey [NAME] [--state URL]
 

@@ -12,14 +12,15 @@ import { listSecrets } from "../../ops/list-secrets";
 import { describeChanges } from "../../ops/plan";
 import { checkTypedSecret, isTypedSecret, TYPED_SECRETS } from "../../ops/typed-secrets";
 import { ClusterStore } from "../../store/cluster-store";
+import { readPolicyAhead } from "../../store/policy-guard";
 import { encodeSecret, SECRET_NAME, secretHash } from "../../store/secrets";
 import { newDocument, stringifyYaml } from "../../store/yaml";
-import { isEnvelope, openPath } from "../../vfs";
+import { isEnvelope } from "../../vfs";
 import { NotFoundError, RefusedError } from "../../vfs/errors";
 import { colours, confirm, EXIT, type Io, table, UsageError } from "../io";
 import { readInputFile } from "../input-file";
 import { clusterName } from "../cluster-name";
-import { openStore, stateStore } from "../store-url";
+import { encryptionFromEnv, openRawStore, openStore } from "../open-store";
 
 /**
  * The cluster: the --name flag, else KOPS_CLUSTER_NAME, as for every command. --cluster, which
@@ -106,7 +107,7 @@ Exit codes: 0 done, 1 failure (e.g. no such secret), 2 usage error, 3 it changed
 
 /** Whether the store sealed what it just wrote at `secrets/NAME` (kops cannot open a sealed file). */
 async function sealed(state: string | undefined, io: Io, cluster: string, name: string): Promise<boolean> {
-  const raw = openPath(stateStore(state, io.env)).join(cluster, "secrets", name);
+  const raw = openRawStore(state, io.env).join(cluster, "secrets", name);
   return isEnvelope((await raw.read()).data);
 }
 
@@ -139,8 +140,10 @@ export async function createSecret(argv: string[], io: Io): Promise<number> {
   else if (value.length === 0) throw new UsageError("the secret's value is empty");
 
   const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
-  await store.requireConfig(cluster);
+  // The cluster and the secret read at once; the write is conditional on them.
+  if (!values["dry-run"]) readPolicyAhead(store.root);
   const plan = await planDocuments(store, { name: cluster, edits: [{ file: `secrets/${name}`, content: Buffer.from(encodeSecret(value)) }] });
+  if (!plan.existed) store.noSuchCluster(cluster);
   checkPlan(store, plan);
   const what = `secret ${name} of ${cluster}`;
   const change = plan.changes[0];
@@ -158,7 +161,7 @@ export async function createSecret(argv: string[], io: Io): Promise<number> {
   }
   await applyDocuments(store, plan);
   io.stdout.write(`${colours(io).green(change.action === "create" ? "Created" : "Replaced")} ${what} (sha256 ${secretHash(value)}).\n`);
-  if (isTypedSecret(name) && await sealed(values.state, io, cluster, name)) {
+  if (isTypedSecret(name) && encryptionFromEnv(io.env) && await sealed(values.state, io, cluster, name)) {
     io.stderr.write(`warning: secrets/${name} is sealed by client-side encryption; kops cannot open it, so kops update cluster will fail on it. Store it again with patterns that leave it out (KSTATE_ENCRYPT_PATTERNS), or keep client-side encryption to clusters kops does not run.\n`);
   }
   return EXIT.ok;
@@ -174,18 +177,15 @@ export async function deleteSecret(argv: string[], io: Io): Promise<number> {
   if (name.includes("/") || name === "." || name === "..") throw new UsageError(`secret name ${JSON.stringify(name)}: a secret is a file directly under secrets/`);
   const cluster = clusterName("delete secret", undefined, values.name, io.env);
   const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
-  await store.requireConfig(cluster);
-  const file = store.cluster(cluster).join("secrets", name);
-  let revision: string;
-  try {
-    revision = (await file.stat()).revision;
-  } catch (e) {
+  // The cluster and the secret read at once; the delete is conditional on the revision read.
+  if (!values["dry-run"]) readPolicyAhead(store.root);
+  const plan = await planDocuments(store, { name: cluster, edits: [{ file: `secrets/${name}`, content: null }] });
+  if (!plan.existed) store.noSuchCluster(cluster);
+  if (!plan.files.some((f) => f.file === `secrets/${name}`)) {
     // kops's `delete secret sshpublickey` deletes the admin SSH key; here the name is only ever the file.
     const hint = name === LEGACY_SSH_SECRET ? ` (the admin SSH key is deleted with kstate delete sshpublickey --name ${cluster})` : "";
-    if (NotFoundError.isInstance(e)) throw new NotFoundError(`secret ${JSON.stringify(name)} of ${cluster} not found in ${store.root.url}${hint}`, { url: file.url });
-    throw e;
+    throw new NotFoundError(`secret ${JSON.stringify(name)} of ${cluster} not found in ${store.root.url}${hint}`, { url: store.cluster(cluster).join("secrets", name).url });
   }
-  const plan = await planDocuments(store, { name: cluster, edits: [{ file: `secrets/${name}`, content: null, basedOn: revision }] });
   checkPlan(store, plan);
   const c = colours(io);
   io.stdout.write(`${c.bold(`Cluster ${cluster}`)} in ${store.root.url}\n${describeChanges(plan).map((l) => `  ${l}`).join("\n")}\n`);
@@ -209,8 +209,8 @@ export async function getSecrets(argv: string[], io: Io): Promise<number> {
   const output = values.output ?? "table";
   if (!["table", "yaml", "json", "plaintext"].includes(output)) throw new UsageError(`-o must be table, yaml, json or plaintext (got ${output})`);
   const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
-  await store.requireConfig(cluster);
-  const rows = await listSecrets(store.cluster(cluster).join("secrets"), openPath(stateStore(values.state, io.env)).join(cluster, "secrets"), names);
+  // That the cluster is there, and the secrets' listing, at once; then the secrets.
+  const [, rows] = await Promise.all([store.requireConfig(cluster), listSecrets(store.cluster(cluster).join("secrets"), openRawStore(values.state, io.env).join(cluster, "secrets"), names)]);
   for (const missing of names.filter((n) => !rows.some((r) => r.name === n))) io.stderr.write(`kstate get secrets: secret ${JSON.stringify(missing)} not found\n`);
   if (rows.some((r) => r.name === LEGACY_SSH_SECRET) && output !== "plaintext") io.stderr.write(`note: ${legacySshKeyNotice(cluster)}`);
   for (const r of rows) if (r.problem) io.stderr.write(`kstate get secrets: ${r.problem}\n`);

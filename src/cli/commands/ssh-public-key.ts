@@ -3,13 +3,13 @@
  * keeps it (pki/ssh/public/admin/<md5 fingerprint in hex>, the key file's bytes).
  */
 import { parseArgs } from "node:util";
-import { applyAdminSshKey, type AdminSshKeyPlan, LEGACY_SSH_SECRET, legacySshKeyNotice, planClusterSshKey, planDeleteAdminSshKeys, readAdminSshKeys, type StoredSshKey } from "../../ops/admin-ssh-key";
+import { applyAdminSshKey, type AdminSshKeyPlan, LEGACY_SSH_SECRET, legacySshKeyNotice, planClusterSshKey, planDeleteAdminSshKeys, readAdminSshKeys } from "../../ops/admin-ssh-key";
 import { ClusterStore } from "../../store/cluster-store";
 import { NotFoundError } from "../../vfs/errors";
 import { clusterName } from "../cluster-name";
 import { readInputFile } from "../input-file";
 import { colours, confirm, EXIT, type Io, table, UsageError } from "../io";
-import { openStore } from "../store-url";
+import { openStore } from "../open-store";
 
 const CLUSTER_OPTIONS = `  --state URL       the state store (default: KSTATE_STATE_STORE, KOPS_STATE_STORE, then kops's config file)
   --name CLUSTER    the cluster (or the argument; default KOPS_CLUSTER_NAME, as for kops)`;
@@ -97,9 +97,9 @@ export async function createSshPublicKey(argv: string[], io: Io): Promise<number
   if (values["ssh-public-key"] !== undefined && values.pubkey !== undefined && values.pubkey !== file) throw new UsageError("two key files: give -i FILE once");
   const input = await readInputFile("-i", file, io);
   const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
-  const plan = await planClusterSshKey(store, cluster, input.data, input.source, { replace: values.replace === true || values.force === true });
+  const [plan, legacy] = await Promise.all([planClusterSshKey(store, cluster, input.data, input.source, { replace: values.replace === true || values.force === true }), legacyFile(store, cluster)]);
   const key = plan.key;
-  if (await legacyFile(store, cluster)) io.stderr.write(`note: ${legacySshKeyNotice(cluster)}`);
+  if (legacy) io.stderr.write(`note: ${legacySshKeyNotice(cluster)}`);
   if (plan.lines.length === 0) {
     io.stdout.write(`Cluster ${cluster} already has admin SSH key ${key.fingerprint}: nothing to do.\n`);
     return EXIT.nothingToDo;
@@ -185,9 +185,9 @@ export async function getSshPublicKeys(argv: string[], io: Io): Promise<number> 
   if (!["table", "yaml", "json"].includes(output)) throw new UsageError(`-o must be table, yaml or json (got ${output})`);
   const cluster = clusterName("get sshpublickeys", positionals.slice(1), values.name, io.env);
   const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
-  await store.requireConfig(cluster);
-  const keys: StoredSshKey[] = await readAdminSshKeys(store, cluster);
-  if (await legacyFile(store, cluster)) io.stderr.write(`note: ${legacySshKeyNotice(cluster)}`);
+  // That the cluster is there, the keys and the legacy file, at once.
+  const [, keys, legacy] = await Promise.all([store.requireConfig(cluster), readAdminSshKeys(store, cluster), legacyFile(store, cluster)]);
+  if (legacy) io.stderr.write(`note: ${legacySshKeyNotice(cluster)}`);
   // As kops: the key's fingerprint, or an empty ID for a file that holds no key.
   const items = keys.map((k) => ({ id: k.fingerprint ?? "", publicKey: k.publicKey }));
   for (const k of keys) if (k.problem) io.stderr.write(`kstate get sshpublickeys: ${k.problem}\n`);
@@ -206,8 +206,8 @@ export async function deleteSshPublicKey(argv: string[], io: Io): Promise<number
   });
   const cluster = clusterName("delete sshpublickey", positionals.slice(1), values.name, io.env);
   const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
-  await store.requireConfig(cluster);
-  const plan = planDeleteAdminSshKeys(cluster, await readAdminSshKeys(store, cluster));
+  const [, keys] = await Promise.all([store.requireConfig(cluster), readAdminSshKeys(store, cluster)]);
+  const plan = planDeleteAdminSshKeys(cluster, keys);
   if (plan.lines.length === 0) {
     io.stdout.write(`Cluster ${cluster} has no admin SSH key: nothing to do.\n`);
     return EXIT.nothingToDo;

@@ -3,9 +3,11 @@ import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { syncCluster } from "../../src/ops/sync";
+import { applySync, planSync, syncCluster } from "../../src/ops/migrate";
 import { parseYaml } from "../../src/store/yaml";
 import { NotFoundError, openPath, resetMemoryStore, type VfsPath } from "../../src/vfs";
+import { ForwardingPath } from "../../src/vfs/forwarding-path";
+import type { ListTreeOptions } from "../../src/vfs/path";
 import { makeGcsBucket, makeS3Bucket, openOptions, uniqueName } from "../support/env";
 
 const CLUSTER = "move.k8s.example.com";
@@ -34,6 +36,46 @@ async function populate(folder: VfsPath): Promise<Record<string, Buffer>> {
   await folder.join("config").write(CONFIG.replace("SOURCE", folder.url));
   for (const [p, data] of Object.entries(files)) await folder.join(p).write(data);
   return files;
+}
+
+/** A real path that counts the reads and listings made through it, by kind and file. */
+class CountingPath extends ForwardingPath {
+  constructor(inner: VfsPath, private readonly root: string, readonly counts: Map<string, number>) {
+    super(inner);
+  }
+
+  private count(kind: string): void {
+    const key = `${kind} ${this.url.slice(this.root.length) || "/"}`;
+    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+  }
+
+  join(...names: string[]): VfsPath {
+    return new CountingPath(this.inner.join(...names), this.root, this.counts);
+  }
+
+  override read() {
+    this.count("read");
+    return super.read();
+  }
+
+  override readStream() {
+    this.count("read");
+    return super.readStream();
+  }
+
+  override stat() {
+    this.count("stat");
+    return super.stat();
+  }
+
+  override listTree(options?: ListTreeOptions) {
+    this.count("listTree");
+    return super.listTree(options);
+  }
+}
+
+function counted(path: VfsPath): CountingPath {
+  return new CountingPath(path, path.url, new Map());
 }
 
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
@@ -107,6 +149,35 @@ describe("syncCluster moves a cluster between stores", function () {
 
   it("a source without a cluster is NotFound", async function () {
     await assert.rejects(syncCluster(openPath(await ends.memfs!()).join(CLUSTER), openPath(await ends.memfs!()).join(CLUSTER)), (e: unknown) => NotFoundError.isInstance(e));
+  });
+
+  it("reads once: the plan's listings and config are what the copy uses; each source file is read once, by its copy", async function () {
+    const source = counted(openPath(await ends.memfs!()).join(CLUSTER));
+    const destination = counted(openPath(await ends.memfs!()).join(CLUSTER));
+    const files = await populate(source);
+    source.counts.clear();
+    const plan = await planSync(source, destination);
+    assert.deepEqual(Object.fromEntries(source.counts), { "listTree /": 1, "read /config": 1 });
+    assert.deepEqual(Object.fromEntries(destination.counts), { "listTree /": 1 });
+    assert.equal(plan.result.filesCopied, Object.keys(files).length + 1);
+    source.counts.clear();
+    destination.counts.clear();
+    const result = await applySync(plan);
+    assert.equal(result.verified, true);
+    assert.equal(result.filesCopied, Object.keys(files).length + 1);
+    assert.deepEqual(Object.fromEntries(source.counts), Object.fromEntries(Object.keys(files).map((p) => [`read /${p}`, 1])), "no listing, no config read: only each file's copy");
+    assert.deepEqual(Object.fromEntries(destination.counts), { "listTree /": 1 }, "one listing, to verify");
+  });
+
+  it("applies the plan it was given: a file added to the source after the plan is not copied", async function () {
+    const source = openPath(await ends.memfs!()).join(CLUSTER);
+    const destination = openPath(await ends.memfs!()).join(CLUSTER);
+    const files = await populate(source);
+    const plan = await planSync(source, destination);
+    await source.join("late.txt").write("after the plan");
+    const result = await applySync(plan);
+    assert.equal(result.filesCopied, Object.keys(files).length + 1);
+    await assert.rejects(destination.join("late.txt").read(), (e: unknown) => NotFoundError.isInstance(e));
   });
 
   it("reports progress up to every file and byte", async function () {

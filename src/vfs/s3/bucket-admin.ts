@@ -1,40 +1,32 @@
 import type * as S3 from "@aws-sdk/client-s3";
-import { env } from "./backend";
-import type { BucketAdmin, BucketEncryption, BucketSettings, NewBucket } from "./bucket";
-import { AlreadyExistsError, BackendError, describe } from "./errors";
-import { loadSdk, type S3Backend } from "./s3";
-
-function nameOf(e: unknown): string {
-  return (e as { name?: string; Code?: string }).name ?? "";
-}
-
-function statusOf(e: unknown): number | undefined {
-  return (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-}
+import type { BucketAdmin, BucketEncryption, BucketSettings, NewBucket } from "../bucket";
+import { AlreadyExistsError, BackendError, describe } from "../errors";
+import { classifyS3, nameOf, statusOf } from "./answers";
+import { loadSdk, type S3Session } from "./session";
 
 /** Bucket settings on S3: versioning, default encryption, public access block, forced deletes. */
 export class S3BucketAdmin implements BucketAdmin {
   readonly url: string;
 
-  constructor(private readonly backend: S3Backend) {
-    this.url = `s3://${backend.location}`;
+  constructor(private readonly session: S3Session) {
+    this.url = `s3://${session.bucket}`;
   }
 
   private get bucket(): string {
-    return this.backend.location;
+    return this.session.bucket;
   }
 
   private async run<T>(op: string, fn: (client: S3.S3Client) => Promise<T>, client?: S3.S3Client): Promise<T> {
     try {
-      return await fn(client ?? (await this.backend.client()));
+      return await fn(client ?? (await this.session.client()));
     } catch (e) {
-      throw this.backend.classify(op, this.url, e);
+      throw classifyS3(op, this.url, e);
     }
   }
 
   /** An S3-compatible server (not AWS) that does not have an API AWS has. */
   private unsupportedHere(e: unknown): boolean {
-    if (this.backend.endpoint === undefined) return false;
+    if (this.session.endpoint === undefined) return false;
     return statusOf(e) === 501 || ["NotImplemented", "MalformedXML"].includes(nameOf(e));
   }
 
@@ -42,11 +34,11 @@ export class S3BucketAdmin implements BucketAdmin {
     const s3 = loadSdk();
     const absent: BucketSettings = { exists: false, versioning: false, encryption: { type: "none" }, publicAccessBlocked: undefined };
     try {
-      const client = await this.backend.client();
+      const client = await this.session.client();
       await client.send(new s3.HeadBucketCommand({ Bucket: this.bucket }));
     } catch (e) {
       if (statusOf(e) === 404 || nameOf(e) === "NotFound" || nameOf(e) === "NoSuchBucket") return absent;
-      throw this.backend.classify("inspect bucket", this.url, e);
+      throw classifyS3("inspect bucket", this.url, e);
     }
     return this.run("inspect bucket", async (client) => {
       const versioning = await client.send(new s3.GetBucketVersioningCommand({ Bucket: this.bucket }));
@@ -82,9 +74,8 @@ export class S3BucketAdmin implements BucketAdmin {
 
   async create(settings: NewBucket): Promise<void> {
     const s3 = loadSdk();
-    const region = settings.region ?? this.backend.options.region
-      ?? (this.backend.endpoint !== undefined ? env("S3_REGION") : env("AWS_REGION") ?? env("AWS_DEFAULT_REGION")) ?? "us-east-1";
-    const client = this.backend.clientFor(region);
+    const region = settings.region ?? this.session.options.region ?? this.session.options.defaultRegion ?? "us-east-1";
+    const client = this.session.clientFor(region);
     try {
       await client.send(new s3.CreateBucketCommand({
         Bucket: this.bucket,
@@ -94,9 +85,9 @@ export class S3BucketAdmin implements BucketAdmin {
       if (["BucketAlreadyOwnedByYou", "BucketAlreadyExists"].includes(nameOf(e))) {
         throw new AlreadyExistsError(describe("create bucket", this.url, "the bucket already exists"), { url: this.url, cause: e });
       }
-      throw this.backend.classify("create bucket", this.url, e);
+      throw classifyS3("create bucket", this.url, e);
     }
-    this.backend.forgetBucketDetails();
+    this.session.forgetBucketDetails();
     await this.run("block public access to", async (c) => {
       try {
         await c.send(new s3.PutPublicAccessBlockCommand({
@@ -121,7 +112,7 @@ export class S3BucketAdmin implements BucketAdmin {
 
   async setEncryption(encryption: BucketEncryption): Promise<void> {
     const s3 = loadSdk();
-    this.backend.forgetBucketDetails();
+    this.session.forgetBucketDetails();
     if (encryption.type === "none") {
       await this.run("remove default encryption from", (c) => c.send(new s3.DeleteBucketEncryptionCommand({ Bucket: this.bucket })));
       return;
@@ -154,7 +145,7 @@ export class S3BucketAdmin implements BucketAdmin {
           const objects = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])].map((v) => ({ Key: v.Key!, VersionId: v.VersionId! }));
           if (objects.length === 0) break;
           const out = await c.send(new s3.DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: objects, Quiet: true } }));
-          if (out.Errors?.length) throw new Error(`could not delete ${out.Errors.length} objects, e.g. ${out.Errors[0]!.Key}: ${out.Errors[0]!.Message}`);
+          if (out.Errors?.length) throw new BackendError(`could not delete ${out.Errors.length} objects, e.g. ${out.Errors[0]!.Key}: ${out.Errors[0]!.Message}`);
         }
         const uploads = await c.send(new s3.ListMultipartUploadsCommand({ Bucket: this.bucket }));
         for (const u of uploads.Uploads ?? []) {
@@ -163,6 +154,6 @@ export class S3BucketAdmin implements BucketAdmin {
       }
       await c.send(new s3.DeleteBucketCommand({ Bucket: this.bucket }));
     });
-    this.backend.forgetBucketDetails();
+    this.session.forgetBucketDetails();
   }
 }

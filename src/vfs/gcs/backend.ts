@@ -1,83 +1,32 @@
 import { PassThrough, Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type * as GCS from "@google-cloud/storage";
-import {
-  answerSignal, type Backend, classifyHttp, type Condition, env, expectRevision, type ListOptions, type ObjectHead,
-} from "./backend";
-import { InvalidPathError, type KstateError } from "./errors";
-import type { FileInfo, ReadResult, ReadStreamResult, Revision, TreeVersion, WriteResult } from "./path";
-import { isTransientNetworkError, type RetryPolicy, withRetry } from "./retry";
-import type { BucketAdmin } from "./bucket";
-import { GcsBucketAdmin } from "./gcs-bucket";
-
-export interface GcsOptions {
-  /** An emulator or private endpoint, e.g. `http://127.0.0.1:4443`; default `STORAGE_EMULATOR_HOST`. */
-  endpoint?: string;
-  /** Default `GOOGLE_CLOUD_PROJECT`, or the credentials' project. */
-  projectId?: string;
-  /** A Cloud KMS key name for customer-managed encryption of new objects. */
-  kmsKeyName?: string;
-}
-
-export interface GcsBackendConfig {
-  options: GcsOptions;
-  retry: RetryPolicy;
-  timeoutMs: number;
-}
+import { answerSignal, type Backend, type Condition, expectRevision, type ListOptions, type ObjectHead } from "../backend";
+import type { KstateError } from "../errors";
+import { listFilesOf, listFoldersOf, listTreeOf, type ListingPage, type PagedListing } from "../paged-listing";
+import type { FileInfo, ReadResult, ReadStreamResult, Revision, TreeVersion, WriteResult } from "../path";
+import { type RetryPolicy, withRetry } from "../retry";
+import { classifyGcs, isGcsTransient, statusOf } from "./answers";
+import type { GcsSession } from "./session";
 
 const WRITE_ID = "kstate-write-id";
 /** Writes up to this size are one simple upload; larger ones are resumable uploads. */
 const SIMPLE_UPLOAD_LIMIT = 8 * 1024 * 1024;
 
-type GcsModule = typeof import("@google-cloud/storage");
-let sdk: GcsModule | undefined;
-function loadSdk(): GcsModule {
-  sdk ??= require("@google-cloud/storage") as GcsModule;
-  return sdk;
-}
-
-const clients = new Map<string, GCS.Storage>();
-
 /** `gs://bucket/...` on Google Cloud Storage or an emulator. Revisions are object generations. */
 export class GcsBackend implements Backend {
   readonly scheme = "gs" as const;
-  readonly retry: RetryPolicy;
   readonly singleWriteLimit = SIMPLE_UPLOAD_LIMIT;
-  private readonly endpoint: string | undefined;
-  private readonly options: GcsOptions;
-  private readonly timeoutMs: number;
+  readonly location: string;
+  private readonly options: GcsSession["options"];
 
-  constructor(readonly location: string, config: GcsBackendConfig) {
-    this.options = config.options;
-    this.retry = config.retry;
-    this.timeoutMs = config.timeoutMs;
-    // STORAGE_EMULATOR_HOST is taken with or without the /storage/v1 suffix (the Go SDK's form).
-    const raw = config.options.endpoint ?? env("STORAGE_EMULATOR_HOST");
-    if (raw !== undefined) {
-      const withScheme = /^https?:\/\//.test(raw) ? raw : `http://${raw}`;
-      if (!/^https?:\/\/[^/]+/.test(withScheme)) throw new InvalidPathError(`gs://${location}: endpoint ${JSON.stringify(raw)} is not an http(s) URL`);
-      this.endpoint = withScheme.replace(/\/+$/, "").replace(/\/storage\/v1$/, "");
-    }
+  constructor(readonly session: GcsSession, readonly retry: RetryPolicy) {
+    this.location = session.bucket;
+    this.options = session.options;
   }
 
-  /** @internal The shared client for this endpoint and project. */
-  storage(): GCS.Storage {
-    const projectId = this.options.projectId ?? env("GOOGLE_CLOUD_PROJECT") ?? env("GCLOUD_PROJECT");
-    const cacheKey = JSON.stringify([this.endpoint, projectId, this.timeoutMs]);
-    let client = clients.get(cacheKey);
-    if (!client) {
-      const { Storage } = loadSdk();
-      client = new Storage({
-        ...(this.endpoint !== undefined ? { apiEndpoint: this.endpoint, projectId: projectId ?? "kstate" } : {}),
-        ...(projectId !== undefined ? { projectId } : {}),
-        timeout: this.timeoutMs,
-        retryOptions: { autoRetry: false, maxRetries: 0 }, // ObjectPath retries, and can tell a lost success from a conflict
-      });
-      // The SDK takes STORAGE_EMULATOR_HOST verbatim as its JSON API base; make it the real one.
-      if (this.endpoint !== undefined) (client as unknown as { baseUrl: string }).baseUrl = `${this.endpoint}/storage/v1`;
-      clients.set(cacheKey, client);
-    }
-    return client;
+  private storage(): GCS.Storage {
+    return this.session.storage();
   }
 
   private file(key: string, generation?: string): GCS.File {
@@ -86,10 +35,6 @@ export class GcsBackend implements Backend {
       ...(generation !== undefined ? { generation: Number(generation) } : {}),
       ...(this.options.kmsKeyName ? { kmsKeyName: this.options.kmsKeyName } : {}),
     });
-  }
-
-  bucketAdmin(): BucketAdmin {
-    return new GcsBucketAdmin(this);
   }
 
   async head(key: string): Promise<ObjectHead> {
@@ -148,7 +93,7 @@ export class GcsBackend implements Backend {
     await this.call(() => this.file(key).delete({ ignoreNotFound: true }));
   }
 
-  private async *pages(prefix: string, delimiter: string | undefined, versions = false): AsyncGenerator<{ files: GCS.File[]; prefixes: string[] }> {
+  private async *pages(prefix: string, delimiter: string | undefined, versions = false): AsyncGenerator<ListingPage<GCS.File>> {
     const bucket = this.storage().bucket(this.location);
     let pageToken: string | undefined;
     do {
@@ -156,7 +101,7 @@ export class GcsBackend implements Backend {
         prefix, autoPaginate: false, maxResults: 1000, ...(delimiter ? { delimiter } : {}), ...(pageToken ? { pageToken } : {}), ...(versions ? { versions } : {}),
       };
       const [files, next, response] = await withRetry(this.retry, { isTransient: (e) => this.isTransient(e) }, () => this.call(() => bucket.getFiles(query)));
-      yield { files, prefixes: ((response as { prefixes?: string[] } | undefined)?.prefixes) ?? [] };
+      yield { objects: files, prefixes: ((response as { prefixes?: string[] } | undefined)?.prefixes) ?? [] };
       pageToken = (next as { pageToken?: string } | null)?.pageToken;
     } while (pageToken);
   }
@@ -168,34 +113,28 @@ export class GcsBackend implements Backend {
     return info;
   }
 
-  async listFiles(prefix: string): Promise<FileInfo[]> {
-    const files: FileInfo[] = [];
-    for await (const page of this.pages(prefix, "/")) {
-      for (const f of page.files) if (f.name !== prefix) files.push(this.info(prefix, f));
-    }
-    return files;
+  private readonly listing: PagedListing<GCS.File> = {
+    pages: (prefix, delimiter) => this.pages(prefix, delimiter),
+    keyOf: (f) => f.name,
+    info: (prefix, f) => this.info(prefix, f),
+  };
+
+  listFiles(prefix: string): Promise<FileInfo[]> {
+    return listFilesOf(this.listing, prefix);
   }
 
   async listFolders(prefix: string): Promise<string[]> {
-    const names: string[] = [];
-    for await (const page of this.pages(prefix, "/")) {
-      for (const p of page.prefixes) names.push(p.slice(prefix.length, -1));
-    }
-    return names.filter((n) => n !== "").sort();
+    return (await listFoldersOf(this.listing, prefix)).sort();
   }
 
-  async listTree(prefix: string, _options: ListOptions): Promise<FileInfo[]> {
-    const files: FileInfo[] = [];
-    for await (const page of this.pages(prefix, undefined)) {
-      for (const f of page.files) if (f.name !== prefix && !f.name.endsWith("/")) files.push(this.info(prefix, f));
-    }
-    return files;
+  listTree(prefix: string, _options: ListOptions): Promise<FileInfo[]> {
+    return listTreeOf(this.listing, prefix);
   }
 
   async listVersions(prefix: string): Promise<TreeVersion[]> {
     const versions: TreeVersion[] = [];
     for await (const page of this.pages(prefix, undefined, true)) {
-      for (const f of page.files) {
+      for (const f of page.objects) {
         if (f.name.endsWith("/")) continue;
         const m = f.metadata;
         versions.push({
@@ -228,16 +167,11 @@ export class GcsBackend implements Backend {
   }
 
   classify(op: string, url: string, error: unknown): KstateError {
-    const status = statusOf(error);
-    const rec = error as { message?: string; code?: unknown };
-    const detail = status !== undefined ? `${status} ${rec.message ?? ""}`.trim() : [typeof rec.code === "string" ? rec.code : undefined, rec.message].filter(Boolean).join(" ");
-    return classifyHttp(op, url, error, status, detail || String(error));
+    return classifyGcs(op, url, error);
   }
 
   isTransient(error: unknown): boolean {
-    const status = statusOf(error);
-    if (status !== undefined) return status >= 500 || status === 429 || status === 408;
-    return isTransientNetworkError(error);
+    return isGcsTransient(error);
   }
 }
 
@@ -247,9 +181,4 @@ function headOf(meta: GCS.FileMetadata): ObjectHead {
   if (typeof writeId === "string") head.writeId = writeId;
   if (typeof meta.md5Hash === "string" && meta.md5Hash !== "") head.hash = Buffer.from(meta.md5Hash, "base64").toString("hex");
   return head;
-}
-
-function statusOf(e: unknown): number | undefined {
-  const code = (e as { code?: unknown })?.code;
-  return typeof code === "number" ? code : undefined;
 }

@@ -1,16 +1,19 @@
 /**
- * A small signed-request path to S3 for the operations kstate runs by the thousand: reads, heads,
- * listings and server-side copies. The AWS SDK spends about a millisecond of CPU on each request
- * (middleware, schemas, endpoint rules); on a busy migration that CPU is taken from the server
- * doing the copies. Here a request is one SigV4 signature (the signing key is cached per day)
- * and one keep-alive HTTP call. Errors carry the shape of the SDK's (`name` = the S3 error code,
- * `$metadata.httpStatusCode`), so the backend classifies both alike. Writes that carry bodies,
- * deletes and bucket administration stay on the SDK.
+ * A small signed-request path to S3 for everything a command does to objects: reads, heads,
+ * listings, single-request writes and deletes (conditional, with encryption headers), server-side
+ * copies, the bucket's default-encryption lookup and its region (region.ts). The AWS SDK spends
+ * about a millisecond of CPU on each request (middleware, schemas, endpoint rules) and far more
+ * on loading; a command that reads and writes a few files should pay for neither. Here a request is one SigV4
+ * signature (the signing key is cached per day) and one keep-alive HTTP call. Errors carry the
+ * shape of the SDK's (`name` = the S3 error code, `$metadata.httpStatusCode`), so the backend
+ * classifies both alike. Multipart uploads, version listings, bucket administration and the
+ * credentials the SDK's chain finds (profiles, SSO, roles) stay on the SDK, loaded only then.
  */
 import { createHash, createHmac } from "node:crypto";
 import * as http from "node:http";
 import * as https from "node:https";
 import type { Readable } from "node:stream";
+import { cacheSlot, type VfsContext } from "../vfs-context";
 
 export interface WireCredentials {
   accessKeyId: string;
@@ -25,6 +28,8 @@ export interface WireRequest {
   query?: Record<string, string>;
   headers?: Record<string, string>;
   body?: Buffer;
+  /** A look-ahead no one may wait for: its connection does not keep the process alive. */
+  detached?: boolean;
 }
 
 export interface WireResponse {
@@ -47,11 +52,13 @@ export interface WireConfig {
   pathStyle: boolean;
   credentials: () => Promise<WireCredentials>;
   timeoutMs: number;
+  /** Holds the signing keys. */
+  context: VfsContext;
 }
 
 const EMPTY_SHA256 = createHash("sha256").update("").digest("hex");
-const agents = { http: new http.Agent({ keepAlive: true, maxSockets: 64 }), https: new https.Agent({ keepAlive: true, maxSockets: 64 }) };
-const signingKeys = new Map<string, Buffer>();
+const AGENTS = cacheSlot<http.Agent>("keep-alive agents of the wire path, by protocol");
+const SIGNING_KEYS = cacheSlot<Buffer>("SigV4 signing keys by secret, day and region");
 
 /** RFC 3986 encoding, as SigV4 wants it (`encodeURIComponent` leaves `!'()*` alone). */
 export function uriEncode(s: string): string {
@@ -62,7 +69,7 @@ function hmac(key: Buffer | string, data: string): Buffer {
   return createHmac("sha256", key).update(data, "utf8").digest();
 }
 
-function signingKey(secret: string, day: string, region: string): Buffer {
+function signingKey(signingKeys: Map<string, Buffer>, secret: string, day: string, region: string): Buffer {
   const id = `${secret}\0${day}\0${region}`;
   let key = signingKeys.get(id);
   if (!key) {
@@ -144,6 +151,14 @@ export class S3Wire {
     return res;
   }
 
+  /** The keep-alive connections of this context, shared by every bucket it reaches over the wire path. */
+  private agent(): http.Agent {
+    return this.config.context.memo(AGENTS, this.protocol, () => {
+      const options = { keepAlive: true, maxSockets: 64 };
+      return this.protocol === "http:" ? new http.Agent(options) : new https.Agent(options);
+    });
+  }
+
   private async open(req: WireRequest): Promise<WireStreamResponse> {
     const creds = await this.config.credentials();
     const now = new Date().toISOString().replace(/[-:]|\.\d{3}/g, "");
@@ -165,19 +180,20 @@ export class S3Wire {
     const canonical = [req.method, path, query, names.map((n) => `${n}:${headers[n]!.trim()}\n`).join(""), signed, payloadHash].join("\n");
     const scope = `${day}/${this.config.region}/s3/aws4_request`;
     const toSign = `AWS4-HMAC-SHA256\n${now}\n${scope}\n${createHash("sha256").update(canonical).digest("hex")}`;
-    const signature = createHmac("sha256", signingKey(creds.secretAccessKey, day, this.config.region)).update(toSign).digest("hex");
+    const signature = createHmac("sha256", signingKey(this.config.context.cache(SIGNING_KEYS), creds.secretAccessKey, day, this.config.region)).update(toSign).digest("hex");
     headers.authorization = `AWS4-HMAC-SHA256 Credential=${creds.accessKeyId}/${scope}, SignedHeaders=${signed}, Signature=${signature}`;
 
     const lib = this.protocol === "http:" ? http : https;
     return new Promise<WireStreamResponse>((resolve, reject) => {
       const request = lib.request({
         protocol: this.protocol, hostname: this.hostname, ...(this.port ? { port: this.port } : {}),
-        method: req.method, path: query ? `${path}?${query}` : path, headers, agent: this.protocol === "http:" ? agents.http : agents.https,
+        method: req.method, path: query ? `${path}?${query}` : path, headers, agent: this.agent(),
         timeout: this.config.timeoutMs,
       }, (res) => {
         res.setTimeout(this.config.timeoutMs, () => res.destroy(timeoutError(this.config.timeoutMs)));
         resolve({ status: res.statusCode ?? 0, headers: res.headers, stream: res });
       });
+      if (req.detached) request.on("socket", (socket) => socket.unref());
       request.on("timeout", () => request.destroy(timeoutError(this.config.timeoutMs)));
       request.on("error", reject);
       request.end(body.length > 0 ? body : undefined);
@@ -193,4 +209,49 @@ async function collect(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(chunk as Buffer);
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+}
+
+export interface ListedObject {
+  key: string;
+  size: number;
+  etag: string;
+}
+
+export interface ListPage {
+  objects: ListedObject[];
+  prefixes: string[];
+  truncated: boolean;
+  nextToken: string | undefined;
+}
+
+/** A ListObjectsV2 answer, read with patterns: its elements are flat and few. */
+export function parseListPage(xml: string): ListPage {
+  const contents: ListedObject[] = [];
+  for (const m of xml.matchAll(/<Contents>([\s\S]*?)<\/Contents>/g)) {
+    const body = m[1]!;
+    const key = xmlText(body, "Key");
+    if (key === undefined) continue;
+    contents.push({ key, size: Number(xmlText(body, "Size") ?? 0), etag: xmlText(body, "ETag") ?? "" });
+  }
+  const prefixes: string[] = [];
+  for (const m of xml.matchAll(/<CommonPrefixes>([\s\S]*?)<\/CommonPrefixes>/g)) {
+    const p = xmlText(m[1]!, "Prefix");
+    if (p) prefixes.push(p);
+  }
+  return { objects: contents, prefixes, truncated: xmlText(xml, "IsTruncated") === "true", nextToken: xmlText(xml, "NextContinuationToken") };
+}
+
+/** The ETag of a copy: CopyObject and UploadPartCopy answer 200 with XML that may hold an error. */
+export function copyResultEtag(body: Buffer, headers: Record<string, string | string[] | undefined>): string {
+  const xml = body.toString("utf8");
+  if (xml.includes("<Error>")) {
+    const code = xmlText(xml, "Code") ?? "InternalError";
+    throw Object.assign(new Error(xmlText(xml, "Message") ?? code), { name: code, $metadata: { httpStatusCode: 500 } });
+  }
+  return xmlText(xml, "ETag") ?? headerOf(headers, "etag") ?? "";
+}
+
+export function headerOf(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v[0] : v;
 }

@@ -2,35 +2,19 @@ import { createHash, randomBytes } from "node:crypto";
 import { constants as fsConstants, createReadStream, type BigIntStats } from "node:fs";
 import * as fs from "node:fs/promises";
 import * as nodePath from "node:path";
-import { type Backend, classifyCommon, type Condition, ConditionNotMet, Missing, NO_RETRY, type ObjectHead } from "./backend";
-import { BackendError, describe, InvalidPathError, type KstateError, PermissionError } from "./errors";
-import type { ListOptions } from "./backend";
-import type { BucketAdmin } from "./bucket";
-import { FolderAdmin } from "./file-bucket";
-import type { FileInfo, ReadResult, ReadStreamResult, Revision, WriteResult } from "./path";
+import { type Backend, classifyCommon, type Condition, ConditionNotMet, type ListOptions, Missing, NO_RETRY, type ObjectHead } from "../backend";
+import { BackendError, describe, InvalidPathError, type KstateError, PermissionError } from "../errors";
+import type { FileInfo, ReadResult, ReadStreamResult, Revision, WriteResult } from "../path";
+import { errno, FILE_MODE, LOCK_PREFIX, locked } from "./lock";
 
-const FILE_MODE = 0o600;
 const DIR_MODE = 0o700;
 const TEMP_PREFIX = ".kstate-tmp-";
-const LOCK_PREFIX = ".kstate-lock-";
-/** A lock older than this belongs to a process that died: locks are held for a rename only. */
-const STALE_LOCK_MS = 10_000;
-const LOCK_TIMEOUT_MS = 30_000;
-
-/** In-process queue per file, so one process's writers do not poll each other's lock files. */
-const queues = new Map<string, Promise<unknown>>();
-
 function revisionOf(st: BigIntStats): Revision {
   return `${st.ino.toString(36)}.${st.mtimeNs.toString(36)}.${st.size.toString(36)}`;
 }
 
 function isOwnFile(name: string): boolean {
   return name.startsWith(TEMP_PREFIX) || name.startsWith(LOCK_PREFIX);
-}
-
-function errno(e: unknown): string | undefined {
-  return typeof e === "object" && e !== null && typeof (e as { code?: unknown }).code === "string"
-    ? (e as { code: string }).code : undefined;
 }
 
 /**
@@ -73,10 +57,6 @@ export class FileBackend implements Backend {
       if (errno(e) === "EISDIR") throw new Missing();
       throw e;
     }
-  }
-
-  bucketAdmin(): BucketAdmin {
-    return new FolderAdmin(this);
   }
 
   async head(key: string): Promise<ObjectHead> {
@@ -133,7 +113,7 @@ export class FileBackend implements Backend {
           throw e;
         }
       } else {
-        await this.locked(full, async () => {
+        await locked(full, async () => {
           if (condition.kind === "match") {
             const current = await fs.lstat(full, { bigint: true }).then(revisionOf, (e: unknown) => {
               if (errno(e) === "ENOENT") return undefined;
@@ -191,7 +171,7 @@ export class FileBackend implements Backend {
       if (errno(e) === "ENOENT") throw new ConditionNotMet({ kind: "match", revision: ifRevision! }, "the file does not exist");
       throw e;
     }
-    await this.locked(full, async () => {
+    await locked(full, async () => {
       if (ifRevision !== undefined) {
         const current = await fs.lstat(full, { bigint: true }).then(revisionOf, () => undefined);
         if (current !== ifRevision) {
@@ -253,26 +233,6 @@ export class FileBackend implements Backend {
     return files.sort(byPath);
   }
 
-  /** Runs `fn` holding the lock for `full`: first this process's queue, then the lock file. */
-  private async locked<T>(full: string, fn: () => Promise<T>): Promise<T> {
-    const previous = queues.get(full) ?? Promise.resolve();
-    const run = previous.catch(() => undefined).then(async () => {
-      const lock = nodePath.join(nodePath.dirname(full), LOCK_PREFIX + createHash("sha256").update(nodePath.basename(full)).digest("hex").slice(0, 24));
-      await acquireLock(lock, full);
-      try {
-        return await fn();
-      } finally {
-        await fs.unlink(lock).catch(() => undefined);
-      }
-    });
-    queues.set(full, run);
-    try {
-      return await run;
-    } finally {
-      if (queues.get(full) === run) queues.delete(full);
-    }
-  }
-
   classify(op: string, url: string, error: unknown): KstateError {
     const common = classifyCommon(op, url, error);
     if (common) return common;
@@ -285,30 +245,6 @@ export class FileBackend implements Backend {
 
   isTransient(_error: unknown): boolean {
     return false;
-  }
-}
-
-async function acquireLock(lock: string, target: string): Promise<void> {
-  const deadline = Date.now() + LOCK_TIMEOUT_MS;
-  for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
-    try {
-      const handle = await fs.open(lock, "wx", FILE_MODE);
-      await handle.writeFile(`${process.pid}\n`);
-      await handle.close();
-      return;
-    } catch (e) {
-      if (errno(e) !== "EEXIST") throw e;
-    }
-    const st = await fs.stat(lock).catch(() => undefined);
-    if (st && Date.now() - st.mtimeMs > STALE_LOCK_MS) {
-      // Take the stale lock out of the way under a unique name: of several processes that see
-      // it stale, only one rename succeeds, and the rest retry the create.
-      const aside = `${lock}.stale-${randomBytes(4).toString("hex")}`;
-      if (await fs.rename(lock, aside).then(() => true, () => false)) await fs.unlink(aside).catch(() => undefined);
-      continue;
-    }
-    if (Date.now() > deadline) throw new BackendError(`lock ${target}: still locked by another writer after ${LOCK_TIMEOUT_MS / 1000}s (${lock})`);
-    await new Promise((resolve) => setTimeout(resolve, Math.random() * wait));
   }
 }
 

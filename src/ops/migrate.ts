@@ -2,7 +2,9 @@
  * Moving a cluster's state between stores: list both sides, copy what is missing or differs,
  * point `spec.configBase` at the destination, verify every file by hash, and only then, if asked,
  * delete the source. Running it again after a crash finishes the job without copying again what
- * is already there. `kstate migrate` and StateStoreMigration both run this.
+ * is already there. `kstate migrate` and StateStoreMigration both run this: `planSync` reads
+ * (both listings and the source config, at once) and works out what would move, `applySync` does
+ * it without reading them again, so the plan a user is shown is the plan applied.
  */
 import { createHash } from "node:crypto";
 import { checkPart, KOPS_VERSION } from "../schema/check";
@@ -12,10 +14,11 @@ import { getIn, parseYaml, setIn, stringifyYaml } from "../store/yaml";
 import { copyFile, md5Of, sameStoredBytes } from "../vfs/copy";
 import { globToRegExp } from "../vfs/encrypted";
 import { isEnvelope } from "../vfs/envelope";
-import { NotFoundError, RefusedError, ValidationError } from "../vfs/errors";
+import { ConflictError, IntegrityError, NotFoundError, RefusedError, ValidationError } from "../vfs/errors";
 import { describePolicy, type EncryptionPolicy, POLICY_FILE } from "../store/encryption-policy";
 import type { FileInfo, VfsPath } from "../vfs/path";
 import { mapLimit } from "../store/cluster-store";
+import { AdaptivePace, FixedPace, runPaced } from "./copy-pace";
 
 export interface SyncProgress {
   phase: "listing" | "copying" | "verifying" | "deleting" | "done";
@@ -28,14 +31,9 @@ export interface SyncProgress {
   etaSeconds: number | undefined;
 }
 
-export interface SyncOptions {
-  /** Files in flight at once (default 16). */
-  concurrency?: number;
-  /** After a verified copy, delete the source files (each only if unchanged since it was listed). */
-  deleteSource?: boolean;
+export interface SyncOptions extends ApplyOptions {
   /** Work out what would move and write nothing. */
   dryRun?: boolean;
-  onProgress?: (p: SyncProgress) => void;
   /**
    * The destination store's recorded encryption policy (store/encryption-policy.ts): a source file
    * its patterns name that is not sealed is refused before anything is copied (files are copied as
@@ -138,26 +136,54 @@ async function hashOf(root: VfsPath, f: FileInfo): Promise<string> {
   return f.hash ?? md5Of(root.join(f.path));
 }
 
+/** What a sync found and would do: `planSync` works it out, `applySync` does it without reading it again. */
+export interface SyncPlan {
+  readonly source: VfsPath;
+  readonly destination: VfsPath;
+  readonly sourceFiles: FileInfo[];
+  /** The destination's `config` as it must read: the source's, pointed at the destination. */
+  readonly wantedConfig: string;
+  /** What each destination file must hash to, where known. */
+  readonly expected: Map<string, string>;
+  /** Largest first, without `config` (written last). */
+  readonly toCopy: FileInfo[];
+  readonly configNeeded: boolean;
+  /** What a dry run reports; `applySync` starts from it. */
+  readonly result: Readonly<SyncResult>;
+}
+
+export interface PlanOptions {
+  /** Files in flight at once while comparing (default 16). */
+  concurrency?: number;
+  onProgress?: (p: SyncProgress) => void;
+  /** As `SyncOptions.destinationPolicy`; may be a read still under way, so it runs beside the listings. */
+  destinationPolicy?: EncryptionPolicy | PromiseLike<EncryptionPolicy | undefined> | undefined;
+}
+
 /**
- * Syncs one cluster's folder (`{store}/{cluster}`) from `source` to `destination`.
- * Throws `NotFoundError` when the source holds no cluster; never deletes at the destination.
+ * Lists both sides and reads the source `config`, all at once, and works out what is missing or
+ * differs (reading files only where neither listing has a hash). Writes nothing.
+ * Throws `NotFoundError` when the source holds no cluster.
  */
-export async function syncCluster(source: VfsPath, destination: VfsPath, options: SyncOptions = {}): Promise<SyncResult> {
+export async function planSync(source: VfsPath, destination: VfsPath, options: PlanOptions = {}): Promise<SyncPlan> {
   const concurrency = options.concurrency ?? 16;
   options.onProgress?.({ phase: "listing", filesDone: 0, filesTotal: 0, bytesDone: 0, bytesTotal: 0, bytesPerSecond: 0, etaSeconds: undefined });
-  const [sourceFiles, destFiles] = await Promise.all([source.listTree({ hashes: true }), destination.listTree({ hashes: true })]);
-  const configInfo = sourceFiles.find((f) => f.path === CONFIG_FILE);
-  if (!configInfo) throw new NotFoundError(`migrate ${source.url}: no cluster there (no config file)`, { url: source.url });
-  if (options.destinationPolicy) await checkDestinationPolicy(source, destination, sourceFiles, options.destinationPolicy);
+  const noCluster = () => new NotFoundError(`migrate ${source.url}: no cluster there (no config file)`, { url: source.url });
+  const configRead = source.join(CONFIG_FILE).read().catch((e: unknown) => {
+    throw NotFoundError.isInstance(e) ? noCluster() : e;
+  });
+  configRead.catch(() => undefined); // awaited below; a listing's failure may come first
+  const [sourceFiles, destFiles, policy] = await Promise.all([source.listTree({ hashes: true }), destination.listTree({ hashes: true }), options.destinationPolicy]);
+  if (!sourceFiles.some((f) => f.path === CONFIG_FILE)) throw noCluster();
+  const sourceConfig = await configRead;
+  if (policy) await checkDestinationPolicy(source, destination, sourceFiles, policy);
   const configBase = configBaseOf(destination.url);
-  const sourceConfig = await source.join(CONFIG_FILE).read();
   const wantedConfig = rewriteConfigBase(sourceConfig.data.toString("utf8"), source.join(CONFIG_FILE).url, configBase);
 
   const destByPath = new Map(destFiles.map((f) => [f.path, f]));
   const sourcePaths = new Set(sourceFiles.map((f) => f.path));
   const extra = destFiles.map((f) => f.path).filter((p) => !sourcePaths.has(p)).sort();
   const bytesTotal = sourceFiles.reduce((n, f) => n + f.size, 0);
-  const meter = new Meter(sourceFiles.length, bytesTotal, options.onProgress);
 
   // What each destination file must hash to, and which ones already do.
   const expected = new Map<string, string>();
@@ -179,19 +205,16 @@ export async function syncCluster(source: VfsPath, destination: VfsPath, options
         expected.set(f.path, a);
         if (a === b) {
           already++;
-          meter.tick("copying", 1, f.size);
           return;
         }
       } else if (sameStoredBytes(source, f, destination, there)) {
         already++;
-        meter.tick("copying", 1, f.size);
         return;
       } else {
         const [sa, sb] = await Promise.all([hashOf(source, f), hashOf(destination, there)]);
         expected.set(f.path, sa);
         if (sa === sb) {
           already++;
-          meter.tick("copying", 1, f.size);
           return;
         }
       }
@@ -200,43 +223,69 @@ export async function syncCluster(source: VfsPath, destination: VfsPath, options
     }
     toCopy.push(f);
   });
+  // Largest first, so a big backup runs beside the many small files instead of after them.
+  toCopy.sort((a, b) => b.size - a.size);
   const manifestHash = createHash("sha256")
     .update([...sourceFiles].sort((a, b) => (a.path < b.path ? -1 : 1)).map((f) => `${f.path}\t${f.size}\t${f.path === CONFIG_FILE ? md5(sourceConfig.data) : expected.get(f.path) ?? ""}`).join("\n"))
     .digest("hex");
   const result: SyncResult = {
     source: source.url, destination: destination.url, configBase,
     filesTotal: sourceFiles.length, bytesTotal,
-    filesCopied: 0, bytesCopied: 0, serverSideCopies: 0, filesAlreadyThere: already,
-    extraAtDestination: extra, verified: false, manifestHash, sourceDeleted: false, dryRun: options.dryRun === true,
+    filesCopied: toCopy.length + (configNeeded ? 1 : 0),
+    bytesCopied: toCopy.reduce((n, f) => n + f.size, 0) + (configNeeded ? Buffer.byteLength(wantedConfig) : 0),
+    serverSideCopies: 0, filesAlreadyThere: already,
+    extraAtDestination: extra, verified: false, manifestHash, sourceDeleted: false, dryRun: true,
   };
-  if (options.dryRun) {
-    result.filesCopied = toCopy.length + (configNeeded ? 1 : 0);
-    result.bytesCopied = toCopy.reduce((n, f) => n + f.size, 0) + (configNeeded ? Buffer.byteLength(wantedConfig) : 0);
-    return result;
-  }
+  return { source, destination, sourceFiles, wantedConfig, expected, toCopy, configNeeded, result };
+}
+
+export interface ApplyOptions {
+  /** Files in flight at once; default a pace that adapts (copy-pace.ts). */
+  concurrency?: number;
+  /** After a verified copy, delete the source files (each only if unchanged since it was listed). */
+  deleteSource?: boolean;
+  onProgress?: (p: SyncProgress) => void;
+}
+
+/** A streamed copy holds a few parts in memory, not the file. */
+const MAX_WEIGHT = 16 * 1024 * 1024;
+/** Bytes of files in flight at once (each counted up to MAX_WEIGHT). */
+const BYTES_IN_FLIGHT = 64 * 1024 * 1024;
+
+/**
+ * Does what `plan` says, without listing or reading the source again: copies the data, then the
+ * config, verifies every destination file by hash (one listing of the destination), and, if
+ * asked, deletes the source files, each only if unchanged since the plan listed it.
+ */
+export async function applySync(plan: SyncPlan, options: ApplyOptions = {}): Promise<SyncResult> {
+  const { source, destination, sourceFiles, wantedConfig } = plan;
+  const expected = new Map(plan.expected); // the plan stays as it was worked out
+  const pace = options.concurrency !== undefined ? new FixedPace(options.concurrency) : new AdaptivePace();
+  const copying = new Set([...plan.toCopy.map((f) => f.path), ...(plan.configNeeded ? [CONFIG_FILE] : [])]);
+  const meter = new Meter(plan.result.filesTotal, plan.result.bytesTotal, options.onProgress);
+  const result: SyncResult = { ...plan.result, filesCopied: 0, bytesCopied: 0, dryRun: false };
+  for (const f of sourceFiles) if (!copying.has(f.path)) meter.tick("copying", 1, f.size);
 
   // Copy the data first and the config last: the destination is a cluster only once it is whole.
-  // Largest first, so a big backup runs beside the many small files instead of after them.
-  toCopy.sort((a, b) => b.size - a.size);
-  await mapLimit(toCopy, concurrency, async (f) => {
+  await runPaced(plan.toCopy, pace, async (f) => {
     const copied = await copyFile(source.join(f.path), destination.join(f.path), f.size, f.revision || undefined);
     if (copied.md5 && !expected.has(f.path)) expected.set(f.path, copied.md5);
     result.filesCopied++;
     result.bytesCopied += copied.bytes;
     if (copied.serverSide) result.serverSideCopies++;
     meter.tick("copying", 1, f.size);
-  });
-  if (configNeeded) {
+  }, (f) => Math.min(f.size, MAX_WEIGHT), BYTES_IN_FLIGHT);
+  if (plan.configNeeded) {
     await destination.join(CONFIG_FILE).write(wantedConfig);
     result.filesCopied++;
     result.bytesCopied += Buffer.byteLength(wantedConfig);
-    meter.tick("copying", 1, configInfo.size);
+    meter.tick("copying", 1, sourceFiles.find((f) => f.path === CONFIG_FILE)!.size);
   }
 
   // Verify every destination file against the source by hash.
   const after = new Map((await destination.listTree({ hashes: true })).map((f) => [f.path, f]));
   const mismatched: string[] = [];
-  await mapLimit(sourceFiles, concurrency, async (f) => {
+  await mapLimit(sourceFiles, pace.limit, async (f) => {
     const there = after.get(f.path);
     if (!there) {
       mismatched.push(`${f.path} (missing)`);
@@ -252,15 +301,13 @@ export async function syncCluster(source: VfsPath, destination: VfsPath, options
     meter.tick("verifying");
   });
   if (mismatched.length > 0) {
-    throw new ValidationError(`migrate ${source.url} -> ${destination.url}: ${mismatched.length} file(s) did not verify; the source was not touched:\n  ${mismatched.slice(0, 20).join("\n  ")}`, {
-      problems: mismatched.map((m) => ({ path: m, message: "did not verify" })),
-    });
+    throw new IntegrityError(`migrate ${source.url} -> ${destination.url}: ${mismatched.length} file(s) did not verify; the source was not touched:\n  ${mismatched.slice(0, 20).join("\n  ")}`, { url: destination.url });
   }
   result.verified = true;
 
   if (options.deleteSource) {
     const changed: string[] = [];
-    await mapLimit(sourceFiles, concurrency, async (f) => {
+    await runPaced(sourceFiles, pace, async (f) => {
       try {
         await source.join(f.path).remove(f.revision !== undefined ? { ifRevision: f.revision } : {});
       } catch (e) {
@@ -269,12 +316,21 @@ export async function syncCluster(source: VfsPath, destination: VfsPath, options
       meter.tick("deleting");
     });
     if (changed.length > 0) {
-      throw new ValidationError(`migrate ${source.url}: copied and verified, but ${changed.length} source file(s) changed during the move and were kept:\n  ${changed.slice(0, 20).join("\n  ")}\nRun the migration again to copy them.`, {
-        problems: changed.map((c) => ({ path: c, message: "changed during the move" })),
-      });
+      throw new ConflictError(`migrate ${source.url}: copied and verified, but ${changed.length} source file(s) changed during the move and were kept:\n  ${changed.slice(0, 20).join("\n  ")}\nRun the migration again to copy them.`, { url: source.url });
     }
     result.sourceDeleted = true;
   }
   meter.tick("done");
   return result;
+}
+
+/**
+ * Syncs one cluster's folder (`{store}/{cluster}`) from `source` to `destination`: `planSync`,
+ * then, unless a dry run, `applySync`. Throws `NotFoundError` when the source holds no cluster;
+ * never deletes at the destination.
+ */
+export async function syncCluster(source: VfsPath, destination: VfsPath, options: SyncOptions = {}): Promise<SyncResult> {
+  const plan = await planSync(source, destination, options);
+  if (options.dryRun) return plan.result;
+  return applySync(plan, options);
 }

@@ -1,30 +1,26 @@
 import type * as GCS from "@google-cloud/storage";
-import type { BucketAdmin, BucketEncryption, BucketSettings, NewBucket } from "./bucket";
-import { AlreadyExistsError, BackendError, describe } from "./errors";
-import type { GcsBackend } from "./gcs";
-
-function statusOf(e: unknown): number | undefined {
-  const code = (e as { code?: unknown }).code;
-  return typeof code === "number" ? code : undefined;
-}
+import type { BucketAdmin, BucketEncryption, BucketSettings, NewBucket } from "../bucket";
+import { AlreadyExistsError, BackendError, describe } from "../errors";
+import { classifyGcs, statusOf } from "./answers";
+import type { GcsSession } from "./session";
 
 /** Bucket settings on GCS: versioning, default KMS key, public access prevention, forced deletes. */
 export class GcsBucketAdmin implements BucketAdmin {
   readonly url: string;
 
-  constructor(private readonly backend: GcsBackend) {
-    this.url = `gs://${backend.location}`;
+  constructor(private readonly session: GcsSession) {
+    this.url = `gs://${session.bucket}`;
   }
 
   private bucket(): GCS.Bucket {
-    return this.backend.storage().bucket(this.backend.location);
+    return this.session.storage().bucket(this.session.bucket);
   }
 
   private async run<T>(op: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (e) {
-      throw this.backend.classify(op, this.url, e);
+      throw classifyGcs(op, this.url, e);
     }
   }
 
@@ -34,7 +30,7 @@ export class GcsBucketAdmin implements BucketAdmin {
       [meta] = await this.bucket().getMetadata();
     } catch (e) {
       if (statusOf(e) === 404) return { exists: false, versioning: false, encryption: { type: "none" }, publicAccessBlocked: undefined };
-      throw this.backend.classify("inspect bucket", this.url, e);
+      throw classifyGcs("inspect bucket", this.url, e);
     }
     const kmsKeyName = meta.encryption?.defaultKmsKeyName;
     const prevention = meta.iamConfiguration?.publicAccessPrevention;
@@ -50,7 +46,7 @@ export class GcsBucketAdmin implements BucketAdmin {
   async create(settings: NewBucket): Promise<void> {
     const kmsKeyName = settings.encryption.type === "cloud-kms" ? settings.encryption.kmsKeyName : undefined;
     try {
-      await this.backend.storage().createBucket(this.backend.location, {
+      await this.session.storage().createBucket(this.session.bucket, {
         versioning: { enabled: settings.versioning },
         iamConfiguration: { uniformBucketLevelAccess: { enabled: true }, publicAccessPrevention: "enforced" },
         ...(settings.region ? { location: settings.region } : {}),
@@ -58,7 +54,7 @@ export class GcsBucketAdmin implements BucketAdmin {
       } as GCS.CreateBucketRequest);
     } catch (e) {
       if (statusOf(e) === 409) throw new AlreadyExistsError(describe("create bucket", this.url, "the bucket already exists"), { url: this.url, cause: e });
-      throw this.backend.classify("create bucket", this.url, e);
+      throw classifyGcs("create bucket", this.url, e);
     }
   }
 

@@ -1,6 +1,12 @@
+/**
+ * How the CLI opens stores: the URL (--state and kops's variables), client-side encryption (flags
+ * and KSTATE_* variables) and how to reach the store (S3_*, AWS_*, STORAGE_EMULATOR_HOST, …), all
+ * from the command's own environment (`io.env`, with the flags folded in by encryption-flags.ts),
+ * never from the process's. Every store or folder a command opens is opened here.
+ */
 import { guardStore, type KeyHint } from "../store/policy-guard";
 import { type ClusterEncryption, unreadableByKops } from "../store/secrets";
-import { bucketAdmin, NotFoundError, openPath, parseUrl, type VfsPath } from "../vfs";
+import { bucketAdmin, type Environment, NotFoundError, openPath, parseUrl, resolveStoreSettings, SCHEMES, VfsContext, type VfsPath } from "../vfs";
 import { UsageError } from "./io";
 import { storeFromKopsConfig } from "./kops-config";
 
@@ -19,6 +25,32 @@ export function stateStore(flag: string | undefined, env: Record<string, string 
   const url = flag || env.KSTATE_STATE_STORE || env.KOPS_STATE_STORE || storeFromKopsConfig(env)?.url;
   if (!url) throw new UsageError("no state store: pass --state URL, or set KSTATE_STATE_STORE or KOPS_STATE_STORE, or put kops_state_store: URL in ~/.kops.yaml (e.g. s3://my-kops-state)");
   return url.replace(/\/$/, "");
+}
+
+/**
+ * Each command run's own clients and bucket facts: a run is handed its environment object once
+ * (bin/kstate.js, or a test calling `run`), so the context lives and goes with it.
+ */
+const contexts = new WeakMap<Environment, VfsContext>();
+
+/**
+ * Marks a command run as one that only reads the store (get, export to a folder): its stores are
+ * opened without learning ahead what a write would need. Call before opening anything.
+ */
+export function readsOnly(env: Environment): void {
+  if (!contexts.has(env)) contexts.set(env, new VfsContext({ readsOnly: true }));
+}
+
+/** Any store or folder a command names (--state, --from, --to, an export folder), reached as `env` says. */
+export function openUrl(url: string, env: Environment): VfsPath {
+  let context = contexts.get(env);
+  if (!context) contexts.set(env, (context = new VfsContext()));
+  return openPath(url, { ...resolveStoreSettings({}, env), context });
+}
+
+/** The state store's own files, neither decrypted nor guarded: for reading what is stored as it is. */
+export function openRawStore(flag: string | undefined, env: Environment): VfsPath {
+  return openUrl(stateStore(flag, env), env);
 }
 
 /**
@@ -66,7 +98,7 @@ export function openStore(flag: string | undefined, env: Record<string, string |
   const encryption = encryptionFromEnv(env);
   const unreadable = encryption ? unreadableByKops(encryption) : [];
   if (unreadable.length > 0) stderr?.write(`warning: KSTATE_ENCRYPT_PATTERNS encrypts ${unreadable.join(" and ")}; kops cannot read encrypted files\n`);
-  return guardStore(openPath(stateStore(flag, env)), encryption, CLI_KEY_HINT);
+  return guardStore(openRawStore(flag, env), encryption, CLI_KEY_HINT);
 }
 
 /**
@@ -75,7 +107,8 @@ export function openStore(flag: string | undefined, env: Record<string, string |
  * no check; its first request fails, naming it.
  */
 export async function requireStoreFolder(root: VfsPath): Promise<void> {
-  if (parseUrl(root.url).scheme !== "file") return;
+  const scheme = SCHEMES[parseUrl(root.url).scheme];
+  if (!scheme.madeOnWrite || !scheme.bucketAdmin) return;
   if (!(await bucketAdmin(openPath(root.url)).settings()).exists) {
     throw new NotFoundError(`state store ${root.url} does not exist (no such folder)`, { url: root.url });
   }

@@ -1,7 +1,7 @@
 import * as fs from "node:fs/promises";
-import type { BucketAdmin, BucketEncryption, BucketSettings, NewBucket } from "./bucket";
-import { AlreadyExistsError, BackendError, describe } from "./errors";
-import type { FileBackend } from "./file";
+import type { BucketAdmin, BucketEncryption, BucketSettings, NewBucket } from "../bucket";
+import { AlreadyExistsError, BackendError, describe } from "../errors";
+import type { FileBackend } from "./backend";
 
 /** A local folder as a "bucket": created 0700, removed on delete; no versions, no server-side encryption. */
 export class FolderAdmin implements BucketAdmin {

@@ -1,0 +1,52 @@
+/**
+ * How kstate reads S3's answers, from the SDK and the wire path alike (both carry `name` = the S3
+ * error code and `$metadata.httpStatusCode`): our signals for "not found" and "precondition
+ * failed", the error a user sees, and which failures are worth a retry.
+ */
+import { answerSignal, classifyHttp, type Condition } from "../backend";
+import type { KstateError } from "../errors";
+import { isTransientNetworkError, isTransientStatus } from "../retry";
+
+/** Runs one request, turning "not found" and "precondition failed" answers into our signals. */
+export async function s3Call<T>(fn: () => Promise<T>, condition?: Condition): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    const status = statusOf(e);
+    const name = nameOf(e);
+    const signal = name === "NoSuchBucket" ? undefined : answerSignal({
+      preconditionFailed: status === 412 || name === "PreconditionFailed",
+      objectMissing: status === 404 || name === "NoSuchKey" || name === "NotFound",
+    }, condition, detailOf(e));
+    throw signal ?? e;
+  }
+}
+
+export function classifyS3(op: string, url: string, error: unknown): KstateError {
+  return classifyHttp(op, url, error, statusOf(error), detailOf(error));
+}
+
+export function isS3Transient(error: unknown): boolean {
+  const status = statusOf(error);
+  const name = nameOf(error);
+  if (status !== undefined && isTransientStatus(status)) return true;
+  if (["SlowDown", "RequestTimeout", "ThrottlingException", "InternalError", "ConditionalRequestConflict", "ServiceUnavailable"].includes(name)) return true;
+  if (status !== undefined) return false;
+  return isTransientNetworkError(error);
+}
+
+export function statusOf(e: unknown): number | undefined {
+  return (e as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+}
+
+export function nameOf(e: unknown): string {
+  return (e as { name?: string } | undefined)?.name ?? "";
+}
+
+/** `403 AccessDenied: Access Denied`, or the network error's code and message. */
+function detailOf(e: unknown): string {
+  const status = statusOf(e);
+  const rec = e as { name?: string; message?: string; code?: string };
+  if (status !== undefined) return `${status} ${rec.name ?? "Error"}${rec.message && rec.message !== rec.name ? `: ${rec.message}` : ""}`;
+  return [rec.code, rec.message].filter(Boolean).join(" ") || String(e);
+}
