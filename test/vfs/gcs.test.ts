@@ -2,10 +2,12 @@ import * as assert from "node:assert/strict";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
-import { BackendError, hasVersions, openPath } from "../../src/vfs";
+import { BackendError, hasVersions, openPath, resolveStoreSettings } from "../../src/vfs";
 import { startFakeGcs } from "../support/servers";
 import { gcsOptions, makeGcsBucket, openOptions, uniqueName } from "../support/env";
-import { describeVfsContract } from "./contract";
+import { type Capabilities, describeVfsContract } from "./contract";
+
+const GCS_CAN: Capabilities = { versions: true, serverSideCopy: false, bucketAdmin: true, storedHashes: true };
 
 describe("gs:// on fake-gcs-server", function () {
   let bucket: string;
@@ -13,7 +15,7 @@ describe("gs:// on fake-gcs-server", function () {
     bucket = await makeGcsBucket({ versioning: true });
   });
 
-  describeVfsContract("gcs (fake-gcs-server)", async () => openPath(`gs://${bucket}/${uniqueName("t")}`, openOptions()));
+  describeVfsContract("gcs (fake-gcs-server)", { makeRoot: async () => openPath(`gs://${bucket}/${uniqueName("t")}`, openOptions()), capabilities: GCS_CAN });
 
   it("passes a customer-managed key (kmsKeyName) with every upload, simple and resumable", async function () {
     // fake-gcs-server accepts kmsKeyName but keeps no record of it, so the requests are seen on
@@ -47,18 +49,12 @@ describe("gs:// on fake-gcs-server", function () {
   });
 
   for (const form of ["", "/storage/v1"]) {
-    it(`takes STORAGE_EMULATOR_HOST${form ? ` with ${form}` : ""} when no endpoint is given`, async function () {
-      const saved = process.env.STORAGE_EMULATOR_HOST;
-      process.env.STORAGE_EMULATOR_HOST = `${gcsOptions().endpoint}${form}`;
-      try {
-        const p = openPath(`gs://${bucket}/env${form.replace(/\//g, "-")}/config`, { gcs: { projectId: "kstate-test" } });
-        await p.write("via env");
-        assert.equal((await p.read()).data.toString(), "via env");
-        assert.deepEqual((await openPath(`gs://${bucket}/env${form.replace(/\//g, "-")}`, { gcs: { projectId: "kstate-test" } }).list()).map((f) => f.path), ["config"]);
-      } finally {
-        if (saved === undefined) delete process.env.STORAGE_EMULATOR_HOST;
-        else process.env.STORAGE_EMULATOR_HOST = saved;
-      }
+    it(`takes STORAGE_EMULATOR_HOST${form ? ` with ${form}` : ""} from the environment it is handed when no endpoint is given`, async function () {
+      const settings = resolveStoreSettings({ gcs: { projectId: "kstate-test" } }, { STORAGE_EMULATOR_HOST: `${gcsOptions().endpoint}${form}` });
+      const p = openPath(`gs://${bucket}/env${form.replace(/\//g, "-")}/config`, settings);
+      await p.write("via env");
+      assert.equal((await p.read()).data.toString(), "via env");
+      assert.deepEqual((await openPath(`gs://${bucket}/env${form.replace(/\//g, "-")}`, settings).list()).map((f) => f.path), ["config"]);
     });
   }
 
@@ -101,12 +97,11 @@ describe("gs:// when the server goes away", function () {
       await new Storage({ apiEndpoint: own.endpoint, projectId: "kstate-test" }).createBucket(bucket);
       const p = openPath(`gs://${bucket}/frozen/config`, options);
       await p.write("before");
-      own.process.kill("SIGSTOP");
+      await own.freeze();
       let started = Date.now();
       await assert.rejects(p.read(), (e: unknown) => BackendError.isInstance(e) && e.message.includes(p.url));
       assert.ok(Date.now() - started < 4 * timeoutMs, `silent server: took ${Date.now() - started} ms`);
-      own.process.kill("SIGKILL");
-      await new Promise((r) => own.process.once("exit", r));
+      await own.kill();
       started = Date.now();
       await assert.rejects(p.write("after"), (e: unknown) => BackendError.isInstance(e) && e.message.includes(p.url));
       assert.ok(Date.now() - started < 4 * timeoutMs, `stopped server: took ${Date.now() - started} ms`);

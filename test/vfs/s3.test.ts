@@ -1,11 +1,57 @@
 import * as assert from "node:assert/strict";
-import { HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { HeadObjectCommand, PutBucketEncryptionCommand, S3Client } from "@aws-sdk/client-s3";
 import { randomBytes } from "node:crypto";
-import { BackendError, copyFile, hasVersions, openPath } from "../../src/vfs";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+import { BackendError, copyFile, hasVersions, openPath, resolveStoreSettings, VfsContext, type VfsPath } from "../../src/vfs";
 import { md5Of } from "../../src/vfs/copy";
+import { bucketRegionOverWire } from "../../src/vfs/s3/region";
+import { S3Wire } from "../../src/vfs/s3/wire";
 import { makeS3Bucket, openOptions, s3Options, uniqueName } from "../support/env";
-import { MINIO_KMS_KEY, startMinio } from "../support/servers";
-import { describeVfsContract } from "./contract";
+import { MINIO_KMS_KEY, type RunningServer, startMinio } from "../support/servers";
+import { type Capabilities, describeVfsContract } from "./contract";
+
+const S3_CAN: Capabilities = { versions: true, serverSideCopy: true, bucketAdmin: true, storedHashes: true };
+
+/** A file written on a MinIO of the test's own, to be stopped or killed, reached with these timeouts. */
+async function fileOnOwnMinio(timeoutMs: number, attempts: number): Promise<{ own: RunningServer; p: VfsPath }> {
+  const own = await startMinio();
+  const b = await makeS3Bucket({ server: own });
+  const p = openPath(`s3://${b}/own/config`, { s3: s3Options(own), timeoutMs, retry: { attempts, baseDelayMs: 50, maxDelayMs: 100 * (attempts - 1) } });
+  await p.write("before");
+  return { own, p };
+}
+
+/** One request through `recordingProxy`: what arrived, and when its answer went back. */
+interface Seen {
+  method: string;
+  url: string;
+  headers: http.IncomingHttpHeaders;
+  /** How many requests had arrived when this one's answer had gone back. */
+  arrivedBeforeAnswer?: number;
+}
+
+/** A plain HTTP proxy in front of `endpoint` that notes every request in order of arrival. */
+async function recordingProxy(endpoint: string): Promise<{ endpoint: string; seen: Seen[]; close: () => Promise<void> }> {
+  const target = new URL(endpoint);
+  const seen: Seen[] = [];
+  const server = http.createServer((req, res) => {
+    const entry: Seen = { method: req.method!, url: req.url!, headers: req.headers };
+    seen.push(entry);
+    const upstream = http.request({ hostname: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode!, answer.headers);
+      answer.pipe(res).on("finish", () => (entry.arrivedBeforeAnswer = seen.length));
+    });
+    upstream.on("error", (e) => res.destroy(e));
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    seen,
+    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
+}
 
 describe("s3:// on MinIO", function () {
   let bucket: string;
@@ -13,27 +59,19 @@ describe("s3:// on MinIO", function () {
     bucket = await makeS3Bucket({ versioning: true });
   });
 
-  describeVfsContract("s3 (MinIO)", async () => openPath(`s3://${bucket}/${uniqueName("t")}`, openOptions()));
+  describeVfsContract("s3 (MinIO)", { makeRoot: async () => openPath(`s3://${bucket}/${uniqueName("t")}`, openOptions()), capabilities: S3_CAN });
 
   function rawClient(): S3Client {
     const o = s3Options();
     return new S3Client({ endpoint: o.endpoint, region: "us-east-1", forcePathStyle: true, credentials: { accessKeyId: o.accessKeyId!, secretAccessKey: o.secretAccessKey! } });
   }
 
-  it("takes kops's S3_* variables when no options are given", async function () {
+  it("takes kops's S3_* variables, resolved from the environment it is handed, when no options are given", async function () {
     const o = s3Options();
-    const saved = { ...process.env };
-    Object.assign(process.env, { S3_ENDPOINT: o.endpoint, S3_REGION: "us-east-1", S3_ACCESS_KEY_ID: o.accessKeyId, S3_SECRET_ACCESS_KEY: o.secretAccessKey });
-    try {
-      const p = openPath(`s3://${bucket}/env/config`);
-      await p.write("via env");
-      assert.equal((await p.read()).data.toString(), "via env");
-    } finally {
-      for (const k of ["S3_ENDPOINT", "S3_REGION", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY"]) {
-        if (saved[k] === undefined) delete process.env[k];
-        else process.env[k] = saved[k];
-      }
-    }
+    const env = { S3_ENDPOINT: o.endpoint, S3_REGION: "us-east-1", S3_ACCESS_KEY_ID: o.accessKeyId, S3_SECRET_ACCESS_KEY: o.secretAccessKey };
+    const p = openPath(`s3://${bucket}/env/config`, resolveStoreSettings({}, env));
+    await p.write("via env");
+    assert.equal((await p.read()).data.toString(), "via env");
   });
 
   it("encrypts objects as kops does (AES256 when the bucket has no default), or with a KMS key when asked", async function () {
@@ -48,6 +86,56 @@ describe("s3:// on MinIO", function () {
     client.destroy();
     assert.equal(a.ServerSideEncryption, "AES256");
     assert.equal(k.ServerSideEncryption, "aws:kms");
+  });
+
+  it("asks for the bucket's default encryption beside the first read, once per bucket and context, so a write is one PUT", async function () {
+    const proxy = await recordingProxy(s3Options().endpoint!);
+    try {
+      const context = new VfsContext();
+      const options = { ...openOptions(), s3: { ...s3Options(), endpoint: proxy.endpoint }, context };
+      const folder = uniqueName("lookahead");
+      await openPath(`s3://${bucket}/${folder}/seed`, openOptions()).write("seed");
+      const seed = openPath(`s3://${bucket}/${folder}/seed`, options);
+      assert.equal((await seed.read()).data.toString(), "seed");
+      const lookups = () => proxy.seen.filter((r) => r.method === "GET" && /[?&]encryption(=|&|$)/.test(r.url));
+      const read = proxy.seen.find((r) => r.method === "GET" && r.url.endsWith("/seed"))!;
+      assert.equal(lookups().length, 1, "the first read started the lookup");
+      assert.ok(proxy.seen.indexOf(lookups()[0]!) < read.arrivedBeforeAnswer!, "the lookup went out beside the read, not after it");
+
+      const before = proxy.seen.length;
+      await openPath(`s3://${bucket}/${folder}/config`, options).create("x");
+      const during = proxy.seen.slice(before);
+      assert.deepEqual(during.map((r) => r.method), ["PUT"], "the write is one request: the lookup was already answered");
+      assert.equal(during[0]!.headers["x-amz-server-side-encryption"], "AES256", "no default on the bucket: AES256, as kops sends");
+      assert.equal(during[0]!.headers["if-none-match"], "*");
+      assert.ok(during[0]!.headers["x-amz-meta-kstate-write-id"]);
+      assert.equal(lookups().length, 1, "asked once per bucket and context");
+
+      // A bucket that encrypts by default: the write sends no encryption header, as kops does.
+      const encrypted = await makeS3Bucket();
+      const client = rawClient();
+      await client.send(new PutBucketEncryptionCommand({
+        Bucket: encrypted, ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } }] },
+      }));
+      client.destroy();
+      const mark = proxy.seen.length;
+      await openPath(`s3://${encrypted}/config`, options).write("y");
+      const put = proxy.seen.slice(mark).find((r) => r.method === "PUT")!;
+      assert.equal(put.headers["x-amz-server-side-encryption"], undefined);
+      assert.equal(lookups().length, 2, "the second bucket is asked once too");
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("asks a bucket for its region over the wire path, as kops does (GetBucketLocation)", async function () {
+    const o = s3Options();
+    const wire = (b: string) => new S3Wire({
+      endpoint: o.endpoint, region: "us-east-1", bucket: b, pathStyle: true, timeoutMs: 10_000, context: new VfsContext(),
+      credentials: () => Promise.resolve({ accessKeyId: o.accessKeyId!, secretAccessKey: o.secretAccessKey! }),
+    });
+    assert.equal(await bucketRegionOverWire(wire(bucket)), "us-east-1");
+    await assert.rejects(bucketRegionOverWire(wire(uniqueName("nobucket"))), /NoSuchBucket|does not exist/);
   });
 
   it("keys with spaces, plus signs, XML and URL specials and non-ASCII survive write, list, read and copy", async function () {
@@ -121,14 +209,10 @@ describe("s3:// on MinIO", function () {
 
   it("a server stopped in the middle of a test gives a BackendError naming the URL, not a hang", async function () {
     this.timeout(60_000);
-    const own = await startMinio();
+    const timeoutMs = 2000;
+    const { own, p } = await fileOnOwnMinio(timeoutMs, 3);
     try {
-      const b = await makeS3Bucket({ server: own });
-      const timeoutMs = 2000;
-      const p = openPath(`s3://${b}/dying/config`, { s3: s3Options(own), timeoutMs, retry: { attempts: 3, baseDelayMs: 50, maxDelayMs: 200 } });
-      await p.write("before");
-      own.process.kill("SIGKILL");
-      await new Promise((r) => own.process.once("exit", r));
+      await own.kill();
       const started = Date.now();
       await assert.rejects(p.read(), (e: unknown) => {
         assert.ok(BackendError.isInstance(e), `expected BackendError, got ${String(e)}`);
@@ -145,18 +229,15 @@ describe("s3:// on MinIO", function () {
 
   it("a server that stops answering mid-request times out with a BackendError", async function () {
     this.timeout(60_000);
-    const own = await startMinio();
+    const timeoutMs = 1500;
+    const { own, p } = await fileOnOwnMinio(timeoutMs, 2);
     try {
-      const b = await makeS3Bucket({ server: own });
-      const timeoutMs = 1500;
-      const p = openPath(`s3://${b}/frozen/config`, { s3: s3Options(own), timeoutMs, retry: { attempts: 2, baseDelayMs: 50, maxDelayMs: 100 } });
-      await p.write("before");
-      own.process.kill("SIGSTOP"); // alive but silent: only timeouts can end the wait
+      await own.freeze(); // alive but silent: only timeouts can end the wait
       const started = Date.now();
       await assert.rejects(p.read(), (e: unknown) => BackendError.isInstance(e) && e.message.includes(p.url));
       const elapsed = Date.now() - started;
       assert.ok(elapsed < 4 * timeoutMs, `took ${elapsed} ms`);
-      own.process.kill("SIGCONT");
+      own.thaw();
     } finally {
       await own.stop();
     }
