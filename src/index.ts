@@ -12,6 +12,8 @@ export type { GcsRoleBinding, IamPolicyDocument, IamPolicyStatement } from "./re
 export type { EncryptionType, StateStoreInputs, StateStoreOutputs } from "./providers/state-store";
 export { ClusterConfig, type ClusterConfigArgs } from "./resources/cluster-config";
 export type { ClusterConfigInputs, ClusterConfigOutputs } from "./providers/cluster-config";
+export { ClusterUpdate, type ClusterUpdateArgs } from "./resources/cluster-update";
+export type { ClusterUpdateInputs, ClusterUpdateOutputs } from "./providers/cluster-update";
 export type { ClusterOptions } from "./ops/options";
 export { type ClusterEncryption, DEFAULT_ENCRYPTED_PATTERNS, secretHash } from "./store/secrets";
 export type { Ownership } from "./ops/cluster";

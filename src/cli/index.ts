@@ -18,6 +18,7 @@ import type * as PullCommand from "./commands/pull";
 import type * as RekeyCommand from "./commands/rekey";
 import type * as SecretsCommands from "./commands/secrets";
 import type * as SshPublicKeyCommands from "./commands/ssh-public-key";
+import type * as UpdateCommand from "./commands/update";
 import { ENCRYPTION_FLAGS_HELP, takeEncryptionFlags } from "./encryption-flags";
 import { takeConfigFlag } from "./kops-config";
 import { EXIT, type Io, tolerateClosedOutput, UsageError } from "./io";
@@ -46,6 +47,7 @@ const load = {
   rekey: () => require("./commands/rekey") as typeof RekeyCommand,
   secrets: () => require("./commands/secrets") as typeof SecretsCommands,
   sshPublicKey: () => require("./commands/ssh-public-key") as typeof SshPublicKeyCommands,
+  update: () => require("./commands/update") as typeof UpdateCommand,
 };
 
 interface Command {
@@ -87,6 +89,7 @@ const COMMANDS: readonly Command[] = [
   { name: "delete", subcommands: ["ig", "instancegroup"], summary: "delete an instance group's document (its instances keep running)", help: () => load.instanceGroup().DELETE_IG_HELP, run: (a, io) => load.instanceGroup().deleteInstanceGroup(a, io) },
   { name: "delete", subcommands: ["secret"], summary: "delete one of a cluster's secrets", help: () => load.secrets().DELETE_SECRET_HELP, run: (a, io) => load.secrets().deleteSecret(a, io) },
   { name: "delete", subcommands: ["sshpublickey"], summary: "delete a cluster's admin SSH key", help: () => load.sshPublicKey().DELETE_SSH_KEY_HELP, run: (a, io) => load.sshPublicKey().deleteSshPublicKey(a, io) },
+  { name: "update", subcommands: ["cluster"], summary: "run kops update cluster against the store (dry run, --yes, or the terraform target)", help: () => load.update().UPDATE_HELP, run: (a, io) => load.update().updateCluster(a, io) },
   { name: "migrate", summary: "move a cluster's state to another store, verified", help: () => load.migrate().MIGRATE_HELP, run: (a, io) => load.migrate().migrate(a, io) },
   { name: "encryption", subcommands: ["show", "set", "clear"], summary: "show, record or clear the store's client-side encryption policy", help: () => load.encryption().ENCRYPTION_HELP, run: (a, io) => load.encryption().encryption(a, io) },
   { name: "rekey", summary: "re-encrypt a cluster's client-side-encrypted files under the current key", help: () => load.rekey().REKEY_HELP, run: (a, io) => load.rekey().rekey(a, io) },

@@ -9,6 +9,7 @@ import { describeSecretChanges } from "../ops/secrets";
 import { isDns1123Subdomain, validationError } from "../ops/validate";
 import { checkPart } from "../schema/check";
 import { ClusterStore } from "../store/cluster-store";
+import { stringifyYaml } from "../store/yaml";
 import { parsePath } from "../store/field-path";
 import { configBaseOf, isKopsFile, isKopsManagedState } from "../store/layout";
 import { CA_KEYSET, findPrimary, keysetFile } from "../store/keyset";
@@ -19,6 +20,7 @@ import { canonicalUrl, openPath, parseUrl, SCHEMES, type SchemeFacts } from "../
 import { KstateError, NotFoundError, RefusedError } from "../vfs/errors";
 import { containsUnknown, isUnknown, outputNames, type ProviderImpl, sealedFailures } from "./serialize";
 import { configureFromStack } from "./stack-config";
+import { forgetPlanned, rememberPlanned } from "./planned-documents";
 import { accessOf, accessProblems, isMissingBucket, SECRET_ACCESS_KEYS, type StoreAccess, STORE_ACCESS_KEYS, storeSettingsOf, withKmsDefaults } from "./store-access";
 
 /** 1: ownership in outputs (`ownedPaths`). 2: ownership in the documents (`metadata.managedFields`). */
@@ -343,6 +345,15 @@ function summary(i: Normalized, p: Planned): string {
   return `${where}: ${p.lines.length === 0 ? "no changes" : `${p.lines.length} change${p.lines.length === 1 ? "" : "s"}`}`;
 }
 
+/** The documents kops reads (config, instance groups) as the plan leaves them. */
+function documentTexts(plan: ClusterPlan): Map<string, string | null> {
+  const texts = new Map<string, string | null>();
+  for (const f of plan.files) {
+    if (f.file === "config" || f.file.startsWith("instancegroup/")) texts.set(f.file, f.doc ? stringifyYaml(f.doc) : null);
+  }
+  return texts;
+}
+
 /** The plan, as `pulumi preview` shows it: each line on the provider's output, which the engine prints. */
 function show(i: Normalized, p: Planned, adopting: boolean): void {
   if (p.lines.length === 0) return;
@@ -630,10 +641,13 @@ export const provider: ProviderImpl<ClusterConfigInputs, ClusterConfigOutputs> =
       // The inputs are as last planned and the documents have not moved since the last write:
       // nothing to do. (A refresh that found an owned field edited keeps the revisions of the
       // last write, so the edit still counts as a move and the next up restores it.)
+      forgetPlanned(i.store, i.name);
       return { changes: false, replaces, deleteBeforeReplace: false };
     }
     // The documents or secrets differ from what the inputs ask: a change, or drift to undo.
     const planned = await planResource(i, previousSecretNames(o), legacyOwnership(o), "take", previousKeys(o));
+    if (planned.lines.length > 0) rememberPlanned(i.store, i.name, documentTexts(planned.cluster));
+    else forgetPlanned(i.store, i.name);
     if (!checked) {
       // `check` did not plan (its inputs were unchanged): what it would have refused or shown, diff does.
       const failures = planFailures(planned.cluster);
@@ -645,6 +659,7 @@ export const provider: ProviderImpl<ClusterConfigInputs, ClusterConfigOutputs> =
 
   async create(inputs) {
     plans.clear();
+    forgetPlanned();
     const i = normalize(inputs);
     const outs = await apply(i, undefined);
     return { id: `${i.store}/${i.name}`, outs };
@@ -653,6 +668,7 @@ export const provider: ProviderImpl<ClusterConfigInputs, ClusterConfigOutputs> =
   /** Reads the documents back: owned fields edited by hand show in `ownedValues`. */
   async read(id, props) {
     plans.clear();
+    forgetPlanned();
     const i = inputsOfOutputs(props!);
     const outs = await observe(i, props!.secretHashKey, Object.keys(props!.secretHashes ?? {}));
     if (outs && props!.revisions && stableJson(outs.ownedValues) !== stableJson(props!.ownedValues ?? null)) outs.revisions = props!.revisions;
@@ -661,6 +677,7 @@ export const provider: ProviderImpl<ClusterConfigInputs, ClusterConfigOutputs> =
 
   async update(_id, olds, news) {
     plans.clear();
+    forgetPlanned();
     return { outs: await apply(normalize(news), olds) };
   },
 
@@ -671,6 +688,7 @@ export const provider: ProviderImpl<ClusterConfigInputs, ClusterConfigOutputs> =
    */
   async delete(_id, props) {
     plans.clear();
+    forgetPlanned();
     await (await planDelete(props)).run();
   },
 };

@@ -4,5 +4,6 @@
  * else of src/providers is published.
  */
 export { provider as clusterConfig } from "./cluster-config";
+export { provider as clusterUpdate } from "./cluster-update";
 export { provider as migration } from "./migration";
 export { provider as stateStore } from "./state-store";

@@ -8,7 +8,7 @@ export type ProviderImpl<I, O> = Required<Omit<pulumi.dynamic.ResourceProvider<I
   & Pick<pulumi.dynamic.ResourceProvider<I, O>, "configure">;
 
 /** The names `kstate/providers` (providers/index.ts) exports the provider objects under. */
-export type ProviderName = "stateStore" | "clusterConfig" | "migration";
+export type ProviderName = "stateStore" | "clusterConfig" | "clusterUpdate" | "migration";
 
 /**
  * The provider Pulumi keeps in state (as `__provider`, in the inputs and the outputs of every

@@ -1,0 +1,320 @@
+/**
+ * `kops update cluster`, run by kstate: the one road `kstate update cluster` and the ClusterUpdate
+ * resource share. kops does the cloud work; this finds and checks the binary, runs it under a
+ * deadline with its output streamed line by line, stops it when a task keeps failing (kops would
+ * retry it for ten minutes), and reads its dry-run report into a list of task changes.
+ */
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { type Environment, openPath, parseUrl, readIfPresent, RefusedError, ValidationError, type VfsPath } from "../vfs";
+
+/** A kops binary and the version it reports. */
+export interface KopsBinary {
+  path: string;
+  version: string;
+}
+
+/** One task of kops's dry-run report: `LaunchTemplate/nodes-us-east-1a.example.com` and its fields. */
+export interface TaskChange {
+  action: "create" | "modify" | "delete";
+  /** kops's name for it: `Type/name`. */
+  task: string;
+  /** Its fields as kops prints them (`InstanceType t3.medium -> t3.large`), blanks squeezed. */
+  details: string[];
+}
+
+export interface UpdateReport {
+  changes: TaskChange[];
+  /** kops said "No changes need to be applied". */
+  noChanges: boolean;
+}
+
+/** kops ran and failed (exit status, a task that kept failing, or the deadline); what it printed is kept. */
+export class KopsFailedError extends Error {
+  override readonly name = "KopsFailedError";
+  constructor(message: string, readonly output: { stdout: string; stderr: string }) {
+    super(message);
+  }
+}
+
+/**
+ * The kops to run: `given` as a path (with a slash) or a name looked up on `env.PATH` (default
+ * `kops`), asked for its version. Fails naming what was looked for.
+ */
+export async function findKops(given: string | undefined, env: Environment): Promise<KopsBinary> {
+  const name = given ?? "kops";
+  let found: string | undefined;
+  if (name.includes("/")) {
+    found = path.resolve(name);
+    if (!isExecutable(found)) throw new ValidationError(`kops binary ${found}: not an executable file`, { problems: [{ path: "kops", message: "not an executable file" }] });
+  } else {
+    found = (env.PATH ?? "").split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, name)).find(isExecutable);
+    if (!found) throw new ValidationError(`no ${name} on PATH: install kops, or give the binary's path (--kops PATH, or the resource's kops input)`, { problems: [{ path: "kops", message: "not found on PATH" }] });
+  }
+  const { stdout, stderr, code } = await runProcess(found, ["version"], env, { timeoutMs: 30_000 });
+  // kops 1.2x and later: "Client version: 1.36.2 (git-v1.36.2)"; older: "Version 1.18.0 (git-…)".
+  const version = /(?:Client version:|Version)\s+v?(\d+\.\d+\.\d+(?:-[0-9A-Za-z.]+)?)/.exec(stdout)?.[1];
+  if (code !== 0 || !version) throw new ValidationError(`${found} version: not a kops binary (exit ${code}): ${(stdout + stderr).trim().slice(0, 300)}`, { problems: [{ path: "kops", message: "not a kops binary" }] });
+  return { path: found, version };
+}
+
+function isExecutable(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** -1, 0 or 1 as `a` is older than, the same as or newer than `b` (major.minor.patch; a pre-release is older). */
+export function compareKopsVersions(a: string, b: string): number {
+  const parse = (v: string) => {
+    const [core, pre] = v.replace(/^v/, "").split("-", 2);
+    return { nums: core!.split(".").map((n) => Number(n) || 0), pre };
+  };
+  const x = parse(a);
+  const y = parse(b);
+  for (let i = 0; i < 3; i++) {
+    const d = (x.nums[i] ?? 0) - (y.nums[i] ?? 0);
+    if (d !== 0) return Math.sign(d);
+  }
+  if (x.pre === y.pre) return 0;
+  if (x.pre === undefined) return 1;
+  if (y.pre === undefined) return -1;
+  return x.pre < y.pre ? -1 : 1;
+}
+
+/** The kops version that last updated the cluster in `folder` (`kops-version.txt`), if any did. */
+export async function lastUpdatedBy(folder: VfsPath): Promise<string | undefined> {
+  const read = await readIfPresent(folder.join("kops-version.txt"));
+  const text = read?.data.toString("utf8").trim();
+  return text ? text : undefined;
+}
+
+/**
+ * Refuses a kops older than the one that last updated the cluster, as kops's own check does
+ * (`--allow-kops-downgrade` lets it run), before anything runs.
+ */
+export function checkKopsVersion(kops: KopsBinary, last: string | undefined, name: string, allowDowngrade: boolean): void {
+  if (last === undefined || allowDowngrade || compareKopsVersions(kops.version, last) >= 0) return;
+  throw new RefusedError(`${name} was last updated by kops ${last}; ${kops.path} is kops ${kops.version}, which is older. Use kops ${last} or newer, or allow the downgrade (--allow-kops-downgrade, or allowKopsDowngrade: true).`);
+}
+
+/**
+ * A scratch state store (a local folder) holding the cluster's documents in `folder` (config and
+ * instance groups, the files kops reads from --state) with `documents` laid over them: kops's dry
+ * run against it shows what an update would do once those documents are written. Everything else
+ * (keys, secrets, the last update's files) kops reads from the cluster's spec.configBase, the
+ * real store, and a dry run writes nothing there. `dispose` removes the folder.
+ */
+export async function stateWithDocuments(folder: VfsPath, name: string, documents: ReadonlyMap<string, string | null>): Promise<{ state: string; dispose(): void }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kstate-update-preview-"));
+  try {
+    const scratch = openPath(`file://${dir}`).join(name);
+    const [config, groups] = await Promise.all([
+      readIfPresent(folder.join("config")),
+      folder.join("instancegroup").listTree().catch(() => []),
+    ]);
+    const files = new Map<string, string | Buffer | null>();
+    if (config) files.set("config", config.data);
+    await Promise.all(groups.map(async (g) => {
+      const read = await readIfPresent(folder.join("instancegroup").join(g.path));
+      if (read) files.set(`instancegroup/${g.path}`, read.data);
+    }));
+    for (const [file, text] of documents) files.set(file, text);
+    await Promise.all([...files].filter(([, data]) => data !== null).map(([file, data]) => scratch.join(file).write(data!)));
+    return { state: `file://${dir}`, dispose: () => fs.rmSync(dir, { recursive: true, force: true }) };
+  } catch (e) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+export interface UpdateRequest {
+  kops: KopsBinary;
+  /** The state store's URL, as kops's --state takes it. */
+  state: string;
+  name: string;
+  /** `preview`: kops's dry run; `apply`: --yes; `terraform`: --target=terraform --out outDir. */
+  mode: "preview" | "apply" | "terraform";
+  outDir?: string;
+  /** kops's --lifecycle-overrides: task type to lifecycle (Sync, Ignore, WarnIfInsufficientAccess, ExistsAndValidates, ExistsAndWarnIfChanges). */
+  lifecycleOverrides?: Record<string, string>;
+  allowKopsDowngrade?: boolean;
+  /** kops's --prune: delete cloud resources the cluster no longer needs (after a rolling update). */
+  prune?: boolean;
+  /** kops's whole environment: the store's and the cloud's credentials, KUBECONFIG, … */
+  env: Environment;
+  /** Longest the whole run may take, in ms. Default 30 minutes. */
+  timeoutMs?: number;
+  /** How long kops may keep retrying a failing task before the run is stopped as failed, in ms. Default 3 minutes. */
+  failingTaskMs?: number;
+  /** Each line kops prints, as it prints it. */
+  onLine?: (line: string, stream: "stdout" | "stderr") => void;
+}
+
+export interface UpdateResult extends UpdateReport {
+  stdout: string;
+  stderr: string;
+}
+
+const LIFECYCLES = new Set(["Sync", "Ignore", "WarnIfInsufficientAccess", "ExistsAndValidates", "ExistsAndWarnIfChanges"]);
+
+/** kops's arguments for `req`. */
+export function updateArgs(req: Pick<UpdateRequest, "name" | "state" | "mode" | "outDir" | "lifecycleOverrides" | "allowKopsDowngrade" | "prune">): string[] {
+  const args = ["update", "cluster", req.name, "--state", req.state];
+  if (req.mode === "apply") args.push("--yes");
+  if (req.mode === "terraform") {
+    if (!req.outDir) throw new ValidationError("the terraform target needs an output folder (--out DIR)", { problems: [{ path: "outDir", message: "required with target terraform" }] });
+    args.push("--target=terraform", "--out", req.outDir);
+  }
+  const overrides = Object.entries(req.lifecycleOverrides ?? {});
+  for (const [task, lifecycle] of overrides) {
+    if (!/^[A-Za-z0-9]+$/.test(task)) throw new ValidationError(`lifecycleOverrides: ${JSON.stringify(task)} is not a kops task type (e.g. SecurityGroup)`, { problems: [{ path: "lifecycleOverrides", message: "not a task type" }] });
+    if (!LIFECYCLES.has(lifecycle)) throw new ValidationError(`lifecycleOverrides.${task}: ${JSON.stringify(lifecycle)} is not one of ${[...LIFECYCLES].join(", ")}`, { problems: [{ path: `lifecycleOverrides.${task}`, message: "not a lifecycle" }] });
+  }
+  if (overrides.length > 0) args.push("--lifecycle-overrides", overrides.map(([t, l]) => `${t}=${l}`).join(","));
+  if (req.allowKopsDowngrade) args.push("--allow-kops-downgrade");
+  if (req.prune) args.push("--prune");
+  return args;
+}
+
+/**
+ * Runs `kops update cluster` as `req` says and reads its report. A kops that exits non-zero, keeps
+ * failing a task for `failingTaskMs`, or outlives `timeoutMs` is stopped and a `KopsFailedError`
+ * thrown with what it printed.
+ */
+export async function runUpdate(req: UpdateRequest): Promise<UpdateResult> {
+  const args = updateArgs(req);
+  const env: Record<string, string | undefined> = { ...req.env };
+  // kops renders a file:// store's node files into Terraform only with this flag off (it waits forever otherwise).
+  if (req.mode === "terraform" && parseUrl(req.state).scheme === "file") {
+    env.KOPS_FEATURE_FLAGS = [env.KOPS_FEATURE_FLAGS, "-TerraformManagedFiles"].filter(Boolean).join(",");
+  }
+  const run = await runProcess(req.kops.path, args, env, {
+    timeoutMs: req.timeoutMs ?? 30 * 60_000,
+    failingTaskMs: req.failingTaskMs ?? 3 * 60_000,
+    ...(req.onLine ? { onLine: req.onLine } : {}),
+  });
+  const output = { stdout: run.stdout, stderr: run.stderr };
+  const command = `kops ${args.join(" ")}`;
+  if (run.stopped) throw new KopsFailedError(`${command}: ${run.stopped}\n${lastLines(run.stderr, 20)}`, output);
+  if (run.code !== 0) throw new KopsFailedError(`${command} failed (exit ${run.code}):\n${lastLines(run.stderr || run.stdout, 20)}`, output);
+  return { ...parseUpdateReport(run.stdout), ...output };
+}
+
+function lastLines(text: string, n: number): string {
+  return text.trimEnd().split("\n").slice(-n).join("\n");
+}
+
+const SECTIONS: [RegExp, TaskChange["action"]][] = [[/^Will create resources:/, "create"], [/^Will modify resources:/, "modify"], [/^Will delete (?:resources|items below):/, "delete"]];
+
+/**
+ * kops's dry-run report (its stdout) as task changes. kops prints a section per action, each task
+ * as `  Type/name` (deletions as `  Type  name`), and under a task its fields indented by a tab.
+ */
+export function parseUpdateReport(stdout: string): UpdateReport {
+  const changes: TaskChange[] = [];
+  let action: TaskChange["action"] | undefined;
+  let current: TaskChange | undefined;
+  for (const raw of stdout.split("\n")) {
+    const line = raw.replace(/\r$/, "");
+    const section = SECTIONS.find(([re]) => re.test(line));
+    if (section) {
+      action = section[1];
+      current = undefined;
+      continue;
+    }
+    if (!action) continue;
+    if (line.trim() === "") {
+      current = undefined;
+      continue;
+    }
+    if (!line.startsWith(" ")) {
+      action = undefined; // the report ended (e.g. "Must specify --yes to apply changes")
+      continue;
+    }
+    const body = line.trim();
+    if (/^\s+\t/.test(line) && current) {
+      current.details.push(body.replace(/\s+/g, " "));
+      continue;
+    }
+    // A deletion is `Type  name`; a creation or change `Type/name`.
+    const task = body.includes("/") ? body : body.replace(/\s+/, "/");
+    current = { action, task, details: [] };
+    changes.push(current);
+  }
+  return { changes, noChanges: /No changes need to be applied/.test(stdout) };
+}
+
+/** The report as lines, as a preview shows them: `+ create Type/name`, `~ modify Type/name: Field a -> b`. */
+export function describeTasks(report: UpdateReport): string[] {
+  if (report.changes.length === 0) return ["kops: no changes need to be applied"];
+  const sign = { create: "+", modify: "~", delete: "-" } as const;
+  return report.changes.map((c) => {
+    const fields = c.action === "modify" && c.details.length > 0 ? `: ${c.details.join("; ")}` : "";
+    return `${sign[c.action]} ${c.action} ${c.task}${fields}`;
+  });
+}
+
+interface ProcessResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** Why the process was stopped, when it was. */
+  stopped?: string;
+}
+
+/** Runs a program with `env` only, lines streamed to `onLine`, stopped after `timeoutMs` or a task failing for `failingTaskMs`. */
+function runProcess(file: string, args: string[], env: Environment, options: { timeoutMs: number; failingTaskMs?: number; onLine?: (line: string, stream: "stdout" | "stderr") => void }): Promise<ProcessResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { env: Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] });
+    const out = { stdout: "", stderr: "" };
+    let stopped: string | undefined;
+    // When each failing task first failed: kops logs every failed attempt, and a task that
+    // recovers is not logged again.
+    const failingSince = new Map<string, number>();
+    const stop = (why: string) => {
+      if (stopped) return;
+      stopped = why;
+      child.kill("SIGTERM");
+      setTimeout(() => child.kill("SIGKILL"), 5000).unref();
+    };
+    const deadline = setTimeout(() => stop(`stopped after ${Math.round(options.timeoutMs / 1000)} s`), options.timeoutMs);
+    const taskFailed = (line: string) => {
+      const task = /error running task "([^"]+)"/.exec(line)?.[1] ?? line;
+      const since = failingSince.get(task) ?? Date.now();
+      failingSince.set(task, since);
+      if (options.failingTaskMs !== undefined && Date.now() - since >= options.failingTaskMs) {
+        stop(`stopped: task ${task} kept failing for ${Math.round((Date.now() - since) / 1000)} s (kops retries a failing task for up to ten minutes); its last error: ${line.replace(/^.*?\] /, "")}`);
+      }
+    };
+    for (const stream of ["stdout", "stderr"] as const) {
+      let partial = "";
+      child[stream]!.setEncoding("utf8");
+      child[stream]!.on("data", (chunk: string) => {
+        out[stream] += chunk;
+        const lines = (partial + chunk).split("\n");
+        partial = lines.pop()!;
+        for (const line of lines) {
+          if (/error running task/.test(line)) taskFailed(line);
+          options.onLine?.(line, stream);
+        }
+      });
+      child[stream]!.on("end", () => {
+        if (partial) options.onLine?.(partial, stream);
+      });
+    }
+    child.on("error", (e) => {
+      clearTimeout(deadline);
+      reject(new KopsFailedError(`${file}: ${e.message}`, out));
+    });
+    child.on("close", (code) => {
+      clearTimeout(deadline);
+      resolve({ code, ...out, ...(stopped ? { stopped } : {}) });
+    });
+  });
+}

@@ -1,0 +1,245 @@
+/**
+ * The ClusterUpdate resource's CRUD: kops's `update cluster` run against a cluster in a store,
+ * previewed as kops's dry run and applied with --yes (or the terraform target), through the same
+ * ops road as `kstate update cluster`.
+ *
+ * - `check` runs the dry run and keeps kops's task changes as `plan` (the preview shows them).
+ *   When a ClusterConfig of the same cluster is about to write documents in the same preview, the
+ *   dry run reads them as it will leave them (planned-documents.ts).
+ * - `diff` runs the update when `triggers` or the settings changed, or when the last `refresh`
+ *   found cloud changes pending (`pendingChanges`), and only then.
+ * - `create`/`update` run it; a failed run throws, so the engine keeps the old state and the next
+ *   `up` runs it again.
+ * - `read` (refresh) runs the dry run and records what is pending as drift.
+ * - `delete` forgets the resource: the cloud resources stay (`kops delete cluster` deletes them).
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import { parseGoDuration } from "../ops/duration";
+import { checkKopsVersion, describeTasks, findKops, KopsFailedError, lastUpdatedBy, runUpdate, stateWithDocuments, updateArgs, type UpdateRequest } from "../ops/kops-update";
+import { isDns1123Subdomain } from "../ops/validate";
+import { canonicalUrl, type Environment, KstateError, openPath, parseUrl, SCHEMES } from "../vfs";
+import { plannedDocuments } from "./planned-documents";
+import { containsUnknown, outputNames, type ProviderImpl, sealedFailures } from "./serialize";
+import { configureFromStack } from "./stack-config";
+import { accessOf, accessProblems, SECRET_ACCESS_KEYS, type StoreAccess, STORE_ACCESS_KEYS, storeSettingsOf } from "./store-access";
+
+export const CLUSTER_UPDATE_SCHEMA_VERSION = 1;
+
+export interface ClusterUpdateInputs extends StoreAccess {
+  /** The state store's URL (s3://bucket, gs://bucket, file:///dir). */
+  store: string;
+  /** The cluster's name. */
+  name: string;
+  /** The kops binary: a path, or a name looked up on PATH. Default `kops`. */
+  kops?: string;
+  /** `direct` (default): kops changes the cloud. `terraform`: kops writes kubernetes.tf into `outDir`. */
+  target?: "direct" | "terraform";
+  outDir?: string;
+  /** Anything whose change should run the update, e.g. a ClusterConfig's `revisions`. */
+  triggers?: unknown;
+  /** kops's --lifecycle-overrides, task type to lifecycle. */
+  lifecycleOverrides?: Record<string, string>;
+  allowKopsDowngrade?: boolean;
+  prune?: boolean;
+  /** Variables for kops beside the provider's own environment (cloud credentials, AWS_ENDPOINT_URL, …); a secret in state. */
+  environment?: Record<string, string>;
+  /** How long kops may keep retrying a failing task before the update is stopped as failed (Go duration). Default 3m. */
+  failAfter?: string;
+  /** Set by `check`: kops's task changes. */
+  plan?: string[];
+}
+
+export interface ClusterUpdateOutputs extends ClusterUpdateInputs {
+  plan: string[];
+  /** The kops version that ran the update. */
+  kopsVersion: string;
+  /** What the last run applied, as its dry run listed it. */
+  applied: string[];
+  /** Cloud changes a refresh found pending (drift); empty after an update. */
+  pendingChanges: string[];
+  schemaVersion: number;
+}
+
+export const CLUSTER_UPDATE_OUTPUTS = outputNames<ClusterUpdateOutputs>()(
+  "store", "name", "kops", "target", "outDir", "triggers", "lifecycleOverrides", "allowKopsDowngrade", "prune", "environment", "failAfter",
+  "plan", "kopsVersion", "applied", "pendingChanges", "schemaVersion", ...STORE_ACCESS_KEYS,
+);
+
+/** Inputs whose change runs the update again (beside triggers). */
+const SETTINGS = ["store", "kops", "target", "outDir", "lifecycleOverrides", "allowKopsDowngrade", "prune"] as const;
+
+const SECRET_INPUTS = ["environment", ...SECRET_ACCESS_KEYS];
+
+function checkInputs(news: Partial<ClusterUpdateInputs>): pulumi.dynamic.CheckFailure[] {
+  const failures: pulumi.dynamic.CheckFailure[] = [];
+  const fail = (property: string, reason: string) => failures.push({ property, reason });
+  let scheme;
+  if (typeof news.store !== "string" || news.store === "") fail("store", "required: the state store's URL (s3://bucket, gs://bucket, file:///dir)");
+  else if (!containsUnknown(news.store)) {
+    try {
+      scheme = SCHEMES[parseUrl(news.store).scheme];
+      if (scheme.scheme === "memfs") fail("store", "kops cannot reach a memfs:// store (it lives in one process)");
+    } catch (e) {
+      fail("store", KstateError.isInstance(e) ? e.message : String(e));
+    }
+  }
+  failures.push(...accessProblems(news, scheme));
+  if (typeof news.name !== "string" || (!containsUnknown(news.name) && !isDns1123Subdomain(news.name))) fail("name", "required: the cluster's name, e.g. dev.k8s.example.com");
+  if (news.kops !== undefined && (typeof news.kops !== "string" || news.kops === "")) fail("kops", "must be a path or a name on PATH");
+  if (news.target !== undefined && news.target !== "direct" && news.target !== "terraform") fail("target", "must be direct or terraform");
+  if (news.target === "terraform" && (typeof news.outDir !== "string" || news.outDir === "")) fail("outDir", "required with target terraform: the folder kops writes kubernetes.tf into");
+  if (news.target !== "terraform" && news.outDir !== undefined) fail("outDir", "goes with target terraform");
+  for (const k of ["allowKopsDowngrade", "prune"] as const) if (news[k] !== undefined && typeof news[k] !== "boolean") fail(k, "must be true or false");
+  if (news.environment !== undefined && !containsUnknown(news.environment)) {
+    const env = news.environment as unknown;
+    if (typeof env !== "object" || env === null || Array.isArray(env) || Object.values(env).some((v) => typeof v !== "string")) fail("environment", "must map variable names to strings");
+  }
+  if (news.failAfter !== undefined) {
+    try {
+      parseGoDuration(news.failAfter, "failAfter");
+    } catch (e) {
+      fail("failAfter", (e as Error).message);
+    }
+  }
+  if (news.lifecycleOverrides !== undefined && !containsUnknown(news.lifecycleOverrides)) {
+    try {
+      updateArgs({ name: "x", state: "file:///x", mode: "preview", lifecycleOverrides: news.lifecycleOverrides });
+    } catch (e) {
+      fail("lifecycleOverrides", (e as Error).message.replace(/^lifecycleOverrides(\.\w+)?: /, ""));
+    }
+  }
+  return failures;
+}
+
+/** kops's environment: the provider's, the store's access as kops's variables, then `environment`. */
+function kopsEnvironment(i: ClusterUpdateInputs): Environment {
+  const env: Record<string, string | undefined> = { ...process.env };
+  const scheme = parseUrl(i.store).scheme;
+  if (scheme === "s3") {
+    const settings = storeSettingsOf(accessOf(i)).s3 ?? {};
+    if (settings.endpoint) {
+      env.S3_ENDPOINT = settings.endpoint;
+      if (settings.region) env.S3_REGION = settings.region;
+      if (settings.accessKeyId && settings.secretAccessKey) {
+        env.S3_ACCESS_KEY_ID = settings.accessKeyId;
+        env.S3_SECRET_ACCESS_KEY = settings.secretAccessKey;
+      }
+    } else if (i.accessKeyId && i.secretAccessKey) {
+      env.AWS_ACCESS_KEY_ID = i.accessKeyId;
+      env.AWS_SECRET_ACCESS_KEY = i.secretAccessKey;
+      if (i.sessionToken) env.AWS_SESSION_TOKEN = i.sessionToken;
+    }
+  }
+  if (scheme === "gs" && i.endpoint) env.STORAGE_EMULATOR_HOST = i.endpoint;
+  return { ...env, ...(i.environment ?? {}) };
+}
+
+/** The request for one kops run of `i`. */
+async function request(i: ClusterUpdateInputs, mode: UpdateRequest["mode"], state = i.store): Promise<UpdateRequest> {
+  const env = kopsEnvironment(i);
+  const folder = openPath(i.store, storeSettingsOf(accessOf(i))).join(i.name);
+  const [kops, last] = await Promise.all([findKops(i.kops, env), lastUpdatedBy(folder)]);
+  checkKopsVersion(kops, last, i.name, i.allowKopsDowngrade === true);
+  return {
+    kops, state, name: i.name, mode, env,
+    ...(i.outDir ? { outDir: i.outDir } : {}),
+    ...(i.lifecycleOverrides ? { lifecycleOverrides: i.lifecycleOverrides } : {}),
+    allowKopsDowngrade: i.allowKopsDowngrade === true, prune: i.prune === true,
+    ...(i.failAfter ? { failingTaskMs: parseGoDuration(i.failAfter, "failAfter") * 1000 } : {}),
+    // kops's progress goes to the engine's log as it comes.
+    onLine: (line) => process.stderr.write(`${i.name}: kops: ${line}\n`),
+  };
+}
+
+/**
+ * kops's dry run for `i`: against the store, or, when a ClusterConfig of the cluster is about to
+ * write documents, against a scratch store holding them as they will be.
+ */
+async function dryRun(i: ClusterUpdateInputs): Promise<string[]> {
+  const documents = plannedDocuments(i.store, i.name);
+  const folder = openPath(i.store, storeSettingsOf(accessOf(i))).join(i.name);
+  const scratch = documents && documents.size > 0 ? await stateWithDocuments(folder, i.name, documents) : undefined;
+  try {
+    const req = await request(i, "preview", scratch?.state);
+    return describeTasks(await runUpdate({ ...req, onLine: () => {} }));
+  } finally {
+    scratch?.dispose();
+  }
+}
+
+async function run(i: ClusterUpdateInputs): Promise<ClusterUpdateOutputs> {
+  const mode = i.target === "terraform" ? "terraform" : "apply";
+  const req = await request(i, mode);
+  try {
+    await runUpdate(req);
+  } catch (e) {
+    if (e instanceof KopsFailedError) throw new Error(`${i.name}: kops update failed; the update stays pending and the next up runs it again.\n${e.message}`);
+    throw e;
+  }
+  return {
+    ...i, plan: i.plan ?? [], kopsVersion: req.kops.version, applied: (i.plan ?? []).filter((l) => !l.startsWith("kops:")),
+    pendingChanges: [], schemaVersion: CLUSTER_UPDATE_SCHEMA_VERSION,
+  };
+}
+
+function normalize(news: Partial<ClusterUpdateInputs>): ClusterUpdateInputs {
+  const i = { ...news } as ClusterUpdateInputs;
+  if (typeof i.store === "string" && !containsUnknown(i.store)) i.store = canonicalUrl(i.store);
+  return i;
+}
+
+export const provider: ProviderImpl<ClusterUpdateInputs, ClusterUpdateOutputs> = {
+  async configure(req) {
+    configureFromStack(req);
+  },
+
+  async check(_olds, news) {
+    const failures = checkInputs(news);
+    if (failures.length > 0) return { failures: sealedFailures(failures, SECRET_INPUTS) };
+    const inputs = normalize(news);
+    delete inputs.plan;
+    const known = !containsUnknown({ ...inputs, triggers: undefined });
+    if (!known) return { inputs: { ...inputs, plan: ["(worked out at up: an input is not known yet)"] } };
+    try {
+      const plan = await dryRun(inputs);
+      process.stderr.write(`${[`${inputs.name}: kops update cluster would make ${plan[0]?.startsWith("kops:") ? "no changes" : `${plan.length} change(s)`}`, ...plan.filter((l) => !l.startsWith("kops:")).map((l) => `${inputs.name}: ${l}`)].join("\n")}\n`);
+      return { inputs: { ...inputs, plan } };
+    } catch (e) {
+      const property = e instanceof KopsFailedError || (KstateError.isInstance(e) && e.code === "Refused") ? "kops" : KstateError.isInstance(e) && e.code === "Validation" ? "kops" : "store";
+      return { failures: sealedFailures([{ property, reason: e instanceof Error ? e.message : String(e) }], SECRET_INPUTS) };
+    }
+  },
+
+  async diff(_id, olds, news) {
+    const o = olds as Partial<ClusterUpdateOutputs>;
+    const replaces = o.name !== news.name ? ["name"] : [];
+    const changed = [
+      ...SETTINGS.filter((k) => JSON.stringify(o[k] ?? null) !== JSON.stringify(news[k] ?? null)),
+      ...(JSON.stringify(o.triggers ?? null) !== JSON.stringify(news.triggers ?? null) || containsUnknown(news.triggers) ? ["triggers"] : []),
+      ...((o.pendingChanges ?? []).length > 0 ? ["pendingChanges"] : []),
+      ...(o.schemaVersion !== CLUSTER_UPDATE_SCHEMA_VERSION ? ["schemaVersion"] : []),
+    ];
+    return { changes: replaces.length + changed.length > 0, replaces, deleteBeforeReplace: false };
+  },
+
+  async create(inputs) {
+    const outs = await run(inputs);
+    return { id: `${inputs.store}/${inputs.name}`, outs };
+  },
+
+  /** A refresh: kops's dry run; what it would change in the cloud is drift the next up applies. */
+  async read(id, props) {
+    const i = props!;
+    const plan = await dryRun(i);
+    const pending = plan.filter((l) => !l.startsWith("kops:"));
+    return { id, props: { ...i, pendingChanges: pending } };
+  },
+
+  async update(_id, _olds, news) {
+    return { outs: await run(news) };
+  },
+
+  async delete() {
+    // The cloud resources are the cluster's; `kops delete cluster` removes them.
+  },
+};
