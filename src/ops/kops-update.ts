@@ -4,10 +4,12 @@
  * deadline with its output streamed line by line, stops it when a task keeps failing (kops would
  * retry it for ten minutes), and reads its dry-run report into a list of task changes.
  */
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { KopsFailedError, runKops } from "./kops-process";
+
+export { KopsFailedError } from "./kops-process";
 import { type Environment, openPath, parseUrl, readIfPresent, RefusedError, ValidationError, type VfsPath } from "../vfs";
 
 /** A kops binary and the version it reports. */
@@ -31,14 +33,6 @@ export interface UpdateReport {
   noChanges: boolean;
 }
 
-/** kops ran and failed (exit status, a task that kept failing, or the deadline); what it printed is kept. */
-export class KopsFailedError extends Error {
-  override readonly name = "KopsFailedError";
-  constructor(message: string, readonly output: { stdout: string; stderr: string }) {
-    super(message);
-  }
-}
-
 /**
  * The kops to run: `given` as a path (with a slash) or a name looked up on `env.PATH` (default
  * `kops`), asked for its version. Fails naming what was looked for.
@@ -53,7 +47,7 @@ export async function findKops(given: string | undefined, env: Environment): Pro
     found = (env.PATH ?? "").split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, name)).find(isExecutable);
     if (!found) throw new ValidationError(`no ${name} on PATH: install kops, or give the binary's path (--kops PATH, or the resource's kops input)`, { problems: [{ path: "kops", message: "not found on PATH" }] });
   }
-  const { stdout, stderr, code } = await runProcess(found, ["version"], env, { timeoutMs: 30_000 });
+  const { stdout, stderr, code } = await runKops(found, ["version"], env, { timeoutMs: 30_000 });
   // kops 1.2x and later: "Client version: 1.36.2 (git-v1.36.2)"; older: "Version 1.18.0 (git-…)".
   const version = /(?:Client version:|Version)\s+v?(\d+\.\d+\.\d+(?:-[0-9A-Za-z.]+)?)/.exec(stdout)?.[1];
   if (code !== 0 || !version) throw new ValidationError(`${found} version: not a kops binary (exit ${code}): ${(stdout + stderr).trim().slice(0, 300)}`, { problems: [{ path: "kops", message: "not a kops binary" }] });
@@ -194,7 +188,7 @@ export async function runUpdate(req: UpdateRequest): Promise<UpdateResult> {
   if (req.mode === "terraform" && parseUrl(req.state).scheme === "file") {
     env.KOPS_FEATURE_FLAGS = [env.KOPS_FEATURE_FLAGS, "-TerraformManagedFiles"].filter(Boolean).join(",");
   }
-  const run = await runProcess(req.kops.path, args, env, {
+  const run = await runKops(req.kops.path, args, env, {
     timeoutMs: req.timeoutMs ?? 30 * 60_000,
     failingTaskMs: req.failingTaskMs ?? 3 * 60_000,
     ...(req.onLine ? { onLine: req.onLine } : {}),
@@ -257,64 +251,5 @@ export function describeTasks(report: UpdateReport): string[] {
   return report.changes.map((c) => {
     const fields = c.action === "modify" && c.details.length > 0 ? `: ${c.details.join("; ")}` : "";
     return `${sign[c.action]} ${c.action} ${c.task}${fields}`;
-  });
-}
-
-interface ProcessResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  /** Why the process was stopped, when it was. */
-  stopped?: string;
-}
-
-/** Runs a program with `env` only, lines streamed to `onLine`, stopped after `timeoutMs` or a task failing for `failingTaskMs`. */
-function runProcess(file: string, args: string[], env: Environment, options: { timeoutMs: number; failingTaskMs?: number; onLine?: (line: string, stream: "stdout" | "stderr") => void }): Promise<ProcessResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { env: Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] });
-    const out = { stdout: "", stderr: "" };
-    let stopped: string | undefined;
-    // When each failing task first failed: kops logs every failed attempt, and a task that
-    // recovers is not logged again.
-    const failingSince = new Map<string, number>();
-    const stop = (why: string) => {
-      if (stopped) return;
-      stopped = why;
-      child.kill("SIGTERM");
-      setTimeout(() => child.kill("SIGKILL"), 5000).unref();
-    };
-    const deadline = setTimeout(() => stop(`stopped after ${Math.round(options.timeoutMs / 1000)} s`), options.timeoutMs);
-    const taskFailed = (line: string) => {
-      const task = /error running task "([^"]+)"/.exec(line)?.[1] ?? line;
-      const since = failingSince.get(task) ?? Date.now();
-      failingSince.set(task, since);
-      if (options.failingTaskMs !== undefined && Date.now() - since >= options.failingTaskMs) {
-        stop(`stopped: task ${task} kept failing for ${Math.round((Date.now() - since) / 1000)} s (kops retries a failing task for up to ten minutes); its last error: ${line.replace(/^.*?\] /, "")}`);
-      }
-    };
-    for (const stream of ["stdout", "stderr"] as const) {
-      let partial = "";
-      child[stream]!.setEncoding("utf8");
-      child[stream]!.on("data", (chunk: string) => {
-        out[stream] += chunk;
-        const lines = (partial + chunk).split("\n");
-        partial = lines.pop()!;
-        for (const line of lines) {
-          if (/error running task/.test(line)) taskFailed(line);
-          options.onLine?.(line, stream);
-        }
-      });
-      child[stream]!.on("end", () => {
-        if (partial) options.onLine?.(partial, stream);
-      });
-    }
-    child.on("error", (e) => {
-      clearTimeout(deadline);
-      reject(new KopsFailedError(`${file}: ${e.message}`, out));
-    });
-    child.on("close", (code) => {
-      clearTimeout(deadline);
-      resolve({ code, ...out, ...(stopped ? { stopped } : {}) });
-    });
   });
 }

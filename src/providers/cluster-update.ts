@@ -16,6 +16,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { parseGoDuration } from "../ops/duration";
 import { checkKopsVersion, describeTasks, findKops, KopsFailedError, lastUpdatedBy, runUpdate, stateWithDocuments, updateArgs, type UpdateRequest } from "../ops/kops-update";
+import { describeRolling, rollingUpdateArgs, type RollingUpdateOptions, runRollingUpdate } from "../ops/kops-rolling-update";
 import { isDns1123Subdomain } from "../ops/validate";
 import { canonicalUrl, type Environment, KstateError, openPath, parseUrl, SCHEMES } from "../vfs";
 import { plannedDocuments } from "./planned-documents";
@@ -45,6 +46,12 @@ export interface ClusterUpdateInputs extends StoreAccess {
   environment?: Record<string, string>;
   /** How long kops may keep retrying a failing task before the update is stopped as failed (Go duration). Default 3m. */
   failAfter?: string;
+  /**
+   * Opt-in: after each update, `kops rolling-update cluster --yes` with these options. The preview
+   * shows kops's read-only report. Without `cloudOnly`, kops drains and validates through the
+   * cluster's Kubernetes API, which must be reachable from where `pulumi up` runs.
+   */
+  rollingUpdate?: RollingUpdateOptions;
   /** Set by `check`: kops's task changes. */
   plan?: string[];
 }
@@ -62,11 +69,11 @@ export interface ClusterUpdateOutputs extends ClusterUpdateInputs {
 
 export const CLUSTER_UPDATE_OUTPUTS = outputNames<ClusterUpdateOutputs>()(
   "store", "name", "kops", "target", "outDir", "triggers", "lifecycleOverrides", "allowKopsDowngrade", "prune", "environment", "failAfter",
-  "plan", "kopsVersion", "applied", "pendingChanges", "schemaVersion", ...STORE_ACCESS_KEYS,
+  "rollingUpdate", "plan", "kopsVersion", "applied", "pendingChanges", "schemaVersion", ...STORE_ACCESS_KEYS,
 );
 
 /** Inputs whose change runs the update again (beside triggers). */
-const SETTINGS = ["store", "kops", "target", "outDir", "lifecycleOverrides", "allowKopsDowngrade", "prune"] as const;
+const SETTINGS = ["store", "kops", "target", "outDir", "lifecycleOverrides", "allowKopsDowngrade", "prune", "rollingUpdate"] as const;
 
 const SECRET_INPUTS = ["environment", ...SECRET_ACCESS_KEYS];
 
@@ -106,6 +113,16 @@ function checkInputs(news: Partial<ClusterUpdateInputs>): pulumi.dynamic.CheckFa
       updateArgs({ name: "x", state: "file:///x", mode: "preview", lifecycleOverrides: news.lifecycleOverrides });
     } catch (e) {
       fail("lifecycleOverrides", (e as Error).message.replace(/^lifecycleOverrides(\.\w+)?: /, ""));
+    }
+  }
+  if (news.rollingUpdate !== undefined && !containsUnknown(news.rollingUpdate)) {
+    if (news.target === "terraform") fail("rollingUpdate", "goes with the direct target (terraform applies the changes, not kops)");
+    else {
+      try {
+        rollingUpdateArgs("x", "file:///x", news.rollingUpdate, false);
+      } catch (e) {
+        fail("rollingUpdate", (e as Error).message);
+      }
     }
   }
   return failures;
@@ -161,7 +178,15 @@ async function dryRun(i: ClusterUpdateInputs): Promise<string[]> {
   const scratch = documents && documents.size > 0 ? await stateWithDocuments(folder, i.name, documents) : undefined;
   try {
     const req = await request(i, "preview", scratch?.state);
-    return describeTasks(await runUpdate({ ...req, onLine: () => {} }));
+    const report = await runUpdate({ ...req, onLine: () => {} });
+    const lines = describeTasks(report);
+    if (!i.rollingUpdate) return lines;
+    // kops reports on the cloud as it is: instances whose launch template this update changes are
+    // found needing replacement only once it is applied.
+    const relaunch = report.changes.some((c) => c.action === "modify" && /^LaunchTemplate\//.test(c.task));
+    const rolling = await runRollingUpdate({ kops: req.kops, state: req.state, name: i.name, env: req.env, options: i.rollingUpdate, apply: false })
+      .then((rows) => describeRolling(rows, i.rollingUpdate!), (e: Error) => [`rolling update: kops cannot report yet (${e.message.split("\n").slice(-1)[0]})`]);
+    return [...lines, ...rolling, ...(relaunch ? ["rolling update: after this update, the instances of each changed launch template are replaced"] : [])];
   } finally {
     scratch?.dispose();
   }
@@ -172,14 +197,20 @@ async function run(i: ClusterUpdateInputs): Promise<ClusterUpdateOutputs> {
   const req = await request(i, mode);
   try {
     await runUpdate(req);
+    if (i.rollingUpdate) await runRollingUpdate({ kops: req.kops, state: req.state, name: i.name, env: req.env, options: i.rollingUpdate, apply: true, ...(req.onLine ? { onLine: req.onLine } : {}) });
   } catch (e) {
     if (e instanceof KopsFailedError) throw new Error(`${i.name}: kops update failed; the update stays pending and the next up runs it again.\n${e.message}`);
     throw e;
   }
   return {
-    ...i, plan: i.plan ?? [], kopsVersion: req.kops.version, applied: (i.plan ?? []).filter((l) => !l.startsWith("kops:")),
+    ...i, plan: i.plan ?? [], kopsVersion: req.kops.version, applied: (i.plan ?? []).filter(isTaskLine),
     pendingChanges: [], schemaVersion: CLUSTER_UPDATE_SCHEMA_VERSION,
   };
+}
+
+/** A line of the plan that is one of kops's task changes (not a note, nor the rolling update's report). */
+function isTaskLine(line: string): boolean {
+  return /^[+~-] (create|modify|delete) /.test(line);
 }
 
 function normalize(news: Partial<ClusterUpdateInputs>): ClusterUpdateInputs {
@@ -202,7 +233,8 @@ export const provider: ProviderImpl<ClusterUpdateInputs, ClusterUpdateOutputs> =
     if (!known) return { inputs: { ...inputs, plan: ["(worked out at up: an input is not known yet)"] } };
     try {
       const plan = await dryRun(inputs);
-      process.stderr.write(`${[`${inputs.name}: kops update cluster would make ${plan[0]?.startsWith("kops:") ? "no changes" : `${plan.length} change(s)`}`, ...plan.filter((l) => !l.startsWith("kops:")).map((l) => `${inputs.name}: ${l}`)].join("\n")}\n`);
+      const tasks = plan.filter(isTaskLine);
+      process.stderr.write(`${[`${inputs.name}: kops update cluster would make ${tasks.length === 0 ? "no changes" : `${tasks.length} change(s)`}`, ...plan.filter((l) => !l.startsWith("kops:")).map((l) => `${inputs.name}: ${l}`)].join("\n")}\n`);
       return { inputs: { ...inputs, plan } };
     } catch (e) {
       const property = e instanceof KopsFailedError || (KstateError.isInstance(e) && e.code === "Refused") ? "kops" : KstateError.isInstance(e) && e.code === "Validation" ? "kops" : "store";
@@ -231,7 +263,7 @@ export const provider: ProviderImpl<ClusterUpdateInputs, ClusterUpdateOutputs> =
   async read(id, props) {
     const i = props!;
     const plan = await dryRun(i);
-    const pending = plan.filter((l) => !l.startsWith("kops:"));
+    const pending = plan.filter(isTaskLine);
     return { id, props: { ...i, pendingChanges: pending } };
   },
 
