@@ -174,7 +174,7 @@ function storeAndName(folderUrl: string): { store: string; name: string } {
  * Why the source must be kept though deletion was asked, and the step that lets it go; undefined
  * when the destination has been updated against. For a dry run, a preview and the refusal alike.
  */
-export function sourceKeptBecause(r: Pick<SyncResult, "source" | "destination" | "configBase" | "completedSpec" | "destinationUpdated">): { reason: string; update: string } | undefined {
+export function sourceKeptBecause(r: Pick<SyncResult, "source" | "destination" | "configBase" | "completedSpec" | "destinationUpdated">): { reason: string; kops: string; kstate: string } | undefined {
   if (r.destinationUpdated) return undefined;
   const { store, name } = storeAndName(r.destination);
   const file = `${r.destination}/${COMPLETED_SPEC}`;
@@ -185,7 +185,7 @@ export function sourceKeptBecause(r: Pick<SyncResult, "source" | "destination" |
     : named === undefined
       ? `the new store records no update against it: ${file} names no spec.configBase`
       : `the last update recorded at the new store ran against ${sameConfigBase(named, r.source) ? "the old store (its cluster-completed.spec was copied from there)" : "another store"}: ${file} names spec.configBase ${named}, not the new store's ${r.configBase}`;
-  return { reason, update: `kops update cluster ${name} --yes --state ${store}` };
+  return { reason, kops: `kops update cluster ${name} --yes --state ${store}`, kstate: `kstate update cluster ${name} --yes --state ${store}` };
 }
 
 class Meter {
@@ -414,7 +414,7 @@ export async function applySync(plan: SyncPlan, options: ApplyOptions = {}): Pro
   if (options.deleteSource) {
     const hold = sourceKeptBecause(result);
     if (hold !== undefined) {
-      throw new RefusedError(`migrate ${source.url} -> ${destination.url}: copied and verified; the source is kept until the cluster has been updated against the new store, and ${hold.reason}. Run \`${hold.update}\`, and then ${options.deleteAgainHint ?? "migrate again with deleteSource"}`, { url: source.url });
+      throw new RefusedError(`migrate ${source.url} -> ${destination.url}: copied and verified; the source is kept until the cluster has been updated against the new store, and ${hold.reason}. Run \`${hold.kops}\` (or \`${hold.kstate}\`, or a ClusterUpdate resource on the new store), and then ${options.deleteAgainHint ?? "migrate again with deleteSource"}`, { url: source.url });
     }
     const changed: string[] = [];
     await runPaced(sourceFiles, pace, async (f) => {

@@ -153,7 +153,7 @@ export const provider: ProviderImpl<MigrationInputs, MigrationOutputs> = {
       if (r.extraAtDestination.length > 0) plan.push(`${r.extraAtDestination.length} file(s) at the destination are not in the source; they are kept`);
       if (r.keptAtDestination.length > 0) plan.push(`${r.keptAtDestination.length} file(s) at the destination are newer (the cluster was updated against it); they are kept, not overwritten`);
       const kept = inputs.deleteSource ? sourceKeptBecause(r) : undefined;
-      if (kept !== undefined) plan.push(`the source will be kept, and up fails after the copy: ${kept.reason}`, `run \`${kept.update}\` first, then up again to delete the source`);
+      if (kept !== undefined) plan.push(`the source will be kept, and up fails after the copy: ${kept.reason}`, `first update the cluster against the new store, then up again to delete the source: a ClusterUpdate resource on it, or \`${kept.kops}\``);
       else if (inputs.deleteSource) plan.push(`then delete the ${r.filesTotal} source files`);
       return { inputs: { ...inputs, plan } };
     } catch (e) {

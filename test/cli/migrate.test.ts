@@ -94,12 +94,12 @@ describe("kstate migrate", function () {
 
     const dry = await kstate(["migrate", CLUSTER, "--from", from, "--to", to, "--delete-source", "--dry-run"]);
     assert.equal(dry.code, 0, dry.stderr);
-    assert.ok(dry.stdout.includes(`  the source will be kept, and the run fails after the copy: ${missing}\n  run \`${update}\` first, then migrate again with --delete-source\n`), dry.stdout);
+    assert.ok(dry.stdout.includes(`  the source will be kept, and the run fails after the copy: ${missing}\n  run \`${update}\` (or \`kstate update cluster ${CLUSTER} --yes --state ${to}\`) first, then migrate again with --delete-source\n`), dry.stdout);
     assert.doesNotMatch(dry.stdout, /then delete/);
 
     const refused = await kstate(["migrate", CLUSTER, "--from", from, "--to", to, "--delete-source", "--yes"]);
     assert.equal(refused.code, 1);
-    assert.equal(refused.stderr.slice(refused.stderr.indexOf("kstate migrate:")), `kstate migrate: migrate ${source.url} -> ${destination.url}: copied and verified; the source is kept until the cluster has been updated against the new store, and ${missing}. Run \`${update}\`, and then migrate again with --delete-source\n`);
+    assert.equal(refused.stderr.slice(refused.stderr.indexOf("kstate migrate:")), `kstate migrate: migrate ${source.url} -> ${destination.url}: copied and verified; the source is kept until the cluster has been updated against the new store, and ${missing}. Run \`${update}\` (or \`kstate update cluster ${CLUSTER} --yes --state ${to}\`, or a ClusterUpdate resource on the new store), and then migrate again with --delete-source\n`);
     assert.deepEqual(await hashes(source), before, "the source is untouched");
     assert.equal((await hashes(destination)).size, before.size, "the copy was made");
 

@@ -79,8 +79,8 @@ describe("StateStoreMigration through the Pulumi engine", function () {
     const keeping = await stack.preview({ diff: true });
     // The engine shows the start of a long line; the plan says it in lines that start with the gist.
     assert.match(keeping.stdout, /"the source will be kept, and up fails after the copy: no update ran against the new store yet: there is no gs:/);
-    assert.ok(keeping.stdout.includes(`"run \`${update}\` first, then up again to delete the source"`), keeping.stdout);
-    await assert.rejects(stack.up(), (e: unknown) => String(e).includes(`copied and verified; the source is kept until the cluster has been updated against the new store, and ${missing}. Run \`${update}\`, and then run \`pulumi up\` again`));
+    assert.match(keeping.stdout, /"first update the cluster against the new store, then up again to delete the source: a ClusterUpdate resource on it, or `kops update cluster/);
+    await assert.rejects(stack.up(), (e: unknown) => String(e).includes(`copied and verified; the source is kept until the cluster has been updated against the new store, and ${missing}. Run \`${update}\` (or \`kstate update cluster ${CLUSTER} --yes --state ${toGcs}\`, or a ClusterUpdate resource on the new store), and then run \`pulumi up\` again`));
     assert.deepEqual(await contents(srcFolder), before, "the source was not touched");
     // As kops update cluster --yes --state <toGcs> writes it: the completed spec names the new configBase.
     await gcsFolder.join("cluster-completed.spec").write((await gcsFolder.join("config").read()).data);

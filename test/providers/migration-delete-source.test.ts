@@ -30,10 +30,10 @@ describe("StateStoreMigration deleteSource", function () {
 
     const checked = await provider.check({} as MigrationInputs, news);
     assert.deepEqual(checked.failures ?? [], []);
-    assert.deepEqual(checked.inputs!.plan!.slice(1), [`the source will be kept, and up fails after the copy: ${missing}`, `run \`${update}\` first, then up again to delete the source`]);
+    assert.deepEqual(checked.inputs!.plan!.slice(1), [`the source will be kept, and up fails after the copy: ${missing}`, `first update the cluster against the new store, then up again to delete the source: a ClusterUpdate resource on it, or \`${update}\``]);
     await assert.rejects(provider.create(checked.inputs!), (e: unknown) => {
       assert.ok(RefusedError.isInstance(e), String(e));
-      assert.equal((e as Error).message, `migrate ${from.url} -> ${to.url}: copied and verified; the source is kept until the cluster has been updated against the new store, and ${missing}. Run \`${update}\`, and then run \`pulumi up\` again`);
+      assert.equal((e as Error).message, `migrate ${from.url} -> ${to.url}: copied and verified; the source is kept until the cluster has been updated against the new store, and ${missing}. Run \`${update}\` (or \`kstate update cluster ${CLUSTER} --yes --state ${destination}\`, or a ClusterUpdate resource on the new store), and then run \`pulumi up\` again`);
       return true;
     });
     assert.equal((await from.listTree()).length, 2, "the source is kept");

@@ -11,12 +11,13 @@ export const MIGRATE_HELP = `Usage: kstate migrate [NAME] --to URL [--from URL] 
 Moves cluster NAME's state from one store to another: copies every file that is missing or
 differs, points spec.configBase at the new store, verifies every file by hash, and deletes the
 source only with --delete-source, only after verifying, and only once the cluster has been
-updated against the new store (kops update cluster NAME --yes --state NEW-STORE, which writes
-cluster-completed.spec there naming the new spec.configBase); before that, --delete-source
-copies and verifies and then fails, keeping the source. Once an update has run there, the new
-store is the newer one: files it has are never overwritten, files only the source has are
-still copied. Safe to run again after a failure or a kill: it finishes the job without copying
-again what is already there. It never deletes at the destination.
+updated against the new store (kops update cluster NAME --yes --state NEW-STORE, or kstate
+update cluster, which writes cluster-completed.spec there naming the new spec.configBase);
+before that, --delete-source copies and verifies and then fails, keeping the source. Once an
+update has run there, the new store is the newer one: files it has are never overwritten,
+files only the source has are still copied. Safe to run again after a failure or a kill: it
+finishes the job without copying again what is already there. It never deletes at the
+destination.
 
 Options:
   --from URL         the store the cluster is in (default: --state, KSTATE_STATE_STORE,
@@ -65,7 +66,7 @@ export async function migrate(argv: string[], io: Io): Promise<number> {
   if (plan.extraAtDestination.length > 0) io.stdout.write(`  ${c.yellow(`${plan.extraAtDestination.length} file(s) at the destination are not in the source; they are kept:`)} ${plan.extraAtDestination.slice(0, 5).join(", ")}${plan.extraAtDestination.length > 5 ? ", …" : ""}\n`);
   if (plan.keptAtDestination.length > 0) io.stdout.write(`  ${c.yellow(`${plan.keptAtDestination.length} file(s) at the destination are newer (the cluster was updated against it); they are kept, not overwritten:`)} ${plan.keptAtDestination.slice(0, 5).join(", ")}${plan.keptAtDestination.length > 5 ? ", …" : ""}\n`);
   const kept = values["delete-source"] ? sourceKeptBecause(plan) : undefined;
-  if (kept !== undefined) io.stdout.write(`  ${c.yellow(`the source will be kept, and the run fails after the copy: ${kept.reason}`)}\n  run \`${kept.update}\` first, then migrate again with --delete-source\n`);
+  if (kept !== undefined) io.stdout.write(`  ${c.yellow(`the source will be kept, and the run fails after the copy: ${kept.reason}`)}\n  run \`${kept.kops}\` (or \`${kept.kstate}\`) first, then migrate again with --delete-source\n`);
   else if (values["delete-source"]) io.stdout.write(`  ${c.yellow(`then delete the ${plan.filesTotal} source files`)}\n`);
   const nothingToDo = plan.filesCopied === 0 && !values["delete-source"];
   if (values["dry-run"]) {
