@@ -1,5 +1,5 @@
 // `kstate/ops`: the logic the CLI and the Pulumi providers share.
-export { syncCluster, rewriteConfigBase, type SyncOptions, type SyncProgress, type SyncResult } from "./migrate";
+export { syncCluster, rewriteConfigBase, sourceKeptBecause, updatedAgainst, type SyncOptions, type SyncProgress, type SyncResult } from "./migrate";
 export {
   applyCluster, planCluster, describeChanges, diffDocuments, ownershipChanges,
   type AppliedCluster, type ApplyOptions, type ClusterPlan, type ClusterRequest, type FieldChange, type FileChange, type Ownership,

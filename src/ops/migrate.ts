@@ -1,16 +1,24 @@
 /**
  * Moving a cluster's state between stores: list both sides, copy what is missing or differs,
  * point `spec.configBase` at the destination, verify every file by hash, and only then, if asked,
- * delete the source. Running it again after a crash finishes the job without copying again what
- * is already there. `kstate migrate` and StateStoreMigration both run this: `planSync` reads
- * (both listings and the source config, at once) and works out what would move, `applySync` does
- * it without reading them again, so the plan a user is shown is the plan applied.
+ * delete the source, and that only once `kops update cluster` has run against the destination (its
+ * `cluster-completed.spec` names the destination's configBase), kops's last step of a move. Running
+ * it again after a crash finishes the job without copying again what is already there.
+ *
+ * Once an update has run against the destination, the destination is authoritative: kops wrote
+ * files there (cluster-completed.spec, igconfig/, addons/, perhaps keysets) newer than the
+ * source's, so a file present at the destination is never overwritten; a file only the source has
+ * is still copied, and only what was copied or found identical is verified.
+ *
+ * `kstate migrate` and StateStoreMigration both run this: `planSync` reads (both listings, the
+ * source config and the destination's completed spec, at once) and works out what would move,
+ * `applySync` does it without reading them again, so the plan a user is shown is the plan applied.
  */
 import { createHash } from "node:crypto";
 import { checkPart, KOPS_VERSION } from "../schema/check";
-import { CONFIG_FILE, configBaseOf } from "../store/layout";
+import { COMPLETED_SPEC, CONFIG_FILE, configBaseOf } from "../store/layout";
 import { isScalar } from "yaml";
-import { getIn, parseYaml, setIn, stringifyYaml } from "../store/yaml";
+import { getIn, parseYaml, parseYamlValues, setIn, stringifyYaml } from "../store/yaml";
 import { copyFile, md5Of, sameStoredBytes } from "../vfs/copy";
 import { globToRegExp } from "../vfs/encrypted";
 import { isEnvelope } from "../vfs/envelope";
@@ -74,6 +82,18 @@ export interface SyncResult {
   filesAlreadyThere: number;
   /** Files at the destination that the source does not have: reported, never deleted. */
   extraAtDestination: string[];
+  /**
+   * The destination's `cluster-completed.spec` as the plan found it: absent when there is none, else
+   * the `spec.configBase` it names (absent when it names none).
+   */
+  completedSpec: { configBase?: string } | undefined;
+  /**
+   * The completed spec names the destination's configBase: `kops update cluster` ran against the
+   * new store, the destination is authoritative, and the source may be deleted.
+   */
+  destinationUpdated: boolean;
+  /** Files the source has that the (authoritative) destination holds in another version: kept, not overwritten, not verified. */
+  keptAtDestination: string[];
   verified: boolean;
   /** SHA-256 over every source file's path, size and MD5: the same source gives the same hash. */
   manifestHash: string;
@@ -111,6 +131,63 @@ function md5(data: Buffer | string): string {
   return createHash("md5").update(data).digest("hex");
 }
 
+/** A cluster folder's completed spec: absent, or the configBase it names (none when it cannot be read as a Cluster). */
+async function readCompletedSpec(folder: VfsPath): Promise<{ configBase?: string } | undefined> {
+  let text: string;
+  try {
+    text = (await folder.join(COMPLETED_SPEC).read()).data.toString("utf8");
+  } catch (e) {
+    if (NotFoundError.isInstance(e)) return undefined;
+    throw e;
+  }
+  try {
+    const named = (parseYamlValues(text, folder.join(COMPLETED_SPEC).url) as { spec?: { configBase?: unknown } } | null)?.spec?.configBase;
+    return typeof named === "string" && named !== "" ? { configBase: named } : {};
+  } catch (e) {
+    if (ValidationError.isInstance(e)) return {};
+    throw e;
+  }
+}
+
+/**
+ * The `spec.configBase` named by the `cluster-completed.spec` in a cluster's folder: the store the
+ * last `kops update cluster` ran against. Undefined when there is none (no update has run there)
+ * or it names none.
+ */
+export async function updatedAgainst(folder: VfsPath): Promise<string | undefined> {
+  return (await readCompletedSpec(folder))?.configBase;
+}
+
+/** Whether two configBases name one folder (a local folder as a path or a file:// URL, a trailing slash). */
+function sameConfigBase(a: string, b: string): boolean {
+  return configBaseOf(a) === configBaseOf(b);
+}
+
+/** A cluster folder's URL as the store it is in and the cluster's name. */
+function storeAndName(folderUrl: string): { store: string; name: string } {
+  const url = folderUrl.replace(/\/+$/, "");
+  const at = url.lastIndexOf("/");
+  return { store: url.slice(0, at), name: url.slice(at + 1) };
+}
+
+/**
+ * Why the source must be kept though deletion was asked, and the step that lets it go; undefined
+ * when the destination has been updated against. For a dry run, a preview and the refusal alike.
+ */
+export function sourceKeptBecause(r: Pick<SyncResult, "source" | "destination" | "configBase" | "completedSpec" | "destinationUpdated">): { reason: string; kops: string; kstate: string } | undefined {
+  if (r.destinationUpdated) return undefined;
+  const { store, name } = storeAndName(r.destination);
+  const file = `${r.destination}/${COMPLETED_SPEC}`;
+  // The gist first: a preview may show only the start of a line.
+  const named = r.completedSpec?.configBase;
+  const reason = r.completedSpec === undefined
+    ? `no update ran against the new store yet: there is no ${file}`
+    : named === undefined
+      ? `the new store records no update against it: ${file} names no spec.configBase`
+      : `the last update recorded at the new store ran against ${sameConfigBase(named, r.source) ? "the old store (its cluster-completed.spec was copied from there)" : "another store"}: ${file} names spec.configBase ${named}, not the new store's ${r.configBase}`;
+  return { reason, kops: `kops update cluster ${name} --yes --state ${store}`, kstate: `kstate update cluster ${name} --yes --state ${store}` };
+}
+
 class Meter {
   private readonly started = Date.now();
   filesDone = 0;
@@ -143,7 +220,7 @@ export interface SyncPlan {
   readonly sourceFiles: FileInfo[];
   /** The destination's `config` as it must read: the source's, pointed at the destination. */
   readonly wantedConfig: string;
-  /** What each destination file must hash to, where known. */
+  /** What each destination file must hash to, where known (a kept file is not checked against it). */
   readonly expected: Map<string, string>;
   /** Largest first, without `config` (written last). */
   readonly toCopy: FileInfo[];
@@ -161,8 +238,9 @@ export interface PlanOptions {
 }
 
 /**
- * Lists both sides and reads the source `config`, all at once, and works out what is missing or
- * differs (reading files only where neither listing has a hash). Writes nothing.
+ * Lists both sides and reads the source `config` and the destination's `cluster-completed.spec`,
+ * all at once, and works out what is missing or differs (reading files only where neither listing
+ * has a hash), and, at a destination updated against, what it keeps. Writes nothing.
  * Throws `NotFoundError` when the source holds no cluster.
  */
 export async function planSync(source: VfsPath, destination: VfsPath, options: PlanOptions = {}): Promise<SyncPlan> {
@@ -173,12 +251,16 @@ export async function planSync(source: VfsPath, destination: VfsPath, options: P
     throw NotFoundError.isInstance(e) ? noCluster() : e;
   });
   configRead.catch(() => undefined); // awaited below; a listing's failure may come first
-  const [sourceFiles, destFiles, policy] = await Promise.all([source.listTree({ hashes: true }), destination.listTree({ hashes: true }), options.destinationPolicy]);
+  // The destination's completed spec is read beside the listings: it says whether the destination is authoritative.
+  const [sourceFiles, destFiles, policy, completedSpec] = await Promise.all([
+    source.listTree({ hashes: true }), destination.listTree({ hashes: true }), options.destinationPolicy, readCompletedSpec(destination),
+  ]);
   if (!sourceFiles.some((f) => f.path === CONFIG_FILE)) throw noCluster();
   const sourceConfig = await configRead;
   if (policy) await checkDestinationPolicy(source, destination, sourceFiles, policy);
   const configBase = configBaseOf(destination.url);
   const wantedConfig = rewriteConfigBase(sourceConfig.data.toString("utf8"), source.join(CONFIG_FILE).url, configBase);
+  const destinationUpdated = completedSpec?.configBase !== undefined && sameConfigBase(completedSpec.configBase, configBase);
 
   const destByPath = new Map(destFiles.map((f) => [f.path, f]));
   const sourcePaths = new Set(sourceFiles.map((f) => f.path));
@@ -188,6 +270,7 @@ export async function planSync(source: VfsPath, destination: VfsPath, options: P
   // What each destination file must hash to, and which ones already do.
   const expected = new Map<string, string>();
   const toCopy: FileInfo[] = [];
+  const kept: string[] = [];
   let already = 0;
   let configNeeded = false;
   await mapLimit(sourceFiles, concurrency, async (f) => {
@@ -195,6 +278,10 @@ export async function planSync(source: VfsPath, destination: VfsPath, options: P
     if (f.path === CONFIG_FILE) {
       expected.set(f.path, md5(wantedConfig));
       const matches = there !== undefined && there.size === Buffer.byteLength(wantedConfig) && (await hashOf(destination, there)) === md5(wantedConfig);
+      if (!matches && there !== undefined && destinationUpdated) {
+        kept.push(f.path);
+        return;
+      }
       configNeeded = !matches;
       if (!configNeeded) already++;
       return;
@@ -221,8 +308,14 @@ export async function planSync(source: VfsPath, destination: VfsPath, options: P
     } else if (f.hash) {
       expected.set(f.path, f.hash);
     }
+    if (there && destinationUpdated) {
+      // An updated destination keeps its version: nothing to copy, nothing to verify it against.
+      kept.push(f.path);
+      return;
+    }
     toCopy.push(f);
   });
+  kept.sort();
   // Largest first, so a big backup runs beside the many small files instead of after them.
   toCopy.sort((a, b) => b.size - a.size);
   const manifestHash = createHash("sha256")
@@ -234,7 +327,8 @@ export async function planSync(source: VfsPath, destination: VfsPath, options: P
     filesCopied: toCopy.length + (configNeeded ? 1 : 0),
     bytesCopied: toCopy.reduce((n, f) => n + f.size, 0) + (configNeeded ? Buffer.byteLength(wantedConfig) : 0),
     serverSideCopies: 0, filesAlreadyThere: already,
-    extraAtDestination: extra, verified: false, manifestHash, sourceDeleted: false, dryRun: true,
+    extraAtDestination: extra, completedSpec, destinationUpdated, keptAtDestination: kept,
+    verified: false, manifestHash, sourceDeleted: false, dryRun: true,
   };
   return { source, destination, sourceFiles, wantedConfig, expected, toCopy, configNeeded, result };
 }
@@ -242,8 +336,14 @@ export async function planSync(source: VfsPath, destination: VfsPath, options: P
 export interface ApplyOptions {
   /** Files in flight at once; default a pace that adapts (copy-pace.ts). */
   concurrency?: number;
-  /** After a verified copy, delete the source files (each only if unchanged since it was listed). */
+  /**
+   * After a verified copy, delete the source files (each only if unchanged since it was listed),
+   * once the destination has been updated against (`destinationUpdated`); before that, the copy is
+   * made and verified and then refused with `RefusedError` naming the missing step.
+   */
   deleteSource?: boolean;
+  /** How the refusal's message ends: what to do after the update (default "migrate again with deleteSource"). */
+  deleteAgainHint?: string;
   onProgress?: (p: SyncProgress) => void;
 }
 
@@ -282,13 +382,19 @@ export async function applySync(plan: SyncPlan, options: ApplyOptions = {}): Pro
     meter.tick("copying", 1, sourceFiles.find((f) => f.path === CONFIG_FILE)!.size);
   }
 
-  // Verify every destination file against the source by hash.
+  // Verify every destination file against the source by hash; a file the updated destination
+  // kept, only for being there.
+  const kept = new Set(plan.result.keptAtDestination);
   const after = new Map((await destination.listTree({ hashes: true })).map((f) => [f.path, f]));
   const mismatched: string[] = [];
   await mapLimit(sourceFiles, pace.limit, async (f) => {
     const there = after.get(f.path);
     if (!there) {
       mismatched.push(`${f.path} (missing)`);
+      return;
+    }
+    if (kept.has(f.path)) {
+      meter.tick("verifying");
       return;
     }
     if (!expected.has(f.path) && sameStoredBytes(source, f, destination, there)) {
@@ -306,6 +412,10 @@ export async function applySync(plan: SyncPlan, options: ApplyOptions = {}): Pro
   result.verified = true;
 
   if (options.deleteSource) {
+    const hold = sourceKeptBecause(result);
+    if (hold !== undefined) {
+      throw new RefusedError(`migrate ${source.url} -> ${destination.url}: copied and verified; the source is kept until the cluster has been updated against the new store, and ${hold.reason}. Run \`${hold.kops}\` (or \`${hold.kstate}\`, or a ClusterUpdate resource on the new store), and then ${options.deleteAgainHint ?? "migrate again with deleteSource"}`, { url: source.url });
+    }
     const changed: string[] = [];
     await runPaced(sourceFiles, pace, async (f) => {
       try {

@@ -1,4 +1,4 @@
-import { syncCluster, type SyncResult } from "../ops/migrate";
+import { sourceKeptBecause, syncCluster, type SyncResult } from "../ops/migrate";
 import { isDns1123Subdomain } from "../ops/validate";
 import { canonicalUrl, NotFoundError, openPath, parseUrl, RefusedError, SCHEMES, type SchemeFacts } from "../vfs";
 import { readPolicy } from "../store/encryption-policy";
@@ -20,7 +20,11 @@ export interface MigrationInputs {
   sourceSettings?: StoreAccess;
   /** How the destination store is reached. */
   destinationSettings?: StoreAccess;
-  /** Delete the source files once the destination verifies (default off). */
+  /**
+   * Delete the source files once the destination verifies (default off), and only once the cluster
+   * has been updated against the destination (its cluster-completed.spec names the new configBase);
+   * before that, `up` copies and verifies and then fails, keeping the source.
+   */
   deleteSource?: boolean;
   /**
    * Files in flight at once. Unset, the copy finds its own pace (16 at first, up to 64 while
@@ -121,7 +125,9 @@ function outputs(i: Normalized, r: SyncResult): MigrationOutputs {
 async function migrate(i: Normalized): Promise<MigrationOutputs> {
   const { source, destination } = folders(i);
   const destinationPolicy = (await readPolicy(storeAt(i, "destination")))?.policy;
-  return outputs(i, await syncCluster(source, destination, { concurrency: i.concurrency, deleteSource: i.deleteSource, destinationPolicy }));
+  return outputs(i, await syncCluster(source, destination, {
+    concurrency: i.concurrency, deleteSource: i.deleteSource, destinationPolicy, deleteAgainHint: "run `pulumi up` again",
+  }));
 }
 
 export const provider: ProviderImpl<MigrationInputs, MigrationOutputs> = {
@@ -145,7 +151,10 @@ export const provider: ProviderImpl<MigrationInputs, MigrationOutputs> = {
       const r = await syncCluster(source, destination, { dryRun: true, concurrency: inputs.concurrency, destinationPolicy });
       const plan = [`copy ${r.filesCopied} of ${r.filesTotal} files (${r.bytesCopied} of ${r.bytesTotal} bytes) from ${source.url} to ${destination.url}`];
       if (r.extraAtDestination.length > 0) plan.push(`${r.extraAtDestination.length} file(s) at the destination are not in the source; they are kept`);
-      if (inputs.deleteSource) plan.push(`then delete the ${r.filesTotal} source files`);
+      if (r.keptAtDestination.length > 0) plan.push(`${r.keptAtDestination.length} file(s) at the destination are newer (the cluster was updated against it); they are kept, not overwritten`);
+      const kept = inputs.deleteSource ? sourceKeptBecause(r) : undefined;
+      if (kept !== undefined) plan.push(`the source will be kept, and up fails after the copy: ${kept.reason}`, `first update the cluster against the new store, then up again to delete the source: a ClusterUpdate resource on it, or \`${kept.kops}\``);
+      else if (inputs.deleteSource) plan.push(`then delete the ${r.filesTotal} source files`);
       return { inputs: { ...inputs, plan } };
     } catch (e) {
       // A destination bucket the same program creates is not there in a preview: the copy is worked out at up.

@@ -17,8 +17,11 @@ export type StateStoreMigrationArgs = { [K in keyof Settable]: pulumi.Input<Sett
 /**
  * Moves one cluster's state from one store to another: copies what is missing, points
  * `spec.configBase` at the destination, verifies every file by hash, and deletes the source only
- * when asked and only after verifying. A second `up` with the same inputs does nothing; a new
- * destination runs a new migration; deleting the resource does not move anything back.
+ * when asked, only after verifying, and only once the cluster has been updated against the
+ * destination (`kops update cluster --yes` there, which writes its cluster-completed.spec; until
+ * then `up` fails after the copy, keeping the source). A second `up` with the same inputs does
+ * nothing; a new destination runs a new migration; deleting the resource does not move anything
+ * back.
  */
 export class StateStoreMigration extends KstateResource {
   declare readonly clusterName: pulumi.Output<string>;

@@ -5,6 +5,8 @@
 import { schemeOfUrl } from "../vfs/schemes";
 
 export const CONFIG_FILE = "config";
+/** What `kops update cluster` writes: the whole cluster as it applied it, `spec.configBase` included. */
+export const COMPLETED_SPEC = "cluster-completed.spec";
 export const INSTANCE_GROUP_DIR = "instancegroup";
 export const API_VERSION = "kops.k8s.io/v1alpha2";
 /** Read and rewritten as API_VERSION, as kops does. */

@@ -82,6 +82,42 @@ describe("kstate migrate", function () {
     assert.match(again.stdout, /copy 0 of 11 files/);
   });
 
+  it("--delete-source waits for an update against the new store: the dry run says so, the run copies, verifies and exits 1 keeping the source; after the update the source goes and the destination's newer files stay", async function () {
+    const from = `file://${fs.mkdtempSync(path.join(os.tmpdir(), "kstate-last-src-"))}`;
+    const to = `file://${fs.mkdtempSync(path.join(os.tmpdir(), "kstate-last-dst-"))}`;
+    const source = openPath(from).join(CLUSTER);
+    const destination = openPath(to).join(CLUSTER);
+    await populate(source, 10);
+    const before = await hashes(source);
+    const missing = `no update ran against the new store yet: there is no ${to}/${CLUSTER}/cluster-completed.spec`;
+    const update = `kops update cluster ${CLUSTER} --yes --state ${to}`;
+
+    const dry = await kstate(["migrate", CLUSTER, "--from", from, "--to", to, "--delete-source", "--dry-run"]);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.ok(dry.stdout.includes(`  the source will be kept, and the run fails after the copy: ${missing}\n  run \`${update}\` (or \`kstate update cluster ${CLUSTER} --yes --state ${to}\`) first, then migrate again with --delete-source\n`), dry.stdout);
+    assert.doesNotMatch(dry.stdout, /then delete/);
+
+    const refused = await kstate(["migrate", CLUSTER, "--from", from, "--to", to, "--delete-source", "--yes"]);
+    assert.equal(refused.code, 1);
+    assert.equal(refused.stderr.slice(refused.stderr.indexOf("kstate migrate:")), `kstate migrate: migrate ${source.url} -> ${destination.url}: copied and verified; the source is kept until the cluster has been updated against the new store, and ${missing}. Run \`${update}\` (or \`kstate update cluster ${CLUSTER} --yes --state ${to}\`, or a ClusterUpdate resource on the new store), and then migrate again with --delete-source\n`);
+    assert.deepEqual(await hashes(source), before, "the source is untouched");
+    assert.equal((await hashes(destination)).size, before.size, "the copy was made");
+
+    // kops update cluster --yes --state <to>: the completed spec names the new configBase; a rendered file changes.
+    const newBase = destination.url.replace(/^file:\/\//, "");
+    await destination.join("cluster-completed.spec").write(CONFIG.replace("configBase: old", `configBase: ${newBase}`));
+    const addon = [...before.keys()].find((p) => p.startsWith("addons/"))!;
+    await destination.join(addon).write("rendered by the update\n");
+    const dryAfter = await kstate(["migrate", CLUSTER, "--from", from, "--to", to, "--delete-source", "--dry-run"]);
+    assert.match(dryAfter.stdout, new RegExp(`1 file\\(s\\) at the destination are newer \\(the cluster was updated against it\\); they are kept, not overwritten: ${addon.replace(/\./g, "\\.")}\n`));
+    assert.match(dryAfter.stdout, /then delete the 11 source files/);
+    const done = await kstate(["migrate", CLUSTER, "--from", from, "--to", to, "--delete-source", "--yes"]);
+    assert.equal(done.code, 0, done.stderr);
+    assert.match(done.stdout, /Migrated cli\.k8s\.example\.com: 0 file\(s\) copied \(0 B\), 10 verified, 1 newer at the destination kept, source deleted\./);
+    assert.deepEqual(await source.listTree(), []);
+    assert.equal((await destination.join(addon).read()).data.toString(), "rendered by the update\n");
+  });
+
   it("usage errors exit 2 and name the problem; a failure exits 1", async function () {
     assert.equal((await kstate(["migrate", CLUSTER, "--from", "memfs://a"])).code, 2);
     assert.match((await kstate(["migrate", CLUSTER, "--from", "memfs://a", "--to", "memfs://b", "--concurrency", "0"])).stderr, /--concurrency must be a whole number/);

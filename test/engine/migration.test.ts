@@ -25,7 +25,7 @@ async function contents(folder: VfsPath): Promise<Record<string, string>> {
 describe("StateStoreMigration through the Pulumi engine", function () {
   this.timeout(240_000);
 
-  it("moves a ClusterConfig cluster from MinIO to fake-gcs-server and file://, verified; a second up copies nothing; deleteSource empties the source", async function () {
+  it("moves a ClusterConfig cluster from MinIO to fake-gcs-server and file://, verified; a second up copies nothing; deleteSource empties the source once the cluster has been updated against the destination", async function () {
     const source = `s3://${await makeS3Bucket()}`;
     const toGcs = `gs://${await makeGcsBucket()}`;
     const toFile = `file://${fs.mkdtempSync(path.join(os.tmpdir(), "kstate-mig-"))}`;
@@ -70,11 +70,24 @@ describe("StateStoreMigration through the Pulumi engine", function () {
     const second = await stack.up();
     assert.deepEqual(Object.keys(second.summary.resourceChanges ?? {}), ["same"], "a second up copies nothing");
 
+    // deleteSource before kops has updated the cluster against the new store: the preview says the
+    // source is kept, and up fails after the copy, with the source as it was.
     settings.deleteSource = true;
+    const gcsFolder = openPath(toGcs, openOptions()).join(CLUSTER);
+    const missing = `no update ran against the new store yet: there is no ${gcsFolder.url}/cluster-completed.spec`;
+    const update = `kops update cluster ${CLUSTER} --yes --state ${toGcs}`;
+    const keeping = await stack.preview({ diff: true });
+    // The engine shows the start of a long line; the plan says it in lines that start with the gist.
+    assert.match(keeping.stdout, /"the source will be kept, and up fails after the copy: no update ran against the new store yet: there is no gs:/);
+    assert.match(keeping.stdout, /"first update the cluster against the new store, then up again to delete the source: a ClusterUpdate resource on it, or `kops update cluster/);
+    await assert.rejects(stack.up(), (e: unknown) => String(e).includes(`copied and verified; the source is kept until the cluster has been updated against the new store, and ${missing}. Run \`${update}\` (or \`kstate update cluster ${CLUSTER} --yes --state ${toGcs}\`, or a ClusterUpdate resource on the new store), and then run \`pulumi up\` again`));
+    assert.deepEqual(await contents(srcFolder), before, "the source was not touched");
+    // As kops update cluster --yes --state <toGcs> writes it: the completed spec names the new configBase.
+    await gcsFolder.join("cluster-completed.spec").write((await gcsFolder.join("config").read()).data);
     const third = await stack.up();
     assert.equal(third.summary.resourceChanges?.update, 1);
     assert.deepEqual(await srcFolder.listTree(), [], "the source prefix is empty");
-    assert.equal(Object.keys(await contents(openPath(toGcs, openOptions()).join(CLUSTER))).length, Object.keys(before).length);
+    assert.equal(Object.keys(await contents(gcsFolder)).length, Object.keys(before).length + 1, "the copy and the completed spec");
 
     await stack.destroy();
     assert.equal(Object.keys(await contents(openPath(toFile, openOptions()).join(CLUSTER))).length, Object.keys(before).length, "destroy does not undo a migration");

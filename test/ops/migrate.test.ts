@@ -3,9 +3,9 @@ import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { applySync, planSync, syncCluster } from "../../src/ops/migrate";
+import { applySync, planSync, syncCluster, updatedAgainst } from "../../src/ops/migrate";
 import { parseYaml } from "../../src/store/yaml";
-import { NotFoundError, openPath, resetMemoryStore, type VfsPath } from "../../src/vfs";
+import { NotFoundError, openPath, RefusedError, resetMemoryStore, type VfsPath } from "../../src/vfs";
 import { ForwardingPath } from "../../src/vfs/forwarding-path";
 import type { ListTreeOptions } from "../../src/vfs/path";
 import { makeGcsBucket, makeS3Bucket, openOptions, uniqueName } from "../support/env";
@@ -127,14 +127,19 @@ describe("syncCluster moves a cluster between stores", function () {
     assert.equal((await destination.join("notes.txt").read()).data.toString(), "someone else's");
   });
 
-  it("with deleteSource, empties the source only after verifying", async function () {
+  it("with deleteSource, empties the source only after verifying and an update against the destination", async function () {
     const source = openPath(await ends.file!()).join(CLUSTER);
     const destination = openPath(await ends.memfs!()).join(CLUSTER);
     await populate(source);
+    await assert.rejects(syncCluster(source, destination, { deleteSource: true }), (e: unknown) => RefusedError.isInstance(e));
+    assert.equal((await source.listTree()).length, 9, "kept until kops has updated the cluster against the destination");
+    // As `kops update cluster --yes` against the destination would.
+    await destination.join("cluster-completed.spec").write(CONFIG.replace("SOURCE", destination.url));
+    assert.equal(await updatedAgainst(destination), destination.url);
     const result = await syncCluster(source, destination, { deleteSource: true });
     assert.equal(result.sourceDeleted, true);
     assert.deepEqual(await source.listTree(), []);
-    assert.equal((await destination.listTree()).length, 9);
+    assert.equal((await destination.listTree()).length, 10);
   });
 
   it("a dry run writes nothing and says what would move", async function () {
@@ -158,7 +163,7 @@ describe("syncCluster moves a cluster between stores", function () {
     source.counts.clear();
     const plan = await planSync(source, destination);
     assert.deepEqual(Object.fromEntries(source.counts), { "listTree /": 1, "read /config": 1 });
-    assert.deepEqual(Object.fromEntries(destination.counts), { "listTree /": 1 });
+    assert.deepEqual(Object.fromEntries(destination.counts), { "listTree /": 1, "read /cluster-completed.spec": 1 }, "the completed spec beside the listing");
     assert.equal(plan.result.filesCopied, Object.keys(files).length + 1);
     source.counts.clear();
     destination.counts.clear();

@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { applySync, planSync, type SyncResult } from "../../ops/migrate";
+import { applySync, planSync, sourceKeptBecause, type SyncResult } from "../../ops/migrate";
 import { readPolicy } from "../../store/encryption-policy";
 import { colours, EXIT, formatBytes, type Io, confirm, UsageError } from "../io";
 import { clusterName } from "../cluster-name";
@@ -10,15 +10,21 @@ export const MIGRATE_HELP = `Usage: kstate migrate [NAME] --to URL [--from URL] 
 
 Moves cluster NAME's state from one store to another: copies every file that is missing or
 differs, points spec.configBase at the new store, verifies every file by hash, and deletes the
-source only with --delete-source and only after verifying. Safe to run again after a failure or
-a kill: it finishes the job without copying again what is already there. It never deletes at
-the destination.
+source only with --delete-source, only after verifying, and only once the cluster has been
+updated against the new store (kops update cluster NAME --yes --state NEW-STORE, or kstate
+update cluster, which writes cluster-completed.spec there naming the new spec.configBase);
+before that, --delete-source copies and verifies and then fails, keeping the source. Once an
+update has run there, the new store is the newer one: files it has are never overwritten,
+files only the source has are still copied. Safe to run again after a failure or a kill: it
+finishes the job without copying again what is already there. It never deletes at the
+destination.
 
 Options:
   --from URL         the store the cluster is in (default: --state, KSTATE_STATE_STORE,
                      KOPS_STATE_STORE, kops_state_store in ~/.kops.yaml or --config FILE)
   --to URL           the store to move it to
-  --delete-source    delete the source files after the destination verifies
+  --delete-source    delete the source files after the destination verifies, once the
+                     cluster has been updated against the new store
   --concurrency N    files in flight at once (default: from 16, up to 64 while more in
                      flight copies faster, as against a store far away)
   --dry-run          show what would move, write nothing
@@ -58,7 +64,10 @@ export async function migrate(argv: string[], io: Io): Promise<number> {
   io.stdout.write(`  copy ${plan.filesCopied} of ${plan.filesTotal} files (${formatBytes(plan.bytesCopied)} of ${formatBytes(plan.bytesTotal)}); ${plan.filesAlreadyThere} already there\n`);
   io.stdout.write(`  spec.configBase at the destination: ${plan.configBase}\n`);
   if (plan.extraAtDestination.length > 0) io.stdout.write(`  ${c.yellow(`${plan.extraAtDestination.length} file(s) at the destination are not in the source; they are kept:`)} ${plan.extraAtDestination.slice(0, 5).join(", ")}${plan.extraAtDestination.length > 5 ? ", …" : ""}\n`);
-  if (values["delete-source"]) io.stdout.write(`  ${c.yellow(`then delete the ${plan.filesTotal} source files`)}\n`);
+  if (plan.keptAtDestination.length > 0) io.stdout.write(`  ${c.yellow(`${plan.keptAtDestination.length} file(s) at the destination are newer (the cluster was updated against it); they are kept, not overwritten:`)} ${plan.keptAtDestination.slice(0, 5).join(", ")}${plan.keptAtDestination.length > 5 ? ", …" : ""}\n`);
+  const kept = values["delete-source"] ? sourceKeptBecause(plan) : undefined;
+  if (kept !== undefined) io.stdout.write(`  ${c.yellow(`the source will be kept, and the run fails after the copy: ${kept.reason}`)}\n  run \`${kept.kops}\` (or \`${kept.kstate}\`) first, then migrate again with --delete-source\n`);
+  else if (values["delete-source"]) io.stdout.write(`  ${c.yellow(`then delete the ${plan.filesTotal} source files`)}\n`);
   const nothingToDo = plan.filesCopied === 0 && !values["delete-source"];
   if (values["dry-run"]) {
     io.stdout.write(nothingToDo ? "Nothing to do: the destination already has everything.\n" : "Dry run: nothing was written.\n");
@@ -73,13 +82,14 @@ export async function migrate(argv: string[], io: Io): Promise<number> {
     result = await applySync(planned, {
       concurrency,
       deleteSource: values["delete-source"] === true,
+      deleteAgainHint: "migrate again with --delete-source",
       onProgress: (p) => progress.update(p),
     });
   } finally {
     // A failure's message goes on a line of its own, and the bar is not drawn again after it.
     progress.finish();
   }
-  io.stdout.write(`${c.green("Migrated")} ${name}: ${result.filesCopied} file(s) copied (${formatBytes(result.bytesCopied)}${result.serverSideCopies ? `, ${result.serverSideCopies} by the server` : ""}), ${result.filesTotal} verified${result.sourceDeleted ? ", source deleted" : ""}.\n`);
+  io.stdout.write(`${c.green("Migrated")} ${name}: ${result.filesCopied} file(s) copied (${formatBytes(result.bytesCopied)}${result.serverSideCopies ? `, ${result.serverSideCopies} by the server` : ""}), ${result.filesTotal - result.keptAtDestination.length} verified${result.keptAtDestination.length ? `, ${result.keptAtDestination.length} newer at the destination kept` : ""}${result.sourceDeleted ? ", source deleted" : ""}.\n`);
   io.stdout.write(`Point kops at the new store: export KOPS_STATE_STORE=${values.to}\n`);
   return nothingToDo ? EXIT.nothingToDo : EXIT.ok;
 }

@@ -1,0 +1,50 @@
+// StateStoreMigration with deleteSource: the preview says the source will be kept until the
+// cluster has been updated against the destination, `up` then copies, verifies and fails (the
+// resource is not recorded as sourceDeleted), and after the update it deletes the source.
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { type MigrationInputs, type MigrationOutputs, provider } from "../../src/providers/migration";
+import { openPath, RefusedError } from "../../src/vfs";
+import { makeS3Bucket, openOptions, s3Options } from "../support/env";
+
+const CLUSTER = "keep.k8s.example.com";
+const cluster = (configBase: string) => `apiVersion: kops.k8s.io/v1alpha2\nkind: Cluster\nmetadata:\n  name: ${CLUSTER}\nspec:\n  configBase: ${configBase}\n  kubernetesVersion: v1.30.2\n`;
+
+describe("StateStoreMigration deleteSource", function () {
+  this.timeout(60_000);
+
+  it("previews and refuses deletion until the cluster has been updated against the destination, then deletes the source", async function () {
+    const o = s3Options();
+    const sourceSettings = { endpoint: o.endpoint, region: "us-east-1", accessKeyId: o.accessKeyId, secretAccessKey: o.secretAccessKey };
+    const source = `s3://${await makeS3Bucket()}`;
+    const destination = `file://${fs.mkdtempSync(path.join(os.tmpdir(), "kstate-keep-"))}`;
+    const from = openPath(source, openOptions()).join(CLUSTER);
+    const to = openPath(destination).join(CLUSTER);
+    await from.join("config").write(cluster(from.url));
+    await from.join("secrets", "system:dns").write('{"Data":"c2VjcmV0"}');
+    const news = { clusterName: CLUSTER, source, destination, sourceSettings, deleteSource: true } as MigrationInputs;
+    const missing = `no update ran against the new store yet: there is no ${to.url}/cluster-completed.spec`;
+    const update = `kops update cluster ${CLUSTER} --yes --state ${destination}`;
+
+    const checked = await provider.check({} as MigrationInputs, news);
+    assert.deepEqual(checked.failures ?? [], []);
+    assert.deepEqual(checked.inputs!.plan!.slice(1), [`the source will be kept, and up fails after the copy: ${missing}`, `first update the cluster against the new store, then up again to delete the source: a ClusterUpdate resource on it, or \`${update}\``]);
+    await assert.rejects(provider.create(checked.inputs!), (e: unknown) => {
+      assert.ok(RefusedError.isInstance(e), String(e));
+      assert.equal((e as Error).message, `migrate ${from.url} -> ${to.url}: copied and verified; the source is kept until the cluster has been updated against the new store, and ${missing}. Run \`${update}\` (or \`kstate update cluster ${CLUSTER} --yes --state ${destination}\`, or a ClusterUpdate resource on the new store), and then run \`pulumi up\` again`);
+      return true;
+    });
+    assert.equal((await from.listTree()).length, 2, "the source is kept");
+    assert.equal((await to.listTree()).length, 2, "the copy was made");
+
+    // As `kops update cluster --yes --state <destination>` would write it.
+    await to.join("cluster-completed.spec").write(cluster(to.url.replace(/^file:\/\//, "")));
+    const after = await provider.check({} as MigrationInputs, news);
+    assert.deepEqual(after.inputs!.plan!.slice(1), ["1 file(s) at the destination are not in the source; they are kept", "then delete the 2 source files"]);
+    const created = await provider.create(after.inputs!);
+    assert.equal((created.outs as MigrationOutputs).sourceDeleted, true);
+    assert.deepEqual(await from.listTree(), []);
+  });
+});
