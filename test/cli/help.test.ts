@@ -25,7 +25,7 @@ describe("kstate --help", function () {
       "get clusters cluster ig all", "get secrets", "get keypairs keypair", "get sshpublickeys sshpublickey ssh", "create cluster",
       "create ig instancegroup", "create secret", "create keypair", "create sshpublickey", "promote keypair", "distrust keypair",
       "trust keypair", "edit cluster ig", "export", "export kubeconfig", "pull", "diff", "apply", "history", "rollback",
-      "delete cluster", "delete ig instancegroup", "delete secret", "delete sshpublickey", "migrate", "encryption show set clear", "rekey",
+      "delete cluster", "delete ig instancegroup", "delete secret", "delete sshpublickey", "update cluster", "migrate", "encryption show set clear", "rekey",
     ]);
     const helps = new Map<string, string>();
     for (const [c, subs] of commands) {
