@@ -332,8 +332,13 @@ export const KMS_SECRET_ACCESS_KEY = "testing";
  * when it stops, and the data folder only holds the (absent) AWS config files it is pointed at.
  */
 export function startKms(): Promise<RunningServer> {
-  return startServer({
-    name: "moto_server",
+  return startServer(motoSpec("moto_server"));
+}
+
+/** moto_server, every AWS service it emulates on one port, named `name` in failure messages. */
+export function motoSpec(name: string): ServerSpec {
+  return {
+    name,
     tool: "moto",
     args: (port) => ["-H", "127.0.0.1", "-p", String(port)],
     env: (port, dataDir) => ({
@@ -347,5 +352,5 @@ export function startKms(): Promise<RunningServer> {
       AWS_SHARED_CREDENTIALS_FILE: path.join(dataDir, "aws-credentials"),
     }),
     readyPath: "/moto-api/",
-  });
+  };
 }
