@@ -330,6 +330,9 @@ async function planResource(i: Normalized, previous: readonly string[], recorded
   // What the store's encryption policy would refuse at up is refused here, in the preview.
   if (lines.length > 0 && !bucketMissing) await checkWritable(store.root, i.name);
   const planned: Planned = { cluster, bucketMissing, lines };
+  // A ClusterUpdate of this cluster planned next in the same preview reads the documents as they will be.
+  if (lines.length > 0) rememberPlanned(i.store, i.name, documentTexts(cluster));
+  else forgetPlanned(i.store, i.name);
   if (use === "remember") {
     if (plans.size > 64) plans.clear();
     plans.set(key, planned);
@@ -646,8 +649,6 @@ export const provider: ProviderImpl<ClusterConfigInputs, ClusterConfigOutputs> =
     }
     // The documents or secrets differ from what the inputs ask: a change, or drift to undo.
     const planned = await planResource(i, previousSecretNames(o), legacyOwnership(o), "take", previousKeys(o));
-    if (planned.lines.length > 0) rememberPlanned(i.store, i.name, documentTexts(planned.cluster));
-    else forgetPlanned(i.store, i.name);
     if (!checked) {
       // `check` did not plan (its inputs were unchanged): what it would have refused or shown, diff does.
       const failures = planFailures(planned.cluster);

@@ -22,7 +22,7 @@ import { canonicalUrl, type Environment, KstateError, openPath, parseUrl, SCHEME
 import { plannedDocuments } from "./planned-documents";
 import { containsUnknown, outputNames, type ProviderImpl, sealedFailures } from "./serialize";
 import { configureFromStack } from "./stack-config";
-import { accessOf, accessProblems, SECRET_ACCESS_KEYS, type StoreAccess, STORE_ACCESS_KEYS, storeSettingsOf } from "./store-access";
+import { accessOf, accessProblems, isMissingBucket, SECRET_ACCESS_KEYS, type StoreAccess, STORE_ACCESS_KEYS, storeSettingsOf } from "./store-access";
 
 export const CLUSTER_UPDATE_SCHEMA_VERSION = 1;
 
@@ -90,7 +90,7 @@ function checkInputs(news: Partial<ClusterUpdateInputs>): pulumi.dynamic.CheckFa
       fail("store", KstateError.isInstance(e) ? e.message : String(e));
     }
   }
-  failures.push(...accessProblems(news, scheme));
+  failures.push(...accessProblems(knownAccess(news), scheme));
   if (typeof news.name !== "string" || (!containsUnknown(news.name) && !isDns1123Subdomain(news.name))) fail("name", "required: the cluster's name, e.g. dev.k8s.example.com");
   if (news.kops !== undefined && (typeof news.kops !== "string" || news.kops === "")) fail("kops", "must be a path or a name on PATH");
   if (news.target !== undefined && news.target !== "direct" && news.target !== "terraform") fail("target", "must be direct or terraform");
@@ -126,6 +126,12 @@ function checkInputs(news: Partial<ClusterUpdateInputs>): pulumi.dynamic.CheckFa
     }
   }
   return failures;
+}
+
+/** The store settings given and known (in a preview, a ClusterConfig's may not be yet). */
+function knownAccess(i: Partial<StoreAccess>): StoreAccess {
+  // A ClusterConfig's setting that is not set reaches here as null (an output of nothing, sealed as a secret).
+  return Object.fromEntries(Object.entries(accessOf(i)).filter(([, v]) => v !== null && !containsUnknown(v))) as StoreAccess;
 }
 
 /** kops's environment: the provider's, the store's access as kops's variables, then `environment`. */
@@ -215,6 +221,7 @@ function isTaskLine(line: string): boolean {
 
 function normalize(news: Partial<ClusterUpdateInputs>): ClusterUpdateInputs {
   const i = { ...news } as ClusterUpdateInputs;
+  for (const k of STORE_ACCESS_KEYS) if (i[k] === null) delete i[k];
   if (typeof i.store === "string" && !containsUnknown(i.store)) i.store = canonicalUrl(i.store);
   return i;
 }
@@ -229,14 +236,19 @@ export const provider: ProviderImpl<ClusterUpdateInputs, ClusterUpdateOutputs> =
     if (failures.length > 0) return { failures: sealedFailures(failures, SECRET_INPUTS) };
     const inputs = normalize(news);
     delete inputs.plan;
-    const known = !containsUnknown({ ...inputs, triggers: undefined });
+    // Triggers are unknown whenever the ClusterConfig changes, and its store settings while it is
+    // created: neither decides the dry run (settings not known yet are taken from the environment).
+    const known = !containsUnknown({ ...inputs, triggers: undefined, ...Object.fromEntries(STORE_ACCESS_KEYS.map((k) => [k, undefined])) });
     if (!known) return { inputs: { ...inputs, plan: ["(worked out at up: an input is not known yet)"] } };
     try {
-      const plan = await dryRun(inputs);
+      const plan = await dryRun({ ...inputs, ...Object.fromEntries(STORE_ACCESS_KEYS.map((k) => [k, undefined])), ...knownAccess(inputs) });
       const tasks = plan.filter(isTaskLine);
       process.stderr.write(`${[`${inputs.name}: kops update cluster would make ${tasks.length === 0 ? "no changes" : `${tasks.length} change(s)`}`, ...plan.filter((l) => !l.startsWith("kops:")).map((l) => `${inputs.name}: ${l}`)].join("\n")}\n`);
       return { inputs: { ...inputs, plan } };
     } catch (e) {
+      if (await isMissingBucket(openPath(inputs.store, storeSettingsOf(knownAccess(inputs))), e)) {
+        return { inputs: { ...inputs, plan: [`${inputs.store}: the bucket does not exist yet (this program creates it); kops's plan is worked out at up`] } };
+      }
       const property = e instanceof KopsFailedError || (KstateError.isInstance(e) && e.code === "Refused") ? "kops" : KstateError.isInstance(e) && e.code === "Validation" ? "kops" : "store";
       return { failures: sealedFailures([{ property, reason: e instanceof Error ? e.message : String(e) }], SECRET_INPUTS) };
     }

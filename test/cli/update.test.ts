@@ -1,0 +1,90 @@
+/**
+ * `kstate update cluster` with the real kops against moto and a store on MinIO: the dry run, the
+ * version check, --yes, the second run that has nothing to do, the terraform target, and usage
+ * errors that run nothing.
+ */
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { openPath } from "../../src/vfs";
+import { kstate } from "../support/cli";
+import { makeS3Bucket, openOptions } from "../support/env";
+import { awsClusterName, createAwsCluster, type LocalAws, startLocalAws } from "../support/local-aws";
+import { snapshot } from "../support/snapshot";
+import { toolPath } from "../support/servers";
+
+describe("cli: kstate update cluster (real kops, moto)", function () {
+  this.timeout(600_000);
+  let aws: LocalAws;
+  let store: string;
+  let name: string;
+
+  before(async function () {
+    aws = await startLocalAws();
+    store = `s3://${await makeS3Bucket()}`;
+    name = awsClusterName("cli");
+    await createAwsCluster(store, name, aws);
+  });
+  after(async function () {
+    await aws?.close();
+  });
+
+  const run = (args: string[]) => kstate(["update", "cluster", name, "--state", store, "--kops", toolPath("kops"), ...args], { env: aws.env() });
+
+  it("refuses what it cannot run before kops runs: usage errors, and a kops older than the cluster's last", async function () {
+    const root = openPath(store, openOptions());
+    const before = await snapshot(root);
+    const noOut = await run(["--target", "terraform"]);
+    assert.equal(noOut.code, 2, noOut.stderr);
+    assert.match(noOut.stderr, /--target terraform needs --out DIR/);
+    const badTarget = await run(["--target", "cloudformation"]);
+    assert.equal(badTarget.code, 2);
+    const ig = await kstate(["update", "ig", "nodes"], { env: aws.env() });
+    assert.equal(ig.code, 2);
+    assert.match(ig.stderr, /kstate updates clusters/);
+    const badOverride = await run(["--lifecycle-overrides", "SecurityGroup"]);
+    assert.equal(badOverride.code, 2);
+    assert.deepEqual(await snapshot(root), before);
+
+    await root.join(name, "kops-version.txt").write("1.99.0");
+    const old = await run([]);
+    assert.equal(old.code, 1, old.stderr);
+    assert.match(old.stderr, new RegExp(`${name.replace(/\./g, "\\.")} was last updated by kops 1\\.99\\.0; .*kops is kops 1\\.36\\.2, which is older`));
+    assert.equal(old.stdout, "");
+    await root.join(name, "kops-version.txt").remove();
+    assert.deepEqual(await snapshot(root), before);
+  });
+
+  it("dry run, --yes, then nothing to do (exit 4)", async function () {
+    const root = openPath(store, openOptions());
+    const before = await snapshot(root);
+    const dry = await run([]);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /Will create resources:/);
+    assert.match(dry.stderr, /kops 1\.36\.2 \(/);
+    assert.match(dry.stderr, /\d+ task change\(s\); run with --yes to apply them/);
+    assert.deepEqual(await snapshot(root), before, "a dry run writes nothing to the store");
+
+    const yes = await run(["--yes"]);
+    assert.equal(yes.code, 0, yes.stderr.slice(-2000));
+    const files = (await root.join(name).listTree()).map((f) => f.path);
+    assert.ok(files.includes("cluster-completed.spec"), files.join(", "));
+    assert.ok(files.includes("kops-version.txt"));
+    assert.equal((await root.join(name, "kops-version.txt").read()).data.toString().trim(), "1.36.2");
+
+    const again = await run([]);
+    assert.equal(again.code, 4, again.stderr.slice(-2000));
+    assert.match(again.stdout, /No changes need to be applied/);
+  });
+
+  it("the terraform target writes kubernetes.tf into --out", async function () {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), "kstate-tf-"));
+    const tf = await run(["--target", "terraform", "--out", out]);
+    assert.ok(tf.code === 0 || tf.code === 4, tf.stderr.slice(-2000));
+    const text = fs.readFileSync(path.join(out, "kubernetes.tf"), "utf8");
+    assert.match(text, /resource "aws_launch_template"/);
+    assert.match(text, /resource "aws_autoscaling_group"/);
+    fs.rmSync(out, { recursive: true, force: true });
+  });
+});

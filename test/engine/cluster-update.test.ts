@@ -1,0 +1,111 @@
+/**
+ * ClusterUpdate with the real Pulumi CLI, the real kops and moto as the cloud: a program with a
+ * StateStore (MinIO), a ClusterConfig and a ClusterUpdate previews kops's task list, creates the
+ * cloud resources and the files nodes boot from, is a no-op the second time, previews and applies
+ * exactly a machine-type change, and keeps a failed update pending until an up completes it.
+ */
+import * as assert from "node:assert/strict";
+import { ClusterConfig, ClusterUpdate, StateStore } from "../../src";
+import { openPath } from "../../src/vfs";
+import { makeS3Bucket, openOptions, uniqueName } from "../support/env";
+import { AWS_KUBERNETES_VERSION, awsClusterName, type LocalAws, MOTO_AMI, rsaSshPublicKey, startLocalAws } from "../support/local-aws";
+import { inlineStack } from "../support/pulumi";
+import { toolPath } from "../support/servers";
+
+const UPDATE_TYPE = "pulumi-nodejs:dynamic/kstate:ClusterUpdate";
+
+describe("engine: ClusterUpdate runs kops update against moto", function () {
+  this.timeout(900_000);
+  let aws: LocalAws;
+
+  before(async function () {
+    aws = await startLocalAws();
+  });
+  after(async function () {
+    await aws?.close();
+  });
+
+  it("previews kops's tasks, creates the cloud and the boot files, is then a no-op, and applies exactly a machine-type change", async function () {
+    const bucket = await makeS3Bucket();
+    const name = awsClusterName("eng");
+    const key = rsaSshPublicKey();
+    const settings = { machineType: "t3.medium" };
+    const stack = await inlineStack("kstate-update", uniqueName("s"), async () => {
+      const store = new StateStore("state", { url: `s3://${bucket}`, adoptExisting: true, forceDestroy: true });
+      const cluster = new ClusterConfig("dev", {
+        store: store.url, name,
+        options: { cloud: "aws", zones: ["us-east-1a"], nodeCount: 1, kubernetesVersion: AWS_KUBERNETES_VERSION, image: MOTO_AMI, nodeSize: settings.machineType, controlPlaneSize: "t3.medium" },
+        sshPublicKey: key,
+      });
+      const update = new ClusterUpdate("update", { cluster, kops: toolPath("kops"), environment: aws.env(), failAfter: "20s" });
+      return { plan: update.plan, applied: update.applied, kopsVersion: update.kopsVersion };
+    });
+
+    // The first preview: the bucket does not exist yet, nor the cluster; kops plans from the documents the ClusterConfig will write.
+    const preview = await stack.preview();
+    assert.equal(preview.changeSummary.create, 4, JSON.stringify(preview.changeSummary));
+    assert.match(preview.stdout, /kops update cluster would make \d+ change\(s\)/);
+    assert.match(preview.stdout, /\+ create LaunchTemplate\/nodes-us-east-1a\./);
+
+    const up = await stack.up({ onOutput: () => {} });
+    assert.equal(up.outputs.kopsVersion!.value, "1.36.2");
+    assert.ok((up.outputs.applied!.value as string[]).some((l) => /\+ create AutoscalingGroup\//.test(l)), JSON.stringify(up.outputs.applied!.value).slice(0, 500));
+    const made = await aws.resources(name);
+    for (const [kind, list] of Object.entries(made) as [string, string[]][]) assert.ok(list.length > 0, `no ${kind} tagged with ${name} in moto: ${JSON.stringify(made)}`);
+    const folder = openPath(`s3://${bucket}`, openOptions()).join(name);
+    const files = (await folder.listTree()).map((f) => f.path);
+    for (const want of [/^cluster-completed\.spec$/, /^kops-version\.txt$/, /^igconfig\/node\/nodes-us-east-1a\/nodeupconfig\.yaml$/, /^addons\/bootstrap-channel\.yaml$/, /^pki\/private\/kubernetes-ca\/keyset\.yaml$/]) {
+      assert.ok(files.some((f) => want.test(f)), `${want} not among ${files.join(", ")}`);
+    }
+
+    // Nothing changed: the update does not run, and kops's own dry run agrees.
+    const again = await stack.preview();
+    assert.equal(again.changeSummary.update, undefined, JSON.stringify(again.changeSummary));
+    assert.match(again.stdout, /would make no changes/);
+    const second = await stack.up();
+    assert.equal(second.summary.resourceChanges?.update, undefined, JSON.stringify(second.summary.resourceChanges));
+
+    // One instance group's machine type: the preview names that change, and up applies it.
+    settings.machineType = "t3.large";
+    const change = await stack.preview();
+    assert.equal(change.changeSummary.update, 2, JSON.stringify(change.changeSummary));
+    assert.match(change.stdout, /~ modify LaunchTemplate\/nodes-us-east-1a\.[^:]+: InstanceType t3\.medium -> t3\.large/);
+    // kops's whole plan is that group's launch template (and what derives from it), nothing else.
+    const tasks = [...new Set([...change.stdout.matchAll(new RegExp(`${name.replace(/\./g, "\\.")}: ([+~-] (?:create|modify|delete) [^\\s:]+)`, "g"))].map((m) => m[1]!))];
+    assert.ok(tasks.length > 0 && tasks.some((t) => t.startsWith("~ modify LaunchTemplate/nodes-us-east-1a.")), tasks.join("\n"));
+    assert.ok(tasks.every((t) => /^~ modify (LaunchTemplate|ManagedFile)\/.*nodes-us-east-1a/.test(t)), tasks.join("\n"));
+    await stack.up();
+    const after = await stack.preview();
+    assert.match(after.stdout, /would make no changes/);
+    void UPDATE_TYPE;
+  });
+
+  it("an update that fails stays pending, and the next up completes it", async function () {
+    const bucket = await makeS3Bucket();
+    const name = awsClusterName("fail");
+    const key = rsaSshPublicKey();
+    const stack = await inlineStack("kstate-update-fail", uniqueName("s"), async () => {
+      const cluster = new ClusterConfig("dev", {
+        store: `s3://${bucket}`, name,
+        options: { cloud: "aws", zones: ["us-east-1a"], nodeCount: 1, kubernetesVersion: AWS_KUBERNETES_VERSION, image: MOTO_AMI, nodeSize: "t3.medium", controlPlaneSize: "t3.medium" },
+        sshPublicKey: key,
+      });
+      new ClusterUpdate("update", { cluster, kops: toolPath("kops"), environment: aws.env(), failAfter: "10s" });
+    });
+    // A 400 (a 500 is retried by the AWS SDK for three minutes before kops sees it).
+    const heal = aws.failAction("CreateLaunchTemplate", { status: 400, code: "UnauthorizedOperation", message: "You are not authorized to perform this operation." });
+    const started = Date.now();
+    await assert.rejects(stack.up(), (e: unknown) => /kops update failed; the update stays pending and the next up runs it again/.test(String(e))
+      && /task LaunchTemplate\/\S+ kept failing for \d+ s/.test(String(e)));
+    const took = Date.now() - started;
+    assert.ok(took < 120_000, `the failing up took ${took} ms`);
+    heal();
+    const pending = await stack.preview();
+    assert.equal(pending.changeSummary.create, 1, `the update is still to run: ${JSON.stringify(pending.changeSummary)}`);
+    await stack.up();
+    assert.ok((await aws.resources(name)).launchTemplates.length >= 2);
+    const done = await stack.preview();
+    assert.match(done.stdout, /would make no changes/);
+    assert.equal(done.changeSummary.create, undefined);
+  });
+});
