@@ -18,7 +18,7 @@ import { parseGoDuration } from "../ops/duration";
 import { checkKopsVersion, describeTasks, findKops, KopsFailedError, lastUpdatedBy, runUpdate, stateWithDocuments, updateArgs, type UpdateRequest } from "../ops/kops-update";
 import { describeRolling, rollingUpdateArgs, type RollingUpdateOptions, runRollingUpdate } from "../ops/kops-rolling-update";
 import { isDns1123Subdomain } from "../ops/validate";
-import { canonicalUrl, type Environment, KstateError, openPath, parseUrl, SCHEMES } from "../vfs";
+import { canonicalUrl, type Environment, KstateError, openPath, parseUrl, SCHEMES, statIfPresent } from "../vfs";
 import { plannedDocuments } from "./planned-documents";
 import { containsUnknown, outputNames, type ProviderImpl, sealedFailures } from "./serialize";
 import { configureFromStack } from "./stack-config";
@@ -181,6 +181,10 @@ async function request(i: ClusterUpdateInputs, mode: UpdateRequest["mode"], stat
 async function dryRun(i: ClusterUpdateInputs): Promise<string[]> {
   const documents = plannedDocuments(i.store, i.name);
   const folder = openPath(i.store, storeSettingsOf(accessOf(i))).join(i.name);
+  if (!documents?.get("config") && !(await statIfPresent(folder.join("config")))) {
+    // Something else in the program writes it first (a migration to this store, say).
+    return [`kops: ${i.name} is not in ${i.store} yet; kops's plan is worked out at up, once it is`];
+  }
   const scratch = documents && documents.size > 0 ? await stateWithDocuments(folder, i.name, documents) : undefined;
   try {
     const req = await request(i, "preview", scratch?.state);

@@ -1,6 +1,6 @@
 import { sourceKeptBecause, syncCluster, type SyncResult } from "../ops/migrate";
 import { isDns1123Subdomain } from "../ops/validate";
-import { canonicalUrl, NotFoundError, openPath, parseUrl, RefusedError, SCHEMES, type SchemeFacts } from "../vfs";
+import { canonicalUrl, NotFoundError, openPath, parseUrl, RefusedError, SCHEMES, type SchemeFacts, statIfPresent } from "../vfs";
 import { readPolicy } from "../store/encryption-policy";
 import { KstateError } from "../vfs/errors";
 import { containsUnknown, outputNames, type ProviderImpl, sealedFailures } from "./serialize";
@@ -160,6 +160,12 @@ export const provider: ProviderImpl<MigrationInputs, MigrationOutputs> = {
       // A destination bucket the same program creates is not there in a preview: the copy is worked out at up.
       if (await isMissingBucket(storeAt(inputs, "destination"), e)) {
         return { inputs: { ...inputs, plan: [`${inputs.destination}: the bucket does not exist yet (this program creates it, or it must exist before up); every file of ${source.url} is copied at up`] } };
+      }
+      // A migration that deleted its source: check sees old inputs (not `sourceDeleted`), so it
+      // finds the source gone and the cluster at the destination.
+      const same = previous.deleteSource === true && previous.source === inputs.source && previous.destination === inputs.destination;
+      if (same && NotFoundError.isInstance(e) && e.url === source.url && await statIfPresent(destination.join("config"))) {
+        return { inputs: { ...inputs, plan: ["already migrated; the source was deleted"] } };
       }
       const property = KstateError.isInstance(e) && e.url?.startsWith(inputs.destination) ? "destination" : "source";
       return { failures: [{ property, reason: e instanceof Error ? e.message : String(e) }] };

@@ -1,0 +1,74 @@
+/**
+ * Moving a running kops cluster's store, end to end, as kops's own procedure goes: copy the files
+ * and point spec.configBase at the new store (StateStoreMigration), run `kops update cluster`
+ * against the new store (ClusterUpdate), and only then delete the old store's files. The real
+ * Pulumi CLI, the real kops, moto as the cloud and two MinIO buckets.
+ */
+import * as assert from "node:assert/strict";
+import { ClusterUpdate, StateStoreMigration } from "../../src";
+import { parseYaml } from "../../src/store/yaml";
+import { openPath } from "../../src/vfs";
+import { makeS3Bucket, openOptions, uniqueName } from "../support/env";
+import { awsClusterName, createAwsCluster, kopsAws, type LocalAws, startLocalAws } from "../support/local-aws";
+import { inlineStack } from "../support/pulumi";
+import { toolPath } from "../support/servers";
+import { snapshot } from "../support/snapshot";
+
+describe("engine: migration, then an update against the new store, then the source's deletion", function () {
+  this.timeout(900_000);
+  let aws: LocalAws;
+
+  before(async function () {
+    aws = await startLocalAws();
+  });
+  after(async function () {
+    await aws?.close();
+  });
+
+  it("refuses to delete the source before the update, runs the chain, and deletes the source after it", async function () {
+    const [from, to] = [`s3://${await makeS3Bucket()}`, `s3://${await makeS3Bucket()}`];
+    const name = awsClusterName("mig");
+    await createAwsCluster(from, name, aws);
+    await kopsAws(["update", "cluster", name, "--yes", "--state", from], aws.env());
+    const source = openPath(from, openOptions());
+    const destination = openPath(to, openOptions()).join(name);
+    const before = await snapshot(source);
+
+    const program = { deleteSource: true, update: false };
+    const stack = await inlineStack("kstate-move", uniqueName("s"), async () => {
+      const move = new StateStoreMigration("move", { clusterName: name, source: from, destination: to, deleteSource: program.deleteSource });
+      if (program.update) {
+        new ClusterUpdate("update", { store: to, name, triggers: move.configBase, kops: toolPath("kops"), environment: aws.env() });
+      }
+    });
+
+    // Deleting the source first: the preview says so, up copies and verifies but keeps the source.
+    const early = await stack.preview({ diff: true });
+    assert.match(early.stdout, /the source will be kept, and up fails after the copy: no update ran against the new store yet/);
+    await assert.rejects(stack.up(), (e: unknown) => /the source is kept until the cluster has been updated against the new store/.test(String(e))
+      && /kstate update cluster|ClusterUpdate/.test(String(e)));
+    assert.deepEqual(await snapshot(source), before, "the source is byte-identical");
+
+    // The chain: the copy, then kops update against the new store.
+    program.deleteSource = false;
+    program.update = true;
+    const chain = await stack.preview();
+    assert.match(chain.stdout, /is not in s3:\/\/\S+ yet; kops's plan is worked out at up|kops update cluster would make/);
+    await stack.up();
+    const completed = parseYaml((await destination.join("cluster-completed.spec").read()).data.toString(), "cluster-completed.spec").toJS() as { spec: { configBase: string } };
+    assert.equal(completed.spec.configBase, `${to}/${name}`);
+    assert.deepEqual(await snapshot(source), before, "the source is kept until asked");
+
+    // Now the source goes; the new store keeps what kops wrote there.
+    const kept = await snapshot(openPath(to, openOptions()));
+    program.deleteSource = true;
+    await stack.up();
+    assert.deepEqual(await source.join(name).listTree(), [], "the source's files are gone");
+    assert.deepEqual(await snapshot(openPath(to, openOptions())), kept, "the destination is as the update left it");
+    // A preview after the source is gone finds nothing to do (it once failed: "no cluster there").
+    const after = await stack.preview();
+    assert.deepEqual(after.changeSummary, { same: 3 }, JSON.stringify(after.changeSummary));
+    const dry = await kopsAws(["update", "cluster", name, "--state", to], aws.env());
+    assert.match(dry.stdout, /No changes need to be applied/);
+  });
+});
