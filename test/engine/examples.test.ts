@@ -11,13 +11,15 @@ import { GetBucketVersioningCommand, HeadBucketCommand, S3Client } from "@aws-sd
 import { Storage } from "@google-cloud/storage";
 import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
 import { openPath } from "../../src/vfs";
-import { gcsOptions, s3Options, uniqueName } from "../support/env";
+import { gcsOptions, makeS3Bucket, openOptions, s3Options, uniqueName } from "../support/env";
+import { awsClusterName, createAwsCluster, kopsAws, startLocalAws } from "../support/local-aws";
+import { toolPath } from "../support/servers";
 import { engineEnv, newStateDir, pulumiCommand, steady } from "../support/pulumi";
 
 const REPO = path.resolve(__dirname, "..", "..", "..");
 const WORK = path.join(REPO, ".kstate", "test-work");
 
-async function exampleStack(example: string, stackName: string, stateDir: string, config: Record<string, string> = {}): Promise<Stack> {
+async function exampleStack(example: string, stackName: string, stateDir: string, config: Record<string, string> = {}, envVars: Record<string, string> = {}): Promise<Stack> {
   const workDir = path.join(WORK, `${example}-${uniqueName("w")}`);
   fs.mkdirSync(workDir, { recursive: true });
   // Only the committed project and stack files: a local run may have left others beside them.
@@ -29,7 +31,7 @@ async function exampleStack(example: string, stackName: string, stateDir: string
   const program = path.join(REPO, "dist", "examples", example, "index.js");
   const stack = await LocalWorkspace.createOrSelectStack(
     { stackName, projectName, program: async () => (require(program) as () => Promise<Record<string, unknown>>)() },
-    { workDir, pulumiCommand: await pulumiCommand(), envVars: engineEnv(stateDir) },
+    { workDir, pulumiCommand: await pulumiCommand(), envVars: { ...engineEnv(stateDir), ...envVars } },
   );
   for (const [k, v] of Object.entries(config)) await stack.setConfig(`${projectName}:${k}`, { value: v });
   return steady(stack);
@@ -90,6 +92,30 @@ describe("examples through the Pulumi engine", function () {
     assert.deepEqual(up.outputs.writeBindings?.value, [{ bucket, role: "roles/storage.objectAdmin" }]);
     await stack.destroy();
     assert.equal((await storage.bucket(bucket).exists())[0], false);
+  });
+
+  it("move: a running cluster's state moves, kops updates it at the new store, and only then the source goes", async function () {
+    this.timeout(600_000);
+    const aws = await startLocalAws();
+    try {
+      const [from, to] = [`s3://${await makeS3Bucket()}`, `s3://${await makeS3Bucket()}`];
+      const cluster = awsClusterName("ex");
+      await createAwsCluster(from, cluster, aws);
+      await kopsAws(["update", "cluster", cluster, "--yes", "--state", from], aws.env());
+      const config = { cluster, from, to, kops: toolPath("kops") };
+      const stack = await exampleStack("move", "dev", newStateDir(), config, aws.env());
+      const first = await stack.up();
+      assert.equal(first.outputs.configBase?.value, `${to}/${cluster}`);
+      assert.equal(first.outputs.kopsVersion?.value, "1.36.2");
+      assert.equal(first.outputs.sourceDeleted?.value, false);
+      await stack.setConfig("kstate-move:deleteSource", { value: "true" });
+      const second = await stack.up();
+      assert.equal(second.outputs.sourceDeleted?.value, true);
+      assert.deepEqual(await openPath(from, openOptions()).join(cluster).listTree(), []);
+      assert.ok(await openPath(to, openOptions()).join(cluster, "cluster-completed.spec").stat());
+    } finally {
+      await aws.close();
+    }
   });
 
   it("stacks: dev and prod get their own stores and settings; destroying dev leaves prod intact", async function () {
