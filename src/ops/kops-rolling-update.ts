@@ -38,7 +38,8 @@ export interface RollingGroup {
   min: number;
   target: number;
   max: number;
-  nodes: number;
+  /** Older kops printed the group's node count too. */
+  nodes?: number;
 }
 
 const DURATIONS = [["controlPlaneInterval", "--control-plane-interval"], ["nodeInterval", "--node-interval"], ["bastionInterval", "--bastion-interval"], ["drainTimeout", "--drain-timeout"], ["postDrainDelay", "--post-drain-delay"], ["validationTimeout", "--validation-timeout"]] as const;
@@ -74,18 +75,19 @@ export function rollingUpdateArgs(name: string, state: string, options: RollingU
   return args;
 }
 
-/** kops's table (NAME STATUS NEEDUPDATE READY MIN TARGET MAX NODES) as rows; none when kops printed none. */
+/** kops's table (NAME STATUS NEEDUPDATE READY MIN TARGET MAX, and NODES in older kops) as rows; none when kops printed none. */
 export function parseRollingReport(stdout: string): RollingGroup[] {
   const lines = stdout.split("\n");
-  const head = lines.findIndex((l) => /^NAME\s+STATUS\s+NEEDUPDATE\s+READY\s+MIN\s+TARGET\s+MAX\s+NODES\s*$/.test(l.trim()));
+  const head = lines.findIndex((l) => /^NAME\s+STATUS\s+NEEDUPDATE\s+READY\s+MIN\s+TARGET\s+MAX(\s+NODES)?$/.test(l.trim()));
   if (head < 0) return [];
+  const columns = lines[head]!.trim().split(/\s+/).length;
   const rows: RollingGroup[] = [];
   for (const line of lines.slice(head + 1)) {
     const f = line.trim().split(/\s+/);
-    if (f.length !== 8 || f.slice(2).some((n) => !/^\d+$/.test(n))) break;
+    if (f.length !== columns || f.slice(2).some((n) => !/^\d+$/.test(n))) break;
     const [name, status, ...n] = f as [string, string, ...string[]];
-    const [needUpdate, ready, min, target, max, nodes] = n.map(Number) as [number, number, number, number, number, number];
-    rows.push({ name, status, needUpdate, ready, min, target, max, nodes });
+    const [needUpdate, ready, min, target, max, nodes] = n.map(Number) as [number, number, number, number, number, number | undefined];
+    rows.push({ name, status, needUpdate, ready, min, target, max, ...(nodes !== undefined ? { nodes } : {}) });
   }
   return rows;
 }
@@ -94,7 +96,7 @@ export function parseRollingReport(stdout: string): RollingGroup[] {
 export function describeRolling(rows: RollingGroup[], options: RollingUpdateOptions): string[] {
   const rolling = rows.filter((r) => r.needUpdate > 0 || options.force);
   if (rolling.length === 0) return ["rolling update: no instance needs replacing"];
-  return rolling.map((r) => `rolling update: ${r.name} (${r.status}): replace ${options.force ? r.nodes : r.needUpdate} of ${r.nodes} instance(s)${options.cloudOnly ? ", cloud only (no drain, no validation)" : ""}`);
+  return rolling.map((r) => `rolling update: ${r.name} (${r.status}): replace ${options.force ? r.target : r.needUpdate} of ${r.target} instance(s)${options.cloudOnly ? ", cloud only (no drain, no validation)" : ""}`);
 }
 
 /** Runs kops rolling-update (the report, or with `apply` the roll) and returns its table. */

@@ -80,6 +80,30 @@ describe("engine: ClusterUpdate runs kops update against moto", function () {
     void UPDATE_TYPE;
   });
 
+  it("with rollingUpdate, up rolls after the update and the preview shows kops's report", async function () {
+    const bucket = await makeS3Bucket();
+    const name = awsClusterName("roll");
+    const key = rsaSshPublicKey();
+    const stack = await inlineStack("kstate-update-roll", uniqueName("s"), async () => {
+      const cluster = new ClusterConfig("dev", {
+        store: `s3://${bucket}`, name,
+        options: { cloud: "aws", zones: ["us-east-1a"], nodeCount: 1, kubernetesVersion: AWS_KUBERNETES_VERSION, image: MOTO_AMI, nodeSize: "t3.medium", controlPlaneSize: "t3.medium" },
+        sshPublicKey: key,
+      });
+      new ClusterUpdate("update", { cluster, kops: toolPath("kops"), environment: aws.env(), rollingUpdate: { cloudOnly: true, nodeInterval: "1s", controlPlaneInterval: "1s" } });
+    });
+    const first = await stack.preview();
+    assert.match(first.stdout, new RegExp(`${name.replace(/\./g, "\\.")}: rolling update: `));
+    const up = await stack.up();
+    assert.match(up.stdout, /kops: .*(No rolling-update required|NAME\s+STATUS\s+NEEDUPDATE)/);
+    const again = await stack.preview();
+    assert.match(again.stdout, /rolling update: no instance needs replacing/);
+    assert.equal(again.changeSummary.update, undefined);
+    await assert.rejects(inlineStack("kstate-update-roll-bad", uniqueName("s"), async () => {
+      new ClusterUpdate("update", { store: `s3://${bucket}`, name, kops: toolPath("kops"), environment: aws.env(), rollingUpdate: { nodeInterval: "soon" } });
+    }).then((s) => s.preview()), /property rollingUpdate .*has a problem: rollingUpdate\.nodeInterval: "soon" is not a duration/);
+  });
+
   it("an update that fails stays pending, and the next up completes it", async function () {
     const bucket = await makeS3Bucket();
     const name = awsClusterName("fail");
