@@ -5,6 +5,7 @@
  * exactly a machine-type change, and keeps a failed update pending until an up completes it.
  */
 import * as assert from "node:assert/strict";
+import type * as pulumi from "@pulumi/pulumi";
 import { ClusterConfig, ClusterUpdate, StateStore } from "../../src";
 import { openPath } from "../../src/vfs";
 import { makeS3Bucket, openOptions, uniqueName } from "../support/env";
@@ -12,7 +13,14 @@ import { AWS_KUBERNETES_VERSION, awsClusterName, type LocalAws, MOTO_AMI, rsaSsh
 import { inlineStack } from "../support/pulumi";
 import { toolPath } from "../support/servers";
 
-const UPDATE_TYPE = "pulumi-nodejs:dynamic/kstate:ClusterUpdate";
+
+/** A one-zone AWS cluster kops can update against moto. */
+function awsCluster(store: pulumi.Input<string>, name: string, sshPublicKey: string, nodeSize = "t3.medium"): ClusterConfig {
+  return new ClusterConfig("dev", {
+    store, name, sshPublicKey,
+    options: { cloud: "aws", zones: ["us-east-1a"], nodeCount: 1, kubernetesVersion: AWS_KUBERNETES_VERSION, image: MOTO_AMI, nodeSize, controlPlaneSize: "t3.medium" },
+  });
+}
 
 describe("engine: ClusterUpdate runs kops update against moto", function () {
   this.timeout(900_000);
@@ -32,11 +40,7 @@ describe("engine: ClusterUpdate runs kops update against moto", function () {
     const settings = { machineType: "t3.medium" };
     const stack = await inlineStack("kstate-update", uniqueName("s"), async () => {
       const store = new StateStore("state", { url: `s3://${bucket}`, adoptExisting: true, forceDestroy: true });
-      const cluster = new ClusterConfig("dev", {
-        store: store.url, name,
-        options: { cloud: "aws", zones: ["us-east-1a"], nodeCount: 1, kubernetesVersion: AWS_KUBERNETES_VERSION, image: MOTO_AMI, nodeSize: settings.machineType, controlPlaneSize: "t3.medium" },
-        sshPublicKey: key,
-      });
+      const cluster = awsCluster(store.url, name, key, settings.machineType);
       const update = new ClusterUpdate("update", { cluster, kops: toolPath("kops"), environment: aws.env(), failAfter: "20s" });
       return { plan: update.plan, applied: update.applied, kopsVersion: update.kopsVersion };
     });
@@ -77,7 +81,6 @@ describe("engine: ClusterUpdate runs kops update against moto", function () {
     await stack.up();
     const after = await stack.preview();
     assert.match(after.stdout, /would make no changes/);
-    void UPDATE_TYPE;
   });
 
   it("with rollingUpdate, up rolls after the update and the preview shows kops's report", async function () {
@@ -85,11 +88,7 @@ describe("engine: ClusterUpdate runs kops update against moto", function () {
     const name = awsClusterName("roll");
     const key = rsaSshPublicKey();
     const stack = await inlineStack("kstate-update-roll", uniqueName("s"), async () => {
-      const cluster = new ClusterConfig("dev", {
-        store: `s3://${bucket}`, name,
-        options: { cloud: "aws", zones: ["us-east-1a"], nodeCount: 1, kubernetesVersion: AWS_KUBERNETES_VERSION, image: MOTO_AMI, nodeSize: "t3.medium", controlPlaneSize: "t3.medium" },
-        sshPublicKey: key,
-      });
+      const cluster = awsCluster(`s3://${bucket}`, name, key);
       new ClusterUpdate("update", { cluster, kops: toolPath("kops"), environment: aws.env(), rollingUpdate: { cloudOnly: true, nodeInterval: "1s", controlPlaneInterval: "1s" } });
     });
     const first = await stack.preview();
@@ -109,11 +108,7 @@ describe("engine: ClusterUpdate runs kops update against moto", function () {
     const name = awsClusterName("fail");
     const key = rsaSshPublicKey();
     const stack = await inlineStack("kstate-update-fail", uniqueName("s"), async () => {
-      const cluster = new ClusterConfig("dev", {
-        store: `s3://${bucket}`, name,
-        options: { cloud: "aws", zones: ["us-east-1a"], nodeCount: 1, kubernetesVersion: AWS_KUBERNETES_VERSION, image: MOTO_AMI, nodeSize: "t3.medium", controlPlaneSize: "t3.medium" },
-        sshPublicKey: key,
-      });
+      const cluster = awsCluster(`s3://${bucket}`, name, key);
       new ClusterUpdate("update", { cluster, kops: toolPath("kops"), environment: aws.env(), failAfter: "10s" });
     });
     // A 400 (a 500 is retried by the AWS SDK for three minutes before kops sees it).
