@@ -13,7 +13,6 @@ import { AWS_KUBERNETES_VERSION, awsClusterName, type LocalAws, MOTO_AMI, rsaSsh
 import { inlineStack } from "../support/pulumi";
 import { toolPath } from "../support/servers";
 
-
 /** A one-zone AWS cluster kops can update against moto. */
 function awsCluster(store: pulumi.Input<string>, name: string, sshPublicKey: string, nodeSize = "t3.medium"): ClusterConfig {
   return new ClusterConfig("dev", {
