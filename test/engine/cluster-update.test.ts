@@ -9,7 +9,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { ClusterConfig, ClusterUpdate, StateStore } from "../../src";
 import { openPath } from "../../src/vfs";
 import { makeS3Bucket, openOptions, uniqueName } from "../support/env";
-import { AWS_KUBERNETES_VERSION, awsClusterName, type LocalAws, MOTO_AMI, rsaSshPublicKey, startLocalAws } from "../support/local-aws";
+import { AWS_KUBERNETES_VERSION, awsClusterName, type LocalAws, MOTO_AMI, motoCall, rsaSshPublicKey, startLocalAws } from "../support/local-aws";
 import { inlineStack } from "../support/pulumi";
 import { toolPath } from "../support/servers";
 
@@ -102,7 +102,7 @@ describe("engine: ClusterUpdate runs kops update against moto", function () {
     }).then((s) => s.preview()), /property rollingUpdate .*has a problem: rollingUpdate\.nodeInterval: "soon" is not a duration/);
   });
 
-  it("an update that fails stays pending, and the next up completes it", async function () {
+  it("an update that fails stays pending, and the next up completes it; cloud drift found by refresh is applied", async function () {
     const bucket = await makeS3Bucket();
     const name = awsClusterName("fail");
     const key = rsaSshPublicKey();
@@ -125,5 +125,18 @@ describe("engine: ClusterUpdate runs kops update against moto", function () {
     const done = await stack.preview();
     assert.match(done.stdout, /would make no changes/);
     assert.equal(done.changeSummary.create, undefined);
+
+    // A change behind Pulumi's back, in the cloud: refresh records it as pending, and up undoes it.
+    const group = (await aws.resources(name)).autoscalingGroups.find((g) => g.startsWith("nodes-us-east-1a."))!;
+    await motoCall(aws.moto.endpoint, "autoscaling", { Action: "UpdateAutoScalingGroup", Version: "2011-01-01", AutoScalingGroupName: group, MaxSize: "3" });
+    const refresh = await stack.refresh();
+    assert.equal(refresh.summary.resourceChanges?.update, 1, JSON.stringify(refresh.summary.resourceChanges));
+    const drift = await stack.preview({ diff: true });
+    assert.equal(drift.changeSummary.update, 1, JSON.stringify(drift.changeSummary));
+    assert.match(drift.stdout, new RegExp(`~ modify AutoscalingGroup/${group.replace(/\./g, "\\.")}: MaxSize 3 -> 1`));
+    await stack.up();
+    const healed = await stack.preview();
+    assert.match(healed.stdout, /would make no changes/);
+    assert.equal(healed.changeSummary.update, undefined);
   });
 });

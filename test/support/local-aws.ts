@@ -287,7 +287,7 @@ export async function createAwsCluster(store: string, name: string, aws: LocalAw
  * One query-protocol call straight to moto (not through the proxy, so `seen` stays kops's).
  * moto routes by the SigV4 credential scope and checks no signature.
  */
-async function motoCall(endpoint: string, service: string, params: Record<string, string>): Promise<string> {
+export async function motoCall(endpoint: string, service: string, params: Record<string, string>): Promise<string> {
   const res = await fetch(endpoint, {
     method: "POST",
     headers: {
