@@ -5,6 +5,9 @@
  * exactly a machine-type change, and keeps a failed update pending until an up completes it.
  */
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import { ClusterConfig, ClusterUpdate, StateStore } from "../../src";
 import { openPath } from "../../src/vfs";
@@ -80,6 +83,24 @@ describe("engine: ClusterUpdate runs kops update against moto", function () {
     await stack.up();
     const after = await stack.preview();
     assert.match(after.stdout, /would make no changes/);
+  });
+
+  it("the terraform target writes kubernetes.tf and its data files, and the store gets the keysets", async function () {
+    const bucket = await makeS3Bucket();
+    const name = awsClusterName("tf");
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), "kstate-tf-"));
+    const stack = await inlineStack("kstate-update-tf", uniqueName("s"), async () => {
+      const cluster = awsCluster(`s3://${bucket}`, name, rsaSshPublicKey());
+      new ClusterUpdate("update", { cluster, kops: toolPath("kops"), environment: aws.env(), target: "terraform", outDir: out });
+    });
+    await stack.up();
+    assert.match(fs.readFileSync(path.join(out, "kubernetes.tf"), "utf8"), /resource "aws_launch_template" "nodes-us-east-1a-/);
+    const data = fs.readdirSync(path.join(out, "data"));
+    assert.ok(data.some((f) => /^aws_launch_template_nodes-us-east-1a\..*_user_data$/.test(f)), data.join(", "));
+    const files = (await openPath(`s3://${bucket}`, openOptions()).join(name).listTree()).map((f) => f.path);
+    assert.ok(files.includes("pki/private/kubernetes-ca/keyset.yaml"), files.join(", "));
+    assert.deepEqual(await aws.resources(name).then((r) => r.launchTemplates), [], "terraform, not kops, changes the cloud");
+    fs.rmSync(out, { recursive: true, force: true });
   });
 
   it("with rollingUpdate, up rolls after the update and the preview shows kops's report", async function () {
