@@ -94,6 +94,12 @@ export interface SyncResult {
   destinationUpdated: boolean;
   /** Files the source has that the (authoritative) destination holds in another version: kept, not overwritten, not verified. */
   keptAtDestination: string[];
+  /**
+   * Of those, the documents (config, instance groups, secrets, SSH keys: files `kops update` never
+   * writes) whose source differs: one of the two stores changed after the copy. The source is not
+   * deleted while any does, so neither change is lost.
+   */
+  divergedDocuments: string[];
   verified: boolean;
   /** SHA-256 over every source file's path, size and MD5: the same source gives the same hash. */
   manifestHash: string;
@@ -327,7 +333,7 @@ export async function planSync(source: VfsPath, destination: VfsPath, options: P
     filesCopied: toCopy.length + (configNeeded ? 1 : 0),
     bytesCopied: toCopy.reduce((n, f) => n + f.size, 0) + (configNeeded ? Buffer.byteLength(wantedConfig) : 0),
     serverSideCopies: 0, filesAlreadyThere: already,
-    extraAtDestination: extra, completedSpec, destinationUpdated, keptAtDestination: kept,
+    extraAtDestination: extra, completedSpec, destinationUpdated, keptAtDestination: kept, divergedDocuments: kept.filter(isDocument),
     verified: false, manifestHash, sourceDeleted: false, dryRun: true,
   };
   return { source, destination, sourceFiles, wantedConfig, expected, toCopy, configNeeded, result };
@@ -416,6 +422,9 @@ export async function applySync(plan: SyncPlan, options: ApplyOptions = {}): Pro
     if (hold !== undefined) {
       throw new RefusedError(`migrate ${source.url} -> ${destination.url}: copied and verified; the source is kept until the cluster has been updated against the new store, and ${hold.reason}. Run \`${hold.kops}\` (or \`${hold.kstate}\`, or a ClusterUpdate resource on the new store), and then ${options.deleteAgainHint ?? "migrate again with deleteSource"}`, { url: source.url });
     }
+    if (result.divergedDocuments.length > 0) {
+      throw new RefusedError(`migrate ${source.url} -> ${destination.url}: copied and verified; the source is kept, because ${result.divergedDocuments.length} document(s) differ between the two stores (one of them changed after the copy, and \`kops update\` writes neither): ${result.divergedDocuments.slice(0, 10).join(", ")}. Make each the same in both (\`kstate get\`/\`kstate apply -f\` against the new store, or take the new store's), then ${options.deleteAgainHint ?? "migrate again with deleteSource"}`, { url: source.url });
+    }
     const changed: string[] = [];
     await runPaced(sourceFiles, pace, async (f) => {
       try {
@@ -432,6 +441,11 @@ export async function applySync(plan: SyncPlan, options: ApplyOptions = {}): Pro
   }
   meter.tick("done");
   return result;
+}
+
+/** A file `kops update` never writes: a change to it is someone's, and must not be lost. */
+function isDocument(file: string): boolean {
+  return file === CONFIG_FILE || file.startsWith("instancegroup/") || file.startsWith("secrets/") || file.startsWith("pki/ssh/");
 }
 
 /**

@@ -6,8 +6,9 @@
  * - `check` runs the dry run and keeps kops's task changes as `plan` (the preview shows them).
  *   When a ClusterConfig of the same cluster is about to write documents in the same preview, the
  *   dry run reads them as it will leave them (planned-documents.ts).
- * - `diff` runs the update when `triggers` or the settings changed, or when the last `refresh`
- *   found cloud changes pending (`pendingChanges`), and only then.
+ * - `diff` runs the update when `triggers` or the settings changed, when kops's dry run (the plan)
+ *   has changes to make, or when the last `refresh` found some pending (`pendingChanges`), and
+ *   only then: with nothing to change, kops is not run with --yes.
  * - `create`/`update` run it; a failed run throws, so the engine keeps the old state and the next
  *   `up` runs it again.
  * - `read` (refresh) runs the dry run and records what is pending as drift.
@@ -19,6 +20,7 @@ import { checkKopsVersion, describeTasks, findKops, KopsFailedError, lastUpdated
 import { describeRolling, rollingUpdateArgs, type RollingUpdateOptions, runRollingUpdate } from "../ops/kops-rolling-update";
 import { isDns1123Subdomain } from "../ops/validate";
 import { canonicalUrl, type Environment, KstateError, openPath, parseUrl, SCHEMES, statIfPresent } from "../vfs";
+import { redact } from "../vfs/errors";
 import { plannedDocuments } from "./planned-documents";
 import { containsUnknown, outputNames, type ProviderImpl, sealedFailures } from "./serialize";
 import { configureFromStack } from "./stack-config";
@@ -157,6 +159,22 @@ function kopsEnvironment(i: ClusterUpdateInputs): Environment {
   return { ...env, ...(i.environment ?? {}) };
 }
 
+/** Variables whose values are credentials, by name. */
+const SECRET_VARIABLE = /SECRET|PASSWORD|PASSPHRASE|TOKEN|ACCESS_KEY|CREDENTIAL|PRIVATE/i;
+
+/**
+ * `text` as kops may print it, with what `environment` and the store settings hold secret hidden:
+ * credentials in URLs (a mirror's user:password@), the values of variables named as secrets, and
+ * the store's secret keys.
+ */
+function hideEnvironment(i: ClusterUpdateInputs, text: string): string {
+  const secretNamed = Object.entries(i.environment ?? {}).filter(([k]) => SECRET_VARIABLE.test(k)).map(([, v]) => v);
+  const values = [...secretNamed, i.secretAccessKey, i.sessionToken].filter((v): v is string => typeof v === "string" && v.length >= 4);
+  let out = redact(text);
+  for (const v of values.sort((a, b) => b.length - a.length)) out = out.split(v).join("***");
+  return out;
+}
+
 /** The request for one kops run of `i`. */
 async function request(i: ClusterUpdateInputs, mode: UpdateRequest["mode"], state = i.store): Promise<UpdateRequest> {
   const env = kopsEnvironment(i);
@@ -169,8 +187,8 @@ async function request(i: ClusterUpdateInputs, mode: UpdateRequest["mode"], stat
     ...(i.lifecycleOverrides ? { lifecycleOverrides: i.lifecycleOverrides } : {}),
     allowKopsDowngrade: i.allowKopsDowngrade === true, prune: i.prune === true,
     ...(i.failAfter ? { failingTaskMs: parseGoDuration(i.failAfter, "failAfter") * 1000 } : {}),
-    // kops's progress goes to the engine's log as it comes.
-    onLine: (line) => process.stderr.write(`${i.name}: kops: ${line}\n`),
+    // kops's progress goes to the engine's log as it comes, the values of `environment` hidden.
+    onLine: (line) => process.stderr.write(`${i.name}: kops: ${hideEnvironment(i, line)}\n`),
   };
 }
 
@@ -209,7 +227,7 @@ async function run(i: ClusterUpdateInputs): Promise<ClusterUpdateOutputs> {
     await runUpdate(req);
     if (i.rollingUpdate) await runRollingUpdate({ kops: req.kops, state: req.state, name: i.name, env: req.env, options: i.rollingUpdate, apply: true, ...(req.onLine ? { onLine: req.onLine } : {}) });
   } catch (e) {
-    if (e instanceof KopsFailedError) throw new Error(`${i.name}: kops update failed; the update stays pending and the next up runs it again.\n${e.message}`);
+    if (e instanceof KopsFailedError) throw new Error(hideEnvironment(i, `${i.name}: kops update failed; the update stays pending and the next up runs it again.\n${e.message}`));
     throw e;
   }
   return {
@@ -247,14 +265,15 @@ export const provider: ProviderImpl<ClusterUpdateInputs, ClusterUpdateOutputs> =
     try {
       const plan = await dryRun({ ...inputs, ...Object.fromEntries(STORE_ACCESS_KEYS.map((k) => [k, undefined])), ...knownAccess(inputs) });
       const tasks = plan.filter(isTaskLine);
-      process.stderr.write(`${[`${inputs.name}: kops update cluster would make ${tasks.length === 0 ? "no changes" : `${tasks.length} change(s)`}`, ...plan.filter((l) => !l.startsWith("kops:")).map((l) => `${inputs.name}: ${l}`)].join("\n")}\n`);
+      process.stderr.write(`${[`${inputs.name}: kops update cluster would make ${tasks.length === 0 ? "no changes" : `${tasks.length} change(s)`}`, ...plan.filter((l) => !l.startsWith("kops:")).map((l) => `${inputs.name}: ${hideEnvironment(inputs, l)}`)].join("\n")}\n`);
       return { inputs: { ...inputs, plan } };
     } catch (e) {
       if (await isMissingBucket(openPath(inputs.store, storeSettingsOf(knownAccess(inputs))), e)) {
-        return { inputs: { ...inputs, plan: [`${inputs.store}: the bucket does not exist yet (this program creates it); kops's plan is worked out at up`] } };
+        return { inputs: { ...inputs, plan: [`${inputs.store}: the bucket does not exist (yet); kops's plan is worked out at up, once something (a StateStore of this program) has made it`] } };
       }
-      const property = e instanceof KopsFailedError || (KstateError.isInstance(e) && e.code === "Refused") ? "kops" : KstateError.isInstance(e) && e.code === "Validation" ? "kops" : "store";
-      return { failures: sealedFailures([{ property, reason: e instanceof Error ? e.message : String(e) }], SECRET_INPUTS) };
+      // kops's own failure concerns the whole update (the store, the cloud, the environment): no one property.
+      const property = e instanceof KopsFailedError ? "" : KstateError.isInstance(e) && (e.code === "Refused" || e.code === "Validation") ? "kops" : "store";
+      return { failures: sealedFailures([{ property, reason: hideEnvironment(inputs, e instanceof Error ? e.message : String(e)) }], SECRET_INPUTS) };
     }
   },
 
@@ -265,6 +284,9 @@ export const provider: ProviderImpl<ClusterUpdateInputs, ClusterUpdateOutputs> =
       ...SETTINGS.filter((k) => JSON.stringify(o[k] ?? null) !== JSON.stringify(news[k] ?? null)),
       ...(JSON.stringify(o.triggers ?? null) !== JSON.stringify(news.triggers ?? null) || containsUnknown(news.triggers) ? ["triggers"] : []),
       ...((o.pendingChanges ?? []).length > 0 ? ["pendingChanges"] : []),
+      // What the preview shows kops would change is what up applies: a hand edit of the store or a
+      // change in the cloud runs the update too, not only a trigger.
+      ...((news.plan ?? []).some(isTaskLine) ? ["plan"] : []),
       ...(o.schemaVersion !== CLUSTER_UPDATE_SCHEMA_VERSION ? ["schemaVersion"] : []),
     ];
     return { changes: replaces.length + changed.length > 0, replaces, deleteBeforeReplace: false };

@@ -151,10 +151,11 @@ export const provider: ProviderImpl<MigrationInputs, MigrationOutputs> = {
       const r = await syncCluster(source, destination, { dryRun: true, concurrency: inputs.concurrency, destinationPolicy });
       const plan = [`copy ${r.filesCopied} of ${r.filesTotal} files (${r.bytesCopied} of ${r.bytesTotal} bytes) from ${source.url} to ${destination.url}`];
       if (r.extraAtDestination.length > 0) plan.push(`${r.extraAtDestination.length} file(s) at the destination are not in the source; they are kept`);
+      if (inputs.deleteSource && r.divergedDocuments.length > 0) plan.push(`the source will be kept, and up fails after the copy: ${r.divergedDocuments.length} document(s) differ between the stores (one changed after the copy): ${r.divergedDocuments.slice(0, 5).join(", ")}`);
       if (r.keptAtDestination.length > 0) plan.push(`${r.keptAtDestination.length} file(s) at the destination are newer (the cluster was updated against it); they are kept, not overwritten`);
       const kept = inputs.deleteSource ? sourceKeptBecause(r) : undefined;
       if (kept !== undefined) plan.push(`the source will be kept, and up fails after the copy: ${kept.reason}`, `first update the cluster against the new store, then up again to delete the source: a ClusterUpdate resource on it, or \`${kept.kops}\``);
-      else if (inputs.deleteSource) plan.push(`then delete the ${r.filesTotal} source files`);
+      else if (inputs.deleteSource && r.divergedDocuments.length === 0) plan.push(`then delete the ${r.filesTotal} source files`);
       return { inputs: { ...inputs, plan } };
     } catch (e) {
       // A destination bucket the same program creates is not there in a preview: the copy is worked out at up.

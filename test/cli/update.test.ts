@@ -45,6 +45,12 @@ describe("cli: kstate update cluster (real kops, moto)", function () {
     assert.match(ig.stderr, /kstate updates clusters/);
     const badOverride = await run(["--lifecycle-overrides", "SecurityGroup"]);
     assert.equal(badOverride.code, 2);
+    const badLifecycle = await run(["--lifecycle-overrides", "SecurityGroup=Bogus"]);
+    assert.equal(badLifecycle.code, 2, badLifecycle.stderr);
+    assert.match(badLifecycle.stderr, /--lifecycle-overrides\.SecurityGroup: "Bogus" is not one of Sync, Ignore/);
+    const badDuration = await run(["--fail-after", "banana"]);
+    assert.equal(badDuration.code, 2, badDuration.stderr);
+    assert.match(badDuration.stderr, /--fail-after: "banana" is not a duration/);
     assert.deepEqual(await snapshot(root), before);
 
     await root.join(name, "kops-version.txt").write("1.99.0");
@@ -76,6 +82,10 @@ describe("cli: kstate update cluster (real kops, moto)", function () {
     const again = await run([]);
     assert.equal(again.code, 4, again.stderr.slice(-2000));
     assert.match(again.stdout, /No changes need to be applied/);
+
+    // A kops user's shell often exports KOPS_CLUSTER_NAME; kops refuses it beside a named cluster, so kstate does not pass it on.
+    const named = await kstate(["update", "cluster", "--state", store, "--kops", toolPath("kops")], { env: { ...aws.env(), KOPS_CLUSTER_NAME: name } });
+    assert.equal(named.code, 4, named.stderr.slice(-2000));
   });
 
   it("the terraform target writes kubernetes.tf into --out", async function () {

@@ -129,6 +129,26 @@ describe("syncCluster deletes the source only after an update against the new st
     assert.deepEqual(Object.keys(after).sort(), [...new Set([...Object.keys(updated), ...Object.keys(sourceBefore)])].sort(), "nothing lost");
   });
 
+  it("after the update, a document edited in either store keeps the source: neither change is lost", async function () {
+    const source = openPath(await s3Store(), openOptions()).join(CLUSTER);
+    const destination = openPath(await s3Store(), openOptions()).join(CLUSTER);
+    await populate(source);
+    await syncCluster(source, destination);
+    await completedBy(destination, configBaseOf(destination.url), "new");
+    // Someone edits an instance group in the old store after the update (kstate edit ig --state OLD).
+    const group = (await source.listTree()).map((f) => f.path).find((p) => p.startsWith("instancegroup/"))!;
+    await source.join(group).write(`${(await source.join(group).read()).data.toString()}# edited in the old store\n`);
+    const sourceBefore = await snapshot(source);
+    const destinationBefore = await snapshot(destination);
+
+    const plan = await syncCluster(source, destination, { dryRun: true, deleteSource: true });
+    assert.deepEqual(plan.divergedDocuments, [group]);
+    await assert.rejects(syncCluster(source, destination, { deleteSource: true }), (e: unknown) => RefusedError.isInstance(e)
+      && e.message.includes(`the source is kept, because 1 document(s) differ between the two stores (one of them changed after the copy, and \`kops update\` writes neither): ${group}`));
+    assert.deepEqual(await snapshot(source), sourceBefore, "the source is as it was");
+    assert.deepEqual(await snapshot(destination), destinationBefore, "the destination's version is kept too");
+  });
+
   it("says why the source is kept, for every kind of completed spec", async function () {
     const to = fileStore();
     const destination = openPath(to).join(CLUSTER);

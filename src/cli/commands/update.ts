@@ -1,7 +1,7 @@
 /** `kstate update cluster`: kops's update run against the store, as the ClusterUpdate resource runs it. */
 import { parseArgs } from "node:util";
 import { parseGoDuration } from "../../ops/duration";
-import { checkKopsVersion, describeTasks, findKops, lastUpdatedBy, runUpdate } from "../../ops/kops-update";
+import { checkKopsVersion, describeTasks, findKops, lastUpdatedBy, runUpdate, updateArgs } from "../../ops/kops-update";
 import { clusterName } from "../cluster-name";
 import { colours, EXIT, type Io, UsageError } from "../io";
 import { openUrl, readsOnly, stateStore } from "../open-store";
@@ -10,7 +10,10 @@ export const UPDATE_HELP = `Usage: kstate update cluster [NAME] [--yes] [--targe
 
 Runs kops's \`update cluster\` against the store: without --yes, kops's dry run (what it would
 create, change or delete in the cloud); with --yes, the update itself, which also writes the files
-nodes boot from into the store (cluster-completed.spec, igconfig/, addons/, the CA keysets). kops
+nodes boot from into the store (cluster-completed.spec, igconfig/, addons/, the CA keysets) and,
+as kops does, sets your kubectl context to the cluster. --target terraform is no dry run: kops
+writes kubernetes.tf and those same files into the store (apply the Terraform to change the
+cloud). kops
 prints as it goes; kstate finds the binary, refuses one older than the kops that last updated the
 cluster (kops-version.txt), and stops kops when a task keeps failing instead of letting it retry
 for ten minutes. kops reaches the store and the cloud through this command's environment
@@ -31,7 +34,8 @@ Options:
   --name NAME                 the cluster, instead of the argument (default: KOPS_CLUSTER_NAME)
 
 Exit codes: 0 kops ran (and, with --yes, applied), 1 kops failed or was stopped, 2 usage error,
-4 nothing to do (kops: "No changes need to be applied").
+4 nothing to do (a dry run where kops says "No changes need to be applied"). Stopping kstate
+(Ctrl-C) stops kops too.
 `;
 
 export async function updateCluster(argv: string[], io: Io): Promise<number> {
@@ -50,7 +54,7 @@ export async function updateCluster(argv: string[], io: Io): Promise<number> {
   if (target === "terraform" && !values.out) throw new UsageError("--target terraform needs --out DIR: the folder kops writes kubernetes.tf into");
   if (target !== "terraform" && values.out) throw new UsageError("--out goes with --target terraform");
   const lifecycleOverrides = lifecycleFlag(values["lifecycle-overrides"]);
-  const failingTaskMs = values["fail-after"] === undefined ? undefined : parseGoDuration(values["fail-after"], "--fail-after") * 1000;
+  const failingTaskMs = values["fail-after"] === undefined ? undefined : usage(() => parseGoDuration(values["fail-after"]!, "--fail-after") * 1000);
   const state = stateStore(values.state, io.env);
   readsOnly(io.env); // kstate only reads (kops-version.txt); kops writes
 
@@ -79,5 +83,15 @@ function lifecycleFlag(text: string | undefined): Record<string, string> | undef
     if (!task || !lifecycle || more !== undefined) throw new UsageError(`--lifecycle-overrides: ${JSON.stringify(pair)} is not TASK=LIFECYCLE`);
     out[task] = lifecycle;
   }
+  usage(() => updateArgs({ name: "x", state: "file:///x", mode: "preview", lifecycleOverrides: out }));
   return out;
+}
+
+/** A flag's value checked by the ops road: its refusal is a usage error (exit 2), before anything runs. */
+function usage<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (e) {
+    throw new UsageError((e as Error).message.replace(/^lifecycleOverrides/, "--lifecycle-overrides"));
+  }
 }
