@@ -185,16 +185,16 @@ describe("the kstate package in a fresh project", function () {
         assert.equal(fs.existsSync(path.join(dir, "node_modules", "@pulumi", "gcp")), false, "@pulumi/gcp is not installed with kstate");
       });
 
-      it("publishes the providers through one entry holding the three provider objects, and no other provider module", async function () {
+      it("publishes the providers through one entry holding the four provider objects, and no other provider module", async function () {
         const probe = `
           const entry = require("kstate/providers");
-          const hidden = ["serialize", "stack-config"].filter((m) => { try { require.resolve("kstate/providers/" + m); return true; } catch (e) { return e.code !== "ERR_PACKAGE_PATH_NOT_EXPORTED"; } });
+          const hidden = ["serialize", "stack-config", "cluster-update", "planned-documents"].filter((m) => { try { require.resolve("kstate/providers/" + m); return true; } catch (e) { return e.code !== "ERR_PACKAGE_PATH_NOT_EXPORTED"; } });
           // Stacks written before the one entry name each provider module: those still load.
           const legacy = ["state-store", "cluster-config", "migration"].map((m) => typeof require("kstate/providers/" + m).provider.create);
           console.log(JSON.stringify({ names: Object.keys(entry).sort(), creates: Object.values(entry).map((p) => typeof p.create), hidden, legacy }));`;
         const out = await run(node, ["-e", probe], { cwd: dir, env });
         assert.deepEqual(JSON.parse(out.stdout.trim().split("\n").pop()!), {
-          names: ["clusterConfig", "migration", "stateStore"], creates: ["function", "function", "function"], hidden: [], legacy: ["function", "function", "function"],
+          names: ["clusterConfig", "clusterUpdate", "migration", "stateStore"], creates: ["function", "function", "function", "function"], hidden: [], legacy: ["function", "function", "function"],
         });
       });
 
