@@ -93,7 +93,8 @@ function checkInputs(news: Partial<ClusterUpdateInputs>): pulumi.dynamic.CheckFa
     }
   }
   failures.push(...accessProblems(knownAccess(news), scheme));
-  if (typeof news.name !== "string" || (!containsUnknown(news.name) && !isDns1123Subdomain(news.name))) fail("name", "required: the cluster's name, e.g. dev.k8s.example.com");
+  if (typeof news.name !== "string" || news.name === "") fail("name", "required: the cluster's name, e.g. dev.k8s.example.com");
+  else if (!containsUnknown(news.name) && !isDns1123Subdomain(news.name)) fail("name", `${JSON.stringify(news.name)} is not a cluster name: lowercase letters, digits, '-' and '.', e.g. dev.k8s.example.com`);
   if (news.kops !== undefined && (typeof news.kops !== "string" || news.kops === "")) fail("kops", "must be a path or a name on PATH");
   if (news.target !== undefined && news.target !== "direct" && news.target !== "terraform") fail("target", "must be direct or terraform");
   if (news.target === "terraform" && (typeof news.outDir !== "string" || news.outDir === "")) fail("outDir", "required with target terraform: the folder kops writes kubernetes.tf into");
@@ -102,6 +103,10 @@ function checkInputs(news: Partial<ClusterUpdateInputs>): pulumi.dynamic.CheckFa
   if (news.environment !== undefined && !containsUnknown(news.environment)) {
     const env = news.environment as unknown;
     if (typeof env !== "object" || env === null || Array.isArray(env) || Object.values(env).some((v) => typeof v !== "string")) fail("environment", "must map variable names to strings");
+    else {
+      const bad = Object.keys(env).find((k) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(k));
+      if (bad !== undefined) fail("environment", `${JSON.stringify(bad)} is not a variable name`);
+    }
   }
   if (news.failAfter !== undefined) {
     try {

@@ -1,0 +1,42 @@
+/**
+ * ClusterUpdate's inputs refused at check, each naming its property, before kops or the store is
+ * touched (so no server is needed): the table of what a program can get wrong.
+ */
+import * as assert from "node:assert/strict";
+import { provider } from "../../src/providers/cluster-update";
+
+const base = { store: "s3://acme-state", name: "dev.k8s.example.com" };
+
+describe("providers: ClusterUpdate check", function () {
+  const cases: { name: string; inputs: Record<string, unknown>; property: string; reason: RegExp }[] = [
+    { name: "no store", inputs: { name: base.name }, property: "store", reason: /required: the state store's URL/ },
+    { name: "a memfs:// store", inputs: { ...base, store: "memfs://x" }, property: "store", reason: /kops cannot reach a memfs:\/\/ store/ },
+    { name: "no name", inputs: { store: base.store }, property: "name", reason: /^required: the cluster's name/ },
+    { name: "a name that is none", inputs: { ...base, name: "Bad_Name" }, property: "name", reason: /"Bad_Name" is not a cluster name/ },
+    { name: "an unknown target", inputs: { ...base, target: "cloudformation" }, property: "target", reason: /must be direct or terraform/ },
+    { name: "terraform without a folder", inputs: { ...base, target: "terraform" }, property: "outDir", reason: /required with target terraform/ },
+    { name: "a folder without terraform", inputs: { ...base, outDir: "/tmp/tf" }, property: "outDir", reason: /goes with target terraform/ },
+    { name: "a lifecycle kops has not", inputs: { ...base, lifecycleOverrides: { SecurityGroup: "Bogus" } }, property: "lifecycleOverrides", reason: /"Bogus" is not one of Sync, Ignore/ },
+    // environment is a secret: its failure names no property (the engine would print the value beside it).
+    { name: "a variable name that is none", inputs: { ...base, environment: { "BAD=NAME": "x" } }, property: "", reason: /^environment: "BAD=NAME" is not a variable name/ },
+    { name: "a variable that is not a string", inputs: { ...base, environment: { A: 1 } }, property: "", reason: /^environment: must map variable names to strings/ },
+    { name: "failAfter that is no duration", inputs: { ...base, failAfter: "soon" }, property: "failAfter", reason: /"soon" is not a duration/ },
+    { name: "a rolling update with terraform", inputs: { ...base, target: "terraform", outDir: "/tmp/tf", rollingUpdate: { cloudOnly: true } }, property: "rollingUpdate", reason: /goes with the direct target/ },
+    { name: "a rolling update role kops has not", inputs: { ...base, rollingUpdate: { instanceGroupRoles: ["worker"] } }, property: "rollingUpdate", reason: /"worker" is not one of control-plane/ },
+    { name: "static keys for a gs:// store", inputs: { ...base, store: "gs://acme", accessKeyId: "AKIA", secretAccessKey: "x" }, property: "accessKeyId", reason: /take static keys/ },
+  ];
+  for (const c of cases) {
+    it(`refuses ${c.name}, naming ${c.property || "no property"}`, async function () {
+      const checked = await provider.check({} as never, c.inputs as never);
+      const failure = checked.failures?.find((f) => f.property === c.property);
+      assert.ok(failure, JSON.stringify(checked.failures));
+      assert.match(failure.reason, c.reason);
+      assert.equal(checked.inputs, undefined);
+    });
+  }
+
+  it("never prints a secret environment value or key in a failure", async function () {
+    const checked = await provider.check({} as never, { ...base, name: "Bad_Name", environment: { AWS_SECRET_ACCESS_KEY: "s3cr3t-value" }, accessKeyId: "AKIA", secretAccessKey: "also-s3cr3t" } as never);
+    assert.ok(!JSON.stringify(checked).includes("s3cr3t"), JSON.stringify(checked));
+  });
+});
