@@ -2,7 +2,7 @@
  * The `kstate` command: `run(argv, io)` returns the exit code, so tests call it with captured
  * streams. bin/kstate.js is a few lines over it.
  */
-import { ConflictError, KstateError, PreconditionFailedError, redact } from "../vfs/errors";
+import { ConflictError, KstateError, PreconditionFailedError, hideSecrets } from "../vfs/errors";
 import type * as CreateCommand from "./commands/create";
 import type * as DeleteCommand from "./commands/delete";
 import type * as EditCommand from "./commands/edit";
@@ -121,14 +121,9 @@ Exit codes: 0 success, 1 failure, 2 usage error, 3 conflict, 4 nothing to do.
 `;
 }
 
-const SECRET_VARIABLE = /SECRET|PASSWORD|PASSPHRASE|TOKEN|ACCESS_KEY_ID|CREDENTIAL/i;
-
 /** An error message as printed: URL credentials and signatures hidden, and any secret variable's value. */
 function printable(message: string, env: Record<string, string | undefined>): string {
-  let out = redact(message);
-  const values = [env, process.env].flatMap((e) => Object.entries(e).filter(([k, v]) => SECRET_VARIABLE.test(k) && v !== undefined && v.length >= 4).map(([, v]) => v!));
-  for (const v of [...new Set(values)].sort((a, b) => b.length - a.length)) out = out.split(v).join("***");
-  return out;
+  return hideSecrets(message, [env, process.env]);
 }
 
 export async function run(argv: string[], io: Io): Promise<number> {

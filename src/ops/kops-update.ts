@@ -110,7 +110,7 @@ export async function stateWithDocuments(folder: VfsPath, name: string, document
     const scratch = openPath(`file://${dir}`).join(name);
     const [config, groups] = await Promise.all([
       readIfPresent(folder.join("config")),
-      folder.join("instancegroup").listTree().catch(() => []),
+      folder.join("instancegroup").listTree(),
     ]);
     const files = new Map<string, string | Buffer | null>();
     if (config) files.set("config", config.data);

@@ -20,7 +20,7 @@ import { checkKopsVersion, describeTasks, findKops, KopsFailedError, lastUpdated
 import { describeRolling, rollingUpdateArgs, type RollingUpdateOptions, runRollingUpdate } from "../ops/kops-rolling-update";
 import { isDns1123Subdomain } from "../ops/validate";
 import { canonicalUrl, type Environment, KstateError, openPath, parseUrl, SCHEMES, statIfPresent } from "../vfs";
-import { redact } from "../vfs/errors";
+import { hideSecrets } from "../vfs/errors";
 import { plannedDocuments } from "./planned-documents";
 import { containsUnknown, outputNames, type ProviderImpl, sealedFailures } from "./serialize";
 import { configureFromStack } from "./stack-config";
@@ -164,20 +164,12 @@ function kopsEnvironment(i: ClusterUpdateInputs): Environment {
   return { ...env, ...(i.environment ?? {}) };
 }
 
-/** Variables whose values are credentials, by name. */
-const SECRET_VARIABLE = /SECRET|PASSWORD|PASSPHRASE|TOKEN|ACCESS_KEY|CREDENTIAL|PRIVATE/i;
-
 /**
  * `text` as kops may print it, with what `environment` and the store settings hold secret hidden:
- * credentials in URLs (a mirror's user:password@), the values of variables named as secrets, and
- * the store's secret keys.
+ * credentials in URLs (a mirror's user:password@), secret-named variables, the store's keys.
  */
 function hideEnvironment(i: ClusterUpdateInputs, text: string): string {
-  const secretNamed = Object.entries(i.environment ?? {}).filter(([k]) => SECRET_VARIABLE.test(k)).map(([, v]) => v);
-  const values = [...secretNamed, i.secretAccessKey, i.sessionToken].filter((v): v is string => typeof v === "string" && v.length >= 4);
-  let out = redact(text);
-  for (const v of values.sort((a, b) => b.length - a.length)) out = out.split(v).join("***");
-  return out;
+  return hideSecrets(text, [i.environment ?? {}], [i.secretAccessKey, i.sessionToken]);
 }
 
 /** The request for one kops run of `i`. */

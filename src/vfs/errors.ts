@@ -131,6 +131,22 @@ export function redact(text: string): string {
     .replace(/(\b(?:X-Amz-|X-Goog-)(?:Signature|Credential|Security-Token)=|[?&](?:Signature|sig|AWSAccessKeyId|GoogleAccessId)=)[^&\s"'`]*/gi, "$1***");
 }
 
+/** Variables whose values are credentials, by name (AWS_SECRET_ACCESS_KEY, KSTATE_PASSPHRASE, …). */
+const SECRET_VARIABLE = /SECRET|PASSWORD|PASSPHRASE|TOKEN|ACCESS_KEY|CREDENTIAL|PRIVATE/i;
+
+/**
+ * `text` redacted, and with the values of the secret-named variables of `environments` (and the
+ * `extra` values: keys given as settings) replaced by ***: how text another program printed, or an
+ * error about it, is shown.
+ */
+export function hideSecrets(text: string, environments: readonly Readonly<Record<string, string | undefined>>[], extra: readonly (string | undefined)[] = []): string {
+  const named = environments.flatMap((e) => Object.entries(e).filter(([k]) => SECRET_VARIABLE.test(k)).map(([, v]) => v));
+  const values = [...new Set([...named, ...extra])].filter((v): v is string => typeof v === "string" && v.length >= 4);
+  let out = redact(text);
+  for (const v of values.sort((a, b) => b.length - a.length)) out = out.split(v).join("***");
+  return out;
+}
+
 /** `op url: detail`, the one message shape every VFS error uses (secrets in the URL redacted). */
 export function describe(op: string, url: string, detail: string): string {
   return redact(`${op} ${url}: ${detail}`);
