@@ -11,7 +11,8 @@
  *   KSTATE_BENCH_RUNS            runs of each tool per row (default 5)
  *   KSTATE_BENCH_MIGRATE_RUNS    runs of each tool per migration row (default 3)
  *   KSTATE_LATENCY_ROWS          only these rows, comma-separated ids (default all): getCluster,
- *                                getClusters, getAll, merge, apply, export, migrate63, migrate2000
+ *                                getClusters, getAll, getAllWide, merge, apply, export, migrate63,
+ *                                migrate2000
  * The results file and the README's section hold what the run measured, nothing older.
  *
  * Every tool runs without NODE_EXTRA_CA_CERTS and AWS_CA_BUNDLE (bench/cli.ts says why). Figures
@@ -26,7 +27,7 @@ import { makeS3Bucket, servers } from "../test/support/env";
 import { CountingProxy } from "../test/support/counting-proxy";
 import { MINIO_PASSWORD, MINIO_USER, startMinio, toolPath } from "../test/support/servers";
 import { type Proxy, Toxiproxy } from "../test/support/toxiproxy";
-import { clusterOf, createCluster, manyClusters, readText } from "./latency/fixtures";
+import { clusterOf, createCluster, manyClusters, readText, wideCluster } from "./latency/fixtures";
 import { measure, type Run } from "./latency/measure";
 import { type RowResult, type ToolResult, writeLatencyTable } from "./latency/report";
 import { type Context, type Row, rows } from "./latency/rows";
@@ -42,6 +43,8 @@ const ONLY = process.env.KSTATE_LATENCY_ROWS?.split(",");
 const CLUSTER_FILES = 63;
 const BIG_FILES = 2000;
 const MANY_CLUSTERS = 100;
+/** The instance groups of the wide cluster: the shape `get all` was first measured on (kops then made 11 requests). */
+const WIDE_GROUPS = 8;
 
 function need(tool: string): string {
   const p = `/usr/bin/${tool}`;
@@ -125,11 +128,13 @@ async function main(): Promise<void> {
     process.stderr.write("writing the stores\n");
     const [readStore, manyStore, bigStore, writeStore] = await Promise.all([0, 1, 2, 3].map(async () => `s3://${await makeS3Bucket()}`)) as [string, string, string, string];
     const cluster = "bench.k8s.example.com";
+    const wideClusterName = "wide.k8s.example.com";
     const bigCluster = "big.k8s.example.com";
     const writers = ["merge-kstate", "merge-kops", "apply-kstate", "apply-kops"].map((w) => `${w}.k8s.example.com`);
     const [clusterFiles, bigFiles] = await Promise.all([
       clusterOf(readStore, cluster, CLUSTER_FILES, direct), clusterOf(bigStore, bigCluster, BIG_FILES, direct),
       manyClusters(manyStore, MANY_CLUSTERS, 50), ...writers.map((w) => createCluster(writeStore, w, direct)),
+      wideCluster(readStore, wideClusterName, WIDE_GROUPS, direct),
     ]);
     const nodeCount = (n: number) => (doc: string) => doc.replace(/maxSize: \d+/, `maxSize: ${n}`).replace(/minSize: \d+/, `minSize: ${n}`);
     const machineType = (t: string) => (doc: string) => doc.replace(/machineType: \S+/, `machineType: ${t}`);
@@ -139,7 +144,7 @@ async function main(): Promise<void> {
       applyKops: await manifests(writeStore, writers[3]!, [machineType("cx32"), machineType("cx42")]),
     };
     const context = (endpoint: string): Context => ({
-      endpoint, kops, rclone, aws, readStore, cluster, clusterFiles, manyStore, manyClusters: MANY_CLUSTERS, bigStore, bigCluster, bigFiles, writeStore,
+      endpoint, kops, rclone, aws, readStore, cluster, clusterFiles, wideCluster: wideClusterName, wideGroups: WIDE_GROUPS, manyStore, manyClusters: MANY_CLUSTERS, bigStore, bigCluster, bigFiles, writeStore,
       manifests: files,
       freshBucket: async () => `s3://${await makeS3Bucket()}`,
       env: {

@@ -6,7 +6,19 @@
 "use strict";
 const path = require("path");
 const root = path.resolve(__dirname, "..");
-require("esbuild").build({
+const esbuild = require("esbuild");
+// node-forge (a third of the code) is bundled on its own, dist/node-forge.cjs, and loaded only by
+// the commands that sign certificates (src/ops/certificates.ts requires it on first use).
+const forge = esbuild.build({
+  entryPoints: [require.resolve("node-forge")],
+  outfile: path.join(root, "dist", "node-forge.cjs"),
+  bundle: true,
+  platform: "node",
+  format: "cjs",
+  target: "node20",
+  logLevel: "warning",
+});
+const cli = esbuild.build({
   entryPoints: [path.join(root, "dist", "src", "cli", "index.js")],
   outfile: path.join(root, "dist", "kstate.cjs"),
   bundle: true,
@@ -17,10 +29,12 @@ require("esbuild").build({
   // kops's API schema (300 KB of JSON) stays beside the bundle, in the compiled tree, and loads
   // only when a document is checked: inside the bundle every command would parse it at start.
   plugins: [{
-    name: "kops-schema-outside",
+    name: "loaded-on-demand",
     setup(build) {
       build.onResolve({ filter: /^\.\/kops-schema$/ }, () => ({ path: "./src/schema/kops-schema.js", external: true }));
+      build.onResolve({ filter: /^node-forge$/ }, () => ({ path: "./node-forge.cjs", external: true }));
     },
   }],
   logLevel: "warning",
-}).catch(() => process.exit(1));
+});
+Promise.all([forge, cli]).catch(() => process.exit(1));

@@ -59,6 +59,21 @@ export async function createCluster(store: string, name: string, env: NodeJS.Pro
   }
 }
 
+/**
+ * A cluster of `groups` instance groups: the two `createCluster` makes (a hetzner cluster has one
+ * location), then node groups added one by one with `kstate create ig`.
+ */
+export async function wideCluster(store: string, name: string, groups: number, env: NodeJS.ProcessEnv): Promise<void> {
+  await createCluster(store, name, env);
+  try {
+    for (let i = 2; i < groups; i++) await run(process.execPath, [KSTATE, "create", "ig", `workers-${i}`, "--name", name, "--state", store, "--subnet", "fsn1"], { env, timeout: 120_000 });
+  } catch (e) {
+    throw new Error(`adding instance groups to ${name} in ${store}: ${(e as Error).message}\n${(e as { stderr?: string }).stderr ?? ""}`);
+  }
+  const have = (await open(`${store}/${name}/instancegroup`).list()).length;
+  if (have !== groups) throw new Error(`${name}: ${have} instance groups, not the ${groups} asked for`);
+}
+
 /** Writes `files` (path -> content) under `root`, 64 at a time. */
 async function writeAll(root: string, files: [string, string][]): Promise<void> {
   const base = open(root);

@@ -22,6 +22,9 @@ export interface Context {
   readStore: string;
   cluster: string;
   clusterFiles: number;
+  /** A cluster in `readStore` of `wideGroups` instance groups (the shape the latency issue measured `get all` on). */
+  wideCluster: string;
+  wideGroups: number;
   /** s3://BUCKET of the 100 clusters. */
   manyStore: string;
   manyClusters: number;
@@ -150,12 +153,21 @@ export function rows(c: Context): Row[] {
       ],
     },
     {
-      id: "getAll", title: "`get all NAME -o yaml`", timeoutMs: 120_000,
+      id: "getAll", title: "`get all NAME -o yaml`, 2 instance groups", timeoutMs: 120_000,
       goal: { peer: "kops get all -o yaml", ratio: 0.3 },
       floor: { chain: 2, reason: "read the config and list instancegroup/ at once (1), read every group at once (2)" },
       tools: [
         { name: "kstate get all -o yaml", prepare: async () => ({ command: kstate(["get", "all", c.cluster, "-o", "yaml", "--state", c.readStore]), check: printsName("kind: InstanceGroup") }) },
         { name: "kops get all -o yaml", prepare: async () => ({ command: kops(["get", "all", c.cluster, "-o", "yaml", "--state", c.readStore]), check: printsName("kind: InstanceGroup") }) },
+      ],
+    },
+    {
+      id: "getAllWide", title: `\`get all NAME -o yaml\`, ${c.wideGroups} instance groups`, timeoutMs: 120_000,
+      goal: { peer: "kops get all -o yaml", ratio: 0.3 },
+      floor: { chain: 2, reason: "read the config and list instancegroup/ at once (1), read every group at once (2); kops reads the groups one by one" },
+      tools: [
+        { name: "kstate get all -o yaml", prepare: async () => ({ command: kstate(["get", "all", c.wideCluster, "-o", "yaml", "--state", c.readStore]), check: printsName(`name: workers-${c.wideGroups - 1}`) }) },
+        { name: "kops get all -o yaml", prepare: async () => ({ command: kops(["get", "all", c.wideCluster, "-o", "yaml", "--state", c.readStore]), check: printsName(`name: workers-${c.wideGroups - 1}`) }) },
       ],
     },
     {

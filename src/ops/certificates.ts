@@ -5,8 +5,18 @@
  * makes keys and reads certificates; node-forge builds and signs them.
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, randomBytes, X509Certificate } from "node:crypto";
-import forge from "node-forge";
+import type Forge from "node-forge";
 import { ValidationError } from "../vfs/errors";
+
+let loadedForge: typeof Forge | undefined;
+/**
+ * node-forge, loaded when a certificate is first built: it is a third of the CLI's bundled code
+ * (scripts/bundle-cli.js keeps it in a file of its own), and most commands never sign anything.
+ */
+function forge(): typeof Forge {
+  loadedForge ??= require("node-forge") as typeof Forge;
+  return loadedForge;
+}
 
 const HOUR = 3600_000;
 /** kops backdates every certificate it issues by 48 hours (pkg/pki/csr.go). */
@@ -87,9 +97,9 @@ export function generatePrivateKey(): ParsedKey {
   return { key: privateKey, pem: privateKey.export({ type: "pkcs1", format: "pem" }).toString() };
 }
 
-function forgeKey(key: KeyObject, role: string): forge.pki.rsa.PrivateKey {
+function forgeKey(key: KeyObject, role: string): Forge.pki.rsa.PrivateKey {
   if (key.asymmetricKeyType !== "rsa") throw new ValidationError(`${role} is a ${key.asymmetricKeyType} key; kstate signs with RSA keys only`);
-  return forge.pki.privateKeyFromPem(key.export({ type: "pkcs1", format: "pem" }).toString()) as forge.pki.rsa.PrivateKey;
+  return forge().pki.privateKeyFromPem(key.export({ type: "pkcs1", format: "pem" }).toString()) as Forge.pki.rsa.PrivateKey;
 }
 
 function serialHex(serial: bigint): string {
@@ -118,20 +128,20 @@ export interface IssueRequest {
 
 /** A certificate built and signed as kops's IssueCert does, with the usages of its type. */
 export function issueCertificate(req: IssueRequest): ParsedCertificate {
-  const cert = forge.pki.createCertificate();
-  const publicKey = forge.pki.publicKeyFromPem(createPublicKey(req.key.key).export({ type: "spki", format: "pem" }).toString());
+  const cert = forge().pki.createCertificate();
+  const publicKey = forge().pki.publicKeyFromPem(createPublicKey(req.key.key).export({ type: "spki", format: "pem" }).toString());
   cert.publicKey = publicKey;
   cert.serialNumber = serialHex(req.serial);
   cert.validity.notBefore = req.notBefore;
   cert.validity.notAfter = req.notAfter;
   // Go orders a Name's attributes O, then CN, then serialNumber.
-  const subject: forge.pki.CertificateField[] = [
+  const subject: Forge.pki.CertificateField[] = [
     ...(req.organization ?? []).map((o) => ({ name: "organizationName", value: o })),
     { name: "commonName", value: req.commonName },
-    ...(req.subjectSerial !== undefined ? [{ type: "2.5.4.5", value: req.subjectSerial, valueTagClass: forge.asn1.Type.PRINTABLESTRING as unknown as forge.asn1.Class }] : []),
+    ...(req.subjectSerial !== undefined ? [{ type: "2.5.4.5", value: req.subjectSerial, valueTagClass: forge().asn1.Type.PRINTABLESTRING as unknown as Forge.asn1.Class }] : []),
   ];
   cert.setSubject(subject);
-  const issuer = req.issuer ? forge.pki.certificateFromPem(req.issuer.certificate.pem) : undefined;
+  const issuer = req.issuer ? forge().pki.certificateFromPem(req.issuer.certificate.pem) : undefined;
   cert.setIssuer(issuer ? issuer.subject.attributes : subject);
   const extensions: object[] = [];
   if (req.type === "ca") {
@@ -148,10 +158,10 @@ export function issueCertificate(req: IssueRequest): ParsedCertificate {
     }
   }
   const issuerKeyId = issuer?.getExtension("subjectKeyIdentifier") as { subjectKeyIdentifier?: string } | undefined;
-  if (issuerKeyId?.subjectKeyIdentifier) extensions.push({ name: "authorityKeyIdentifier", keyIdentifier: forge.util.hexToBytes(issuerKeyId.subjectKeyIdentifier) });
+  if (issuerKeyId?.subjectKeyIdentifier) extensions.push({ name: "authorityKeyIdentifier", keyIdentifier: forge().util.hexToBytes(issuerKeyId.subjectKeyIdentifier) });
   cert.setExtensions(extensions);
-  cert.sign(forgeKey(req.issuer ? req.issuer.key.key : req.key.key, req.issuer ? "the signing key" : "the key"), forge.md.sha256.create());
-  const der = Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(cert)).getBytes(), "binary");
+  cert.sign(forgeKey(req.issuer ? req.issuer.key.key : req.key.key, req.issuer ? "the signing key" : "the key"), forge().md.sha256.create());
+  const der = Buffer.from(forge().asn1.toDer(forge().pki.certificateToAsn1(cert)).getBytes(), "binary");
   return parseCertificatePem(toPem("CERTIFICATE", der), "issued certificate");
 }
 

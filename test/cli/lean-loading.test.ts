@@ -2,7 +2,8 @@
  * What a command loads: writes to an S3 store go over the small signed-request path, so a
  * command that reads and writes a few files never loads the AWS SDK; `--version` loads nothing
  * beyond the CLI's bundle. Each command runs in a fresh node process, which reports the modules
- * it loaded (test/support/loaded-modules.ts).
+ * it loaded (test/support/loaded-modules.ts). The certificate code (node-forge, a third of the
+ * code) and TLS load only for the commands and endpoints that need them.
  */
 import * as assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
@@ -52,6 +53,13 @@ function sdkModules(ran: Ran): string[] {
   return ran.modules.filter((m) => SDK.test(m));
 }
 
+/** The module files a process loaded, Node.js's own left out. */
+function files(ran: Ran): string[] {
+  return ran.modules.filter((m) => !m.startsWith("node:"));
+}
+
+const FORGE = path.join(ROOT, "dist", "node-forge.cjs");
+
 describe("what a command loads", function () {
   this.timeout(120_000);
 
@@ -59,7 +67,7 @@ describe("what a command loads", function () {
     const ran = await kstateProcess(["--version"], {});
     assert.equal(ran.code, 0, ran.stderr);
     assert.match(ran.stdout, /^kstate \d/);
-    assert.deepEqual(ran.modules.filter((m) => m !== PRELOAD).map((m) => path.relative(ROOT, m)).sort(), ["bin/code-cache.js", "bin/kstate.js", "dist/kstate.cjs"]);
+    assert.deepEqual(files(ran).filter((m) => m !== PRELOAD).map((m) => path.relative(ROOT, m)).sort(), ["bin/code-cache.js", "bin/kstate.js", "dist/kstate.cjs"]);
   });
 
   it("keeps the bundle's compiled code on disk: made once, then used as it is; a damaged one is made again; none when turned off", async function () {
@@ -124,6 +132,13 @@ describe("what a command loads", function () {
     assert.equal(got.code, 0, got.stderr);
     assert.match(got.stdout, new RegExp(name.replace(/\./g, "\\.")));
     assert.deepEqual(sdkModules(got), [], "get cluster loaded no SDK module");
+    assert.ok(!got.modules.includes(FORGE), "get cluster did not load the certificate code");
+    // The test server speaks plain HTTP: TLS is not loaded for it.
+    assert.deepEqual(got.modules.filter((m) => /^node:(https|tls)$/.test(m)), [], "get cluster over http:// loaded no TLS");
+    assert.ok(got.modules.includes("node:http"), "the list names Node.js's own modules");
+    const keyed = await kstateProcess(["create", "keypair", "kubernetes-ca", "--name", name, "--generate", "--primary"], env);
+    assert.equal(keyed.code, 0, keyed.stderr);
+    assert.ok(keyed.modules.includes(FORGE), "signing a CA loads the certificate code, from the file beside the bundle");
 
     // What the writes left: kops's encryption rule (AES256: the bucket has no default) and the write id.
     const o = s3Options();

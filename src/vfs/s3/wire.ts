@@ -10,8 +10,7 @@
  * credentials the SDK's chain finds (profiles, SSO, roles) stay on the SDK, loaded only then.
  */
 import { createHash, createHmac } from "node:crypto";
-import * as http from "node:http";
-import * as https from "node:https";
+import type * as http from "node:http";
 import type { Readable } from "node:stream";
 import { cacheSlot, type VfsContext } from "../vfs-context";
 
@@ -58,6 +57,11 @@ export interface WireConfig {
 
 const EMPTY_SHA256 = createHash("sha256").update("").digest("hex");
 const AGENTS = cacheSlot<http.Agent>("keep-alive agents of the wire path, by protocol");
+
+/** node:http or node:https, loaded when first used: TLS alone is a few milliseconds of start-up that a plain-HTTP endpoint never needs. */
+function httpModule(protocol: "http:" | "https:"): typeof http {
+  return protocol === "http:" ? require("node:http") as typeof http : require("node:https") as typeof http;
+}
 const SIGNING_KEYS = cacheSlot<Buffer>("SigV4 signing keys by secret, day and region");
 
 /** RFC 3986 encoding, as SigV4 wants it (`encodeURIComponent` leaves `!'()*` alone). */
@@ -155,7 +159,7 @@ export class S3Wire {
   private agent(): http.Agent {
     return this.config.context.memo(AGENTS, this.protocol, () => {
       const options = { keepAlive: true, maxSockets: 64 };
-      return this.protocol === "http:" ? new http.Agent(options) : new https.Agent(options);
+      return new (httpModule(this.protocol).Agent)(options);
     });
   }
 
@@ -183,7 +187,7 @@ export class S3Wire {
     const signature = createHmac("sha256", signingKey(this.config.context.cache(SIGNING_KEYS), creds.secretAccessKey, day, this.config.region)).update(toSign).digest("hex");
     headers.authorization = `AWS4-HMAC-SHA256 Credential=${creds.accessKeyId}/${scope}, SignedHeaders=${signed}, Signature=${signature}`;
 
-    const lib = this.protocol === "http:" ? http : https;
+    const lib = httpModule(this.protocol);
     return new Promise<WireStreamResponse>((resolve, reject) => {
       const request = lib.request({
         protocol: this.protocol, hostname: this.hostname, ...(this.port ? { port: this.port } : {}),
