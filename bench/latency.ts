@@ -10,10 +10,12 @@
  *   KSTATE_LATENCY_MS            latencies each way, comma-separated (default 0,10,40)
  *   KSTATE_BENCH_RUNS            runs of each tool per row (default 5)
  *   KSTATE_BENCH_MIGRATE_RUNS    runs of each tool per migration row (default 3)
- *   KSTATE_LATENCY_ROWS          only these rows, comma-separated ids (default all): getCluster,
+ *   KSTATE_LATENCY_ROWS          only these rows, comma-separated ids (default all; the others keep
+ *                                the last run's figures, each dated): getCluster,
  *                                getClusters, getAll, getAllWide, merge, apply, export, migrate63,
  *                                migrate2000
- * The results file and the README's section hold what the run measured, nothing older.
+ * The results file and the README's section hold what the run measured, nothing older, unless
+ * KSTATE_LATENCY_ROWS picked rows.
  *
  * Every tool runs without NODE_EXTRA_CA_CERTS and AWS_CA_BUNDLE (bench/cli.ts says why). Figures
  * go to bench/results/latency.json and the "Latency" section of bench/README.md.
@@ -159,6 +161,13 @@ async function main(): Promise<void> {
     process.stderr.write(`${cluster}: ${clusterFiles} files; ${bigCluster}: ${bigFiles} files; ${MANY_CLUSTERS} clusters of 50 files\n`);
 
     const latencies: Record<string, RowResult[]> = {};
+    // With KSTATE_LATENCY_ROWS, the rows not run keep the last run's figures (each row has its date).
+    const last = ONLY && fs.existsSync(RESULTS) ? (JSON.parse(fs.readFileSync(RESULTS, "utf8")) as { latencies?: Record<string, RowResult[]> }).latencies ?? {} : {};
+    const keptWith = (ms: string, done: RowResult[]): RowResult[] => {
+      const order = rows(context("")).map((r) => r.id);
+      const byId = new Map([...(last[ms] ?? []), ...done].map((r) => [r.id, r]));
+      return order.flatMap((id) => byId.get(id) ?? []);
+    };
     const versions = {
       node: process.version, kops: (await exec(kops, ["version", "--short"], { env: { ...direct, KOPS_RUN_TOO_NEW_VERSION: "1" } })).stdout.trim(),
       rclone: (await exec(rclone, ["version"])).stdout.split("\n")[0], aws: (await exec(aws, ["--version"])).stdout.trim(),
@@ -186,7 +195,7 @@ async function main(): Promise<void> {
         process.stderr.write(`${ms} ms each way: ${row.id}\n`);
         done.push(await runRow(row, counting, ms));
       }
-      latencies[String(ms)] = done;
+      latencies[String(ms)] = ONLY ? keptWith(String(ms), done) : done;
       await counting.close();
       counting = undefined;
       write(); // after each latency: a run that fails later keeps what it measured

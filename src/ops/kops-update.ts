@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { KopsFailedError, runKops } from "./kops-process";
 
 export { KopsFailedError } from "./kops-process";
-import { type Environment, openPath, parseUrl, readIfPresent, RefusedError, ValidationError, type VfsPath } from "../vfs";
+import { type Environment, NotFoundError, openPath, parseUrl, readIfPresent, RefusedError, statIfPresent, ValidationError, type VfsPath } from "../vfs";
 
 /** A kops binary and the version it reports. */
 export interface KopsBinary {
@@ -89,6 +89,20 @@ export async function lastUpdatedBy(folder: VfsPath): Promise<string | undefined
 }
 
 /**
+ * What is checked before kops runs, by the CLI and ClusterUpdate alike: the binary and its
+ * version (no older than the one that last updated the cluster), and that `folder` holds the
+ * cluster (kops's own "cluster not found" names neither the store nor the file).
+ */
+export async function readyKops(folder: VfsPath, name: string, given: string | undefined, env: Environment, allowDowngrade: boolean): Promise<KopsBinary> {
+  const [kops, last, config] = await Promise.all([findKops(given, env), lastUpdatedBy(folder), statIfPresent(folder.join("config"))]);
+  if (config === undefined) {
+    throw new NotFoundError(`cluster ${JSON.stringify(name)} not found: there is no ${folder.join("config").url}`, { url: folder.join("config").url });
+  }
+  checkKopsVersion(kops, last, name, allowDowngrade);
+  return kops;
+}
+
+/**
  * Refuses a kops older than the one that last updated the cluster, as kops's own check does
  * (`--allow-kops-downgrade` lets it run), before anything runs.
  */
@@ -108,12 +122,15 @@ export async function stateWithDocuments(folder: VfsPath, name: string, document
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kstate-update-preview-"));
   try {
     const scratch = openPath(`file://${dir}`).join(name);
-    const [config, groups] = await Promise.all([
+    const [config, version, groups] = await Promise.all([
       readIfPresent(folder.join("config")),
+      readIfPresent(folder.join("kops-version.txt")),
       folder.join("instancegroup").listTree(),
     ]);
     const files = new Map<string, string | Buffer | null>();
     if (config) files.set("config", config.data);
+    // kops's own downgrade check, and kstate's, read it: the preview checks as the update will.
+    if (version) files.set("kops-version.txt", version.data);
     await Promise.all(groups.map(async (g) => {
       const read = await readIfPresent(folder.join("instancegroup").join(g.path));
       if (read) files.set(`instancegroup/${g.path}`, read.data);

@@ -271,7 +271,8 @@ export async function planSync(source: VfsPath, destination: VfsPath, options: P
   const destByPath = new Map(destFiles.map((f) => [f.path, f]));
   const sourcePaths = new Set(sourceFiles.map((f) => f.path));
   const extra = destFiles.map((f) => f.path).filter((p) => !sourcePaths.has(p)).sort();
-  const bytesTotal = sourceFiles.reduce((n, f) => n + f.size, 0);
+  // The config counts as written: its configBase rewritten, so its size can differ from the source's.
+  const bytesTotal = sourceFiles.reduce((n, f) => n + (f.path === CONFIG_FILE ? Buffer.byteLength(wantedConfig) : f.size), 0);
 
   // What each destination file must hash to, and which ones already do.
   const expected = new Map<string, string>();
@@ -370,7 +371,9 @@ export async function applySync(plan: SyncPlan, options: ApplyOptions = {}): Pro
   const copying = new Set([...plan.toCopy.map((f) => f.path), ...(plan.configNeeded ? [CONFIG_FILE] : [])]);
   const meter = new Meter(plan.result.filesTotal, plan.result.bytesTotal, options.onProgress);
   const result: SyncResult = { ...plan.result, filesCopied: 0, bytesCopied: 0, dryRun: false };
-  for (const f of sourceFiles) if (!copying.has(f.path)) meter.tick("copying", 1, f.size);
+  // Bytes as written: the config's are its rewritten text's, as the plan's total counts them.
+  const written = (f: FileInfo) => (f.path === CONFIG_FILE ? Buffer.byteLength(wantedConfig) : f.size);
+  for (const f of sourceFiles) if (!copying.has(f.path)) meter.tick("copying", 1, written(f));
 
   // Copy the data first and the config last: the destination is a cluster only once it is whole.
   await runPaced(plan.toCopy, pace, async (f) => {
@@ -385,7 +388,7 @@ export async function applySync(plan: SyncPlan, options: ApplyOptions = {}): Pro
     await destination.join(CONFIG_FILE).write(wantedConfig);
     result.filesCopied++;
     result.bytesCopied += Buffer.byteLength(wantedConfig);
-    meter.tick("copying", 1, sourceFiles.find((f) => f.path === CONFIG_FILE)!.size);
+    meter.tick("copying", 1, Buffer.byteLength(wantedConfig));
   }
 
   // Verify every destination file against the source by hash; a file the updated destination
@@ -418,7 +421,8 @@ export async function applySync(plan: SyncPlan, options: ApplyOptions = {}): Pro
   result.verified = true;
 
   if (options.deleteSource) {
-    const hold = sourceKeptBecause(result);
+    // Said of the destination as the copy left it: the source's cluster-completed.spec may be there now.
+    const hold = result.destinationUpdated ? undefined : sourceKeptBecause({ ...result, completedSpec: await readCompletedSpec(destination) });
     if (hold !== undefined) {
       throw new RefusedError(`migrate ${source.url} -> ${destination.url}: copied and verified; the source is kept until the cluster has been updated against the new store, and ${hold.reason}. Run \`${hold.kops}\` (or \`${hold.kstate}\`, or a ClusterUpdate resource on the new store), and then ${options.deleteAgainHint ?? "migrate again with deleteSource"}`, { url: source.url });
     }

@@ -16,7 +16,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { parseGoDuration } from "../ops/duration";
-import { checkKopsVersion, describeTasks, findKops, KopsFailedError, lastUpdatedBy, runUpdate, stateWithDocuments, updateArgs, type UpdateRequest } from "../ops/kops-update";
+import { describeTasks, KopsFailedError, readyKops, runUpdate, stateWithDocuments, updateArgs, type UpdateRequest } from "../ops/kops-update";
 import { describeRolling, rollingUpdateArgs, type RollingUpdateOptions, runRollingUpdate } from "../ops/kops-rolling-update";
 import { isDns1123Subdomain } from "../ops/validate";
 import { canonicalUrl, type Environment, KstateError, openPath, parseUrl, SCHEMES, statIfPresent } from "../vfs";
@@ -172,12 +172,11 @@ function hideEnvironment(i: ClusterUpdateInputs, text: string): string {
   return hideSecrets(text, [i.environment ?? {}], [i.secretAccessKey, i.sessionToken]);
 }
 
-/** The request for one kops run of `i`. */
+/** The request for one kops run of `i` against `state` (the store, or a preview's scratch copy of it), which must hold the cluster. */
 async function request(i: ClusterUpdateInputs, mode: UpdateRequest["mode"], state = i.store): Promise<UpdateRequest> {
   const env = kopsEnvironment(i);
-  const folder = openPath(i.store, storeSettingsOf(accessOf(i))).join(i.name);
-  const [kops, last] = await Promise.all([findKops(i.kops, env), lastUpdatedBy(folder)]);
-  checkKopsVersion(kops, last, i.name, i.allowKopsDowngrade === true);
+  const folder = openPath(state, storeSettingsOf(accessOf(i))).join(i.name);
+  const kops = await readyKops(folder, i.name, i.kops, env, i.allowKopsDowngrade === true);
   return {
     kops, state, name: i.name, mode, env,
     ...(i.outDir ? { outDir: i.outDir } : {}),
@@ -215,6 +214,27 @@ async function dryRun(i: ClusterUpdateInputs): Promise<string[]> {
   } finally {
     scratch?.dispose();
   }
+}
+
+/**
+ * The groups `rollingUpdate.instanceGroups` names that the cluster will not have when the update
+ * runs (the store's groups, a ClusterConfig's planned documents laid over them); none when the
+ * cluster is not there yet to ask.
+ */
+async function missingRollingGroups(i: ClusterUpdateInputs): Promise<string[]> {
+  const wanted = i.rollingUpdate?.instanceGroups ?? [];
+  if (wanted.length === 0) return [];
+  const documents = plannedDocuments(i.store, i.name);
+  const folder = openPath(i.store, storeSettingsOf(accessOf(i))).join(i.name);
+  if (!documents?.get("config") && !(await statIfPresent(folder.join("config")))) return [];
+  const groups = new Set((await folder.join("instancegroup").listTree()).map((f) => f.path));
+  for (const [file, text] of documents ?? []) {
+    if (!file.startsWith("instancegroup/")) continue;
+    const group = file.slice("instancegroup/".length);
+    if (text === null) groups.delete(group);
+    else groups.add(group);
+  }
+  return wanted.filter((g) => !groups.has(g));
 }
 
 async function run(i: ClusterUpdateInputs): Promise<ClusterUpdateOutputs> {
@@ -260,7 +280,12 @@ export const provider: ProviderImpl<ClusterUpdateInputs, ClusterUpdateOutputs> =
     const known = !containsUnknown({ ...inputs, triggers: undefined, ...Object.fromEntries(STORE_ACCESS_KEYS.map((k) => [k, undefined])) });
     if (!known) return { inputs: { ...inputs, plan: ["(worked out at up: an input is not known yet)"] } };
     try {
-      const plan = await dryRun({ ...inputs, ...Object.fromEntries(STORE_ACCESS_KEYS.map((k) => [k, undefined])), ...knownAccess(inputs) });
+      const reachable = { ...inputs, ...Object.fromEntries(STORE_ACCESS_KEYS.map((k) => [k, undefined])), ...knownAccess(inputs) };
+      const missing = await missingRollingGroups(reachable);
+      if (missing.length > 0) {
+        return { failures: [{ property: "rollingUpdate", reason: `instanceGroups: ${missing.map((g) => JSON.stringify(g)).join(", ")} ${missing.length === 1 ? "is not an instance group" : "are not instance groups"} of ${inputs.name}` }] };
+      }
+      const plan = await dryRun(reachable);
       const tasks = plan.filter(isTaskLine);
       process.stderr.write(`${[`${inputs.name}: kops update cluster would make ${tasks.length === 0 ? "no changes" : `${tasks.length} change(s)`}`, ...plan.filter((l) => !l.startsWith("kops:")).map((l) => `${inputs.name}: ${hideEnvironment(inputs, l)}`)].join("\n")}\n`);
       return { inputs: { ...inputs, plan } };

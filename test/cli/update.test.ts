@@ -60,6 +60,15 @@ describe("cli: kstate update cluster (real kops, moto)", function () {
     assert.equal(old.stdout, "");
     await root.join(name, "kops-version.txt").remove();
     assert.deepEqual(await snapshot(root), before);
+
+    // A cluster the store does not hold (a mistyped name, an empty file:// folder) is named, with the file.
+    for (const [state, missing] of [[store, "missing.k8s.local"], [`file://${fs.mkdtempSync(path.join(os.tmpdir(), "kstate-update-empty-"))}`, name]] as const) {
+      const absent = await kstate(["update", "cluster", missing, "--state", state, "--kops", toolPath("kops")], { env: aws.env() });
+      assert.equal(absent.code, 1, absent.stderr);
+      assert.ok(absent.stderr.includes(`cluster "${missing}" not found: there is no ${state}/${missing}/config`), absent.stderr);
+      assert.equal(absent.stdout, "");
+    }
+    assert.deepEqual(await snapshot(root), before);
   });
 
   it("dry run, --yes, then nothing to do (exit 4)", async function () {

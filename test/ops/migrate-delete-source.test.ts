@@ -98,6 +98,24 @@ describe("syncCluster deletes the source only after an update against the new st
     assert.deepEqual(await snapshot(source), before, "the source is byte for byte as it was");
   });
 
+  it("a first move with deleteSource into an empty store: the refusal speaks of the completed spec the copy brought, not of none", async function () {
+    const source = openPath(fileStore()).join(CLUSTER);
+    const destination = openPath(fileStore()).join(CLUSTER);
+    await populate(source);
+    const before = await snapshot(source);
+    const oldBase = configBaseOf(source.url);
+    const plan = await planSync(source, destination);
+    assert.equal(plan.result.completedSpec, undefined, "before the copy there is none");
+    await assert.rejects(syncCluster(source, destination, { deleteSource: true }), (e: unknown) => {
+      assert.ok(RefusedError.isInstance(e), String(e));
+      const copied = `ran against the old store (its cluster-completed.spec was copied from there): ${destination.url}/cluster-completed.spec names spec.configBase ${oldBase}`;
+      assert.ok((e as Error).message.includes(copied), (e as Error).message);
+      assert.doesNotMatch((e as Error).message, /there is no/);
+      return true;
+    });
+    assert.deepEqual(await snapshot(source), before, "the source is byte for byte as it was");
+  });
+
   it("after an update against the new store, a second run keeps the destination's newer files, copies what only the source has, and deletes the source", async function () {
     const source = openPath(await s3Store(), openOptions()).join(CLUSTER);
     const destination = openPath(await s3Store(), openOptions()).join(CLUSTER);

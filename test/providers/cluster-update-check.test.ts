@@ -1,9 +1,14 @@
 /**
  * ClusterUpdate's inputs refused at check, each naming its property, before kops or the store is
- * touched (so no server is needed): the table of what a program can get wrong.
+ * touched (so no server is needed): the table of what a program can get wrong. Then what the
+ * store answers before kops runs: a rolling update of a group the cluster does not have.
  */
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { provider } from "../../src/providers/cluster-update";
+import { openPath } from "../../src/vfs";
 
 const base = { store: "s3://acme-state", name: "dev.k8s.example.com" };
 
@@ -34,6 +39,19 @@ describe("providers: ClusterUpdate check", function () {
       assert.equal(checked.inputs, undefined);
     });
   }
+
+  it("refuses a rolling update of a group the cluster does not have, naming only that group, before kops runs", async function () {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kstate-update-groups-"));
+    try {
+      const folder = openPath(`file://${dir}`).join(base.name);
+      await folder.join("config").write("kind: Cluster\n");
+      await folder.join("instancegroup", "nodes").write("kind: InstanceGroup\n");
+      const checked = await provider.check({} as never, { store: `file://${dir}`, name: base.name, kops: "/nonexistent/kops", rollingUpdate: { instanceGroups: ["nodes", "nodez"] } } as never);
+      assert.deepEqual(checked.failures, [{ property: "rollingUpdate", reason: `instanceGroups: "nodez" is not an instance group of ${base.name}` }]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it("never prints a secret environment value or key in a failure", async function () {
     const checked = await provider.check({} as never, { ...base, name: "Bad_Name", environment: { AWS_SECRET_ACCESS_KEY: "s3cr3t-value" }, accessKeyId: "AKIA", secretAccessKey: "also-s3cr3t" } as never);
