@@ -240,6 +240,12 @@ export function parseUpdateReport(stdout: string): UpdateReport {
       continue;
     }
     if (!action) continue;
+    if (/^\s+\t/.test(line)) {
+      // A field of the task above, or a line of a field's text diff (user data, a managed file):
+      // blank ones included, which do not end the task.
+      if (current && line.trim() !== "") current.details.push(line.trim().replace(/\s+/g, " "));
+      continue;
+    }
     if (line.trim() === "") {
       current = undefined;
       continue;
@@ -249,10 +255,6 @@ export function parseUpdateReport(stdout: string): UpdateReport {
       continue;
     }
     const body = line.trim();
-    if (/^\s+\t/.test(line) && current) {
-      current.details.push(body.replace(/\s+/g, " "));
-      continue;
-    }
     // A deletion is `Type  name`; a creation or change `Type/name`.
     const task = body.includes("/") ? body : body.replace(/\s+/, "/");
     current = { action, task, details: [] };

@@ -54,6 +54,19 @@ describe("ops: kops update", function () {
     fs.rmSync(dir, { recursive: true });
   });
 
+  it("reads a report whose text diffs hold blank lines (kops's user data): each task once, no line of a diff taken for a task", function () {
+    const report = parseUpdateReport(fs.readFileSync(path.join(__dirname, "..", "..", "..", "test", "fixtures", "kops-update", "user-data-change.txt"), "utf8"));
+    assert.deepEqual(report.changes.map((c) => `${c.action} ${c.task}`), [
+      "modify LaunchTemplate/control-plane-us-east-1a.masters.dev.k8s.local",
+      "modify LaunchTemplate/nodes-us-east-1a.dev.k8s.local",
+      "modify ManagedFile/cluster-completed.spec",
+      "modify ManagedFile/nodeupconfig-control-plane-us-east-1a",
+      "modify ManagedFile/nodeupconfig-nodes-us-east-1a",
+    ]);
+    assert.ok(report.changes[0]!.details.includes("__EOF_KUBE_ENV"), JSON.stringify(report.changes[0]!.details));
+    assert.equal(report.noChanges, false);
+  });
+
   it("reads an empty report as no changes", function () {
     assert.deepEqual(parseUpdateReport("No changes need to be applied\n"), { changes: [], noChanges: true });
   });
