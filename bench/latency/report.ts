@@ -58,6 +58,12 @@ function goals(rows: RowResult[]): string {
   return lines.join("\n");
 }
 
+/** When each row ended (KSTATE_LATENCY_ROWS re-measures some rows and keeps the others'). */
+function runDates(results: Results): string {
+  const rows = Object.entries(results.latencies).flatMap(([ms, list]) => list.map((r) => `${r.id}${Object.keys(results.latencies).length > 1 ? ` (${ms} ms)` : ""} ${r.date.slice(0, 16).replace("T", " ")}`));
+  return `\nEach row ended (UTC): ${rows.join(", ")}; the load average is that of the last run.`;
+}
+
 export function writeLatencyTable(readme: string, results: Results): void {
   const levels = Object.keys(results.latencies).map(Number).sort((a, b) => b - a);
   const floors = (results.latencies[String(levels[0])] ?? []).map((r) => `- ${r.title}: ${r.floor.chain}: ${r.floor.reason}.`).join("\n");
@@ -76,7 +82,7 @@ secrets, addons and backups), one of ${results.store.bigCluster.files.toLocaleSt
 the tools, the proxies and MinIO${results.machine.loadAverageAtStart ? ` (and by other work: load average ${results.machine.loadAverageAtStart[0]} at the start, ${results.machine.loadAverageAtEnd?.[0]} at the end)` : ""}. The writing rows alternate between two values, so every run
 writes a change; kops's peer for them is \`kops replace -f\` of the changed instance group. The
 peers for \`export\` are \`kops get all -o yaml\` (kops has no export) and \`aws s3 sync\` of the files
-export copies. Migrations go to a fresh bucket on the same MinIO; rclone runs \`sync --checksum\`.
+export copies. Migrations go to a fresh bucket on the same MinIO; rclone runs \`sync --checksum\`.${runDates(results)}
 
 Floors (the chain a command cannot go below):
 ${floors}
