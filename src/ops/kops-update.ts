@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { KopsFailedError, runKops } from "./kops-process";
+import { kopsReadPatterns, POLICY_FILE, readPolicy } from "../store/encryption-policy";
 
 export { KopsFailedError } from "./kops-process";
 import { type Environment, NotFoundError, openPath, parseUrl, readIfPresent, RefusedError, statIfPresent, ValidationError, type VfsPath } from "../vfs";
@@ -90,13 +91,19 @@ export async function lastUpdatedBy(folder: VfsPath): Promise<string | undefined
 
 /**
  * What is checked before kops runs, by the CLI and ClusterUpdate alike: the binary and its
- * version (no older than the one that last updated the cluster), and that `folder` holds the
- * cluster (kops's own "cluster not found" names neither the store nor the file).
+ * version (no older than the one that last updated the cluster), that the store at `root` holds
+ * the cluster (kops's own "cluster not found" names neither the store nor the file), and that its
+ * encryption policy seals nothing kops reads (kops would fail midway on the first sealed file).
  */
-export async function readyKops(folder: VfsPath, name: string, given: string | undefined, env: Environment, allowDowngrade: boolean): Promise<KopsBinary> {
-  const [kops, last, config] = await Promise.all([findKops(given, env), lastUpdatedBy(folder), statIfPresent(folder.join("config"))]);
+export async function readyKops(root: VfsPath, name: string, given: string | undefined, env: Environment, allowDowngrade: boolean): Promise<KopsBinary> {
+  const folder = root.join(name);
+  const [kops, last, config, recorded] = await Promise.all([findKops(given, env), lastUpdatedBy(folder), statIfPresent(folder.join("config")), readPolicy(root)]);
   if (config === undefined) {
     throw new NotFoundError(`cluster ${JSON.stringify(name)} not found: there is no ${folder.join("config").url}`, { url: folder.join("config").url });
+  }
+  const sealed = recorded ? kopsReadPatterns(recorded.policy.patterns) : [];
+  if (sealed.length > 0) {
+    throw new RefusedError(`${root.url} seals ${sealed.join(", ")} of each cluster (kstate's client-side encryption, ${POLICY_FILE}): kops reads those files and cannot open them, so kops update cannot run on this store. Nothing ran. Move the cluster to a store that kops can read (server-side encryption instead), or keep those files unsealed.`, { url: root.url });
   }
   checkKopsVersion(kops, last, name, allowDowngrade);
   return kops;
@@ -112,21 +119,25 @@ export function checkKopsVersion(kops: KopsBinary, last: string | undefined, nam
 }
 
 /**
- * A scratch state store (a local folder) holding the cluster's documents in `folder` (config and
- * instance groups, the files kops reads from --state) with `documents` laid over them: kops's dry
+ * A scratch state store (a local folder) holding cluster `name`'s documents in the store at `root`
+ * (config and instance groups, the files kops reads from --state) with `documents` laid over them: kops's dry
  * run against it shows what an update would do once those documents are written. Everything else
  * (keys, secrets, the last update's files) kops reads from the cluster's spec.configBase, the
  * real store, and a dry run writes nothing there. `dispose` removes the folder.
  */
-export async function stateWithDocuments(folder: VfsPath, name: string, documents: ReadonlyMap<string, string | null>): Promise<{ state: string; dispose(): void }> {
+export async function stateWithDocuments(root: VfsPath, name: string, documents: ReadonlyMap<string, string | null>): Promise<{ state: string; dispose(): void }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kstate-update-preview-"));
   try {
+    const folder = root.join(name);
     const scratch = openPath(`file://${dir}`).join(name);
-    const [config, version, groups] = await Promise.all([
+    const [config, version, groups, policy] = await Promise.all([
       readIfPresent(folder.join("config")),
       readIfPresent(folder.join("kops-version.txt")),
       folder.join("instancegroup").listTree(),
+      readIfPresent(root.join(...POLICY_FILE.split("/"))),
     ]);
+    // readyKops reads the store's encryption policy: the preview refuses what the update would.
+    if (policy) await openPath(`file://${dir}`).join(...POLICY_FILE.split("/")).write(policy.data);
     const files = new Map<string, string | Buffer | null>();
     if (config) files.set("config", config.data);
     // kops's own downgrade check, and kstate's, read it: the preview checks as the update will.

@@ -175,8 +175,7 @@ function hideEnvironment(i: ClusterUpdateInputs, text: string): string {
 /** The request for one kops run of `i` against `state` (the store, or a preview's scratch copy of it), which must hold the cluster. */
 async function request(i: ClusterUpdateInputs, mode: UpdateRequest["mode"], state = i.store): Promise<UpdateRequest> {
   const env = kopsEnvironment(i);
-  const folder = openPath(state, storeSettingsOf(accessOf(i))).join(i.name);
-  const kops = await readyKops(folder, i.name, i.kops, env, i.allowKopsDowngrade === true);
+  const kops = await readyKops(openPath(state, storeSettingsOf(accessOf(i))), i.name, i.kops, env, i.allowKopsDowngrade === true);
   return {
     kops, state, name: i.name, mode, env,
     ...(i.outDir ? { outDir: i.outDir } : {}),
@@ -194,12 +193,12 @@ async function request(i: ClusterUpdateInputs, mode: UpdateRequest["mode"], stat
  */
 async function dryRun(i: ClusterUpdateInputs): Promise<string[]> {
   const documents = plannedDocuments(i.store, i.name);
-  const folder = openPath(i.store, storeSettingsOf(accessOf(i))).join(i.name);
-  if (!documents?.get("config") && !(await statIfPresent(folder.join("config")))) {
+  const root = openPath(i.store, storeSettingsOf(accessOf(i)));
+  if (!documents?.get("config") && !(await statIfPresent(root.join(i.name, "config")))) {
     // Something else in the program writes it first (a migration to this store, say).
     return [`kops: ${i.name} is not in ${i.store} yet; kops's plan is worked out at up, once it is`];
   }
-  const scratch = documents && documents.size > 0 ? await stateWithDocuments(folder, i.name, documents) : undefined;
+  const scratch = documents && documents.size > 0 ? await stateWithDocuments(root, i.name, documents) : undefined;
   try {
     const req = await request(i, "preview", scratch?.state);
     const report = await runUpdate({ ...req, onLine: () => {} });
@@ -294,7 +293,8 @@ export const provider: ProviderImpl<ClusterUpdateInputs, ClusterUpdateOutputs> =
         return { inputs: { ...inputs, plan: [`${inputs.store}: the bucket does not exist (yet); kops's plan is worked out at up, once something (a StateStore of this program) has made it`] } };
       }
       // kops's own failure concerns the whole update (the store, the cloud, the environment): no one property.
-      const property = e instanceof KopsFailedError ? "" : KstateError.isInstance(e) && (e.code === "Refused" || e.code === "Validation") ? "kops" : "store";
+      // A refusal of the binary (its version) names kops; of what the store holds, the store.
+      const property = e instanceof KopsFailedError ? "" : KstateError.isInstance(e) && (e.code === "Refused" || e.code === "Validation") && e.url === undefined ? "kops" : "store";
       return { failures: sealedFailures([{ property, reason: hideEnvironment(inputs, e instanceof Error ? e.message : String(e)) }], SECRET_INPUTS) };
     }
   },

@@ -8,7 +8,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { provider } from "../../src/providers/cluster-update";
+import { POLICY_FILE, policyOf, policyText } from "../../src/store/encryption-policy";
 import { openPath } from "../../src/vfs";
+import { toolPath } from "../support/servers";
 
 const base = { store: "s3://acme-state", name: "dev.k8s.example.com" };
 
@@ -48,6 +50,22 @@ describe("providers: ClusterUpdate check", function () {
       await folder.join("instancegroup", "nodes").write("kind: InstanceGroup\n");
       const checked = await provider.check({} as never, { store: `file://${dir}`, name: base.name, kops: "/nonexistent/kops", rollingUpdate: { instanceGroups: ["nodes", "nodez"] } } as never);
       assert.deepEqual(checked.failures, [{ property: "rollingUpdate", reason: `instanceGroups: "nodez" is not an instance group of ${base.name}` }]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses a store whose encryption policy seals files kops reads, before kops runs: the preview and the update alike", async function () {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kstate-update-sealed-"));
+    try {
+      const root = openPath(`file://${dir}`);
+      await root.join(base.name, "config").write("kind: Cluster\n");
+      await root.join(base.name, "instancegroup", "nodes").write("kind: InstanceGroup\n");
+      await root.join(...POLICY_FILE.split("/")).write(policyText(policyOf({ passphrase: "unused" })));
+      const checked = await provider.check({} as never, { store: `file://${dir}`, name: base.name, kops: toolPath("kops") } as never);
+      assert.equal(checked.failures?.length, 1, JSON.stringify(checked));
+      assert.equal(checked.failures![0]!.property, "store");
+      assert.match(checked.failures![0]!.reason, /seals secrets\/\*\*, pki\/private\/\*\* of each cluster .*kops update cannot run on this store\. Nothing ran/);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

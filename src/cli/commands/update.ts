@@ -58,7 +58,7 @@ export async function updateCluster(argv: string[], io: Io): Promise<number> {
   const state = stateStore(values.state, io.env);
   readsOnly(io.env); // kstate only reads (kops-version.txt); kops writes
 
-  const kops = await readyKops(openUrl(state, io.env).join(name), name, values.kops, io.env, values["allow-kops-downgrade"] === true);
+  const kops = await readyKops(openUrl(state, io.env), name, values.kops, io.env, values["allow-kops-downgrade"] === true);
   const c = colours(io, "stderr");
   io.stderr.write(`${c.dim(`kops ${kops.version} (${kops.path})`)}\n`);
   const mode = target === "terraform" ? "terraform" : values.yes ? "apply" : "preview";
