@@ -99,8 +99,8 @@ describe("the kstate package in a fresh project", function () {
   });
 
   it("ships the compiled code, its declarations and the sources its maps name; no tests or benches", function () {
-    assert.ok(packed.includes("dist/src/index.js") && packed.includes("dist/src/index.d.ts") && packed.includes("dist/kstate.cjs"));
-    const stray = packed.filter((f) => !/^(package\.json|README\.md|LICENSE|bin\/[^/]+\.js|dist\/kstate\.cjs|dist\/src\/.+|src\/.+\.ts|src\/schema\/kops-v[0-9.]+\.json)$/.test(f));
+    assert.ok(packed.includes("dist/src/index.js") && packed.includes("dist/src/index.d.ts") && packed.includes("dist/kstate.cjs") && packed.includes("dist/node-forge.cjs"));
+    const stray = packed.filter((f) => !/^(package\.json|README\.md|LICENSE|bin\/[^/]+\.js|dist\/(kstate|node-forge)\.cjs|dist\/src\/.+|src\/.+\.ts|src\/schema\/kops-v[0-9.]+\.json)$/.test(f));
     assert.deepEqual(stray, []);
     assert.deepEqual(packed.filter((f) => /(^|\/)(test|bench|examples)\//.test(f)), []);
     const files = new Set(packed);
@@ -196,6 +196,14 @@ describe("the kstate package in a fresh project", function () {
         assert.deepEqual(JSON.parse(out.stdout.trim().split("\n").pop()!), {
           names: ["clusterConfig", "clusterUpdate", "migration", "stateStore"], creates: ["function", "function", "function", "function"], hidden: [], legacy: ["function", "function", "function"],
         });
+      });
+
+      it("runs the installed CLI, whose certificate code ships beside its bundle: a cluster, then a CA signed for it", async function () {
+        const bin = path.join(dir, "node_modules", "kstate", "bin", "kstate.js");
+        const store = `file://${path.join(dir, "cli-store")}`;
+        await run(node, [bin, "create", "cluster", "cli.k8s.local", "--state", store, "--cloud", "aws", "--zones", "us-east-1a", "--kubernetes-version", "v1.30.2"], { cwd: dir, env });
+        const signed = await run(node, [bin, "create", "keypair", "kubernetes-ca", "--name", "cli.k8s.local", "--state", store, "--generate", "--primary"], { cwd: dir, env });
+        assert.match(signed.stdout, /Created kubernetes-ca \d+/);
       });
 
       it("compiles with strict settings and no skipLibCheck, outputs at every level of the inputs", async function () {
