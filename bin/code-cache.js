@@ -19,11 +19,16 @@ function fnv1a(text) {
   return (h >>> 0).toString(16).padStart(8, "0");
 }
 
-/** Where the cache of `file` is kept: one name per Node.js version, flags and build of the file. */
-function cacheFile(file, stat) {
+/**
+ * Where the cache of `file` is kept: one name per Node.js version, flags and build of the file,
+ * and per `variant` (the command: a cache holds the code its first run compiled, so each command
+ * starts from its own).
+ */
+function cacheFile(file, stat, variant) {
   const dir = process.env.NODE_COMPILE_CACHE || path.join(os.tmpdir(), `kstate-code-cache-${typeof process.getuid === "function" ? process.getuid() : "user"}`);
   const key = `${process.version}\0${process.arch}\0${process.execArgv.join(" ")}\0${file}\0${stat.size}\0${stat.mtimeMs}`;
-  return { dir, file: path.join(dir, `${path.basename(file)}-${fnv1a(key)}.bin`) };
+  const name = /^[a-z][a-z-]{0,31}$/.test(variant ?? "") ? `-${variant}` : "";
+  return { dir, file: path.join(dir, `${path.basename(file)}${name}-${fnv1a(key)}.bin`) };
 }
 
 /** Largest cache read: the bundle's is a few hundred KiB. */
@@ -79,11 +84,11 @@ function writeCache(where, data) {
   }
 }
 
-/** `require(file)`, through the code cache where one can be kept. */
-function requireCached(file) {
+/** `require(file)`, through the code cache where one can be kept (`variant`: see cacheFile). */
+function requireCached(file, variant) {
   if (typeof Module.enableCompileCache === "function" || process.env.NODE_DISABLE_COMPILE_CACHE === "1") return require(file);
   const source = fs.readFileSync(file, "utf8");
-  const where = cacheFile(file, fs.statSync(file));
+  const where = cacheFile(file, fs.statSync(file), variant);
   const usable = ownFolder(where.dir);
   const cached = usable ? readCache(where) : undefined;
   const script = new vm.Script(Module.wrap(source), { filename: file, ...(cached ? { cachedData: cached } : {}) });

@@ -15,10 +15,10 @@ if (process.argv[2] === "migrate" && process.platform === "linux" && typeof proc
 }
 // The bundle's compiled code is kept on disk (in the temporary folder, or NODE_COMPILE_CACHE;
 // NODE_DISABLE_COMPILE_CACHE=1 turns it off), so a run starts without compiling 1.6 MB of
-// JavaScript again: by Node.js itself from 22.1, by code-cache.js before.
+// JavaScript again: by Node.js itself from 22.1, by code-cache.js before (one cache per command).
 require("node:module").enableCompileCache?.();
 // dist/kstate.cjs is the CLI bundled into one file by `npm run build` (scripts/bundle-cli.js).
-const { run } = require("./code-cache").requireCached(require("node:path").join(__dirname, "..", "dist", "kstate.cjs"));
+const { run } = require("./code-cache").requireCached(require("node:path").join(__dirname, "..", "dist", "kstate.cjs"), process.argv[2]);
 
 // The AWS SDK's notice about future Node versions is noise for kstate's users, who do not pick
 // it; the SDK reads this switch from the environment only.

@@ -112,6 +112,11 @@ describe("what a command loads", function () {
       const unmakeable = await kstateProcess(["--version"], { NODE_COMPILE_CACHE: path.join(off, "missing", "deeper") });
       assert.equal(unmakeable.stdout, first.stdout);
       assert.deepEqual(fs.readdirSync(off), [], "no parent folders made");
+      // Each command keeps a cache of its own (the code its first run compiled), beside --version's.
+      const emptyStore = fs.mkdtempSync(path.join(os.tmpdir(), "kstate-code-cache-store-"));
+      await kstateProcess(["get", "clusters", "--state", `file://${emptyStore}`], { NODE_COMPILE_CACHE: dir });
+      fs.rmSync(emptyStore, { recursive: true, force: true });
+      assert.deepEqual(files().map((f) => path.basename(f).replace(/-[0-9a-f]{8}\.bin$/, "")).sort(), ["kstate.cjs", "kstate.cjs-get"]);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
       fs.rmSync(off, { recursive: true, force: true });
