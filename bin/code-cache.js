@@ -6,6 +6,7 @@
 // folder, and is used only while no one else can write that folder; NODE_DISABLE_COMPILE_CACHE=1
 // turns it off. V8 refuses a cache made by another version, other flags or other source (then
 // the file compiles as usual and the cache is made again).
+const { isAscii } = require("node:buffer");
 const fs = require("node:fs");
 const Module = require("node:module");
 const os = require("node:os");
@@ -87,7 +88,9 @@ function writeCache(where, data) {
 /** `require(file)`, through the code cache where one can be kept (`variant`: see cacheFile). */
 function requireCached(file, variant) {
   if (typeof Module.enableCompileCache === "function" || process.env.NODE_DISABLE_COMPILE_CACHE === "1") return require(file);
-  const source = fs.readFileSync(file, "utf8");
+  // The bundle is ASCII (scripts/bundle-cli.js): read as such, no UTF-8 to decode.
+  const bytes = fs.readFileSync(file);
+  const source = typeof isAscii === "function" && isAscii(bytes) ? bytes.toString("latin1") : bytes.toString("utf8");
   const where = cacheFile(file, fs.statSync(file), variant);
   const usable = ownFolder(where.dir);
   const cached = usable ? readCache(where) : undefined;

@@ -35,6 +35,15 @@ const cli = esbuild.build({
       build.onResolve({ filter: /^node-forge$/ }, () => ({ path: "./node-forge.cjs", external: true }));
     },
   }],
+  // ASCII only, so bin/code-cache.js reads it as one-byte text without decoding UTF-8 (a few ms
+  // at every start): esbuild escapes what strings, regular expressions and names hold, and the
+  // comments it keeps get the same escapes here (inert in a comment, the same value anywhere else).
+  charset: "ascii",
+  write: false,
   logLevel: "warning",
+}).then(({ outputFiles }) => {
+  for (const f of outputFiles) {
+    require("fs").writeFileSync(f.path, f.text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`));
+  }
 });
 Promise.all([forge, cli]).catch(() => process.exit(1));
