@@ -244,12 +244,27 @@ export interface PlanOptions {
 }
 
 /**
+ * Why a move from cluster folder `source` to `destination` cannot be made, or undefined: the same
+ * folder, or one inside the other (the copy would land among the files it copies, and deleting the
+ * source would delete the copy). Compared as URLs, so within one scheme and bucket.
+ */
+export function nestedStores(source: string, destination: string): string | undefined {
+  const within = (inner: string, outer: string) => inner.startsWith(outer.endsWith("/") ? outer : `${outer}/`);
+  if (source === destination) return "the source and the destination are the same store";
+  if (within(destination, source)) return `the destination ${destination} lies inside the source's cluster folder ${source}: the copy would land among the files it copies, and deleting the source would delete it`;
+  if (within(source, destination)) return `the source ${source} lies inside the destination's cluster folder ${destination}: the copy would land among the files it copies`;
+  return undefined;
+}
+
+/**
  * Lists both sides and reads the source `config` and the destination's `cluster-completed.spec`,
  * all at once, and works out what is missing or differs (reading files only where neither listing
  * has a hash), and, at a destination updated against, what it keeps. Writes nothing.
  * Throws `NotFoundError` when the source holds no cluster.
  */
 export async function planSync(source: VfsPath, destination: VfsPath, options: PlanOptions = {}): Promise<SyncPlan> {
+  const nested = nestedStores(source.url, destination.url);
+  if (nested) throw new ValidationError(`migrate ${source.url} -> ${destination.url}: ${nested}. Nothing was copied.`, { url: destination.url });
   const concurrency = options.concurrency ?? 16;
   options.onProgress?.({ phase: "listing", filesDone: 0, filesTotal: 0, bytesDone: 0, bytesTotal: 0, bytesPerSecond: 0, etaSeconds: undefined });
   const noCluster = () => new NotFoundError(`migrate ${source.url}: no cluster there (no config file)`, { url: source.url });

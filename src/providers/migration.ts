@@ -1,4 +1,4 @@
-import { sourceKeptBecause, syncCluster, type SyncResult } from "../ops/migrate";
+import { nestedStores, sourceKeptBecause, syncCluster, type SyncResult } from "../ops/migrate";
 import { isDns1123Subdomain } from "../ops/validate";
 import { canonicalUrl, NotFoundError, openPath, parseUrl, RefusedError, SCHEMES, type SchemeFacts, statIfPresent } from "../vfs";
 import { readPolicy } from "../store/encryption-policy";
@@ -87,7 +87,14 @@ export function checkMigration(news: Partial<MigrationInputs>): { inputs?: Norma
     else failures.push(...accessProblems(settings, scheme, `${k}Settings.`));
   }
   if (typeof news.clusterName !== "string" || !isDns1123Subdomain(news.clusterName)) fail("clusterName", "required: the cluster's name, e.g. dev.k8s.example.com");
-  if (failures.length === 0 && !containsUnknown(news.source) && !containsUnknown(news.destination) && canonicalUrl(news.source!) === canonicalUrl(news.destination!)) fail("destination", "is the same store as source");
+  if (failures.length === 0 && !containsUnknown(news.source) && !containsUnknown(news.destination)) {
+    if (canonicalUrl(news.source!) === canonicalUrl(news.destination!)) fail("destination", "is the same store as source");
+    else {
+      const folder = (store: string) => `${canonicalUrl(store).replace(/\/$/, "")}/${news.clusterName}`;
+      const nested = nestedStores(folder(news.source!), folder(news.destination!));
+      if (nested) fail("destination", nested);
+    }
+  }
   if (news.concurrency !== undefined && (!Number.isInteger(news.concurrency) || news.concurrency < 1 || news.concurrency > 256)) fail("concurrency", "must be a whole number from 1 to 256");
   if (news.deleteSource !== undefined && typeof news.deleteSource !== "boolean") fail("deleteSource", "must be true or false");
   if (failures.length > 0) return { failures };

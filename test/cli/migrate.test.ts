@@ -63,6 +63,22 @@ describe("kstate migrate", function () {
     assert.deepEqual(await openPath(to).listTree(), []);
   });
 
+  it("refuses (exit 2) a destination inside the source's cluster folder, a source inside the destination's, and the same store; nothing written", async function () {
+    const from = memStore();
+    await populate(openPath(from).join(CLUSTER), 3);
+    const before = await hashes(openPath(from));
+    for (const [source, destination, said] of [
+      [from, `${from}/${CLUSTER}`, /--to: the destination .* lies inside the source's cluster folder/],
+      [`${from}/${CLUSTER}`, from, /--to: the source .* lies inside the destination's cluster folder/],
+      [from, from, /--from and --to are the same store/],
+    ] as const) {
+      const r = await kstate(["migrate", CLUSTER, "--from", source, "--to", destination, "--yes", "--delete-source"]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, said);
+    }
+    assert.deepEqual(await hashes(openPath(from)), before);
+  });
+
   it("asks before writing; no answer means no; --yes migrates; a second run has nothing to do (exit 4)", async function () {
     const from = memStore();
     const to = memStore();

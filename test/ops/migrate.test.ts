@@ -3,9 +3,9 @@ import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { applySync, planSync, syncCluster, updatedAgainst } from "../../src/ops/migrate";
+import { applySync, nestedStores, planSync, syncCluster, updatedAgainst } from "../../src/ops/migrate";
 import { parseYaml } from "../../src/store/yaml";
-import { NotFoundError, openPath, RefusedError, resetMemoryStore, type VfsPath } from "../../src/vfs";
+import { NotFoundError, openPath, RefusedError, resetMemoryStore, ValidationError, type VfsPath } from "../../src/vfs";
 import { ForwardingPath } from "../../src/vfs/forwarding-path";
 import type { ListTreeOptions } from "../../src/vfs/path";
 import { makeGcsBucket, makeS3Bucket, openOptions, uniqueName } from "../support/env";
@@ -150,6 +150,21 @@ describe("syncCluster moves a cluster between stores", function () {
     assert.equal(result.filesCopied, 9);
     assert.ok(result.bytesCopied > 9 * 1024 * 1024);
     assert.deepEqual(await destination.listTree(), []);
+  });
+
+  it("refuses a destination inside the source's cluster folder, or a source inside the destination's, before anything is copied or deleted", async function () {
+    const store = await ends.file!();
+    const source = openPath(store).join(CLUSTER);
+    await populate(source);
+    const before = (await source.listTree()).map((f) => f.path).sort();
+    for (const [from, to] of [[source, source.join(CLUSTER)], [source.join(CLUSTER), source]] as const) {
+      for (const options of [{}, { deleteSource: true }, { dryRun: true }]) {
+        await assert.rejects(syncCluster(from, to, options), (e: unknown) => ValidationError.isInstance(e) && /lies inside the (source|destination)'s cluster folder .*Nothing was copied/.test((e as Error).message));
+      }
+    }
+    assert.deepEqual((await source.listTree()).map((f) => f.path).sort(), before, "nothing copied, nothing deleted");
+    assert.equal(nestedStores("s3://a/x/c", "s3://a/x-other/c"), undefined, "a folder whose name only starts alike is not inside");
+    assert.equal(nestedStores("s3://a/c", "gs://a/c/c"), undefined, "another scheme is another store");
   });
 
   it("a source without a cluster is NotFound", async function () {

@@ -15,6 +15,16 @@ const cluster = (configBase: string) => `apiVersion: kops.k8s.io/v1alpha2\nkind:
 describe("StateStoreMigration deleteSource", function () {
   this.timeout(60_000);
 
+  it("refuses at check a destination inside the source's cluster folder (deleting the source would delete the copy), and the reverse", async function () {
+    const store = `file://${fs.mkdtempSync(path.join(os.tmpdir(), "kstate-nested-"))}`;
+    for (const [source, destination] of [[store, `${store}/${CLUSTER}`], [`${store}/${CLUSTER}`, store]]) {
+      const checked = await provider.check({} as never, { clusterName: CLUSTER, source, destination, deleteSource: true } as never);
+      assert.equal(checked.failures?.length, 1, JSON.stringify(checked));
+      assert.equal(checked.failures![0]!.property, "destination");
+      assert.match(checked.failures![0]!.reason, /lies inside the (source|destination)'s cluster folder/);
+    }
+  });
+
   it("previews and refuses deletion until the cluster has been updated against the destination, then deletes the source", async function () {
     const o = s3Options();
     const sourceSettings = { endpoint: o.endpoint, region: "us-east-1", accessKeyId: o.accessKeyId, secretAccessKey: o.secretAccessKey };

@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { applySync, planSync, sourceKeptBecause, type SyncResult } from "../../ops/migrate";
+import { applySync, nestedStores, planSync, sourceKeptBecause, type SyncResult } from "../../ops/migrate";
 import { readPolicy } from "../../store/encryption-policy";
 import { colours, EXIT, formatBytes, type Io, confirm, UsageError } from "../io";
 import { clusterName } from "../cluster-name";
@@ -55,6 +55,8 @@ export async function migrate(argv: string[], io: Io): Promise<number> {
   const source = openUrl(fromUrl, io.env).join(name);
   const destination = openUrl(values.to, io.env).join(name);
   if (source.url === destination.url) throw new UsageError("--from and --to are the same store");
+  const nested = nestedStores(source.url, destination.url);
+  if (nested) throw new UsageError(`--to: ${nested}`);
   const c = colours(io);
 
   // The destination's policy is read beside the listings; what is shown is what is applied.
