@@ -88,6 +88,11 @@ export interface SyncResult {
    */
   completedSpec: { configBase?: string } | undefined;
   /**
+   * The destination's completed spec as the copy will leave it (the source's, when the copy brings
+   * it over): what deletion is judged on. Known when deletion was asked (`deleteSource`).
+   */
+  completedSpecAfterCopy: { configBase?: string } | undefined;
+  /**
    * The completed spec names the destination's configBase: `kops update cluster` ran against the
    * new store, the destination is authoritative, and the source may be deleted.
    */
@@ -180,13 +185,13 @@ function storeAndName(folderUrl: string): { store: string; name: string } {
  * Why the source must be kept though deletion was asked, and the step that lets it go; undefined
  * when the destination has been updated against. For a dry run, a preview and the refusal alike.
  */
-export function sourceKeptBecause(r: Pick<SyncResult, "source" | "destination" | "configBase" | "completedSpec" | "destinationUpdated">): { reason: string; kops: string; kstate: string } | undefined {
+export function sourceKeptBecause(r: Pick<SyncResult, "source" | "destination" | "configBase" | "completedSpecAfterCopy" | "destinationUpdated">): { reason: string; kops: string; kstate: string } | undefined {
   if (r.destinationUpdated) return undefined;
   const { store, name } = storeAndName(r.destination);
   const file = `${r.destination}/${COMPLETED_SPEC}`;
   // The gist first: a preview may show only the start of a line.
-  const named = r.completedSpec?.configBase;
-  const reason = r.completedSpec === undefined
+  const named = r.completedSpecAfterCopy?.configBase;
+  const reason = r.completedSpecAfterCopy === undefined
     ? `no update ran against the new store yet: there is no ${file}`
     : named === undefined
       ? `the new store records no update against it: ${file} names no spec.configBase`
@@ -241,6 +246,8 @@ export interface PlanOptions {
   onProgress?: (p: SyncProgress) => void;
   /** As `SyncOptions.destinationPolicy`; may be a read still under way, so it runs beside the listings. */
   destinationPolicy?: EncryptionPolicy | PromiseLike<EncryptionPolicy | undefined> | undefined;
+  /** Deletion is asked: the plan also reads the source's completed spec, to tell why the source would be kept. */
+  deleteSource?: boolean;
 }
 
 /**
@@ -273,8 +280,9 @@ export async function planSync(source: VfsPath, destination: VfsPath, options: P
   });
   configRead.catch(() => undefined); // awaited below; a listing's failure may come first
   // The destination's completed spec is read beside the listings: it says whether the destination is authoritative.
-  const [sourceFiles, destFiles, policy, completedSpec] = await Promise.all([
+  const [sourceFiles, destFiles, policy, completedSpec, sourceSpec] = await Promise.all([
     source.listTree({ hashes: true }), destination.listTree({ hashes: true }), options.destinationPolicy, readCompletedSpec(destination),
+    options.deleteSource ? readCompletedSpec(source) : undefined,
   ]);
   if (!sourceFiles.some((f) => f.path === CONFIG_FILE)) throw noCluster();
   const sourceConfig = await configRead;
@@ -349,7 +357,7 @@ export async function planSync(source: VfsPath, destination: VfsPath, options: P
     filesCopied: toCopy.length + (configNeeded ? 1 : 0),
     bytesCopied: toCopy.reduce((n, f) => n + f.size, 0) + (configNeeded ? Buffer.byteLength(wantedConfig) : 0),
     serverSideCopies: 0, filesAlreadyThere: already,
-    extraAtDestination: extra, completedSpec, destinationUpdated, keptAtDestination: kept, divergedDocuments: kept.filter(isDocument),
+    extraAtDestination: extra, completedSpec, completedSpecAfterCopy: toCopy.some((f) => f.path === COMPLETED_SPEC) ? sourceSpec : completedSpec, destinationUpdated, keptAtDestination: kept, divergedDocuments: kept.filter(isDocument),
     verified: false, manifestHash, sourceDeleted: false, dryRun: true,
   };
   return { source, destination, sourceFiles, wantedConfig, expected, toCopy, configNeeded, result };
@@ -437,7 +445,7 @@ export async function applySync(plan: SyncPlan, options: ApplyOptions = {}): Pro
 
   if (options.deleteSource) {
     // Said of the destination as the copy left it: the source's cluster-completed.spec may be there now.
-    const hold = result.destinationUpdated ? undefined : sourceKeptBecause({ ...result, completedSpec: await readCompletedSpec(destination) });
+    const hold = result.destinationUpdated ? undefined : sourceKeptBecause({ ...result, completedSpecAfterCopy: await readCompletedSpec(destination) });
     if (hold !== undefined) {
       throw new RefusedError(`migrate ${source.url} -> ${destination.url}: copied and verified; the source is kept until the cluster has been updated against the new store, and ${hold.reason}. Run \`${hold.kops}\` (or \`${hold.kstate}\`, or a ClusterUpdate resource on the new store), and then ${options.deleteAgainHint ?? "migrate again with deleteSource"}`, { url: source.url });
     }

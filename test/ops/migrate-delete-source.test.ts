@@ -98,14 +98,15 @@ describe("syncCluster deletes the source only after an update against the new st
     assert.deepEqual(await snapshot(source), before, "the source is byte for byte as it was");
   });
 
-  it("a first move with deleteSource into an empty store: the refusal speaks of the completed spec the copy brought, not of none", async function () {
+  it("a first move with deleteSource into an empty store: the plan and the refusal speak of the completed spec the copy brings, not of none", async function () {
     const source = openPath(fileStore()).join(CLUSTER);
     const destination = openPath(fileStore()).join(CLUSTER);
     await populate(source);
     const before = await snapshot(source);
     const oldBase = configBaseOf(source.url);
-    const plan = await planSync(source, destination);
+    const plan = await planSync(source, destination, { deleteSource: true });
     assert.equal(plan.result.completedSpec, undefined, "before the copy there is none");
+    assert.match(sourceKeptBecause(plan.result)?.reason ?? "", /ran against the old store \(its cluster-completed\.spec was copied from there\)/, "the plan foretells the reason the run gives");
     await assert.rejects(syncCluster(source, destination, { deleteSource: true }), (e: unknown) => {
       assert.ok(RefusedError.isInstance(e), String(e));
       const copied = `ran against the old store (its cluster-completed.spec was copied from there): ${destination.url}/cluster-completed.spec names spec.configBase ${oldBase}`;

@@ -60,7 +60,7 @@ export async function migrate(argv: string[], io: Io): Promise<number> {
   const c = colours(io);
 
   // The destination's policy is read beside the listings; what is shown is what is applied.
-  const planned = await planSync(source, destination, { concurrency, destinationPolicy: readPolicy(openUrl(values.to, io.env)).then((p) => p?.policy) });
+  const planned = await planSync(source, destination, { concurrency, deleteSource: values["delete-source"] === true, destinationPolicy: readPolicy(openUrl(values.to, io.env)).then((p) => p?.policy) });
   const plan = planned.result;
   io.stdout.write(`${c.bold(`Migrate ${name}`)}\n  from ${source.url}\n  to   ${destination.url}\n`);
   io.stdout.write(`  copy ${plan.filesCopied} of ${plan.filesTotal} files (${formatBytes(plan.bytesCopied)} of ${formatBytes(plan.bytesTotal)}); ${plan.filesAlreadyThere} already there\n`);
