@@ -123,7 +123,9 @@ for (const [kind, make] of Object.entries(stores)) {
         [["create", "cluster", NAME, "--zones", "us-east-1a", "--cloud", "aws"], 1, /config: spec\.kubernetesVersion: required: pass --kubernetes-version, e\.g\. --kubernetes-version v1\.\d+\.\d+ \(kops takes a default from its channel; kstate reads no channel\)/],
         // kops's cloud support rules apply on this road too.
         [["create", "cluster", NAME, ...FLAGS, "--api-loadbalancer-type", "internal"], 1, /config: spec\.api\.loadBalancer\.type: Internal LoadBalancers must have at least one subnet of type Private/],
-        [["create", "cluster", "Bad_Name", ...FLAGS], 1, /metadata\.name: "Bad_Name" is not a valid DNS name|invalid path/],
+        [["create", "cluster", "Bad_Name", ...FLAGS], 2, /create cluster: "Bad_Name" is not a cluster name/],
+        [["create", "cluster", "Dev.Example.com", ...FLAGS], 1, /metadata\.name: "Dev\.Example\.com" is not a valid DNS name/],
+        [["get", "cluster", "../elsewhere"], 2, /get cluster: "\.\.\/elsewhere" is not a cluster name/],
         [["create", "cluster", NAME, ...FLAGS, "--control-plane-count", "2"], 2, /--control-plane-count: must be odd/],
         [["create", "cluster", NAME, ...FLAGS, "--set", "kubelet.maxPods=1"], 2, /--set paths start with spec\./],
         [["create", "cluster", NAME, ...FLAGS, "--bogus"], 2, /Unknown option '--bogus'/],

@@ -61,7 +61,7 @@ export async function get(argv: string[], io: Io): Promise<number> {
     case "clusters":
     case "cluster": {
       // As kops: the arguments, else --name, else KOPS_CLUSTER_NAME; with none, every cluster.
-      const wanted = clusterNames(names, values.name, io.env);
+      const wanted = clusterNames(names, values.name, io.env, "--name", `get ${what}`);
       if (what === "cluster" && wanted.length === 0) throw new UsageError("get cluster needs a cluster name: the argument, --name NAME or KOPS_CLUSTER_NAME (or use get clusters)");
       // Named clusters must exist; listing reads each top-level folder's config once, skipping
       // folders that hold none (one request a cluster, never a walk of every object). A table
