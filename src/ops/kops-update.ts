@@ -84,9 +84,15 @@ export function compareKopsVersions(a: string, b: string): number {
 
 /** The kops version that last updated the cluster in `folder` (`kops-version.txt`), if any did. */
 export async function lastUpdatedBy(folder: VfsPath): Promise<string | undefined> {
-  const read = await readIfPresent(folder.join("kops-version.txt"));
-  const text = read?.data.toString("utf8").trim();
-  return text ? text : undefined;
+  const file = folder.join("kops-version.txt");
+  const read = await readIfPresent(file);
+  if (read === undefined) return undefined;
+  const text = read.data.toString("utf8").trim();
+  // kops refuses such a file too ("error parsing last kops version updated"), but only midway.
+  if (!/^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(text)) {
+    throw new ValidationError(`${file.url} holds ${JSON.stringify(text.slice(0, 40))}, not a kops version (kops writes e.g. 1.36.2 there, and refuses to update a cluster whose file it cannot read)`, { url: file.url });
+  }
+  return text;
 }
 
 /**

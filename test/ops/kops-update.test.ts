@@ -7,8 +7,8 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { checkKopsVersion, compareKopsVersions, findKops, parseUpdateReport, updateArgs } from "../../src/ops/kops-update";
-import { RefusedError, ValidationError } from "../../src/vfs";
+import { checkKopsVersion, compareKopsVersions, findKops, lastUpdatedBy, parseUpdateReport, updateArgs } from "../../src/ops/kops-update";
+import { openPath, RefusedError, ValidationError } from "../../src/vfs";
 import { toolPath } from "../support/servers";
 
 describe("ops: kops update", function () {
@@ -65,6 +65,19 @@ describe("ops: kops update", function () {
     ]);
     assert.ok(report.changes[0]!.details.includes("__EOF_KUBE_ENV"), JSON.stringify(report.changes[0]!.details));
     assert.equal(report.noChanges, false);
+  });
+
+  it("reads the version that last updated the cluster; a kops-version.txt that holds none is refused, naming the file", async function () {
+    const folder = openPath(`file://${fs.mkdtempSync(path.join(os.tmpdir(), "kstate-kops-version-"))}`).join("c.example.com");
+    assert.equal(await lastUpdatedBy(folder), undefined);
+    for (const [text, read] of [["1.36.2\n", "1.36.2"], [" v1.40.0 ", "v1.40.0"], ["1.36.2-beta.1", "1.36.2-beta.1"]]) {
+      await folder.join("kops-version.txt").write(text!);
+      assert.equal(await lastUpdatedBy(folder), read);
+    }
+    for (const text of ["", "garbage", "1.36", "1.36.2 and more"]) {
+      await folder.join("kops-version.txt").write(text);
+      await assert.rejects(lastUpdatedBy(folder), (e: unknown) => ValidationError.isInstance(e) && e.message.startsWith(`${folder.url}/kops-version.txt holds ${JSON.stringify(text)}, not a kops version`));
+    }
   });
 
   it("reads an empty report as no changes", function () {
