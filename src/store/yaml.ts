@@ -72,7 +72,9 @@ function firstError(doc: Document, source: string): ValidationError | undefined 
   if (!e) return undefined;
   const where = e.linePos?.[0] ? ` at line ${e.linePos[0].line}, column ${e.linePos[0].col}` : "";
   // The parser's message repeats the place (" at line L, column C:") before its code frame.
-  const reason = e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+  const reason = e.code === "MULTIPLE_DOCS"
+    ? "more than one document (a kops file holds one)"
+    : e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
   return new ValidationError(`${source}: invalid YAML${where}: ${reason}`, {
     problems: [{ path: "", message: reason }],
     cause: e,

@@ -31,4 +31,8 @@ describe("YAML as Go's reader takes it", function () {
     assert.throws(() => parseYaml("a: !!omap [x: 1]\n", "f.yaml"), /f\.yaml: invalid YAML at line 1, column 4: Unresolved tag: tag:yaml.org,2002:omap/);
     assert.throws(() => parseYaml("a: !!binary aGVsbG8=\n", "f.yaml"), /Unresolved tag: tag:yaml.org,2002:binary/);
   });
+
+  it("a file of two documents is refused in words of kops's files, not of the parser's API", function () {
+    assert.throws(() => parseYaml("a: 1\n---\nb: 2\n", "f.yaml"), (e: unknown) => /^f\.yaml: invalid YAML at line 2, column 1: more than one document \(a kops file holds one\)$/.test((e as Error).message) && !/parseAllDocuments/.test((e as Error).message));
+  });
 });
