@@ -11,7 +11,7 @@ import { KopsFailedError, runKops } from "./kops-process";
 import { kopsReadPatterns, POLICY_FILE, readPolicy } from "../store/encryption-policy";
 
 export { KopsFailedError } from "./kops-process";
-import { type Environment, NotFoundError, openPath, parseUrl, readIfPresent, RefusedError, statIfPresent, ValidationError, type VfsPath } from "../vfs";
+import { type Environment, isEnvelope, NotFoundError, openPath, parseUrl, readIfPresent, RefusedError, statIfPresent, ValidationError, type VfsPath } from "../vfs";
 
 /** A kops binary and the version it reports. */
 export interface KopsBinary {
@@ -111,9 +111,27 @@ export async function readyKops(root: VfsPath, name: string, given: string | und
   if (sealed.length > 0) {
     throw new RefusedError(`${root.url} seals ${sealed.join(", ")} of each cluster (kstate's client-side encryption, ${POLICY_FILE}): kops reads those files and cannot open them, so kops update cannot run on this store. Nothing ran. Move the cluster to a store that kops can read (server-side encryption instead), or keep those files unsealed.`, { url: root.url });
   }
+  // Files sealed while a policy was recorded stay sealed after it is cleared.
+  const found = await sealedFiles(folder);
+  if (found.length > 0) {
+    throw new RefusedError(`${folder.url}: ${found.slice(0, 5).join(", ")}${found.length > 5 ? ` and ${found.length - 5} more` : ""} ${found.length === 1 ? "is" : "are"} sealed by kstate's client-side encryption, and kops reads ${found.length === 1 ? "it" : "them"}: kops update cannot run on this cluster while kops cannot read them. Nothing ran.`, { url: folder.url });
+  }
   checkKopsVersion(kops, last, name, allowDowngrade);
   return kops;
 }
+
+/** The files kops reads under secrets/ and pki/private/ that are kstate envelopes, by path in the cluster's folder. */
+async function sealedFiles(folder: VfsPath): Promise<string[]> {
+  const trees = await Promise.all(KOPS_READ_FOLDERS.map(async (dir) => (await folder.join(dir).listTree()).map((f) => `${dir}/${f.path}`)));
+  const paths = trees.flat();
+  const sealed = await Promise.all(paths.map(async (p) => {
+    const read = await readIfPresent(folder.join(...p.split("/")));
+    return read !== undefined && isEnvelope(read.data) ? p : undefined;
+  }));
+  return sealed.filter((p): p is string => p !== undefined).sort();
+}
+
+const KOPS_READ_FOLDERS = ["secrets", "pki/private"];
 
 /**
  * Refuses a kops older than the one that last updated the cluster, as kops's own check does

@@ -10,6 +10,7 @@ import * as path from "node:path";
 import { provider } from "../../src/providers/cluster-update";
 import { POLICY_FILE, policyOf, policyText } from "../../src/store/encryption-policy";
 import { openPath } from "../../src/vfs";
+import { MAGIC } from "../../src/vfs/envelope";
 import { toolPath } from "../support/servers";
 
 const base = { store: "s3://acme-state", name: "dev.k8s.example.com" };
@@ -66,6 +67,22 @@ describe("providers: ClusterUpdate check", function () {
       assert.equal(checked.failures?.length, 1, JSON.stringify(checked));
       assert.equal(checked.failures![0]!.property, "store");
       assert.match(checked.failures![0]!.reason, /seals secrets\/\*\*, pki\/private\/\*\* of each cluster .*kops update cannot run on this store\. Nothing ran/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses a cluster whose files kops reads are sealed, with no policy recorded (cleared after sealing), naming them", async function () {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kstate-update-sealed-files-"));
+    try {
+      const folder = openPath(`file://${dir}`).join(base.name);
+      await folder.join("config").write("kind: Cluster\n");
+      await folder.join("secrets", "admin").write('{"Data":"plain"}');
+      await folder.join("pki", "private", "kubernetes-ca", "keyset.yaml").write(Buffer.concat([MAGIC, Buffer.from("sealed bytes")]));
+      const checked = await provider.check({} as never, { store: `file://${dir}`, name: base.name, kops: toolPath("kops") } as never);
+      assert.equal(checked.failures?.length, 1, JSON.stringify(checked));
+      assert.equal(checked.failures![0]!.property, "store");
+      assert.match(checked.failures![0]!.reason, /: pki\/private\/kubernetes-ca\/keyset\.yaml is sealed by kstate's client-side encryption, and kops reads it: kops update cannot run/);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
