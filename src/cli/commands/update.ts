@@ -6,7 +6,7 @@ import { clusterName } from "../cluster-name";
 import { colours, EXIT, type Io, UsageError } from "../io";
 import { openUrl, readsOnly, stateStore } from "../open-store";
 
-export const UPDATE_HELP = `Usage: kstate update cluster [NAME] [--yes] [--target direct|terraform --out DIR] [--state URL]
+export const UPDATE_HELP = `Usage: kstate update cluster [NAME] [--yes] [--target direct|terraform --out DIR] [--kops PATH] [--state URL]
 
 Runs kops's \`update cluster\` against the store: without --yes, kops's dry run (what it would
 create, change or delete in the cloud); with --yes, the update itself, which also writes the files
@@ -14,9 +14,10 @@ nodes boot from into the store (cluster-completed.spec, igconfig/, addons/, the 
 as kops does, sets your kubectl context to the cluster. --target terraform is no dry run: kops
 writes kubernetes.tf and those same files into the store (apply the Terraform to change the
 cloud). kops
-prints as it goes; kstate finds the binary, refuses one older than the kops that last updated the
-cluster (kops-version.txt), and stops kops when a task keeps failing instead of letting it retry
-for ten minutes. kops reaches the store and the cloud through this command's environment
+prints as it goes; kstate finds the binary, and before it runs refuses one older than the kops
+that last updated the cluster (kops-version.txt), a cluster the store does not hold, and files
+kops reads that kstate's client-side encryption sealed; it stops kops when a task keeps failing
+instead of letting it retry for ten minutes. kops reaches the store and the cloud through this command's environment
 (S3_ENDPOINT, AWS_*, …), as when you run it yourself.
 
 Options:
