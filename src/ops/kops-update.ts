@@ -96,17 +96,14 @@ export async function lastUpdatedBy(folder: VfsPath): Promise<string | undefined
 }
 
 /**
- * What is checked before kops runs, by the CLI and ClusterUpdate alike: the binary and its
- * version (no older than the one that last updated the cluster), that the store at `root` holds
- * the cluster (kops's own "cluster not found" names neither the store nor the file), and that its
- * encryption policy seals nothing kops reads (kops would fail midway on the first sealed file).
+ * What is checked in the store at `root` before kops runs, by the CLI and ClusterUpdate alike (a
+ * preview against a scratch copy included): the binary and its version (no older than the one
+ * that last updated the cluster), and that nothing kops reads is sealed by kstate's client-side
+ * encryption, by the store's policy or file by file (kops would fail midway on the first one).
  */
 export async function readyKops(root: VfsPath, name: string, given: string | undefined, env: Environment, allowDowngrade: boolean): Promise<KopsBinary> {
   const folder = root.join(name);
-  const [kops, last, config, recorded] = await Promise.all([findKops(given, env), lastUpdatedBy(folder), statIfPresent(folder.join("config")), readPolicy(root)]);
-  if (config === undefined) {
-    throw new NotFoundError(`cluster ${JSON.stringify(name)} not found: there is no ${folder.join("config").url}`, { url: folder.join("config").url });
-  }
+  const [kops, last, recorded] = await Promise.all([findKops(given, env), lastUpdatedBy(folder), readPolicy(root)]);
   const sealed = recorded ? kopsReadPatterns(recorded.policy.patterns) : [];
   if (sealed.length > 0) {
     throw new RefusedError(`${root.url} seals ${sealed.join(", ")} of each cluster (kstate's client-side encryption, ${POLICY_FILE}): kops reads those files and cannot open them, so kops update cannot run on this store. Nothing ran. Move the cluster to a store that kops can read (server-side encryption instead), or keep those files unsealed.`, { url: root.url });
@@ -118,6 +115,12 @@ export async function readyKops(root: VfsPath, name: string, given: string | und
   }
   checkKopsVersion(kops, last, name, allowDowngrade);
   return kops;
+}
+
+/** Refuses a cluster the store does not hold, naming the file (kops's own "cluster not found" names neither). */
+export async function requireCluster(folder: VfsPath, name: string): Promise<void> {
+  const config = folder.join("config");
+  if ((await statIfPresent(config)) === undefined) throw new NotFoundError(`cluster ${JSON.stringify(name)} not found: there is no ${config.url}`, { url: config.url });
 }
 
 /** The files kops reads under secrets/ and pki/private/ that are kstate envelopes, by path in the cluster's folder. */
@@ -154,17 +157,14 @@ export async function stateWithDocuments(root: VfsPath, name: string, documents:
   try {
     const folder = root.join(name);
     const scratch = openPath(`file://${dir}`).join(name);
-    const [config, version, groups, policy] = await Promise.all([
+    const [config, version, groups] = await Promise.all([
       readIfPresent(folder.join("config")),
       readIfPresent(folder.join("kops-version.txt")),
       folder.join("instancegroup").listTree(),
-      readIfPresent(root.join(...POLICY_FILE.split("/"))),
     ]);
-    // readyKops reads the store's encryption policy: the preview refuses what the update would.
-    if (policy) await openPath(`file://${dir}`).join(...POLICY_FILE.split("/")).write(policy.data);
     const files = new Map<string, string | Buffer | null>();
     if (config) files.set("config", config.data);
-    // kops's own downgrade check, and kstate's, read it: the preview checks as the update will.
+    // kops's own downgrade check reads it: the preview checks as the update will.
     if (version) files.set("kops-version.txt", version.data);
     await Promise.all(groups.map(async (g) => {
       const read = await readIfPresent(folder.join("instancegroup").join(g.path));

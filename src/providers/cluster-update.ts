@@ -16,10 +16,10 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { parseGoDuration } from "../ops/duration";
-import { describeTasks, KopsFailedError, readyKops, runUpdate, stateWithDocuments, updateArgs, type UpdateRequest } from "../ops/kops-update";
+import { describeTasks, KopsFailedError, readyKops, requireCluster, runUpdate, stateWithDocuments, updateArgs, type UpdateRequest } from "../ops/kops-update";
 import { describeRolling, rollingUpdateArgs, type RollingUpdateOptions, runRollingUpdate } from "../ops/kops-rolling-update";
 import { isDns1123Subdomain } from "../ops/validate";
-import { canonicalUrl, type Environment, KstateError, openPath, parseUrl, SCHEMES, statIfPresent } from "../vfs";
+import { canonicalUrl, type Environment, KstateError, openPath, parseUrl, SCHEMES, statIfPresent, type VfsPath } from "../vfs";
 import { hideSecrets } from "../vfs/errors";
 import { plannedDocuments } from "./planned-documents";
 import { containsUnknown, outputNames, type ProviderImpl, sealedFailures } from "./serialize";
@@ -172,10 +172,18 @@ function hideEnvironment(i: ClusterUpdateInputs, text: string): string {
   return hideSecrets(text, [i.environment ?? {}], [i.secretAccessKey, i.sessionToken]);
 }
 
-/** The request for one kops run of `i` against `state` (the store, or a preview's scratch copy of it), which must hold the cluster. */
+/** The store `i` names, opened with its settings. */
+function storeRoot(i: ClusterUpdateInputs): VfsPath {
+  return openPath(i.store, storeSettingsOf(accessOf(i)));
+}
+
+/**
+ * The request for one kops run of `i` against `state`: the store, or a preview's scratch copy of
+ * it. What kops needs of the store is checked in the store itself either way.
+ */
 async function request(i: ClusterUpdateInputs, mode: UpdateRequest["mode"], state = i.store): Promise<UpdateRequest> {
   const env = kopsEnvironment(i);
-  const kops = await readyKops(openPath(state, storeSettingsOf(accessOf(i))), i.name, i.kops, env, i.allowKopsDowngrade === true);
+  const kops = await readyKops(storeRoot(i), i.name, i.kops, env, i.allowKopsDowngrade === true);
   return {
     kops, state, name: i.name, mode, env,
     ...(i.outDir ? { outDir: i.outDir } : {}),
@@ -187,14 +195,27 @@ async function request(i: ClusterUpdateInputs, mode: UpdateRequest["mode"], stat
   };
 }
 
+/** The store, what a ClusterConfig of the same run is about to write there, and whether the cluster is there (or planned) by then. */
+interface ClusterAtUpdate {
+  root: VfsPath;
+  documents: ReturnType<typeof plannedDocuments>;
+  present: boolean;
+}
+
+async function clusterAtUpdate(i: ClusterUpdateInputs): Promise<ClusterAtUpdate> {
+  const documents = plannedDocuments(i.store, i.name);
+  const root = storeRoot(i);
+  const present = documents?.get("config") ? true : (await statIfPresent(root.join(i.name, "config"))) !== undefined;
+  return { root, documents, present };
+}
+
 /**
  * kops's dry run for `i`: against the store, or, when a ClusterConfig of the cluster is about to
  * write documents, against a scratch store holding them as they will be.
  */
-async function dryRun(i: ClusterUpdateInputs): Promise<string[]> {
-  const documents = plannedDocuments(i.store, i.name);
-  const root = openPath(i.store, storeSettingsOf(accessOf(i)));
-  if (!documents?.get("config") && !(await statIfPresent(root.join(i.name, "config")))) {
+async function dryRun(i: ClusterUpdateInputs, at?: ClusterAtUpdate): Promise<string[]> {
+  const { root, documents, present } = at ?? await clusterAtUpdate(i);
+  if (!present) {
     // Something else in the program writes it first (a migration to this store, say).
     return [`kops: ${i.name} is not in ${i.store} yet; kops's plan is worked out at up, once it is`];
   }
@@ -220,13 +241,10 @@ async function dryRun(i: ClusterUpdateInputs): Promise<string[]> {
  * runs (the store's groups, a ClusterConfig's planned documents laid over them); none when the
  * cluster is not there yet to ask.
  */
-async function missingRollingGroups(i: ClusterUpdateInputs): Promise<string[]> {
+async function missingRollingGroups(i: ClusterUpdateInputs, { root, documents, present }: ClusterAtUpdate): Promise<string[]> {
   const wanted = i.rollingUpdate?.instanceGroups ?? [];
-  if (wanted.length === 0) return [];
-  const documents = plannedDocuments(i.store, i.name);
-  const folder = openPath(i.store, storeSettingsOf(accessOf(i))).join(i.name);
-  if (!documents?.get("config") && !(await statIfPresent(folder.join("config")))) return [];
-  const groups = new Set((await folder.join("instancegroup").listTree()).map((f) => f.path));
+  if (wanted.length === 0 || !present) return [];
+  const groups = new Set((await root.join(i.name, "instancegroup").listTree()).map((f) => f.path));
   for (const [file, text] of documents ?? []) {
     if (!file.startsWith("instancegroup/")) continue;
     const group = file.slice("instancegroup/".length);
@@ -238,7 +256,7 @@ async function missingRollingGroups(i: ClusterUpdateInputs): Promise<string[]> {
 
 async function run(i: ClusterUpdateInputs): Promise<ClusterUpdateOutputs> {
   const mode = i.target === "terraform" ? "terraform" : "apply";
-  const req = await request(i, mode);
+  const [req] = await Promise.all([request(i, mode), requireCluster(storeRoot(i).join(i.name), i.name)]);
   try {
     await runUpdate(req);
     if (i.rollingUpdate) await runRollingUpdate({ kops: req.kops, state: req.state, name: i.name, env: req.env, options: i.rollingUpdate, apply: true, ...(req.onLine ? { onLine: req.onLine } : {}) });
@@ -280,11 +298,12 @@ export const provider: ProviderImpl<ClusterUpdateInputs, ClusterUpdateOutputs> =
     if (!known) return { inputs: { ...inputs, plan: ["(worked out at up: an input is not known yet)"] } };
     try {
       const reachable = { ...inputs, ...Object.fromEntries(STORE_ACCESS_KEYS.map((k) => [k, undefined])), ...knownAccess(inputs) };
-      const missing = await missingRollingGroups(reachable);
+      const at = await clusterAtUpdate(reachable);
+      const missing = await missingRollingGroups(reachable, at);
       if (missing.length > 0) {
         return { failures: [{ property: "rollingUpdate", reason: `instanceGroups: ${missing.map((g) => JSON.stringify(g)).join(", ")} ${missing.length === 1 ? "is not an instance group" : "are not instance groups"} of ${inputs.name}` }] };
       }
-      const plan = await dryRun(reachable);
+      const plan = await dryRun(reachable, at);
       const tasks = plan.filter(isTaskLine);
       process.stderr.write(`${[`${inputs.name}: kops update cluster would make ${tasks.length === 0 ? "no changes" : `${tasks.length} change(s)`}`, ...plan.filter((l) => !l.startsWith("kops:")).map((l) => `${inputs.name}: ${hideEnvironment(inputs, l)}`)].join("\n")}\n`);
       return { inputs: { ...inputs, plan } };

@@ -128,12 +128,10 @@ export class ClusterStore {
    * two rounds of requests, through the faster reading parser.
    */
   async readClusterValues(cluster: string): Promise<{ config: DocumentValues | undefined; groups: Map<string, DocumentValues> }> {
-    const readGroups = async () => {
-      const names = await this.listInstanceGroups(cluster);
-      const docs = await mapLimit(names, 16, (n) => this.readValues(this.instanceGroupPath(cluster, n), "InstanceGroup"));
-      return new Map(names.flatMap((n, i) => (docs[i] ? [[n, docs[i]!] as const] : [])));
-    };
-    const [config, groups] = await Promise.all([this.readValues(this.configPath(cluster), "Cluster"), readGroups()]);
+    const [config, groups] = await Promise.all([
+      this.readValues(this.configPath(cluster), "Cluster"),
+      this.eachGroup(cluster, this.listInstanceGroups(cluster), (path) => this.readValues(path, "InstanceGroup")),
+    ]);
     return { config, groups };
   }
 
@@ -163,13 +161,18 @@ export class ClusterStore {
    * Every instance group of a cluster, read in parallel after the listing (`listing`: one already
    * under way).
    */
-  async readInstanceGroups(cluster: string, listing?: Promise<string[]>): Promise<Map<string, StoredDocument>> {
-    const names = await (listing ?? this.listInstanceGroups(cluster));
-    const docs = await mapLimit(names, 16, (n) => this.readInstanceGroup(cluster, n));
-    const out = new Map<string, StoredDocument>();
+  readInstanceGroups(cluster: string, listing?: Promise<string[]>): Promise<Map<string, StoredDocument>> {
+    return this.eachGroup(cluster, listing ?? this.listInstanceGroups(cluster), (path) => this.read(path, "InstanceGroup"));
+  }
+
+  /** `read` of every group the listing names, 16 at once, by name; groups gone since the listing left out. */
+  private async eachGroup<T>(cluster: string, listing: Promise<string[]>, read: (path: VfsPath) => Promise<T | undefined>): Promise<Map<string, T>> {
+    const names = await listing;
+    const docs = await mapLimit(names, 16, (n) => read(this.instanceGroupPath(cluster, n)));
+    const out = new Map<string, T>();
     names.forEach((n, i) => {
       const d = docs[i];
-      if (d) out.set(n, d);
+      if (d !== undefined) out.set(n, d);
     });
     return out;
   }

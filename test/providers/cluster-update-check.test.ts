@@ -43,49 +43,45 @@ describe("providers: ClusterUpdate check", function () {
     });
   }
 
-  it("refuses a rolling update of a group the cluster does not have, naming only that group, before kops runs", async function () {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kstate-update-groups-"));
+  /** ClusterUpdate's check against a file:// store holding `files` (path under the store: contents). */
+  async function checkOn(files: Record<string, string | Buffer>, inputs: Record<string, unknown>) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kstate-update-check-"));
     try {
-      const folder = openPath(`file://${dir}`).join(base.name);
-      await folder.join("config").write("kind: Cluster\n");
-      await folder.join("instancegroup", "nodes").write("kind: InstanceGroup\n");
-      const checked = await provider.check({} as never, { store: `file://${dir}`, name: base.name, kops: "/nonexistent/kops", rollingUpdate: { instanceGroups: ["nodes", "nodez"] } } as never);
-      assert.deepEqual(checked.failures, [{ property: "rollingUpdate", reason: `instanceGroups: "nodez" is not an instance group of ${base.name}` }]);
+      for (const [file, data] of Object.entries(files)) await openPath(`file://${dir}`).join(...file.split("/")).write(data);
+      return await provider.check({} as never, { store: `file://${dir}`, name: base.name, ...inputs } as never);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  }
+  const cluster = { [`${base.name}/config`]: "kind: Cluster\n", [`${base.name}/instancegroup/nodes`]: "kind: InstanceGroup\n" };
+
+  it("refuses a rolling update of a group the cluster does not have, naming only that group, before kops runs", async function () {
+    const checked = await checkOn(cluster, { kops: "/nonexistent/kops", rollingUpdate: { instanceGroups: ["nodes", "nodez"] } });
+    assert.deepEqual(checked.failures, [{ property: "rollingUpdate", reason: `instanceGroups: "nodez" is not an instance group of ${base.name}` }]);
   });
 
   it("refuses a store whose encryption policy seals files kops reads, before kops runs: the preview and the update alike", async function () {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kstate-update-sealed-"));
-    try {
-      const root = openPath(`file://${dir}`);
-      await root.join(base.name, "config").write("kind: Cluster\n");
-      await root.join(base.name, "instancegroup", "nodes").write("kind: InstanceGroup\n");
-      await root.join(...POLICY_FILE.split("/")).write(policyText(policyOf({ passphrase: "unused" })));
-      const checked = await provider.check({} as never, { store: `file://${dir}`, name: base.name, kops: toolPath("kops") } as never);
-      assert.equal(checked.failures?.length, 1, JSON.stringify(checked));
-      assert.equal(checked.failures![0]!.property, "store");
-      assert.match(checked.failures![0]!.reason, /seals secrets\/\*\*, pki\/private\/\*\* of each cluster .*kops update cannot run on this store\. Nothing ran/);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    const checked = await checkOn({ ...cluster, [POLICY_FILE]: policyText(policyOf({ passphrase: "unused" })) }, { kops: toolPath("kops") });
+    assert.equal(checked.failures?.length, 1, JSON.stringify(checked));
+    assert.equal(checked.failures![0]!.property, "store");
+    assert.match(checked.failures![0]!.reason, /seals secrets\/\*\*, pki\/private\/\*\* of each cluster .*kops update cannot run on this store\. Nothing ran/);
   });
 
   it("refuses a cluster whose files kops reads are sealed, with no policy recorded (cleared after sealing), naming them", async function () {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kstate-update-sealed-files-"));
-    try {
-      const folder = openPath(`file://${dir}`).join(base.name);
-      await folder.join("config").write("kind: Cluster\n");
-      await folder.join("secrets", "admin").write('{"Data":"plain"}');
-      await folder.join("pki", "private", "kubernetes-ca", "keyset.yaml").write(Buffer.concat([MAGIC, Buffer.from("sealed bytes")]));
-      const checked = await provider.check({} as never, { store: `file://${dir}`, name: base.name, kops: toolPath("kops") } as never);
-      assert.equal(checked.failures?.length, 1, JSON.stringify(checked));
-      assert.equal(checked.failures![0]!.property, "store");
-      assert.match(checked.failures![0]!.reason, /: pki\/private\/kubernetes-ca\/keyset\.yaml is sealed by kstate's client-side encryption, and kops reads it: kops update cannot run/);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    const checked = await checkOn({
+      ...cluster,
+      [`${base.name}/secrets/admin`]: '{"Data":"plain"}',
+      [`${base.name}/pki/private/kubernetes-ca/keyset.yaml`]: Buffer.concat([MAGIC, Buffer.from("sealed bytes")]),
+    }, { kops: toolPath("kops") });
+    assert.equal(checked.failures?.length, 1, JSON.stringify(checked));
+    assert.equal(checked.failures![0]!.property, "store");
+    assert.match(checked.failures![0]!.reason, /: pki\/private\/kubernetes-ca\/keyset\.yaml is sealed by kstate's client-side encryption, and kops reads it: kops update cannot run/);
+  });
+
+  it("a preview of a cluster a ClusterConfig has not written yet is left to up, not refused as missing", async function () {
+    const checked = await checkOn({}, { kops: toolPath("kops") });
+    assert.equal(checked.failures, undefined, JSON.stringify(checked));
+    assert.match(String((checked.inputs as { plan?: string[] }).plan), /is not in file:\/\/.* yet; kops's plan is worked out at up/);
   });
 
   it("never prints a secret environment value or key in a failure", async function () {

@@ -1,7 +1,7 @@
 /** `kstate update cluster`: kops's update run against the store, as the ClusterUpdate resource runs it. */
 import { parseArgs } from "node:util";
 import { parseGoDuration } from "../../ops/duration";
-import { describeTasks, readyKops, runUpdate, updateArgs } from "../../ops/kops-update";
+import { describeTasks, readyKops, requireCluster, runUpdate, updateArgs } from "../../ops/kops-update";
 import { clusterName } from "../cluster-name";
 import { colours, EXIT, type Io, UsageError } from "../io";
 import { openUrl, readsOnly, stateStore } from "../open-store";
@@ -59,7 +59,8 @@ export async function updateCluster(argv: string[], io: Io): Promise<number> {
   const state = stateStore(values.state, io.env);
   readsOnly(io.env); // kstate only reads (kops-version.txt); kops writes
 
-  const kops = await readyKops(openUrl(state, io.env), name, values.kops, io.env, values["allow-kops-downgrade"] === true);
+  const root = openUrl(state, io.env);
+  const [kops] = await Promise.all([readyKops(root, name, values.kops, io.env, values["allow-kops-downgrade"] === true), requireCluster(root.join(name), name)]);
   const c = colours(io, "stderr");
   io.stderr.write(`${c.dim(`kops ${kops.version} (${kops.path})`)}\n`);
   const mode = target === "terraform" ? "terraform" : values.yes ? "apply" : "preview";
