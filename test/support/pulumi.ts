@@ -7,8 +7,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import {
-  type EngineEvent, LocalWorkspace, type LocalWorkspaceOptions, type PulumiFn, PulumiCommand, type Stack,
+  type EngineEvent, LocalWorkspace, type LocalWorkspaceOptions, type PreviewOptions, type PreviewResult, type PulumiFn,
+  PulumiCommand, type Stack, type UpOptions, type UpResult,
 } from "@pulumi/pulumi/automation";
+import * as settings from "@pulumi/pulumi/runtime/settings";
 import { gcsOptions, s3Options } from "./env";
 import { MINIO_PASSWORD, MINIO_USER, toolPath } from "./servers";
 
@@ -49,28 +51,36 @@ export function newStateDir(): string {
 }
 
 /**
- * The CLI reaches an inline program through a gRPC server in the test process; under load that
- * connection has, rarely, failed to open ("14 UNAVAILABLE: No connection established") before
- * any resource was registered. Such a run is repeated once, and says so; every other failure
- * stands. A run whose output names a kstate resource got as far as the resources: its failure is
- * the engine's answer (a check that refused, say, after which the abandoned program may also lose
- * its connection), never repeated, since the repeat could meet what the first run left behind.
+ * Every inline program of the suite runs in this one process, and gRPC's Node.js client shares
+ * its connections between clients of the same address by default. A program abandoned by an
+ * earlier run (a refused preview) can still call its engine's address after that engine has
+ * gone, which leaves the shared connection to that port failed and backing off. When a later
+ * engine is given the same port, its program's first call fails at once with "14 UNAVAILABLE: No
+ * connection established", and the SDK takes that as the engine shutting down: it stops quietly,
+ * the program registers nothing, and the run succeeds with every resource deleted. Each client
+ * keeping its own connections ends that; a `pulumi up` process runs one program, so users do not
+ * meet it.
  */
-const NO_CONNECTION = /14 UNAVAILABLE: No connection established/;
-const REACHED_RESOURCES = /pulumi-nodejs:dynamic\//;
+(settings as unknown as { grpcClientOptions: Record<string, unknown> }).grpcClientOptions["grpc.use_local_subchannel_pool"] = 1;
 
+const STACK_TYPE = "pulumi:pulumi:Stack";
+
+/**
+ * Every preview and up must have reached the program's stack resource: a run that did not would
+ * otherwise pass for one whose program dropped every resource. Such a run fails here, loudly.
+ */
 export function steady(stack: Stack): Stack {
-  for (const op of ["up", "preview", "refresh", "destroy"] as const) {
-    const original = stack[op].bind(stack) as (...args: unknown[]) => Promise<unknown>;
-    (stack as unknown as Record<string, unknown>)[op] = async (...args: unknown[]) => {
-      try {
-        return await original(...args);
-      } catch (e) {
-        const text = String(e);
-        if (!NO_CONNECTION.test(text) || REACHED_RESOURCES.test(text)) throw e;
-        process.stderr.write(`      (${op} repeated: the CLI could not reach the inline program)\n`);
-        return original(...args);
-      }
+  for (const op of ["up", "preview"] as const) {
+    const original = stack[op].bind(stack) as (options?: UpOptions & PreviewOptions) => Promise<UpResult | PreviewResult>;
+    (stack as unknown as Record<string, unknown>)[op] = async (options: UpOptions & PreviewOptions = {}) => {
+      let reached = false;
+      const onEvent = (e: EngineEvent) => {
+        if (e.resourcePreEvent?.metadata.type === STACK_TYPE) reached = true;
+        options.onEvent?.(e);
+      };
+      const result = await original({ ...options, onEvent });
+      if (!reached) throw new Error(`${op} succeeded without the inline program registering its stack: its engine connection failed silently, so the run's deletes are not the program's`);
+      return result;
     };
   }
   return stack;
