@@ -7,6 +7,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { clearFailedUpdate, recordFailedUpdate } from "./failed-update";
 import { KopsFailedError, runKops } from "./kops-process";
 import { kopsReadPatterns, POLICY_FILE, readPolicy } from "../store/encryption-policy";
 
@@ -200,6 +201,11 @@ export interface UpdateRequest {
   failingTaskMs?: number;
   /** Each line kops prints, as it prints it. */
   onLine?: (line: string, stream: "stdout" | "stderr") => void;
+  /**
+   * The store as stored (neither guarded nor sealing), where an applied update (`mode: "apply"`)
+   * that fails is recorded until one succeeds, so a migration keeps its source (failed-update.ts).
+   */
+  recordAt?: VfsPath;
 }
 
 export interface UpdateResult extends UpdateReport {
@@ -247,9 +253,27 @@ export async function runUpdate(req: UpdateRequest): Promise<UpdateResult> {
   });
   const output = { stdout: run.stdout, stderr: run.stderr };
   const command = `kops ${args.join(" ")}`;
-  if (run.stopped) throw new KopsFailedError(`${command}: ${run.stopped}\n${lastLines(run.stderr, 20)}`, output);
-  if (run.code !== 0) throw new KopsFailedError(`${command} failed (exit ${run.code}):\n${lastLines(run.stderr || run.stdout, 20)}`, output);
+  const failure = run.stopped ?? (run.code !== 0 ? `exit ${run.code}` : undefined);
+  const note = req.mode === "apply" && req.recordAt ? await recordOutcome(req, req.recordAt, failure) : "";
+  if (run.stopped) throw new KopsFailedError(`${command}: ${run.stopped}${note}\n${lastLines(run.stderr, 20)}`, output);
+  if (run.code !== 0) throw new KopsFailedError(`${command} failed (exit ${run.code})${note}:\n${lastLines(run.stderr || run.stdout, 20)}`, output);
   return { ...parseUpdateReport(run.stdout), ...output };
+}
+
+/**
+ * Records an applied update's failure in the store, or clears the record of an earlier one. A
+ * failure that cannot be recorded is told beside kops's own (returned, to add to its message); a
+ * success whose record cannot be cleared fails, so the update stays pending and runs again.
+ */
+async function recordOutcome(req: UpdateRequest, root: VfsPath, failure: string | undefined): Promise<string> {
+  if (failure === undefined) {
+    await clearFailedUpdate(root, req.name).catch((e: Error) => {
+      throw new KopsFailedError(`kops update cluster ${req.name} succeeded, but kstate could not clear the record of an earlier failed update in ${root.url} (${e.message}); run the update again`, { stdout: "", stderr: "" });
+    });
+    return "";
+  }
+  return recordFailedUpdate(root, req.name, { failedAt: new Date().toISOString(), kopsVersion: req.kops.version, outcome: failure })
+    .then(() => "", (e: Error) => ` (and kstate could not record the failure in ${root.url}: ${e.message})`);
 }
 
 function lastLines(text: string, n: number): string {

@@ -2,7 +2,8 @@
  * Moving a cluster's state between stores: list both sides, copy what is missing or differs,
  * point `spec.configBase` at the destination, verify every file by hash, and only then, if asked,
  * delete the source, and that only once `kops update cluster` has run against the destination (its
- * `cluster-completed.spec` names the destination's configBase), kops's last step of a move. Running
+ * `cluster-completed.spec` names the destination's configBase, and no update kstate ran there since
+ * is recorded as failed: failed-update.ts), kops's last step of a move. Running
  * it again after a crash finishes the job without copying again what is already there.
  *
  * Once an update has run against the destination, the destination is authoritative: kops wrote
@@ -27,6 +28,7 @@ import { describePolicy, type EncryptionPolicy, POLICY_FILE } from "../store/enc
 import type { FileInfo, VfsPath } from "../vfs/path";
 import { mapLimit } from "../store/cluster-store";
 import { AdaptivePace, FixedPace, runPaced } from "./copy-pace";
+import { FAILED_UPDATES_FOLDER, type FailedUpdate } from "./failed-update";
 
 export interface SyncProgress {
   phase: "listing" | "copying" | "verifying" | "deleting" | "done";
@@ -48,6 +50,8 @@ export interface SyncOptions extends ApplyOptions {
    * stored, so the destination would hold it in plaintext).
    */
   destinationPolicy?: EncryptionPolicy | undefined;
+  /** As `PlanOptions.destinationFailedUpdate`. */
+  destinationFailedUpdate?: PromiseLike<FailedUpdate | undefined> | undefined;
 }
 
 /** Refuses a move that would put plaintext where the destination's policy wants ciphertext. */
@@ -97,6 +101,12 @@ export interface SyncResult {
    * new store, the destination is authoritative, and the source may be deleted.
    */
   destinationUpdated: boolean;
+  /**
+   * The last update kstate ran against the destination failed (failed-update.ts): its completed
+   * spec may name the new store while nodes still boot from the old one. Known when deletion was
+   * asked and the caller read it (`PlanOptions.destinationFailedUpdate`).
+   */
+  failedUpdate?: FailedUpdate;
   /** Files the source has that the (authoritative) destination holds in another version: kept, not overwritten, not verified. */
   keptAtDestination: string[];
   /**
@@ -185,9 +195,14 @@ function storeAndName(folderUrl: string): { store: string; name: string } {
  * Why the source must be kept though deletion was asked, and the step that lets it go; undefined
  * when the destination has been updated against. For a dry run, a preview and the refusal alike.
  */
-export function sourceKeptBecause(r: Pick<SyncResult, "source" | "destination" | "configBase" | "completedSpecAfterCopy" | "destinationUpdated">): { reason: string; kops: string; kstate: string } | undefined {
-  if (r.destinationUpdated) return undefined;
+export function sourceKeptBecause(r: Pick<SyncResult, "source" | "destination" | "configBase" | "completedSpecAfterCopy" | "destinationUpdated" | "failedUpdate">): { reason: string; kops: string; kstate: string } | undefined {
   const { store, name } = storeAndName(r.destination);
+  const again = { kops: `kops update cluster ${name} --yes --state ${store}`, kstate: `kstate update cluster ${name} --yes --state ${store}` };
+  const failed = r.failedUpdate;
+  if (failed) {
+    return { reason: `the last update against the new store failed, so nodes may still boot from the old store (kops ${failed.kopsVersion}, at ${failed.failedAt}, recorded in ${store}/${FAILED_UPDATES_FOLDER}/${name}.json): ${failed.outcome}`, ...again };
+  }
+  if (r.destinationUpdated) return undefined;
   const file = `${r.destination}/${COMPLETED_SPEC}`;
   // The gist first: a preview may show only the start of a line.
   const named = r.completedSpecAfterCopy?.configBase;
@@ -196,7 +211,7 @@ export function sourceKeptBecause(r: Pick<SyncResult, "source" | "destination" |
     : named === undefined
       ? `the new store records no update against it: ${file} names no spec.configBase`
       : `the last update recorded at the new store ran against ${sameConfigBase(named, r.source) ? "the old store (its cluster-completed.spec was copied from there)" : "another store"}: ${file} names spec.configBase ${named}, not the new store's ${r.configBase}`;
-  return { reason, kops: `kops update cluster ${name} --yes --state ${store}`, kstate: `kstate update cluster ${name} --yes --state ${store}` };
+  return { reason, ...again };
 }
 
 class Meter {
@@ -248,6 +263,8 @@ export interface PlanOptions {
   destinationPolicy?: EncryptionPolicy | PromiseLike<EncryptionPolicy | undefined> | undefined;
   /** Deletion is asked: the plan also reads the source's completed spec, to tell why the source would be kept. */
   deleteSource?: boolean;
+  /** With `deleteSource`: the destination store's record of a failed update of the cluster (`readFailedUpdate`), read beside the listings. */
+  destinationFailedUpdate?: PromiseLike<FailedUpdate | undefined> | undefined;
 }
 
 /**
@@ -280,9 +297,9 @@ export async function planSync(source: VfsPath, destination: VfsPath, options: P
   });
   configRead.catch(() => undefined); // awaited below; a listing's failure may come first
   // The destination's completed spec is read beside the listings: it says whether the destination is authoritative.
-  const [sourceFiles, destFiles, policy, completedSpec, sourceSpec] = await Promise.all([
+  const [sourceFiles, destFiles, policy, completedSpec, sourceSpec, failedUpdate] = await Promise.all([
     source.listTree({ hashes: true }), destination.listTree({ hashes: true }), options.destinationPolicy, readCompletedSpec(destination),
-    options.deleteSource ? readCompletedSpec(source) : undefined,
+    options.deleteSource ? readCompletedSpec(source) : undefined, options.deleteSource ? options.destinationFailedUpdate : undefined,
   ]);
   if (!sourceFiles.some((f) => f.path === CONFIG_FILE)) throw noCluster();
   const sourceConfig = await configRead;
@@ -357,7 +374,7 @@ export async function planSync(source: VfsPath, destination: VfsPath, options: P
     filesCopied: toCopy.length + (configNeeded ? 1 : 0),
     bytesCopied: toCopy.reduce((n, f) => n + f.size, 0) + (configNeeded ? Buffer.byteLength(wantedConfig) : 0),
     serverSideCopies: 0, filesAlreadyThere: already,
-    extraAtDestination: extra, completedSpec, completedSpecAfterCopy: toCopy.some((f) => f.path === COMPLETED_SPEC) ? sourceSpec : completedSpec, destinationUpdated, keptAtDestination: kept, divergedDocuments: kept.filter(isDocument),
+    extraAtDestination: extra, completedSpec, completedSpecAfterCopy: toCopy.some((f) => f.path === COMPLETED_SPEC) ? sourceSpec : completedSpec, destinationUpdated, ...(failedUpdate ? { failedUpdate } : {}), keptAtDestination: kept, divergedDocuments: kept.filter(isDocument),
     verified: false, manifestHash, sourceDeleted: false, dryRun: true,
   };
   return { source, destination, sourceFiles, wantedConfig, expected, toCopy, configNeeded, result };
@@ -445,7 +462,7 @@ export async function applySync(plan: SyncPlan, options: ApplyOptions = {}): Pro
 
   if (options.deleteSource) {
     // Said of the destination as the copy left it: the source's cluster-completed.spec may be there now.
-    const hold = result.destinationUpdated ? undefined : sourceKeptBecause({ ...result, completedSpecAfterCopy: await readCompletedSpec(destination) });
+    const hold = result.destinationUpdated && !result.failedUpdate ? undefined : sourceKeptBecause({ ...result, completedSpecAfterCopy: await readCompletedSpec(destination) });
     if (hold !== undefined) {
       throw new RefusedError(`migrate ${source.url} -> ${destination.url}: copied and verified; the source is kept until the cluster has been updated against the new store, and ${hold.reason}. Run \`${hold.kops}\` (or \`${hold.kstate}\`, or a ClusterUpdate resource on the new store), and then ${options.deleteAgainHint ?? "migrate again with deleteSource"}`, { url: source.url });
     }

@@ -256,9 +256,10 @@ async function missingRollingGroups(i: ClusterUpdateInputs, { root, documents, p
 
 async function run(i: ClusterUpdateInputs): Promise<ClusterUpdateOutputs> {
   const mode = i.target === "terraform" ? "terraform" : "apply";
-  const [req] = await Promise.all([request(i, mode), requireCluster(storeRoot(i).join(i.name), i.name)]);
+  const root = storeRoot(i);
+  const [req] = await Promise.all([request(i, mode), requireCluster(root.join(i.name), i.name)]);
   try {
-    await runUpdate(req);
+    await runUpdate({ ...req, recordAt: root });
     if (i.rollingUpdate) await runRollingUpdate({ kops: req.kops, state: req.state, name: i.name, env: req.env, options: i.rollingUpdate, apply: true, ...(req.onLine ? { onLine: req.onLine } : {}) });
   } catch (e) {
     if (e instanceof KopsFailedError) throw new Error(hideEnvironment(i, `${i.name}: kops update failed; the update stays pending and the next up runs it again.\n${e.message}`));

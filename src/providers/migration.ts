@@ -1,4 +1,5 @@
 import { nestedStores, sourceKeptBecause, syncCluster, type SyncResult } from "../ops/migrate";
+import { readFailedUpdate } from "../ops/failed-update";
 import { isDns1123Subdomain } from "../ops/validate";
 import { canonicalUrl, NotFoundError, openPath, parseUrl, RefusedError, SCHEMES, type SchemeFacts, statIfPresent } from "../vfs";
 import { readPolicy } from "../store/encryption-policy";
@@ -134,6 +135,7 @@ async function migrate(i: Normalized): Promise<MigrationOutputs> {
   const destinationPolicy = (await readPolicy(storeAt(i, "destination")))?.policy;
   return outputs(i, await syncCluster(source, destination, {
     concurrency: i.concurrency, deleteSource: i.deleteSource, destinationPolicy, deleteAgainHint: "run `pulumi up` again",
+    destinationFailedUpdate: i.deleteSource ? readFailedUpdate(storeAt(i, "destination"), i.clusterName) : undefined,
   }));
 }
 
@@ -155,7 +157,10 @@ export const provider: ProviderImpl<MigrationInputs, MigrationOutputs> = {
     const { source, destination } = folders(inputs);
     try {
       const destinationPolicy = (await readPolicy(storeAt(inputs, "destination")))?.policy;
-      const r = await syncCluster(source, destination, { dryRun: true, concurrency: inputs.concurrency, destinationPolicy });
+      const r = await syncCluster(source, destination, {
+        dryRun: true, concurrency: inputs.concurrency, destinationPolicy, deleteSource: inputs.deleteSource,
+        destinationFailedUpdate: inputs.deleteSource ? readFailedUpdate(storeAt(inputs, "destination"), inputs.clusterName) : undefined,
+      });
       const plan = [`copy ${r.filesCopied} of ${r.filesTotal} files (${r.bytesCopied} of ${r.bytesTotal} bytes) from ${source.url} to ${destination.url}`];
       if (r.extraAtDestination.length > 0) plan.push(`${r.extraAtDestination.length} file(s) at the destination are not in the source; they are kept`);
       if (inputs.deleteSource && r.divergedDocuments.length > 0) plan.push(`the source will be kept, and up fails after the copy: ${r.divergedDocuments.length} document(s) differ between the stores (one changed after the copy): ${r.divergedDocuments.slice(0, 5).join(", ")}`);

@@ -1,7 +1,7 @@
 /**
  * `kstate update cluster` with the real kops against moto and a store on MinIO: the dry run, the
  * version check, --yes, the second run that has nothing to do, the terraform target, and usage
- * errors that run nothing.
+ * errors that run nothing; a failed update recorded, so a migration keeps its source.
  */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -105,5 +105,45 @@ describe("cli: kstate update cluster (real kops, moto)", function () {
     assert.match(text, /resource "aws_launch_template"/);
     assert.match(text, /resource "aws_autoscaling_group"/);
     fs.rmSync(out, { recursive: true, force: true });
+  });
+
+  it("an update against a moved store that fails keeps the source, though kops wrote cluster-completed.spec there; one that succeeds lets it go", async function () {
+    const moved = awsClusterName("move");
+    const from = `s3://${await makeS3Bucket()}`;
+    const to = `s3://${await makeS3Bucket()}`;
+    await createAwsCluster(from, moved, aws);
+    const env = aws.env();
+    const migrate = (args: string[]) => kstate(["migrate", moved, "--from", from, "--to", to, "--yes", ...args], { env });
+    const update = (args: string[]) => kstate(["update", "cluster", moved, "--state", to, "--kops", toolPath("kops"), ...args], { env });
+    const copied = await migrate([]);
+    assert.equal(copied.code, 0, copied.stderr);
+
+    // A 400 (a 500 is retried by the AWS SDK for minutes): kops keeps failing the launch templates.
+    const heal = aws.failAction("CreateLaunchTemplate", { status: 400, code: "UnauthorizedOperation", message: "You are not authorized to perform this operation." });
+    const failed = await update(["--yes", "--fail-after", "10s"]);
+    heal();
+    assert.equal(failed.code, 1, failed.stderr.slice(-2000));
+    assert.match(failed.stderr, /task LaunchTemplate\/\S+ kept failing/);
+    // What the record is for: kops wrote the completed spec naming the new store all the same.
+    const destination = openPath(to, openOptions());
+    const completed = (await destination.join(moved, "cluster-completed.spec").read()).data.toString();
+    assert.ok(completed.includes(`configBase: ${to}/${moved}`), completed.slice(0, 400));
+
+    const source = openPath(from, openOptions());
+    const before = await snapshot(source);
+    const refused = await migrate(["--delete-source"]);
+    assert.notEqual(refused.code, 0, refused.stdout);
+    assert.match(refused.stdout, /the source will be kept, and the run fails after the copy: the last update against the new store failed, so nodes may still boot from the old store/);
+    assert.match(refused.stderr, new RegExp(`the last update against the new store failed, so nodes may still boot from the old store \\(kops 1\\.36\\.2, at [^,]+, recorded in ${to}/\\.kstate/failed-updates/${moved.replace(/\./g, "\\.")}\\.json\\): stopped: task LaunchTemplate/`));
+    assert.match(refused.stderr, new RegExp(`kstate update cluster ${moved.replace(/\./g, "\\.")} --yes --state ${to}`));
+    assert.deepEqual(await snapshot(source), before, "the source is untouched");
+
+    const done = await update(["--yes"]);
+    assert.equal(done.code, 0, done.stderr.slice(-2000));
+    assert.equal((await destination.join(".kstate", "failed-updates").listTree()).length, 0, "the record is cleared");
+    const deleted = await migrate(["--delete-source"]);
+    assert.equal(deleted.code, 0, deleted.stderr);
+    assert.match(deleted.stdout, /source deleted/);
+    assert.deepEqual(await source.join(moved).listTree(), []);
   });
 });

@@ -10,6 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import { ClusterConfig, ClusterUpdate, StateStore } from "../../src";
+import { readFailedUpdate } from "../../src/ops/failed-update";
 import { openPath } from "../../src/vfs";
 import { makeS3Bucket, openOptions, uniqueName } from "../support/env";
 import { AWS_KUBERNETES_VERSION, awsClusterName, type LocalAws, MOTO_AMI, motoCall, rsaSshPublicKey, startLocalAws } from "../support/local-aws";
@@ -139,9 +140,15 @@ describe("engine: ClusterUpdate runs kops update against moto", function () {
     const took = Date.now() - started;
     assert.ok(took < 120_000, `the failing up took ${took} ms`);
     heal();
+    // The failure is recorded in the store (a migration keeps its source while it is), until an update succeeds.
+    const root = openPath(`s3://${bucket}`, openOptions());
+    const recorded = await readFailedUpdate(root, name);
+    assert.equal(recorded?.configBase, `s3://${bucket}/${name}`);
+    assert.match(recorded!.outcome, /task LaunchTemplate\/\S+ kept failing/);
     const pending = await stack.preview();
     assert.equal(pending.changeSummary.create, 1, `the update is still to run: ${JSON.stringify(pending.changeSummary)}`);
     await stack.up();
+    assert.equal(await readFailedUpdate(root, name), undefined, "a successful update clears the record");
     assert.ok((await aws.resources(name)).launchTemplates.length >= 2);
     const done = await stack.preview();
     assert.match(done.stdout, /would make no changes/);

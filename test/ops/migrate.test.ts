@@ -3,7 +3,8 @@ import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { applySync, nestedStores, planSync, syncCluster, updatedAgainst } from "../../src/ops/migrate";
+import { clearFailedUpdate, readFailedUpdate, recordFailedUpdate } from "../../src/ops/failed-update";
+import { applySync, nestedStores, planSync, sourceKeptBecause, syncCluster, updatedAgainst } from "../../src/ops/migrate";
 import { parseYaml } from "../../src/store/yaml";
 import { NotFoundError, openPath, RefusedError, resetMemoryStore, ValidationError, type VfsPath } from "../../src/vfs";
 import { ForwardingPath } from "../../src/vfs/forwarding-path";
@@ -140,6 +141,42 @@ describe("syncCluster moves a cluster between stores", function () {
     assert.equal(result.sourceDeleted, true);
     assert.deepEqual(await source.listTree(), []);
     assert.equal((await destination.listTree()).length, 10);
+  });
+
+  it("with deleteSource, keeps the source while the destination records a failed update of the cluster, even with its completed spec; a record naming another store, or another cluster's, does not count", async function () {
+    const sourceRoot = openPath(await ends.file!());
+    const destinationRoot = openPath(await ends.memfs!());
+    const source = sourceRoot.join(CLUSTER);
+    const destination = destinationRoot.join(CLUSTER);
+    await populate(source);
+    await destination.join("cluster-completed.spec").write(CONFIG.replace("SOURCE", destination.url));
+    const failure = { failedAt: "2026-11-30T10:00:00.000Z", kopsVersion: "1.36.2", outcome: "exit 1" };
+    await recordFailedUpdate(destinationRoot, CLUSTER, failure);
+    await recordFailedUpdate(destinationRoot, "other.k8s.example.com", failure);
+    const options = () => ({ deleteSource: true, destinationFailedUpdate: readFailedUpdate(destinationRoot, CLUSTER) });
+    const dry = await syncCluster(source, destination, { ...options(), dryRun: true });
+    assert.equal(dry.destinationUpdated, true, "the completed spec names the destination");
+    assert.match(sourceKeptBecause(dry)!.reason, /^the last update against the new store failed, so nodes may still boot from the old store \(kops 1\.36\.2, at 2026-11-30T10:00:00\.000Z, recorded in memfs:\/\/\S+\/\.kstate\/failed-updates\/move\.k8s\.example\.com\.json\): exit 1$/);
+    await assert.rejects(syncCluster(source, destination, options()), (e: unknown) => RefusedError.isInstance(e) && /the last update against the new store failed/.test(e.message));
+    assert.equal((await source.listTree()).length, 9, "the source is kept");
+    // Not asked to delete: the record is not even read.
+    let awaited = false;
+    const watched: PromiseLike<undefined> = { then: (done) => { awaited = true; return Promise.resolve(undefined).then(done); } };
+    assert.equal((await syncCluster(source, destination, { dryRun: true, destinationFailedUpdate: watched })).failedUpdate, undefined);
+    assert.equal(awaited, false);
+
+    // A record of the same name written against another store (a whole store copied by other tools) is not this one's.
+    await destinationRoot.join(".kstate", "failed-updates", `${CLUSTER}.json`).write(JSON.stringify({ ...failure, configBase: `s3://elsewhere/${CLUSTER}` }));
+    assert.equal(await readFailedUpdate(destinationRoot, CLUSTER), undefined);
+    // One that is no record counts as a failure: the source stays.
+    await destinationRoot.join(".kstate", "failed-updates", `${CLUSTER}.json`).write("{not json");
+    assert.match((await readFailedUpdate(destinationRoot, CLUSTER))!.outcome, /is not a record kstate wrote/);
+    // An update that succeeds clears it, and the source goes.
+    await clearFailedUpdate(destinationRoot, CLUSTER);
+    await clearFailedUpdate(destinationRoot, CLUSTER);
+    const result = await syncCluster(source, destination, options());
+    assert.equal(result.sourceDeleted, true);
+    assert.ok(await readFailedUpdate(destinationRoot, "other.k8s.example.com"), "another cluster's record stays");
   });
 
   it("a dry run writes nothing and says what would move", async function () {

@@ -5,7 +5,7 @@
  * once in one process have lost registrations that way (a ClusterConfig still declared was
  * deleted; another run's registration got "Resource monitor is terminating"). One run per process
  * at a time is the SDK's own setting; the child (stack-process-child.ts) makes its stack with
- * `guarded` and `steady` as inlineStack does.
+ * `steady` as inlineStack does.
  */
 import { type ChildProcess, fork } from "node:child_process";
 import * as path from "node:path";

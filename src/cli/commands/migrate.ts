@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { applySync, nestedStores, planSync, sourceKeptBecause, type SyncResult } from "../../ops/migrate";
+import { readFailedUpdate } from "../../ops/failed-update";
 import { readPolicy } from "../../store/encryption-policy";
 import { colours, EXIT, formatBytes, type Io, confirm, UsageError } from "../io";
 import { clusterName } from "../cluster-name";
@@ -60,7 +61,12 @@ export async function migrate(argv: string[], io: Io): Promise<number> {
   const c = colours(io);
 
   // The destination's policy is read beside the listings; what is shown is what is applied.
-  const planned = await planSync(source, destination, { concurrency, deleteSource: values["delete-source"] === true, destinationPolicy: readPolicy(openUrl(values.to, io.env)).then((p) => p?.policy) });
+  const destinationStore = openUrl(values.to, io.env);
+  const deleteSource = values["delete-source"] === true;
+  const planned = await planSync(source, destination, {
+    concurrency, deleteSource, destinationPolicy: readPolicy(destinationStore).then((p) => p?.policy),
+    destinationFailedUpdate: deleteSource ? readFailedUpdate(destinationStore, name) : undefined,
+  });
   const plan = planned.result;
   io.stdout.write(`${c.bold(`Migrate ${name}`)}\n  from ${source.url}\n  to   ${destination.url}\n`);
   io.stdout.write(`  copy ${plan.filesCopied} of ${plan.filesTotal} files (${formatBytes(plan.bytesCopied)} of ${formatBytes(plan.bytesTotal)}); ${plan.filesAlreadyThere} already there\n`);

@@ -57,15 +57,16 @@ export async function updateCluster(argv: string[], io: Io): Promise<number> {
   const lifecycleOverrides = lifecycleFlag(values["lifecycle-overrides"]);
   const failingTaskMs = values["fail-after"] === undefined ? undefined : usage(() => parseGoDuration(values["fail-after"]!, "--fail-after") * 1000);
   const state = stateStore(values.state, io.env);
-  readsOnly(io.env); // kstate only reads (kops-version.txt); kops writes
+  const mode = target === "terraform" ? "terraform" : values.yes ? "apply" : "preview";
+  // kstate reads (kops-version.txt, the policy), and records an applied update's failure; kops writes.
+  if (mode !== "apply") readsOnly(io.env);
 
   const root = openUrl(state, io.env);
   const [kops] = await Promise.all([readyKops(root, name, values.kops, io.env, values["allow-kops-downgrade"] === true), requireCluster(root.join(name), name)]);
   const c = colours(io, "stderr");
   io.stderr.write(`${c.dim(`kops ${kops.version} (${kops.path})`)}\n`);
-  const mode = target === "terraform" ? "terraform" : values.yes ? "apply" : "preview";
   const result = await runUpdate({
-    kops, state, name, mode, ...(values.out ? { outDir: values.out } : {}),
+    kops, state, name, mode, recordAt: root, ...(values.out ? { outDir: values.out } : {}),
     ...(lifecycleOverrides ? { lifecycleOverrides } : {}),
     allowKopsDowngrade: values["allow-kops-downgrade"] === true, prune: values.prune === true,
     env: io.env, ...(failingTaskMs !== undefined ? { failingTaskMs } : {}),
