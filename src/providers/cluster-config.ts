@@ -331,7 +331,7 @@ async function planResource(i: Normalized, previous: readonly string[], recorded
   if (lines.length > 0 && !bucketMissing) await checkWritable(store.root, i.name);
   const planned: Planned = { cluster, bucketMissing, lines };
   // A ClusterUpdate of this cluster planned next in the same preview reads the documents as they will be.
-  if (lines.length > 0) rememberPlanned(i.store, i.name, documentTexts(cluster));
+  if (lines.length > 0) rememberPlanned(i.store, i.name, { documents: documentTexts(cluster), keys: cluster.keys?.lines ?? [] });
   else forgetPlanned(i.store, i.name);
   if (use === "remember") {
     if (plans.size > 64) plans.clear();

@@ -21,7 +21,7 @@ import { describeRolling, rollingUpdateArgs, type RollingUpdateOptions, runRolli
 import { isDns1123Subdomain } from "../ops/validate";
 import { canonicalUrl, type Environment, KstateError, openPath, parseUrl, SCHEMES, statIfPresent, type VfsPath } from "../vfs";
 import { hideSecrets } from "../vfs/errors";
-import { plannedDocuments } from "./planned-documents";
+import { type DocumentTexts, plannedWrites } from "./planned-documents";
 import { containsUnknown, outputNames, type ProviderImpl, sealedFailures } from "./serialize";
 import { configureFromStack } from "./stack-config";
 import { accessOf, accessProblems, isMissingBucket, SECRET_ACCESS_KEYS, type StoreAccess, STORE_ACCESS_KEYS, storeSettingsOf } from "./store-access";
@@ -198,15 +198,18 @@ async function request(i: ClusterUpdateInputs, mode: UpdateRequest["mode"], stat
 /** The store, what a ClusterConfig of the same run is about to write there, and whether the cluster is there (or planned) by then. */
 interface ClusterAtUpdate {
   root: VfsPath;
-  documents: ReturnType<typeof plannedDocuments>;
+  documents: DocumentTexts | undefined;
+  /** The ClusterConfig's key changes about to be written, which kops's dry run cannot see. */
+  keys: readonly string[];
   present: boolean;
 }
 
 async function clusterAtUpdate(i: ClusterUpdateInputs): Promise<ClusterAtUpdate> {
-  const documents = plannedDocuments(i.store, i.name);
+  const writes = plannedWrites(i.store, i.name);
+  const documents = writes?.documents;
   const root = storeRoot(i);
   const present = documents?.get("config") ? true : (await statIfPresent(root.join(i.name, "config"))) !== undefined;
-  return { root, documents, present };
+  return { root, documents, keys: writes?.keys ?? [], present };
 }
 
 /**
@@ -214,7 +217,7 @@ async function clusterAtUpdate(i: ClusterUpdateInputs): Promise<ClusterAtUpdate>
  * write documents, against a scratch store holding them as they will be.
  */
 async function dryRun(i: ClusterUpdateInputs, at?: ClusterAtUpdate): Promise<string[]> {
-  const { root, documents, present } = at ?? await clusterAtUpdate(i);
+  const { root, documents, keys, present } = at ?? await clusterAtUpdate(i);
   if (!present) {
     // Something else in the program writes it first (a migration to this store, say).
     return [`kops: ${i.name} is not in ${i.store} yet; kops's plan is worked out at up, once it is`];
@@ -223,7 +226,10 @@ async function dryRun(i: ClusterUpdateInputs, at?: ClusterAtUpdate): Promise<str
   try {
     const req = await request(i, "preview", scratch?.state);
     const report = await runUpdate({ ...req, onLine: () => {} });
-    const lines = describeTasks(report);
+    // kops reads keys from the cluster's configBase (the store itself, not the scratch copy), so a
+    // key the ClusterConfig writes in this run is not in its dry run: said, not guessed.
+    const unseen = keys.map((k) => `${KEY_NOTE}${k} (the ClusterConfig writes it in this run; kops's dry run reads keys from the store, so what kops does with it, on AWS the SSH key pair, is worked out at up)`);
+    const lines = [...describeTasks(report), ...unseen];
     if (!i.rollingUpdate) return lines;
     // kops reports on the cloud as it is: instances whose launch template this update changes are
     // found needing replacement only once it is applied.
@@ -270,6 +276,9 @@ async function run(i: ClusterUpdateInputs): Promise<ClusterUpdateOutputs> {
     pendingChanges: [], schemaVersion: CLUSTER_UPDATE_SCHEMA_VERSION,
   };
 }
+
+/** How the plan names a key the ClusterConfig writes in the same run: the update runs for it too. */
+const KEY_NOTE = "key change not in kops's dry run: ";
 
 /** A line of the plan that is one of kops's task changes (not a note, nor the rolling update's report). */
 function isTaskLine(line: string): boolean {
@@ -328,7 +337,7 @@ export const provider: ProviderImpl<ClusterUpdateInputs, ClusterUpdateOutputs> =
       ...((o.pendingChanges ?? []).length > 0 ? ["pendingChanges"] : []),
       // What the preview shows kops would change is what up applies: a hand edit of the store or a
       // change in the cloud runs the update too, not only a trigger.
-      ...((news.plan ?? []).some(isTaskLine) ? ["plan"] : []),
+      ...((news.plan ?? []).some((l) => isTaskLine(l) || l.startsWith(KEY_NOTE)) ? ["plan"] : []),
       ...(o.schemaVersion !== CLUSTER_UPDATE_SCHEMA_VERSION ? ["schemaVersion"] : []),
     ];
     return { changes: replaces.length + changed.length > 0, replaces, deleteBeforeReplace: false };

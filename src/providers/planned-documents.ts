@@ -11,18 +11,25 @@ import { canonicalUrl } from "../vfs";
 /** File (`config`, `instancegroup/NAME`) to the text it will hold, or null where it goes. */
 export type DocumentTexts = ReadonlyMap<string, string | null>;
 
-const planned = new Map<string, DocumentTexts>();
+/** What a ClusterConfig's diff found it would write. */
+export interface PlannedWrites {
+  documents: DocumentTexts;
+  /** Its key changes, one line a file (`pki/ssh/public/admin/<id>: create (…)`): kops reads keys from the store itself. */
+  keys: readonly string[];
+}
+
+const planned = new Map<string, PlannedWrites>();
 
 function key(store: string, name: string): string {
   return `${canonicalUrl(store)}\0${name}`;
 }
 
-export function rememberPlanned(store: string, name: string, documents: DocumentTexts): void {
+export function rememberPlanned(store: string, name: string, writes: PlannedWrites): void {
   if (planned.size > 64) planned.clear();
-  planned.set(key(store, name), documents);
+  planned.set(key(store, name), writes);
 }
 
-export function plannedDocuments(store: string, name: string): DocumentTexts | undefined {
+export function plannedWrites(store: string, name: string): PlannedWrites | undefined {
   return planned.get(key(store, name));
 }
 

@@ -40,10 +40,10 @@ describe("engine: ClusterUpdate runs kops update against moto", function () {
     const bucket = await makeS3Bucket();
     const name = awsClusterName("eng");
     const key = rsaSshPublicKey();
-    const settings = { machineType: "t3.medium" };
+    const settings = { machineType: "t3.medium", key };
     const stack = await inlineStack("kstate-update", uniqueName("s"), async () => {
       const store = new StateStore("state", { url: `s3://${bucket}`, adoptExisting: true, forceDestroy: true });
-      const cluster = awsCluster(store.url, name, key, settings.machineType);
+      const cluster = awsCluster(store.url, name, settings.key, settings.machineType);
       const update = new ClusterUpdate("update", { cluster, kops: toolPath("kops"), environment: aws.env(), failAfter: "20s" });
       return { plan: update.plan, applied: update.applied, kopsVersion: update.kopsVersion };
     });
@@ -71,6 +71,15 @@ describe("engine: ClusterUpdate runs kops update against moto", function () {
     assert.match(again.stdout, /would make no changes/);
     const second = await stack.up();
     assert.equal(second.summary.resourceChanges?.update, undefined, JSON.stringify(second.summary.resourceChanges));
+
+    // A new admin SSH key: kops reads keys from the store, so its dry run cannot show it; the plan
+    // names the key instead, the update runs for it, and afterwards kops has nothing left to do.
+    settings.key = rsaSshPublicKey();
+    const rekey = await stack.preview();
+    assert.equal(rekey.changeSummary.update, 2, JSON.stringify(rekey.changeSummary));
+    assert.match(rekey.stdout, /key change not in kops's dry run: pki\/ssh\/public\/admin\/[0-9a-f]+: create .*worked out at up/);
+    await stack.up();
+    assert.match((await stack.preview()).stdout, /would make no changes/);
 
     // One instance group's machine type: the preview names that change, and up applies it.
     settings.machineType = "t3.large";
