@@ -9,6 +9,7 @@ export class ProgressReporter {
   private lastLine = 0;
   private drawn = false;
   private finished = false;
+  private printedEnd = false;
 
   constructor(private readonly io: Io, private readonly label: string) {}
 
@@ -35,6 +36,9 @@ export class ProgressReporter {
       return;
     }
     if (now - this.lastLine < 2000 && fraction < 1) return;
+    // The end is reached by the last copy and then said again by "done": one line for it.
+    if (fraction >= 1 && this.printedEnd) return;
+    this.printedEnd = fraction >= 1;
     this.lastLine = now;
     this.io.stderr.write(`${this.label}: ${percent}% (${counts}, ${rate}${eta})\n`);
   }

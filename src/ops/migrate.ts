@@ -413,7 +413,9 @@ export async function applySync(plan: SyncPlan, options: ApplyOptions = {}): Pro
   const result: SyncResult = { ...plan.result, filesCopied: 0, bytesCopied: 0, dryRun: false };
   // Bytes as written: the config's are its rewritten text's, as the plan's total counts them.
   const written = (f: FileInfo) => (f.path === CONFIG_FILE ? Buffer.byteLength(wantedConfig) : f.size);
-  for (const f of sourceFiles) if (!copying.has(f.path)) meter.tick("copying", 1, written(f));
+  // Files already there count as done from the start, together: progress then counts the copies.
+  const there = sourceFiles.filter((f) => !copying.has(f.path));
+  if (there.length > 0) meter.tick("copying", there.length, there.reduce((n, f) => n + written(f), 0));
 
   // Copy the data first and the config last: the destination is a cluster only once it is whole.
   await runPaced(plan.toCopy, pace, async (f) => {

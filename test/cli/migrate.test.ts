@@ -146,6 +146,21 @@ describe("kstate migrate", function () {
     assert.equal((await kstate(["migrate", CLUSTER, "--from", "ftp://x", "--to", "memfs://b"])).code, 1);
   });
 
+  it("without a terminal, says the end once, and counts files already there as done from the start", async function () {
+    const from = memStore();
+    const to = memStore();
+    await populate(openPath(from).join(CLUSTER), 40);
+    const progress = (stderr: string) => stderr.split("\n").filter((l) => l.startsWith("copying:"));
+    const first = await kstate(["migrate", CLUSTER, "--from", from, "--to", to, "--yes"]);
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(progress(first.stderr).filter((l) => /: 100% \(41\/41 files/.test(l)).length, 1, first.stderr);
+    // Nothing to copy: one line, at 100%, not a count from 1/41.
+    const again = await kstate(["migrate", CLUSTER, "--from", from, "--to", to, "--yes"]);
+    const lines = progress(again.stderr);
+    assert.equal(lines.length, 1, again.stderr);
+    assert.match(lines[0]!, /^copying: 100% \(41\/41 files/);
+  });
+
   it("draws a progress bar under a pseudo-terminal that ends at 100%", async function () {
     const from = `file://${fs.mkdtempSync(path.join(os.tmpdir(), "kstate-pty-src-"))}`;
     const to = `file://${fs.mkdtempSync(path.join(os.tmpdir(), "kstate-pty-dst-"))}`;
