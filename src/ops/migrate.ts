@@ -142,10 +142,17 @@ export function rewriteConfigBase(text: string, source: string, configBase: stri
   }
   if (inPlace) {
     const [start, end] = node.range!;
-    return `${text.slice(0, start)}${JSON.stringify(configBase)}${text.slice(end)}`;
+    return `${text.slice(0, start)}${scalarLike(node.type, configBase)}${text.slice(end)}`;
   }
   setIn(doc, ["spec", "configBase"], configBase);
   return stringifyYaml(doc);
+}
+
+/** `value` written as the scalar it replaces was: plain where it reads back as itself, else quoted. */
+function scalarLike(type: string | undefined, value: string): string {
+  if (type === "PLAIN" && /^[A-Za-z0-9/][A-Za-z0-9._/:@+~=-]*$/.test(value) && (parseYamlValues(`v: ${value}`, "configBase") as { v?: unknown } | null)?.v === value) return value;
+  if (type === "QUOTE_SINGLE") return `'${value.replace(/'/g, "''")}'`;
+  return JSON.stringify(value);
 }
 
 function md5(data: Buffer | string): string {

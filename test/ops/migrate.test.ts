@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { clearFailedUpdate, readFailedUpdate, recordFailedUpdate } from "../../src/ops/failed-update";
-import { applySync, nestedStores, planSync, sourceKeptBecause, syncCluster, updatedAgainst } from "../../src/ops/migrate";
+import { applySync, nestedStores, planSync, rewriteConfigBase, sourceKeptBecause, syncCluster, updatedAgainst } from "../../src/ops/migrate";
 import { parseYaml } from "../../src/store/yaml";
 import { NotFoundError, openPath, RefusedError, resetMemoryStore, ValidationError, type VfsPath } from "../../src/vfs";
 import { ForwardingPath } from "../../src/vfs/forwarding-path";
@@ -177,6 +177,22 @@ describe("syncCluster moves a cluster between stores", function () {
     const result = await syncCluster(source, destination, options());
     assert.equal(result.sourceDeleted, true);
     assert.ok(await readFailedUpdate(destinationRoot, "other.k8s.example.com"), "another cluster's record stays");
+  });
+
+  it("rewrites configBase in place, in the style it was written: plain stays plain where it can, quotes stay quotes, the comment and its spacing stay", function () {
+    const config = (line: string) => `apiVersion: kops.k8s.io/v1alpha2\nkind: Cluster\nmetadata:\n  name: ${CLUSTER}\nspec:\n  ${line}\n  kubernetesVersion: v1.30.2\n`;
+    const cases: [string, string, string][] = [
+      ["configBase: s3://old/x   # where it lives", "/tmp/new/x", "configBase: /tmp/new/x   # where it lives"],
+      ["configBase: s3://old/x", "gs://new/x", "configBase: gs://new/x"],
+      ["configBase: s3://old/x  # plain, but the new value cannot be", "/tmp/a b#c/x", 'configBase: "/tmp/a b#c/x"  # plain, but the new value cannot be'],
+      ['configBase: "s3://old/x"  # quoted', "gs://new/x", 'configBase: "gs://new/x"  # quoted'],
+      ["configBase: 's3://old/x'", "/tmp/it's/x", "configBase: '/tmp/it''s/x'"],
+    ];
+    for (const [line, to, want] of cases) {
+      const text = rewriteConfigBase(config(line), "config", to);
+      assert.equal(text, config(want), line);
+      assert.equal((parseYaml(text, "config").toJS() as { spec: { configBase: string } }).spec.configBase, to);
+    }
   });
 
   it("a dry run writes nothing and says what would move", async function () {
