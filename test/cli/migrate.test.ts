@@ -108,8 +108,11 @@ describe("kstate migrate", function () {
     const missing = `no update ran against the new store yet: there is no ${to}/${CLUSTER}/cluster-completed.spec`;
     const update = `kops update cluster ${CLUSTER} --yes --state ${to}`;
 
+    // The dry run of a run that would fail fails too (exit 1), writing nothing.
     const dry = await kstate(["migrate", CLUSTER, "--from", from, "--to", to, "--delete-source", "--dry-run"]);
-    assert.equal(dry.code, 0, dry.stderr);
+    assert.equal(dry.code, 1, dry.stderr);
+    assert.match(dry.stdout, /Dry run: nothing was written; the run would copy and then fail, keeping the source \(above\)\.\n$/);
+    assert.equal((await destination.listTree()).length, 0);
     assert.ok(dry.stdout.includes(`  the source will be kept, and the run fails after the copy: ${missing}\n  run \`${update}\` (or \`kstate update cluster ${CLUSTER} --yes --state ${to}\`) first, then migrate again with --delete-source\n`), dry.stdout);
     assert.doesNotMatch(dry.stdout, /then delete/);
 
@@ -125,6 +128,7 @@ describe("kstate migrate", function () {
     const addon = [...before.keys()].find((p) => p.startsWith("addons/"))!;
     await destination.join(addon).write("rendered by the update\n");
     const dryAfter = await kstate(["migrate", CLUSTER, "--from", from, "--to", to, "--delete-source", "--dry-run"]);
+    assert.equal(dryAfter.code, 0, dryAfter.stderr);
     assert.match(dryAfter.stdout, new RegExp(`1 file\\(s\\) at the destination are newer \\(the cluster was updated against it\\); they are kept, not overwritten: ${addon.replace(/\./g, "\\.")}\n`));
     assert.match(dryAfter.stdout, /then delete the 11 source files/);
     const done = await kstate(["migrate", CLUSTER, "--from", from, "--to", to, "--delete-source", "--yes"]);

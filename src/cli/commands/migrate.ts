@@ -79,8 +79,10 @@ export async function migrate(argv: string[], io: Io): Promise<number> {
   else if (values["delete-source"] && plan.divergedDocuments.length === 0) io.stdout.write(`  ${c.yellow(`then delete the ${plan.filesTotal} source files`)}\n`);
   const nothingToDo = plan.filesCopied === 0 && !values["delete-source"];
   if (values["dry-run"]) {
-    io.stdout.write(nothingToDo ? "Nothing to do: the destination already has everything.\n" : "Dry run: nothing was written.\n");
-    return nothingToDo ? EXIT.nothingToDo : EXIT.ok;
+    // A run that would fail (the source kept though its deletion was asked) fails its dry run too.
+    const wouldFail = values["delete-source"] === true && (kept !== undefined || plan.divergedDocuments.length > 0);
+    io.stdout.write(wouldFail ? "Dry run: nothing was written; the run would copy and then fail, keeping the source (above).\n" : nothingToDo ? "Nothing to do: the destination already has everything.\n" : "Dry run: nothing was written.\n");
+    return wouldFail ? EXIT.failure : nothingToDo ? EXIT.nothingToDo : EXIT.ok;
   }
   if (!values.yes) {
     if (!(await confirm(io, "Proceed?", "migrate"))) return EXIT.failure;
