@@ -64,8 +64,6 @@ function deepEqual(a: unknown, b: unknown): boolean {
 export interface MergeResult {
   /** The field paths the program owns after this merge, formatted. */
   owned: string[];
-  /** True when the document changed. */
-  changed: boolean;
 }
 
 /**
@@ -75,7 +73,6 @@ export interface MergeResult {
  * (`heldByOthers`); everything else, comments included, stays as it was.
  */
 export function applyOverlay(doc: Document, overlay: Record<string, unknown>, previouslyOwned: readonly string[], heldByOthers: ReadonlySet<string> = new Set()): MergeResult {
-  const before = doc.toString();
   const owned = new Set<string>();
   for (const { path, value } of flatten(overlay)) {
     if (path.length === 0) continue;
@@ -110,7 +107,8 @@ export function applyOverlay(doc: Document, overlay: Record<string, unknown>, pr
     }
     pruneEmptyParents(doc, path, kept);
   }
-  return { owned: [...owned].sort(), changed: doc.toString() !== before };
+  // Whether the document changed is the plan's to say (plan.ts compares values): not worked out here.
+  return { owned: [...owned].sort() };
 }
 
 /** Removes maps left empty by a removal, up to (not including) the top-level sections. */

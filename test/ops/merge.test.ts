@@ -119,8 +119,7 @@ describe("merge: the program owns the fields it sets", function () {
 
   it("changes nothing, byte for byte, when the overlay matches what is stored", function () {
     const doc = parseYaml(BASE, "config");
-    const result = applyOverlay(doc, { spec: { kubernetesVersion: "v1.30.2", subnets: [{ name: "us-east-1a", type: "Public" }] } }, ["spec.kubernetesVersion"]);
-    assert.equal(result.changed, false);
+    applyOverlay(doc, { spec: { kubernetesVersion: "v1.30.2", subnets: [{ name: "us-east-1a", type: "Public" }] } }, ["spec.kubernetesVersion"]);
     assert.equal(stringifyYaml(doc), BASE);
   });
 
