@@ -9,6 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { clearFailedUpdate, recordFailedUpdate } from "./failed-update";
 import { KopsFailedError, runKops } from "./kops-process";
+import { KOPS_TASK_TYPES } from "./kops-task-types";
 import { kopsReadPatterns, POLICY_FILE, readPolicy } from "../store/encryption-policy";
 
 export { KopsFailedError } from "./kops-process";
@@ -215,6 +216,32 @@ export interface UpdateResult extends UpdateReport {
 
 const LIFECYCLES = new Set(["Sync", "Ignore", "WarnIfInsufficientAccess", "ExistsAndValidates", "ExistsAndWarnIfChanges"]);
 
+const KOPS_TASK_TYPES_VERSION = "1.36.2";
+
+/** The task type `name` was most likely meant to be: the same but for case or a plural, else one or two letters off. */
+function nearestTaskType(name: string): string | undefined {
+  const lower = name.toLowerCase().replace(/s$/, "");
+  const types = [...KOPS_TASK_TYPES];
+  const same = types.find((t) => t.toLowerCase() === lower || t.toLowerCase() === name.toLowerCase());
+  if (same) return same;
+  let best: { type: string; d: number } | undefined;
+  for (const t of types) {
+    const d = editDistance(name.toLowerCase(), t.toLowerCase());
+    if (d <= 2 && d * 3 <= name.length && (!best || d < best.d)) best = { type: t, d };
+  }
+  return best?.type;
+}
+
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length]!;
+}
+
 /** kops's arguments for `req`. */
 export function updateArgs(req: Pick<UpdateRequest, "name" | "state" | "mode" | "outDir" | "lifecycleOverrides" | "allowKopsDowngrade" | "prune">): string[] {
   const args = ["update", "cluster", req.name, "--state", req.state];
@@ -225,7 +252,11 @@ export function updateArgs(req: Pick<UpdateRequest, "name" | "state" | "mode" | 
   }
   const overrides = Object.entries(req.lifecycleOverrides ?? {});
   for (const [task, lifecycle] of overrides) {
-    if (!/^[A-Za-z0-9]+$/.test(task)) throw new ValidationError(`lifecycleOverrides: ${JSON.stringify(task)} is not a kops task type (e.g. SecurityGroup)`, { problems: [{ path: "lifecycleOverrides", message: "not a task type" }] });
+    if (!KOPS_TASK_TYPES.has(task)) {
+      // kops would ignore it without a word: a misspelt override overrides nothing.
+      const near = nearestTaskType(task);
+      throw new ValidationError(`lifecycleOverrides: ${JSON.stringify(task)} is not a task type of kops ${KOPS_TASK_TYPES_VERSION} (${near ? `did you mean ${near}?` : "e.g. SecurityGroup, LaunchTemplate"}); kops would ignore it`, { problems: [{ path: "lifecycleOverrides", message: "not a task type" }] });
+    }
     if (!LIFECYCLES.has(lifecycle)) throw new ValidationError(`lifecycleOverrides.${task}: ${JSON.stringify(lifecycle)} is not one of ${[...LIFECYCLES].join(", ")}`, { problems: [{ path: `lifecycleOverrides.${task}`, message: "not a lifecycle" }] });
   }
   if (overrides.length > 0) args.push("--lifecycle-overrides", overrides.map(([t, l]) => `${t}=${l}`).join(","));

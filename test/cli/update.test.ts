@@ -7,6 +7,8 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { KOPS_TASK_TYPES } from "../../src/ops/kops-task-types";
+import { parseUpdateReport } from "../../src/ops/kops-update";
 import { openPath } from "../../src/vfs";
 import { kstate } from "../support/cli";
 import { makeS3Bucket, openOptions } from "../support/env";
@@ -79,6 +81,10 @@ describe("cli: kstate update cluster (real kops, moto)", function () {
     assert.match(dry.stdout, /Will create resources:/);
     assert.match(dry.stderr, /kops 1\.36\.2 \(/);
     assert.match(dry.stderr, /\d+ task change\(s\); run with --yes to apply them/);
+    // Every task type kops reports is one lifecycleOverrides accepts (the list is kops's own, from its source).
+    const types = new Set(parseUpdateReport(dry.stdout).changes.map((c) => c.task.split("/")[0]!));
+    assert.ok(types.size >= 10, [...types].join(", "));
+    assert.deepEqual([...types].filter((t) => !KOPS_TASK_TYPES.has(t)), []);
     assert.deepEqual(await snapshot(root), before, "a dry run writes nothing to the store");
 
     const yes = await run(["--yes"]);

@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { checkKopsVersion, compareKopsVersions, findKops, lastUpdatedBy, parseUpdateReport, updateArgs } from "../../src/ops/kops-update";
+import { KOPS_TASK_TYPES } from "../../src/ops/kops-task-types";
 import { openPath, RefusedError, ValidationError } from "../../src/vfs";
 import { toolPath } from "../support/servers";
 
@@ -37,7 +38,22 @@ describe("ops: kops update", function () {
       ["update", "cluster", "c.example.com", "--state", "s3://b", "--target=terraform", "--out", "/tmp/tf", "--lifecycle-overrides", "SecurityGroup=ExistsAndWarnIfChanges,IAMRole=Ignore"]);
     assert.throws(() => updateArgs({ ...base, mode: "terraform" }), /needs an output folder/);
     assert.throws(() => updateArgs({ ...base, mode: "apply", lifecycleOverrides: { SecurityGroup: "Sometimes" } }), (e: unknown) => ValidationError.isInstance(e) && /lifecycleOverrides\.SecurityGroup: "Sometimes" is not one of Sync, Ignore/.test(e.message));
-    assert.throws(() => updateArgs({ ...base, mode: "apply", lifecycleOverrides: { "a=b": "Sync" } }), /not a kops task type/);
+    assert.throws(() => updateArgs({ ...base, mode: "apply", lifecycleOverrides: { "a=b": "Sync" } }), /"a=b" is not a task type of kops 1\.36\.2 \(e\.g\. SecurityGroup, LaunchTemplate\); kops would ignore it/);
+    // kops's own --help example spells it SecurityGroups; kops then overrides nothing, silently.
+    const typos = [["SecurityGroups", "SecurityGroup"], ["launchtemplate", "LaunchTemplate"], ["AutoScalingGroup", "AutoscalingGroup"], ["IAMRoel", "IAMRole"]] as [string, string][];
+    for (const [typo, meant] of typos) {
+      assert.throws(() => updateArgs({ ...base, mode: "apply", lifecycleOverrides: { [typo]: "Ignore" } }), (e: unknown) => ValidationError.isInstance(e) && e.message.includes(`did you mean ${meant}?`), typo);
+    }
+    assert.deepEqual(updateArgs({ ...base, mode: "preview", lifecycleOverrides: { ManagedFile: "Ignore", SSHKey: "ExistsAndWarnIfChanges" } }).slice(-2), ["--lifecycle-overrides", "ManagedFile=Ignore,SSHKey=ExistsAndWarnIfChanges"]);
+  });
+
+  it("knows each task type kstate accepts in lifecycleOverrides as a type in the real kops binary", function () {
+    // Go keeps each type's name in the binary (`*awstasks.LaunchTemplate`): a name not there is no task kops makes.
+    const binary = fs.readFileSync(toolPath("kops")).toString("latin1");
+    const inBinary = new Set([...binary.matchAll(/\*[a-z]+\.([A-Z][A-Za-z0-9]*)/g)].map((m) => m[1]!));
+    const missing = [...KOPS_TASK_TYPES].filter((t) => !inBinary.has(t));
+    assert.deepEqual(missing, []);
+    assert.ok(KOPS_TASK_TYPES.size > 50 && KOPS_TASK_TYPES.has("LaunchTemplate") && KOPS_TASK_TYPES.has("ManagedFile"));
   });
 
   it("finds kops on PATH or by path, and refuses what is not there or not kops", async function () {
