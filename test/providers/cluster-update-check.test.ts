@@ -25,6 +25,7 @@ describe("providers: ClusterUpdate check", function () {
     { name: "terraform without a folder", inputs: { ...base, target: "terraform" }, property: "outDir", reason: /required with target terraform/ },
     { name: "a folder without terraform", inputs: { ...base, outDir: "/tmp/tf" }, property: "outDir", reason: /goes with target terraform/ },
     { name: "a lifecycle kops has not", inputs: { ...base, lifecycleOverrides: { SecurityGroup: "Bogus" } }, property: "lifecycleOverrides", reason: /"Bogus" is not one of Sync, Ignore/ },
+    { name: "a task type kops has not (kops would ignore it)", inputs: { ...base, lifecycleOverrides: { SecurityGroups: "Ignore" } }, property: "lifecycleOverrides", reason: /"SecurityGroups" is not a task type of kops 1\.36\.2 \(did you mean SecurityGroup\?\); kops would ignore it/ },
     // environment is a secret: its failure names no property (the engine would print the value beside it).
     { name: "a variable name that is none", inputs: { ...base, environment: { "BAD=NAME": "x" } }, property: "", reason: /^environment: "BAD=NAME" is not a variable name/ },
     { name: "a variable that is not a string", inputs: { ...base, environment: { A: 1 } }, property: "", reason: /^environment: must map variable names to strings/ },
