@@ -25,9 +25,12 @@ export class ProgressReporter {
     const eta = p.etaSeconds !== undefined && fraction < 1 ? `, ${Math.ceil(p.etaSeconds)}s left` : "";
     const counts = `${p.filesDone}/${p.filesTotal} files, ${formatBytes(p.bytesDone)}/${formatBytes(p.bytesTotal)}`;
     const now = Date.now();
+    // The end is reached by the last copy and then said again by "done": it is shown once.
+    if (fraction >= 1 && this.printedEnd) return;
     if (this.tty) {
       // Redraw at most ten times a second, and always at the end.
       if (now - this.lastLine < 100 && fraction < 1) return;
+      this.printedEnd = fraction >= 1;
       this.lastLine = now;
       const width = 30;
       const filled = Math.round(fraction * width);
@@ -36,8 +39,6 @@ export class ProgressReporter {
       return;
     }
     if (now - this.lastLine < 2000 && fraction < 1) return;
-    // The end is reached by the last copy and then said again by "done": one line for it.
-    if (fraction >= 1 && this.printedEnd) return;
     this.printedEnd = fraction >= 1;
     this.lastLine = now;
     this.io.stderr.write(`${this.label}: ${percent}% (${counts}, ${rate}${eta})\n`);

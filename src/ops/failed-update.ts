@@ -1,5 +1,6 @@
 /**
- * A `kops update cluster --yes` that kstate ran and that failed, recorded in the store until an
+ * A `kops update cluster --yes` that kstate ran and that did not succeed (it failed, or kstate was
+ * stopped while kops ran: the record is written before kops starts), kept in the store until an
  * update of that cluster succeeds. kops writes `cluster-completed.spec` as one task among the
  * cloud's, so a failed update can leave it naming the store while the launch templates nodes boot
  * from still name the old one: a migration does not delete its source while this record names
@@ -20,10 +21,10 @@ export const FAILED_UPDATES_FOLDER = `${POLICY_FOLDER}/failed-updates`;
 export interface FailedUpdate {
   /** The configBase the update ran against: the store's folder of the cluster. */
   configBase: string;
-  /** When it failed (ISO 8601). */
+  /** When it failed, or started if it never finished (ISO 8601). */
   failedAt: string;
   kopsVersion: string;
-  /** How it ended: kops's exit code, or why it was stopped. */
+  /** How it ended: kops's exit code, why it was stopped, or that it did not finish. */
   outcome: string;
 }
 

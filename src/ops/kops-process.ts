@@ -20,6 +20,8 @@ export interface ProcessResult {
   stderr: string;
   /** Why the process was stopped, when it was. */
   stopped?: string;
+  /** The signal that ended it, when one did (code is then null). */
+  signal?: NodeJS.Signals;
 }
 
 /** Runs `file` (kops) with `env` only, lines streamed to `onLine`, stopped after `timeoutMs` or a task failing for `failingTaskMs`. */
@@ -99,12 +101,12 @@ export function runKops(file: string, args: string[], env: Environment, options:
       process.off("SIGTERM", forward);
       reject(new KopsFailedError(`${file}: ${e.message}`, out));
     });
-    child.on("close", (code) => {
+    child.on("close", (code, signal) => {
       clearTimeout(deadline);
       for (const t of timers) clearTimeout(t);
       process.off("SIGINT", forward);
       process.off("SIGTERM", forward);
-      resolve({ code, ...out, ...(stopped ? { stopped } : {}) });
+      resolve({ code, ...out, ...(stopped ? { stopped } : {}), ...(signal ? { signal } : {}) });
     });
   });
 }

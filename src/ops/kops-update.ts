@@ -204,7 +204,8 @@ export interface UpdateRequest {
   onLine?: (line: string, stream: "stdout" | "stderr") => void;
   /**
    * The store as stored (neither guarded nor sealing), where an applied update (`mode: "apply"`)
-   * that fails is recorded until one succeeds, so a migration keeps its source (failed-update.ts).
+   * is recorded as under way when kops starts and as failed when it fails, until one succeeds, so
+   * a migration keeps its source (failed-update.ts).
    */
   recordAt?: VfsPath;
 }
@@ -277,6 +278,10 @@ export async function runUpdate(req: UpdateRequest): Promise<UpdateResult> {
   if (req.mode === "terraform" && parseUrl(req.state).scheme === "file") {
     env.KOPS_FEATURE_FLAGS = [env.KOPS_FEATURE_FLAGS, "-TerraformManagedFiles"].filter(Boolean).join(",");
   }
+  const record = req.mode === "apply" ? req.recordAt : undefined;
+  // Recorded before kops starts: an update stopped midway (kstate killed, the machine lost) is
+  // then on record as not finished, as one that fails is.
+  if (record) await recordStarted(req, record);
   const run = await runKops(req.kops.path, args, env, {
     timeoutMs: req.timeoutMs ?? 30 * 60_000,
     failingTaskMs: req.failingTaskMs ?? 3 * 60_000,
@@ -284,22 +289,31 @@ export async function runUpdate(req: UpdateRequest): Promise<UpdateResult> {
   });
   const output = { stdout: run.stdout, stderr: run.stderr };
   const command = `kops ${args.join(" ")}`;
-  const failure = run.stopped ?? (run.code !== 0 ? `exit ${run.code}` : undefined);
-  const note = req.mode === "apply" && req.recordAt ? await recordOutcome(req, req.recordAt, failure) : "";
+  const ended = run.code === null ? `stopped by ${run.signal ?? "a signal"}` : `exit ${run.code}`;
+  const failure = run.stopped ?? (run.code !== 0 ? ended : undefined);
+  const note = record ? await recordOutcome(req, record, failure) : "";
   if (run.stopped) throw new KopsFailedError(`${command}: ${run.stopped}${note}\n${lastLines(run.stderr, 20)}`, output);
-  if (run.code !== 0) throw new KopsFailedError(`${command} failed (exit ${run.code})${note}:\n${lastLines(run.stderr || run.stdout, 20)}`, output);
+  if (run.code !== 0) throw new KopsFailedError(`${command} failed (${ended})${note}:\n${lastLines(run.stderr || run.stdout, 20)}`, output);
   return { ...parseUpdateReport(run.stdout), ...output };
 }
 
+/** Records an applied update as under way; kops does not start when that cannot be recorded. */
+async function recordStarted(req: UpdateRequest, root: VfsPath): Promise<void> {
+  const at = new Date().toISOString();
+  await recordFailedUpdate(root, req.name, { failedAt: at, kopsVersion: req.kops.version, outcome: `did not finish: kstate stopped while kops ran (started at ${at})` }).catch((e: Error) => {
+    throw new KopsFailedError(`kops update cluster ${req.name} did not run: kstate could not record it as under way in ${root.url} (${e.message}); nothing was changed`, { stdout: "", stderr: "" });
+  });
+}
+
 /**
- * Records an applied update's failure in the store, or clears the record of an earlier one. A
+ * Records an applied update's failure in the store, or clears the record after a success. A
  * failure that cannot be recorded is told beside kops's own (returned, to add to its message); a
  * success whose record cannot be cleared fails, so the update stays pending and runs again.
  */
 async function recordOutcome(req: UpdateRequest, root: VfsPath, failure: string | undefined): Promise<string> {
   if (failure === undefined) {
     await clearFailedUpdate(root, req.name).catch((e: Error) => {
-      throw new KopsFailedError(`kops update cluster ${req.name} succeeded, but kstate could not clear the record of an earlier failed update in ${root.url} (${e.message}); run the update again`, { stdout: "", stderr: "" });
+      throw new KopsFailedError(`kops update cluster ${req.name} succeeded, but kstate could not clear its record in ${root.url} (${e.message}); run the update again`, { stdout: "", stderr: "" });
     });
     return "";
   }

@@ -142,10 +142,24 @@ export function rewriteConfigBase(text: string, source: string, configBase: stri
   }
   if (inPlace) {
     const [start, end] = node.range!;
-    return `${text.slice(0, start)}${scalarLike(node.type, configBase)}${text.slice(end)}`;
+    // A block scalar's text runs to its last line break, which the line after it needs.
+    const breaks = /\n*$/.exec(text.slice(start, end))![0];
+    const rewritten = `${text.slice(0, start)}${scalarLike(node.type, configBase)}${breaks}${text.slice(end)}`;
+    // Written only if it reads back as the source with that one value changed; else the whole
+    // document is written from its values (comments kept, layout kops's).
+    if (readsAs(rewritten, source, values, configBase)) return rewritten;
   }
   setIn(doc, ["spec", "configBase"], configBase);
   return stringifyYaml(doc);
+}
+
+/** Whether `text` holds `values` with `spec.configBase` set to `configBase`, and nothing else changed. */
+function readsAs(text: string, source: string, values: { spec?: object }, configBase: string): boolean {
+  try {
+    return JSON.stringify(parseYamlValues(text, source)) === JSON.stringify({ ...values, spec: { ...values.spec, configBase } });
+  } catch {
+    return false;
+  }
 }
 
 /** `value` written as the scalar it replaces was: plain where it reads back as itself, else quoted. */
@@ -207,7 +221,12 @@ export function sourceKeptBecause(r: Pick<SyncResult, "source" | "destination" |
   const again = { kops: `kops update cluster ${name} --yes --state ${store}`, kstate: `kstate update cluster ${name} --yes --state ${store}` };
   const failed = r.failedUpdate;
   if (failed) {
-    return { reason: `the last update against the new store failed, so nodes may still boot from the old store (kops ${failed.kopsVersion}, at ${failed.failedAt}, recorded in ${store}/${FAILED_UPDATES_FOLDER}/${name}.json): ${failed.outcome}`, ...again };
+    const file = `${store}/${FAILED_UPDATES_FOLDER}/${name}.json`;
+    return {
+      reason: `the last update against the new store failed, so nodes may still boot from the old store (kops ${failed.kopsVersion}, at ${failed.failedAt}, recorded in ${file}): ${failed.outcome}. `
+        + `kstate's update clears that record when kops succeeds; after a kops update run without kstate, remove the file by hand`,
+      ...again,
+    };
   }
   if (r.destinationUpdated) return undefined;
   const file = `${r.destination}/${COMPLETED_SPEC}`;

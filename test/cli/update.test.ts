@@ -4,9 +4,11 @@
  * errors that run nothing; a failed update recorded, so a migration keeps its source.
  */
 import * as assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { readFailedUpdate } from "../../src/ops/failed-update";
 import { KOPS_TASK_TYPES } from "../../src/ops/kops-task-types";
 import { parseUpdateReport } from "../../src/ops/kops-update";
 import { openPath } from "../../src/vfs";
@@ -151,5 +153,53 @@ describe("cli: kstate update cluster (real kops, moto)", function () {
     assert.equal(deleted.code, 0, deleted.stderr);
     assert.match(deleted.stdout, /source deleted/);
     assert.deepEqual(await source.join(moved).listTree(), []);
+  });
+
+  it("an update is on record as under way while kops runs: stopped by a signal, or kstate killed outright, it stays on record", async function () {
+    const stopped = awsClusterName("stop");
+    const store = `file://${fs.mkdtempSync(path.join(os.tmpdir(), "kstate-update-stop-"))}`;
+    await createAwsCluster(store, stopped, aws);
+    const root = openPath(store);
+    const bin = path.resolve(__dirname, "..", "..", "..", "bin", "kstate.js");
+    // kops keeps failing the launch templates, so it is still running when the signal comes.
+    const heal = aws.failAction("CreateLaunchTemplate", { status: 400, code: "UnauthorizedOperation", message: "You are not authorized to perform this operation." });
+    const interrupted = async (signal: NodeJS.Signals): Promise<{ code: number | null; output: string }> => {
+      const child = spawn(process.execPath, [bin, "update", "cluster", stopped, "--yes", "--state", store, "--kops", toolPath("kops"), "--fail-after", "5m"], { env: aws.env(), detached: true });
+      let output = "";
+      let failing = false;
+      let sent = false;
+      const onData = (b: Buffer) => {
+        output += b.toString();
+        failing ||= /error running task/.test(output);
+      };
+      child.stdout.on("data", onData);
+      child.stderr.on("data", onData);
+      const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+      try {
+        for (let i = 0; i < 240 && !failing; i++) await new Promise((r) => setTimeout(r, 250));
+        assert.ok(failing, output.slice(-2000));
+        // While kops runs, the update is already on record.
+        assert.match((await readFailedUpdate(root, stopped))?.outcome ?? "", /^did not finish: kstate stopped while kops ran/);
+        process.kill(-child.pid!, signal);
+        sent = true;
+        return { code: await exited, output };
+      } finally {
+        if (!sent) process.kill(-child.pid!, "SIGKILL");
+      }
+    };
+    try {
+      const int = await interrupted("SIGINT");
+      assert.equal(int.code, 1, int.output.slice(-2000));
+      assert.match(int.output, /failed \(stopped by SIGINT\)/);
+      assert.equal((await readFailedUpdate(root, stopped))?.outcome, "stopped by SIGINT");
+      const killed = await interrupted("SIGKILL");
+      assert.equal(killed.code, null);
+      assert.match((await readFailedUpdate(root, stopped))?.outcome ?? "", /^did not finish: kstate stopped while kops ran \(started at /);
+    } finally {
+      heal();
+    }
+    const done = await kstate(["update", "cluster", stopped, "--yes", "--state", store, "--kops", toolPath("kops")], { env: aws.env() });
+    assert.equal(done.code, 0, done.stderr.slice(-2000));
+    assert.equal(await readFailedUpdate(root, stopped), undefined);
   });
 });
