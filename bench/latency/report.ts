@@ -60,8 +60,8 @@ function goals(rows: RowResult[]): string {
 
 /** When each row ended (KSTATE_LATENCY_ROWS re-measures some rows and keeps the others'). */
 function runDates(results: Results): string {
-  const rows = Object.entries(results.latencies).flatMap(([ms, list]) => list.map((r) => `${r.id}${Object.keys(results.latencies).length > 1 ? ` (${ms} ms)` : ""} ${r.date.slice(0, 16).replace("T", " ")}`));
-  return `\nEach row ended (UTC): ${rows.join(", ")}; the load average is that of the last run.`;
+  const rows = Object.entries(results.latencies).flatMap(([ms, list]) => list.map((r) => `${r.id}${Object.keys(results.latencies).length > 1 ? ` (${ms} ms)` : ""} ${r.date.slice(0, 16).replace("T", " ")} (${r.runs} runs)`));
+  return `\nEach row ended (UTC), with the runs each tool made in it: ${rows.join(", ")}; the load average is that of the last run.`;
 }
 
 export function writeLatencyTable(readme: string, results: Results): void {
@@ -72,8 +72,8 @@ export function writeLatencyTable(readme: string, results: Results): void {
 
 MinIO behind toxiproxy, which adds the latency shown to each direction (a request's round trip
 gains twice that), with a counting proxy in front that logs each request's start and end. Each
-tool runs as its own process; at each latency the tools of a row run interleaved, each ${results.runs} times
-(in migrations ${results.migrateRuns}), and the table shows medians: wall time, the tool's own CPU (user + system),
+tool runs as its own process; at each latency the tools of a row run interleaved, each several times
+(each row's count is listed below), and the table shows medians: wall time, the tool's own CPU (user + system),
 its requests, and their longest sequential chain: the most requests that ran one after another,
 each starting at or after the one before it ended (requests issued together overlap and count
 once). "kstate ÷ tool" is kstate's median wall time over the peer's. The store: one cluster of
