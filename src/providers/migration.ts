@@ -168,6 +168,8 @@ export const provider: ProviderImpl<MigrationInputs, MigrationOutputs> = {
       const kept = inputs.deleteSource ? sourceKeptBecause(r) : undefined;
       if (kept !== undefined) plan.push(`the source will be kept, and up fails after the copy: ${kept.reason}`, `first update the cluster against the new store, then up again to delete the source: a ClusterUpdate resource on it, or \`${kept.kops}\``);
       else if (inputs.deleteSource && r.divergedDocuments.length === 0) plan.push(`then delete the ${r.filesTotal} source files`);
+      // Shown in the preview's log too, not only in the plan property (which only --diff shows).
+      process.stderr.write(`${plan.map((l) => `${inputs.clusterName}: ${l}`).join("\n")}\n`);
       return { inputs: { ...inputs, plan } };
     } catch (e) {
       // A destination bucket the same program creates is not there in a preview: the copy is worked out at up.
