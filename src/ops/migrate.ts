@@ -216,16 +216,17 @@ function storeAndName(folderUrl: string): { store: string; name: string } {
  * Why the source must be kept though deletion was asked, and the step that lets it go; undefined
  * when the destination has been updated against. For a dry run, a preview and the refusal alike.
  */
-export function sourceKeptBecause(r: Pick<SyncResult, "source" | "destination" | "configBase" | "completedSpecAfterCopy" | "destinationUpdated" | "failedUpdate">): { reason: string; kops: string; kstate: string } | undefined {
+export function sourceKeptBecause(r: Pick<SyncResult, "source" | "destination" | "configBase" | "completedSpecAfterCopy" | "destinationUpdated" | "failedUpdate">): { reason: string; run: string; orRun: string } | undefined {
   const { store, name } = storeAndName(r.destination);
-  const again = { kops: `kops update cluster ${name} --yes --state ${store}`, kstate: `kstate update cluster ${name} --yes --state ${store}` };
+  const kops = `kops update cluster ${name} --yes --state ${store}`;
+  const kstate = `kstate update cluster ${name} --yes --state ${store}`;
   const failed = r.failedUpdate;
   if (failed) {
+    // Only kstate's update clears kstate's record: after kops alone, the record goes by hand.
     const file = `${store}/${FAILED_UPDATES_FOLDER}/${name}.json`;
     return {
-      reason: `the last update against the new store failed, so nodes may still boot from the old store (kops ${failed.kopsVersion}, at ${failed.failedAt}, recorded in ${file}): ${failed.outcome}. `
-        + `kstate's update clears that record when kops succeeds; after a kops update run without kstate, remove the file by hand`,
-      ...again,
+      reason: `the last update against the new store failed, so nodes may still boot from the old store (kops ${failed.kopsVersion}, at ${failed.failedAt}, recorded in ${file}): ${failed.outcome}`,
+      run: kstate, orRun: `${kops}, then remove ${file}`,
     };
   }
   if (r.destinationUpdated) return undefined;
@@ -237,7 +238,7 @@ export function sourceKeptBecause(r: Pick<SyncResult, "source" | "destination" |
     : named === undefined
       ? `the new store records no update against it: ${file} names no spec.configBase`
       : `the last update recorded at the new store ran against ${sameConfigBase(named, r.source) ? "the old store (its cluster-completed.spec was copied from there)" : "another store"}: ${file} names spec.configBase ${named}, not the new store's ${r.configBase}`;
-  return { reason, ...again };
+  return { reason, run: kops, orRun: kstate };
 }
 
 class Meter {
@@ -492,7 +493,7 @@ export async function applySync(plan: SyncPlan, options: ApplyOptions = {}): Pro
     // Said of the destination as the copy left it: the source's cluster-completed.spec may be there now.
     const hold = result.destinationUpdated && !result.failedUpdate ? undefined : sourceKeptBecause({ ...result, completedSpecAfterCopy: await readCompletedSpec(destination) });
     if (hold !== undefined) {
-      throw new RefusedError(`migrate ${source.url} -> ${destination.url}: copied and verified; the source is kept until the cluster has been updated against the new store, and ${hold.reason}. Run \`${hold.kops}\` (or \`${hold.kstate}\`, or a ClusterUpdate resource on the new store), and then ${options.deleteAgainHint ?? "migrate again with deleteSource"}`, { url: source.url });
+      throw new RefusedError(`migrate ${source.url} -> ${destination.url}: copied and verified; the source is kept until the cluster has been updated against the new store, and ${hold.reason}. Run \`${hold.run}\` (or \`${hold.orRun}\`, or a ClusterUpdate resource on the new store), and then ${options.deleteAgainHint ?? "migrate again with deleteSource"}`, { url: source.url });
     }
     if (result.divergedDocuments.length > 0) {
       throw new RefusedError(`migrate ${source.url} -> ${destination.url}: copied and verified; the source is kept, because ${result.divergedDocuments.length} document(s) differ between the two stores (one of them changed after the copy, and \`kops update\` writes neither): ${result.divergedDocuments.slice(0, 10).join(", ")}. Make each the same in both (\`kstate get\`/\`kstate apply -f\` against the new store, or take the new store's), then ${options.deleteAgainHint ?? "migrate again with deleteSource"}`, { url: source.url });

@@ -181,9 +181,9 @@ function storeRoot(i: ClusterUpdateInputs): VfsPath {
  * The request for one kops run of `i` against `state`: the store, or a preview's scratch copy of
  * it. What kops needs of the store is checked in the store itself either way.
  */
-async function request(i: ClusterUpdateInputs, mode: UpdateRequest["mode"], state = i.store): Promise<UpdateRequest> {
+async function request(i: ClusterUpdateInputs, mode: UpdateRequest["mode"], state = i.store, root = storeRoot(i)): Promise<UpdateRequest> {
   const env = kopsEnvironment(i);
-  const kops = await readyKops(storeRoot(i), i.name, i.kops, env, i.allowKopsDowngrade === true);
+  const kops = await readyKops(root, i.name, i.kops, env, i.allowKopsDowngrade === true);
   return {
     kops, state, name: i.name, mode, env,
     ...(i.outDir ? { outDir: i.outDir } : {}),
@@ -224,7 +224,7 @@ async function dryRun(i: ClusterUpdateInputs, at?: ClusterAtUpdate): Promise<str
   }
   const scratch = documents && documents.size > 0 ? await stateWithDocuments(root, i.name, documents) : undefined;
   try {
-    const req = await request(i, "preview", scratch?.state);
+    const req = await request(i, "preview", scratch?.state, root);
     const report = await runUpdate({ ...req, onLine: () => {} });
     // kops reads keys from the cluster's configBase (the store itself, not the scratch copy), so a
     // key the ClusterConfig writes in this run is not in its dry run: said, not guessed.
@@ -263,7 +263,7 @@ async function missingRollingGroups(i: ClusterUpdateInputs, { root, documents, p
 async function run(i: ClusterUpdateInputs): Promise<ClusterUpdateOutputs> {
   const mode = i.target === "terraform" ? "terraform" : "apply";
   const root = storeRoot(i);
-  const [req] = await Promise.all([request(i, mode), requireCluster(root.join(i.name), i.name)]);
+  const [req] = await Promise.all([request(i, mode, i.store, root), requireCluster(root.join(i.name), i.name)]);
   try {
     await runUpdate({ ...req, recordAt: root });
     if (i.rollingUpdate) await runRollingUpdate({ kops: req.kops, state: req.state, name: i.name, env: req.env, options: i.rollingUpdate, apply: true, ...(req.onLine ? { onLine: req.onLine } : {}) });

@@ -166,7 +166,7 @@ export const provider: ProviderImpl<MigrationInputs, MigrationOutputs> = {
       if (inputs.deleteSource && r.divergedDocuments.length > 0) plan.push(`the source will be kept, and up fails after the copy: ${r.divergedDocuments.length} document(s) differ between the stores (one changed after the copy): ${r.divergedDocuments.slice(0, 5).join(", ")}`);
       if (r.keptAtDestination.length > 0) plan.push(`${r.keptAtDestination.length} file(s) at the destination are newer (the cluster was updated against it); they are kept, not overwritten`);
       const kept = inputs.deleteSource ? sourceKeptBecause(r) : undefined;
-      if (kept !== undefined) plan.push(`the source will be kept, and up fails after the copy: ${kept.reason}`, `first update the cluster against the new store, then up again to delete the source: a ClusterUpdate resource on it, or \`${kept.kops}\``);
+      if (kept !== undefined) plan.push(`the source will be kept, and up fails after the copy: ${kept.reason}`, `first update the cluster against the new store, then up again to delete the source: a ClusterUpdate resource on it, or \`${kept.run}\``);
       else if (inputs.deleteSource && r.divergedDocuments.length === 0) plan.push(`then delete the ${r.filesTotal} source files`);
       // Shown in the preview's log too, not only in the plan property (which only --diff shows).
       process.stderr.write(`${plan.map((l) => `${inputs.clusterName}: ${l}`).join("\n")}\n`);

@@ -61,8 +61,8 @@ describe("syncCluster deletes the source only after an update against the new st
     assert.equal(dry.completedSpec, undefined);
     assert.deepEqual(sourceKeptBecause(dry), {
       reason: `no update ran against the new store yet: there is no ${to}/${CLUSTER}/cluster-completed.spec`,
-      kops: `kops update cluster ${CLUSTER} --yes --state ${to}`,
-      kstate: `kstate update cluster ${CLUSTER} --yes --state ${to}`,
+      run: `kops update cluster ${CLUSTER} --yes --state ${to}`,
+      orRun: `kstate update cluster ${CLUSTER} --yes --state ${to}`,
     });
     await assert.rejects(syncCluster(source, destination, { deleteSource: true }), (e: unknown) => {
       assert.ok(RefusedError.isInstance(e), String(e));
@@ -89,7 +89,7 @@ describe("syncCluster deletes the source only after an update against the new st
     assert.equal(await updatedAgainst(destination), oldBase, "the copy carried the source's completed spec");
     const reason = `the last update recorded at the new store ran against the old store (its cluster-completed.spec was copied from there): ${destination.url}/cluster-completed.spec names spec.configBase ${oldBase}, not the new store's ${destination.url}`;
     const plan = await planSync(source, destination);
-    assert.deepEqual(sourceKeptBecause(plan.result), { reason, kops: `kops update cluster ${CLUSTER} --yes --state ${to}`, kstate: `kstate update cluster ${CLUSTER} --yes --state ${to}` });
+    assert.deepEqual(sourceKeptBecause(plan.result), { reason, run: `kops update cluster ${CLUSTER} --yes --state ${to}`, orRun: `kstate update cluster ${CLUSTER} --yes --state ${to}` });
     await assert.rejects(syncCluster(source, destination, { deleteSource: true, deleteAgainHint: "try again" }), (e: unknown) => {
       assert.ok(RefusedError.isInstance(e), String(e));
       assert.ok((e as Error).message.endsWith(`, and ${reason}. Run \`kops update cluster ${CLUSTER} --yes --state ${to}\` (or \`kstate update cluster ${CLUSTER} --yes --state ${to}\`, or a ClusterUpdate resource on the new store), and then try again`), (e as Error).message);
