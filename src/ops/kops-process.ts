@@ -5,13 +5,14 @@
  */
 import { spawn } from "node:child_process";
 import type { Environment } from "../vfs";
+import { KstateError } from "../vfs/errors";
 
 /** kops ran and failed (exit status, a task that kept failing, or the deadline); what it printed is kept. */
-export class KopsFailedError extends Error {
-  override readonly name = "KopsFailedError";
+export class KopsFailedError extends KstateError {
   constructor(message: string, readonly output: { stdout: string; stderr: string }) {
-    super(message);
+    super("KopsFailed", message);
   }
+  static override isInstance(e: unknown): e is KopsFailedError { return KstateError.isInstance(e) && e.code === "KopsFailed"; }
 }
 
 export interface ProcessResult {

@@ -13,7 +13,7 @@ import { KOPS_TASK_TYPES } from "./kops-task-types";
 import { kopsReadPatterns, POLICY_FILE, readPolicy } from "../store/encryption-policy";
 
 export { KopsFailedError } from "./kops-process";
-import { type Environment, isEnvelope, NotFoundError, openPath, parseUrl, readIfPresent, RefusedError, statIfPresent, ValidationError, type VfsPath } from "../vfs";
+import { type Environment, isEnvelope, NotFoundError, openPath, parseUrl, readIfPresent, RefusedError, SCHEMES, statIfPresent, ValidationError, type VfsPath } from "../vfs";
 
 /** A kops binary and the version it reports. */
 export interface KopsBinary {
@@ -275,7 +275,7 @@ export async function runUpdate(req: UpdateRequest): Promise<UpdateResult> {
   const args = updateArgs(req);
   const env: Record<string, string | undefined> = { ...req.env };
   // kops renders a file:// store's node files into Terraform only with this flag off (it waits forever otherwise).
-  if (req.mode === "terraform" && parseUrl(req.state).scheme === "file") {
+  if (req.mode === "terraform" && !SCHEMES[parseUrl(req.state).scheme].terraformManagedFiles) {
     env.KOPS_FEATURE_FLAGS = [env.KOPS_FEATURE_FLAGS, "-TerraformManagedFiles"].filter(Boolean).join(",");
   }
   const record = req.mode === "apply" ? req.recordAt : undefined;

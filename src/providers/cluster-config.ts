@@ -17,7 +17,7 @@ import { DOCUMENT, readOwners } from "../store/managed-fields";
 import { checkWritable, guardStore, type KeyHint } from "../store/policy-guard";
 import { type ClusterEncryption, decodeSecret, encryptionProblems, keyedSecretHash, SECRET_NAME } from "../store/secrets";
 import { canonicalUrl, openPath, parseUrl, SCHEMES, type SchemeFacts } from "../vfs";
-import { KstateError, NotFoundError, RefusedError } from "../vfs/errors";
+import { KstateError, NotFoundError, RefusedError, ValidationError } from "../vfs/errors";
 import { containsUnknown, isUnknown, outputNames, type ProviderImpl, sealedFailures } from "./serialize";
 import { configureFromStack } from "./stack-config";
 import { forgetPlanned, rememberPlanned } from "./planned-documents";
@@ -652,7 +652,7 @@ export const provider: ProviderImpl<ClusterConfigInputs, ClusterConfigOutputs> =
     if (!checked) {
       // `check` did not plan (its inputs were unchanged): what it would have refused or shown, diff does.
       const failures = planFailures(planned.cluster);
-      if (failures.length > 0) throw new Error(failures.map((f) => `${f.property}: ${f.reason}`).join("\n"));
+      if (failures.length > 0) throw new ValidationError(failures.map((f) => `${f.property}: ${f.reason}`).join("\n"));
       show(i, planned, false);
     }
     return { changes: planned.lines.length > 0, replaces, deleteBeforeReplace: false };

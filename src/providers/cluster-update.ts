@@ -143,24 +143,7 @@ function knownAccess(i: Partial<StoreAccess>): StoreAccess {
 
 /** kops's environment: the provider's, the store's access as kops's variables, then `environment`. */
 function kopsEnvironment(i: ClusterUpdateInputs): Environment {
-  const env: Record<string, string | undefined> = { ...process.env };
-  const scheme = parseUrl(i.store).scheme;
-  if (scheme === "s3") {
-    const settings = storeSettingsOf(accessOf(i)).s3 ?? {};
-    if (settings.endpoint) {
-      env.S3_ENDPOINT = settings.endpoint;
-      if (settings.region) env.S3_REGION = settings.region;
-      if (settings.accessKeyId && settings.secretAccessKey) {
-        env.S3_ACCESS_KEY_ID = settings.accessKeyId;
-        env.S3_SECRET_ACCESS_KEY = settings.secretAccessKey;
-      }
-    } else if (i.accessKeyId && i.secretAccessKey) {
-      env.AWS_ACCESS_KEY_ID = i.accessKeyId;
-      env.AWS_SECRET_ACCESS_KEY = i.secretAccessKey;
-      if (i.sessionToken) env.AWS_SESSION_TOKEN = i.sessionToken;
-    }
-  }
-  if (scheme === "gs" && i.endpoint) env.STORAGE_EMULATOR_HOST = i.endpoint;
+  const env = { ...process.env, ...SCHEMES[parseUrl(i.store).scheme].kopsVariables(storeSettingsOf(accessOf(i))) };
   return { ...env, ...(i.environment ?? {}) };
 }
 
@@ -268,7 +251,7 @@ async function run(i: ClusterUpdateInputs): Promise<ClusterUpdateOutputs> {
     await runUpdate({ ...req, recordAt: root });
     if (i.rollingUpdate) await runRollingUpdate({ kops: req.kops, state: req.state, name: i.name, env: req.env, options: i.rollingUpdate, apply: true, ...(req.onLine ? { onLine: req.onLine } : {}) });
   } catch (e) {
-    if (e instanceof KopsFailedError) throw new Error(hideEnvironment(i, `${i.name}: kops update failed; the update stays pending and the next up runs it again.\n${e.message}`));
+    if (KopsFailedError.isInstance(e)) throw new KopsFailedError(hideEnvironment(i, `${i.name}: kops update failed; the update stays pending and the next up runs it again.\n${e.message}`), e.output);
     throw e;
   }
   return {
@@ -323,7 +306,7 @@ export const provider: ProviderImpl<ClusterUpdateInputs, ClusterUpdateOutputs> =
       }
       // kops's own failure concerns the whole update (the store, the cloud, the environment): no one property.
       // A refusal of the binary (its version) names kops; of what the store holds, the store.
-      const property = e instanceof KopsFailedError ? "" : KstateError.isInstance(e) && (e.code === "Refused" || e.code === "Validation") && e.url === undefined ? "kops" : "store";
+      const property = KopsFailedError.isInstance(e) ? "" : KstateError.isInstance(e) && (e.code === "Refused" || e.code === "Validation") && e.url === undefined ? "kops" : "store";
       return { failures: sealedFailures([{ property, reason: hideEnvironment(inputs, e instanceof Error ? e.message : String(e)) }], SECRET_INPUTS) };
     }
   },

@@ -4,6 +4,7 @@ import { withOutputKeys } from "../providers/serialize";
 import { STORE_ACCESS_KEYS } from "../providers/store-access";
 import type { ClusterConfig } from "./cluster-config";
 import { KstateResource } from "./dynamic-resource";
+import { ValidationError } from "../vfs/errors";
 import { sealAccess, type StoreAccessArgs } from "./inputs";
 
 type Settable = Omit<ClusterUpdateInputs, "plan" | "store" | "name" | keyof StoreAccessArgs>;
@@ -47,7 +48,7 @@ export class ClusterUpdate extends KstateResource {
     const fromCluster: Record<string, unknown> = cluster
       ? { store: cluster.store, name: cluster.name, triggers: rest.triggers ?? cluster.revisions, ...Object.fromEntries(STORE_ACCESS_KEYS.map((k) => [k, rest[k] ?? cluster[k]])) }
       : {};
-    if (!cluster && (args.store === undefined || args.name === undefined)) throw new Error(`ClusterUpdate ${name}: give cluster (a ClusterConfig), or store and name`);
+    if (!cluster && (args.store === undefined || args.name === undefined)) throw new ValidationError(`ClusterUpdate ${name}: give cluster (a ClusterConfig), or store and name`);
     const sealed: Record<string, unknown> = { ...(sealAccess({ ...rest, ...fromCluster } as StoreAccessArgs)) };
     if (rest.environment !== undefined) sealed.environment = pulumi.secret(rest.environment);
     super("clusterUpdate", "ClusterUpdate", name, withOutputKeys<ClusterUpdateOutputs>(sealed, CLUSTER_UPDATE_OUTPUTS), {

@@ -17,7 +17,8 @@ export type ErrorCode =
   | "Conflict"
   | "Refused"
   | "Integrity"
-  | "Unsupported";
+  | "Unsupported"
+  | "KopsFailed";
 
 const BRAND = "__kstateError";
 

@@ -93,3 +93,26 @@ export function resolveKmsSettings(given: AwsKmsOptions | undefined, env: Enviro
 function awsRegion(env: Environment): string | undefined {
   return variable(env, "AWS_REGION") ?? variable(env, "AWS_DEFAULT_REGION");
 }
+
+/**
+ * The variables through which kops reads S3 settings (the inverse of `resolveStoreSettings`), to
+ * run kops against the store these settings reach: with an endpoint kops's own `S3_*`, without one
+ * the AWS SDK's.
+ */
+export function s3Variables(settings: StoreSettings): Record<string, string> {
+  const s3 = settings.s3 ?? {};
+  const keys = s3.accessKeyId && s3.secretAccessKey ? s3 : undefined;
+  if (s3.endpoint) {
+    return {
+      S3_ENDPOINT: s3.endpoint,
+      ...(s3.region ? { S3_REGION: s3.region } : {}),
+      ...(keys ? { S3_ACCESS_KEY_ID: keys.accessKeyId!, S3_SECRET_ACCESS_KEY: keys.secretAccessKey! } : {}),
+    };
+  }
+  return keys ? { AWS_ACCESS_KEY_ID: keys.accessKeyId!, AWS_SECRET_ACCESS_KEY: keys.secretAccessKey!, ...(keys.sessionToken ? { AWS_SESSION_TOKEN: keys.sessionToken } : {}) } : {};
+}
+
+/** The variables through which kops reads GCS settings: the emulator's address. */
+export function gcsVariables(settings: StoreSettings): Record<string, string> {
+  return settings.gcs?.endpoint ? { STORAGE_EMULATOR_HOST: settings.gcs.endpoint } : {};
+}

@@ -13,9 +13,10 @@ import { ClusterConfig, ClusterUpdate, StateStore } from "../../src";
 import { readFailedUpdate } from "../../src/ops/failed-update";
 import { openPath } from "../../src/vfs";
 import { makeS3Bucket, openOptions, uniqueName } from "../support/env";
-import { AWS_KUBERNETES_VERSION, awsClusterName, type LocalAws, MOTO_AMI, motoCall, rsaSshPublicKey, startLocalAws } from "../support/local-aws";
+import { AWS_KUBERNETES_VERSION, awsClusterName, MOTO_AMI, motoCall, rsaSshPublicKey, startLocalAws } from "../support/local-aws";
 import { inlineStack } from "../support/pulumi";
 import { toolPath } from "../support/servers";
+import { forSuite } from "../support/suite";
 
 /** A one-zone AWS cluster kops can update against moto. */
 function awsCluster(store: pulumi.Input<string>, name: string, sshPublicKey: string, nodeSize = "t3.medium"): ClusterConfig {
@@ -27,14 +28,7 @@ function awsCluster(store: pulumi.Input<string>, name: string, sshPublicKey: str
 
 describe("engine: ClusterUpdate runs kops update against moto", function () {
   this.timeout(900_000);
-  let aws: LocalAws;
-
-  before(async function () {
-    aws = await startLocalAws();
-  });
-  after(async function () {
-    await aws?.close();
-  });
+  const aws = forSuite(startLocalAws);
 
   it("previews kops's tasks, creates the cloud and the boot files, is then a no-op, and applies exactly a machine-type change", async function () {
     const bucket = await makeS3Bucket();
@@ -44,7 +38,7 @@ describe("engine: ClusterUpdate runs kops update against moto", function () {
     const stack = await inlineStack("kstate-update", uniqueName("s"), async () => {
       const store = new StateStore("state", { url: `s3://${bucket}`, adoptExisting: true, forceDestroy: true });
       const cluster = awsCluster(store.url, name, settings.key, settings.machineType);
-      const update = new ClusterUpdate("update", { cluster, kops: toolPath("kops"), environment: aws.env(), failAfter: "20s" });
+      const update = new ClusterUpdate("update", { cluster, kops: toolPath("kops"), environment: aws().env(), failAfter: "20s" });
       return { plan: update.plan, applied: update.applied, kopsVersion: update.kopsVersion };
     });
 
@@ -57,7 +51,7 @@ describe("engine: ClusterUpdate runs kops update against moto", function () {
     const up = await stack.up({ onOutput: () => {} });
     assert.equal(up.outputs.kopsVersion!.value, "1.36.2");
     assert.ok((up.outputs.applied!.value as string[]).some((l) => /\+ create AutoscalingGroup\//.test(l)), JSON.stringify(up.outputs.applied!.value).slice(0, 500));
-    const made = await aws.resources(name);
+    const made = await aws().resources(name);
     for (const [kind, list] of Object.entries(made) as [string, string[]][]) assert.ok(list.length > 0, `no ${kind} tagged with ${name} in moto: ${JSON.stringify(made)}`);
     const folder = openPath(`s3://${bucket}`, openOptions()).join(name);
     const files = (await folder.listTree()).map((f) => f.path);
@@ -101,7 +95,7 @@ describe("engine: ClusterUpdate runs kops update against moto", function () {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), "kstate-tf-"));
     const stack = await inlineStack("kstate-update-tf", uniqueName("s"), async () => {
       const cluster = awsCluster(`s3://${bucket}`, name, rsaSshPublicKey());
-      new ClusterUpdate("update", { cluster, kops: toolPath("kops"), environment: aws.env(), target: "terraform", outDir: out });
+      new ClusterUpdate("update", { cluster, kops: toolPath("kops"), environment: aws().env(), target: "terraform", outDir: out });
     });
     await stack.up();
     assert.match(fs.readFileSync(path.join(out, "kubernetes.tf"), "utf8"), /resource "aws_launch_template" "nodes-us-east-1a-/);
@@ -109,7 +103,7 @@ describe("engine: ClusterUpdate runs kops update against moto", function () {
     assert.ok(data.some((f) => /^aws_launch_template_nodes-us-east-1a\..*_user_data$/.test(f)), data.join(", "));
     const files = (await openPath(`s3://${bucket}`, openOptions()).join(name).listTree()).map((f) => f.path);
     assert.ok(files.includes("pki/private/kubernetes-ca/keyset.yaml"), files.join(", "));
-    assert.deepEqual(await aws.resources(name).then((r) => r.launchTemplates), [], "terraform, not kops, changes the cloud");
+    assert.deepEqual(await aws().resources(name).then((r) => r.launchTemplates), [], "terraform, not kops, changes the cloud");
     fs.rmSync(out, { recursive: true, force: true });
   });
 
@@ -119,7 +113,7 @@ describe("engine: ClusterUpdate runs kops update against moto", function () {
     const key = rsaSshPublicKey();
     const stack = await inlineStack("kstate-update-roll", uniqueName("s"), async () => {
       const cluster = awsCluster(`s3://${bucket}`, name, key);
-      new ClusterUpdate("update", { cluster, kops: toolPath("kops"), environment: aws.env(), rollingUpdate: { cloudOnly: true, nodeInterval: "1s", controlPlaneInterval: "1s" } });
+      new ClusterUpdate("update", { cluster, kops: toolPath("kops"), environment: aws().env(), rollingUpdate: { cloudOnly: true, nodeInterval: "1s", controlPlaneInterval: "1s" } });
     });
     const first = await stack.preview();
     assert.match(first.stdout, new RegExp(`${name.replace(/\./g, "\\.")}: rolling update: `));
@@ -129,7 +123,7 @@ describe("engine: ClusterUpdate runs kops update against moto", function () {
     assert.match(again.stdout, /rolling update: no instance needs replacing/);
     assert.equal(again.changeSummary.update, undefined);
     await assert.rejects(inlineStack("kstate-update-roll-bad", uniqueName("s"), async () => {
-      new ClusterUpdate("update", { store: `s3://${bucket}`, name, kops: toolPath("kops"), environment: aws.env(), rollingUpdate: { nodeInterval: "soon" } });
+      new ClusterUpdate("update", { store: `s3://${bucket}`, name, kops: toolPath("kops"), environment: aws().env(), rollingUpdate: { nodeInterval: "soon" } });
     }).then((s) => s.preview()), /property rollingUpdate .*has a problem: rollingUpdate\.nodeInterval: "soon" is not a duration/);
   });
 
@@ -139,10 +133,10 @@ describe("engine: ClusterUpdate runs kops update against moto", function () {
     const key = rsaSshPublicKey();
     const stack = await inlineStack("kstate-update-fail", uniqueName("s"), async () => {
       const cluster = awsCluster(`s3://${bucket}`, name, key);
-      new ClusterUpdate("update", { cluster, kops: toolPath("kops"), environment: aws.env(), failAfter: "10s" });
+      new ClusterUpdate("update", { cluster, kops: toolPath("kops"), environment: aws().env(), failAfter: "10s" });
     });
     // A 400 (a 500 is retried by the AWS SDK for three minutes before kops sees it).
-    const heal = aws.failAction("CreateLaunchTemplate", { status: 400, code: "UnauthorizedOperation", message: "You are not authorized to perform this operation." });
+    const heal = aws().failAction("CreateLaunchTemplate", { status: 400, code: "UnauthorizedOperation", message: "You are not authorized to perform this operation." });
     const started = Date.now();
     await assert.rejects(stack.up(), (e: unknown) => /kops update failed; the update stays pending and the next up runs it again/.test(String(e))
       && /task LaunchTemplate\/\S+ kept failing for \d+ s/.test(String(e)));
@@ -158,14 +152,14 @@ describe("engine: ClusterUpdate runs kops update against moto", function () {
     assert.equal(pending.changeSummary.create, 1, `the update is still to run: ${JSON.stringify(pending.changeSummary)}`);
     await stack.up();
     assert.equal(await readFailedUpdate(root, name), undefined, "a successful update clears the record");
-    assert.ok((await aws.resources(name)).launchTemplates.length >= 2);
+    assert.ok((await aws().resources(name)).launchTemplates.length >= 2);
     const done = await stack.preview();
     assert.match(done.stdout, /would make no changes/);
     assert.equal(done.changeSummary.create, undefined);
 
     // A change behind Pulumi's back, in the cloud: refresh records it as pending, and up undoes it.
-    const group = (await aws.resources(name)).autoscalingGroups.find((g) => g.startsWith("nodes-us-east-1a."))!;
-    await motoCall(aws.moto.endpoint, "autoscaling", { Action: "UpdateAutoScalingGroup", Version: "2011-01-01", AutoScalingGroupName: group, MaxSize: "3" });
+    const group = (await aws().resources(name)).autoscalingGroups.find((g) => g.startsWith("nodes-us-east-1a."))!;
+    await motoCall(aws().moto.endpoint, "autoscaling", { Action: "UpdateAutoScalingGroup", Version: "2011-01-01", AutoScalingGroupName: group, MaxSize: "3" });
     const refresh = await stack.refresh();
     assert.equal(refresh.summary.resourceChanges?.update, 1, JSON.stringify(refresh.summary.resourceChanges));
     const drift = await stack.preview({ diff: true });

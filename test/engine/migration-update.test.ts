@@ -9,27 +9,21 @@ import { ClusterUpdate, StateStoreMigration } from "../../src";
 import { parseYaml } from "../../src/store/yaml";
 import { openPath } from "../../src/vfs";
 import { makeS3Bucket, openOptions, uniqueName } from "../support/env";
-import { awsClusterName, createAwsCluster, kopsAws, type LocalAws, startLocalAws } from "../support/local-aws";
+import { awsClusterName, createAwsCluster, kopsAws, startLocalAws } from "../support/local-aws";
 import { inlineStack } from "../support/pulumi";
 import { toolPath } from "../support/servers";
+import { forSuite } from "../support/suite";
 import { snapshot } from "../support/snapshot";
 
 describe("engine: migration, then an update against the new store, then the source's deletion", function () {
   this.timeout(900_000);
-  let aws: LocalAws;
-
-  before(async function () {
-    aws = await startLocalAws();
-  });
-  after(async function () {
-    await aws?.close();
-  });
+  const aws = forSuite(startLocalAws);
 
   it("refuses to delete the source before the update, runs the chain, and deletes the source after it", async function () {
     const [from, to] = [`s3://${await makeS3Bucket()}`, `s3://${await makeS3Bucket()}`];
     const name = awsClusterName("mig");
-    await createAwsCluster(from, name, aws);
-    await kopsAws(["update", "cluster", name, "--yes", "--state", from], aws.env());
+    await createAwsCluster(from, name, aws());
+    await kopsAws(["update", "cluster", name, "--yes", "--state", from], aws().env());
     const source = openPath(from, openOptions());
     const destination = openPath(to, openOptions()).join(name);
     const before = await snapshot(source);
@@ -38,7 +32,7 @@ describe("engine: migration, then an update against the new store, then the sour
     const stack = await inlineStack("kstate-move", uniqueName("s"), async () => {
       const move = new StateStoreMigration("move", { clusterName: name, source: from, destination: to, deleteSource: program.deleteSource });
       if (program.update) {
-        new ClusterUpdate("update", { store: to, name, triggers: move.configBase, kops: toolPath("kops"), environment: aws.env() });
+        new ClusterUpdate("update", { store: to, name, triggers: move.configBase, kops: toolPath("kops"), environment: aws().env() });
       }
     });
 
@@ -71,7 +65,7 @@ describe("engine: migration, then an update against the new store, then the sour
     // A preview after the source is gone finds nothing to do (it once failed: "no cluster there").
     const after = await stack.preview();
     assert.deepEqual(after.changeSummary, { same: 3 }, JSON.stringify(after.changeSummary));
-    const dry = await kopsAws(["update", "cluster", name, "--state", to], aws.env());
+    const dry = await kopsAws(["update", "cluster", name, "--state", to], aws().env());
     assert.match(dry.stdout, /No changes need to be applied/);
   });
 });

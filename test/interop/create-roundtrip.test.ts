@@ -11,7 +11,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parseAllDocuments } from "yaml";
 import { toolPath } from "../support/servers";
-import { CHANNEL, type Cloud, compareDocuments, type Doc, formatDifferences, KUBERNETES_VERSION, normalise, PROFILES, runKops, splitDocuments, type StandIns, startStandIns } from "../support/kops-create";
+import { forSuite } from "../support/suite";
+import { CHANNEL, type Cloud, compareDocuments, type Doc, formatDifferences, KUBERNETES_VERSION, normalise, PROFILES, runKops, splitDocuments, startStandIns } from "../support/kops-create";
 
 const NAME = "roundtrip.k8s.example.com";
 const BIN = path.resolve(__dirname, "..", "..", "..", "bin", "kstate.js");
@@ -42,13 +43,7 @@ const quote = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
 
 describe("kstate create cluster --dry-run -o yaml | kops create -f -: kops prints the cluster back unchanged", function () {
   this.timeout(180_000);
-  let standIns: StandIns;
-  before(async function () {
-    standIns = await startStandIns();
-  });
-  after(async function () {
-    await standIns?.close();
-  });
+  const standIns = forSuite(startStandIns);
 
   for (const c of CASES) {
     it(c.id, async function () {
@@ -58,7 +53,7 @@ describe("kstate create cluster --dry-run -o yaml | kops create -f -: kops print
         const p = PROFILES[c.cloud];
         const flags = ["--cloud", c.cloud, "--kubernetes-version", KUBERNETES_VERSION, "--channel", CHANNEL, "--image", p.image,
           ...(c.flags.includes("--node-size") ? [] : ["--node-size", p.nodeSize]), "--control-plane-size", p.controlPlaneSize, ...c.flags];
-        const env = { ...standIns.env(c.cloud), KOPS_STATE_STORE: store };
+        const env = { ...standIns().env(c.cloud), KOPS_STATE_STORE: store };
         const kstateCmd = [process.execPath, BIN, "create", "cluster", NAME, ...flags, "--dry-run", "-o", "yaml"].map(quote).join(" ");
 
         // What kstate prints on stdout is documents only: it parses as they are, nothing cut.

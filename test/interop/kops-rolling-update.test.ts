@@ -8,19 +8,13 @@ import * as assert from "node:assert/strict";
 import { findKops } from "../../src/ops/kops-update";
 import { describeRolling, parseRollingReport, rollingUpdateArgs, runRollingUpdate } from "../../src/ops/kops-rolling-update";
 import { makeS3Bucket } from "../support/env";
-import { awsClusterName, createAwsCluster, kopsAws, type LocalAws, startLocalAws } from "../support/local-aws";
+import { awsClusterName, createAwsCluster, kopsAws, startLocalAws } from "../support/local-aws";
 import { toolPath } from "../support/servers";
+import { forSuite } from "../support/suite";
 
 describe("kops rolling-update against moto (real kops v1.36.2)", function () {
   this.timeout(300_000);
-  let aws: LocalAws;
-
-  before(async function () {
-    aws = await startLocalAws();
-  });
-  after(async function () {
-    await aws?.close();
-  });
+  const aws = forSuite(startLocalAws);
 
   it("gives kops the flags each option names, and refuses a bad one naming it", function () {
     assert.deepEqual(rollingUpdateArgs("c.example.com", "s3://b", { cloudOnly: true, instanceGroups: ["nodes-a"], nodeInterval: "2m", validateCount: 1, failOnDrainError: false }, true),
@@ -32,16 +26,16 @@ describe("kops rolling-update against moto (real kops v1.36.2)", function () {
   it("reads kops's report of a running cluster, and the cloud-only roll runs", async function () {
     const store = `s3://${await makeS3Bucket()}`;
     const name = awsClusterName("roll");
-    await createAwsCluster(store, name, aws);
-    await kopsAws(["update", "cluster", name, "--yes", "--state", store], aws.env());
-    const kops = await findKops(toolPath("kops"), aws.env());
+    await createAwsCluster(store, name, aws());
+    await kopsAws(["update", "cluster", name, "--yes", "--state", store], aws().env());
+    const kops = await findKops(toolPath("kops"), aws().env());
     const printed: string[] = [];
-    const report = await runRollingUpdate({ kops, state: store, name, env: aws.env(), options: { cloudOnly: true }, apply: false, onLine: (l, s) => printed.push(`${s}: ${l}`) });
+    const report = await runRollingUpdate({ kops, state: store, name, env: aws().env(), options: { cloudOnly: true }, apply: false, onLine: (l, s) => printed.push(`${s}: ${l}`) });
     assert.deepEqual(report.map((r) => r.name).sort(), ["control-plane-us-east-1a", "nodes-us-east-1a"], printed.join("\n"));
     for (const r of report) assert.ok(r.min === 1 && r.max === 1 && r.needUpdate === 0, JSON.stringify(r));
     assert.deepEqual(describeRolling(report, { cloudOnly: true }), ["rolling update: no instance needs replacing"]);
     assert.match(describeRolling(report, { cloudOnly: true, force: true })[0]!, /^rolling update: \S+ \(\w+\): replace \d+ of \d+ instance\(s\), cloud only/);
-    const rolled = await runRollingUpdate({ kops, state: store, name, env: aws.env(), options: { cloudOnly: true }, apply: true });
+    const rolled = await runRollingUpdate({ kops, state: store, name, env: aws().env(), options: { cloudOnly: true }, apply: true });
     assert.equal(rolled.length, 2);
   });
 

@@ -12,6 +12,7 @@ import * as path from "node:path";
 import { openPath } from "../../src/vfs";
 import { makeS3Bucket, openOptions } from "../support/env";
 import { awsClusterName, createAwsCluster, kopsAws, KopsAwsError, type KopsRun, type LocalAws, startLocalAws } from "../support/local-aws";
+import { forSuite } from "../support/suite";
 
 /** Timings of the steps, printed at the end of the run (they go into reports, not assertions). */
 const timings: string[] = [];
@@ -42,49 +43,43 @@ async function setMachineType(aws: LocalAws, store: string, name: string, group:
 
 describe("kops update cluster against moto (real kops v1.36.2)", function () {
   this.timeout(300_000);
-  let aws: LocalAws;
-
-  before(async function () {
-    aws = await startLocalAws();
-  });
-
+  const aws = forSuite(startLocalAws);
   after(async function () {
-    await aws?.close();
     if (timings.length) console.log(`      kops against moto, step times:\n${timings.map((t) => `        ${t}`).join("\n")}`);
   });
 
   describe("s3:// store on MinIO", function () {
     const name = awsClusterName("upd");
     let store: string;
-    const update = (args: string[] = []) => kopsAws(["update", "cluster", "--name", name, "--state", store, ...args], aws.env());
+    const update = (args: string[] = []) => kopsAws(["update", "cluster", "--name", name, "--state", store, ...args], aws().env());
 
     before(async function () {
       store = `s3://${await makeS3Bucket()}`;
       const started = performance.now();
-      await createAwsCluster(store, name, aws);
+      await createAwsCluster(store, name, aws());
       timings.push(`s3: create cluster (dry run -o yaml, create -f, create sshpublickey): ${((performance.now() - started) / 1000).toFixed(1)} s`);
     });
 
     it("step 1: a dry run lists the tasks it would run, makes no cloud change and writes no completed state", async function () {
-      const from = aws.seen().length;
+      const from = aws().seen().length;
       const run = timed("s3: update cluster (dry run)", await update());
       assert.match(run.stdout, /^Will create resources:\n/);
       assert.match(run.stdout, /\nMust specify --yes to apply changes\n$/);
       for (const task of [`VPC/${name}`, `Subnet/us-east-1a.${name}`, `LaunchTemplate/nodes-us-east-1a.${name}`, `AutoscalingGroup/control-plane-us-east-1a.masters.${name}`, `IAMRole/masters.${name}`]) {
         assert.ok(run.stdout.includes(`\n  ${task}\n`), `the plan lists ${task}`);
       }
-      assert.deepEqual(mutating(aws.seen().slice(from)), []);
+      assert.deepEqual(mutating(aws().seen().slice(from)), []);
       // The proxy's warm-pool correction at work: kops asks for the warm pools of groups that do
       // not exist yet, and without the 400 the dry run never ends.
-      assert.ok(aws.calls().slice(from).some((c) => c.action === "DescribeWarmPool" && c.status === 400));
-      assert.deepEqual(await aws.resources(name), { vpcs: [], subnets: [], autoscalingGroups: [], launchTemplates: [], iamRoles: [] });
+      assert.ok(aws().calls().slice(from).some((c) => c.action === "DescribeWarmPool" && c.status === 400));
+      assert.deepEqual(await aws().resources(name), { vpcs: [], subnets: [], autoscalingGroups: [], launchTemplates: [], iamRoles: [] });
       assert.ok(!(await storeFiles(store, name)).includes("cluster-completed.spec"));
     });
 
     it("step 2: --yes creates the cloud resources, tagged with the cluster, and completes the store", async function () {
       const run = timed("s3: update cluster --yes", await update(["--yes"]));
       assert.doesNotMatch(run.stderr, /error running task/);
-      const resources = await aws.resources(name);
+      const resources = await aws().resources(name);
       assert.equal(resources.vpcs.length, 1);
       assert.equal(resources.subnets.length, 1);
       assert.deepEqual(resources.autoscalingGroups.sort(), [`control-plane-us-east-1a.masters.${name}`, `nodes-us-east-1a.${name}`]);
@@ -108,7 +103,7 @@ describe("kops update cluster against moto (real kops v1.36.2)", function () {
     });
 
     it("step 4: a new machine type shows as a launch-template change, applies, and then nothing is left to change", async function () {
-      await setMachineType(aws, store, name, "nodes-us-east-1a", "t3.large");
+      await setMachineType(aws(), store, name, "nodes-us-east-1a", "t3.large");
       const plan = timed("s3: update cluster (dry run, machine type changed)", await update());
       assert.match(plan.stdout, /^Will modify resources:\n/);
       assert.match(plan.stdout, new RegExp(`\\n  ${literal(`LaunchTemplate/nodes-us-east-1a.${name}`)}\\n\\s+InstanceType\\s+t3\\.medium -> t3\\.large\\n`));
@@ -117,10 +112,10 @@ describe("kops update cluster against moto (real kops v1.36.2)", function () {
     });
 
     it("step 5: a cloud call that fails makes `update --yes` fail, naming the task; once it answers, the change applies", async function () {
-      await setMachineType(aws, store, name, "nodes-us-east-1a", "t3.xlarge");
+      await setMachineType(aws(), store, name, "nodes-us-east-1a", "t3.xlarge");
       // A 4xx the SDK does not retry: with the default 500 InternalError it tries 13 times, with
       // backoff up to 20 s, and kops logs the first `error running task` about 3 minutes in.
-      const restore = aws.failAction("CreateLaunchTemplateVersion", { status: 400, code: "UnauthorizedOperation", message: "You are not authorized to perform this operation." });
+      const restore = aws().failAction("CreateLaunchTemplateVersion", { status: 400, code: "UnauthorizedOperation", message: "You are not authorized to perform this operation." });
       let failure: KopsAwsError | undefined;
       try {
         await update(["--yes"]);
@@ -156,11 +151,11 @@ describe("kops update cluster against moto (real kops v1.36.2)", function () {
   describe("file:// store", function () {
     const name = awsClusterName("fil");
     let store: string;
-    const update = (args: string[] = [], extra: Record<string, string> = {}) => kopsAws(["update", "cluster", "--name", name, "--state", store, ...args], aws.env(extra));
+    const update = (args: string[] = [], extra: Record<string, string> = {}) => kopsAws(["update", "cluster", "--name", name, "--state", store, ...args], aws().env(extra));
 
     before(async function () {
       store = `file://${fs.mkdtempSync(path.join(os.tmpdir(), "kstate-kops-aws-"))}`;
-      await createAwsCluster(store, name, aws);
+      await createAwsCluster(store, name, aws());
     });
 
     after(function () {
@@ -169,7 +164,7 @@ describe("kops update cluster against moto (real kops v1.36.2)", function () {
 
     it("creates the resources with --yes, completes the store, and then finds nothing to change", async function () {
       timed("file: update cluster --yes", await update(["--yes"]));
-      const resources = await aws.resources(name);
+      const resources = await aws().resources(name);
       assert.equal(resources.vpcs.length, 1);
       assert.equal(resources.autoscalingGroups.length, 2);
       const files = await storeFiles(store, name);
