@@ -87,7 +87,7 @@ function checkInputs(news: Partial<ClusterUpdateInputs>): pulumi.dynamic.CheckFa
   else if (!containsUnknown(news.store)) {
     try {
       scheme = SCHEMES[parseUrl(news.store).scheme];
-      if (scheme.scheme === "memfs") fail("store", "kops cannot reach a memfs:// store (it lives in one process)");
+      if (scheme.kopsReaches !== true) fail("store", `kops cannot reach a ${scheme.scheme}:// store (${scheme.kopsReaches})`);
     } catch (e) {
       fail("store", KstateError.isInstance(e) ? e.message : String(e));
     }

@@ -38,6 +38,8 @@ export interface SchemeFacts {
   readonly staticKeys: boolean;
   /** Buckets belong to a project, which a store may name. */
   readonly project: boolean;
+  /** True where the kops binary can reach a store here, else why not. */
+  readonly kopsReaches: true | string;
   /** The environment variables through which kops reads `settings` for a store here (none where kops needs none). */
   kopsVariables(settings: StoreSettings): Record<string, string>;
   /** kops can render the files it manages here as Terraform resources (its TerraformManagedFiles feature). */
@@ -54,27 +56,27 @@ export const SCHEMES: Readonly<Record<Scheme, SchemeFacts>> = {
     scheme: "s3", example: "s3://bucket", versioning: true, serverEncryption: ["AES256", "aws:kms"], serverCopy: true,
     sameBytes: (revision) => MULTIPART_ETAG.test(revision), configBase: "url", defaultCloud: "aws", bucketAdmin: true,
     madeOnWrite: false, stateStore: true, wholeBucket: true, endpoint: true, staticKeys: true, project: false,
-    kopsVariables: s3Variables, terraformManagedFiles: true,
+    kopsReaches: true, kopsVariables: s3Variables, terraformManagedFiles: true,
     bucketResources: { types: ["aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"], nameProperty: "bucket" },
   },
   gs: {
     scheme: "gs", example: "gs://bucket", versioning: true, serverEncryption: ["google-managed", "cloud-kms"], serverCopy: false,
     sameBytes: never, configBase: "url", defaultCloud: "gce", bucketAdmin: true,
     madeOnWrite: false, stateStore: true, wholeBucket: true, endpoint: true, staticKeys: false, project: true,
-    kopsVariables: gcsVariables, terraformManagedFiles: true,
+    kopsReaches: true, kopsVariables: gcsVariables, terraformManagedFiles: true,
     bucketResources: { types: ["gcp:storage/bucket:Bucket"], nameProperty: "name" },
   },
   file: {
     scheme: "file", example: "file:///abs/dir", versioning: false, serverEncryption: ["none"], serverCopy: false,
     sameBytes: never, configBase: "path", bucketAdmin: true,
     madeOnWrite: true, stateStore: true, wholeBucket: false, endpoint: false, staticKeys: false, project: false,
-    kopsVariables: noVariables, terraformManagedFiles: false,
+    kopsReaches: true, kopsVariables: noVariables, terraformManagedFiles: false,
   },
   memfs: {
     scheme: "memfs", example: "memfs://name", versioning: true, serverEncryption: [], serverCopy: false,
     sameBytes: never, configBase: "url", bucketAdmin: false,
     madeOnWrite: true, stateStore: "memfs:// stores live inside one process", wholeBucket: false, endpoint: false, staticKeys: false, project: false,
-    kopsVariables: noVariables, terraformManagedFiles: false,
+    kopsReaches: "memfs:// stores live inside one process", kopsVariables: noVariables, terraformManagedFiles: false,
   },
 };
 
