@@ -10,13 +10,12 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { readRecord } from "../../src/cli/export-record";
 import { diffDocuments } from "../../src/ops/cluster";
-import { parseYamlStream } from "../../src/store/yaml";
 import { openPath } from "../../src/vfs";
 import { kstate } from "../support/cli";
 import { type CliStore, openWith } from "../support/cli-stores";
-import { makeS3Bucket, s3Options } from "../support/env";
-import { MINIO_PASSWORD, MINIO_USER } from "../support/servers";
+import { byFile } from "../support/documents";
 import { snapshot } from "../support/snapshot";
+import { freshStore } from "../support/stores";
 
 const NAME = "pull.k8s.example.com";
 const IG = "instancegroup/nodes-us-east-1a";
@@ -29,17 +28,9 @@ function tmp(prefix: string): string {
 }
 
 const stores: Record<string, () => Promise<CliStore>> = {
-  "file://": async () => ({ url: `file://${tmp("kstate-pull-store-")}`, env: {} }),
-  "s3 (MinIO, unversioned)": async () => ({
-    url: `s3://${await makeS3Bucket()}`,
-    env: { S3_ENDPOINT: s3Options().endpoint!, S3_REGION: "us-east-1", S3_ACCESS_KEY_ID: MINIO_USER, S3_SECRET_ACCESS_KEY: MINIO_PASSWORD },
-  }),
+  "file://": () => freshStore.file(),
+  "s3 (MinIO, unversioned)": () => freshStore.s3(),
 };
-
-type Doc = Record<string, any>;
-function byFile(stream: string): Record<string, Doc> {
-  return Object.fromEntries(parseYamlStream(stream, "get all").map((d) => d.toJS() as Doc).map((d) => [d.kind === "Cluster" ? "config" : `instancegroup/${d.metadata.name}`, d]));
-}
 
 for (const [kind, make] of Object.entries(stores)) {
   describe(`kstate export and pull on ${kind}`, function () {
