@@ -10,9 +10,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { kstate } from "../support/cli";
 import { openWith } from "../support/cli-stores";
-import { makeS3Bucket, s3Options } from "../support/env";
+import { makeS3Bucket } from "../support/env";
 import { kops, kopsEnv } from "../support/kops";
-import { MINIO_PASSWORD, MINIO_USER } from "../support/servers";
+import { s3Env } from "../support/stores";
 
 const PUBLIC = "public.k8s.example.com";
 const PRIVATE = "private.k8s.example.com";
@@ -23,7 +23,7 @@ const stores: Record<string, () => Promise<{ url: string; env: Record<string, st
   "file://": async () => ({ url: `file://${fs.mkdtempSync(path.join(os.tmpdir(), "kstate-tables-"))}`, env: {} }),
   "s3 (MinIO)": async () => ({
     url: `s3://${await makeS3Bucket()}`,
-    env: { S3_ENDPOINT: s3Options().endpoint!, S3_REGION: "us-east-1", S3_ACCESS_KEY_ID: MINIO_USER, S3_SECRET_ACCESS_KEY: MINIO_PASSWORD },
+    env: s3Env(),
   }),
 };
 

@@ -8,9 +8,9 @@ import { parseYaml } from "../../src/store/yaml";
 import { decodeSecret, secretHash, storeEncryption } from "../../src/store/secrets";
 import { hasVersions, isEnvelope, openPath, resolveStoreSettings } from "../../src/vfs";
 import { kstate } from "../support/cli";
-import { makeS3Bucket, s3Options } from "../support/env";
-import { MINIO_PASSWORD, MINIO_USER } from "../support/servers";
+import { makeS3Bucket } from "../support/env";
 import { memoryStore, openWith, versionedStores } from "../support/cli-stores";
+import { s3Env } from "../support/stores";
 
 const NAME = "history.k8s.example.com";
 const IG = "instancegroup/nodes-us-east-1a";
@@ -320,7 +320,7 @@ describe("kstate history without versions", function () {
 
   it("a bucket with versioning off: rollback refuses, saying how to turn it on", async function () {
     const url = `s3://${await makeS3Bucket()}`;
-    const env = { S3_ENDPOINT: s3Options().endpoint!, S3_REGION: "us-east-1", S3_ACCESS_KEY_ID: MINIO_USER, S3_SECRET_ACCESS_KEY: MINIO_PASSWORD };
+    const env = s3Env();
     assert.equal((await kstate(["create", "cluster", NAME, "--zones", "us-east-1a", "--kubernetes-version", "v1.30.2", "--cloud", "aws", "--state", url], { env })).code, 0);
     for (const argv of [["rollback", NAME, "--to", "x", "--yes"], ["rollback", NAME, "--to-time", "2026-11-20T10:00:00Z", "--yes"]]) {
       const r = await kstate([...argv, "--state", url], { env });

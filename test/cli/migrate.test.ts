@@ -7,8 +7,8 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import { openPath, resetMemoryStore, type VfsPath } from "../../src/vfs";
 import { kstate } from "../support/cli";
-import { makeS3Bucket, openOptions, s3Options, uniqueName } from "../support/env";
-import { MINIO_PASSWORD, MINIO_USER } from "../support/servers";
+import { makeS3Bucket, openOptions, uniqueName } from "../support/env";
+import { s3Env } from "../support/stores";
 
 const CLUSTER = "cli.k8s.example.com";
 const BIN = path.resolve(__dirname, "..", "..", "..", "bin", "kstate.js");
@@ -198,7 +198,7 @@ describe("kstate migrate", function () {
     const source = openPath(from, openOptions()).join(CLUSTER);
     await populate(source, 1999);
     const before = await hashes(source);
-    const env = { ...process.env, S3_ENDPOINT: s3Options().endpoint!, S3_REGION: "us-east-1", S3_ACCESS_KEY_ID: MINIO_USER, S3_SECRET_ACCESS_KEY: MINIO_PASSWORD };
+    const env = { ...process.env, ...s3Env() };
     // Each run is killed once the destination holds a chosen number of files, so the kill lands
     // mid-copy however fast this machine is; the points are seeded and printed on failure.
     const runOnce = (to: string, killAtFiles?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }> => new Promise((resolve) => {

@@ -6,9 +6,9 @@ import { secretHash } from "../../src/store/secrets";
 import { isEnvelope } from "../../src/vfs";
 import { kstate } from "../support/cli";
 import { openWith } from "../support/cli-stores";
-import { makeS3Bucket, s3Options } from "../support/env";
-import { MINIO_PASSWORD, MINIO_USER } from "../support/servers";
+import { makeS3Bucket } from "../support/env";
 import { snapshot } from "../support/snapshot";
+import { s3Env } from "../support/stores";
 
 const NAME = "secrets.k8s.example.com";
 const VALUE = "s3cr3t-token-value-42";
@@ -20,7 +20,7 @@ const stores: Record<string, () => Promise<{ url: string; env: Record<string, st
   "s3 (MinIO), encrypted": async () => ({
     url: `s3://${await makeS3Bucket()}`,
     env: { KSTATE_PASSPHRASE: "secrets test passphrase" },
-    cloud: { S3_ENDPOINT: s3Options().endpoint!, S3_REGION: "us-east-1", S3_ACCESS_KEY_ID: MINIO_USER, S3_SECRET_ACCESS_KEY: MINIO_PASSWORD },
+    cloud: s3Env(),
   }),
 };
 

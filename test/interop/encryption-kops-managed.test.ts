@@ -23,10 +23,11 @@ import { POLICY_FILE } from "../../src/store/encryption-policy";
 import { isEnvelope, NotFoundError, openPath } from "../../src/vfs";
 import { kstate } from "../support/cli";
 import { openWith } from "../support/cli-stores";
-import { makeS3Bucket, openOptions, s3Options } from "../support/env";
+import { makeS3Bucket, openOptions } from "../support/env";
 import { CHANNEL, kops, kopsEnv } from "../support/kops";
-import { MINIO_PASSWORD, MINIO_USER, toolPath } from "../support/servers";
+import { toolPath } from "../support/servers";
 import { snapshot } from "../support/snapshot";
+import { s3Env } from "../support/stores";
 
 const NAME = "managed.k8s.example.com";
 const PASSPHRASE = "kops-managed store passphrase 4410";
@@ -87,7 +88,7 @@ const stores: { name: string; make: () => Promise<{ url: string; cloud: Record<s
   { name: "file://", make: async () => ({ url: `file://${fs.mkdtempSync(path.join(os.tmpdir(), "kstate-kops-managed-store-"))}`, cloud: {} }) },
   {
     name: "s3 (MinIO)",
-    make: async () => ({ url: `s3://${await makeS3Bucket()}`, cloud: { S3_ENDPOINT: s3Options().endpoint!, S3_REGION: "us-east-1", S3_ACCESS_KEY_ID: MINIO_USER, S3_SECRET_ACCESS_KEY: MINIO_PASSWORD } }),
+    make: async () => ({ url: `s3://${await makeS3Bucket()}`, cloud: s3Env() }),
   },
 ];
 

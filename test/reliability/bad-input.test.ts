@@ -11,9 +11,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { openPath } from "../../src/vfs";
 import { kstate } from "../support/cli";
-import { makeS3Bucket, openOptions, s3Options } from "../support/env";
-import { MINIO_PASSWORD, MINIO_USER } from "../support/servers";
+import { makeS3Bucket, openOptions } from "../support/env";
 import { record } from "./report";
+import { s3Env } from "../support/stores";
 
 const CORPUS = path.resolve(__dirname, "..", "..", "..", "test", "fixtures", "bad-input");
 const NAME = "bad.k8s.example.com";
@@ -136,7 +136,7 @@ const stores: Record<string, StoreSetup> = {
   },
   "s3:// (MinIO)": {
     url: async () => `s3://${await makeS3Bucket()}`,
-    env: () => ({ S3_ENDPOINT: s3Options().endpoint!, S3_REGION: "us-east-1", S3_ACCESS_KEY_ID: MINIO_USER, S3_SECRET_ACCESS_KEY: MINIO_PASSWORD }),
+    env: () => (s3Env()),
   },
 };
 

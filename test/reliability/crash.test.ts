@@ -22,11 +22,12 @@ import { planCluster } from "../../src/ops/cluster";
 import { ClusterStore } from "../../src/store/cluster-store";
 import { stringifyYaml } from "../../src/store/yaml";
 import { openPath, type VfsPath } from "../../src/vfs";
-import { gcsOptions, makeGcsBucket, makeS3Bucket, openOptions, s3Options } from "../support/env";
+import { gcsOptions, makeGcsBucket, makeS3Bucket, openOptions } from "../support/env";
 import { engineEnv, newStateDir } from "../support/pulumi";
-import { MINIO_PASSWORD, MINIO_USER, toolPath } from "../support/servers";
+import { toolPath } from "../support/servers";
 import { CRASH_CLUSTER, CRASH_PROJECT, crashArgs, type CrashRequest, runCrashOp } from "./crash-program";
 import { record } from "./report";
+import { s3Env } from "../support/stores";
 
 const REPO = path.resolve(__dirname, "..", "..", "..");
 const BIN = path.join(REPO, "bin", "kstate.js");
@@ -53,7 +54,7 @@ interface Run {
 function cliEnv(): NodeJS.ProcessEnv {
   return {
     ...process.env,
-    S3_ENDPOINT: s3Options().endpoint!, S3_REGION: "us-east-1", S3_ACCESS_KEY_ID: MINIO_USER, S3_SECRET_ACCESS_KEY: MINIO_PASSWORD,
+    ...s3Env(),
     STORAGE_EMULATOR_HOST: gcsOptions().endpoint!, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
   };
 }

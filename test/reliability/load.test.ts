@@ -31,10 +31,10 @@ import { ClusterStore } from "../../src/store/cluster-store";
 import { getIn, parseYaml, setIn, stringifyYaml } from "../../src/store/yaml";
 import { openPath, PreconditionFailedError, type VfsPath } from "../../src/vfs";
 import { kstate } from "../support/cli";
-import { makeS3Bucket, openOptions, s3Options, uniqueName } from "../support/env";
+import { makeS3Bucket, openOptions, uniqueName } from "../support/env";
 import { StackProcess } from "../support/stack-process";
-import { MINIO_PASSWORD, MINIO_USER } from "../support/servers";
 import { record } from "./report";
+import { s3Env } from "../support/stores";
 
 const CLUSTERS = ["c0", "c1", "c2", "c3"].map((c) => `${c}.load.k8s.example.com`);
 const NODES = "instancegroup/nodes-us-east-1a";
@@ -61,7 +61,7 @@ const backends: Backend[] = [
   {
     name: "s3 (MinIO)",
     store: async () => `s3://${await makeS3Bucket()}`,
-    env: () => ({ S3_ENDPOINT: s3Options().endpoint!, S3_REGION: "us-east-1", S3_ACCESS_KEY_ID: MINIO_USER, S3_SECRET_ACCESS_KEY: MINIO_PASSWORD }),
+    env: () => (s3Env()),
     stacks: 3,
   },
   {

@@ -15,6 +15,7 @@ import { kstate, type CliResult } from "../support/cli";
 import { makeS3Bucket, s3Options } from "../support/env";
 import { MINIO_PASSWORD, MINIO_USER } from "../support/servers";
 import { record } from "./report";
+import { s3Env } from "../support/stores";
 
 const NAME = "sec.k8s.example.com";
 const CREATE = ["create", "cluster", NAME, "--zones", "us-east-1a", "--kubernetes-version", "v1.30.2", "--cloud", "aws"];
@@ -244,7 +245,7 @@ describe("security", function () {
 
     it("store URLs with credentials embedded or a presigned-looking query", async function () {
       const bucket = await makeS3Bucket();
-      const s3 = { S3_ENDPOINT: s3Options().endpoint!, S3_REGION: "us-east-1", S3_ACCESS_KEY_ID: MINIO_USER, S3_SECRET_ACCESS_KEY: MINIO_PASSWORD };
+      const s3 = s3Env();
       const signed = `X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=${CREDENTIAL}%2F20260101%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20260101T000000Z&X-Amz-Expires=900&X-Amz-SignedHeaders=host&X-Amz-Signature=${SIGNATURE}`;
       const urls = [
         `s3://${ACCESS_KEY}:${URL_PASSWORD}@${bucket}`,
@@ -267,7 +268,7 @@ describe("security", function () {
 
     it("KSTATE_PASSPHRASE wrong or too short, with S3_SECRET_ACCESS_KEY set", async function () {
       const bucket = await makeS3Bucket();
-      const s3 = { S3_ENDPOINT: s3Options().endpoint!, S3_REGION: "us-east-1", S3_ACCESS_KEY_ID: MINIO_USER, S3_SECRET_ACCESS_KEY: MINIO_PASSWORD };
+      const s3 = s3Env();
       const state = `s3://${bucket}`;
       assert.equal((await kstate(["create", ...CREATE.slice(1), "--state", state], { env: s3 })).code, 0);
       const made = await kstate(["create", "secret", "admin", "--name", NAME, "--from-literal", "the-secret-value", "--state", state], { env: { ...s3, KSTATE_PASSPHRASE: PASSPHRASE } });

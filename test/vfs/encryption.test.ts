@@ -11,9 +11,9 @@ import { type ClusterEncryption, storeEncryption } from "../../src/store/secrets
 import { hasVersions, isEnvelope, openPath, type VfsPath } from "../../src/vfs";
 import { kstate } from "../support/cli";
 import { assertEveryFlipFails, envelopeLayout } from "../support/envelope";
-import { gcsOptions, makeGcsBucket, makeS3Bucket, openOptions, s3Options, uniqueName } from "../support/env";
+import { gcsOptions, makeGcsBucket, makeS3Bucket, openOptions, uniqueName } from "../support/env";
 import { kops } from "../support/kops";
-import { MINIO_PASSWORD, MINIO_USER } from "../support/servers";
+import { s3Env } from "../support/stores";
 
 const A = "correct horse battery staple";
 const B = "a second, newer passphrase";
@@ -97,7 +97,7 @@ for (const [kind, make] of Object.entries(stores)) {
       await assert.rejects(encrypted(url, { passphrase: B }).join(name, "secrets", "admin").read(), /cannot decrypt/);
 
       const cloudEnv: Record<string, string> = url.startsWith("s3://")
-        ? { S3_ENDPOINT: s3Options().endpoint!, S3_REGION: "us-east-1", S3_ACCESS_KEY_ID: MINIO_USER, S3_SECRET_ACCESS_KEY: MINIO_PASSWORD }
+        ? s3Env()
         : url.startsWith("gs://") ? { STORAGE_EMULATOR_HOST: gcsOptions().endpoint! } : {};
       const env = { ...cloudEnv, KSTATE_STATE_STORE: url, KSTATE_PASSPHRASE: B, KSTATE_FALLBACK_PASSPHRASE: A };
       const r = await kstate(["rekey", name], { env });
@@ -152,7 +152,7 @@ describe("client-side encryption and kops", function () {
     const env = { KSTATE_STATE_STORE: from, KSTATE_PASSPHRASE: A };
     assert.equal((await kstate(["create", "cluster", "enc.k8s.example.com", "--zones", "us-east-1a", "--kubernetes-version", "v1.30.2", "--cloud", "aws"], { env })).code, 0);
     await encrypted(from, { passphrase: A }).join("enc.k8s.example.com", "secrets", "admin").write(SECRET);
-    const cloudEnv = { S3_ENDPOINT: s3Options().endpoint!, S3_REGION: "us-east-1", S3_ACCESS_KEY_ID: MINIO_USER, S3_SECRET_ACCESS_KEY: MINIO_PASSWORD };
+    const cloudEnv = s3Env();
     const r = await kstate(["migrate", "enc.k8s.example.com", "--from", from, "--to", to, "--yes"], { env: cloudEnv });
     assert.equal(r.code, 0, r.stderr);
     const moved = (await openPath(to, openOptions()).join("enc.k8s.example.com", "secrets", "admin").read()).data;

@@ -13,8 +13,8 @@ import { isEnvelope, openPath, type VfsPath } from "../../src/vfs";
 import { keyringOf, probeKeys } from "../../src/vfs/encrypted";
 import { kstate } from "../support/cli";
 import { assertEveryFlipFails, envelopeLayout } from "../support/envelope";
-import { kmsEnv, kmsOptions, makeKmsKey, makeS3Bucket, openOptions, s3Options, uniqueName } from "../support/env";
-import { MINIO_PASSWORD, MINIO_USER } from "../support/servers";
+import { kmsEnv, kmsOptions, makeKmsKey, makeS3Bucket, openOptions, uniqueName } from "../support/env";
+import { s3Env } from "../support/stores";
 
 const SECRET = '{"Data":"a21zLXNlYWxlZC1zZWNyZXQtdmFsdWU="}';
 const PASSPHRASE = "the passphrase before KMS";
@@ -78,7 +78,7 @@ for (const [kind, make] of Object.entries(stores)) {
       await underPassphrase.join("config").write("apiVersion: kops.k8s.io/v1alpha2\nkind: Cluster\nmetadata:\n  name: kms.example.com\n");
 
       const cloudEnv: Record<string, string> = url.startsWith("s3://")
-        ? { S3_ENDPOINT: s3Options().endpoint!, S3_REGION: "us-east-1", S3_ACCESS_KEY_ID: MINIO_USER, S3_SECRET_ACCESS_KEY: MINIO_PASSWORD }
+        ? s3Env()
         : {};
       const raw = openPath(url, openOptions()).join(NAME);
       const rotate = async (env: Record<string, string>, under: string) => {
