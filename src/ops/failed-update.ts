@@ -12,7 +12,7 @@
  * when the update ran and how it ended.
  */
 import { NotFoundError } from "../vfs/errors";
-import type { VfsPath } from "../vfs/path";
+import { hasStoredPath, type VfsPath } from "../vfs/path";
 import { POLICY_FOLDER } from "../store/encryption-policy";
 import { configBaseOf } from "../store/layout";
 
@@ -32,15 +32,24 @@ function recordOf(root: VfsPath, name: string): VfsPath {
   return root.join(...FAILED_UPDATES_FOLDER.split("/"), `${name}.json`);
 }
 
+/** Where the failed update of `name` in the store at `root` is recorded. */
+export function failedUpdateUrl(root: VfsPath, name: string): string {
+  return recordOf(root, name).url;
+}
+
 /** Records that an update of `name` in the store at `root` (as stored: not guarded, not sealed) failed. */
 export async function recordFailedUpdate(root: VfsPath, name: string, failure: Omit<FailedUpdate, "configBase">): Promise<void> {
   const record: FailedUpdate = { configBase: configBaseOf(root.join(name).url), ...failure };
   await recordOf(root, name).write(`${JSON.stringify(record, null, 2)}\n`);
 }
 
-/** Clears the record after an update of `name` succeeded; nothing to do when there is none. */
+/**
+ * Clears the record after an update of `name` succeeded, or with the cluster; nothing to do when
+ * there is none. Removed as stored (a guarded store refuses writers in .kstate/).
+ */
 export async function clearFailedUpdate(root: VfsPath, name: string): Promise<void> {
-  await recordOf(root, name).remove().catch((e: unknown) => {
+  const stored = hasStoredPath(root) ? (await root.storedPath()) ?? root : root;
+  await recordOf(stored, name).remove().catch((e: unknown) => {
     if (!NotFoundError.isInstance(e)) throw e;
   });
 }

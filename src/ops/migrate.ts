@@ -212,6 +212,11 @@ function storeAndName(folderUrl: string): { store: string; name: string } {
   return { store: url.slice(0, at), name: url.slice(at + 1) };
 }
 
+/** How a run that keeps the source though its deletion was asked ends, as plans say it: `who` is "the run" or "up". */
+export function keptSourceEnding(r: Pick<SyncResult, "filesCopied">, who: string): string {
+  return r.filesCopied > 0 ? `the source will be kept, and ${who} fails after the copy` : `the source will be kept, and ${who} fails (there is nothing to copy)`;
+}
+
 /**
  * Why the source must be kept though deletion was asked, and the step that lets it go; undefined
  * when the destination has been updated against. For a dry run, a preview and the refusal alike.

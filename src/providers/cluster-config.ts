@@ -2,6 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import type * as pulumi from "@pulumi/pulumi";
 import { applyCluster, type ClusterPlan, type ClusterRequest, describeChanges, type Ownership, planCluster, valueAt } from "../ops/cluster";
 import { type ClusterKeysRequest, type KeysFound, samePem, sshFingerprint } from "../ops/cluster-keys";
+import { clearFailedUpdate } from "../ops/failed-update";
 import { readKeyset } from "../ops/keypairs";
 import { readAdminSshKeys } from "../ops/admin-ssh-key";
 import { checkOptions, type ClusterOptions } from "../ops/options";
@@ -515,6 +516,8 @@ async function planDelete(props: ClusterConfigOutputs): Promise<{ run(): Promise
     async run() {
       await applyCluster(store, req);
       for (const f of wipe) await folder.join(f).remove();
+      // A failed update kstate recorded for the cluster goes with it (kstate's own file, outside the folder).
+      if (configGoes) await clearFailedUpdate(store.root, i.name);
     },
   };
 }

@@ -1,4 +1,4 @@
-import { nestedStores, sourceKeptBecause, syncCluster, type SyncResult } from "../ops/migrate";
+import { keptSourceEnding, nestedStores, sourceKeptBecause, syncCluster, type SyncResult } from "../ops/migrate";
 import { readFailedUpdate } from "../ops/failed-update";
 import { isDns1123Subdomain } from "../ops/validate";
 import { canonicalUrl, NotFoundError, openPath, parseUrl, RefusedError, SCHEMES, type SchemeFacts, statIfPresent } from "../vfs";
@@ -163,10 +163,10 @@ export const provider: ProviderImpl<MigrationInputs, MigrationOutputs> = {
       });
       const plan = [`copy ${r.filesCopied} of ${r.filesTotal} files (${r.bytesCopied} of ${r.bytesTotal} bytes) from ${source.url} to ${destination.url}`];
       if (r.extraAtDestination.length > 0) plan.push(`${r.extraAtDestination.length} file(s) at the destination are not in the source; they are kept`);
-      if (inputs.deleteSource && r.divergedDocuments.length > 0) plan.push(`the source will be kept, and up fails after the copy: ${r.divergedDocuments.length} document(s) differ between the stores (one changed after the copy): ${r.divergedDocuments.slice(0, 5).join(", ")}`);
+      if (inputs.deleteSource && r.divergedDocuments.length > 0) plan.push(`${keptSourceEnding(r, "up")}: ${r.divergedDocuments.length} document(s) differ between the stores (one changed after the copy): ${r.divergedDocuments.slice(0, 5).join(", ")}`);
       if (r.keptAtDestination.length > 0) plan.push(`${r.keptAtDestination.length} file(s) at the destination are newer (the cluster was updated against it); they are kept, not overwritten`);
       const kept = inputs.deleteSource ? sourceKeptBecause(r) : undefined;
-      if (kept !== undefined) plan.push(`the source will be kept, and up fails after the copy: ${kept.reason}`, `first update the cluster against the new store, then up again to delete the source: a ClusterUpdate resource on it, or \`${kept.run}\``);
+      if (kept !== undefined) plan.push(`${keptSourceEnding(r, "up")}: ${kept.reason}`, `first update the cluster against the new store, then up again to delete the source: a ClusterUpdate resource on it, or \`${kept.run}\``);
       else if (inputs.deleteSource && r.divergedDocuments.length === 0) plan.push(`then delete the ${r.filesTotal} source files`);
       // Shown in the preview's log too, not only in the plan property (which only --diff shows).
       process.stderr.write(`${plan.map((l) => `${inputs.clusterName}: ${l}`).join("\n")}\n`);

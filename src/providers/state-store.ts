@@ -3,7 +3,7 @@ import { bucketAdmin, type BucketAdmin, type BucketEncryption, canonicalUrl, has
 import { listSchemes, schemesWhere } from "../vfs/schemes";
 import { type ClusterEncryption, encryptionProblems, storeEncryption } from "../store/secrets";
 import { clearEncryptionPolicy, clustersBrokenBy, setEncryptionPolicy } from "../ops/encryption-policy";
-import { describePolicy, POLICY_FILE, policyOf, policyText, readPolicy } from "../store/encryption-policy";
+import { describePolicy, POLICY_FOLDER, policyOf, policyText, readPolicy } from "../store/encryption-policy";
 import { keyringOf, probeKeys } from "../vfs/encrypted";
 import { BackendError, KstateError, RefusedError, ValidationError } from "../vfs/errors";
 import { configureFromStack, stackConfig } from "./stack-config";
@@ -208,12 +208,16 @@ async function recordPolicy(i: Normalized, hadOne: boolean): Promise<void> {
   }
 }
 
-/** True when the store holds nothing but its encryption policy file (and old versions of it). */
-async function onlyThePolicy(i: Normalized): Promise<boolean> {
+/**
+ * True when the store holds nothing but kstate's own files (its encryption policy, records of
+ * failed updates of clusters deleted since; and old versions of them): no cluster state.
+ */
+async function onlyKstateFiles(i: Normalized): Promise<boolean> {
   const root = rootOf(i);
+  const own = (path: string) => path.startsWith(`${POLICY_FOLDER}/`);
   const files = await root.listTree();
-  if (files.length !== 1 || files[0]!.path !== POLICY_FILE) return false;
-  return !hasVersions(root) || (await root.listTreeVersions()).every((v) => v.path === POLICY_FILE);
+  if (files.length === 0 || !files.every((f) => own(f.path))) return false;
+  return !hasVersions(root) || (await root.listTreeVersions()).every((v) => own(v.path));
 }
 
 /** Brings an existing bucket's versioning and encryption to what the inputs ask. */
@@ -365,10 +369,10 @@ export const provider: ProviderImpl<StateStoreInputs, StateStoreOutputs> = {
       console.log(`${admin.url} was adopted, not created, by this stack: leaving it and its objects in place (set forceDestroy: true to delete it).`);
       return;
     }
-    if (!props.forceDestroy && !(await admin.isEmpty()) && !(await onlyThePolicy(i))) {
+    if (!props.forceDestroy && !(await admin.isEmpty()) && !(await onlyKstateFiles(i))) {
       throw new RefusedError(`${admin.url} is not empty (it holds cluster state or old versions of it). Refusing to delete it; move the state elsewhere first, or set forceDestroy: true on the StateStore to delete it with everything in it.`);
     }
-    // A store holding only its policy is empty of state: it goes with the policy.
-    await admin.delete({ force: props.forceDestroy || (await onlyThePolicy(i)) });
+    // A store holding only kstate's own files is empty of state: they go with it.
+    await admin.delete({ force: props.forceDestroy || (await onlyKstateFiles(i)) });
   },
 };

@@ -5,6 +5,7 @@
  * kops does not know stop it before anything is deleted.
  */
 import * as assert from "node:assert/strict";
+import { recordFailedUpdate } from "../../src/ops/failed-update";
 import { kstate } from "../support/cli";
 import { openWith } from "../support/cli-stores";
 import { kops, kopsEnv } from "../support/kops";
@@ -74,6 +75,23 @@ for (const [kind, make] of Object.entries(stores)) {
       assert.equal(withYes.code, 0, withYes.stderr);
       assert.match(withYes.stdout, new RegExp(`^Deleting cluster "${OTHER.replace(/\./g, "\\.")}" deletes 4 files from [\\s\\S]*\\n\\nDeleted cluster: "${OTHER.replace(/\./g, "\\.")}" \\(4 files\\)\\.\\n$`));
       assert.deepEqual(await store.listTree(), []);
+    });
+
+    it("a failed update kstate recorded for the cluster is listed and deleted with it; another cluster's record stays", async function () {
+      const { url, env: cloud } = await make();
+      const env = { ...cloud, KOPS_STATE_STORE: url };
+      for (const name of [NAME, OTHER]) {
+        assert.equal((await kstate(["create", "cluster", name, "--zones", "us-east-1a", "--cloud", "aws", "--kubernetes-version", "v1.30.2"], { env })).code, 0);
+      }
+      const store = openWith(url, cloud);
+      for (const name of [NAME, OTHER]) await recordFailedUpdate(store, name, { failedAt: "2026-11-30T00:00:00Z", kopsVersion: "1.36.2", outcome: "exit 1" });
+      const record = `${url}/.kstate/failed-updates/${NAME}.json`;
+      const refused = await kstate(["delete", "cluster", NAME], { env });
+      assert.equal(refused.code, 2);
+      assert.ok(refused.stdout.includes(`Also deleted: kstate's record of the cluster's failed update, ${record}.\n`), refused.stdout);
+      const deleted = await kstate(["delete", "cluster", NAME, "--yes"], { env });
+      assert.equal(deleted.code, 0, deleted.stderr);
+      assert.deepEqual((await store.listTree()).map((f) => f.path).filter((f) => !f.startsWith(`${OTHER}/`)), [`.kstate/failed-updates/${OTHER}.json`]);
     });
 
     it("a file kops does not know stops it before anything is deleted, even with --yes", async function () {

@@ -121,6 +121,11 @@ describe("kstate migrate", function () {
     assert.equal(refused.stderr.slice(refused.stderr.indexOf("kstate migrate:")), `kstate migrate: migrate ${source.url} -> ${destination.url}: copied and verified; the source is kept until the cluster has been updated against the new store, and ${missing}. Run \`${update}\` (or \`kstate update cluster ${CLUSTER} --yes --state ${to}\`, or a ClusterUpdate resource on the new store), and then migrate again with --delete-source\n`);
     assert.deepEqual(await hashes(source), before, "the source is untouched");
     assert.equal((await hashes(destination)).size, before.size, "the copy was made");
+    // Again before the update: everything is there, so the plan says the run fails without copying.
+    const again = await kstate(["migrate", CLUSTER, "--from", from, "--to", to, "--delete-source", "--dry-run"]);
+    assert.equal(again.code, 1, again.stderr);
+    assert.ok(again.stdout.includes(`  the source will be kept, and the run fails (there is nothing to copy): ${missing}\n`), again.stdout);
+    assert.match(again.stdout, /Dry run: nothing was written; the run would fail, keeping the source \(above\)\.\n$/);
 
     // kops update cluster --yes --state <to>: the completed spec names the new configBase; a rendered file changes.
     const newBase = destination.url.replace(/^file:\/\//, "");

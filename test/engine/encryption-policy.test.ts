@@ -16,6 +16,7 @@ import { isEnvelope, openPath } from "../../src/vfs";
 import { kmsOptions, makeKmsKey, openOptions, uniqueName } from "../support/env";
 import { inlineStack } from "../support/pulumi";
 import { MINIO_KMS_KEY } from "../support/servers";
+import { recordFailedUpdate } from "../../src/ops/failed-update";
 
 const CLUSTER = "sealed.k8s.example.com";
 const PASSPHRASE = "store-wide passphrase 8812-policy";
@@ -95,7 +96,7 @@ for (const s of stores) {
 describe("a StateStore holding nothing but its encryption policy, through the Pulumi engine", function () {
   this.timeout(240_000);
 
-  it("is destroyed without forceDestroy (MinIO, versioned): the policy is no cluster state", async function () {
+  it("is destroyed without forceDestroy (MinIO, versioned): the policy, and a failed update's record of a cluster deleted since, are no cluster state", async function () {
     const bucket = uniqueName("policyonly");
     const stack = await inlineStack("kstate-policy-only", uniqueName("polonly"), async () => {
       new StateStore("store", { url: `s3://${bucket}`, clientSideEncryption: { passphrase: PASSPHRASE } });
@@ -103,6 +104,8 @@ describe("a StateStore holding nothing but its encryption policy, through the Pu
     assert.equal((await stack.up()).summary.result, "succeeded");
     const root = openPath(`s3://${bucket}`, openOptions());
     assert.deepEqual((await root.listTree()).map((f) => f.path), [POLICY_FILE]);
+    // kops delete cluster leaves kstate's record of a failed update of that cluster behind.
+    await recordFailedUpdate(root, "gone.k8s.example.com", { failedAt: "2026-11-30T00:00:00Z", kopsVersion: "1.36.2", outcome: "exit 1" });
     await stack.destroy();
     await assert.rejects(root.list(), /NoSuchBucket|not found|does not exist/i);
   });

@@ -69,6 +69,7 @@ export async function deleteCluster(argv: string[], io: Io): Promise<number> {
 DNS records stay, and running nodes keep running; but nodes read their configuration from this
 store, so afterwards they cannot boot or be repaired. To delete the cloud resources too, run
 \`kops delete cluster ${name} --yes\` instead: it deletes these files as well.\n`);
+  if (plan.failedUpdate) io.stdout.write(`Also deleted: kstate's record of the cluster's failed update, ${plan.failedUpdate}.\n`);
   if (plan.elsewhere.length > 0) io.stdout.write(`Not deleted either (kops would delete them): ${plan.elsewhere.join("; ")}.\n`);
   io.stdout.write("\n");
 

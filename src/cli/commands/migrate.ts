@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { applySync, nestedStores, planSync, sourceKeptBecause, type SyncResult } from "../../ops/migrate";
+import { applySync, keptSourceEnding, nestedStores, planSync, sourceKeptBecause, type SyncResult } from "../../ops/migrate";
 import { readFailedUpdate } from "../../ops/failed-update";
 import { readPolicy } from "../../store/encryption-policy";
 import { colours, EXIT, formatBytes, type Io, confirm, UsageError } from "../io";
@@ -72,16 +72,16 @@ export async function migrate(argv: string[], io: Io): Promise<number> {
   io.stdout.write(`  copy ${plan.filesCopied} of ${plan.filesTotal} files (${formatBytes(plan.bytesCopied)} of ${formatBytes(plan.bytesTotal)}); ${plan.filesAlreadyThere} already there\n`);
   io.stdout.write(`  spec.configBase at the destination: ${plan.configBase}\n`);
   if (plan.extraAtDestination.length > 0) io.stdout.write(`  ${c.yellow(`${plan.extraAtDestination.length} file(s) at the destination are not in the source; they are kept:`)} ${plan.extraAtDestination.slice(0, 5).join(", ")}${plan.extraAtDestination.length > 5 ? ", …" : ""}\n`);
-  if (values["delete-source"] && plan.divergedDocuments.length > 0) io.stdout.write(`  ${c.yellow(`the source will be kept, and the run fails after the copy: ${plan.divergedDocuments.length} document(s) differ between the stores (one changed after the copy):`)} ${plan.divergedDocuments.slice(0, 5).join(", ")}\n`);
+  if (values["delete-source"] && plan.divergedDocuments.length > 0) io.stdout.write(`  ${c.yellow(`${keptSourceEnding(plan, "the run")}: ${plan.divergedDocuments.length} document(s) differ between the stores (one changed after the copy):`)} ${plan.divergedDocuments.slice(0, 5).join(", ")}\n`);
   if (plan.keptAtDestination.length > 0) io.stdout.write(`  ${c.yellow(`${plan.keptAtDestination.length} file(s) at the destination are newer (the cluster was updated against it); they are kept, not overwritten:`)} ${plan.keptAtDestination.slice(0, 5).join(", ")}${plan.keptAtDestination.length > 5 ? ", …" : ""}\n`);
   const kept = values["delete-source"] ? sourceKeptBecause(plan) : undefined;
-  if (kept !== undefined) io.stdout.write(`  ${c.yellow(`the source will be kept, and the run fails after the copy: ${kept.reason}`)}\n  run \`${kept.run}\` (or \`${kept.orRun}\`) first, then migrate again with --delete-source\n`);
+  if (kept !== undefined) io.stdout.write(`  ${c.yellow(`${keptSourceEnding(plan, "the run")}: ${kept.reason}`)}\n  run \`${kept.run}\` (or \`${kept.orRun}\`) first, then migrate again with --delete-source\n`);
   else if (values["delete-source"] && plan.divergedDocuments.length === 0) io.stdout.write(`  ${c.yellow(`then delete the ${plan.filesTotal} source files`)}\n`);
   const nothingToDo = plan.filesCopied === 0 && !values["delete-source"];
   if (values["dry-run"]) {
     // A run that would fail (the source kept though its deletion was asked) fails its dry run too.
     const wouldFail = values["delete-source"] === true && (kept !== undefined || plan.divergedDocuments.length > 0);
-    io.stdout.write(wouldFail ? "Dry run: nothing was written; the run would copy and then fail, keeping the source (above).\n" : nothingToDo ? "Nothing to do: the destination already has everything.\n" : "Dry run: nothing was written.\n");
+    io.stdout.write(wouldFail ? `Dry run: nothing was written; the run would ${plan.filesCopied > 0 ? "copy and then fail" : "fail"}, keeping the source (above).\n` : nothingToDo ? "Nothing to do: the destination already has everything.\n" : "Dry run: nothing was written.\n");
     return wouldFail ? EXIT.failure : nothingToDo ? EXIT.nothingToDo : EXIT.ok;
   }
   if (!values.yes) {
