@@ -24,7 +24,8 @@ const CLI_KEY_HINT: KeyHint = {
 export function stateStore(flag: string | undefined, env: Record<string, string | undefined>): string {
   const url = flag || env.KSTATE_STATE_STORE || env.KOPS_STATE_STORE || storeFromKopsConfig(env)?.url;
   if (!url) throw new UsageError("no state store: pass --state URL, or set KSTATE_STATE_STORE or KOPS_STATE_STORE, or put kops_state_store: URL in ~/.kops.yaml (e.g. s3://my-kops-state)");
-  return url.replace(/\/$/, "");
+  // One trailing slash goes, as kops drops it; never the slashes of an empty `s3://`.
+  return url.replace(/([^/])\/$/, "$1");
 }
 
 /**

@@ -19,7 +19,7 @@ import { parseGoDuration } from "../ops/duration";
 import { describeTasks, KopsFailedError, readyKops, requireCluster, runUpdate, stateWithDocuments, updateArgs, type UpdateRequest } from "../ops/kops-update";
 import { describeRolling, rollingUpdateArgs, type RollingUpdateOptions, runRollingUpdate } from "../ops/kops-rolling-update";
 import { isDns1123Subdomain } from "../ops/validate";
-import { canonicalUrl, type Environment, KstateError, openPath, parseUrl, SCHEMES, statIfPresent, type VfsPath } from "../vfs";
+import { canonicalUrl, type Environment, KstateError, openPath, parseUrl, SCHEMES, statIfPresent, type StoreSettings, type VfsPath } from "../vfs";
 import { hideSecrets } from "../vfs/errors";
 import { type DocumentTexts, plannedWrites } from "./planned-documents";
 import { containsUnknown, outputNames, type ProviderImpl, sealedFailures } from "./serialize";
@@ -141,10 +141,21 @@ function knownAccess(i: Partial<StoreAccess>): StoreAccess {
   return Object.fromEntries(Object.entries(accessOf(i)).filter(([, v]) => v !== null && !containsUnknown(v))) as StoreAccess;
 }
 
-/** kops's environment: the provider's, the store's access as kops's variables, then `environment`. */
+/**
+ * How the store is reached, by kstate and by kops alike: the settings given, then the variables of
+ * `environment`, then the provider's own environment.
+ */
+function settingsOf(i: Pick<ClusterUpdateInputs, "environment"> & Partial<StoreAccess>): StoreSettings {
+  return storeSettingsOf(knownAccess(i), { ...process.env, ...(i.environment ?? {}) });
+}
+
+/**
+ * kops's environment: the provider's, then `environment`, then the store's settings as kops's
+ * variables, so that kops reads the very store kstate checked (a variable of `environment` that
+ * names another store does not take kops there).
+ */
 function kopsEnvironment(i: ClusterUpdateInputs): Environment {
-  const env = { ...process.env, ...SCHEMES[parseUrl(i.store).scheme].kopsVariables(storeSettingsOf(accessOf(i))) };
-  return { ...env, ...(i.environment ?? {}) };
+  return { ...process.env, ...(i.environment ?? {}), ...SCHEMES[parseUrl(i.store).scheme].kopsVariables(settingsOf(i)) };
 }
 
 /**
@@ -157,7 +168,7 @@ function hideEnvironment(i: ClusterUpdateInputs, text: string): string {
 
 /** The store `i` names, opened with its settings. */
 function storeRoot(i: ClusterUpdateInputs): VfsPath {
-  return openPath(i.store, storeSettingsOf(accessOf(i)));
+  return openPath(i.store, settingsOf(i));
 }
 
 /**
@@ -301,7 +312,7 @@ export const provider: ProviderImpl<ClusterUpdateInputs, ClusterUpdateOutputs> =
       process.stderr.write(`${[`${inputs.name}: kops update cluster would make ${tasks.length === 0 ? "no changes" : `${tasks.length} change(s)`}`, ...plan.filter((l) => !l.startsWith("kops:")).map((l) => `${inputs.name}: ${hideEnvironment(inputs, l)}`)].join("\n")}\n`);
       return { inputs: { ...inputs, plan } };
     } catch (e) {
-      if (await isMissingBucket(openPath(inputs.store, storeSettingsOf(knownAccess(inputs))), e)) {
+      if (await isMissingBucket(openPath(inputs.store, settingsOf(inputs)), e)) {
         return { inputs: { ...inputs, plan: [`${inputs.store}: the bucket does not exist (yet); kops's plan is worked out at up, once something (a StateStore of this program) has made it`] } };
       }
       // kops's own failure concerns the whole update (the store, the cloud, the environment): no one property.

@@ -78,6 +78,7 @@ export function checkMigration(news: Partial<MigrationInputs>): { inputs?: Norma
     else if (!containsUnknown(v)) {
       try {
         scheme = SCHEMES[parseUrl(v).scheme];
+        if (scheme.kopsReaches !== true) fail(k, `a migration moves a store kops reads, and kops cannot reach a ${scheme.scheme}:// store (${scheme.kopsReaches})`);
       } catch (e) {
         fail(k, KstateError.isInstance(e) ? e.message : String(e));
       }

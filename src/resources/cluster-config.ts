@@ -5,7 +5,8 @@ import { withOutputKeys } from "../providers/serialize";
 import type { ClusterSpec, InstanceGroupSpec } from "../schema/kops-types";
 import type { ClusterEncryption } from "../store/secrets";
 import { KstateResource } from "./dynamic-resource";
-import { type DeepInput, type PartInput, sealAccess, type StoreAccessOutputs } from "./inputs";
+import { STORE_ACCESS_KEYS } from "../providers/store-access";
+import { type DeepInput, type PartInput, sealAccess, type StoreAccessArgs, type StoreAccessOutputs } from "./inputs";
 
 /** The provider takes `spec` and `instanceGroups` as plain maps; a program gets kops's types, any part of a spec. */
 type Settable = Omit<ClusterConfigInputs, "manager" | "ownedValues" | "keysFound" | "spec" | "instanceGroups">;
@@ -56,6 +57,13 @@ export class ClusterConfig extends KstateResource {
   /** The certificate of the CA given as `ca`, once it is the cluster CA's primary. */
   declare readonly caCertificate: pulumi.Output<string | undefined>;
 
+  /**
+   * The store settings as the program gave them (secrets sealed): known in a preview, where the
+   * outputs of a ClusterConfig that is changing are not. A ClusterUpdate on this cluster reaches
+   * the store with them.
+   */
+  readonly givenAccess: StoreAccessArgs;
+
   constructor(name: string, args: ClusterConfigArgs, opts?: pulumi.CustomResourceOptions) {
     // Secret values and the passphrase reach state only as Pulumi secrets (encrypted by the
     // stack's secrets provider); the outputs carry a keyed hash of each secret, never the value.
@@ -67,5 +75,6 @@ export class ClusterConfig extends KstateResource {
       ...opts,
       additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "secrets", "clientSideEncryption", "secretHashKey", "ca", "secretAccessKey", "sessionToken"],
     });
+    this.givenAccess = Object.fromEntries(STORE_ACCESS_KEYS.filter((k) => args[k] !== undefined).map((k) => [k, sealed[k]])) as StoreAccessArgs;
   }
 }

@@ -46,7 +46,7 @@ export class ClusterUpdate extends KstateResource {
   constructor(name: string, args: ClusterUpdateArgs, opts?: pulumi.CustomResourceOptions) {
     const { cluster, ...rest } = args;
     const fromCluster: Record<string, unknown> = cluster
-      ? { store: cluster.store, name: cluster.name, triggers: rest.triggers ?? cluster.revisions, ...Object.fromEntries(STORE_ACCESS_KEYS.map((k) => [k, rest[k] ?? cluster[k]])) }
+      ? { store: cluster.store, name: cluster.name, triggers: rest.triggers ?? cluster.revisions, ...cluster.givenAccess, ...Object.fromEntries(STORE_ACCESS_KEYS.filter((k) => rest[k] !== undefined).map((k) => [k, rest[k]])) }
       : {};
     if (!cluster && (args.store === undefined || args.name === undefined)) throw new ValidationError(`ClusterUpdate ${name}: give cluster (a ClusterConfig), or store and name`);
     const sealed: Record<string, unknown> = { ...(sealAccess({ ...rest, ...fromCluster } as StoreAccessArgs)) };

@@ -130,6 +130,8 @@ function parseLocal(input: string, p: string): ParsedUrl {
   if (p.includes("\u0000")) throw invalid(input, "NUL bytes are not allowed");
   const absolute = p.startsWith("/");
   const segments = keySegments(absolute ? p.slice(1) : p);
+  // `/`, `//`, `file:///`: the whole filesystem is no store folder (nor a typo's target).
+  if (absolute && segments.length === 0) throw invalid(input, "the filesystem root is not a store folder; name a folder (file:///abs/dir)");
   // A relative path may climb out of the working directory first (`../state`), as in a shell.
   const leadingUps = absolute ? 0 : segments.findIndex((s) => s !== "..");
   const checked = leadingUps < 0 ? [] : segments.slice(leadingUps);

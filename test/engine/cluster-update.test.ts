@@ -12,7 +12,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { ClusterConfig, ClusterUpdate, StateStore } from "../../src";
 import { readFailedUpdate } from "../../src/ops/failed-update";
 import { openPath } from "../../src/vfs";
-import { makeS3Bucket, openOptions, uniqueName } from "../support/env";
+import { makeS3Bucket, openOptions, s3Options, uniqueName } from "../support/env";
 import { AWS_KUBERNETES_VERSION, awsClusterName, MOTO_AMI, motoCall, rsaSshPublicKey, startLocalAws } from "../support/local-aws";
 import { inlineStack } from "../support/pulumi";
 import { toolPath } from "../support/servers";
@@ -21,7 +21,7 @@ import { forSuite } from "../support/suite";
 /** A one-zone AWS cluster kops can update against moto. */
 function awsCluster(store: pulumi.Input<string>, name: string, sshPublicKey: string, nodeSize = "t3.medium"): ClusterConfig {
   return new ClusterConfig("dev", {
-    store, name, sshPublicKey,
+    store, name, sshPublicKey, endpoint: s3Options().endpoint!, region: "us-east-1",
     options: { cloud: "aws", zones: ["us-east-1a"], nodeCount: 1, kubernetesVersion: AWS_KUBERNETES_VERSION, image: MOTO_AMI, nodeSize, controlPlaneSize: "t3.medium" },
   });
 }
@@ -38,7 +38,8 @@ describe("engine: ClusterUpdate runs kops update against moto", function () {
     const stack = await inlineStack("kstate-update", uniqueName("s"), async () => {
       const store = new StateStore("state", { url: `s3://${bucket}`, adoptExisting: true, forceDestroy: true });
       const cluster = awsCluster(store.url, name, settings.key, settings.machineType);
-      const update = new ClusterUpdate("update", { cluster, kops: toolPath("kops"), environment: aws().env(), failAfter: "20s" });
+      // An S3_ENDPOINT in environment naming another server does not take kops away from the store the ClusterConfig names.
+      const update = new ClusterUpdate("update", { cluster, kops: toolPath("kops"), environment: aws().env({ S3_ENDPOINT: "http://127.0.0.1:9" }), failAfter: "20s" });
       return { plan: update.plan, applied: update.applied, kopsVersion: update.kopsVersion };
     });
 
@@ -84,6 +85,9 @@ describe("engine: ClusterUpdate runs kops update against moto", function () {
     const tasks = [...new Set([...change.stdout.matchAll(new RegExp(`${name.replace(/\./g, "\\.")}: ([+~-] (?:create|modify|delete) [^\\s:]+)`, "g"))].map((m) => m[1]!))];
     assert.ok(tasks.length > 0 && tasks.some((t) => t.startsWith("~ modify LaunchTemplate/nodes-us-east-1a.")), tasks.join("\n"));
     assert.ok(tasks.every((t) => /^~ modify (LaunchTemplate|ManagedFile)\/.*nodes-us-east-1a/.test(t)), tasks.join("\n"));
+    // The update reaches the store with the settings the ClusterConfig was given, known while it changes.
+    const detailed = await stack.preview({ diff: true });
+    assert.doesNotMatch(detailed.stdout, /\b(endpoint|region|accessKeyId|secretAccessKey|sessionToken|project)\s*:\s*(\[unknown\]|output<)/, detailed.stdout.slice(0, 4000));
     await stack.up();
     const after = await stack.preview();
     assert.match(after.stdout, /would make no changes/);

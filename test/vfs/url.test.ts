@@ -43,6 +43,10 @@ describe("URL parsing", function () {
     ["s3://bucket/a\nb", /control characters/],
     [`s3://bucket/${"k".repeat(1100)}`, /longer than 1024 bytes/],
     ["c:relative", /unknown URL form/],
+    ["/", /filesystem root is not a store folder/],
+    ["//", /filesystem root is not a store folder/],
+    ["file:///", /filesystem root is not a store folder/],
+    ["file:////", /filesystem root is not a store folder/],
   ];
   for (const [input, message] of bad) {
     it(`refuses ${JSON.stringify(input.length > 40 ? `${input.slice(0, 40)}…` : input)}`, function () {
