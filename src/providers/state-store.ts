@@ -5,7 +5,7 @@ import { type ClusterEncryption, encryptionProblems, storeEncryption } from "../
 import { clearEncryptionPolicy, clustersBrokenBy, setEncryptionPolicy } from "../ops/encryption-policy";
 import { describePolicy, POLICY_FOLDER, policyOf, policyText, readPolicy } from "../store/encryption-policy";
 import { keyringOf, probeKeys } from "../vfs/encrypted";
-import { BackendError, KstateError, RefusedError, ValidationError } from "../vfs/errors";
+import { BackendError, KstateError, PermissionError, RefusedError, ValidationError } from "../vfs/errors";
 import { configureFromStack, stackConfig } from "./stack-config";
 import { containsUnknown, outputNames, type ProviderImpl, sealedFailures } from "./serialize";
 import { accessOf, accessProblems, SECRET_ACCESS_KEYS, STORE_ACCESS_KEYS, type StoreAccess, storeSettingsOf, withKmsDefaults } from "./store-access";
@@ -261,6 +261,22 @@ async function identityProblem(previous: Partial<StateStoreInputs>, i: Normalize
   return undefined;
 }
 
+/**
+ * Why the bucket cannot be inspected as the inputs reach it: a region it is not in, keys it
+ * refuses, an endpoint that does not answer. Undefined when it can (or is simply not there yet).
+ */
+async function reachProblem(i: Normalized): Promise<pulumi.dynamic.CheckFailure | undefined> {
+  try {
+    await adminFor(i).settings();
+    return undefined;
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    if (ValidationError.isInstance(e) && /\bregion\b/.test(message)) return { property: "region", reason: message };
+    if (PermissionError.isInstance(e)) return { property: "url", reason: `${message} (the keys: accessKeyId and secretAccessKey, else the environment's)` };
+    return { property: SCHEMES[parseUrl(i.url).scheme].endpoint && i.endpoint ? "endpoint" : "url", reason: message };
+  }
+}
+
 export const provider: ProviderImpl<StateStoreInputs, StateStoreOutputs> = {
   async configure(req) {
     configureFromStack(req);
@@ -275,6 +291,13 @@ export const provider: ProviderImpl<StateStoreInputs, StateStoreOutputs> = {
     if (typeof previous.url === "string" && !containsUnknown(previous.url)) {
       const problem = await identityProblem(previous, i);
       if (problem) return { failures: [problem] };
+    }
+    // New, or reached another way: a bucket that is there must be reachable as given (the preview
+    // fails where up would). One that is not there yet is made at up.
+    const reachedAs = (x: Partial<StateStoreInputs>) => JSON.stringify([x.url, ...STORE_ACCESS_KEYS.map((k) => x[k] ?? null)]);
+    if (reachedAs(previous) !== reachedAs(i) && !containsUnknown(i)) {
+      const problem = await reachProblem(i);
+      if (problem) return { failures: sealedFailures([problem], ["clientSideEncryption", ...SECRET_ACCESS_KEYS]) };
     }
     return { inputs: i };
   },

@@ -63,11 +63,11 @@ export function uniqueName(prefix = "kstate"): string {
   return `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString("hex")}`;
 }
 
-export async function makeS3Bucket(options: { versioning?: boolean; server?: RunningServer } = {}): Promise<string> {
+export async function makeS3Bucket(options: { versioning?: boolean; server?: RunningServer; region?: string } = {}): Promise<string> {
   const s3 = await import("@aws-sdk/client-s3");
   const o = s3Options(options.server);
   const client = new s3.S3Client({
-    endpoint: o.endpoint, region: "us-east-1", forcePathStyle: true,
+    endpoint: o.endpoint, region: options.region ?? "us-east-1", forcePathStyle: true,
     credentials: { accessKeyId: o.accessKeyId!, secretAccessKey: o.secretAccessKey! },
   });
   const bucket = uniqueName();

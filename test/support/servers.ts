@@ -285,7 +285,8 @@ export const MINIO_PASSWORD = "kstate-test-secret";
 /** The name of the static KMS key MinIO is started with (for SSE-KMS). */
 export const MINIO_KMS_KEY = "kstate-test-key";
 
-export function minioSpec(): ServerSpec {
+/** MinIO; with `region`, the one region it takes requests signed for (MINIO_SITE_REGION), as an AWS bucket's. */
+export function minioSpec(options: { region?: string } = {}): ServerSpec {
   // One key per server, kept over restarts: SSE-KMS objects stay readable after one.
   const kmsSecret = `${MINIO_KMS_KEY}:${randomBytes(32).toString("base64")}`;
   let consolePort: number | undefined;
@@ -297,13 +298,16 @@ export function minioSpec(): ServerSpec {
       consolePort ??= await freePort();
       return ["server", dataDir, "--address", `127.0.0.1:${port}`, "--console-address", `127.0.0.1:${consolePort}`, "--quiet"];
     },
-    env: () => ({ MINIO_ROOT_USER: MINIO_USER, MINIO_ROOT_PASSWORD: MINIO_PASSWORD, MINIO_KMS_SECRET_KEY: kmsSecret, MINIO_BROWSER: "off", MINIO_UPDATE: "off" }),
+    env: () => ({
+      MINIO_ROOT_USER: MINIO_USER, MINIO_ROOT_PASSWORD: MINIO_PASSWORD, MINIO_KMS_SECRET_KEY: kmsSecret, MINIO_BROWSER: "off", MINIO_UPDATE: "off",
+      ...(options.region ? { MINIO_SITE_REGION: options.region } : {}),
+    }),
     readyPath: "/minio/health/live",
   };
 }
 
-export function startMinio(options: { port?: number } = {}): Promise<RunningServer> {
-  return startServer(minioSpec(), options);
+export function startMinio(options: { port?: number; region?: string } = {}): Promise<RunningServer> {
+  return startServer(minioSpec(options), options);
 }
 
 /**

@@ -43,10 +43,39 @@ export function nameOf(e: unknown): string {
   return (e as { name?: string } | undefined)?.name ?? "";
 }
 
-/** `403 AccessDenied: Access Denied`, or the network error's code and message. */
+/** A header of the answer an SDK error came with. */
+function headerOf(e: unknown, name: string): string | undefined {
+  return (e as { $response?: { headers?: Record<string, string | undefined> } } | undefined)?.$response?.headers?.[name];
+}
+
+/**
+ * The region a bucket told it is in, when a request signed for another one was refused (a 400 or
+ * 301 answer carrying `x-amz-bucket-region`, which S3 and MinIO both send, even to a HEAD).
+ */
+export function bucketRegionOf(e: unknown): string | undefined {
+  const status = statusOf(e);
+  return status === 400 || status === 301 ? headerOf(e, "x-amz-bucket-region") : undefined;
+}
+
+/**
+ * `403 AccessDenied: Access Denied`, or the network error's code and message. An answer without
+ * a body (any answer to a HEAD) has no error code: it is told from its status and headers.
+ */
 function detailOf(e: unknown): string {
   const status = statusOf(e);
   const rec = e as { name?: string; message?: string; code?: string };
+  if (status !== undefined && (rec.name === "Unknown" || rec.message === "UnknownError")) return `${status} ${bodylessDetail(e, status)}`;
   if (status !== undefined) return `${status} ${rec.name ?? "Error"}${rec.message && rec.message !== rec.name ? `: ${rec.message}` : ""}`;
   return [rec.code, rec.message].filter(Boolean).join(" ") || String(e);
+}
+
+function bodylessDetail(e: unknown, status: number): string {
+  const code = headerOf(e, "x-minio-error-code");
+  const desc = headerOf(e, "x-minio-error-desc")?.replace(/^"|"$/g, "");
+  if (code) return `${code}${desc ? `: ${desc}` : ""}`;
+  const region = bucketRegionOf(e);
+  if (region) return `the bucket is in ${region}, and the request was signed for another region`;
+  if (status === 403) return "Forbidden: the keys are wrong, or they may not use this bucket (the answer has no detail)";
+  if (status === 404) return "NotFound";
+  return "(an answer without detail)";
 }

@@ -1,7 +1,7 @@
 import type * as S3 from "@aws-sdk/client-s3";
 import type { BucketAdmin, BucketEncryption, BucketSettings, NewBucket } from "../bucket";
-import { AlreadyExistsError, BackendError, describe } from "../errors";
-import { classifyS3, nameOf, statusOf } from "./answers";
+import { AlreadyExistsError, BackendError, describe, ValidationError } from "../errors";
+import { bucketRegionOf, classifyS3, nameOf, statusOf } from "./answers";
 import { loadSdk, type S3Session } from "./session";
 
 /** Bucket settings on S3: versioning, default encryption, public access block, forced deletes. */
@@ -38,6 +38,8 @@ export class S3BucketAdmin implements BucketAdmin {
       await client.send(new s3.HeadBucketCommand({ Bucket: this.bucket }));
     } catch (e) {
       if (statusOf(e) === 404 || nameOf(e) === "NotFound" || nameOf(e) === "NoSuchBucket") return absent;
+      const region = bucketRegionOf(e);
+      if (region) throw new ValidationError(`inspect bucket ${this.url}: the bucket is in ${region}, not in the region given; set region "${region}" (or leave it out)`, { url: this.url, cause: e });
       throw classifyS3("inspect bucket", this.url, e);
     }
     return this.run("inspect bucket", async (client) => {
