@@ -86,7 +86,11 @@ export function checkStateStore(news: Partial<StateStoreInputs>): { inputs?: Nor
   try {
     const parsed = parseUrl(news.url);
     scheme = SCHEMES[parsed.scheme];
-    if (scheme.stateStore !== true) fail("url", `${scheme.stateStore}; a StateStore needs ${listSchemes(stateStoreSchemes())}`);
+    if (scheme.stateStore !== true) {
+      // Nothing else about such a store is worth saying (its encryption, its versions).
+      fail("url", `${scheme.stateStore}; a StateStore needs ${listSchemes(stateStoreSchemes())}`);
+      return { failures };
+    }
     if (scheme.wholeBucket && parsed.key !== "") {
       fail("url", `a StateStore is a whole bucket: use ${scheme.scheme}://${parsed.location} (clusters go below it)`);
     }

@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { MIGRATION_OUTPUTS, type MigrationInputs, type MigrationOutputs } from "../providers/migration";
 import { withOutputKeys } from "../providers/serialize";
-import type { StoreAccess } from "../providers/store-access";
+import { type StoreAccess, STORE_ACCESS_KEYS } from "../providers/store-access";
+import { ValidationError } from "../vfs/errors";
 import { KstateResource } from "./dynamic-resource";
 import { sealAccess, type StoreAccessArgs } from "./inputs";
 
@@ -43,6 +44,12 @@ export class StateStoreMigration extends KstateResource {
   declare readonly schemaVersion: pulumi.Output<number>;
 
   constructor(name: string, args: StateStoreMigrationArgs, opts?: pulumi.CustomResourceOptions) {
+    // A store setting given beside the URLs would be ignored (each end has its own): refused instead.
+    const unknown = Object.keys(args).filter((k) => !(MIGRATION_OUTPUTS as readonly string[]).includes(k) && (args as Record<string, unknown>)[k] !== undefined);
+    if (unknown.length > 0) {
+      const settings = unknown.some((k) => (STORE_ACCESS_KEYS as readonly string[]).includes(k)) ? "; how each end is reached goes in sourceSettings and destinationSettings" : "";
+      throw new ValidationError(`StateStoreMigration ${name}: ${unknown.join(", ")} ${unknown.length === 1 ? "is not an input" : "are not inputs"}${settings}`);
+    }
     // The secret access keys reach state only as Pulumi secrets; the engine keeps them secret in the outputs too.
     const sealed = { ...args, sourceSettings: sealAccess(args.sourceSettings), destinationSettings: sealAccess(args.destinationSettings) };
     const inputs = withOutputKeys<MigrationOutputs>(sealed, MIGRATION_OUTPUTS);

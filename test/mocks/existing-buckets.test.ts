@@ -29,6 +29,11 @@ pulumi.runtime.setMocks({
       const [scheme, bucket] = url.split("://") as [string, string];
       return { id: url, state: { ...args.inputs, scheme, bucket, adopted: true, schemaVersion: 1 } };
     }
+    if (args.type === "pulumi-nodejs:dynamic/kstate:ClusterConfig") {
+      // Its store settings as outputs are not known here (as in a preview of a ClusterConfig that changes).
+      const { endpoint: _e, region: _r, ...known } = args.inputs as Record<string, unknown>;
+      return { id: `${args.name}-id`, state: known };
+    }
     return { id: `${args.name}-id`, state: args.inputs };
   },
   call: (args) => args.inputs,
@@ -99,5 +104,29 @@ describe("StateStore with @pulumi/aws and @pulumi/gcp (mocked engine)", function
   it("refuses both url and existingBucket", function () {
     const bucket = new aws.s3.Bucket("both", { bucket: "acme-both" });
     assert.throws(() => new StateStore("both", { url: "s3://acme-both", existingBucket: bucket }), /either url or existingBucket/);
+  });
+});
+
+// Under the same mocks (they are process-wide): what the other resources hand the engine.
+describe("resource arguments under mocks", function () {
+  const { ClusterConfig, ClusterUpdate, StateStoreMigration } = require("../../src") as typeof import("../../src");
+
+  it("a ClusterUpdate on a ClusterConfig reaches the store with the settings the ClusterConfig was given", async function () {
+    const cluster = new ClusterConfig("given", { store: "s3://acme-given", name: "given.k8s.example.com", endpoint: "http://127.0.0.1:9000", region: "eu-west-3", options: { zones: ["eu-west-3a"] } });
+    const update = new ClusterUpdate("given-update", { cluster, kops: "/usr/bin/kops" });
+    await value(update.urn);
+    const registered = created.find((c) => c.type === "pulumi-nodejs:dynamic/kstate:ClusterUpdate" && c.name === "given-update")!;
+    assert.equal(registered.inputs.endpoint, "http://127.0.0.1:9000");
+    assert.equal(registered.inputs.region, "eu-west-3");
+    // Taken from what the ClusterConfig was given, not from its outputs: a setting not given is not
+    // handed on as an output of nothing (which a preview shows as unknown), but left to the environment.
+    assert.deepEqual(["accessKeyId", "secretAccessKey", "sessionToken", "project"].filter((k) => k in registered.inputs), []);
+  });
+
+  it("a StateStoreMigration refuses a store setting given beside the URLs, which would be ignored", function () {
+    assert.throws(
+      () => new StateStoreMigration("stray", { clusterName: "c.k8s.example.com", source: "s3://a-store", destination: "s3://b-store", endpoint: "http://127.0.0.1:9" } as never),
+      /StateStoreMigration stray: endpoint is not an input; how each end is reached goes in sourceSettings and destinationSettings/,
+    );
   });
 });
