@@ -6,12 +6,16 @@
 # type name; only those the kops binary still holds (the linker drops task types kops never
 # makes). kops ignores a name it does not know, so kstate checks names against this list.
 #
-#   scripts/gen-kops-task-types.sh [KOPS_SOURCE [KOPS_BINARY]]
-#     (defaults: kops v1.36.2 in the Go module cache; the binary scripts/tools.sh built)
+#   scripts/gen-kops-task-types.sh [KOPS_SOURCE [KOPS_BINARY [OUT]]]
+#     (defaults: kops v1.36.2 in the Go module cache; the binary scripts/tools.sh built;
+#     src/ops/kops-task-types.ts; an empty argument takes its default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src=${1:-$(go env GOMODCACHE)/k8s.io/kops@v1.36.2}
 bin=${2:-$(scripts/tools.sh path kops)}
+out=${3:-src/ops/kops-task-types.ts}
+# The default source comes from the module proxy when the module cache does not hold it (yet).
+[ -n "${1:-}" ] || [ -d "$src/upup/pkg/fi/fitasks" ] || GOFLAGS=-mod=mod go mod download k8s.io/kops@v1.36.2 >&2
 [ -d "$src/upup/pkg/fi/fitasks" ] || { echo "no kops source at $src (go mod download k8s.io/kops@v1.36.2)" >&2; exit 1; }
 [ -x "$bin" ] || { echo "no kops binary at $bin (scripts/tools.sh kops)" >&2; exit 1; }
 linked=$(grep -aoE '\*[a-z]+\.[A-Z][A-Za-z0-9]*' "$bin" | sed 's/.*\.//' | LC_ALL=C sort -u)
@@ -32,5 +36,5 @@ names=$( {
   echo "export const KOPS_TASK_TYPES: ReadonlySet<string> = new Set(["
   echo "$names" | awk '{ printf "%s\"%s\",", (NR % 6 == 1 ? (NR > 1 ? "\n  " : "  ") : " "), $0 } END { print "" }'
   echo "]);"
-} > src/ops/kops-task-types.ts
-echo "wrote src/ops/kops-task-types.ts ($(echo "$names" | wc -l) task types)"
+} > "$out"
+echo "wrote $out ($(echo "$names" | wc -l) task types)"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # kops's API schema, src/schema/kops-<version>.json, generated from kops's Go types by
 # tools/kops-schema (built by scripts/tools.sh), and the TypeScript types generated from it,
-# src/schema/kops-types.ts (by scripts/gen-kops-types.js, where that script exists).
+# src/schema/kops-types.ts (by scripts/gen-kops-types.js, where that script exists). `check` also
+# checks the lifecycle task types read from kops's source and binary, src/ops/kops-task-types.ts
+# (scripts/gen-kops-task-types.sh).
 #
 #   scripts/schema.sh write     regenerate them into src/schema
 #   scripts/schema.sh check     regenerate them into a temporary folder and fail if the committed
@@ -51,6 +53,15 @@ case ${1:-} in
       exit 1
     fi
     echo "schema: $SCHEMA_DIR is what the generator writes"
+    scripts/tools.sh kops
+    scripts/gen-kops-task-types.sh "" "" "$tmp/kops-task-types.ts" >/dev/null
+    if ! cmp -s src/ops/kops-task-types.ts "$tmp/kops-task-types.ts"; then
+      echo "schema: src/ops/kops-task-types.ts differs from what scripts/gen-kops-task-types.sh writes (committed -, generated +):"
+      diff -u src/ops/kops-task-types.ts "$tmp/kops-task-types.ts" | sed -n '3,42p'
+      echo "schema: run scripts/gen-kops-task-types.sh and commit the result"
+      exit 1
+    fi
+    echo "schema: src/ops/kops-task-types.ts is what its generator writes"
     ;;
   verify)
     scripts/tools.sh kops
