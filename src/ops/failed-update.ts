@@ -12,7 +12,8 @@
  * when the update ran and how it ended.
  */
 import { NotFoundError } from "../vfs/errors";
-import { hasStoredPath, type VfsPath } from "../vfs/path";
+import type { VfsPath } from "../vfs/path";
+import { pastGuard } from "../store/policy-guard";
 import { POLICY_FOLDER } from "../store/encryption-policy";
 import { configBaseOf } from "../store/layout";
 
@@ -48,8 +49,7 @@ export async function recordFailedUpdate(root: VfsPath, name: string, failure: O
  * there is none. Removed as stored (a guarded store refuses writers in .kstate/).
  */
 export async function clearFailedUpdate(root: VfsPath, name: string): Promise<void> {
-  const stored = hasStoredPath(root) ? (await root.storedPath()) ?? root : root;
-  await recordOf(stored, name).remove().catch((e: unknown) => {
+  await recordOf(pastGuard(root), name).remove().catch((e: unknown) => {
     if (!NotFoundError.isInstance(e)) throw e;
   });
 }

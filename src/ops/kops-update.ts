@@ -90,8 +90,9 @@ export async function lastUpdatedBy(folder: VfsPath): Promise<string | undefined
   const read = await readIfPresent(file);
   if (read === undefined) return undefined;
   const text = read.data.toString("utf8").trim();
-  // kops refuses such a file too ("error parsing last kops version updated"), but only midway.
-  if (!/^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(text)) {
+  // kops refuses such a file too ("error parsing last kops version updated"), but only midway; a
+  // leading v as well ("Invalid character(s) found in major number").
+  if (!/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(text)) {
     throw new ValidationError(`${file.url} holds ${JSON.stringify(text.slice(0, 40))}, not a kops version (kops writes e.g. 1.36.2 there, and refuses to update a cluster whose file it cannot read)`, { url: file.url });
   }
   return text;

@@ -119,6 +119,11 @@ export interface SyncResult {
   /** SHA-256 over every source file's path, size and MD5: the same source gives the same hash. */
   manifestHash: string;
   sourceDeleted: boolean;
+  /**
+   * With `deleteSource` and `untilUpdated: "keep"`: why the source was kept (no update has run
+   * against the destination yet, or the last one failed), and the step that lets it go.
+   */
+  sourceKept?: string;
   dryRun: boolean;
 }
 
@@ -221,7 +226,7 @@ export function keptSourceEnding(r: Pick<SyncResult, "filesCopied">, who: string
  * Why the source must be kept though deletion was asked, and the step that lets it go; undefined
  * when the destination has been updated against. For a dry run, a preview and the refusal alike.
  */
-export function sourceKeptBecause(r: Pick<SyncResult, "source" | "destination" | "configBase" | "completedSpecAfterCopy" | "destinationUpdated" | "failedUpdate">): { reason: string; run: string; orRun: string } | undefined {
+export function sourceKeptBecause(r: Pick<SyncResult, "source" | "destination" | "configBase" | "completedSpecAfterCopy" | "destinationUpdated" | "failedUpdate">): { reason: string; run: string; orRun: string; orThen?: string } | undefined {
   const { store, name } = storeAndName(r.destination);
   const kops = `kops update cluster ${name} --yes --state ${store}`;
   const kstate = `kstate update cluster ${name} --yes --state ${store}`;
@@ -231,7 +236,7 @@ export function sourceKeptBecause(r: Pick<SyncResult, "source" | "destination" |
     const file = `${store}/${FAILED_UPDATES_FOLDER}/${name}.json`;
     return {
       reason: `the last update against the new store failed, so nodes may still boot from the old store (kops ${failed.kopsVersion}, at ${failed.failedAt}, recorded in ${file}): ${failed.outcome}`,
-      run: kstate, orRun: `${kops}, then remove ${file}`,
+      run: kstate, orRun: kops, orThen: `remove ${file}`,
     };
   }
   if (r.destinationUpdated) return undefined;
@@ -423,6 +428,13 @@ export interface ApplyOptions {
   deleteSource?: boolean;
   /** How the refusal's message ends: what to do after the update (default "migrate again with deleteSource"). */
   deleteAgainHint?: string;
+  /**
+   * With `deleteSource`, before the destination has been updated against: "refuse" (the default)
+   * throws after the verified copy; "keep" returns with the source kept and `sourceKept` saying
+   * why, so a program that runs the update after the copy is not stopped by it (a resource
+   * converges over ups: the next one deletes the source).
+   */
+  untilUpdated?: "refuse" | "keep";
   onProgress?: (p: SyncProgress) => void;
 }
 
@@ -497,8 +509,13 @@ export async function applySync(plan: SyncPlan, options: ApplyOptions = {}): Pro
   if (options.deleteSource) {
     // Said of the destination as the copy left it: the source's cluster-completed.spec may be there now.
     const hold = result.destinationUpdated && !result.failedUpdate ? undefined : sourceKeptBecause({ ...result, completedSpecAfterCopy: await readCompletedSpec(destination) });
+    if (hold !== undefined && options.untilUpdated === "keep") {
+      result.sourceKept = `${hold.reason}; update the cluster against the new store (a ClusterUpdate resource on it, or \`${hold.run}\`), and the next run deletes the source`;
+      meter.tick("done");
+      return result;
+    }
     if (hold !== undefined) {
-      throw new RefusedError(`migrate ${source.url} -> ${destination.url}: copied and verified; the source is kept until the cluster has been updated against the new store, and ${hold.reason}. Run \`${hold.run}\` (or \`${hold.orRun}\`, or a ClusterUpdate resource on the new store), and then ${options.deleteAgainHint ?? "migrate again with deleteSource"}`, { url: source.url });
+      throw new RefusedError(`migrate ${source.url} -> ${destination.url}: copied and verified; the source is kept until the cluster has been updated against the new store, and ${hold.reason}. Run \`${hold.run}\` (or \`${hold.orRun}\`${hold.orThen ? ` and then ${hold.orThen}` : ""}, or a ClusterUpdate resource on the new store), and then ${options.deleteAgainHint ?? "migrate again with deleteSource"}`, { url: source.url });
     }
     if (result.divergedDocuments.length > 0) {
       throw new RefusedError(`migrate ${source.url} -> ${destination.url}: copied and verified; the source is kept, because ${result.divergedDocuments.length} document(s) differ between the two stores (one of them changed after the copy, and \`kops update\` writes neither): ${result.divergedDocuments.slice(0, 10).join(", ")}. Make each the same in both (\`kstate get\`/\`kstate apply -f\` against the new store, or take the new store's), then ${options.deleteAgainHint ?? "migrate again with deleteSource"}`, { url: source.url });

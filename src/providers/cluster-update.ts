@@ -309,7 +309,11 @@ export const provider: ProviderImpl<ClusterUpdateInputs, ClusterUpdateOutputs> =
       }
       const plan = await dryRun(reachable, at);
       const tasks = plan.filter(isTaskLine);
-      process.stderr.write(`${[`${inputs.name}: kops update cluster would make ${tasks.length === 0 ? "no changes" : `${tasks.length} change(s)`}`, ...plan.filter((l) => !l.startsWith("kops:")).map((l) => `${inputs.name}: ${hideEnvironment(inputs, l)}`)].join("\n")}\n`);
+      // A cluster not in the store yet has no plan to count: said so, not "no changes".
+      const head = !at.present
+        ? `${inputs.name}: ${inputs.name} is not in ${inputs.store} yet; kops's plan is worked out at up (which refuses it if nothing of this program writes it there first)`
+        : `${inputs.name}: kops update cluster would make ${tasks.length === 0 ? "no changes" : `${tasks.length} change(s)`}`;
+      process.stderr.write(`${[head, ...plan.filter((l) => !l.startsWith("kops:")).map((l) => `${inputs.name}: ${hideEnvironment(inputs, l)}`)].join("\n")}\n`);
       return { inputs: { ...inputs, plan } };
     } catch (e) {
       if (await isMissingBucket(openPath(inputs.store, settingsOf(inputs)), e)) {

@@ -47,6 +47,8 @@ export interface MigrationOutputs extends Required<Omit<MigrationInputs, "plan" 
   verified: boolean;
   manifestHash: string;
   sourceDeleted: boolean;
+  /** Why the source was kept though `deleteSource` is set (the cluster not updated against the destination yet); the next up after the update deletes it. */
+  sourceKept?: string;
   extraAtDestination: string[];
   schemaVersion: number;
 }
@@ -54,7 +56,7 @@ export interface MigrationOutputs extends Required<Omit<MigrationInputs, "plan" 
 /** Output names, in one place for the provider and the resource class. */
 export const MIGRATION_OUTPUTS = outputNames<MigrationOutputs>()(
   "clusterName", "source", "destination", "deleteSource", "concurrency", "plan", "configBase", "filesCopied", "bytesCopied",
-  "verified", "manifestHash", "sourceDeleted", "extraAtDestination", "schemaVersion", "sourceSettings", "destinationSettings",
+  "verified", "manifestHash", "sourceDeleted", "sourceKept", "extraAtDestination", "schemaVersion", "sourceSettings", "destinationSettings",
 );
 
 type Normalized = Required<Omit<MigrationInputs, "plan" | "concurrency" | Settings>> & Pick<MigrationInputs, "concurrency" | Settings> & { plan?: string[] };
@@ -127,17 +129,20 @@ function outputs(i: Normalized, r: SyncResult): MigrationOutputs {
     clusterName: i.clusterName, source: i.source, destination: i.destination, deleteSource: i.deleteSource,
     ...(i.concurrency !== undefined ? { concurrency: i.concurrency } : {}),
     plan: i.plan ?? [], configBase: r.configBase, filesCopied: r.filesCopied, bytesCopied: r.bytesCopied, verified: r.verified,
-    manifestHash: r.manifestHash, sourceDeleted: r.sourceDeleted, extraAtDestination: r.extraAtDestination, schemaVersion: MIGRATION_SCHEMA_VERSION,
+    manifestHash: r.manifestHash, sourceDeleted: r.sourceDeleted, ...(r.sourceKept ? { sourceKept: r.sourceKept } : {}), extraAtDestination: r.extraAtDestination, schemaVersion: MIGRATION_SCHEMA_VERSION,
   };
 }
 
 async function migrate(i: Normalized): Promise<MigrationOutputs> {
   const { source, destination } = folders(i);
   const destinationPolicy = (await readPolicy(storeAt(i, "destination")))?.policy;
-  return outputs(i, await syncCluster(source, destination, {
-    concurrency: i.concurrency, deleteSource: i.deleteSource, destinationPolicy, deleteAgainHint: "run `pulumi up` again",
+  const r = await syncCluster(source, destination, {
+    concurrency: i.concurrency, deleteSource: i.deleteSource, destinationPolicy, deleteAgainHint: "run `pulumi up` again", untilUpdated: "keep",
     destinationFailedUpdate: i.deleteSource ? readFailedUpdate(storeAt(i, "destination"), i.clusterName) : undefined,
-  }));
+  });
+  // Kept, not refused: a ClusterUpdate after this migration in the same program must still run.
+  if (r.sourceKept) console.log(`${i.clusterName}: the source ${r.source} is kept: ${r.sourceKept}`);
+  return outputs(i, r);
 }
 
 export const provider: ProviderImpl<MigrationInputs, MigrationOutputs> = {
@@ -167,7 +172,7 @@ export const provider: ProviderImpl<MigrationInputs, MigrationOutputs> = {
       if (inputs.deleteSource && r.divergedDocuments.length > 0) plan.push(`${keptSourceEnding(r, "up")}: ${r.divergedDocuments.length} document(s) differ between the stores (one changed after the copy): ${r.divergedDocuments.slice(0, 5).join(", ")}`);
       if (r.keptAtDestination.length > 0) plan.push(`${r.keptAtDestination.length} file(s) at the destination are newer (the cluster was updated against it); they are kept, not overwritten`);
       const kept = inputs.deleteSource ? sourceKeptBecause(r) : undefined;
-      if (kept !== undefined) plan.push(`${keptSourceEnding(r, "up")}: ${kept.reason}`, `first update the cluster against the new store, then up again to delete the source: a ClusterUpdate resource on it, or \`${kept.run}\``);
+      if (kept !== undefined) plan.push(`the source will be kept (up copies and verifies, and succeeds): ${kept.reason}`, `update the cluster against the new store (a ClusterUpdate resource on it, or \`${kept.run}\`), and the next up deletes the source`);
       else if (inputs.deleteSource && r.divergedDocuments.length === 0) plan.push(`then delete the ${r.filesTotal} source files`);
       // Shown in the preview's log too, not only in the plan property (which only --diff shows).
       process.stderr.write(`${plan.map((l) => `${inputs.clusterName}: ${l}`).join("\n")}\n`);
@@ -199,8 +204,10 @@ export const provider: ProviderImpl<MigrationInputs, MigrationOutputs> = {
       ...(olds.deleteSource !== news.deleteSource ? ["deleteSource"] : []),
       ...(["sourceSettings", "destinationSettings"] as const).filter((k) => JSON.stringify(accessOf(olds[k])) !== JSON.stringify(accessOf(news[k]))),
     ];
-    // A destination found missing by refresh (`verified: false`) is copied again.
-    return { changes: replaces.length + changed.length > 0 || olds.verified === false, replaces, deleteBeforeReplace: false };
+    // A destination found missing by refresh (`verified: false`) is copied again; a source kept
+    // until the cluster was updated against the destination is pending until it goes.
+    const pending = olds.verified === false || (news.deleteSource === true && olds.deleteSource === true && olds.sourceDeleted === false);
+    return { changes: replaces.length + changed.length > 0 || pending, replaces, deleteBeforeReplace: false };
   },
 
   async create(inputs) {

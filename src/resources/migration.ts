@@ -19,10 +19,11 @@ export type StateStoreMigrationArgs = { [K in keyof Settable]: pulumi.Input<Sett
  * Moves one cluster's state from one store to another: copies what is missing, points
  * `spec.configBase` at the destination, verifies every file by hash, and deletes the source only
  * when asked, only after verifying, and only once the cluster has been updated against the
- * destination (`kops update cluster --yes` there, which writes its cluster-completed.spec; until
- * then `up` fails after the copy, keeping the source). A second `up` with the same inputs does
- * nothing; a new destination runs a new migration; deleting the resource does not move anything
- * back.
+ * destination (`kops update cluster --yes` there, which writes its cluster-completed.spec). Until
+ * then `up` keeps the source and succeeds, saying why (`sourceKept`), so a ClusterUpdate after it
+ * in the same program runs; the resource stays pending, and the next `up` deletes the source. A
+ * second `up` with the same inputs does nothing once the source is gone; a new destination runs a
+ * new migration; deleting the resource does not move anything back.
  */
 export class StateStoreMigration extends KstateResource {
   declare readonly clusterName: pulumi.Output<string>;
@@ -40,6 +41,8 @@ export class StateStoreMigration extends KstateResource {
   declare readonly verified: pulumi.Output<boolean>;
   declare readonly manifestHash: pulumi.Output<string>;
   declare readonly sourceDeleted: pulumi.Output<boolean>;
+  /** Why the source was kept though `deleteSource` is set; the next up after an update against the destination deletes it. */
+  declare readonly sourceKept: pulumi.Output<string | undefined>;
   declare readonly extraAtDestination: pulumi.Output<string[]>;
   declare readonly schemaVersion: pulumi.Output<number>;
 

@@ -68,6 +68,14 @@ export function readPolicyAhead(root: VfsPath): void {
   if (root instanceof GuardedPath) policyOf(root.shared).catch(() => {});
 }
 
+/**
+ * `root` as stored, past the guard (and any sealing): for kstate's own files in .kstate/, which
+ * writers never reach through it. A root that is not guarded is returned as it is.
+ */
+export function pastGuard(root: VfsPath): VfsPath {
+  return root instanceof GuardedPath ? root.shared.raw.join(...root.segments) : root;
+}
+
 function guarded(inner: VfsPath, shared: Shared, segments: string[]): VfsPath {
   return new GuardedPath(inner, shared, segments);
 }
@@ -109,7 +117,7 @@ async function checkCluster(shared: Shared, cluster: string): Promise<void> {
 
 /** Reads through the reader (decrypting with the writer's key), writes through the policy check; the rest as stored. */
 class GuardedPath extends ForwardingPath {
-  constructor(inner: VfsPath, readonly shared: Shared, private readonly segments: string[]) {
+  constructor(inner: VfsPath, readonly shared: Shared, readonly segments: string[]) {
     super(inner);
   }
 

@@ -92,6 +92,17 @@ for (const [kind, make] of Object.entries(stores)) {
       const deleted = await kstate(["delete", "cluster", NAME, "--yes"], { env });
       assert.equal(deleted.code, 0, deleted.stderr);
       assert.deepEqual((await store.listTree()).map((f) => f.path).filter((f) => !f.startsWith(`${OTHER}/`)), [`.kstate/failed-updates/${OTHER}.json`]);
+
+      // The other cluster deleted by kops (which leaves kstate's record): delete cluster removes what is left.
+      await kops(["delete", "cluster", OTHER, "--unregister", "--yes", "--state", url], kopsEnv());
+      assert.deepEqual((await store.listTree()).map((f) => f.path), [`.kstate/failed-updates/${OTHER}.json`]);
+      const leftover = await kstate(["delete", "cluster", OTHER, "--yes"], { env });
+      assert.equal(leftover.code, 0, leftover.stderr);
+      assert.equal(leftover.stdout, `Cluster "${OTHER}" is not in ${url}; left of it: kstate's record of its failed update, ${url}/.kstate/failed-updates/${OTHER}.json.\nDeleted the record of ${OTHER}'s failed update.\n`);
+      assert.deepEqual(await store.listTree(), []);
+      const none = await kstate(["delete", "cluster", OTHER, "--yes"], { env });
+      assert.equal(none.code, 1);
+      assert.match(none.stderr, /not found/);
     });
 
     it("a file kops does not know stops it before anything is deleted, even with --yes", async function () {

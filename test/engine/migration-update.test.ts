@@ -15,11 +15,11 @@ import { toolPath } from "../support/servers";
 import { forSuite } from "../support/suite";
 import { snapshot } from "../support/snapshot";
 
-describe("engine: migration, then an update against the new store, then the source's deletion", function () {
+describe("engine: migration, then an update against the new store, then the source's deletion, in one program", function () {
   this.timeout(900_000);
   const aws = forSuite(startLocalAws);
 
-  it("refuses to delete the source before the update, runs the chain, and deletes the source after it", async function () {
+  it("with deleteSource from the start, keeps the source until the update against the new store has run, and deletes it on the next up", async function () {
     const [from, to] = [`s3://${await makeS3Bucket()}`, `s3://${await makeS3Bucket()}`];
     const name = awsClusterName("mig");
     await createAwsCluster(from, name, aws());
@@ -28,38 +28,39 @@ describe("engine: migration, then an update against the new store, then the sour
     const destination = openPath(to, openOptions()).join(name);
     const before = await snapshot(source);
 
-    const program = { deleteSource: true, update: false };
+    const program = { update: false };
     const stack = await inlineStack("kstate-move", uniqueName("s"), async () => {
-      const move = new StateStoreMigration("move", { clusterName: name, source: from, destination: to, deleteSource: program.deleteSource });
+      const move = new StateStoreMigration("move", { clusterName: name, source: from, destination: to, deleteSource: true });
       if (program.update) {
         new ClusterUpdate("update", { store: to, name, triggers: move.configBase, kops: toolPath("kops"), environment: aws().env() });
       }
     });
 
-    // Deleting the source first: the preview says so, up copies and verifies but keeps the source.
-    // Said in the preview's log, without --diff (where the plan property shows it too).
+    // Deleting the source first: the preview says so; up copies and verifies, keeps the source and
+    // succeeds (so an update after it in the program is not stopped by it). Said in the preview's
+    // log, without --diff (where the plan property shows it too).
     const early = await stack.preview();
     // The reason is the one up gives: the copy brings the source's completed spec, which names the old store.
     const reason = /the last update recorded at the new store ran against the old store \(its cluster-completed\.spec was copied from there\)/;
-    assert.match(early.stdout, new RegExp(`${name.replace(/\./g, "\\.")}: the source will be kept, and up fails after the copy: ${reason.source}`));
-    await assert.rejects(stack.up(), (e: unknown) => /the source is kept until the cluster has been updated against the new store/.test(String(e)) && reason.test(String(e))
-      && /kstate update cluster|ClusterUpdate/.test(String(e)));
+    assert.match(early.stdout, new RegExp(`${name.replace(/\./g, "\\.")}: the source will be kept \\(up copies and verifies, and succeeds\\): ${reason.source}`));
+    const first = await stack.up();
+    assert.match(first.stdout, new RegExp(`the source s3://\\S+ is kept: ${reason.source}`));
     assert.deepEqual(await snapshot(source), before, "the source is byte-identical");
 
-    // The chain: the copy, then kops update against the new store.
-    program.deleteSource = false;
+    // The chain, deleteSource still set: the migration stays pending (the source kept again), and
+    // kops update runs against the new store after it.
     program.update = true;
     const chain = await stack.preview();
     assert.match(chain.stdout, /is not in s3:\/\/\S+ yet; kops's plan is worked out at up|kops update cluster would make/);
     await stack.up();
     const completed = parseYaml((await destination.join("cluster-completed.spec").read()).data.toString(), "cluster-completed.spec").toJS() as { spec: { configBase: string } };
     assert.equal(completed.spec.configBase, `${to}/${name}`);
-    assert.deepEqual(await snapshot(source), before, "the source is kept until asked");
+    assert.deepEqual(await snapshot(source), before, "the source is kept until the update has run");
 
-    // Now the source goes; the new store keeps what kops wrote there.
+    // The next up: the update ran, so the source goes; the new store keeps what kops wrote there.
     const kept = await snapshot(openPath(to, openOptions()));
-    program.deleteSource = true;
-    await stack.up();
+    const last = await stack.up();
+    assert.equal(last.summary.resourceChanges?.update, 1, JSON.stringify(last.summary.resourceChanges));
     assert.deepEqual(await source.join(name).listTree(), [], "the source's files are gone");
     assert.deepEqual(await snapshot(openPath(to, openOptions())), kept, "the destination is as the update left it");
     // A preview after the source is gone finds nothing to do (it once failed: "no cluster there").

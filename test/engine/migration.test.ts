@@ -45,7 +45,7 @@ describe("StateStoreMigration through the Pulumi engine", function () {
     const stack = await inlineStack("kstate-migration", uniqueName("mig"), async () => {
       const toFileMove = new StateStoreMigration("to-file", { clusterName: CLUSTER, source, destination: toFile });
       const toGcsMove = new StateStoreMigration("to-gcs", { clusterName: CLUSTER, source, destination: toGcs, deleteSource: settings.deleteSource }, { dependsOn: [toFileMove] });
-      return { copiedToFile: toFileMove.filesCopied, copiedToGcs: toGcsMove.filesCopied, plan: pulumi.output(toGcsMove.plan) };
+      return { copiedToFile: toFileMove.filesCopied, copiedToGcs: toGcsMove.filesCopied, plan: pulumi.output(toGcsMove.plan), sourceDeleted: toGcsMove.sourceDeleted, sourceKept: toGcsMove.sourceKept };
     });
     const preview = await stack.preview({ diff: true });
     const n = Object.keys(before).length;
@@ -71,16 +71,18 @@ describe("StateStoreMigration through the Pulumi engine", function () {
     assert.deepEqual(Object.keys(second.summary.resourceChanges ?? {}), ["same"], "a second up copies nothing");
 
     // deleteSource before kops has updated the cluster against the new store: the preview says the
-    // source is kept, and up fails after the copy, with the source as it was.
+    // source is kept, and up keeps it (and succeeds), with the source as it was.
     settings.deleteSource = true;
     const gcsFolder = openPath(toGcs, openOptions()).join(CLUSTER);
     const missing = `no update ran against the new store yet: there is no ${gcsFolder.url}/cluster-completed.spec`;
     const update = `kops update cluster ${CLUSTER} --yes --state ${toGcs}`;
     const keeping = await stack.preview({ diff: true });
     // The engine shows the start of a long line; the plan says it in lines that start with the gist.
-    assert.match(keeping.stdout, /"the source will be kept, and up fails after the copy: no update ran against the new store yet: there is no gs:/);
-    assert.match(keeping.stdout, /"first update the cluster against the new store, then up again to delete the source: a ClusterUpdate resource on it, or `kops update cluster/);
-    await assert.rejects(stack.up(), (e: unknown) => String(e).includes(`copied and verified; the source is kept until the cluster has been updated against the new store, and ${missing}. Run \`${update}\` (or \`kstate update cluster ${CLUSTER} --yes --state ${toGcs}\`, or a ClusterUpdate resource on the new store), and then run \`pulumi up\` again`));
+    assert.match(keeping.stdout, /"the source will be kept \(up copies and verifies, and succeeds\): no update ran against the new store yet: there is no gs:/);
+    assert.match(keeping.stdout, /"update the cluster against the new store \(a ClusterUpdate resource on it, or `kops update cluster/);
+    const keptUp = await stack.up();
+    assert.equal(keptUp.outputs.sourceDeleted?.value, false, JSON.stringify(keptUp.outputs));
+    assert.ok(String(keptUp.outputs.sourceKept?.value).startsWith(`${missing}; update the cluster against the new store (a ClusterUpdate resource on it, or \`${update}\`)`), JSON.stringify(keptUp.outputs.sourceKept));
     assert.deepEqual(await contents(srcFolder), before, "the source was not touched");
     // As kops update cluster --yes --state <toGcs> writes it: the completed spec names the new configBase.
     await gcsFolder.join("cluster-completed.spec").write((await gcsFolder.join("config").read()).data);

@@ -86,13 +86,14 @@ describe("ops: kops update", function () {
   it("reads the version that last updated the cluster; a kops-version.txt that holds none is refused, naming the file", async function () {
     const folder = openPath(`file://${fs.mkdtempSync(path.join(os.tmpdir(), "kstate-kops-version-"))}`).join("c.example.com");
     assert.equal(await lastUpdatedBy(folder), undefined);
-    for (const [text, read] of [["1.36.2\n", "1.36.2"], [" v1.40.0 ", "v1.40.0"], ["1.36.2-beta.1", "1.36.2-beta.1"]]) {
+    for (const [text, read] of [["1.36.2\n", "1.36.2"], ["1.36.2-beta.1", "1.36.2-beta.1"]]) {
       await folder.join("kops-version.txt").write(text!);
       assert.equal(await lastUpdatedBy(folder), read);
     }
-    for (const text of ["", "garbage", "1.36", "1.36.2 and more"]) {
+    // kops itself cannot read a leading v ("Invalid character(s) found in major number").
+    for (const text of ["", "garbage", "1.36", "1.36.2 and more", "v1.36.2"]) {
       await folder.join("kops-version.txt").write(text);
-      await assert.rejects(lastUpdatedBy(folder), (e: unknown) => ValidationError.isInstance(e) && e.message.startsWith(`${folder.url}/kops-version.txt holds ${JSON.stringify(text)}, not a kops version`));
+      await assert.rejects(lastUpdatedBy(folder), (e: unknown) => ValidationError.isInstance(e) && e.message.startsWith(`${folder.url}/kops-version.txt holds ${JSON.stringify(text.trim())}, not a kops version`));
     }
   });
 

@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { type MigrationInputs, type MigrationOutputs, provider } from "../../src/providers/migration";
-import { openPath, RefusedError } from "../../src/vfs";
+import { openPath } from "../../src/vfs";
 import { makeS3Bucket, openOptions, s3Options } from "../support/env";
 
 const CLUSTER = "keep.k8s.example.com";
@@ -25,7 +25,7 @@ describe("StateStoreMigration deleteSource", function () {
     }
   });
 
-  it("previews and refuses deletion until the cluster has been updated against the destination, then deletes the source", async function () {
+  it("previews and keeps the source until the cluster has been updated against the destination (up succeeds, pending), then deletes it", async function () {
     const o = s3Options();
     const sourceSettings = { endpoint: o.endpoint, region: "us-east-1", accessKeyId: o.accessKeyId, secretAccessKey: o.secretAccessKey };
     const source = `s3://${await makeS3Bucket()}`;
@@ -40,21 +40,29 @@ describe("StateStoreMigration deleteSource", function () {
 
     const checked = await provider.check({} as MigrationInputs, news);
     assert.deepEqual(checked.failures ?? [], []);
-    assert.deepEqual(checked.inputs!.plan!.slice(1), [`the source will be kept, and up fails after the copy: ${missing}`, `first update the cluster against the new store, then up again to delete the source: a ClusterUpdate resource on it, or \`${update}\``]);
-    await assert.rejects(provider.create(checked.inputs!), (e: unknown) => {
-      assert.ok(RefusedError.isInstance(e), String(e));
-      assert.equal((e as Error).message, `migrate ${from.url} -> ${to.url}: copied and verified; the source is kept until the cluster has been updated against the new store, and ${missing}. Run \`${update}\` (or \`kstate update cluster ${CLUSTER} --yes --state ${destination}\`, or a ClusterUpdate resource on the new store), and then run \`pulumi up\` again`);
-      return true;
-    });
+    assert.deepEqual(checked.inputs!.plan!.slice(1), [`the source will be kept (up copies and verifies, and succeeds): ${missing}`, `update the cluster against the new store (a ClusterUpdate resource on it, or \`${update}\`), and the next up deletes the source`]);
+    // Up copies, verifies and succeeds, keeping the source: a ClusterUpdate after it in the same
+    // program still runs. The resource stays pending (diff) until the source goes.
+    const first = (await provider.create(checked.inputs!)).outs as MigrationOutputs;
+    assert.equal(first.sourceDeleted, false);
+    assert.equal(first.verified, true);
+    assert.equal(first.sourceKept, `${missing}; update the cluster against the new store (a ClusterUpdate resource on it, or \`${update}\`), and the next run deletes the source`);
     assert.equal((await from.listTree()).length, 2, "the source is kept");
     assert.equal((await to.listTree()).length, 2, "the copy was made");
+    assert.equal((await provider.diff("id", first, checked.inputs!)).changes, true, "pending while the source is kept");
+    const again = (await provider.update("id", first, checked.inputs!)).outs as MigrationOutputs;
+    assert.equal(again.sourceDeleted, false, "still kept: no update ran yet");
+    assert.equal((await from.listTree()).length, 2);
+    assert.equal((await provider.diff("id", { ...first, deleteSource: false }, { ...checked.inputs!, deleteSource: false })).changes, false, "without deleteSource nothing is pending");
 
     // As `kops update cluster --yes --state <destination>` would write it.
     await to.join("cluster-completed.spec").write(cluster(to.url.replace(/^file:\/\//, "")));
     const after = await provider.check({} as MigrationInputs, news);
     assert.deepEqual(after.inputs!.plan!.slice(1), ["1 file(s) at the destination are not in the source; they are kept", "then delete the 2 source files"]);
-    const created = await provider.create(after.inputs!);
-    assert.equal((created.outs as MigrationOutputs).sourceDeleted, true);
+    const updated = (await provider.update("id", again, after.inputs!)).outs as MigrationOutputs;
+    assert.equal(updated.sourceDeleted, true);
+    assert.equal(updated.sourceKept, undefined);
     assert.deepEqual(await from.listTree(), []);
+    assert.equal((await provider.diff("id", updated, after.inputs!)).changes, false, "nothing pending once the source is gone");
   });
 });

@@ -59,6 +59,14 @@ export async function deleteCluster(argv: string[], io: Io): Promise<number> {
   const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
   const plan = await planClusterDeletion(store, name);
   const files = plan.files.map((f) => f.path);
+  if (files.length === 0 && plan.failedUpdate) {
+    // The cluster is gone already (kops deleted it); kstate's record of its failed update is not.
+    io.stdout.write(`Cluster "${name}" is not in ${plan.url.slice(0, -name.length - 1)}; left of it: kstate's record of its failed update, ${plan.failedUpdate}.\n`);
+    if (!values.yes && !(await confirm(io, "Delete the record?", "delete cluster"))) return EXIT.failure;
+    await deleteClusterFiles(store, plan);
+    io.stdout.write(`Deleted the record of ${name}'s failed update.\n`);
+    return EXIT.ok;
+  }
 
   const c = colours(io);
   const counts = countByFolder(files);

@@ -75,7 +75,7 @@ export async function migrate(argv: string[], io: Io): Promise<number> {
   if (values["delete-source"] && plan.divergedDocuments.length > 0) io.stdout.write(`  ${c.yellow(`${keptSourceEnding(plan, "the run")}: ${plan.divergedDocuments.length} document(s) differ between the stores (one changed after the copy):`)} ${plan.divergedDocuments.slice(0, 5).join(", ")}\n`);
   if (plan.keptAtDestination.length > 0) io.stdout.write(`  ${c.yellow(`${plan.keptAtDestination.length} file(s) at the destination are newer (the cluster was updated against it); they are kept, not overwritten:`)} ${plan.keptAtDestination.slice(0, 5).join(", ")}${plan.keptAtDestination.length > 5 ? ", …" : ""}\n`);
   const kept = values["delete-source"] ? sourceKeptBecause(plan) : undefined;
-  if (kept !== undefined) io.stdout.write(`  ${c.yellow(`${keptSourceEnding(plan, "the run")}: ${kept.reason}`)}\n  run \`${kept.run}\` (or \`${kept.orRun}\`) first, then migrate again with --delete-source\n`);
+  if (kept !== undefined) io.stdout.write(`  ${c.yellow(`${keptSourceEnding(plan, "the run")}: ${kept.reason}`)}\n  run \`${kept.run}\` (or \`${kept.orRun}\`${kept.orThen ? ` and then ${kept.orThen}` : ""}) first, then migrate again with --delete-source\n`);
   else if (values["delete-source"] && plan.divergedDocuments.length === 0) io.stdout.write(`  ${c.yellow(`then delete the ${plan.filesTotal} source files`)}\n`);
   const nothingToDo = plan.filesCopied === 0 && !values["delete-source"];
   if (values["dry-run"]) {
