@@ -61,7 +61,7 @@ export async function deleteCluster(argv: string[], io: Io): Promise<number> {
   const files = plan.files.map((f) => f.path);
   if (files.length === 0 && plan.failedUpdate) {
     // The cluster is gone already (kops deleted it); kstate's record of its failed update is not.
-    io.stdout.write(`Cluster "${name}" is not in ${plan.url.slice(0, -name.length - 1)}; left of it: kstate's record of its failed update, ${plan.failedUpdate}.\n`);
+    io.stdout.write(`Cluster "${name}" is not in ${store.root.url}; left of it: kstate's record of its failed update, ${plan.failedUpdate}.\n`);
     if (!values.yes && !(await confirm(io, "Delete the record?", "delete cluster"))) return EXIT.failure;
     await deleteClusterFiles(store, plan);
     io.stdout.write(`Deleted the record of ${name}'s failed update.\n`);
