@@ -18,7 +18,7 @@ import { expandOptions, isOptionField } from "./expand";
 import type { ClusterOptions } from "./options";
 import { bumpGeneration, type ClusterPlan, type Doc, fileChanges, GROUP_PREFIX, lostRace, type Ownership, type PlannedFile, plain, timestamp, validatePlanned, writePlan } from "./plan";
 import { type Problem, validationError } from "./validate";
-import { kopsSchema } from "../schema/check";
+import { loadKopsSchemaSoon } from "../schema/check";
 
 export { describeChanges, diffDocuments, ownershipChanges, type ClusterPlan, type FieldChange, type FileChange, type Ownership, type PlannedFile } from "./plan";
 
@@ -198,21 +198,12 @@ function priorOwnership(manager: string | undefined, docs: Map<string, StoredDoc
 }
 
 /**
- * Loads kops's schema, which the plan is checked against once the documents are read (a few
- * milliseconds of parsing), while the store's reads are in flight instead of after them: a little
- * after they are sent, so it does not delay sending them.
- */
-function loadSchemaMeanwhile(): void {
-  setTimeout(kopsSchema, 2).unref();
-}
-
-/**
  * Reads the cluster (unless `read` is the cluster as already read) and works out every document
  * change, without writing anything.
  */
 export async function planCluster(store: ClusterStore, req: ClusterRequest, now = new Date(), read?: ClusterRead | Promise<ClusterRead>): Promise<ClusterPlan> {
   const reading = read ?? store.readCluster(req.name);
-  if (reading instanceof Promise) loadSchemaMeanwhile();
+  if (reading instanceof Promise) loadKopsSchemaSoon(); // checked against once the documents are read
   const { config: stored, groups: storedGroups } = await reading;
   const wants = !req.release;
   const options = wants ? req.options : undefined;

@@ -6,6 +6,7 @@
  */
 import type { Document } from "yaml";
 import { type ClusterRead, type ClusterStore, mapLimit, type StoredDocument } from "../store/cluster-store";
+import { loadKopsSchemaSoon } from "../schema/check";
 import { CLUSTER_LABEL, CONFIG_FILE } from "../store/layout";
 import { decodeSecret, SECRET_NAME, secretHash } from "../store/secrets";
 import { getIn, hasIn, setIn, stringifyYaml } from "../store/yaml";
@@ -123,8 +124,10 @@ function etcdMembersOfDeleted(files: readonly PlannedFile[], stored: StoredDocum
  */
 export async function planDocuments(store: ClusterStore, req: DocumentsRequest, now = new Date(), read?: ClusterRead | Promise<ClusterRead>): Promise<ClusterPlan> {
   const secretFiles = [...new Set(req.edits.filter((e) => e.file.startsWith(SECRET_PREFIX) && editProblem(e) === undefined).map((e) => e.file))];
+  const reading = read ?? store.readCluster(req.name);
+  if (reading instanceof Promise || secretFiles.length > 0) loadKopsSchemaSoon(); // checked against once the documents are read
   const [{ config: stored, groups: storedGroups }, secretsRead] = await Promise.all([
-    read ?? store.readCluster(req.name),
+    reading,
     mapLimit(secretFiles, 16, (f) => readSecret(store.cluster(req.name).join(...f.split("/")))),
   ]);
   const storedSecrets = new Map(secretFiles.map((f, i) => [f, secretsRead[i]]));

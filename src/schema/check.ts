@@ -26,6 +26,15 @@ export function kopsSchema(): KopsSchema {
   return (loaded ??= (require("./kops-schema") as { KOPS_SCHEMA: KopsSchema }).KOPS_SCHEMA);
 }
 
+/**
+ * Loads the schema a little later, off the current turn: called when a plan's reads are sent, so
+ * its few milliseconds of parsing happen while they are in flight, not after them, and do not
+ * delay sending them.
+ */
+export function loadKopsSchemaSoon(): void {
+  if (loaded === undefined) setTimeout(kopsSchema, 2).unref();
+}
+
 interface Walk {
   schema: KopsSchema;
   problems: SchemaProblem[];

@@ -72,8 +72,9 @@ export async function create(argv: string[], io: Io): Promise<number> {
   const keyListing = key ? listAdminKeys(store, name) : undefined;
   keyListing?.catch(() => {}); // awaited below, unless the plan stops the command first
   if (!settings.dryRun) readPolicyAhead(store.root);
-  const read = await store.readCluster(name);
-  const plan = await planCluster(store, request, new Date(), read);
+  const reading = store.readCluster(name);
+  const plan = await planCluster(store, request, new Date(), reading);
+  const read = await reading;
   // An option the stored cluster cannot take is named as the flag that was typed.
   const flagOf = (option: string) => typed[option] ?? `--${option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
   if (plan.problems.length > 0) {
