@@ -2,7 +2,9 @@
  * `kstate migrate` starts itself again in place with glibc's MALLOC_MMAP_THRESHOLD_ set and a small
  * young generation (bin/kstate.js), so the buffers a long copy streams through go back to the
  * system: on Node.js 22.15 and later the same process (same id) runs with both; older Node.js and
- * other commands run as they are; a variable or a semi-space size the user set is left alone.
+ * other commands run as they are; a variable or a semi-space size the user set is left alone. When
+ * a store is not s3:// (the files' bytes pass through the process) V8 also sizes its heap for
+ * memory.
  */
 import * as assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -40,6 +42,19 @@ describe("kstate migrate's process", function () {
     assert.ok(r.execArgv.includes("--require"), "the node options it was started with are kept");
     const own = await seen(toolPath("node24"), ["migrate", "--help"], { ...process.env, NODE_OPTIONS: "--max-semi-space-size=16" });
     assert.ok(!own.execArgv.includes("--max-semi-space-size=4"), "a size the user gave wins");
+  });
+
+  it("sizes the heap for memory when a store is not s3:// (the bytes pass through the process), not for S3 to S3", async function () {
+    const flags = async (args: string[], env: NodeJS.ProcessEnv = process.env) => {
+      const r = await seen(toolPath("node24"), ["migrate", "--help", ...args], env);
+      assert.equal(r.code, 0);
+      return r.execArgv.includes("--optimize-for-size");
+    };
+    assert.equal(await flags(["--from", "s3://a", "--to", "gs://b"]), true, "S3 to GCS");
+    assert.equal(await flags(["--from=gs://a", "--to=s3://b"]), true, "GCS to S3, flags with =");
+    assert.equal(await flags(["--to", "file:///tmp/b"], { ...process.env, KSTATE_STATE_STORE: "s3://a" }), true, "S3 (from the environment) to a folder");
+    assert.equal(await flags(["--state", "s3://a", "--to", "s3://b"]), false, "S3 to S3 copies on the server");
+    assert.equal(await flags(["--to", "s3://b"], { ...process.env, KSTATE_STATE_STORE: "s3://a" }), false, "S3 (from the environment) to S3");
   });
 
   it("other commands, a variable already set, and Node.js without process.execve run as they are", async function () {
