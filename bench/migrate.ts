@@ -2,7 +2,7 @@
  * `npm run bench:migrate`: a generated store of 10,000 kops-like files (200 B to 256 KiB) plus one
  * 1 GiB file, moved MinIO bucket to MinIO bucket and MinIO to fake-gcs-server by `kstate migrate`,
  * side by side in one run with `rclone sync --checksum` (at its defaults and at 16 transfers,
- * kstate's starting pace) and `aws s3 sync` (S3 pair). kstate runs at its default pace. Each tool runs as its own process under
+ * kstate's starting pace where the bytes pass through it) and `aws s3 sync` (S3 pair). kstate runs at its default pace. Each tool runs as its own process under
  * /usr/bin/time (wall time, peak RSS, its own CPU) into a fresh destination bucket, with MinIO's
  * CPU read from /proc. The 10,000-file S3 move runs KSTATE_BENCH_REPEATS times per tool
  * (default 3, interleaved) and counts the median; the moves with the 1 GiB file run once.
@@ -16,6 +16,7 @@ import * as path from "node:path";
 import { Readable } from "node:stream";
 import { promisify } from "node:util";
 import { randomFillSync } from "node:crypto";
+import { MAX_IN_FLIGHT } from "../src/ops/copy-pace";
 import { openPath } from "../src/vfs";
 import { gcsOptions, makeGcsBucket, makeS3Bucket, openOptions, s3Options, servers, startAll, stopAll } from "../test/support/env";
 import { MINIO_PASSWORD, MINIO_USER, toolPath } from "../test/support/servers";
@@ -33,7 +34,7 @@ const REPEATS = Number(process.env.KSTATE_BENCH_REPEATS ?? 3);
  * glibc's MALLOC_MMAP_THRESHOLD_ set (bin/kstate.js); KSTATE_BENCH_NODE names another.
  */
 const KSTATE_NODE = process.env.KSTATE_BENCH_NODE ?? toolPath("node24");
-/** rclone's transfers and checkers in its second row: kstate's starting pace. */
+/** rclone's transfers and checkers in its second row: kstate's starting pace where the bytes pass through it. */
 const CONCURRENCY = 16;
 const PAIRS = process.env.KSTATE_BENCH_PAIRS ?? "s3,gcs";
 const CLUSTER = "bench.k8s.example.com";
@@ -233,8 +234,8 @@ function writeTable(results: Record<string, unknown>): void {
 
 A generated store of ${store.filesWithoutBigFile} kops-like files (200 B to 256 KiB), then the same plus one
 ${store.bigFileMiB} MiB file (${store.files} files, ${(store.bytes / 2 ** 30).toFixed(2)} GiB), one cluster, on loopback (${(results.machine as { cpus: number }).cpus} cores shared by
-the tool and the servers). kstate runs at its default pace (${CONCURRENCY} files in flight, doubling to 64 while that
-copies faster) and verifies every file by hash; its writes
+the tool and the servers). kstate runs at its default pace (MinIO to MinIO, where the server copies:
+${MAX_IN_FLIGHT} files in flight; to fake-gcs-server: ${CONCURRENCY}, doubling to ${MAX_IN_FLIGHT} while that copies faster) and verifies every file by hash; its writes
 ask for AES256 server-side encryption, as kops's do, the other tools' do not. The ${many}-file rows
 are the median of ${String(results.repeats)} interleaved runs; "CPU s" is the tool's own CPU, "server CPU s" MinIO's.
 

@@ -2,7 +2,8 @@
  * How many files a migration keeps in flight. A store far away answers each request in tens of
  * milliseconds, and then files per second grow with the files in flight; on loopback the store's
  * own work sets the pace and more in flight buys nothing but memory. So, unless the caller sets a
- * number, the pace starts at 16 and doubles while a doubling pays, up to 64: at least a quarter
+ * number (or a start: copies made on the server, which hold no bytes here, start at the most),
+ * the pace starts at 16 and doubles while a doubling pays, up to 64: at least a quarter
  * more files per second (far away a doubling nearly doubles the rate, so noise does not pass for
  * a gain). The first doubling that does not pay goes back and settles there. Memory is bounded
  * apart from the count: the bytes of the files in flight stay under a budget, so a run of large
@@ -21,10 +22,13 @@ export class FixedPace implements Pace {
   finished(): void {}
 }
 
+/** The most files an adaptive pace keeps in flight, unless told another. */
+export const MAX_IN_FLIGHT = 64;
+
 export interface AdaptivePaceOptions {
   /** Default 16. */
   start?: number;
-  /** Default 64. */
+  /** Default MAX_IN_FLIGHT. */
   max?: number;
   /** A doubling pays when files per second grow by this factor; default 1.25. */
   gain?: number;
@@ -50,7 +54,7 @@ export class AdaptivePace implements Pace {
 
   constructor(options: AdaptivePaceOptions = {}) {
     this.limit = options.start ?? 16;
-    this.max = options.max ?? 64;
+    this.max = options.max ?? MAX_IN_FLIGHT;
     this.gain = options.gain ?? 1.25;
     this.now = options.now ?? (() => performance.now());
   }

@@ -21,13 +21,14 @@ import { COMPLETED_SPEC, CONFIG_FILE, configBaseOf } from "../store/layout";
 import { isScalar } from "yaml";
 import { getIn, parseYaml, parseYamlValues, setIn, stringifyYaml } from "../store/yaml";
 import { copyFile, md5Of, sameStoredBytes } from "../vfs/copy";
+import { schemeOfUrl } from "../vfs/schemes";
 import { globToRegExp } from "../vfs/encrypted";
 import { isEnvelope } from "../vfs/envelope";
 import { ConflictError, IntegrityError, NotFoundError, RefusedError, ValidationError } from "../vfs/errors";
 import { describePolicy, type EncryptionPolicy, POLICY_FILE } from "../store/encryption-policy";
 import type { FileInfo, VfsPath } from "../vfs/path";
 import { mapLimit } from "../store/cluster-store";
-import { AdaptivePace, FixedPace, runPaced } from "./copy-pace";
+import { AdaptivePace, FixedPace, MAX_IN_FLIGHT, type Pace, runPaced } from "./copy-pace";
 import { FAILED_UPDATES_FOLDER, type FailedUpdate } from "./failed-update";
 
 export interface SyncProgress {
@@ -444,6 +445,19 @@ const MAX_WEIGHT = 16 * 1024 * 1024;
 const BYTES_IN_FLIGHT = 64 * 1024 * 1024;
 
 /**
+ * The pace of the copies: the caller's number, else one that adapts. Copies the server makes (both
+ * stores of one scheme that copies on the server) hold no bytes here, so they start at the most in
+ * flight, which pays where the store is far (64 copies were 30% faster than 16 at 40 ms each way,
+ * and as fast on loopback); copies streamed through this process start lower and grow while it pays.
+ */
+function paceOf(source: VfsPath, destination: VfsPath, concurrency: number | undefined): Pace {
+  if (concurrency !== undefined) return new FixedPace(concurrency);
+  const scheme = schemeOfUrl(source.url);
+  const onServer = scheme?.serverCopy === true && scheme === schemeOfUrl(destination.url);
+  return new AdaptivePace(onServer ? { start: MAX_IN_FLIGHT } : {});
+}
+
+/**
  * Does what `plan` says, without listing or reading the source again: copies the data, then the
  * config, verifies every destination file by hash (one listing of the destination), and, if
  * asked, deletes the source files, each only if unchanged since the plan listed it.
@@ -451,7 +465,7 @@ const BYTES_IN_FLIGHT = 64 * 1024 * 1024;
 export async function applySync(plan: SyncPlan, options: ApplyOptions = {}): Promise<SyncResult> {
   const { source, destination, sourceFiles, wantedConfig } = plan;
   const expected = new Map(plan.expected); // the plan stays as it was worked out
-  const pace = options.concurrency !== undefined ? new FixedPace(options.concurrency) : new AdaptivePace();
+  const pace = paceOf(source, destination, options.concurrency);
   const copying = new Set([...plan.toCopy.map((f) => f.path), ...(plan.configNeeded ? [CONFIG_FILE] : [])]);
   const meter = new Meter(plan.result.filesTotal, plan.result.bytesTotal, options.onProgress);
   const result: SyncResult = { ...plan.result, filesCopied: 0, bytesCopied: 0, dryRun: false };

@@ -2,16 +2,19 @@
  * The requests a command sends to an S3 store (MinIO behind the counting proxy): a command that
  * only reads sends only its reads, never asking the bucket for its default encryption (which
  * read-only credentials may not be allowed to ask); a command that writes asks once, beside its
- * first reads.
+ * first reads. A migration from S3 to S3 copies on the server with every file in flight at once:
+ * its requests fall in the rounds its plan needs and no more.
  */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { openPath } from "../../src/vfs";
 import { kstate } from "../support/cli";
-import { CountingProxy, type LoggedRequest } from "../support/counting-proxy";
-import { s3Options } from "../support/env";
+import { CountingProxy, type LoggedRequest, longestChain } from "../support/counting-proxy";
+import { openOptions, s3Options } from "../support/env";
 import { freshStore } from "../support/stores";
+import { Toxiproxy } from "../support/toxiproxy";
 
 const NAME = "requests.k8s.example.com";
 const FLAGS = ["--zones", "us-east-1a", "--node-size", "m5.large", "--kubernetes-version", "v1.30.2", "--cloud", "aws"];
@@ -61,6 +64,37 @@ describe("S3 requests per command", function () {
     assert.ok(requests.some((r) => r.path.includes(to.url.slice("s3://".length))), "the destination was listed");
     assert.deepEqual(requests.filter(asksEncryption).map((r) => r.path), []);
     assert.deepEqual([...new Set(requests.map((r) => r.method))], ["GET"]);
+  });
+
+  it("migrate from S3 to S3 copies every file at once, on the server: four rounds (the listings and the config, the copies, the config last, the verifying listing)", async function () {
+    // Far away (20 ms each way), where requests issued together are seen to overlap.
+    const toxiproxy = await Toxiproxy.start();
+    let far: CountingProxy | undefined;
+    try {
+      const toxic = await toxiproxy.createProxy("minio", new URL(s3Options().endpoint!).host);
+      for (const stream of ["upstream", "downstream"] as const) await toxic.addToxic({ type: "latency", stream, attributes: { latency: 20 } });
+      far = await CountingProxy.start(`http://127.0.0.1:${toxic.port}`);
+      const from = await freshStore.s3();
+      const to = await freshStore.s3();
+      const farEnv = { ...env, S3_ENDPOINT: far.endpoint, KOPS_STATE_STORE: from.url };
+      const made = await kstate(["create", "cluster", NAME, ...FLAGS], { env: { ...env, KOPS_STATE_STORE: from.url } });
+      assert.equal(made.code, 0, made.stderr);
+      // More files than a pace starting at 16 copies in one round (written straight to MinIO).
+      const base = openPath(`${from.url}/${NAME}`, openOptions());
+      await Promise.all(Array.from({ length: 40 }, (_, i) => base.join("addons", `extra-${i}`, "k8s-1.16.yaml").write(`kind: ConfigMap\nmetadata:\n  name: extra-${i}\n`)));
+      const files = (await base.listTree()).length;
+      const r = await kstate(["migrate", NAME, "--to", to.url, "--yes"], { env: farEnv });
+      assert.equal(r.code, 0, r.stderr);
+      await far.idle();
+      const requests = far.take();
+      const copies = requests.filter((q) => q.method === "PUT" && q.path.includes(`/${NAME}/`) && !q.path.endsWith(`/${NAME}/config`));
+      assert.equal(copies.length, files - 1, "every file but the config copied, once");
+      assert.equal(longestChain(copies), 1, "the copies all in flight together");
+      assert.equal(longestChain(requests), 4, requests.map((q) => `${q.method} ${q.path}`).join("\n"));
+    } finally {
+      await far?.close();
+      await toxiproxy.stop();
+    }
   });
 
   it("get cluster is one request", async function () {
