@@ -169,8 +169,9 @@ export function rows(c: Context): Row[] {
       ],
     },
     {
+      // No goal here: issue 19's 0.3x is for the cluster it measured (kops then made 11 requests),
+      // the row below; with 2 groups kops makes 5, and two rounds plus start-up are about 0.46x.
       id: "getAll", title: "`get all NAME -o yaml`, 2 instance groups", timeoutMs: 120_000,
-      goal: { peer: "kops get all -o yaml", ratio: 0.3 },
       floor: { chain: 2, reason: "read the config and list instancegroup/ at once (1), read every group at once (2)" },
       tools: [
         { name: "kstate get all -o yaml", prepare: async () => ({ command: kstate(["get", "all", c.cluster, "-o", "yaml", "--state", c.readStore]), check: printsName("kind: InstanceGroup") }) },

@@ -37,8 +37,9 @@ export interface SyncProgress {
   filesTotal: number;
   bytesDone: number;
   bytesTotal: number;
+  /** This run's bytes copied per second (files already there do not count). */
   bytesPerSecond: number;
-  /** Seconds left at the current rate, when there is a rate. */
+  /** Seconds left, once enough of the run's work is done to say. */
   etaSeconds: number | undefined;
 }
 
@@ -256,19 +257,41 @@ class Meter {
   private readonly started = Date.now();
   filesDone = 0;
   bytesDone = 0;
+  /** Files and bytes counted done for being there already: not work this run did. */
+  private filesThere = 0;
+  private bytesThere = 0;
   constructor(private readonly filesTotal: number, private readonly bytesTotal: number, private readonly report?: (p: SyncProgress) => void) {}
+
+  /** Counts files already at the destination as done, without counting them into the rate. */
+  there(files: number, bytes: number): void {
+    this.filesThere += files;
+    this.bytesThere += bytes;
+    this.tick("copying", files, bytes);
+  }
 
   tick(phase: SyncProgress["phase"], files = 0, bytes = 0): void {
     this.filesDone += files;
     this.bytesDone += bytes;
     if (!this.report) return;
     const seconds = (Date.now() - this.started) / 1000;
-    const rate = seconds > 0 ? this.bytesDone / seconds : 0;
-    const left = this.bytesTotal - this.bytesDone;
+    const copied = this.bytesDone - this.bytesThere;
+    const rate = seconds > 0 ? copied / seconds : 0;
     this.report({
       phase, filesDone: this.filesDone, filesTotal: this.filesTotal, bytesDone: this.bytesDone, bytesTotal: this.bytesTotal,
-      bytesPerSecond: rate, etaSeconds: rate > 0 ? left / rate : undefined,
+      bytesPerSecond: rate, etaSeconds: this.eta(seconds),
     });
+  }
+
+  /**
+   * Seconds left, from the share of this run's work done so far: of its files or of its bytes,
+   * whichever is further along (a file's bytes count when it is done, so a large file copied
+   * beside many small ones holds the bytes back, and many small files the count). None until a
+   * twentieth of the work is done and a second has passed.
+   */
+  private eta(seconds: number): number | undefined {
+    const share = (done: number, total: number) => (total > 0 ? done / total : 0);
+    const done = Math.max(share(this.filesDone - this.filesThere, this.filesTotal - this.filesThere), share(this.bytesDone - this.bytesThere, this.bytesTotal - this.bytesThere));
+    return done >= 0.05 && seconds >= 1 ? (seconds * (1 - Math.min(done, 1))) / done : undefined;
   }
 }
 
@@ -473,7 +496,7 @@ export async function applySync(plan: SyncPlan, options: ApplyOptions = {}): Pro
   const written = (f: FileInfo) => (f.path === CONFIG_FILE ? Buffer.byteLength(wantedConfig) : f.size);
   // Files already there count as done from the start, together: progress then counts the copies.
   const there = sourceFiles.filter((f) => !copying.has(f.path));
-  if (there.length > 0) meter.tick("copying", there.length, there.reduce((n, f) => n + written(f), 0));
+  if (there.length > 0) meter.there(there.length, there.reduce((n, f) => n + written(f), 0));
 
   // Copy the data first and the config last: the destination is a cluster only once it is whole.
   await runPaced(plan.toCopy, pace, async (f) => {

@@ -141,6 +141,13 @@ describe("kstate migrate", function () {
     assert.match(done.stdout, /Migrated cli\.k8s\.example\.com: 0 file\(s\) copied \(0 B\), 10 verified, 1 newer at the destination kept, source deleted\./);
     assert.deepEqual(await source.listTree(), []);
     assert.equal((await destination.join(addon).read()).data.toString(), "rendered by the update\n");
+    // The same command again: the move is done, nothing to do (exit 4); without the cluster at the destination, a failure.
+    const repeat = await kstate(["migrate", CLUSTER, "--from", from, "--to", to, "--delete-source", "--yes"]);
+    assert.equal(repeat.code, 4, repeat.stderr);
+    assert.match(repeat.stdout, /^Nothing to do: cli\.k8s\.example\.com is already at .*, and its source .* was deleted\.\n$/);
+    const elsewhere = await kstate(["migrate", CLUSTER, "--from", from, "--to", memStore(), "--delete-source", "--yes"]);
+    assert.equal(elsewhere.code, 1, elsewhere.stderr);
+    assert.match(elsewhere.stderr, /no cluster there/);
   });
 
   it("usage errors exit 2 and name the problem; a failure exits 1", async function () {
@@ -168,6 +175,8 @@ describe("kstate migrate", function () {
     const lines = progress(again.stderr);
     assert.equal(lines.length, 1, again.stderr);
     assert.match(lines[0]!, /^copying: 100% \(41\/41 files/);
+    assert.match(lines[0]!, /, 0 B\/s\)$/, "files already there are not counted as copied");
+    for (const line of progress(first.stderr)) assert.match(line, /, (\d+ B|\d+\.\d [KMGT]iB)\/s(, \d+s left)?\)$/, "a rate in whole bytes or to a tenth of its unit");
   });
 
   it("draws a progress bar under a pseudo-terminal that ends at 100%", async function () {

@@ -6,6 +6,7 @@ import { colours, EXIT, formatBytes, type Io, confirm, UsageError } from "../io"
 import { clusterName } from "../cluster-name";
 import { ProgressReporter } from "../progress";
 import { openUrl, readsOnly, stateStore } from "../open-store";
+import { NotFoundError, statIfPresent } from "../../vfs";
 
 export const MIGRATE_HELP = `Usage: kstate migrate [NAME] --to URL [--from URL] [--delete-source] [--concurrency N] [--dry-run] [--yes]
 
@@ -67,7 +68,15 @@ export async function migrate(argv: string[], io: Io): Promise<number> {
   const planned = await planSync(source, destination, {
     concurrency, deleteSource, destinationPolicy: readPolicy(destinationStore).then((p) => p?.policy),
     destinationFailedUpdate: deleteSource ? readFailedUpdate(destinationStore, name) : undefined,
+  }).catch(async (e: unknown) => {
+    // The same move run again after it deleted its source: the cluster is at the destination alone.
+    if (deleteSource && NotFoundError.isInstance(e) && e.url === source.url && await statIfPresent(destination.join("config"))) return undefined;
+    throw e;
   });
+  if (planned === undefined) {
+    io.stdout.write(`Nothing to do: ${name} is already at ${destination.url}, and its source ${source.url} was deleted.\n`);
+    return EXIT.nothingToDo;
+  }
   const plan = planned.result;
   io.stdout.write(`${c.bold(`Migrate ${name}`)}\n  from ${source.url}\n  to   ${destination.url}\n`);
   io.stdout.write(`  copy ${plan.filesCopied} of ${plan.filesTotal} files (${formatBytes(plan.bytesCopied)} of ${formatBytes(plan.bytesTotal)}); ${plan.filesAlreadyThere} already there\n`);
