@@ -35,7 +35,7 @@ function bytesPassThrough(args, env) {
     });
     return found;
   };
-  const stores = [value(["--from", "--state"]) ?? env.KSTATE_STATE_STORE ?? env.KOPS_STATE_STORE, value(["--to"])];
+  const stores = [value(["--from", "--state"]) || env.KSTATE_STATE_STORE || env.KOPS_STATE_STORE, value(["--to"])];
   return stores.some((s) => typeof s !== "string" || !/^s3:\/\//i.test(s));
 }
 

@@ -7,7 +7,7 @@
  */
 import type { ClusterStore } from "../store/cluster-store";
 import { CONFIG_FILE, isKopsFile } from "../store/layout";
-import { NotFoundError, RefusedError } from "../vfs/errors";
+import { RefusedError } from "../vfs/errors";
 import type { Revision } from "../vfs/path";
 import { clearFailedUpdate, failedUpdateUrl, readFailedUpdate } from "./failed-update";
 
@@ -36,15 +36,11 @@ function storesElsewhere(config: Doc): string[] {
 /** What deleting the cluster would delete; a `RefusedError` listing files kops does not know. */
 export async function planClusterDeletion(store: ClusterStore, name: string): Promise<ClusterDeletion> {
   const folder = store.cluster(name);
-  const [config, listed, failed] = await Promise.all([
-    store.requireConfig(name).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e)))),
-    folder.listTree(),
-    readFailedUpdate(store.root, name),
-  ]);
-  if (config instanceof Error) {
+  const [config, listed, failed] = await Promise.all([store.readConfig(name), folder.listTree(), readFailedUpdate(store.root, name)]);
+  if (config === undefined) {
     // Deleted by kops meanwhile (kops delete cluster leaves kstate's record): only the record is left to go.
-    if (NotFoundError.isInstance(config) && failed && listed.length === 0) return { name, url: folder.url, files: [], elsewhere: [], failedUpdate: failedUpdateUrl(store.root, name) };
-    throw config;
+    if (failed && listed.length === 0) return { name, url: folder.url, files: [], elsewhere: [], failedUpdate: failedUpdateUrl(store.root, name) };
+    return store.noSuchCluster(name);
   }
   const files = listed.map((f) => ({ path: f.path, revision: f.revision }));
   const unknown = files.filter((f) => !isKopsFile(f.path)).map((f) => f.path);

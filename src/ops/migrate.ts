@@ -27,6 +27,7 @@ import { isEnvelope } from "../vfs/envelope";
 import { ConflictError, IntegrityError, NotFoundError, RefusedError, ValidationError } from "../vfs/errors";
 import { describePolicy, type EncryptionPolicy, POLICY_FILE } from "../store/encryption-policy";
 import type { FileInfo, VfsPath } from "../vfs/path";
+import { statIfPresent } from "../vfs/absent";
 import { mapLimit } from "../store/cluster-store";
 import { AdaptivePace, FixedPace, MAX_IN_FLIGHT, type Pace, runPaced } from "./copy-pace";
 import { FAILED_UPDATES_FOLDER, type FailedUpdate } from "./failed-update";
@@ -339,6 +340,15 @@ export function nestedStores(source: string, destination: string): string | unde
   if (within(destination, source)) return `the destination ${destination} lies inside the source's cluster folder ${source}: the copy would land among the files it copies, and deleting the source would delete it`;
   if (within(source, destination)) return `the source ${source} lies inside the destination's cluster folder ${destination}: the copy would land among the files it copies`;
   return undefined;
+}
+
+/**
+ * Whether `e`, from planning a move, only says the move is done and its source deleted: the source
+ * holds no cluster and the destination holds it. A migration asked to delete its source, run
+ * again, then has nothing to do.
+ */
+export async function movedAndSourceDeleted(e: unknown, source: VfsPath, destination: VfsPath): Promise<boolean> {
+  return NotFoundError.isInstance(e) && e.url === source.url && (await statIfPresent(destination.join(CONFIG_FILE))) !== undefined;
 }
 
 /**

@@ -1,7 +1,7 @@
-import { keptSourceEnding, nestedStores, sourceKeptBecause, syncCluster, type SyncResult } from "../ops/migrate";
+import { keptSourceEnding, movedAndSourceDeleted, nestedStores, sourceKeptBecause, syncCluster, type SyncResult } from "../ops/migrate";
 import { readFailedUpdate } from "../ops/failed-update";
 import { isDns1123Subdomain } from "../ops/validate";
-import { canonicalUrl, NotFoundError, openPath, parseUrl, RefusedError, SCHEMES, type SchemeFacts, statIfPresent } from "../vfs";
+import { canonicalUrl, NotFoundError, openPath, parseUrl, RefusedError, SCHEMES, type SchemeFacts } from "../vfs";
 import { readPolicy } from "../store/encryption-policy";
 import { KstateError } from "../vfs/errors";
 import { containsUnknown, outputNames, type ProviderImpl, sealedFailures } from "./serialize";
@@ -185,7 +185,7 @@ export const provider: ProviderImpl<MigrationInputs, MigrationOutputs> = {
       // A migration that deleted its source: check sees old inputs (not `sourceDeleted`), so it
       // finds the source gone and the cluster at the destination.
       const same = previous.deleteSource === true && previous.source === inputs.source && previous.destination === inputs.destination;
-      if (same && NotFoundError.isInstance(e) && e.url === source.url && await statIfPresent(destination.join("config"))) {
+      if (same && await movedAndSourceDeleted(e, source, destination)) {
         return { inputs: { ...inputs, plan: ["already migrated; the source was deleted"] } };
       }
       const property = KstateError.isInstance(e) && e.url?.startsWith(inputs.destination) ? "destination" : "source";

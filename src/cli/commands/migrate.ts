@@ -1,12 +1,11 @@
 import { parseArgs } from "node:util";
-import { applySync, keptSourceEnding, nestedStores, planSync, sourceKeptBecause, type SyncResult } from "../../ops/migrate";
+import { applySync, keptSourceEnding, movedAndSourceDeleted, nestedStores, planSync, sourceKeptBecause, type SyncResult } from "../../ops/migrate";
 import { readFailedUpdate } from "../../ops/failed-update";
 import { readPolicy } from "../../store/encryption-policy";
 import { colours, EXIT, formatBytes, type Io, confirm, UsageError } from "../io";
 import { clusterName } from "../cluster-name";
 import { ProgressReporter } from "../progress";
 import { openUrl, readsOnly, stateStore } from "../open-store";
-import { NotFoundError, statIfPresent } from "../../vfs";
 
 export const MIGRATE_HELP = `Usage: kstate migrate [NAME] --to URL [--from URL] [--delete-source] [--concurrency N] [--dry-run] [--yes]
 
@@ -70,7 +69,7 @@ export async function migrate(argv: string[], io: Io): Promise<number> {
     destinationFailedUpdate: deleteSource ? readFailedUpdate(destinationStore, name) : undefined,
   }).catch(async (e: unknown) => {
     // The same move run again after it deleted its source: the cluster is at the destination alone.
-    if (deleteSource && NotFoundError.isInstance(e) && e.url === source.url && await statIfPresent(destination.join("config"))) return undefined;
+    if (deleteSource && await movedAndSourceDeleted(e, source, destination)) return undefined;
     throw e;
   });
   if (planned === undefined) {
