@@ -75,6 +75,13 @@ function summarise(row: Row, runs: Map<string, Run[]>, latency: number): RowResu
   return result;
 }
 
+/**
+ * kstate keeps the names of a cluster's groups from one read to the next (src/cli/group-names.ts),
+ * here in a folder of the bench's own, emptied before each row: a row's first kstate run reads as
+ * on a new machine, the others as a user's next commands do.
+ */
+const CACHE_DIR = fs.mkdtempSync(path.join(os.tmpdir(), "kstate-latency-cache-"));
+
 /** Runs of each row so far, over all latencies: a writing row's next run must change what the last one wrote. */
 const runsSoFar = new Map<string, number>();
 
@@ -83,6 +90,8 @@ async function runRow(row: Row, proxy: CountingProxy, latency: number): Promise<
   const first = runsSoFar.get(row.id) ?? 0;
   runsSoFar.set(row.id, first + count);
   const runs = new Map(row.tools.map((t) => [t.name, [] as Run[]]));
+  fs.rmSync(CACHE_DIR, { recursive: true, force: true });
+  fs.mkdirSync(CACHE_DIR);
   for (let r = 0; r < count; r++) {
     for (const t of row.tools) {
       const prepared = await t.prepare(first + r);
@@ -150,7 +159,7 @@ async function main(): Promise<void> {
       manifests: files,
       freshBucket: async () => `s3://${await makeS3Bucket()}`,
       env: {
-        ...direct, S3_ENDPOINT: endpoint,
+        ...direct, S3_ENDPOINT: endpoint, KSTATE_CACHE_DIR: CACHE_DIR,
         KOPS_RUN_TOO_NEW_VERSION: "1", HCLOUD_TOKEN: "unused-offline", KOPS_FEATURE_FLAGS: "-ImageDigest",
         AWS_ACCESS_KEY_ID: MINIO_USER, AWS_SECRET_ACCESS_KEY: MINIO_PASSWORD, AWS_DEFAULT_REGION: "us-east-1", AWS_REGION: "us-east-1", AWS_EC2_METADATA_DISABLED: "true",
         AWS_CONFIG_FILE: "/dev/null", AWS_SHARED_CREDENTIALS_FILE: "/dev/null", AWS_PROFILE: undefined,
@@ -205,6 +214,7 @@ async function main(): Promise<void> {
     await counting?.close();
     await toxiproxy?.stop();
     await servers.minio?.stop();
+    fs.rmSync(CACHE_DIR, { recursive: true, force: true });
   }
 }
 

@@ -4,9 +4,11 @@
  * from the command's own environment (`io.env`, with the flags folded in by encryption-flags.ts),
  * never from the process's. Every store or folder a command opens is opened here.
  */
+import { ClusterStore } from "../store/cluster-store";
 import { guardStore, type KeyHint } from "../store/policy-guard";
 import { type ClusterEncryption, unreadableByKops } from "../store/secrets";
 import { bucketAdmin, type Environment, NotFoundError, openPath, parseUrl, resolveStoreSettings, SCHEMES, VfsContext, type VfsPath } from "../vfs";
+import { groupNamesOnDisk } from "./group-names";
 import { UsageError } from "./io";
 import { storeFromKopsConfig } from "./kops-config";
 
@@ -100,6 +102,11 @@ export function openStore(flag: string | undefined, env: Record<string, string |
   const unreadable = encryption ? unreadableByKops(encryption) : [];
   if (unreadable.length > 0) stderr?.write(`warning: KSTATE_ENCRYPT_PATTERNS encrypts ${unreadable.join(" and ")}; kops cannot read encrypted files\n`);
   return guardStore(openRawStore(flag, env), encryption, CLI_KEY_HINT);
+}
+
+/** The clusters of the state store (`openStore`), read with the group names this user last saw (group-names.ts). */
+export function openClusterStore(flag: string | undefined, env: Record<string, string | undefined>, stderr?: { write(s: string): unknown }): ClusterStore {
+  return new ClusterStore(openStore(flag, env, stderr), groupNamesOnDisk(env));
 }
 
 /**

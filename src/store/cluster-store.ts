@@ -64,11 +64,25 @@ export interface ClusterRead {
 }
 
 /**
+ * The instance-group names a cluster had when it was last read (by its folder's URL), kept
+ * outside the store: `readCluster` reads those groups while it lists instancegroup/, so a cluster
+ * whose groups have not changed since is read in one round of requests instead of two. The
+ * listing still decides which groups the cluster has; a name is only ever a read made early.
+ */
+export interface GroupNameHints {
+  get(cluster: string): readonly string[] | undefined;
+  set(cluster: string, names: readonly string[]): void;
+}
+
+/** Groups read ahead of the listing: at most one wave of reads. */
+const READ_AHEAD = 16;
+
+/**
  * The clusters of one state store. Reads cost one request per document and listing costs a
  * listing of the store's top level, never of every object in it.
  */
 export class ClusterStore {
-  constructor(readonly root: VfsPath) {}
+  constructor(readonly root: VfsPath, private readonly hints?: GroupNameHints) {}
 
   cluster(name: string): VfsPath {
     return this.root.join(name);
@@ -125,7 +139,7 @@ export class ClusterStore {
 
   /**
    * The config and every instance group for reading only (`get`): as `readCluster`, in the same
-   * two rounds of requests, through the faster reading parser.
+   * rounds of requests, through the faster reading parser.
    */
   async readClusterValues(cluster: string): Promise<{ config: DocumentValues | undefined; groups: Map<string, DocumentValues> }> {
     const [config, groups] = await Promise.all([
@@ -165,10 +179,23 @@ export class ClusterStore {
     return this.eachGroup(cluster, listing ?? this.listInstanceGroups(cluster), (path) => this.read(path, "InstanceGroup"));
   }
 
-  /** `read` of every group the listing names, 16 at once, by name; groups gone since the listing left out. */
+  /**
+   * `read` of every group the listing names, 16 at once, by name; groups gone since the listing
+   * left out. The groups the hints name are read while the listing is under way; a name the
+   * listing does not give is dropped, and one the read ahead did not find (made since) is read
+   * again after the listing.
+   */
   private async eachGroup<T>(cluster: string, listing: Promise<string[]>, read: (path: VfsPath) => Promise<T | undefined>): Promise<Map<string, T>> {
+    const folder = this.cluster(cluster).url;
+    const hinted = this.hints?.get(folder) ?? [];
+    const ahead = new Map(hinted.slice(0, READ_AHEAD).map((n) => [n, settled(read(this.instanceGroupPath(cluster, n)))] as const));
     const names = await listing;
-    const docs = await mapLimit(names, 16, (n) => read(this.instanceGroupPath(cluster, n)));
+    const docs = await mapLimit(names, 16, async (n) => {
+      const early = await ahead.get(n);
+      if (early && "error" in early) throw early.error;
+      return early?.value ?? read(this.instanceGroupPath(cluster, n));
+    });
+    if (this.hints && !sameNames(hinted, names)) this.hints.set(folder, names);
     const out = new Map<string, T>();
     names.forEach((n, i) => {
       const d = docs[i];
@@ -179,7 +206,7 @@ export class ClusterStore {
 
   /**
    * The config and every instance group, in two rounds of requests: the config and the groups'
-   * listing together, then the groups.
+   * listing together, then the groups; in one when the hints name the groups the listing gives.
    */
   async readCluster(cluster: string, listing?: Promise<string[]>): Promise<ClusterRead> {
     const [config, groups] = await Promise.all([this.readConfig(cluster), this.readInstanceGroups(cluster, listing)]);
@@ -206,6 +233,15 @@ export async function writeDocument(path: VfsPath, doc: Document, base: Revision
   const text = stringifyYaml(doc);
   const { revision } = base === undefined ? await path.create(text) : await path.write(text, { ifRevision: base });
   return revision;
+}
+
+/** A promise's outcome as a value: a read made ahead may fail unheeded when no one asks for it. */
+function settled<T>(p: Promise<T>): Promise<{ value: T } | { error: unknown }> {
+  return p.then((value) => ({ value }), (error: unknown) => ({ error }));
+}
+
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((n, i) => n === b[i]);
 }
 
 /** Runs `fn` over `items` with at most `limit` at once, keeping order. */

@@ -12,7 +12,7 @@ import { NotFoundError, ValidationError } from "../../vfs/errors";
 import { type DocumentSource, readSource, type SourceFile } from "../document-source";
 import { type ExportBase, readFolderFile, readRecord, sha256, writeBase, writeFolderFile } from "../export-record";
 import { colours, confirm, EXIT, type Io, UsageError } from "../io";
-import { openStore } from "../open-store";
+import { openClusterStore } from "../open-store";
 
 export const APPLY_HELP = `Usage: kstate apply -f DIR|FILE|- [--prune] [--dry-run] [--yes] [--force] [--name CLUSTER] [--state URL]
 
@@ -96,7 +96,7 @@ export async function applyFiles(argv: string[], io: Io, diffOnly: boolean): Pro
   if (!values.filename) throw new UsageError("-f DIR|FILE|- is required");
   const source = await readSource(values.filename, io.stdin, values.name ?? (io.env.KOPS_CLUSTER_NAME || undefined));
   const { cluster } = source;
-  const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
+  const store = openClusterStore(values.state, io.env, io.stderr);
   // The export the folder (or the one file, inside an exported folder) came from: its record says
   // which revisions the files were made from, and which files the folder changed since.
   const exported = exportOf(source);

@@ -5,7 +5,7 @@ import { applyCluster, type ClusterPlan, describeChanges, planCluster } from "..
 import { checkOptions } from "../../ops/options";
 import { listAdminKeys, type PlannedSshKey, planKeyWrite, planSshPublicKey, writeSshPublicKey } from "../../ops/ssh-key";
 import { clusterNameProblems, validationError } from "../../ops/validate";
-import { type ClusterRead, ClusterStore } from "../../store/cluster-store";
+import type { ClusterRead } from "../../store/cluster-store";
 import { readPolicyAhead } from "../../store/policy-guard";
 import { API_VERSION, CLUSTER_LABEL } from "../../store/layout";
 import { newDocument, toPlain } from "../../store/yaml";
@@ -14,7 +14,7 @@ import { clusterName, CREATE_HELP, parseCreateFlags, specOverlay } from "../crea
 import { formatDocuments } from "../document-output";
 import { colours, EXIT, type Io, UsageError } from "../io";
 import { CONFIG_VARIABLE } from "../kops-config";
-import { openStore, stateStore } from "../open-store";
+import { openClusterStore, stateStore } from "../open-store";
 
 export { CREATE_HELP };
 
@@ -65,7 +65,7 @@ export async function create(argv: string[], io: Io): Promise<number> {
   const env = settings.config !== undefined ? { ...io.env, [CONFIG_VARIABLE]: settings.config } : io.env;
   if (settings.yes) io.stderr.write("kstate: --yes is accepted and ignored: kstate writes only the state store and never touches the cloud.\n");
   const storeUrl = stateStore(settings.state, env);
-  const store = new ClusterStore(openStore(storeUrl, env, io.stderr));
+  const store = openClusterStore(storeUrl, env, io.stderr);
   const request = { name, storeUrl, ...(Object.keys(opts).length ? { options: opts } : {}), ...(spec ? { spec } : {}) };
   // One round of reads for the plan and the write: the config, the groups' listing and the admin
   // keys' listing at once, then the groups. The write is conditional on these reads.

@@ -4,10 +4,9 @@
  */
 import { parseArgs } from "node:util";
 import { deleteClusterFiles, planClusterDeletion } from "../../ops/delete-cluster";
-import { ClusterStore } from "../../store/cluster-store";
 import { colours, confirm, EXIT, type Io, UsageError } from "../io";
 import { clusterName } from "../cluster-name";
-import { openStore } from "../open-store";
+import { openClusterStore } from "../open-store";
 
 export const DELETE_HELP = `Usage: kstate delete cluster [NAME] [--yes] [--state URL]
 
@@ -56,7 +55,7 @@ export async function deleteCluster(argv: string[], io: Io): Promise<number> {
   const [kind, ...rest] = positionals;
   if (kind !== "cluster") throw new UsageError("delete takes `cluster NAME`");
   const name = clusterName("delete cluster", rest, values.name, io.env);
-  const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
+  const store = openClusterStore(values.state, io.env, io.stderr);
   const plan = await planClusterDeletion(store, name);
   const files = plan.files.map((f) => f.path);
   if (files.length === 0 && plan.failedUpdate) {

@@ -15,7 +15,7 @@ import { ConflictError, NotFoundError, RefusedError } from "../../vfs/errors";
 import { colours, EXIT, type Io, UsageError } from "../io";
 import { clusterName } from "../cluster-name";
 import { specOverlay } from "../create-flags";
-import { openStore } from "../open-store";
+import { openClusterStore } from "../open-store";
 
 export const EDIT_HELP = `Usage: kstate edit cluster [NAME] [--set PATH=VALUE]… [--unset PATH]… [--state URL]
        kstate edit ig --name CLUSTER GROUP [--set PATH=VALUE]… [--unset PATH]… [--state URL]
@@ -73,7 +73,7 @@ export async function edit(argv: string[], io: Io): Promise<number> {
   } else throw new UsageError("edit takes `cluster NAME` or `ig --name CLUSTER GROUP`");
   const overlay = values.set || values.unset ? specOverlay(values.set ?? [], values.unset ?? []) : undefined;
 
-  const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
+  const store = openClusterStore(values.state, io.env, io.stderr);
   // Without an editor the change is planned on one reading of the cluster (the document and the
   // rest, for validating the whole), and written conditional on it; with one, the document is read
   // now and the cluster again when the editor is done (time passes there).

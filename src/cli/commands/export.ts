@@ -2,14 +2,14 @@
 import * as fs from "node:fs";
 import * as nodePath from "node:path";
 import { parseArgs } from "node:util";
-import { ClusterStore, mapLimit } from "../../store/cluster-store";
+import { mapLimit } from "../../store/cluster-store";
 import { CONFIG_FILE } from "../../store/layout";
 import { EXIT, type Io, UsageError } from "../io";
 import { clusterName } from "../cluster-name";
 import {
   BASE_COPY_DIR, type ExportBase, folderFiles, isSecretFile, localChanges, readRecord, sha256, writeBaseCopy, writeFolderFile, writeRecord,
 } from "../export-record";
-import { openRawStore, openStore, openUrl, readsOnly } from "../open-store";
+import { openClusterStore, openRawStore, openUrl, readsOnly } from "../open-store";
 
 export const EXPORT_HELP = `Usage: kstate export [NAME] --to DIR [--include-secrets] [--force] [--state URL]
 
@@ -72,7 +72,7 @@ export async function exportCluster(argv: string[], io: Io): Promise<number> {
   const dir = nodePath.resolve(values.to);
   const includeSecrets = values["include-secrets"] === true;
   readsOnly(io.env);
-  const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
+  const store = openClusterStore(values.state, io.env, io.stderr);
   // The stored bytes, as they are: client-side-encrypted files stay encrypted in the folder. The
   // listing says whether the cluster is there (a config among its files); then every file is read at once.
   const source = openRawStore(values.state, io.env).join(name);

@@ -1,10 +1,10 @@
 import { parseArgs } from "node:util";
-import { ClusterStore, mapLimit } from "../../store/cluster-store";
+import { mapLimit } from "../../store/cluster-store";
 import { NotFoundError } from "../../vfs/errors";
 import { EXIT, type Io, UsageError } from "../io";
 import { clusterName, clusterNames } from "../cluster-name";
 import { allTables, clusterTable, instanceGroupTable } from "../kops-tables";
-import { openStore, readsOnly, requireStoreFolder } from "../open-store";
+import { openClusterStore, readsOnly, requireStoreFolder } from "../open-store";
 
 export const GET_HELP = `Usage:
   kstate get clusters [NAME...] [-o table|yaml|json]
@@ -39,7 +39,7 @@ export async function get(argv: string[], io: Io): Promise<number> {
   if (!["table", "yaml", "json"].includes(output)) throw new UsageError(`-o must be table, yaml or json (got ${output})`);
   const [what, ...names] = positionals;
   readsOnly(io.env);
-  const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
+  const store = openClusterStore(values.state, io.env, io.stderr);
   const print = (docs: { text: string; doc: Doc }[], tables: () => string) => {
     if (output === "yaml") io.stdout.write(docs.map((d) => (d.text.endsWith("\n") ? d.text : `${d.text}\n`)).join("---\n"));
     // `get cluster NAME` prints the document itself, as kops does; every other listing a list.

@@ -4,13 +4,12 @@ import { applyDocuments, checkPlan, planDocuments } from "../../ops/documents";
 import { newInstanceGroup } from "../../ops/instance-group";
 import { describeChanges, timestamp } from "../../ops/plan";
 import { validationError } from "../../ops/validate";
-import { ClusterStore } from "../../store/cluster-store";
 import { readPolicyAhead } from "../../store/policy-guard";
 import { AlreadyExistsError, NotFoundError } from "../../vfs/errors";
 import { clusterName } from "../cluster-name";
 import { formatDocuments } from "../document-output";
 import { colours, confirm, EXIT, type Io, UsageError } from "../io";
-import { openStore } from "../open-store";
+import { openClusterStore } from "../open-store";
 
 export const CREATE_IG_HELP = `Usage: kstate create ig GROUP [--name CLUSTER] [--role Node|ControlPlane|Bastion|APIServer]
          [--subnet S1,S2] [--zone Z1,Z2] [--machine-type TYPE] [--image IMAGE] [--min N] [--max N]
@@ -56,7 +55,7 @@ export async function createInstanceGroup(argv: string[], io: Io): Promise<numbe
   if (values.output !== undefined && !values["dry-run"]) throw new UsageError("-o goes with --dry-run");
   if (values.output !== undefined && values.output !== "yaml" && values.output !== "json") throw new UsageError(`-o must be yaml or json (got ${values.output})`);
   const cluster = clusterName("create ig", undefined, values.name, io.env);
-  const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
+  const store = openClusterStore(values.state, io.env, io.stderr);
   // One reading of the cluster: the plan's, the check that the group is new, and the write's base.
   if (!values["dry-run"]) readPolicyAhead(store.root);
   const read = await store.readCluster(cluster);
@@ -94,7 +93,7 @@ export async function deleteInstanceGroup(argv: string[], io: Io): Promise<numbe
   const [, group, ...rest] = positionals;
   if (!group || rest.length > 0) throw new UsageError("delete ig takes one group name: kstate delete ig GROUP --name CLUSTER");
   const cluster = clusterName("delete ig", undefined, values.name, io.env);
-  const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
+  const store = openClusterStore(values.state, io.env, io.stderr);
   readPolicyAhead(store.root);
   const read = await store.readCluster(cluster);
   if (!read.config) store.noSuchCluster(cluster);

@@ -16,7 +16,7 @@ import { buildAdminKubeconfig, DEFAULT_ADMIN_LIFETIME_SECONDS, mergeKubeconfig }
 import { isEnvelope } from "../../vfs";
 import { colours, EXIT, type Io, table, UsageError } from "../io";
 import { clusterName } from "../cluster-name";
-import { encryptionFromEnv, openStore, openUrl } from "../open-store";
+import { encryptionFromEnv, openClusterStore, openUrl } from "../open-store";
 
 const CLUSTER_OPTIONS = `  --state URL       the state store (default: KSTATE_STATE_STORE, KOPS_STATE_STORE, then kops's config file)
   --name CLUSTER    the cluster (default: KOPS_CLUSTER_NAME, as for kops)`;
@@ -180,7 +180,7 @@ function keysetArg(positionals: string[], verb: string): { keyset: string; rest:
  * two); the cluster's absence is the error when both fail.
  */
 async function inCluster<T>(state: string | undefined, cluster: string, io: Io, work: (store: ClusterStore) => Promise<T>): Promise<{ store: ClusterStore; result: T }> {
-  const store = new ClusterStore(openStore(state, io.env, io.stderr));
+  const store = openClusterStore(state, io.env, io.stderr);
   const [config, result] = await Promise.allSettled([store.requireConfig(cluster), work(store)]);
   if (config.status === "rejected") throw config.reason;
   if (result.status === "rejected") throw result.reason;
@@ -213,7 +213,7 @@ export async function getKeypairs(argv: string[], io: Io): Promise<number> {
   const output = values.output ?? "table";
   if (!["table", "yaml", "json"].includes(output)) throw new UsageError(`-o must be table, yaml or json (got ${output})`);
   // The config (that the cluster is there) and the keysets at once.
-  const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
+  const store = openClusterStore(values.state, io.env, io.stderr);
   const [, { items, warnings }] = await Promise.all([store.requireConfig(cluster), listKeypairs(store, cluster, { names: keysets, distrusted: values.distrusted === true })]);
   for (const w of warnings) io.stderr.write(`warning: ${w}\n`);
   if (items.length === 0) {

@@ -2,7 +2,6 @@
 import * as nodePath from "node:path";
 import { parseArgs } from "node:util";
 import { hasConflictMarkers, mergeFile } from "../../ops/three-way";
-import { ClusterStore } from "../../store/cluster-store";
 import { isKopsFile } from "../../store/layout";
 import { ConflictError, readIfPresent, type ReadResult, ValidationError } from "../../vfs";
 import { clusterName } from "../cluster-name";
@@ -10,7 +9,7 @@ import {
   BASE_COPY_DIR, type ExportBase, folderFiles, isSecretFile, readBaseCopy, readFolderFile, readRecord, sha256, writeBaseCopy, writeFolderFile, writeRecord,
 } from "../export-record";
 import { colours, EXIT, type Io, UsageError } from "../io";
-import { openRawStore, openStore } from "../open-store";
+import { openClusterStore, openRawStore } from "../open-store";
 
 export const PULL_HELP = `Usage: kstate pull [NAME] DIR [--state URL]
 
@@ -60,7 +59,7 @@ export async function pull(argv: string[], io: Io): Promise<number> {
   if (positionals.length === 0) throw new UsageError("the exported folder is required: kstate pull [NAME] DIR");
   const dir = nodePath.resolve(positionals[positionals.length - 1]!);
   const name = clusterName("pull", positionals.slice(0, -1), values.name, io.env);
-  const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
+  const store = openClusterStore(values.state, io.env, io.stderr);
   const record = readRecord(dir);
   if (!record || record.store !== store.root.url || record.cluster !== name) {
     const other = record ? ` (it holds one of ${record.cluster} from ${record.store})` : "";

@@ -1,10 +1,9 @@
 /** `kstate rekey NAME`: every encrypted file of a cluster re-encrypted under the current key. */
 import { parseArgs } from "node:util";
 import { rekeyCluster } from "../../ops/rekey";
-import { ClusterStore } from "../../store/cluster-store";
 import { colours, EXIT, type Io, UsageError } from "../io";
 import { clusterName } from "../cluster-name";
-import { encryptionFromEnv, openStore } from "../open-store";
+import { encryptionFromEnv, openClusterStore } from "../open-store";
 
 export const REKEY_HELP = `Usage: kstate rekey [NAME] [--state URL]
 
@@ -25,7 +24,7 @@ export async function rekey(argv: string[], io: Io): Promise<number> {
   if (!encryptionFromEnv(io.env)) {
     throw new UsageError("rekey needs the current key: set KSTATE_PASSPHRASE or KSTATE_AWS_KMS_KEY_ID (and KSTATE_FALLBACK_PASSPHRASE or KSTATE_FALLBACK_AWS_KMS_KEY_ID to the old one)");
   }
-  const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
+  const store = openClusterStore(values.state, io.env, io.stderr);
   const { rewritten, files } = await rekeyCluster(store, name);
   const c = colours(io);
   if (rewritten === 0) {

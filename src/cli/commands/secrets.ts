@@ -11,7 +11,6 @@ import { applyDocuments, checkPlan, planDocuments } from "../../ops/documents";
 import { listSecrets } from "../../ops/list-secrets";
 import { describeChanges } from "../../ops/plan";
 import { checkTypedSecret, isTypedSecret, TYPED_SECRETS } from "../../ops/typed-secrets";
-import { ClusterStore } from "../../store/cluster-store";
 import { readPolicyAhead } from "../../store/policy-guard";
 import { encodeSecret, SECRET_NAME, secretHash } from "../../store/secrets";
 import { newDocument, stringifyYaml } from "../../store/yaml";
@@ -20,7 +19,7 @@ import { NotFoundError, RefusedError } from "../../vfs/errors";
 import { colours, confirm, EXIT, type Io, table, UsageError } from "../io";
 import { readInputFile } from "../input-file";
 import { clusterName } from "../cluster-name";
-import { encryptionFromEnv, openRawStore, openStore } from "../open-store";
+import { encryptionFromEnv, openClusterStore, openRawStore } from "../open-store";
 
 /**
  * The cluster: the --name flag, else KOPS_CLUSTER_NAME, as for every command. --cluster, which
@@ -139,7 +138,7 @@ export async function createSecret(argv: string[], io: Io): Promise<number> {
   if (isTypedSecret(name)) checkTypedSecret(name, value, source);
   else if (value.length === 0) throw new UsageError("the secret's value is empty");
 
-  const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
+  const store = openClusterStore(values.state, io.env, io.stderr);
   // The cluster and the secret read at once; the write is conditional on them.
   if (!values["dry-run"]) readPolicyAhead(store.root);
   const plan = await planDocuments(store, { name: cluster, edits: [{ file: `secrets/${name}`, content: Buffer.from(encodeSecret(value)) }] });
@@ -176,7 +175,7 @@ export async function deleteSecret(argv: string[], io: Io): Promise<number> {
   if (!name || rest.length > 0) throw new UsageError("delete secret takes one secret NAME: kstate delete secret NAME --name CLUSTER");
   if (name.includes("/") || name === "." || name === "..") throw new UsageError(`secret name ${JSON.stringify(name)}: a secret is a file directly under secrets/`);
   const cluster = clusterName("delete secret", undefined, values.name, io.env);
-  const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
+  const store = openClusterStore(values.state, io.env, io.stderr);
   // The cluster and the secret read at once; the delete is conditional on the revision read.
   if (!values["dry-run"]) readPolicyAhead(store.root);
   const plan = await planDocuments(store, { name: cluster, edits: [{ file: `secrets/${name}`, content: null }] });
@@ -208,7 +207,7 @@ export async function getSecrets(argv: string[], io: Io): Promise<number> {
   const cluster = secretsCluster("get secrets", values, io);
   const output = values.output ?? "table";
   if (!["table", "yaml", "json", "plaintext"].includes(output)) throw new UsageError(`-o must be table, yaml, json or plaintext (got ${output})`);
-  const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
+  const store = openClusterStore(values.state, io.env, io.stderr);
   // That the cluster is there, and the secrets' listing, at once; then the secrets.
   const [, rows] = await Promise.all([store.requireConfig(cluster), listSecrets(store.cluster(cluster).join("secrets"), openRawStore(values.state, io.env).join(cluster, "secrets"), names)]);
   for (const missing of names.filter((n) => !rows.some((r) => r.name === n))) io.stderr.write(`kstate get secrets: secret ${JSON.stringify(missing)} not found\n`);

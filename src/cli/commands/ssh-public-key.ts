@@ -9,7 +9,7 @@ import { NotFoundError } from "../../vfs/errors";
 import { clusterName } from "../cluster-name";
 import { readInputFile } from "../input-file";
 import { colours, confirm, EXIT, type Io, table, UsageError } from "../io";
-import { openStore } from "../open-store";
+import { openClusterStore } from "../open-store";
 
 const CLUSTER_OPTIONS = `  --state URL       the state store (default: KSTATE_STATE_STORE, KOPS_STATE_STORE, then kops's config file)
   --name CLUSTER    the cluster (or the argument; default KOPS_CLUSTER_NAME, as for kops)`;
@@ -96,7 +96,7 @@ export async function createSshPublicKey(argv: string[], io: Io): Promise<number
   if (file === undefined) throw new UsageError("create sshpublickey needs the key file: -i FILE (or -i - for stdin)");
   if (values["ssh-public-key"] !== undefined && values.pubkey !== undefined && values.pubkey !== file) throw new UsageError("two key files: give -i FILE once");
   const input = await readInputFile("-i", file, io);
-  const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
+  const store = openClusterStore(values.state, io.env, io.stderr);
   const [plan, legacy] = await Promise.all([planClusterSshKey(store, cluster, input.data, input.source, { replace: values.replace === true || values.force === true }), legacyFile(store, cluster)]);
   const key = plan.key;
   if (legacy) io.stderr.write(`note: ${legacySshKeyNotice(cluster)}`);
@@ -184,7 +184,7 @@ export async function getSshPublicKeys(argv: string[], io: Io): Promise<number> 
   const output = values.output ?? "table";
   if (!["table", "yaml", "json"].includes(output)) throw new UsageError(`-o must be table, yaml or json (got ${output})`);
   const cluster = clusterName("get sshpublickeys", positionals.slice(1), values.name, io.env);
-  const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
+  const store = openClusterStore(values.state, io.env, io.stderr);
   // That the cluster is there, the keys and the legacy file, at once.
   const [, keys, legacy] = await Promise.all([store.requireConfig(cluster), readAdminSshKeys(store, cluster), legacyFile(store, cluster)]);
   if (legacy) io.stderr.write(`note: ${legacySshKeyNotice(cluster)}`);
@@ -205,7 +205,7 @@ export async function deleteSshPublicKey(argv: string[], io: Io): Promise<number
     options: { name: { type: "string" }, state: { type: "string" }, yes: { type: "boolean", short: "y" }, "dry-run": { type: "boolean" } },
   });
   const cluster = clusterName("delete sshpublickey", positionals.slice(1), values.name, io.env);
-  const store = new ClusterStore(openStore(values.state, io.env, io.stderr));
+  const store = openClusterStore(values.state, io.env, io.stderr);
   const [, keys] = await Promise.all([store.requireConfig(cluster), readAdminSshKeys(store, cluster)]);
   const plan = planDeleteAdminSshKeys(cluster, keys);
   if (plan.lines.length === 0) {

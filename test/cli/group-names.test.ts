@@ -1,0 +1,72 @@
+/**
+ * The group names kept on this machine (src/cli/group-names.ts): where they are kept, what is
+ * kept, and that a file that is missing, damaged or not the CLI's own reads as no names.
+ */
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { cacheFolder, groupNamesOnDisk } from "../../src/cli/group-names";
+
+const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), "kstate-group-names-"));
+
+describe("group names kept on this machine", function () {
+  it("are kept in KSTATE_CACHE_DIR, else $XDG_CACHE_HOME/kstate, else ~/.cache/kstate; KSTATE_NO_CACHE=1 or no home keeps none", function () {
+    assert.equal(cacheFolder({ KSTATE_CACHE_DIR: "/c", XDG_CACHE_HOME: "/x", HOME: "/h" }), "/c");
+    assert.equal(cacheFolder({ XDG_CACHE_HOME: "/x", HOME: "/h" }), "/x/kstate");
+    assert.equal(cacheFolder({ XDG_CACHE_HOME: "relative", HOME: "/h" }), "/h/.cache/kstate", "a relative XDG_CACHE_HOME is ignored, as the XDG spec says");
+    assert.equal(cacheFolder({ HOME: "/h" }), "/h/.cache/kstate");
+    assert.equal(cacheFolder({}), undefined);
+    assert.equal(cacheFolder({ KSTATE_NO_CACHE: "1", KSTATE_CACHE_DIR: "/c" }), undefined);
+    assert.equal(groupNamesOnDisk({ KSTATE_NO_CACHE: "1", HOME: "/h" }), undefined);
+  });
+
+  it("keep a bucket's cluster's names across commands, in a file only the user can read; a local folder's are not kept", function () {
+    const dir = path.join(tempDir(), "made-here");
+    const env = { KSTATE_CACHE_DIR: dir };
+    groupNamesOnDisk(env)!.set("s3://b/c.example.com", ["control-plane-a", "nodes-a"]);
+    groupNamesOnDisk(env)!.set("file:///tmp/store/c.example.com", ["nodes-a"]);
+    groupNamesOnDisk(env)!.set("gs://g/d.example.com", ["nodes"]);
+    const later = groupNamesOnDisk(env)!;
+    assert.deepEqual(later.get("s3://b/c.example.com"), ["control-plane-a", "nodes-a"]);
+    assert.deepEqual(later.get("gs://g/d.example.com"), ["nodes"]);
+    assert.equal(later.get("file:///tmp/store/c.example.com"), undefined);
+    assert.equal(fs.statSync(path.join(dir, "instance-groups.json")).mode & 0o777, 0o600);
+    assert.equal(fs.statSync(dir).mode & 0o777, 0o700);
+    // A cluster with no groups left is forgotten.
+    later.set("s3://b/c.example.com", []);
+    assert.equal(groupNamesOnDisk(env)!.get("s3://b/c.example.com"), undefined);
+  });
+
+  it("keep the last 100 clusters read", function () {
+    const env = { KSTATE_CACHE_DIR: tempDir() };
+    for (let i = 0; i < 105; i++) groupNamesOnDisk(env)!.set(`s3://b/c${i}.example.com`, ["nodes"]);
+    const names = groupNamesOnDisk(env)!;
+    assert.equal(names.get("s3://b/c4.example.com"), undefined);
+    assert.deepEqual(names.get("s3://b/c5.example.com"), ["nodes"]);
+    assert.deepEqual(names.get("s3://b/c104.example.com"), ["nodes"]);
+    const kept = JSON.parse(fs.readFileSync(path.join(env.KSTATE_CACHE_DIR, "instance-groups.json"), "utf8")) as { clusters: object };
+    assert.equal(Object.keys(kept.clusters).length, 100);
+  });
+
+  it("read a damaged file, or names that are no single path segment, as none, and write over it", function () {
+    const dir = tempDir();
+    const file = path.join(dir, "instance-groups.json");
+    const env = { KSTATE_CACHE_DIR: dir };
+    for (const text of ["{not json", "[]", '{"clusters":[]}', '{"clusters":{"s3://b/c":"nodes"}}', '{"clusters":{"s3://b/c":["../../config"]}}', '{"clusters":{"s3://b/c":["a/b"]}}', '{"clusters":{"s3://b/c":[""]}}']) {
+      fs.writeFileSync(file, text);
+      assert.equal(groupNamesOnDisk(env)!.get("s3://b/c"), undefined, text);
+    }
+    groupNamesOnDisk(env)!.set("s3://b/c", ["nodes"]);
+    assert.deepEqual(groupNamesOnDisk(env)!.get("s3://b/c"), ["nodes"]);
+  });
+
+  it("that cannot be written cost nothing but the next read's round", function () {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, "not-a-folder"), "");
+    const env = { KSTATE_CACHE_DIR: path.join(dir, "not-a-folder") };
+    assert.doesNotThrow(() => groupNamesOnDisk(env)!.set("s3://b/c", ["nodes"]));
+    assert.equal(groupNamesOnDisk(env)!.get("s3://b/c"), undefined);
+    assert.deepEqual(fs.readdirSync(dir), ["not-a-folder"], "no temporary file left");
+  });
+});
