@@ -74,6 +74,10 @@ function readCache(where) {
   }
 }
 
+/**
+ * Stores a cache, and removes the command's caches of earlier builds (another build, Node.js
+ * version or flags), which no run reads again: without this every upgrade left its caches behind.
+ */
 function writeCache(where, data) {
   const temp = `${where.file}.${process.pid}`;
   try {
@@ -82,6 +86,16 @@ function writeCache(where, data) {
   } catch {
     // A cache that cannot be written costs the next run its compile time, nothing else.
     fs.rmSync(temp, { force: true });
+    return;
+  }
+  const mine = path.basename(where.file);
+  const stem = mine.replace(/[0-9a-f]{8}\.bin$/, "");
+  try {
+    for (const f of fs.readdirSync(where.dir)) {
+      if (f !== mine && f.startsWith(stem) && /^[0-9a-f]{8}\.bin$/.test(f.slice(stem.length))) fs.rmSync(path.join(where.dir, f), { force: true });
+    }
+  } catch {
+    // Left for the next build's run.
   }
 }
 

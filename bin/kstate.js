@@ -50,6 +50,8 @@ const { run } = require("./code-cache").requireCached(require("node:path").join(
 // it; the SDK reads this switch from the environment only.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
-// process.stdin is made on first use (a few milliseconds): only commands that read it pay.
-run(process.argv.slice(2), { get stdin() { return process.stdin; }, stdout: process.stdout, stderr: process.stderr, env: process.env })
+// process.stdin, stdout and stderr are each made on first use (a few milliseconds for stdin, one
+// for stdout): a command makes only those it uses, and none before its first request.
+const io = { get stdin() { return process.stdin; }, get stdout() { return process.stdout; }, get stderr() { return process.stderr; }, env: process.env };
+run(process.argv.slice(2), io)
   .then((code) => { process.exitCode = code; });

@@ -21,7 +21,7 @@ import type * as SshPublicKeyCommands from "./commands/ssh-public-key";
 import type * as UpdateCommand from "./commands/update";
 import { ENCRYPTION_FLAGS_HELP, takeEncryptionFlags } from "./encryption-flags";
 import { takeConfigFlag } from "./kops-config";
-import { EXIT, type Io, tolerateClosedOutput, UsageError } from "./io";
+import { EXIT, guardedOutput, type Io, UsageError } from "./io";
 
 export type { Io } from "./io";
 export { EXIT } from "./io";
@@ -126,9 +126,8 @@ function printable(message: string, env: Record<string, string | undefined>): st
   return hideSecrets(message, [env, process.env]);
 }
 
-export async function run(argv: string[], io: Io): Promise<number> {
-  tolerateClosedOutput(io.stdout);
-  tolerateClosedOutput(io.stderr);
+export async function run(argv: string[], given: Io): Promise<number> {
+  const io = guardedOutput(given);
   const [name, ...rest] = argv;
   if (name === "help" && rest[0] !== undefined && find(rest[0], rest[1])) {
     io.stdout.write(find(rest[0], rest[1])!.help());
@@ -155,7 +154,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   try {
     const configured = takeConfigFlag(rest, io.env);
     const flagged = takeEncryptionFlags(configured.argv, configured.env);
-    return await command.run(flagged.argv, flagged.env === io.env ? io : { ...io, env: flagged.env });
+    return await command.run(flagged.argv, flagged.env === io.env ? io : guardedOutput(given, flagged.env));
   } catch (e) {
     if (e instanceof UsageError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
       io.stderr.write(`kstate ${name}: ${printable((e as Error).message, io.env)}\nRun \`kstate ${called} --help\` for its options.\n`);

@@ -23,6 +23,30 @@ export function tolerateClosedOutput(stream: Writable): void {
   });
 }
 
+/**
+ * `io` with its outputs made harmless when closed (`tolerateClosedOutput`) as each is first used,
+ * and `env` as its environment: a stream given as a getter (process.stdout: a millisecond to make)
+ * is made only when a command prints or looks at it, not before its first request.
+ */
+export function guardedOutput(io: Io, env = io.env): Io {
+  const guard = <T extends Writable>(stream: T): T => {
+    tolerateClosedOutput(stream);
+    return stream;
+  };
+  return {
+    get stdin() {
+      return io.stdin;
+    },
+    get stdout() {
+      return guard(io.stdout);
+    },
+    get stderr() {
+      return guard(io.stderr);
+    },
+    env,
+  };
+}
+
 /** Exit codes, the same for every command. */
 export const EXIT = {
   ok: 0,

@@ -113,10 +113,14 @@ describe("what a command loads", function () {
       assert.equal(unmakeable.stdout, first.stdout);
       assert.deepEqual(fs.readdirSync(off), [], "no parent folders made");
       // Each command keeps a cache of its own (the code its first run compiled), beside --version's.
+      // A command's caches of earlier builds go when it stores its own; other commands' stay.
+      fs.writeFileSync(path.join(dir, "kstate.cjs-get-00000000.bin"), "an earlier build's");
+      fs.writeFileSync(path.join(dir, "kstate.cjs-edit-00000000.bin"), "another command's");
       const emptyStore = fs.mkdtempSync(path.join(os.tmpdir(), "kstate-code-cache-store-"));
       await kstateProcess(["get", "clusters", "--state", `file://${emptyStore}`], { NODE_COMPILE_CACHE: dir });
       fs.rmSync(emptyStore, { recursive: true, force: true });
-      assert.deepEqual(files().map((f) => path.basename(f).replace(/-[0-9a-f]{8}\.bin$/, "")).sort(), ["kstate.cjs", "kstate.cjs-get"]);
+      assert.ok(!fs.existsSync(path.join(dir, "kstate.cjs-get-00000000.bin")), "the earlier build's cache of get is gone");
+      assert.deepEqual(files().map((f) => path.basename(f).replace(/-[0-9a-f]{8}\.bin$/, "")).sort(), ["kstate.cjs", "kstate.cjs-edit", "kstate.cjs-get"]);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
       fs.rmSync(off, { recursive: true, force: true });
