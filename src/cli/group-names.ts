@@ -6,13 +6,16 @@
  * a wrong result.
  *
  * One small file, instance-groups.json, in KSTATE_CACHE_DIR, else $XDG_CACHE_HOME/kstate, else
- * ~/.cache/kstate (from the command's environment); KSTATE_NO_CACHE=1 turns it off. It holds the
- * last 100 clusters read; a file that cannot be read or written is the same as none.
+ * ~/.cache/kstate (from the command's environment); KSTATE_NO_CACHE=1 turns it off. It holds up
+ * to 100 clusters (a cluster new to it, or whose groups changed, pushes out the one kept longest),
+ * by URL and server; a file that cannot be read or written is the same as none. Commands run at
+ * once may each keep their own clusters' names and drop another's: that costs a round, nothing else.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { GroupNameHints } from "../store/cluster-store";
 import { schemeOfUrl } from "../vfs/schemes";
+import { resolveStoreSettings } from "../vfs/settings";
 
 const FILE = "instance-groups.json";
 const MAX_CLUSTERS = 100;
@@ -56,14 +59,22 @@ export function groupNamesOnDisk(env: Record<string, string | undefined>): Group
   let kept: Map<string, string[]> | undefined;
   const load = () => (kept ??= readKept(file));
   const inBucket = (cluster: string) => schemeOfUrl(cluster)?.madeOnWrite === false;
+  // A bucket is named with the server it is on (S3_ENDPOINT, STORAGE_EMULATOR_HOST), when not the cloud's own.
+  const settings = resolveStoreSettings({}, env);
+  const endpoints: Record<string, string | undefined> = { s3: settings.s3?.endpoint, gs: settings.gcs?.endpoint };
+  const keyOf = (cluster: string) => {
+    const endpoint = endpoints[schemeOfUrl(cluster)?.scheme ?? ""];
+    return endpoint ? `${cluster} at ${endpoint}` : cluster;
+  };
   return {
-    get: (cluster) => (inBucket(cluster) ? load().get(cluster) : undefined),
+    get: (cluster) => (inBucket(cluster) ? load().get(keyOf(cluster)) : undefined),
     set(cluster, names) {
       if (!inBucket(cluster) || names.length > MAX_NAMES) return;
+      const key = keyOf(cluster);
       // Read again: another command may have written the file since this one read it.
       kept = readKept(file);
-      kept.delete(cluster);
-      if (names.length > 0) kept.set(cluster, [...names]);
+      kept.delete(key);
+      if (names.length > 0) kept.set(key, [...names]);
       const clusters = Object.fromEntries([...kept].slice(-MAX_CLUSTERS));
       const temp = `${file}.${process.pid}`;
       try {

@@ -21,7 +21,7 @@ import type * as SshPublicKeyCommands from "./commands/ssh-public-key";
 import type * as UpdateCommand from "./commands/update";
 import { ENCRYPTION_FLAGS_HELP, takeEncryptionFlags } from "./encryption-flags";
 import { takeConfigFlag } from "./kops-config";
-import { EXIT, guardedOutput, type Io, UsageError } from "./io";
+import { EXIT, guardedOutput, type Io, outputFailure, UsageError } from "./io";
 
 export type { Io } from "./io";
 export { EXIT } from "./io";
@@ -114,7 +114,9 @@ ${listed.map(([words, summary]) => `  ${words.padEnd(width)}  ${summary}`).join(
 Run \`kstate COMMAND [SUBCOMMAND] --help\` for a command's options. The store is --state URL, else
 KSTATE_STATE_STORE, else KOPS_STATE_STORE, else kops_state_store in kops's config file
 (--config FILE, else ~/.kops.yaml, else ~/.kops/config). A cluster is named as for kops: the
-argument, else --name NAME, else KOPS_CLUSTER_NAME.
+argument, else --name NAME, else KOPS_CLUSTER_NAME. The names of the instance groups of clusters
+read from buckets are kept in ~/.cache/kstate (KSTATE_CACHE_DIR, else $XDG_CACHE_HOME/kstate), so
+the next read of a cluster takes one round of requests; KSTATE_NO_CACHE=1 turns that off.
 
 ${ENCRYPTION_FLAGS_HELP}
 Exit codes: 0 success, 1 failure, 2 usage error, 3 conflict, 4 nothing to do.
@@ -128,6 +130,19 @@ function printable(message: string, env: Record<string, string | undefined>): st
 
 export async function run(argv: string[], given: Io): Promise<number> {
   const io = guardedOutput(given);
+  const code = await dispatch(argv, given, io);
+  // Output that failed (not a closed reader: a full disk under `> log`) fails the command, once it
+  // has run to its end.
+  for (const stream of [...io.made]) {
+    const failure = await outputFailure(stream);
+    if (!failure) continue;
+    io.stderr.write(`kstate${argv[0] ? ` ${argv[0]}` : ""}: could not write the ${stream === io.stderr ? "messages" : "output"}: ${failure.message}\n`);
+    return code === EXIT.ok ? EXIT.failure : code;
+  }
+  return code;
+}
+
+async function dispatch(argv: string[], given: Io, io: ReturnType<typeof guardedOutput>): Promise<number> {
   const [name, ...rest] = argv;
   if (name === "help" && rest[0] !== undefined && find(rest[0], rest[1])) {
     io.stdout.write(find(rest[0], rest[1])!.help());
@@ -154,7 +169,7 @@ export async function run(argv: string[], given: Io): Promise<number> {
   try {
     const configured = takeConfigFlag(rest, io.env);
     const flagged = takeEncryptionFlags(configured.argv, configured.env);
-    return await command.run(flagged.argv, flagged.env === io.env ? io : guardedOutput(given, flagged.env));
+    return await command.run(flagged.argv, flagged.env === io.env ? io : guardedOutput(given, flagged.env, io.made));
   } catch (e) {
     if (e instanceof UsageError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
       io.stderr.write(`kstate ${name}: ${printable((e as Error).message, io.env)}\nRun \`kstate ${called} --help\` for its options.\n`);

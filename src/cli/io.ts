@@ -8,28 +8,46 @@ export interface Io {
   env: Record<string, string | undefined>;
 }
 
-const guarded = new WeakSet<Writable>();
+/** The first failure of each guarded output other than a closed reader, by stream. */
+const guarded = new WeakMap<Writable, { failure?: Error }>();
 
 /**
- * Makes a closed output harmless (`kstate get cluster x | head -1`): the write error is taken,
- * later output goes nowhere, and the command runs to its end, so what it writes to the store does
- * not depend on when the reader went away. Other write errors stay errors.
+ * Makes a failing output harmless while a command runs. A closed reader (`kstate get cluster x |
+ * head -1`): the write error is taken and later output goes nowhere. Any other failure (a full disk
+ * under `> log`): the same, and the command fails once it has run (`outputFailure`). Either way the
+ * command runs to its end, so what it writes to the store never stops halfway because its output
+ * did, and never depends on when the reader went away.
  */
 export function tolerateClosedOutput(stream: Writable): void {
   if (guarded.has(stream)) return;
-  guarded.add(stream);
+  const state: { failure?: Error } = {};
+  guarded.set(stream, state);
   stream.on("error", (e: NodeJS.ErrnoException) => {
-    if (e.code !== "EPIPE" && e.code !== "ERR_STREAM_DESTROYED") throw e;
+    if (e.code !== "EPIPE" && e.code !== "ERR_STREAM_DESTROYED") state.failure ??= e;
   });
 }
 
 /**
- * `io` with its outputs made harmless when closed (`tolerateClosedOutput`) as each is first used,
- * and `env` as its environment: a stream given as a getter (process.stdout: a millisecond to make)
- * is made only when a command prints or looks at it, not before its first request.
+ * The first failure writing to `stream` other than a closed reader. A write's error is emitted
+ * after the write returns (process.stdout and stderr write files and pipes synchronously on
+ * Linux, and report on the next tick): this waits a turn of the event loop first.
  */
-export function guardedOutput(io: Io, env = io.env): Io {
+export async function outputFailure(stream: Writable): Promise<Error | undefined> {
+  const state = guarded.get(stream);
+  if (!state) return undefined;
+  await new Promise((done) => setImmediate(done));
+  return state.failure;
+}
+
+/**
+ * `io` with its outputs guarded (`tolerateClosedOutput`) as each is first used, and `env` as its
+ * environment: a stream given as a getter (process.stdout: a millisecond to make) is made only
+ * when a command prints or looks at it, not before its first request. `made` lists the streams
+ * guarded here, for `outputFailure` once the command has run.
+ */
+export function guardedOutput(io: Io, env = io.env, made: Writable[] = []): Io & { readonly made: Writable[] } {
   const guard = <T extends Writable>(stream: T): T => {
+    if (!made.includes(stream)) made.push(stream);
     tolerateClosedOutput(stream);
     return stream;
   };
@@ -44,6 +62,7 @@ export function guardedOutput(io: Io, env = io.env): Io {
       return guard(io.stderr);
     },
     env,
+    made,
   };
 }
 

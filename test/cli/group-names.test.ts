@@ -38,7 +38,7 @@ describe("group names kept on this machine", function () {
     assert.equal(groupNamesOnDisk(env)!.get("s3://b/c.example.com"), undefined);
   });
 
-  it("keep the last 100 clusters read", function () {
+  it("keep up to 100 clusters, pushing out the one kept longest", function () {
     const env = { KSTATE_CACHE_DIR: tempDir() };
     for (let i = 0; i < 105; i++) groupNamesOnDisk(env)!.set(`s3://b/c${i}.example.com`, ["nodes"]);
     const names = groupNamesOnDisk(env)!;
@@ -68,5 +68,20 @@ describe("group names kept on this machine", function () {
     assert.doesNotThrow(() => groupNamesOnDisk(env)!.set("s3://b/c", ["nodes"]));
     assert.equal(groupNamesOnDisk(env)!.get("s3://b/c"), undefined);
     assert.deepEqual(fs.readdirSync(dir), ["not-a-folder"], "no temporary file left");
+  });
+
+  it("keep a bucket's names by its server too: the same bucket name on another S3_ENDPOINT or STORAGE_EMULATOR_HOST is another bucket", function () {
+    const dir = tempDir();
+    const one = { KSTATE_CACHE_DIR: dir, S3_ENDPOINT: "http://127.0.0.1:9000" };
+    const two = { KSTATE_CACHE_DIR: dir, S3_ENDPOINT: "http://127.0.0.1:9100" };
+    groupNamesOnDisk(one)!.set("s3://b/c", ["a"]);
+    groupNamesOnDisk(two)!.set("s3://b/c", ["b"]);
+    groupNamesOnDisk({ KSTATE_CACHE_DIR: dir })!.set("s3://b/c", ["aws"]);
+    groupNamesOnDisk({ KSTATE_CACHE_DIR: dir, STORAGE_EMULATOR_HOST: "http://127.0.0.1:4443" })!.set("gs://b/c", ["g"]);
+    assert.deepEqual(groupNamesOnDisk(one)!.get("s3://b/c"), ["a"]);
+    assert.deepEqual(groupNamesOnDisk(two)!.get("s3://b/c"), ["b"]);
+    assert.deepEqual(groupNamesOnDisk({ KSTATE_CACHE_DIR: dir })!.get("s3://b/c"), ["aws"]);
+    assert.equal(groupNamesOnDisk({ KSTATE_CACHE_DIR: dir })!.get("gs://b/c"), undefined);
+    assert.deepEqual(groupNamesOnDisk({ KSTATE_CACHE_DIR: dir, STORAGE_EMULATOR_HOST: "http://127.0.0.1:4443" })!.get("gs://b/c"), ["g"]);
   });
 });

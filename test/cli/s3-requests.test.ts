@@ -127,7 +127,7 @@ describe("S3 requests per command", function () {
 
       assert.equal((await merge(3)).chain, 3, "first read here: the config and the listing, the groups, the write");
       const kept = JSON.parse(fs.readFileSync(path.join(cache, "instance-groups.json"), "utf8")) as { clusters: Record<string, string[]> };
-      assert.deepEqual(kept.clusters[`${store.url}/${NAME}`], ["control-plane-us-east-1a", "nodes-us-east-1a", "nodes-us-east-1b"]);
+      assert.deepEqual(kept.clusters[`${store.url}/${NAME} at ${proxy.endpoint}`], ["control-plane-us-east-1a", "nodes-us-east-1a", "nodes-us-east-1b"]);
       assert.equal((await merge(4)).chain, 2, "the groups read beside the listing, then the write");
       assert.equal((await run(["get", "all", NAME, "-o", "yaml"])).chain, 1);
       assert.equal((await merge(5)).chain, 2);
