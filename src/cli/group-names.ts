@@ -36,11 +36,30 @@ function isGroupName(n: unknown): n is string {
   return typeof n === "string" && n.length > 0 && n.length <= 253 && !n.includes("/") && n !== "." && n !== "..";
 }
 
-/** The names kept by cluster URL, oldest first; nothing when the file is missing or not one of these. */
+/**
+ * The file's text: a regular file of a sane size, not followed through a link nor waited on (a
+ * pipe or a device in its place is no file of names); undefined otherwise.
+ */
+function readFile(file: string): string | undefined {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+    const st = fs.fstatSync(fd);
+    if (!st.isFile() || st.size > MAX_BYTES) return undefined;
+    return fs.readFileSync(fd, "utf8");
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+/** The names kept by cluster, oldest first; nothing when the file is missing or not one of these. */
 function readKept(file: string): Map<string, string[]> {
   try {
-    if (fs.statSync(file).size > MAX_BYTES) return new Map();
-    const kept = JSON.parse(fs.readFileSync(file, "utf8")) as { clusters?: unknown };
+    const text = readFile(file);
+    if (text === undefined) return new Map();
+    const kept = JSON.parse(text) as { clusters?: unknown };
     if (typeof kept.clusters !== "object" || kept.clusters === null || Array.isArray(kept.clusters)) return new Map();
     return new Map(Object.entries(kept.clusters).filter((e): e is [string, string[]] => Array.isArray(e[1]) && e[1].length <= MAX_NAMES && e[1].every(isGroupName)));
   } catch {

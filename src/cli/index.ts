@@ -137,6 +137,9 @@ export async function run(argv: string[], given: Io): Promise<number> {
     const failure = await outputFailure(stream);
     if (!failure) continue;
     io.stderr.write(`kstate${argv[0] ? ` ${argv[0]}` : ""}: could not write the ${stream === io.stderr ? "messages" : "output"}: ${failure.message}\n`);
+    // A command's own refusal, conflict or nothing-to-do stands; diff's 1 says "different", so
+    // its trouble is 2, as diff(1)'s.
+    if (argv[0] === "diff") return code <= 1 ? EXIT.usage : code;
     return code === EXIT.ok ? EXIT.failure : code;
   }
   return code;

@@ -95,4 +95,18 @@ describe("a closed stdout is harmless", function () {
     const failed = await runOnFullDisk(["get", "cluster", "absent.k8s.example.com"], env, true);
     assert.equal(failed.code, 1, "a command that fails keeps its own code");
   });
+
+  it("diff > /dev/full exits 2, as diff(1) does on trouble (1 says the folder differs)", async function () {
+    const name = "diffed.k8s.example.com";
+    const made = await runWithClosedStdout(["create", "cluster", name, "--cloud", "aws", "--zones", "us-east-1a", "--kubernetes-version", "v1.30.2"], env);
+    assert.equal(made.code, 0, made.stderr);
+    const folder = path.join(root, "exported");
+    const exported = await runWithClosedStdout(["export", name, "--to", folder], env);
+    assert.equal(exported.code, 0, exported.stderr);
+    const same = await runOnFullDisk(["diff", "-f", folder], env);
+    assert.equal(same.code, 2, same.stderr);
+    assert.match(same.stderr, /^kstate diff: could not write the output: ENOSPC/);
+    fs.appendFileSync(path.join(folder, "config"), "# changed here\n");
+    assert.equal((await runOnFullDisk(["diff", "-f", folder], env)).code, 2);
+  });
 });

@@ -3,6 +3,7 @@
  * kept, and that a file that is missing, damaged or not the CLI's own reads as no names.
  */
 import * as assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -83,5 +84,27 @@ describe("group names kept on this machine", function () {
     assert.deepEqual(groupNamesOnDisk({ KSTATE_CACHE_DIR: dir })!.get("s3://b/c"), ["aws"]);
     assert.equal(groupNamesOnDisk({ KSTATE_CACHE_DIR: dir })!.get("gs://b/c"), undefined);
     assert.deepEqual(groupNamesOnDisk({ KSTATE_CACHE_DIR: dir, STORAGE_EMULATOR_HOST: "http://127.0.0.1:4443" })!.get("gs://b/c"), ["g"]);
+  });
+
+  it("read a device, a pipe or a link in the file's place as no names, without waiting or reading it, and write a file of their own in its place", function () {
+    const dir = tempDir();
+    const file = path.join(dir, "instance-groups.json");
+    const env = { KSTATE_CACHE_DIR: dir };
+    const places: [string, () => void][] = [
+      ["a link to /dev/zero", () => fs.symlinkSync("/dev/zero", file)],
+      ["a link to a good file", () => {
+        fs.writeFileSync(path.join(dir, "elsewhere.json"), '{"clusters":{"s3://b/c":["nodes"]}}');
+        fs.symlinkSync(path.join(dir, "elsewhere.json"), file);
+      }],
+      ["a pipe", () => execFileSync("mkfifo", [file])],
+    ];
+    for (const [what, make] of places) {
+      fs.rmSync(file, { force: true });
+      make();
+      assert.equal(groupNamesOnDisk(env)!.get("s3://b/c"), undefined, what);
+      groupNamesOnDisk(env)!.set("s3://b/c", ["written"]);
+      assert.ok(fs.lstatSync(file).isFile(), `${what}: a file of names took its place`);
+      assert.deepEqual(groupNamesOnDisk(env)!.get("s3://b/c"), ["written"]);
+    }
   });
 });
