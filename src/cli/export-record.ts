@@ -6,11 +6,12 @@
  * merges from. Both always describe the same moment: the files as the folder and the store last
  * agreed on them.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as nodePath from "node:path";
 import { isKopsFile } from "../store/layout";
 import { ValidationError } from "../vfs/errors";
+import { TEMP_PREFIX, writeAtomic } from "./atomic-file";
 
 /** In an exported folder: the record. */
 export const BASE_FILE = ".kstate-export.json";
@@ -19,7 +20,6 @@ export const BASE_FILE = ".kstate-export.json";
 export const BASE_COPY_DIR = ".kstate/base";
 
 /** Where a write stages its bytes before the rename (the file:// store's prefix too). */
-const TEMP_PREFIX = ".kstate-tmp-";
 
 /** Secrets and private keys: exported only when asked (`--include-secrets`). */
 export function isSecretFile(relative: string): boolean {
@@ -197,18 +197,6 @@ function readIfFile(file: string): Buffer | undefined {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT" || (e as NodeJS.ErrnoException).code === "EISDIR") return undefined;
     throw e;
-  }
-}
-
-/** Temp file beside the target, then rename: readers see the old bytes or the new. Files 0600, folders 0700. */
-function writeAtomic(file: string, data: Buffer | string): void {
-  fs.mkdirSync(nodePath.dirname(file), { recursive: true, mode: 0o700 });
-  const temp = nodePath.join(nodePath.dirname(file), `${TEMP_PREFIX}${randomBytes(8).toString("hex")}`);
-  try {
-    fs.writeFileSync(temp, data, { mode: 0o600, flag: "wx" });
-    fs.renameSync(temp, file);
-  } finally {
-    fs.rmSync(temp, { force: true });
   }
 }
 

@@ -14,6 +14,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { GroupNameHints } from "../store/cluster-store";
+import { writeAtomic } from "./atomic-file";
 import { schemeOfUrl } from "../vfs/schemes";
 import { resolveStoreSettings } from "../vfs/settings";
 
@@ -79,10 +80,9 @@ export function groupNamesOnDisk(env: Record<string, string | undefined>): Group
   const load = () => (kept ??= readKept(file));
   const inBucket = (cluster: string) => schemeOfUrl(cluster)?.madeOnWrite === false;
   // A bucket is named with the server it is on (S3_ENDPOINT, STORAGE_EMULATOR_HOST), when not the cloud's own.
-  const settings = resolveStoreSettings({}, env);
-  const endpoints: Record<string, string | undefined> = { s3: settings.s3?.endpoint, gs: settings.gcs?.endpoint };
   const keyOf = (cluster: string) => {
-    const endpoint = endpoints[schemeOfUrl(cluster)?.scheme ?? ""];
+    const settings = resolveStoreSettings({}, env);
+    const endpoint = { s3: settings.s3?.endpoint, gs: settings.gcs?.endpoint }[schemeOfUrl(cluster)?.scheme as "s3" | "gs"];
     return endpoint ? `${cluster} at ${endpoint}` : cluster;
   };
   return {
@@ -95,17 +95,10 @@ export function groupNamesOnDisk(env: Record<string, string | undefined>): Group
       kept.delete(key);
       if (names.length > 0) kept.set(key, [...names]);
       const clusters = Object.fromEntries([...kept].slice(-MAX_CLUSTERS));
-      const temp = `${file}.${process.pid}`;
       try {
-        fs.mkdirSync(folder, { recursive: true, mode: 0o700 });
-        fs.writeFileSync(temp, `${JSON.stringify({ clusters })}\n`, { mode: 0o600 });
-        fs.renameSync(temp, file);
+        writeAtomic(file, `${JSON.stringify({ clusters })}\n`);
       } catch {
-        try {
-          fs.rmSync(temp, { force: true });
-        } catch {
-          // Nothing was made: the folder is not one.
-        }
+        // Not kept: the next read takes its two rounds, nothing else.
       }
     },
   };

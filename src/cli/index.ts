@@ -128,6 +128,11 @@ function printable(message: string, env: Record<string, string | undefined>): st
   return hideSecrets(message, [env, process.env]);
 }
 
+/** A command's exit code for trouble: 1, but diff exits as diff(1) does (1 says "different"), so its trouble is 2. */
+function troubleCode(name: string | undefined): number {
+  return name === "diff" ? EXIT.usage : EXIT.failure;
+}
+
 export async function run(argv: string[], given: Io): Promise<number> {
   const io = guardedOutput(given);
   const code = await dispatch(argv, given, io);
@@ -136,11 +141,9 @@ export async function run(argv: string[], given: Io): Promise<number> {
   for (const stream of [...io.made]) {
     const failure = await outputFailure(stream);
     if (!failure) continue;
-    io.stderr.write(`kstate${argv[0] ? ` ${argv[0]}` : ""}: could not write the ${stream === io.stderr ? "messages" : "output"}: ${failure.message}\n`);
-    // A command's own refusal, conflict or nothing-to-do stands; diff's 1 says "different", so
-    // its trouble is 2, as diff(1)'s.
-    if (argv[0] === "diff") return code <= 1 ? EXIT.usage : code;
-    return code === EXIT.ok ? EXIT.failure : code;
+    io.stderr.write(`kstate${argv[0] ? ` ${argv[0]}` : ""}: could not write the output${stream === io.stderr ? " (stderr)" : ""}: ${failure.message}\n`);
+    // A command's own refusal, conflict or nothing-to-do stands.
+    return Math.max(code, troubleCode(argv[0]));
   }
   return code;
 }
@@ -183,7 +186,6 @@ async function dispatch(argv: string[], given: Io, io: ReturnType<typeof guarded
       return EXIT.conflict;
     }
     io.stderr.write(`kstate ${name}: ${printable(KstateError.isInstance(e) ? e.message : e instanceof Error ? e.message : String(e), io.env)}\n`);
-    // diff exits as diff(1) does: 1 says "different", so trouble is 2.
-    return name === "diff" ? EXIT.usage : EXIT.failure;
+    return troubleCode(name);
   }
 }

@@ -67,15 +67,17 @@ describe("S3 requests per command", function () {
   });
 
   /**
-   * Runs `work` with the store far away (20 ms each way, where requests issued together are seen
-   * to overlap), through a counting proxy of its own.
+   * Runs `work` with the store far away (50 ms each way: requests issued together are seen to
+   * overlap even when a loaded machine takes tens of milliseconds to issue them all; at 20 ms a
+   * full test run once saw the last of 41 copies start after the first had ended), through a
+   * counting proxy of its own.
    */
   async function far(work: (farEnv: Record<string, string>, proxy: CountingProxy) => Promise<void>): Promise<void> {
     const toxiproxy = await Toxiproxy.start();
     let counting: CountingProxy | undefined;
     try {
       const toxic = await toxiproxy.createProxy("minio", new URL(s3Options().endpoint!).host);
-      for (const stream of ["upstream", "downstream"] as const) await toxic.addToxic({ type: "latency", stream, attributes: { latency: 20 } });
+      for (const stream of ["upstream", "downstream"] as const) await toxic.addToxic({ type: "latency", stream, attributes: { latency: 50 } });
       counting = await CountingProxy.start(`http://127.0.0.1:${toxic.port}`);
       await work({ ...env, S3_ENDPOINT: counting.endpoint }, counting);
     } finally {
