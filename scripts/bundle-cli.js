@@ -18,6 +18,32 @@ const forge = esbuild.build({
   target: "node20",
   logLevel: "warning",
 });
+// Modules every command imports but few need before their first request, or at all: the YAML
+// library (parsing a kops document for its values is js-yaml's job; the YAML library is for
+// documents kstate edits) and node:crypto (requests are signed by src/vfs/s3/sha256.ts). Inside
+// the bundle, each is an object of the module's export names that loads the module when one of
+// them is first read (and keeps that value): about 2.5 ms off `get cluster`'s way to its request.
+const ON_FIRST_USE = ["yaml", "node:crypto"];
+
+/** The source of a stand-in for `name`, loading it when one of its exports is first read. */
+function loadedOnFirstUse(name) {
+  const real = require(name);
+  return `"use strict";
+let loaded;
+const load = () => loaded ??= require(${JSON.stringify(name)});
+for (const name of ${JSON.stringify(Object.keys(real))}) {
+  Object.defineProperty(exports, name, {
+    configurable: true, enumerable: true,
+    get() {
+      const value = load()[name];
+      Object.defineProperty(exports, name, { value, enumerable: true });
+      return value;
+    },
+  });
+}
+${real.__esModule ? `Object.defineProperty(exports, "__esModule", { value: true });\n` : ""}`;
+}
+
 const cli = esbuild.build({
   entryPoints: [path.join(root, "dist", "src", "cli", "index.js")],
   outfile: path.join(root, "dist", "kstate.cjs"),
@@ -33,6 +59,13 @@ const cli = esbuild.build({
     setup(build) {
       build.onResolve({ filter: /^\.\/kops-schema$/ }, () => ({ path: "./src/schema/kops-schema.js", external: true }));
       build.onResolve({ filter: /^node-forge$/ }, () => ({ path: "./node-forge.cjs", external: true }));
+    },
+  }, {
+    name: "loaded-on-first-use",
+    setup(build) {
+      const names = new RegExp(`^(${ON_FIRST_USE.join("|")})$`);
+      build.onResolve({ filter: names }, (args) => (args.namespace === "first-use" ? undefined : { path: args.path, namespace: "first-use" }));
+      build.onLoad({ filter: /.*/, namespace: "first-use" }, (args) => ({ contents: loadedOnFirstUse(args.path), resolveDir: root, loader: "js" }));
     },
   }],
   // ASCII only, so bin/code-cache.js reads it as one-byte text without decoding UTF-8 (a few ms

@@ -9,7 +9,7 @@ import { guardStore, type KeyHint } from "../store/policy-guard";
 import { type ClusterEncryption, unreadableByKops } from "../store/secrets";
 import { bucketAdmin, type Environment, NotFoundError, openPath, parseUrl, resolveStoreSettings, SCHEMES, VfsContext, type VfsPath } from "../vfs";
 import { groupNamesOnDisk } from "./group-names";
-import { UsageError } from "./io";
+import { type Io, UsageError } from "./io";
 import { storeFromKopsConfig } from "./kops-config";
 
 /** A missing key, as the CLI takes it. */
@@ -94,19 +94,20 @@ export function encryptionFromEnv(env: Record<string, string | undefined>): Clus
 /**
  * The state store (`stateStore`), opened with any client-side encryption the environment sets and
  * guarded by the store's recorded encryption policy (store/policy-guard.ts): every command that
- * writes opens the store here. Warns on `stderr` when the patterns would encrypt files kops itself
- * must read.
+ * writes opens the store here. Warns on `io.stderr` when the patterns would encrypt files kops
+ * itself must read (`io.stderr` is read only then: a command makes the streams it uses, and none
+ * before its first request).
  */
-export function openStore(flag: string | undefined, env: Record<string, string | undefined>, stderr?: { write(s: string): unknown }): VfsPath {
+export function openStore(flag: string | undefined, env: Record<string, string | undefined>, io?: Pick<Io, "stderr">): VfsPath {
   const encryption = encryptionFromEnv(env);
   const unreadable = encryption ? unreadableByKops(encryption) : [];
-  if (unreadable.length > 0) stderr?.write(`warning: KSTATE_ENCRYPT_PATTERNS encrypts ${unreadable.join(" and ")}; kops cannot read encrypted files\n`);
+  if (unreadable.length > 0) io?.stderr.write(`warning: KSTATE_ENCRYPT_PATTERNS encrypts ${unreadable.join(" and ")}; kops cannot read encrypted files\n`);
   return guardStore(openRawStore(flag, env), encryption, CLI_KEY_HINT);
 }
 
 /** The clusters of the state store (`openStore`), read with the group names this user last saw (group-names.ts). */
-export function openClusterStore(flag: string | undefined, env: Record<string, string | undefined>, stderr?: { write(s: string): unknown }): ClusterStore {
-  return new ClusterStore(openStore(flag, env, stderr), groupNamesOnDisk(env));
+export function openClusterStore(flag: string | undefined, env: Record<string, string | undefined>, io?: Pick<Io, "stderr">): ClusterStore {
+  return new ClusterStore(openStore(flag, env, io), groupNamesOnDisk(env));
 }
 
 /**

@@ -145,6 +145,10 @@ describe("what a command loads", function () {
     // The test server speaks plain HTTP: TLS is not loaded for it.
     assert.deepEqual(got.modules.filter((m) => /^node:(https|tls)$/.test(m)), [], "get cluster over http:// loaded no TLS");
     assert.ok(got.modules.includes("node:http"), "the list names Node.js's own modules");
+    // Its one request is signed by src/vfs/s3/sha256.ts, and the bundle loads node:crypto only
+    // when a command first uses it (scripts/bundle-cli.js): get cluster never does.
+    assert.ok(!got.modules.includes("node:crypto"), "get cluster loaded no node:crypto");
+    assert.ok(merged.modules.includes("node:crypto"), "the merge loaded node:crypto (its writes hash their bodies): the list would show it");
     const keyed = await kstateProcess(["create", "keypair", "kubernetes-ca", "--name", name, "--generate", "--primary"], env);
     assert.equal(keyed.code, 0, keyed.stderr);
     assert.ok(keyed.modules.includes(FORGE), "signing a CA loads the certificate code, from the file beside the bundle");

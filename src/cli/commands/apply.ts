@@ -96,7 +96,7 @@ export async function applyFiles(argv: string[], io: Io, diffOnly: boolean): Pro
   if (!values.filename) throw new UsageError("-f DIR|FILE|- is required");
   const source = await readSource(values.filename, io.stdin, values.name ?? (io.env.KOPS_CLUSTER_NAME || undefined));
   const { cluster } = source;
-  const store = openClusterStore(values.state, io.env, io.stderr);
+  const store = openClusterStore(values.state, io.env, io);
   // The export the folder (or the one file, inside an exported folder) came from: its record says
   // which revisions the files were made from, and which files the folder changed since.
   const exported = exportOf(source);

@@ -65,7 +65,7 @@ export async function create(argv: string[], io: Io): Promise<number> {
   const env = settings.config !== undefined ? { ...io.env, [CONFIG_VARIABLE]: settings.config } : io.env;
   if (settings.yes) io.stderr.write("kstate: --yes is accepted and ignored: kstate writes only the state store and never touches the cloud.\n");
   const storeUrl = stateStore(settings.state, env);
-  const store = openClusterStore(storeUrl, env, io.stderr);
+  const store = openClusterStore(storeUrl, env, io);
   const request = { name, storeUrl, ...(Object.keys(opts).length ? { options: opts } : {}), ...(spec ? { spec } : {}) };
   // One round of reads for the plan and the write: the config, the groups' listing and the admin
   // keys' listing at once, then the groups. The write is conditional on these reads.

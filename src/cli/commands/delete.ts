@@ -55,7 +55,7 @@ export async function deleteCluster(argv: string[], io: Io): Promise<number> {
   const [kind, ...rest] = positionals;
   if (kind !== "cluster") throw new UsageError("delete takes `cluster NAME`");
   const name = clusterName("delete cluster", rest, values.name, io.env);
-  const store = openClusterStore(values.state, io.env, io.stderr);
+  const store = openClusterStore(values.state, io.env, io);
   const plan = await planClusterDeletion(store, name);
   const files = plan.files.map((f) => f.path);
   if (files.length === 0 && plan.failedUpdate) {

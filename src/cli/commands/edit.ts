@@ -73,7 +73,7 @@ export async function edit(argv: string[], io: Io): Promise<number> {
   } else throw new UsageError("edit takes `cluster NAME` or `ig --name CLUSTER GROUP`");
   const overlay = values.set || values.unset ? specOverlay(values.set ?? [], values.unset ?? []) : undefined;
 
-  const store = openClusterStore(values.state, io.env, io.stderr);
+  const store = openClusterStore(values.state, io.env, io);
   // Without an editor the change is planned on one reading of the cluster (the document and the
   // rest, for validating the whole), and written conditional on it; with one, the document is read
   // now and the cluster again when the editor is done (time passes there).

@@ -72,7 +72,7 @@ export async function exportCluster(argv: string[], io: Io): Promise<number> {
   const dir = nodePath.resolve(values.to);
   const includeSecrets = values["include-secrets"] === true;
   readsOnly(io.env);
-  const store = openClusterStore(values.state, io.env, io.stderr);
+  const store = openClusterStore(values.state, io.env, io);
   // The stored bytes, as they are: client-side-encrypted files stay encrypted in the folder. The
   // listing says whether the cluster is there (a config among its files); then every file is read at once.
   const source = openRawStore(values.state, io.env).join(name);

@@ -52,7 +52,7 @@ export async function get(argv: string[], io: Io): Promise<number> {
   if (!["table", "yaml", "json"].includes(output)) throw new UsageError(`-o must be table, yaml or json (got ${output})`);
   const [what, ...names] = positionals;
   readsOnly(io.env);
-  const store = openClusterStore(values.state, io.env, io.stderr);
+  const store = openClusterStore(values.state, io.env, io);
   readyWhileWaiting(io, output);
   const print = (docs: { text: string; doc: Doc }[], tables: () => string) => {
     if (output === "yaml") io.stdout.write(docs.map((d) => (d.text.endsWith("\n") ? d.text : `${d.text}\n`)).join("---\n"));

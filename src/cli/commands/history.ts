@@ -76,7 +76,7 @@ export async function history(argv: string[], io: Io): Promise<number> {
   if (values.diff && revs.length !== 2) throw new UsageError("--diff takes two revisions: kstate history NAME --diff REV1 REV2 (either may be current)");
   const name = clusterName("history", positionals.slice(0, positionals.length - revs.length), values.name, io.env);
   const file = fileFlag(values.file);
-  const store = openClusterStore(values.state, io.env, io.stderr);
+  const store = openClusterStore(values.state, io.env, io);
   if (values.diff) {
     const [a, b] = await Promise.all(revs.map(async (rev) => ({ data: await contentAt(store, name, file, rev), source: `${store.cluster(name).url}/${file}@${rev}` })));
     const changes = contentChanges(file, a!, b!);
@@ -116,7 +116,7 @@ export async function rollback(argv: string[], io: Io): Promise<number> {
   if ((values.to === undefined) === (toTime === undefined)) throw new UsageError("give --to REV (one file; kstate history lists its revisions) or --to-time TIME (the whole cluster)");
   if (toTime !== undefined && values.file !== undefined) throw new UsageError("--to-time rolls back every document of the cluster; --file goes with --to REV");
   if (values["include-pki"] && toTime === undefined) throw new UsageError("--include-pki goes with --to-time; to roll back one pki/ file, give --file pki/… --to REV");
-  const store = openClusterStore(values.state, io.env, io.stderr);
+  const store = openClusterStore(values.state, io.env, io);
   // The cluster as it is now is read beside its past; the pki/ files to restore beside the plan.
   readPolicyAhead(store.root);
   const reading = store.readCluster(name);

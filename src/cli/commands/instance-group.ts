@@ -55,7 +55,7 @@ export async function createInstanceGroup(argv: string[], io: Io): Promise<numbe
   if (values.output !== undefined && !values["dry-run"]) throw new UsageError("-o goes with --dry-run");
   if (values.output !== undefined && values.output !== "yaml" && values.output !== "json") throw new UsageError(`-o must be yaml or json (got ${values.output})`);
   const cluster = clusterName("create ig", undefined, values.name, io.env);
-  const store = openClusterStore(values.state, io.env, io.stderr);
+  const store = openClusterStore(values.state, io.env, io);
   // One reading of the cluster: the plan's, the check that the group is new, and the write's base.
   if (!values["dry-run"]) readPolicyAhead(store.root);
   const read = await store.readCluster(cluster);
@@ -93,7 +93,7 @@ export async function deleteInstanceGroup(argv: string[], io: Io): Promise<numbe
   const [, group, ...rest] = positionals;
   if (!group || rest.length > 0) throw new UsageError("delete ig takes one group name: kstate delete ig GROUP --name CLUSTER");
   const cluster = clusterName("delete ig", undefined, values.name, io.env);
-  const store = openClusterStore(values.state, io.env, io.stderr);
+  const store = openClusterStore(values.state, io.env, io);
   readPolicyAhead(store.root);
   const read = await store.readCluster(cluster);
   if (!read.config) store.noSuchCluster(cluster);

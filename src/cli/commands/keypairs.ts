@@ -180,7 +180,7 @@ function keysetArg(positionals: string[], verb: string): { keyset: string; rest:
  * two); the cluster's absence is the error when both fail.
  */
 async function inCluster<T>(state: string | undefined, cluster: string, io: Io, work: (store: ClusterStore) => Promise<T>): Promise<{ store: ClusterStore; result: T }> {
-  const store = openClusterStore(state, io.env, io.stderr);
+  const store = openClusterStore(state, io.env, io);
   const [config, result] = await Promise.allSettled([store.requireConfig(cluster), work(store)]);
   if (config.status === "rejected") throw config.reason;
   if (result.status === "rejected") throw result.reason;
@@ -213,7 +213,7 @@ export async function getKeypairs(argv: string[], io: Io): Promise<number> {
   const output = values.output ?? "table";
   if (!["table", "yaml", "json"].includes(output)) throw new UsageError(`-o must be table, yaml or json (got ${output})`);
   // The config (that the cluster is there) and the keysets at once.
-  const store = openClusterStore(values.state, io.env, io.stderr);
+  const store = openClusterStore(values.state, io.env, io);
   const [, { items, warnings }] = await Promise.all([store.requireConfig(cluster), listKeypairs(store, cluster, { names: keysets, distrusted: values.distrusted === true })]);
   for (const w of warnings) io.stderr.write(`warning: ${w}\n`);
   if (items.length === 0) {

@@ -59,7 +59,7 @@ export async function pull(argv: string[], io: Io): Promise<number> {
   if (positionals.length === 0) throw new UsageError("the exported folder is required: kstate pull [NAME] DIR");
   const dir = nodePath.resolve(positionals[positionals.length - 1]!);
   const name = clusterName("pull", positionals.slice(0, -1), values.name, io.env);
-  const store = openClusterStore(values.state, io.env, io.stderr);
+  const store = openClusterStore(values.state, io.env, io);
   const record = readRecord(dir);
   if (!record || record.store !== store.root.url || record.cluster !== name) {
     const other = record ? ` (it holds one of ${record.cluster} from ${record.store})` : "";

@@ -24,7 +24,7 @@ export async function rekey(argv: string[], io: Io): Promise<number> {
   if (!encryptionFromEnv(io.env)) {
     throw new UsageError("rekey needs the current key: set KSTATE_PASSPHRASE or KSTATE_AWS_KMS_KEY_ID (and KSTATE_FALLBACK_PASSPHRASE or KSTATE_FALLBACK_AWS_KMS_KEY_ID to the old one)");
   }
-  const store = openClusterStore(values.state, io.env, io.stderr);
+  const store = openClusterStore(values.state, io.env, io);
   const { rewritten, files } = await rekeyCluster(store, name);
   const c = colours(io);
   if (rewritten === 0) {

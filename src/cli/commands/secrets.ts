@@ -138,7 +138,7 @@ export async function createSecret(argv: string[], io: Io): Promise<number> {
   if (isTypedSecret(name)) checkTypedSecret(name, value, source);
   else if (value.length === 0) throw new UsageError("the secret's value is empty");
 
-  const store = openClusterStore(values.state, io.env, io.stderr);
+  const store = openClusterStore(values.state, io.env, io);
   // The cluster and the secret read at once; the write is conditional on them.
   if (!values["dry-run"]) readPolicyAhead(store.root);
   const plan = await planDocuments(store, { name: cluster, edits: [{ file: `secrets/${name}`, content: Buffer.from(encodeSecret(value)) }] });
@@ -175,7 +175,7 @@ export async function deleteSecret(argv: string[], io: Io): Promise<number> {
   if (!name || rest.length > 0) throw new UsageError("delete secret takes one secret NAME: kstate delete secret NAME --name CLUSTER");
   if (name.includes("/") || name === "." || name === "..") throw new UsageError(`secret name ${JSON.stringify(name)}: a secret is a file directly under secrets/`);
   const cluster = clusterName("delete secret", undefined, values.name, io.env);
-  const store = openClusterStore(values.state, io.env, io.stderr);
+  const store = openClusterStore(values.state, io.env, io);
   // The cluster and the secret read at once; the delete is conditional on the revision read.
   if (!values["dry-run"]) readPolicyAhead(store.root);
   const plan = await planDocuments(store, { name: cluster, edits: [{ file: `secrets/${name}`, content: null }] });
@@ -207,7 +207,7 @@ export async function getSecrets(argv: string[], io: Io): Promise<number> {
   const cluster = secretsCluster("get secrets", values, io);
   const output = values.output ?? "table";
   if (!["table", "yaml", "json", "plaintext"].includes(output)) throw new UsageError(`-o must be table, yaml, json or plaintext (got ${output})`);
-  const store = openClusterStore(values.state, io.env, io.stderr);
+  const store = openClusterStore(values.state, io.env, io);
   // That the cluster is there, and the secrets' listing, at once; then the secrets.
   const [, rows] = await Promise.all([store.requireConfig(cluster), listSecrets(store.cluster(cluster).join("secrets"), openRawStore(values.state, io.env).join(cluster, "secrets"), names)]);
   for (const missing of names.filter((n) => !rows.some((r) => r.name === n))) io.stderr.write(`kstate get secrets: secret ${JSON.stringify(missing)} not found\n`);

@@ -96,7 +96,7 @@ export async function createSshPublicKey(argv: string[], io: Io): Promise<number
   if (file === undefined) throw new UsageError("create sshpublickey needs the key file: -i FILE (or -i - for stdin)");
   if (values["ssh-public-key"] !== undefined && values.pubkey !== undefined && values.pubkey !== file) throw new UsageError("two key files: give -i FILE once");
   const input = await readInputFile("-i", file, io);
-  const store = openClusterStore(values.state, io.env, io.stderr);
+  const store = openClusterStore(values.state, io.env, io);
   const [plan, legacy] = await Promise.all([planClusterSshKey(store, cluster, input.data, input.source, { replace: values.replace === true || values.force === true }), legacyFile(store, cluster)]);
   const key = plan.key;
   if (legacy) io.stderr.write(`note: ${legacySshKeyNotice(cluster)}`);
@@ -184,7 +184,7 @@ export async function getSshPublicKeys(argv: string[], io: Io): Promise<number> 
   const output = values.output ?? "table";
   if (!["table", "yaml", "json"].includes(output)) throw new UsageError(`-o must be table, yaml or json (got ${output})`);
   const cluster = clusterName("get sshpublickeys", positionals.slice(1), values.name, io.env);
-  const store = openClusterStore(values.state, io.env, io.stderr);
+  const store = openClusterStore(values.state, io.env, io);
   // That the cluster is there, the keys and the legacy file, at once.
   const [, keys, legacy] = await Promise.all([store.requireConfig(cluster), readAdminSshKeys(store, cluster), legacyFile(store, cluster)]);
   if (legacy) io.stderr.write(`note: ${legacySshKeyNotice(cluster)}`);
@@ -205,7 +205,7 @@ export async function deleteSshPublicKey(argv: string[], io: Io): Promise<number
     options: { name: { type: "string" }, state: { type: "string" }, yes: { type: "boolean", short: "y" }, "dry-run": { type: "boolean" } },
   });
   const cluster = clusterName("delete sshpublickey", positionals.slice(1), values.name, io.env);
-  const store = openClusterStore(values.state, io.env, io.stderr);
+  const store = openClusterStore(values.state, io.env, io);
   const [, keys] = await Promise.all([store.requireConfig(cluster), readAdminSshKeys(store, cluster)]);
   const plan = planDeleteAdminSshKeys(cluster, keys);
   if (plan.lines.length === 0) {

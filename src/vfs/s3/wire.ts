@@ -4,15 +4,17 @@
  * copies, the bucket's default-encryption lookup and its region (region.ts). The AWS SDK spends
  * about a millisecond of CPU on each request (middleware, schemas, endpoint rules) and far more
  * on loading; a command that reads and writes a few files should pay for neither. Here a request is one SigV4
- * signature (the signing key is cached per day) and one keep-alive HTTP call. Errors carry the
+ * signature (sha256.ts; the signing key is cached per day) and one keep-alive HTTP call; node:crypto
+ * loads only to hash a body. Errors carry the
  * shape of the SDK's (`name` = the S3 error code, `$metadata.httpStatusCode`), so the backend
  * classifies both alike. Multipart uploads, version listings, bucket administration and the
  * credentials the SDK's chain finds (profiles, SSO, roles) stay on the SDK, loaded only then.
  */
-import { createHash, createHmac } from "node:crypto";
+import { createHash } from "node:crypto";
 import type * as http from "node:http";
 import type { Readable } from "node:stream";
 import { cacheSlot, type VfsContext } from "../vfs-context";
+import { hmacSha256 as hmac, sha256 } from "./sha256";
 
 export interface WireCredentials {
   accessKeyId: string;
@@ -55,7 +57,8 @@ export interface WireConfig {
   context: VfsContext;
 }
 
-const EMPTY_SHA256 = createHash("sha256").update("").digest("hex");
+/** The SHA-256 of no bytes, the payload hash of every request without a body. */
+const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 const AGENTS = cacheSlot<http.Agent>("keep-alive agents of the wire path, by protocol");
 
 /** node:http or node:https, loaded when first used: TLS alone is a few milliseconds of start-up that a plain-HTTP endpoint never needs. */
@@ -67,10 +70,6 @@ const SIGNING_KEYS = cacheSlot<Buffer>("SigV4 signing keys by secret, day and re
 /** RFC 3986 encoding, as SigV4 wants it (`encodeURIComponent` leaves `!'()*` alone). */
 export function uriEncode(s: string): string {
   return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-}
-
-function hmac(key: Buffer | string, data: string): Buffer {
-  return createHmac("sha256", key).update(data, "utf8").digest();
 }
 
 function signingKey(signingKeys: Map<string, Buffer>, secret: string, day: string, region: string): Buffer {
@@ -183,8 +182,8 @@ export class S3Wire {
     const signed = names.join(";");
     const canonical = [req.method, path, query, names.map((n) => `${n}:${headers[n]!.trim()}\n`).join(""), signed, payloadHash].join("\n");
     const scope = `${day}/${this.config.region}/s3/aws4_request`;
-    const toSign = `AWS4-HMAC-SHA256\n${now}\n${scope}\n${createHash("sha256").update(canonical).digest("hex")}`;
-    const signature = createHmac("sha256", signingKey(this.config.context.cache(SIGNING_KEYS), creds.secretAccessKey, day, this.config.region)).update(toSign).digest("hex");
+    const toSign = `AWS4-HMAC-SHA256\n${now}\n${scope}\n${sha256(canonical).toString("hex")}`;
+    const signature = hmac(signingKey(this.config.context.cache(SIGNING_KEYS), creds.secretAccessKey, day, this.config.region), toSign).toString("hex");
     headers.authorization = `AWS4-HMAC-SHA256 Credential=${creds.accessKeyId}/${scope}, SignedHeaders=${signed}, Signature=${signature}`;
 
     const lib = httpModule(this.protocol);
