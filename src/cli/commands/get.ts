@@ -33,14 +33,37 @@ type Doc = Record<string, any>;
 /**
  * Once the first requests are under way (a round trip is tens of milliseconds of waiting), makes
  * what printing their answer needs: the output stream, and the reading parser, loaded and run
- * once. The answer then waits for neither.
+ * once on a document shaped as kops's are (maps, lists of maps, quoted and plain scalars), so
+ * the code reading the answer has run before. The answer then waits for neither.
  */
 function readyWhileWaiting(io: Io, output: string): void {
   setImmediate(() => {
     void io.stdout;
-    if (output !== "json") parseYamlValues("kind: Cluster\nspec:\n  zones: [a]\n", "(ready)");
+    if (output !== "json") parseYamlValues(SHAPED_AS_KOPS, "(ready)");
   });
 }
+
+const SHAPED_AS_KOPS = `apiVersion: kops.k8s.io/v1alpha2
+kind: Cluster
+metadata:
+  creationTimestamp: "2026-01-01T00:00:00Z"
+  name: ready.example.com
+spec:
+  etcdClusters:
+  - etcdMembers:
+    - instanceGroup: control-plane-a
+      name: a
+    name: main
+  kubernetesVersion: 1.30.2
+  networking:
+    cilium: {}
+  subnets:
+  - cidr: 172.20.0.0/16
+    type: Public
+    zone: [a]
+  maxSize: 1
+  ready: true
+`;
 
 export async function get(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({

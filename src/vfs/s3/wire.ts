@@ -208,10 +208,19 @@ function timeoutError(ms: number): Error {
   return Object.assign(new Error(`no answer within ${ms} ms (timed out)`), { code: "ETIMEDOUT", name: "TimeoutError" });
 }
 
-async function collect(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+/**
+ * A body's bytes, taken from the stream's events (its async iterator runs more of Node.js's
+ * stream code, cold at a command's first answer). A stream closed before its end fails as a
+ * premature close, which retry.ts retries.
+ */
+function collect(stream: Readable): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+    stream.once("error", reject);
+    stream.once("end", () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    stream.once("close", () => reject(Object.assign(new Error("Premature close: the answer ended before its end"), { code: "ERR_STREAM_PREMATURE_CLOSE" })));
+  });
 }
 
 export interface ListedObject {
