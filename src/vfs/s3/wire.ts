@@ -236,8 +236,16 @@ export interface ListPage {
   nextToken: string | undefined;
 }
 
-/** A ListObjectsV2 answer, read with patterns: its elements are flat and few. */
+/**
+ * A ListObjectsV2 answer, read with patterns: its elements are flat and few. Anything else
+ * answered with a 200 (a proxy's or a web server's page at a wrong endpoint) fails here: read as
+ * a page with no names, it would pass for an empty store.
+ */
 export function parseListPage(xml: string): ListPage {
+  if (!/<ListBucketResult[\s>]/.test(xml)) {
+    const start = xml.trim().slice(0, 60).replace(/\s+/g, " ");
+    throw new Error(`the answer to a listing is not S3's (no ListBucketResult; it begins ${start ? JSON.stringify(start) : "empty"}): is the endpoint an S3 server?`);
+  }
   const contents: ListedObject[] = [];
   for (const m of xml.matchAll(/<Contents>([\s\S]*?)<\/Contents>/g)) {
     const body = m[1]!;
