@@ -6,15 +6,15 @@
 import { type ClusterStore, mapLimit } from "../store/cluster-store";
 import { isEncryptedPath } from "../vfs/encrypted";
 
-/** How many of the cluster's files were rewritten, of how many. */
-export async function rekeyCluster(store: ClusterStore, name: string): Promise<{ rewritten: number; files: number }> {
+/** The cluster's files that were rewritten (paths in its folder, sorted), and how many it has. */
+export async function rekeyCluster(store: ClusterStore, name: string): Promise<{ rewritten: string[]; files: number }> {
   await store.requireConfig(name);
   const folder = store.cluster(name);
   const files = await folder.listTree();
-  let rewritten = 0;
+  const rewritten: string[] = [];
   await mapLimit(files, 8, async (f) => {
     const p = folder.join(...f.path.split("/"));
-    if (isEncryptedPath(p) && (await p.rekey())) rewritten++;
+    if (isEncryptedPath(p) && (await p.rekey())) rewritten.push(f.path);
   });
-  return { rewritten, files: files.length };
+  return { rewritten: rewritten.sort(), files: files.length };
 }

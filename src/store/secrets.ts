@@ -60,6 +60,12 @@ export function unreadableByKops(settings: ClusterEncryption): string[] {
   return [...(sealed(CONFIG_FILE) ? ["config"] : []), ...(sealed(`${INSTANCE_GROUP_DIR}/nodes`) ? ["instance groups"] : [])];
 }
 
+/** Of `files` (paths in a cluster's folder), those kops opens (secrets/, pki/) that these settings seal. */
+export function sealedFromKops(settings: ClusterEncryption, files: readonly string[]): string[] {
+  const patterns = (settings.patterns ?? DEFAULT_ENCRYPTED_PATTERNS).map(globToRegExp);
+  return files.filter((f) => /^(secrets|pki)\//.test(f) && patterns.some((p) => p.test(f)));
+}
+
 /** Names kops gives secrets: letters, digits and `. _ - :` (as in `system:dns`). */
 export const SECRET_NAME = /^[A-Za-z0-9._:-]+$/;
 

@@ -4,6 +4,7 @@ import { rekeyCluster } from "../../ops/rekey";
 import { colours, EXIT, type Io, UsageError } from "../io";
 import { clusterName } from "../cluster-name";
 import { encryptionFromEnv, openClusterStore } from "../open-store";
+import { sealedFromKops } from "../../store/secrets";
 
 export const REKEY_HELP = `Usage: kstate rekey [NAME] [--state URL]
 
@@ -21,16 +22,23 @@ Exit codes: 0 done, 1 failure (no such cluster, or a file no configured key open
 export async function rekey(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { state: { type: "string" }, name: { type: "string" } } });
   const name = clusterName("rekey", positionals, values.name, io.env);
-  if (!encryptionFromEnv(io.env)) {
+  const settings = encryptionFromEnv(io.env);
+  if (!settings) {
     throw new UsageError("rekey needs the current key: set KSTATE_PASSPHRASE or KSTATE_AWS_KMS_KEY_ID (and KSTATE_FALLBACK_PASSPHRASE or KSTATE_FALLBACK_AWS_KMS_KEY_ID to the old one)");
   }
   const store = openClusterStore(values.state, io.env, io);
   const { rewritten, files } = await rekeyCluster(store, name);
   const c = colours(io);
-  if (rewritten === 0) {
+  if (rewritten.length === 0) {
     io.stdout.write(`Nothing to do: every file of ${name} is already as the current key and patterns want it.\n`);
     return EXIT.nothingToDo;
   }
-  io.stdout.write(`${c.green("Rekeyed")} ${rewritten} of ${files} file(s) of ${name}.\n`);
+  io.stdout.write(`${c.green("Rekeyed")} ${rewritten.length} of ${files} file(s) of ${name}.\n`);
+  // As create secret and create keypair warn of each file they seal that kops opens.
+  const sealed = sealedFromKops(settings, rewritten);
+  if (sealed.length > 0) {
+    const named = sealed.length > 4 ? `${sealed.slice(0, 3).join(", ")} and ${sealed.length - 3} more` : sealed.join(", ");
+    io.stderr.write(`warning: ${named} ${sealed.length === 1 ? "is" : "are"} sealed by client-side encryption; kops cannot open ${sealed.length === 1 ? "it" : "them"} (kops get secrets and kops get keypairs fail or skip them, kops update cluster fails). Rekey with patterns that leave secrets/ and pki/ out (KSTATE_ENCRYPT_PATTERNS), or keep client-side encryption to clusters kops does not run.\n`);
+  }
   return EXIT.ok;
 }
