@@ -46,7 +46,7 @@ export function storeFromKopsConfig(env: Env): { url: string; file: string } | u
     // Loaded here, not at start: most runs have no config file, and `--version` needs no YAML.
     values = (require("yaml") as typeof Yaml).parse(text);
   } catch (e) {
-    throw new UsageError(`kops config file ${file}: not valid YAML (${(e as Error).message.split("\n")[0]})`);
+    throw new UsageError(`kops config file ${file}: not valid YAML (${(e as Error).message.split("\n")[0]!.replace(/:$/, "")})`);
   }
   if (values === null || values === undefined) return undefined;
   if (typeof values !== "object" || Array.isArray(values)) throw new UsageError(`kops config file ${file}: expected a map of settings such as kops_state_store: s3://bucket`);

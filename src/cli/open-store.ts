@@ -10,7 +10,7 @@ import { type ClusterEncryption, unreadableByKops } from "../store/secrets";
 import { bucketAdmin, type Environment, NotFoundError, openPath, parseUrl, resolveStoreSettings, SCHEMES, VfsContext, type VfsPath } from "../vfs";
 import { groupNamesOnDisk } from "./group-names";
 import { type Io, UsageError } from "./io";
-import { storeFromKopsConfig } from "./kops-config";
+import { kopsConfigFile, storeFromKopsConfig } from "./kops-config";
 
 /** A missing key, as the CLI takes it. */
 const CLI_KEY_HINT: KeyHint = {
@@ -25,7 +25,10 @@ const CLI_KEY_HINT: KeyHint = {
  */
 export function stateStore(flag: string | undefined, env: Record<string, string | undefined>): string {
   const url = flag || env.KSTATE_STATE_STORE || env.KOPS_STATE_STORE || storeFromKopsConfig(env)?.url;
-  if (!url) throw new UsageError("no state store: pass --state URL, or set KSTATE_STATE_STORE or KOPS_STATE_STORE, or put kops_state_store: URL in ~/.kops.yaml (e.g. s3://my-kops-state)");
+  if (!url) {
+    const file = kopsConfigFile(env)?.file;
+    throw new UsageError(`no state store: pass --state URL, or set KSTATE_STATE_STORE or KOPS_STATE_STORE, or put kops_state_store: URL in ${file ? `${file} (it sets none)` : "~/.kops.yaml"} (e.g. s3://my-kops-state)`);
+  }
   // One trailing slash goes, as kops drops it; never the slashes of an empty `s3://`.
   return url.replace(/([^/])\/$/, "$1");
 }

@@ -331,7 +331,7 @@ describe("kstate create cluster: kops's flags", function () {
 
     it("a broken or missing config file is an error naming it, and nothing is written", async function () {
       const cases: [string, RegExp][] = [
-        ["kops_state_store: [unclosed\n", /not valid YAML/],
+        ["kops_state_store: [unclosed\n", /not valid YAML \([^\n]*[^:\n]\)\n/],
         ["- a list\n", /expected a map of settings/],
         ["kops_state_store: 42\n", /kops_state_store must be a URL such as s3:\/\/bucket \(got 42\)/],
         ["kops_state_store: file:///a\nKOPS_STATE_STORE: file:///b\n", /sets the state store twice/],
@@ -353,6 +353,12 @@ describe("kstate create cluster: kops's flags", function () {
       const none = await kstate(["get", "clusters"], { env: { HOME: tmpDir("empty-home") } });
       assert.equal(none.code, 2);
       assert.match(none.stderr, /no state store: pass --state URL, or set KSTATE_STATE_STORE or KOPS_STATE_STORE, or put kops_state_store: URL in ~\/\.kops\.yaml/);
+      // A config file that sets no store is the one named.
+      const silentHome = tmpDir("silent-home");
+      const silent = writeFile(silentHome, "other.yaml", "a: &a [*a]\n");
+      const unset = await kstate(["get", "clusters", "--config", silent], { env: { HOME: silentHome } });
+      assert.equal(unset.code, 2);
+      assert.ok(unset.stderr.includes(`put kops_state_store: URL in ${silent} (it sets none)`), unset.stderr);
     });
   });
 
