@@ -79,9 +79,11 @@ export function groupNamesOnDisk(env: Record<string, string | undefined>): Group
   let kept: Map<string, string[]> | undefined;
   const load = () => (kept ??= readKept(file));
   const inBucket = (cluster: string) => schemeOfUrl(cluster)?.madeOnWrite === false;
-  // A bucket is named with the server it is on (S3_ENDPOINT, STORAGE_EMULATOR_HOST), when not the cloud's own.
+  // A bucket is named with the server it is on (S3_ENDPOINT, STORAGE_EMULATOR_HOST), when not the
+  // cloud's own; the settings are resolved once, when a bucket's names are first asked for.
+  let settings: ReturnType<typeof resolveStoreSettings> | undefined;
   const keyOf = (cluster: string) => {
-    const settings = resolveStoreSettings({}, env);
+    settings ??= resolveStoreSettings({}, env);
     const endpoint = { s3: settings.s3?.endpoint, gs: settings.gcs?.endpoint }[schemeOfUrl(cluster)?.scheme as "s3" | "gs"];
     return endpoint ? `${cluster} at ${endpoint}` : cluster;
   };
