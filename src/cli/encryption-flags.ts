@@ -64,3 +64,13 @@ export function takeEncryptionFlags(argv: string[], env: Record<string, string |
   }
   return Object.keys(set).length === 0 ? { argv, env } : { argv: rest, env: { ...env, ...set } };
 }
+
+/**
+ * The warning for files a command left sealed by client-side encryption that kops itself opens
+ * (create secret, create keypair, rekey): kops cannot read them. `effect` says what then fails.
+ */
+export function sealedFromKopsWarning(files: readonly string[], effect: string): string {
+  const named = files.length > 4 ? `${files.slice(0, 3).join(", ")} and ${files.length - 3} more` : files.join(", ");
+  const one = files.length === 1;
+  return `warning: ${named} ${one ? "is" : "are"} sealed by client-side encryption; kops cannot open ${one ? "it" : "them"} (${effect}). Write ${one ? "it" : "them"} with patterns that leave ${one ? "it" : "them"} out (KSTATE_ENCRYPT_PATTERNS), or keep client-side encryption to clusters kops does not run.\n`;
+}

@@ -15,6 +15,7 @@ import { parseGoDuration } from "../../ops/duration";
 import { buildAdminKubeconfig, DEFAULT_ADMIN_LIFETIME_SECONDS, mergeKubeconfig } from "../../ops/kubeconfig";
 import { isEnvelope } from "../../vfs";
 import { colours, EXIT, type Io, table, UsageError } from "../io";
+import { sealedFromKopsWarning } from "../encryption-flags";
 import { clusterName } from "../cluster-name";
 import { encryptionFromEnv, openClusterStore, openUrl } from "../open-store";
 
@@ -159,7 +160,7 @@ async function carryOut(store: ClusterStore, plan: KeypairPlan, dryRun: boolean 
   // kstate's to read: kops, nodeup and kops update cannot open it.
   // Without a key nothing is sealed: the written file is read back only with one.
   if (encryptionFromEnv(io.env) && isEnvelope((await openUrl(store.root.url, io.env).join(plan.cluster, ...plan.file.split("/")).read()).data)) {
-    io.stderr.write(`warning: ${plan.file} is sealed by client-side encryption; kops cannot open it (kops get keypairs skips it, kops update cluster fails). Store it with patterns that leave pki/ out (KSTATE_ENCRYPT_PATTERNS), or keep client-side encryption to clusters kops does not run.\n`);
+    io.stderr.write(sealedFromKopsWarning([plan.file], "kops get keypairs skips it, kops update cluster fails"));
   }
   return EXIT.ok;
 }

@@ -2,6 +2,7 @@
 import { parseArgs } from "node:util";
 import { rekeyCluster } from "../../ops/rekey";
 import { colours, EXIT, type Io, UsageError } from "../io";
+import { sealedFromKopsWarning } from "../encryption-flags";
 import { clusterName } from "../cluster-name";
 import { encryptionFromEnv, openClusterStore } from "../open-store";
 import { sealedFromKops } from "../../store/secrets";
@@ -36,9 +37,6 @@ export async function rekey(argv: string[], io: Io): Promise<number> {
   io.stdout.write(`${c.green("Rekeyed")} ${rewritten.length} of ${files} file(s) of ${name}.\n`);
   // As create secret and create keypair warn of each file they seal that kops opens.
   const sealed = sealedFromKops(settings, rewritten);
-  if (sealed.length > 0) {
-    const named = sealed.length > 4 ? `${sealed.slice(0, 3).join(", ")} and ${sealed.length - 3} more` : sealed.join(", ");
-    io.stderr.write(`warning: ${named} ${sealed.length === 1 ? "is" : "are"} sealed by client-side encryption; kops cannot open ${sealed.length === 1 ? "it" : "them"} (kops get secrets and kops get keypairs fail or skip them, kops update cluster fails). Rekey with patterns that leave secrets/ and pki/ out (KSTATE_ENCRYPT_PATTERNS), or keep client-side encryption to clusters kops does not run.\n`);
-  }
+  if (sealed.length > 0) io.stderr.write(sealedFromKopsWarning(sealed, "kops get secrets and kops get keypairs fail or skip them, kops update cluster fails"));
   return EXIT.ok;
 }

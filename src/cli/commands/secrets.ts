@@ -17,6 +17,7 @@ import { newDocument, stringifyYaml } from "../../store/yaml";
 import { isEnvelope } from "../../vfs";
 import { NotFoundError, RefusedError } from "../../vfs/errors";
 import { colours, confirm, EXIT, type Io, table, UsageError } from "../io";
+import { sealedFromKopsWarning } from "../encryption-flags";
 import { readInputFile } from "../input-file";
 import { clusterName } from "../cluster-name";
 import { encryptionFromEnv, openClusterStore, openRawStore } from "../open-store";
@@ -161,7 +162,7 @@ export async function createSecret(argv: string[], io: Io): Promise<number> {
   await applyDocuments(store, plan);
   io.stdout.write(`${colours(io).green(change.action === "create" ? "Created" : "Replaced")} ${what} (sha256 ${secretHash(value)}).\n`);
   if (isTypedSecret(name) && encryptionFromEnv(io.env) && await sealed(values.state, io, cluster, name)) {
-    io.stderr.write(`warning: secrets/${name} is sealed by client-side encryption; kops cannot open it, so kops update cluster will fail on it. Store it again with patterns that leave it out (KSTATE_ENCRYPT_PATTERNS), or keep client-side encryption to clusters kops does not run.\n`);
+    io.stderr.write(sealedFromKopsWarning([`secrets/${name}`], "kops update cluster fails on it"));
   }
   return EXIT.ok;
 }
