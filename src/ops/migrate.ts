@@ -22,15 +22,14 @@ import { isScalar } from "yaml";
 import { getIn, parseYaml, parseYamlValues, setIn, stringifyYaml } from "../store/yaml";
 import { copyFile, md5Of, sameStoredBytes } from "../vfs/copy";
 import { schemeOfUrl } from "../vfs/schemes";
-import { globToRegExp } from "../vfs/encrypted";
-import { isEnvelope } from "../vfs/envelope";
 import { ConflictError, IntegrityError, NotFoundError, RefusedError, ValidationError } from "../vfs/errors";
-import { describePolicy, type EncryptionPolicy, POLICY_FILE } from "../store/encryption-policy";
+import type { EncryptionPolicy } from "../store/encryption-policy";
 import type { FileInfo, VfsPath } from "../vfs/path";
 import { statIfPresent } from "../vfs/absent";
 import { mapLimit } from "../store/cluster-store";
 import { AdaptivePace, FixedPace, MAX_IN_FLIGHT, type Pace, runPaced } from "./copy-pace";
 import { FAILED_UPDATES_FOLDER, type FailedUpdate } from "./failed-update";
+import { type CarriedPolicy, type MigrationStores, policyForDestination, readPolicies, recordCarriedPolicy } from "./migrate-policy";
 
 export interface SyncProgress {
   phase: "listing" | "copying" | "verifying" | "deleting" | "done";
@@ -47,31 +46,10 @@ export interface SyncProgress {
 export interface SyncOptions extends ApplyOptions {
   /** Work out what would move and write nothing. */
   dryRun?: boolean;
-  /**
-   * The destination store's recorded encryption policy (store/encryption-policy.ts): a source file
-   * its patterns name that is not sealed is refused before anything is copied (files are copied as
-   * stored, so the destination would hold it in plaintext).
-   */
-  destinationPolicy?: EncryptionPolicy | undefined;
+  /** As `PlanOptions.stores`. */
+  stores?: MigrationStores;
   /** As `PlanOptions.destinationFailedUpdate`. */
   destinationFailedUpdate?: PromiseLike<FailedUpdate | undefined> | undefined;
-}
-
-/** Refuses a move that would put plaintext where the destination's policy wants ciphertext. */
-async function checkDestinationPolicy(source: VfsPath, destination: VfsPath, files: FileInfo[], policy: EncryptionPolicy): Promise<void> {
-  const patterns = policy.patterns.map(globToRegExp);
-  const named = files.filter((f) => patterns.some((p) => p.test(f.path)));
-  const plain: string[] = [];
-  await mapLimit(named, 16, async (f) => {
-    if (!isEnvelope((await source.join(f.path).read()).data)) plain.push(f.path);
-  });
-  if (plain.length === 0) return;
-  plain.sort();
-  throw new RefusedError(
-    `migrate to ${destination.url}: the destination store keeps ${describePolicy(policy)} (recorded in ${POLICY_FILE}), and ${plain.length} of these files are plaintext in ${source.url} (${plain.slice(0, 5).join(", ")}${plain.length > 5 ? ", …" : ""}); nothing was copied. `
-      + "Encrypt them at the source first (kstate rekey with the same key and patterns), or clear the destination's policy (kstate encryption clear)",
-    { url: destination.url },
-  );
 }
 
 export interface SyncResult {
@@ -128,6 +106,11 @@ export interface SyncResult {
    */
   sourceKept?: string;
   dryRun: boolean;
+  /**
+   * The source store's encryption policy, recorded at the destination first (that store kept none
+   * and holds no other cluster): migrate-policy.ts. A dry run reports what it would record.
+   */
+  carriedPolicy?: { url: string; policy: EncryptionPolicy };
 }
 
 /**
@@ -313,6 +296,8 @@ export interface SyncPlan {
   /** Largest first, without `config` (written last). */
   readonly toCopy: FileInfo[];
   readonly configNeeded: boolean;
+  /** The source store's policy, recorded at the destination before anything is copied. */
+  readonly carried: CarriedPolicy | undefined;
   /** What a dry run reports; `applySync` starts from it. */
   readonly result: Readonly<SyncResult>;
 }
@@ -321,8 +306,11 @@ export interface PlanOptions {
   /** Files in flight at once while comparing (default 16). */
   concurrency?: number;
   onProgress?: (p: SyncProgress) => void;
-  /** As `SyncOptions.destinationPolicy`; may be a read still under way, so it runs beside the listings. */
-  destinationPolicy?: EncryptionPolicy | PromiseLike<EncryptionPolicy | undefined> | undefined;
+  /**
+   * The stores' roots: their recorded encryption policies are read beside the listings, and the
+   * move is checked against them (migrate-policy.ts). Without them, no policy is looked at.
+   */
+  stores?: MigrationStores;
   /** Deletion is asked: the plan also reads the source's completed spec, to tell why the source would be kept. */
   deleteSource?: boolean;
   /** With `deleteSource`: the destination store's record of a failed update of the cluster (`readFailedUpdate`), read beside the listings. */
@@ -368,13 +356,13 @@ export async function planSync(source: VfsPath, destination: VfsPath, options: P
   });
   configRead.catch(() => undefined); // awaited below; a listing's failure may come first
   // The destination's completed spec is read beside the listings: it says whether the destination is authoritative.
-  const [sourceFiles, destFiles, policy, completedSpec, sourceSpec, failedUpdate] = await Promise.all([
-    source.listTree({ hashes: true }), destination.listTree({ hashes: true }), options.destinationPolicy, readCompletedSpec(destination),
+  const [sourceFiles, destFiles, policies, completedSpec, sourceSpec, failedUpdate] = await Promise.all([
+    source.listTree({ hashes: true }), destination.listTree({ hashes: true }), options.stores && readPolicies(options.stores), readCompletedSpec(destination),
     options.deleteSource ? readCompletedSpec(source) : undefined, options.deleteSource ? options.destinationFailedUpdate : undefined,
   ]);
   if (!sourceFiles.some((f) => f.path === CONFIG_FILE)) throw noCluster();
   const sourceConfig = await configRead;
-  if (policy) await checkDestinationPolicy(source, destination, sourceFiles, policy);
+  const carried = options.stores && policies ? await policyForDestination(options.stores, policies, source, destination, sourceFiles) : undefined;
   const configBase = configBaseOf(destination.url);
   const wantedConfig = rewriteConfigBase(sourceConfig.data.toString("utf8"), source.join(CONFIG_FILE).url, configBase);
   const destinationUpdated = completedSpec?.configBase !== undefined && sameConfigBase(completedSpec.configBase, configBase);
@@ -447,8 +435,9 @@ export async function planSync(source: VfsPath, destination: VfsPath, options: P
     serverSideCopies: 0, filesAlreadyThere: already,
     extraAtDestination: extra, completedSpec, completedSpecAfterCopy: toCopy.some((f) => f.path === COMPLETED_SPEC) ? sourceSpec : completedSpec, destinationUpdated, ...(failedUpdate ? { failedUpdate } : {}), keptAtDestination: kept, divergedDocuments: kept.filter(isDocument),
     verified: false, manifestHash, sourceDeleted: false, dryRun: true,
+    ...(carried ? { carriedPolicy: { url: carried.file.url, policy: carried.policy } } : {}),
   };
-  return { source, destination, sourceFiles, wantedConfig, expected, toCopy, configNeeded, result };
+  return { source, destination, sourceFiles, wantedConfig, expected, toCopy, configNeeded, carried, result };
 }
 
 export interface ApplyOptions {
@@ -491,9 +480,10 @@ function paceOf(source: VfsPath, destination: VfsPath, concurrency: number | und
 }
 
 /**
- * Does what `plan` says, without listing or reading the source again: copies the data, then the
- * config, verifies every destination file by hash (one listing of the destination), and, if
- * asked, deletes the source files, each only if unchanged since the plan listed it.
+ * Does what `plan` says, without listing or reading the source again: records the source store's
+ * policy at the destination (when the plan carries it), copies the data, then the config,
+ * verifies every destination file by hash (one listing of the destination), and, if asked,
+ * deletes the source files, each only if unchanged since the plan listed it.
  */
 export async function applySync(plan: SyncPlan, options: ApplyOptions = {}): Promise<SyncResult> {
   const { source, destination, sourceFiles, wantedConfig } = plan;
@@ -508,7 +498,9 @@ export async function applySync(plan: SyncPlan, options: ApplyOptions = {}): Pro
   const there = sourceFiles.filter((f) => !copying.has(f.path));
   if (there.length > 0) meter.there(there.length, there.reduce((n, f) => n + written(f), 0));
 
-  // Copy the data first and the config last: the destination is a cluster only once it is whole.
+  // The policy first, so no file of the cluster sits at the destination unbound by it; then the
+  // data, and the config last: the destination is a cluster only once it is whole.
+  if (plan.carried) await recordCarriedPolicy(plan.carried);
   await runPaced(plan.toCopy, pace, async (f) => {
     const copied = await copyFile(source.join(f.path), destination.join(f.path), f.size, f.revision || undefined);
     if (copied.md5 && !expected.has(f.path)) expected.set(f.path, copied.md5);

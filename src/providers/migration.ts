@@ -2,7 +2,7 @@ import { keptSourceEnding, movedAndSourceDeleted, nestedStores, sourceKeptBecaus
 import { readFailedUpdate } from "../ops/failed-update";
 import { isDns1123Subdomain } from "../ops/validate";
 import { canonicalUrl, NotFoundError, openPath, parseUrl, RefusedError, SCHEMES, type SchemeFacts } from "../vfs";
-import { readPolicy } from "../store/encryption-policy";
+import { describePolicy } from "../store/encryption-policy";
 import { KstateError } from "../vfs/errors";
 import { containsUnknown, outputNames, type ProviderImpl, sealedFailures } from "./serialize";
 import { configureFromStack } from "./stack-config";
@@ -64,6 +64,10 @@ type Normalized = Required<Omit<MigrationInputs, "plan" | "concurrency" | Settin
 /** The source or destination store's root. */
 function storeAt(i: Pick<MigrationInputs, "source" | "destination" | Settings>, end: "source" | "destination") {
   return openPath(i[end], storeSettingsOf(accessOf(i[`${end}Settings`])));
+}
+
+function stores(i: Pick<MigrationInputs, "source" | "destination" | Settings>) {
+  return { source: storeAt(i, "source"), destination: storeAt(i, "destination") };
 }
 
 function folders(i: Pick<MigrationInputs, "source" | "destination" | "clusterName" | Settings>) {
@@ -135,9 +139,8 @@ function outputs(i: Normalized, r: SyncResult): MigrationOutputs {
 
 async function migrate(i: Normalized): Promise<MigrationOutputs> {
   const { source, destination } = folders(i);
-  const destinationPolicy = (await readPolicy(storeAt(i, "destination")))?.policy;
   const r = await syncCluster(source, destination, {
-    concurrency: i.concurrency, deleteSource: i.deleteSource, destinationPolicy, deleteAgainHint: "run `pulumi up` again", untilUpdated: "keep",
+    concurrency: i.concurrency, deleteSource: i.deleteSource, stores: stores(i), deleteAgainHint: "run `pulumi up` again", untilUpdated: "keep",
     destinationFailedUpdate: i.deleteSource ? readFailedUpdate(storeAt(i, "destination"), i.clusterName) : undefined,
   });
   // Kept, not refused: a ClusterUpdate after this migration in the same program must still run.
@@ -162,12 +165,12 @@ export const provider: ProviderImpl<MigrationInputs, MigrationOutputs> = {
     }
     const { source, destination } = folders(inputs);
     try {
-      const destinationPolicy = (await readPolicy(storeAt(inputs, "destination")))?.policy;
       const r = await syncCluster(source, destination, {
-        dryRun: true, concurrency: inputs.concurrency, destinationPolicy, deleteSource: inputs.deleteSource,
+        dryRun: true, concurrency: inputs.concurrency, stores: stores(inputs), deleteSource: inputs.deleteSource,
         destinationFailedUpdate: inputs.deleteSource ? readFailedUpdate(storeAt(inputs, "destination"), inputs.clusterName) : undefined,
       });
       const plan = [`copy ${r.filesCopied} of ${r.filesTotal} files (${r.bytesCopied} of ${r.bytesTotal} bytes) from ${source.url} to ${destination.url}`];
+      if (r.carriedPolicy) plan.push(`record the source store's encryption policy at ${r.carriedPolicy.url} (the destination keeps none): ${describePolicy(r.carriedPolicy.policy)}`);
       if (r.extraAtDestination.length > 0) plan.push(`${r.extraAtDestination.length} file(s) at the destination are not in the source; they are kept`);
       if (inputs.deleteSource && r.divergedDocuments.length > 0) plan.push(`${keptSourceEnding(r, "up")}: ${r.divergedDocuments.length} document(s) differ between the stores (one changed after the copy): ${r.divergedDocuments.slice(0, 5).join(", ")}`);
       if (r.keptAtDestination.length > 0) plan.push(`${r.keptAtDestination.length} file(s) at the destination are newer (the cluster was updated against it); they are kept, not overwritten`);

@@ -119,5 +119,52 @@ for (const [kind, make] of Object.entries(stores)) {
       await ok(["create", "secret", "after", "--name", NAME, "--from-literal", "after-value"]);
       assert.ok(!isEnvelope((await root.join(NAME, "secrets", "after").read()).data));
     });
+
+    it("migrate takes the source store's policy to a store of its own, shown before it is written, and refuses a store of other clusters that records none", async function () {
+      const { url: source, env: cloud } = await make();
+      const { url: destination } = await make();
+      const { url: crowded } = await make();
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kstate-policy-carry-"));
+      const passFile = path.join(dir, "pass");
+      fs.writeFileSync(passFile, `${PASSPHRASE}\n`, { mode: 0o600 });
+      const env = { ...cloud, KOPS_STATE_STORE: source };
+      const withKey = { ...env, KSTATE_PASSPHRASE: PASSPHRASE };
+      const ok = async (argv: string[], e: Record<string, string> = env) => {
+        const r = await kstate(argv, { env: e });
+        assert.equal(r.code, 0, `${argv.join(" ")}: ${r.stderr}`);
+        return r;
+      };
+      await ok(["create", "cluster", NAME, "--zones", "us-east-1a", "--kubernetes-version", "v1.30.2", "--cloud", "aws"]);
+      await ok(["encryption", "set", "--passphrase-file", passFile]);
+      await ok(["create", "secret", "sealed", "--name", NAME, "--from-literal", "sealed-value"], withKey);
+      await ok(["create", "cluster", OTHER, "--zones", "us-east-1a", "--kubernetes-version", "v1.30.2", "--cloud", "aws", "--state", crowded]);
+      const recorded = (await openWith(source, cloud).join(...POLICY_FILE.split("/")).read()).data.toString();
+      const before = { destination: await snapshot(openWith(destination, cloud)), crowded: await snapshot(openWith(crowded, cloud)) };
+
+      const dry = await ok(["migrate", NAME, "--to", destination, "--dry-run"]);
+      assert.ok(dry.stdout.includes(`record the source store's encryption policy at ${destination}/${POLICY_FILE} (the destination keeps none): secrets/**, pki/private/** encrypted with a passphrase`), dry.stdout);
+      assert.deepEqual(await snapshot(openWith(destination, cloud)), before.destination, "a dry run writes nothing");
+
+      const refused = await kstate(["migrate", NAME, "--to", crowded, "--yes"], { env });
+      assert.equal(refused.code, 1, refused.stdout + refused.stderr);
+      assert.match(refused.stderr, /the source store keeps secrets\/\*\*, pki\/private\/\*\* encrypted with a passphrase \(recorded in \.kstate\/encryption\.json\), and the destination store records no policy while it holds other clusters \(other\.k8s\.example\.com\); nothing was copied\. .*kstate encryption set --state /);
+      assert.deepEqual(await snapshot(openWith(crowded, cloud)), before.crowded, "the refused move left the store byte-identical");
+
+      const moved = await ok(["migrate", NAME, "--to", destination, "--yes"]);
+      assert.match(moved.stdout, /the source store's encryption policy recorded there/);
+      assert.equal((await ok(["encryption", "show", "--state", destination])).stdout, recorded);
+      // The policy binds the moved cluster's writers at the new store as it did at the old.
+      const atNew = { ...env, KOPS_STATE_STORE: destination };
+      const keyless = await kstate(["create", "secret", "later", "--name", NAME, "--from-literal", "later-value"], { env: atNew });
+      assert.equal(keyless.code, 1);
+      assert.match(keyless.stderr, MISSING_KEY);
+      await ok(["create", "secret", "later", "--name", NAME, "--from-literal", "later-value"], { ...atNew, KSTATE_PASSPHRASE: PASSPHRASE });
+      assert.ok(isEnvelope((await openWith(destination, cloud).join(NAME, "secrets", "later").read()).data));
+      const revealed = JSON.parse((await ok(["get", "secrets", "--name", NAME, "--reveal", "-o", "json"], { ...atNew, KSTATE_PASSPHRASE: PASSPHRASE })).stdout) as { name: string; value: string }[];
+      assert.deepEqual(revealed.map((x) => [x.name, x.value]).sort(), [["later", "later-value"], ["sealed", "sealed-value"]]);
+      // Again: the policy is there, the files too: nothing to do.
+      assert.equal((await kstate(["migrate", NAME, "--to", destination, "--yes"], { env })).code, 4);
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
   });
 }

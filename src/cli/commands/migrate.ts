@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { applySync, keptSourceEnding, movedAndSourceDeleted, nestedStores, planSync, sourceKeptBecause, type SyncResult } from "../../ops/migrate";
 import { readFailedUpdate } from "../../ops/failed-update";
-import { readPolicy } from "../../store/encryption-policy";
+import { describePolicy } from "../../store/encryption-policy";
 import { colours, EXIT, formatBytes, type Io, confirm, UsageError } from "../io";
 import { clusterName } from "../cluster-name";
 import { ProgressReporter } from "../progress";
@@ -19,6 +19,12 @@ update has run there, the new store is the newer one: files it has are never ove
 files only the source has are still copied. Safe to run again after a failure or a kill: it
 finishes the job without copying again what is already there. It never deletes at the
 destination.
+
+Files are copied as stored, sealed or not. Where the destination store records an encryption
+policy (kstate encryption), files its patterns name must already be sealed at the source, else
+nothing is copied. Where the source store records one and the destination none, the policy goes
+with the cluster: it is recorded at the destination first, if no other cluster is there; with
+other clusters there nothing is copied, until a policy is recorded at the destination.
 
 Options:
   --from URL         the store the cluster is in (default: --state, KSTATE_STATE_STORE,
@@ -61,11 +67,11 @@ export async function migrate(argv: string[], io: Io): Promise<number> {
   if (nested) throw new UsageError(`--to: ${nested}`);
   const c = colours(io);
 
-  // The destination's policy is read beside the listings; what is shown is what is applied.
+  // The stores' policies are read beside the listings; what is shown is what is applied.
   const destinationStore = openUrl(values.to, io.env);
   const deleteSource = values["delete-source"] === true;
   const planned = await planSync(source, destination, {
-    concurrency, deleteSource, destinationPolicy: readPolicy(destinationStore).then((p) => p?.policy),
+    concurrency, deleteSource, stores: { source: openUrl(fromUrl, io.env), destination: destinationStore },
     destinationFailedUpdate: deleteSource ? readFailedUpdate(destinationStore, name) : undefined,
   }).catch(async (e: unknown) => {
     // The same move run again after it deleted its source: the cluster is at the destination alone.
@@ -80,13 +86,14 @@ export async function migrate(argv: string[], io: Io): Promise<number> {
   io.stdout.write(`${c.bold(`Migrate ${name}`)}\n  from ${source.url}\n  to   ${destination.url}\n`);
   io.stdout.write(`  copy ${plan.filesCopied} of ${plan.filesTotal} files (${formatBytes(plan.bytesCopied)} of ${formatBytes(plan.bytesTotal)}); ${plan.filesAlreadyThere} already there\n`);
   io.stdout.write(`  spec.configBase at the destination: ${plan.configBase}\n`);
+  if (plan.carriedPolicy) io.stdout.write(`  record the source store's encryption policy at ${plan.carriedPolicy.url} (the destination keeps none): ${describePolicy(plan.carriedPolicy.policy)}\n`);
   if (plan.extraAtDestination.length > 0) io.stdout.write(`  ${c.yellow(`${plan.extraAtDestination.length} file(s) at the destination are not in the source; they are kept:`)} ${plan.extraAtDestination.slice(0, 5).join(", ")}${plan.extraAtDestination.length > 5 ? ", …" : ""}\n`);
   if (values["delete-source"] && plan.divergedDocuments.length > 0) io.stdout.write(`  ${c.yellow(`${keptSourceEnding(plan, "the run")}: ${plan.divergedDocuments.length} document(s) differ between the stores (one changed after the copy):`)} ${plan.divergedDocuments.slice(0, 5).join(", ")}\n`);
   if (plan.keptAtDestination.length > 0) io.stdout.write(`  ${c.yellow(`${plan.keptAtDestination.length} file(s) at the destination are newer (the cluster was updated against it); they are kept, not overwritten:`)} ${plan.keptAtDestination.slice(0, 5).join(", ")}${plan.keptAtDestination.length > 5 ? ", …" : ""}\n`);
   const kept = values["delete-source"] ? sourceKeptBecause(plan) : undefined;
   if (kept !== undefined) io.stdout.write(`  ${c.yellow(`${keptSourceEnding(plan, "the run")}: ${kept.reason}`)}\n  run \`${kept.run}\` (or \`${kept.orRun}\`${kept.orThen ? ` and then ${kept.orThen}` : ""}) first, then migrate again with --delete-source\n`);
   else if (values["delete-source"] && plan.divergedDocuments.length === 0) io.stdout.write(`  ${c.yellow(`then delete the ${plan.filesTotal} source files`)}\n`);
-  const nothingToDo = plan.filesCopied === 0 && !values["delete-source"];
+  const nothingToDo = plan.filesCopied === 0 && !plan.carriedPolicy && !values["delete-source"];
   if (values["dry-run"]) {
     // A run that would fail (the source kept though its deletion was asked) fails its dry run too.
     const wouldFail = values["delete-source"] === true && (kept !== undefined || plan.divergedDocuments.length > 0);
@@ -109,7 +116,7 @@ export async function migrate(argv: string[], io: Io): Promise<number> {
     // A failure's message goes on a line of its own, and the bar is not drawn again after it.
     progress.finish();
   }
-  io.stdout.write(`${c.green("Migrated")} ${name}: ${result.filesCopied} file(s) copied (${formatBytes(result.bytesCopied)}${result.serverSideCopies ? `, ${result.serverSideCopies} by the server` : ""}), ${result.filesTotal - result.keptAtDestination.length} verified${result.keptAtDestination.length ? `, ${result.keptAtDestination.length} newer at the destination kept` : ""}${result.sourceDeleted ? ", source deleted" : ""}.\n`);
+  io.stdout.write(`${c.green("Migrated")} ${name}: ${result.filesCopied} file(s) copied (${formatBytes(result.bytesCopied)}${result.serverSideCopies ? `, ${result.serverSideCopies} by the server` : ""}), ${result.filesTotal - result.keptAtDestination.length} verified${result.keptAtDestination.length ? `, ${result.keptAtDestination.length} newer at the destination kept` : ""}${result.carriedPolicy ? ", the source store's encryption policy recorded there" : ""}${result.sourceDeleted ? ", source deleted" : ""}.\n`);
   io.stdout.write(`Point kops at the new store: export KOPS_STATE_STORE=${values.to}\n`);
   return nothingToDo ? EXIT.nothingToDo : EXIT.ok;
 }
