@@ -161,8 +161,9 @@ export async function createSecret(argv: string[], io: Io): Promise<number> {
   }
   await applyDocuments(store, plan);
   io.stdout.write(`${colours(io).green(change.action === "create" ? "Created" : "Replaced")} ${what} (sha256 ${secretHash(value)}).\n`);
-  if (isTypedSecret(name) && encryptionFromEnv(io.env) && await sealed(values.state, io, cluster, name)) {
-    io.stderr.write(sealedFromKopsWarning([`secrets/${name}`], "kops update cluster fails on it"));
+  // kops opens every secret it lists, and the typed ones again when it updates the cluster.
+  if (encryptionFromEnv(io.env) && await sealed(values.state, io, cluster, name)) {
+    io.stderr.write(sealedFromKopsWarning([`secrets/${name}`], isTypedSecret(name) ? "kops get secrets and kops update cluster fail on it" : "kops get secrets fails on it"));
   }
   return EXIT.ok;
 }
