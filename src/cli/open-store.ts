@@ -23,11 +23,11 @@ const CLI_KEY_HINT: KeyHint = {
  * in kops's config file (--config FILE, ~/.kops.yaml or ~/.kops/config: see kops-config.ts). An
  * empty value counts as unset, as it does for kops.
  */
-export function stateStore(flag: string | undefined, env: Record<string, string | undefined>): string {
+export function stateStore(flag: string | undefined, env: Record<string, string | undefined>, flagName = "--state"): string {
   const url = flag || env.KSTATE_STATE_STORE || env.KOPS_STATE_STORE || storeFromKopsConfig(env)?.url;
   if (!url) {
     const file = kopsConfigFile(env)?.file;
-    throw new UsageError(`no state store: pass --state URL, or set KSTATE_STATE_STORE or KOPS_STATE_STORE, or put kops_state_store: URL in ${file ? `${file} (it sets none)` : "~/.kops.yaml"} (e.g. s3://my-kops-state)`);
+    throw new UsageError(`no state store: pass ${flagName} URL, or set KSTATE_STATE_STORE or KOPS_STATE_STORE, or put kops_state_store: URL in ${file ? `${file} (it sets none)` : "~/.kops.yaml"} (e.g. s3://my-kops-state)`);
   }
   // One trailing slash goes, as kops drops it; never the slashes of an empty `s3://`.
   return url.replace(/([^/])\/$/, "$1");

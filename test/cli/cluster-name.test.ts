@@ -132,7 +132,7 @@ describe("migrate finds its source store as every command does", function () {
 
     const none = await kstate(["migrate", NAME, "--to", `file://${path.join(home, "to3")}`, "--yes"], { env: { HOME: home } });
     assert.equal(none.code, 2);
-    assert.match(none.stderr, /no state store: pass --state URL/);
+    assert.match(none.stderr, /no state store: pass --from URL, or set KSTATE_STATE_STORE/);
     fs.rmSync(home, { recursive: true, force: true });
   });
 });

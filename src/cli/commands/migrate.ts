@@ -55,7 +55,7 @@ export async function migrate(argv: string[], io: Io): Promise<number> {
   });
   const name = clusterName("migrate", positionals, values.name, io.env);
   // The source is found as every command finds its store (kops's config file included).
-  const fromUrl = stateStore(values.from ?? values.state, io.env);
+  const fromUrl = stateStore(values.from ?? values.state, io.env, "--from");
   if (!values.to) throw new UsageError("--to URL is required: the store to move the cluster to");
   const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
   if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256)) throw new UsageError(`--concurrency must be a whole number from 1 to 256 (got ${values.concurrency})`);
