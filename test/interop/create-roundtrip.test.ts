@@ -73,6 +73,13 @@ describe("kstate create cluster --dry-run -o yaml | kops create -f -: kops print
         const mine = normalise(splitDocuments(ours), dir, "kstate");
         const differences = compareDocuments(back, mine);
         assert.deepEqual(differences, [], `kops printed back (path: kops value vs kstate value):\n${formatDifferences(differences)}`);
+        // And kstate prints what kops stored as kops prints it, byte for byte, separators included.
+        for (const argv of [["get", "all", NAME], ["get", "ig", "--name", NAME], ["get", "clusters"]]) {
+          const theirs = await runKops([...argv, "--state", store, "-o", "yaml"], env);
+          const mineOut = await sh([process.execPath, BIN, ...argv, "--state", store, "-o", "yaml"].map(quote).join(" "), env);
+          assert.equal(mineOut.code, 0, mineOut.stderr);
+          assert.equal(mineOut.stdout, theirs.stdout, `${argv.join(" ")} -o yaml`);
+        }
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });
       }

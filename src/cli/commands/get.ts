@@ -78,7 +78,8 @@ export async function get(argv: string[], io: Io): Promise<number> {
   const store = openClusterStore(values.state, io.env, io);
   readyWhileWaiting(io, output);
   const print = (docs: { text: string; doc: Doc }[], tables: () => string) => {
-    if (output === "yaml") io.stdout.write(docs.map((d) => (d.text.endsWith("\n") ? d.text : `${d.text}\n`)).join("---\n"));
+    // Separated as kops separates them: a blank line, `---`, a blank line.
+    if (output === "yaml") io.stdout.write(docs.map((d) => (d.text.endsWith("\n") ? d.text : `${d.text}\n`)).join("\n---\n\n"));
     // `get cluster NAME` prints the document itself, as kops does; every other listing a list.
     else if (output === "json") io.stdout.write(`${JSON.stringify(what === "cluster" && docs.length === 1 ? docs[0]!.doc : docs.map((d) => d.doc), null, 2)}\n`);
     else io.stdout.write(tables());
