@@ -42,6 +42,19 @@ describe("kstate edit with a scripted editor", function () {
     assert.equal(fs.readFileSync(configFile, "utf8"), before);
   });
 
+  it("a file saved empty (nothing, blank lines, comments only) cancels the edit, as kops's does, and keeps no copy", async function () {
+    const before = { config: fs.readFileSync(configFile, "utf8"), ig: fs.readFileSync(igFile, "utf8") };
+    for (const [i, write] of ["", "\n  \n", "# only a comment\n\n  # and another\n"].entries()) {
+      const argv = i === 1 ? ["edit", "ig", "--name", NAME, "nodes-us-east-1a"] : ["edit", "cluster", NAME];
+      fs.writeFileSync(env.EDIT_COUNTER!, "0");
+      const r = await kstate(argv, { env: withSteps([{ write }]) });
+      assert.equal(r.code, 4, `${JSON.stringify(write)}: ${r.stderr}`);
+      assert.equal(r.stdout, "Edit cancelled: saved file was empty.\n");
+      assert.doesNotMatch(r.stderr, /kept|error/);
+    }
+    assert.deepEqual({ config: fs.readFileSync(configFile, "utf8"), ig: fs.readFileSync(igFile, "utf8") }, before);
+  });
+
   it("a YAML error keeps the user's text in a file it names, and writes nothing", async function () {
     const before = fs.readFileSync(configFile, "utf8");
     const r = await kstate(["edit", "cluster", NAME], { env: withSteps([{ write: "apiVersion: kops.k8s.io/v1alpha2\nkind: Cluster\nspec: [unclosed\n" }]) });

@@ -122,6 +122,11 @@ async function editInEditor(io: Io, stored: StoredDocument, kindName: "Cluster" 
     for (;;) {
       runEditor(io, file);
       const edited = body(fs.readFileSync(file, "utf8"));
+      // As kops: a file saved empty (blank lines and comments only) cancels the edit.
+      if (edited.split("\n").every((line) => /^\s*(#.*)?$/.test(line))) {
+        io.stdout.write("Edit cancelled: saved file was empty.\n");
+        return EXIT.nothingToDo;
+      }
       if (edited === original) {
         io.stdout.write("Edit cancelled: no changes.\n");
         return EXIT.nothingToDo;
