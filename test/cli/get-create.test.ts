@@ -121,6 +121,8 @@ for (const [kind, make] of Object.entries(stores)) {
         [["create", "cluster", NAME, "--zones", "us-east-1a", "--cloud", "aws", "--kubernetes-version", "latest"], 1, /spec\.kubernetesVersion: "latest" is not a Kubernetes version/],
         // kops takes the version from its channel; kstate names the flag that gives it.
         [["create", "cluster", NAME, "--zones", "us-east-1a", "--cloud", "aws"], 1, /config: spec\.kubernetesVersion: required: pass --kubernetes-version, e\.g\. --kubernetes-version v1\.\d+\.\d+ \(kops takes a default from its channel; kstate reads no channel\)/],
+        // As kops, the cloud comes from --cloud or the store's scheme (s3://, gs://), never from the zones.
+        ...(/^(s3|gs):/.test(state) ? [] : [[["create", "cluster", NAME, "--zones", "us-east-1a", "--kubernetes-version", "v1.30.2"], 1, /config: spec\.cloudProvider: required: pass --cloud \(aws, gce, .*\); as kops, the cloud is inferred only from an s3:\/\/ \(aws\) or gs:\/\/ \(gce\) store, not from \S+ nor from the zones/] as [string[], number, RegExp]]),
         // kops's cloud support rules apply on this road too.
         [["create", "cluster", NAME, ...FLAGS, "--api-loadbalancer-type", "internal"], 1, /config: spec\.api\.loadBalancer\.type: Internal LoadBalancers must have at least one subnet of type Private/],
         [["create", "cluster", "Bad_Name", ...FLAGS], 2, /create cluster: "Bad_Name" is not a cluster name/],

@@ -81,6 +81,8 @@ export async function create(argv: string[], io: Io): Promise<number> {
     throw validationError(name, plan.problems.map((p) => (p.path.startsWith("options.") ? { ...p, path: flagOf(p.path.slice("options.".length)) }
       // kops takes the version from its channel; kstate reads no channel, so the flag must say it.
       : p.file === "config" && p.path === "spec.kubernetesVersion" && p.message === "required" ? { ...p, message: "required: pass --kubernetes-version, e.g. --kubernetes-version v1.34.1 (kops takes a default from its channel; kstate reads no channel)" }
+      // As kops: the cloud is told by --cloud, or by the store's scheme (s3:// aws, gs:// gce), never by the zones.
+      : p.file === "config" && p.path === "spec.cloudProvider" && p.message === "required" ? { ...p, message: `required: pass --cloud (aws, gce, azure, hetzner, digitalocean, openstack, scaleway); as kops, the cloud is inferred only from an s3:// (aws) or gs:// (gce) store, not from ${storeUrl} nor from the zones` }
       : p)));
   }
   const lines = describeChanges(plan);
