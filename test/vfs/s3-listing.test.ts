@@ -1,10 +1,11 @@
-// A listing is believed only when the answer is S3's: a 200 with anything else (a proxy's or web
-// server's page at a wrong endpoint) fails naming the store, instead of passing for an empty one.
+// A listing (of names, or of versions) is believed only when the answer is S3's: a 200 with anything
+// else (a proxy's or web server's page at a wrong endpoint) fails naming the store, instead of
+// passing for an empty one.
 import * as assert from "node:assert/strict";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
-import { openPath } from "../../src/vfs";
-import { parseListPage } from "../../src/vfs/s3/wire";
+import { hasVersions, openPath } from "../../src/vfs";
+import { parseListPage, parseVersionsPage } from "../../src/vfs/s3/wire";
 
 const EMPTY = `<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>b</Name><Prefix></Prefix><KeyCount>0</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated></ListBucketResult>`;
 
@@ -21,6 +22,25 @@ describe("S3 listings", function () {
     }
   });
 
+  it("reads versions and delete markers in the order listed, with their markers, and refuses answers that are not a ListVersionsResult", function () {
+    const page = `<?xml version="1.0" encoding="UTF-8"?>
+<ListVersionsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>b</Name><Prefix>c/</Prefix><KeyMarker></KeyMarker><VersionIdMarker></VersionIdMarker>
+<NextKeyMarker>c/secrets/a&amp;b</NextKeyMarker><NextVersionIdMarker>v2</NextVersionIdMarker><MaxKeys>2</MaxKeys><IsTruncated>true</IsTruncated>
+<Version><Key>c/config</Key><VersionId>v1</VersionId><IsLatest>true</IsLatest><LastModified>2026-11-30T10:00:00.000Z</LastModified><ETag>&quot;e&quot;</ETag><Size>120</Size></Version>
+<DeleteMarker><Key>c/secrets/a&amp;b</Key><VersionId>v2</VersionId><IsLatest>true</IsLatest><LastModified>2026-11-30T11:00:00.000Z</LastModified></DeleteMarker>
+</ListVersionsResult>`;
+    assert.deepEqual(parseVersionsPage(page), {
+      versions: [
+        { key: "c/config", versionId: "v1", modified: new Date("2026-11-30T10:00:00.000Z"), size: 120, isLatest: true, deleted: false },
+        { key: "c/secrets/a&b", versionId: "v2", modified: new Date("2026-11-30T11:00:00.000Z"), size: 0, isLatest: true, deleted: true },
+      ],
+      truncated: true, nextKeyMarker: "c/secrets/a&b", nextVersionIdMarker: "v2",
+    });
+    for (const [answer, begins] of [["<html>hi</html>", "hi"], ["", "begins empty"], ["{\"Versions\":[]}", "Versions"], [EMPTY, "ListBucketResult"]]) {
+      assert.throws(() => parseVersionsPage(answer!), (e: Error) => e.message.includes("not S3's (no ListVersionsResult") && e.message.includes(begins!), answer);
+    }
+  });
+
   it("fails a listing answered 200 with a web page, naming the store, as it does every time", async function () {
     let requests = 0;
     const server = http.createServer((req, res) => {
@@ -34,6 +54,10 @@ describe("S3 listings", function () {
       const root = openPath("s3://some-bucket/clusters", { s3: { endpoint, region: "us-east-1", forcePathStyle: true, accessKeyId: "id", secretAccessKey: "secret" }, timeoutMs: 5_000, retry: { attempts: 1 } });
       await assert.rejects(root.listFolders(), (e: Error) => /s3:\/\/some-bucket\/clusters/.test(e.message) && /not S3's/.test(e.message) && /It works!/.test(e.message));
       assert.ok(requests >= 1);
+      // A file's history, the same: not "it never existed".
+      const config = root.join("dev.example.com", "config");
+      assert.ok(hasVersions(config));
+      await assert.rejects(config.listVersions(), (e: Error) => /s3:\/\/some-bucket\/clusters\/dev\.example\.com\/config/.test(e.message) && /not S3's \(no ListVersionsResult/.test(e.message) && /It works!/.test(e.message));
     } finally {
       server.close();
     }

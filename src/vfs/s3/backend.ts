@@ -7,8 +7,8 @@ import { classifyS3, isS3Transient, s3Call } from "./answers";
 import { md5OfEtag } from "./etag";
 import { conditionHeaders, PART_SIZE, uploadMultipart, WRITE_ID } from "./multipart";
 import { serverCopy } from "./server-copy";
-import { encryptionHeaders, loadSdk, type S3Session } from "./session";
-import { headerOf, type ListedObject, type ListPage, parseListPage, type S3Wire } from "./wire";
+import { encryptionHeaders, type S3Session } from "./session";
+import { headerOf, type ListedObject, type ListPage, parseListPage, parseVersionsPage, type S3Wire } from "./wire";
 
 /**
  * `s3://bucket/...` on AWS S3 or any S3-compatible server: the objects of one bucket. What the
@@ -126,28 +126,21 @@ export class S3Backend implements Backend {
     return listTreeOf(this.listing, prefix);
   }
 
+  /** Every version and delete marker under `prefix`, newest first per file, through the wire path. */
   async listVersions(prefix: string): Promise<TreeVersion[]> {
-    const { ListObjectVersionsCommand } = loadSdk();
-    const client = await this.session.client();
+    const wire = await this.readWire();
     const versions: TreeVersion[] = [];
-    let keyMarker: string | undefined;
-    let versionMarker: string | undefined;
-    const keep = (key: string | undefined, id: string | undefined): key is string => key !== undefined && !!id && !key.endsWith("/");
+    let markers: { "key-marker": string; "version-id-marker"?: string } | undefined;
     do {
-      const page = await s3Call(() => client.send(new ListObjectVersionsCommand({
-        Bucket: this.location, Prefix: prefix, KeyMarker: keyMarker, VersionIdMarker: versionMarker,
-      })));
-      for (const v of page.Versions ?? []) {
-        if (!keep(v.Key, v.VersionId)) continue;
-        versions.push({ path: v.Key.slice(prefix.length), versionId: v.VersionId!, modified: v.LastModified ?? new Date(0), size: v.Size ?? 0, isLatest: v.IsLatest ?? false, deleted: false });
+      const query = { versions: "", prefix, ...markers };
+      const out = await withRetry(this.retry, { isTransient: isS3Transient }, () => s3Call(() => wire.send({ method: "GET", query })));
+      const page = parseVersionsPage(out.body.toString("utf8"));
+      for (const v of page.versions) {
+        if (v.key.endsWith("/")) continue;
+        versions.push({ path: v.key.slice(prefix.length), versionId: v.versionId, modified: v.modified, size: v.size, isLatest: v.isLatest, deleted: v.deleted });
       }
-      for (const m of page.DeleteMarkers ?? []) {
-        if (!keep(m.Key, m.VersionId)) continue;
-        versions.push({ path: m.Key.slice(prefix.length), versionId: m.VersionId!, modified: m.LastModified ?? new Date(0), size: 0, isLatest: m.IsLatest ?? false, deleted: true });
-      }
-      keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
-      versionMarker = page.IsTruncated ? page.NextVersionIdMarker : undefined;
-    } while (keyMarker);
+      markers = page.nextKeyMarker ? { "key-marker": page.nextKeyMarker, ...(page.nextVersionIdMarker ? { "version-id-marker": page.nextVersionIdMarker } : {}) } : undefined;
+    } while (markers);
     return versions.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : b.modified.getTime() - a.modified.getTime()));
   }
 

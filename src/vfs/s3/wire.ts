@@ -242,10 +242,7 @@ export interface ListPage {
  * a page with no names, it would pass for an empty store.
  */
 export function parseListPage(xml: string): ListPage {
-  if (!/<ListBucketResult[\s>]/.test(xml)) {
-    const start = xml.trim().slice(0, 60).replace(/\s+/g, " ");
-    throw new Error(`the answer to a listing is not S3's (no ListBucketResult; it begins ${start ? JSON.stringify(start) : "empty"}): is the endpoint an S3 server?`);
-  }
+  requireRoot(xml, "ListBucketResult");
   const contents: ListedObject[] = [];
   for (const m of xml.matchAll(/<Contents>([\s\S]*?)<\/Contents>/g)) {
     const body = m[1]!;
@@ -259,6 +256,48 @@ export function parseListPage(xml: string): ListPage {
     if (p) prefixes.push(p);
   }
   return { objects: contents, prefixes, truncated: xmlText(xml, "IsTruncated") === "true", nextToken: xmlText(xml, "NextContinuationToken") };
+}
+
+/** Fails unless `xml` is the S3 answer whose root element is `root`. */
+function requireRoot(xml: string, root: string): void {
+  if (new RegExp(`<${root}[\\s>]`).test(xml)) return;
+  const start = xml.trim().slice(0, 60).replace(/\s+/g, " ");
+  throw new Error(`the answer to a listing is not S3's (no ${root}; it begins ${start ? JSON.stringify(start) : "empty"}): is the endpoint an S3 server?`);
+}
+
+export interface ListedVersion {
+  key: string;
+  versionId: string;
+  modified: Date;
+  size: number;
+  isLatest: boolean;
+  deleted: boolean;
+}
+
+export interface VersionsPage {
+  versions: ListedVersion[];
+  truncated: boolean;
+  nextKeyMarker: string | undefined;
+  nextVersionIdMarker: string | undefined;
+}
+
+/** A ListObjectVersions answer: its versions and delete markers, in the order listed. */
+export function parseVersionsPage(xml: string): VersionsPage {
+  requireRoot(xml, "ListVersionsResult");
+  const versions: ListedVersion[] = [];
+  for (const m of xml.matchAll(/<(Version|DeleteMarker)>([\s\S]*?)<\/\1>/g)) {
+    const body = m[2]!;
+    const key = xmlText(body, "Key");
+    const versionId = xmlText(body, "VersionId");
+    if (key === undefined || !versionId) continue;
+    const modified = xmlText(body, "LastModified");
+    versions.push({
+      key, versionId, modified: modified ? new Date(modified) : new Date(0), size: m[1] === "Version" ? Number(xmlText(body, "Size") ?? 0) : 0,
+      isLatest: xmlText(body, "IsLatest") === "true", deleted: m[1] === "DeleteMarker",
+    });
+  }
+  const truncated = xmlText(xml, "IsTruncated") === "true";
+  return { versions, truncated, nextKeyMarker: truncated ? xmlText(xml, "NextKeyMarker") : undefined, nextVersionIdMarker: truncated ? xmlText(xml, "NextVersionIdMarker") : undefined };
 }
 
 /** The ETag of a copy: CopyObject and UploadPartCopy answer 200 with XML that may hold an error. */
