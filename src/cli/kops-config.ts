@@ -41,13 +41,12 @@ export function storeFromKopsConfig(env: Env): { url: string; file: string } | u
   } catch (e) {
     throw new UsageError(`kops config file ${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
-  let values: unknown;
-  try {
-    // Loaded here, not at start: most runs have no config file, and `--version` needs no YAML.
-    values = (require("yaml") as typeof Yaml).parse(text);
-  } catch (e) {
-    throw new UsageError(`kops config file ${file}: not valid YAML (${(e as Error).message.split("\n")[0]!.replace(/:$/, "")})`);
-  }
+  // Loaded here, not at start: most runs have no config file, and `--version` needs no YAML.
+  // As kops (viper): the first document is the settings, and the rest is never read.
+  const [first] = (require("yaml") as typeof Yaml).parseAllDocuments(text, { logLevel: "silent" });
+  const problem = first?.errors[0] ?? first?.warnings.find((w) => w.code === "BAD_DIRECTIVE");
+  if (problem) throw new UsageError(`kops config file ${file}: not valid YAML (${problem.message.split("\n")[0]!.replace(/:$/, "")})`);
+  const values: unknown = first?.toJS();
   if (values === null || values === undefined) return undefined;
   if (typeof values !== "object" || Array.isArray(values)) throw new UsageError(`kops config file ${file}: expected a map of settings such as kops_state_store: s3://bucket`);
   const keys = Object.keys(values).filter((k) => k.toLowerCase() === "kops_state_store");
