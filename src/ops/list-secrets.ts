@@ -15,8 +15,8 @@ export interface ListedSecret {
   value?: Buffer;
   /** A SHA-256 prefix of the value. */
   sha256?: string;
-  /** Whether the stored bytes are sealed by client-side encryption. */
-  encrypted: boolean;
+  /** Whether the stored bytes are sealed by client-side encryption; unknown when they could not be read. */
+  encrypted: boolean | undefined;
   /** Why the file could not be opened, naming it. */
   problem?: string;
 }
@@ -34,7 +34,7 @@ export async function listSecrets(folder: VfsPath, raw: VfsPath, names?: readonl
       stored = (await raw.join(name).read()).data;
     } catch (e) {
       if (NotFoundError.isInstance(e)) return undefined; // deleted meanwhile
-      return { name, encrypted: false, problem: (e as Error).message };
+      return { name, encrypted: undefined, problem: (e as Error).message };
     }
     const encrypted = isEnvelope(stored);
     const file = folder.join(name);

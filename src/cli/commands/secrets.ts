@@ -75,9 +75,10 @@ export const GET_SECRETS_HELP = `Usage: kstate get secrets [NAME...] --name CLUS
 Lists the secrets of cluster CLUSTER (or those named): names, a short SHA-256 of each value and
 whether it is stored encrypted; values only with --reveal, or -o plaintext (each value and a
 newline, as kops get secrets -o plaintext prints them). A secret that cannot be opened (sealed
-under a key not given, damaged, not a kops secret) is listed without its hash, named on stderr,
-and the command exits 1 after listing the rest, as kubectl get does when one object fails. A
-secrets/sshpublickey file, which kops never reads, is reported with how to move it.
+under a key not given, damaged, not a kops secret) is listed without its hash (ENCRYPTED "-" if
+it could not be read at all), named on stderr, and the command exits 1 after listing the rest,
+as kubectl get does when one object fails. A secrets/sshpublickey file, which kops never reads,
+is reported with how to move it.
 
 ${ABOUT_SECRETS}
 
@@ -217,12 +218,12 @@ export async function getSecrets(argv: string[], io: Io): Promise<number> {
   for (const r of rows) if (r.problem) io.stderr.write(`kstate get secrets: ${r.problem}\n`);
   const reveal = values.reveal === true;
   const shown = rows.map((r) => ({
-    name: r.name, sha256: r.sha256 ?? null, encrypted: r.encrypted,
+    name: r.name, sha256: r.sha256 ?? null, encrypted: r.encrypted ?? null,
     ...(reveal && r.value ? { value: r.value.toString("utf8") } : {}), ...(r.problem ? { error: r.problem } : {}),
   }));
   if (output === "plaintext") io.stdout.write(rows.filter((r) => r.value).map((r) => `${r.value!.toString("utf8")}\n`).join(""));
   else if (output === "json") io.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
   else if (output === "yaml") io.stdout.write(stringifyYaml(newDocument(shown)));
-  else io.stdout.write(table(["NAME", "SHA256", "ENCRYPTED", ...(reveal ? ["VALUE"] : [])], shown.map((r) => [r.name, r.sha256 ?? "-", r.encrypted ? "yes" : "no", ...(reveal ? [r.value ?? ""] : [])])));
+  else io.stdout.write(table(["NAME", "SHA256", "ENCRYPTED", ...(reveal ? ["VALUE"] : [])], shown.map((r) => [r.name, r.sha256 ?? "-", r.encrypted === undefined ? "-" : r.encrypted ? "yes" : "no", ...(reveal ? [r.value ?? ""] : [])])));
   return rows.some((r) => r.problem) || names.some((n) => !rows.some((r) => r.name === n)) ? EXIT.failure : EXIT.ok;
 }
