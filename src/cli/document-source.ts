@@ -8,6 +8,7 @@ import type { Document } from "yaml";
 import { SECRET_PREFIX } from "../ops/documents";
 import { clusterNameProblems, validationError } from "../ops/validate";
 import { parseKopsDocument } from "../store/cluster-store";
+import { documentText } from "../store/document-text";
 import { CLUSTER_LABEL, CONFIG_FILE, INSTANCE_GROUP_DIR } from "../store/layout";
 import { getIn, parseKopsStream, stringifyYaml } from "../store/yaml";
 import { ValidationError } from "../vfs/errors";
@@ -33,12 +34,7 @@ export interface DocumentSource {
 
 /** A file's text: UTF-8 only (a replacement character would otherwise be written to the store). */
 function text(bytes: Buffer, from: string): string {
-  let decoded: string;
-  try {
-    decoded = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-  } catch (cause) {
-    throw new ValidationError(`${from}: not UTF-8 text; kops documents are UTF-8`, { problems: [{ path: "", message: "not UTF-8" }], cause });
-  }
+  const decoded = documentText(bytes, from);
   // What a merge leaves where both sides changed a line (kstate pull, git) is not a document yet.
   const marker = decoded.split("\n").findIndex((l) => /^(<<<<<<<|>>>>>>>)( |$)/.test(l));
   if (marker >= 0) throw new ValidationError(`${from}: line ${marker + 1} is a merge conflict marker; edit the lines between the markers to what they should say, and remove the markers`, { problems: [{ path: "", message: "conflict markers" }] });

@@ -6,6 +6,7 @@
  */
 import type { Document } from "yaml";
 import { type ClusterStore, mapLimit, parseKopsDocument } from "../store/cluster-store";
+import { documentText } from "../store/document-text";
 import { CONFIG_FILE } from "../store/layout";
 import { decodeSecret, secretHash } from "../store/secrets";
 import { readIfPresent } from "../vfs/absent";
@@ -157,7 +158,7 @@ export function documentEdit(past: PastFile, source: string): DocumentEdit {
 }
 
 function parseDocument(file: string, data: Buffer, source: string): Document {
-  return parseKopsDocument(data.toString("utf8"), source, file === CONFIG_FILE ? "Cluster" : "InstanceGroup");
+  return parseKopsDocument(documentText(data, source), source, file === CONFIG_FILE ? "Cluster" : "InstanceGroup");
 }
 
 /** A file's content as its fields: a document's own, a secret's or pki/ file's only as a hash. */

@@ -17,6 +17,7 @@
  */
 import { createHash } from "node:crypto";
 import { checkPart, KOPS_VERSION } from "../schema/check";
+import { documentText } from "../store/document-text";
 import { COMPLETED_SPEC, CONFIG_FILE, configBaseOf } from "../store/layout";
 import { isScalar } from "yaml";
 import { getIn, parseYaml, parseYamlValues, setIn, stringifyYaml } from "../store/yaml";
@@ -364,7 +365,7 @@ export async function planSync(source: VfsPath, destination: VfsPath, options: P
   const sourceConfig = await configRead;
   const carried = options.stores && policies ? await policyForDestination(options.stores, policies, source, destination, sourceFiles) : undefined;
   const configBase = configBaseOf(destination.url);
-  const wantedConfig = rewriteConfigBase(sourceConfig.data.toString("utf8"), source.join(CONFIG_FILE).url, configBase);
+  const wantedConfig = rewriteConfigBase(documentText(sourceConfig.data, source.join(CONFIG_FILE).url), source.join(CONFIG_FILE).url, configBase);
   const destinationUpdated = completedSpec?.configBase !== undefined && sameConfigBase(completedSpec.configBase, configBase);
 
   const destByPath = new Map(destFiles.map((f) => [f.path, f]));

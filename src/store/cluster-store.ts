@@ -2,6 +2,7 @@ import type { Document } from "yaml";
 import { NotFoundError, ValidationError } from "../vfs/errors";
 import type { Revision, VfsPath } from "../vfs/path";
 import { API_VERSION, CONFIG_FILE, INSTANCE_GROUP_DIR, LEGACY_API_VERSION } from "./layout";
+import { documentText } from "./document-text";
 import { getIn, parseYaml, parseYamlValues, setIn, stringifyYaml } from "./yaml";
 
 /** A document as stored: the parsed YAML (comments kept), its text and its revision. */
@@ -114,7 +115,7 @@ export class ClusterStore {
   private async read(path: VfsPath, kind: Kind): Promise<StoredDocument | undefined> {
     try {
       const { data, revision } = await path.read();
-      const text = data.toString("utf8");
+      const text = documentText(data, path.url);
       return { path, doc: parseKopsDocument(text, path.url, kind), text, revision };
     } catch (e) {
       if (NotFoundError.isInstance(e)) return undefined;
@@ -124,7 +125,7 @@ export class ClusterStore {
 
   private async readValues(path: VfsPath, kind: Kind): Promise<DocumentValues | undefined> {
     try {
-      const text = (await path.read()).data.toString("utf8");
+      const text = documentText((await path.read()).data, path.url);
       return { text, values: kopsDocumentValues(text, path.url, kind) };
     } catch (e) {
       if (NotFoundError.isInstance(e)) return undefined;
