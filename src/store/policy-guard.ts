@@ -13,7 +13,9 @@
  * - Patterns that take in files kops or nodes read are refused for a cluster kops manages unless
  *   the policy (or, with none, the writer's settings) carries `allowEncryptingKopsReads`.
  *
- * Reads are not guarded: files written in plaintext before the policy still read.
+ * Reads are not guarded: files written in plaintext before the policy still read. Nor are
+ * deletions (`delete ig`, `delete secret`, `delete cluster`): they put no bytes in the store, and
+ * what the policy forbids is plaintext.
  */
 import { Readable } from "node:stream";
 import { encryptedPath, isEncryptedPath, keyringOf, type Keyring } from "../vfs/encrypted";

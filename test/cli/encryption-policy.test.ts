@@ -164,6 +164,9 @@ for (const [kind, make] of Object.entries(stores)) {
       assert.deepEqual(revealed.map((x) => [x.name, x.value]).sort(), [["later", "later-value"], ["sealed", "sealed-value"]]);
       // Again: the policy is there, the files too: nothing to do.
       assert.equal((await kstate(["migrate", NAME, "--to", destination, "--yes"], { env })).code, 4);
+      // A deletion writes no bytes, so it needs no key.
+      await ok(["delete", "secret", "later", "--name", NAME, "--yes"], atNew);
+      await assert.rejects(openWith(destination, cloud).join(NAME, "secrets", "later").read());
       fs.rmSync(dir, { recursive: true, force: true });
     });
   });
