@@ -36,6 +36,11 @@ export interface CarriedPolicy {
   policy: EncryptionPolicy;
 }
 
+/** The carried policy as plans say it, the gist first (a preview shows only the start of a line). */
+export function describeCarried(carried: { url: string; policy: EncryptionPolicy }): string {
+  return `record the source store's encryption policy (the destination keeps none): ${describePolicy(carried.policy)}, in ${carried.url}`;
+}
+
 /** Both stores' recorded policies, read at once (beside a plan's listings). */
 export async function readPolicies(stores: MigrationStores): Promise<StorePolicies> {
   const [source, destination] = await Promise.all([readPolicy(stores.source), readPolicy(stores.destination)]);

@@ -1,8 +1,8 @@
 import { keptSourceEnding, movedAndSourceDeleted, nestedStores, sourceKeptBecause, syncCluster, type SyncResult } from "../ops/migrate";
+import { describeCarried } from "../ops/migrate-policy";
 import { readFailedUpdate } from "../ops/failed-update";
 import { isDns1123Subdomain } from "../ops/validate";
 import { canonicalUrl, NotFoundError, openPath, parseUrl, RefusedError, SCHEMES, type SchemeFacts } from "../vfs";
-import { describePolicy } from "../store/encryption-policy";
 import { KstateError } from "../vfs/errors";
 import { containsUnknown, outputNames, type ProviderImpl, sealedFailures } from "./serialize";
 import { configureFromStack } from "./stack-config";
@@ -170,7 +170,7 @@ export const provider: ProviderImpl<MigrationInputs, MigrationOutputs> = {
         destinationFailedUpdate: inputs.deleteSource ? readFailedUpdate(storeAt(inputs, "destination"), inputs.clusterName) : undefined,
       });
       const plan = [`copy ${r.filesCopied} of ${r.filesTotal} files (${r.bytesCopied} of ${r.bytesTotal} bytes) from ${source.url} to ${destination.url}`];
-      if (r.carriedPolicy) plan.push(`record the source store's encryption policy at ${r.carriedPolicy.url} (the destination keeps none): ${describePolicy(r.carriedPolicy.policy)}`);
+      if (r.carriedPolicy) plan.push(describeCarried(r.carriedPolicy));
       if (r.extraAtDestination.length > 0) plan.push(`${r.extraAtDestination.length} file(s) at the destination are not in the source; they are kept`);
       if (inputs.deleteSource && r.divergedDocuments.length > 0) plan.push(`${keptSourceEnding(r, "up")}: ${r.divergedDocuments.length} document(s) differ between the stores (one changed after the copy): ${r.divergedDocuments.slice(0, 5).join(", ")}`);
       if (r.keptAtDestination.length > 0) plan.push(`${r.keptAtDestination.length} file(s) at the destination are newer (the cluster was updated against it); they are kept, not overwritten`);

@@ -142,7 +142,7 @@ for (const [kind, make] of Object.entries(stores)) {
       const before = { destination: await snapshot(openWith(destination, cloud)), crowded: await snapshot(openWith(crowded, cloud)) };
 
       const dry = await ok(["migrate", NAME, "--to", destination, "--dry-run"]);
-      assert.ok(dry.stdout.includes(`record the source store's encryption policy at ${destination}/${POLICY_FILE} (the destination keeps none): secrets/**, pki/private/** encrypted with a passphrase`), dry.stdout);
+      assert.ok(dry.stdout.includes(`record the source store's encryption policy (the destination keeps none): secrets/**, pki/private/** encrypted with a passphrase, in ${destination}/${POLICY_FILE}`), dry.stdout);
       assert.deepEqual(await snapshot(openWith(destination, cloud)), before.destination, "a dry run writes nothing");
 
       const refused = await kstate(["migrate", NAME, "--to", crowded, "--yes"], { env });

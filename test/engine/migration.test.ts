@@ -8,9 +8,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterConfig, StateStoreMigration } from "../../src";
+import { ClusterConfig, StateStore, StateStoreMigration } from "../../src";
+import { readPolicy } from "../../src/store/encryption-policy";
 import { parseYaml } from "../../src/store/yaml";
-import { openPath, type VfsPath } from "../../src/vfs";
+import { isEnvelope, openPath, type VfsPath } from "../../src/vfs";
 import { makeGcsBucket, makeS3Bucket, openOptions, uniqueName } from "../support/env";
 import { inlineStack } from "../support/pulumi";
 
@@ -95,5 +96,31 @@ describe("StateStoreMigration through the Pulumi engine", function () {
     assert.equal(Object.keys(await contents(openPath(toFile, openOptions()).join(CLUSTER))).length, Object.keys(before).length, "destroy does not undo a migration");
     await clusterStack.workspace.removeStack(clusterStack.name, { force: true });
     await stack.workspace.removeStack(stack.name, { force: true });
+  });
+
+  it("takes the source store's encryption policy to a fresh destination: the preview names it and writes nothing, up records it", async function () {
+    const source = `file://${path.join(fs.mkdtempSync(path.join(os.tmpdir(), "kstate-mig-sealed-")), "store")}`;
+    const destination = `gs://${await makeGcsBucket()}`;
+    const passphrase = "migration policy passphrase 3301";
+    const clusterStack = await inlineStack("kstate-migration", uniqueName("sealed"), async () => {
+      const store = new StateStore("store", { url: source, clientSideEncryption: { passphrase } });
+      new ClusterConfig("sealed", { store: store.url, name: CLUSTER, options: { zones: ["us-east-1a"], kubernetesVersion: "v1.30.2", cloud: "aws" }, secrets: { "system:dns": "sealed value" }, clientSideEncryption: store.clientSideEncryption });
+      return {};
+    });
+    await clusterStack.up();
+    const recorded = await readPolicy(openPath(source));
+    assert.ok(recorded, "the StateStore recorded its policy");
+    const stack = await inlineStack("kstate-migration", uniqueName("mig-sealed"), async () => {
+      new StateStoreMigration("sealed-move", { clusterName: CLUSTER, source, destination });
+      return {};
+    });
+    const preview = await stack.preview({ diff: true });
+    // The engine shows the start of a long line: the gist comes first.
+    assert.match(preview.stdout, /"record the source store's encryption policy \(the destination keeps none\): secrets\/\*\*, pki\/private\/\*\* encrypted with a passphrase/);
+    assert.deepEqual(await openPath(destination, openOptions()).listTree(), [], "preview wrote nothing");
+    await stack.up();
+    assert.deepEqual((await readPolicy(openPath(destination, openOptions())))?.policy, recorded.policy);
+    assert.ok(isEnvelope((await openPath(destination, openOptions()).join(CLUSTER, "secrets", "system:dns").read()).data), "the sealed secret moved sealed");
+    for (const s of [stack, clusterStack]) await s.workspace.removeStack(s.name, { force: true });
   });
 });

@@ -130,7 +130,7 @@ describe("migrate and the stores' encryption policies", function () {
     await from.join(...POLICY_FILE.split("/")).write(policyText(SEALS_KEYS));
     const checked = await provider.check({} as MigrationInputs, { clusterName: CLUSTER, source, destination } as MigrationInputs);
     assert.deepEqual(checked.failures ?? [], []);
-    assert.ok(checked.inputs!.plan!.includes(`record the source store's encryption policy at ${destination}/${POLICY_FILE} (the destination keeps none): pki/private/** encrypted with the AWS KMS key alias/kstate-test`), JSON.stringify(checked.inputs!.plan));
+    assert.ok(checked.inputs!.plan!.includes(`record the source store's encryption policy (the destination keeps none): pki/private/** encrypted with the AWS KMS key alias/kstate-test, in ${destination}/${POLICY_FILE}`), JSON.stringify(checked.inputs!.plan));
     assert.equal(await readPolicy(openPath(destination)), undefined, "the preview writes nothing");
     await provider.create(checked.inputs!);
     assert.deepEqual((await readPolicy(openPath(destination)))?.policy, SEALS_KEYS);

@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { applySync, keptSourceEnding, movedAndSourceDeleted, nestedStores, planSync, sourceKeptBecause, type SyncResult } from "../../ops/migrate";
 import { readFailedUpdate } from "../../ops/failed-update";
-import { describePolicy } from "../../store/encryption-policy";
+import { describeCarried } from "../../ops/migrate-policy";
 import { colours, EXIT, formatBytes, type Io, confirm, UsageError } from "../io";
 import { clusterName } from "../cluster-name";
 import { ProgressReporter } from "../progress";
@@ -86,7 +86,7 @@ export async function migrate(argv: string[], io: Io): Promise<number> {
   io.stdout.write(`${c.bold(`Migrate ${name}`)}\n  from ${source.url}\n  to   ${destination.url}\n`);
   io.stdout.write(`  copy ${plan.filesCopied} of ${plan.filesTotal} files (${formatBytes(plan.bytesCopied)} of ${formatBytes(plan.bytesTotal)}); ${plan.filesAlreadyThere} already there\n`);
   io.stdout.write(`  spec.configBase at the destination: ${plan.configBase}\n`);
-  if (plan.carriedPolicy) io.stdout.write(`  record the source store's encryption policy at ${plan.carriedPolicy.url} (the destination keeps none): ${describePolicy(plan.carriedPolicy.policy)}\n`);
+  if (plan.carriedPolicy) io.stdout.write(`  ${describeCarried(plan.carriedPolicy)}\n`);
   if (plan.extraAtDestination.length > 0) io.stdout.write(`  ${c.yellow(`${plan.extraAtDestination.length} file(s) at the destination are not in the source; they are kept:`)} ${plan.extraAtDestination.slice(0, 5).join(", ")}${plan.extraAtDestination.length > 5 ? ", …" : ""}\n`);
   if (values["delete-source"] && plan.divergedDocuments.length > 0) io.stdout.write(`  ${c.yellow(`${keptSourceEnding(plan, "the run")}: ${plan.divergedDocuments.length} document(s) differ between the stores (one changed after the copy):`)} ${plan.divergedDocuments.slice(0, 5).join(", ")}\n`);
   if (plan.keptAtDestination.length > 0) io.stdout.write(`  ${c.yellow(`${plan.keptAtDestination.length} file(s) at the destination are newer (the cluster was updated against it); they are kept, not overwritten:`)} ${plan.keptAtDestination.slice(0, 5).join(", ")}${plan.keptAtDestination.length > 5 ? ", …" : ""}\n`);
