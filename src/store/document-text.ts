@@ -10,12 +10,15 @@ import { ValidationError } from "../vfs/errors";
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
 export function documentText(bytes: Buffer, source: string): string {
+  let text: string;
   try {
-    return decoder.decode(bytes);
+    text = decoder.decode(bytes);
   } catch (cause) {
     const line = firstBadLine(bytes);
     throw new ValidationError(`${source}: not UTF-8 text (line ${line}); kops documents are UTF-8, and kops refuses this file too`, { problems: [{ path: "", message: `not UTF-8 (line ${line})` }], cause });
   }
+  if (text.startsWith("\ufeff")) throw new ValidationError(`${source}: begins with two byte-order marks; kops refuses this file too`, { problems: [{ path: "", message: "two byte-order marks" }] });
+  return text;
 }
 
 /** The 1-based number of the first line that is not UTF-8. */

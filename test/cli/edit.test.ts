@@ -55,6 +55,22 @@ describe("kstate edit with a scripted editor", function () {
     assert.deepEqual({ config: fs.readFileSync(configFile, "utf8"), ig: fs.readFileSync(igFile, "utf8") }, before);
   });
 
+  it("an editor that saves with a byte-order mark saves the document, not the instruction header; one that saves bytes that are not UTF-8 writes nothing and keeps them", async function () {
+    const bom = await kstate(["edit", "ig", "--name", NAME, "nodes-us-east-1a"], { env: withSteps([{ replace: ["maxSize: 1", "maxSize: 4"], bom: true }]) });
+    assert.equal(bom.code, 0, bom.stderr);
+    const text = fs.readFileSync(igFile, "utf8");
+    assert.ok(text.startsWith("apiVersion: kops.k8s.io/v1alpha2\n"), text.slice(0, 200));
+    assert.match(text, /maxSize: 4/);
+    const before = fs.readFileSync(configFile);
+    fs.writeFileSync(env.EDIT_COUNTER!, "0");
+    const latin1 = await kstate(["edit", "cluster", NAME], { env: withSteps([{ replace: ["kubernetesVersion: v1.30.2", "kubernetesVersion: v1.30.2 # caf\u00e9"], latin1: true }]) });
+    assert.equal(latin1.code, 1);
+    assert.match(latin1.stderr, /\.yaml: not UTF-8 text \(line \d+\)/);
+    const kept = /stored to (\S+)/.exec(latin1.stderr)?.[1];
+    assert.ok(kept && fs.readFileSync(kept).includes(Buffer.from([0xe9])), latin1.stderr);
+    assert.deepEqual(fs.readFileSync(configFile), before);
+  });
+
   it("a YAML error keeps the user's text in a file it names, and writes nothing", async function () {
     const before = fs.readFileSync(configFile, "utf8");
     const r = await kstate(["edit", "cluster", NAME], { env: withSteps([{ write: "apiVersion: kops.k8s.io/v1alpha2\nkind: Cluster\nspec: [unclosed\n" }]) });

@@ -37,6 +37,12 @@ describe("stored documents that are not plain UTF-8, read by kstate and kops", f
     assert.equal(mine.code, 0, mine.stderr);
     assert.equal(mine.stdout, theirs.stdout);
     assert.ok(!mine.stdout.startsWith("\ufeff"));
+    // Two marks: kops refuses the file, and so does kstate.
+    fs.writeFileSync(config, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), fs.readFileSync(config)]));
+    assert.notEqual((await runKops(["get", "cluster", NAME, "-o", "yaml", "--state", store], kopsEnv())).code, 0);
+    const twice = await kstate(["get", "cluster", NAME, "-o", "yaml", "--state", store]);
+    assert.equal(twice.code, 1);
+    assert.match(twice.stderr, /config: begins with two byte-order marks; kops refuses this file too/);
   });
 
   it("a Latin-1 byte: both refuse the file; kstate names it and the line, and nothing is written", async function () {

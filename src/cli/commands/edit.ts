@@ -9,6 +9,7 @@ import { applyDocuments, checkPlan, planDocuments } from "../../ops/documents";
 import { applyOverlay } from "../../ops/merge";
 import { describeChanges } from "../../ops/plan";
 import { ClusterStore, parseKopsDocument, type StoredDocument } from "../../store/cluster-store";
+import { documentText } from "../../store/document-text";
 import { readPolicyAhead } from "../../store/policy-guard";
 import { hasIn } from "../../store/yaml";
 import { ConflictError, NotFoundError, RefusedError } from "../../vfs/errors";
@@ -112,7 +113,7 @@ async function editInEditor(io: Io, stored: StoredDocument, kindName: "Cluster" 
   let errors: string[] = [];
   let lastAttempt: string | undefined;
   let keep = false; // the temp folder holds the user's text worth keeping
-  const keepText = (edited: string) => {
+  const keepText = (edited: string | Buffer) => {
     const kept = `${file}.kept`;
     fs.writeFileSync(kept, edited, { mode: 0o600 });
     keep = true;
@@ -121,7 +122,16 @@ async function editInEditor(io: Io, stored: StoredDocument, kindName: "Cluster" 
   try {
     for (;;) {
       runEditor(io, file);
-      const edited = body(fs.readFileSync(file, "utf8"));
+      // Read as a stored document is: UTF-8 only, a byte-order mark (some editors add one) dropped.
+      const saved = fs.readFileSync(file);
+      let text: string;
+      try {
+        text = documentText(saved, file);
+      } catch (e) {
+        io.stderr.write(`${c.red("error")}: ${(e as Error).message}\nA copy of your changes has been stored to ${keepText(saved)}\n`);
+        return EXIT.failure;
+      }
+      const edited = body(text);
       // As kops: a file saved empty (blank lines and comments only) cancels the edit.
       if (edited.split("\n").every((line) => /^\s*(#.*)?$/.test(line))) {
         io.stdout.write("Edit cancelled: saved file was empty.\n");
