@@ -197,11 +197,11 @@ describe("kstate sshpublickey and secrets: the old secrets/sshpublickey, listing
     assert.equal(typed.code, 1, "a typed secret is checked from any source");
     const sealed = await kstate(["create", "secret", "dockerconfig", "--name", NAME, "-f", "-"], { env: { ...env, KSTATE_PASSPHRASE: "sealing test passphrase" }, input: '{"auths":{}}' });
     assert.equal(sealed.code, 0, sealed.stderr);
-    assert.match(sealed.stderr, /warning: secrets\/dockerconfig is sealed by client-side encryption; kops cannot open it \(kops get secrets and kops update cluster fail on it\)/);
-    // A secret of the user's own is sealed with the same warning: kops opens every secret it lists.
+    assert.match(sealed.stderr, /warning: secrets\/dockerconfig is sealed by client-side encryption; kops cannot open it \(kops update cluster and kops get secrets dockerconfig -o plaintext fail on it\)/);
+    // A secret of the user's own is sealed with a warning too: kops opens it to print its value.
     const own = await kstate(["create", "secret", "own-token", "--name", NAME, "-f", "-"], { env: { ...env, KSTATE_PASSPHRASE: "sealing test passphrase" }, input: "own value" });
     assert.equal(own.code, 0, own.stderr);
-    assert.match(own.stderr, /warning: secrets\/own-token is sealed by client-side encryption; kops cannot open it \(kops get secrets fails on it\)/);
+    assert.match(own.stderr, /warning: secrets\/own-token is sealed by client-side encryption; kops cannot open it \(kops get secrets own-token -o plaintext fails on it\)/);
   });
 
   it("planClusterSshKey (the provider's entry): plain data that survives JSON; a cluster keeping its keys elsewhere is refused", async function () {

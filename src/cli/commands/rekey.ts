@@ -37,6 +37,6 @@ export async function rekey(argv: string[], io: Io): Promise<number> {
   io.stdout.write(`${c.green("Rekeyed")} ${rewritten.length} of ${files} file(s) of ${name}.\n`);
   // As create secret and create keypair warn of each file they seal that kops opens.
   const sealed = sealedFromKops(settings, rewritten);
-  if (sealed.length > 0) io.stderr.write(sealedFromKopsWarning(sealed, "kops get secrets and kops get keypairs fail or skip them, kops update cluster fails"));
+  if (sealed.length > 0) io.stderr.write(sealedFromKopsWarning(sealed, "kops get secrets NAME -o plaintext and kops get keypairs fail on them or skip them, kops update cluster fails"));
   return EXIT.ok;
 }

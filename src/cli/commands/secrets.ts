@@ -162,9 +162,9 @@ export async function createSecret(argv: string[], io: Io): Promise<number> {
   }
   await applyDocuments(store, plan);
   io.stdout.write(`${colours(io).green(change.action === "create" ? "Created" : "Replaced")} ${what} (sha256 ${secretHash(value)}).\n`);
-  // kops opens every secret it lists, and the typed ones again when it updates the cluster.
+  // kops opens a secret to print its value, and the typed ones again when it updates the cluster.
   if (encryptionFromEnv(io.env) && await sealed(values.state, io, cluster, name)) {
-    io.stderr.write(sealedFromKopsWarning([`secrets/${name}`], isTypedSecret(name) ? "kops get secrets and kops update cluster fail on it" : "kops get secrets fails on it"));
+    io.stderr.write(sealedFromKopsWarning([`secrets/${name}`], isTypedSecret(name) ? `kops update cluster and kops get secrets ${name} -o plaintext fail on it` : `kops get secrets ${name} -o plaintext fails on it`));
   }
   return EXIT.ok;
 }
