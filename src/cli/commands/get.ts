@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { mapLimit } from "../../store/cluster-store";
+import { labelledGroup } from "../../store/group-label";
 import { parseYamlValues } from "../../store/yaml";
 import { NotFoundError } from "../../vfs/errors";
 import { EXIT, type Io, UsageError } from "../io";
@@ -87,13 +88,16 @@ export async function get(argv: string[], io: Io): Promise<number> {
   // The config and the groups' listing at once, then the groups: two rounds of requests. The
   // stored text (-o yaml) and a table need only plain values, which the reading parser gives
   // several times faster; JSON is the documents' own values, as edits and writes read them.
+  // A group is printed (-o yaml|json) as kops reads it: labelled with the cluster it belongs to.
+  const asRead = (name: string) => (g: string, d: { text: string; doc: Doc }) => (output === "table" ? d : labelledGroup(d, name, store.instanceGroupPath(name, g).url));
   const clusterWithGroups = async (name: string) => {
+    const label = asRead(name);
     if (output !== "json") {
       const { config = store.noSuchCluster(name), groups } = await store.readClusterValues(name);
-      return { config: { text: config.text, doc: config.values }, groups: new Map([...groups].map(([g, d]) => [g, { text: d.text, doc: d.values }])) };
+      return { config: { text: config.text, doc: config.values }, groups: new Map([...groups].map(([g, d]) => [g, label(g, { text: d.text, doc: d.values })])) };
     }
     const { config = store.noSuchCluster(name), groups } = await store.readCluster(name);
-    return { config: { text: config.text, doc: config.doc.toJS() as Doc }, groups: new Map([...groups].map(([g, d]) => [g, { text: d.text, doc: d.doc.toJS() as Doc }])) };
+    return { config: { text: config.text, doc: config.doc.toJS() as Doc }, groups: new Map([...groups].map(([g, d]) => [g, label(g, { text: d.text, doc: d.doc.toJS() as Doc })])) };
   };
   switch (what) {
     case "clusters":
@@ -134,6 +138,7 @@ export async function get(argv: string[], io: Io): Promise<number> {
     case "instancegroups": {
       const name = clusterName("get ig", undefined, values.name, io.env);
       const { config, groups } = await clusterWithGroups(name);
+      if (groups.size === 0) throw new NotFoundError(`no InstanceGroup objects found in cluster ${name}`, { url: store.cluster(name).join("instancegroup").url }); // as kops says it
       const wanted = names.length > 0 ? names : [...groups.keys()];
       const docs = wanted.map((g) => {
         const d = groups.get(g);
