@@ -1,4 +1,4 @@
-import type { Document } from "yaml";
+import { type Document, isMap } from "yaml";
 import { NotFoundError, ValidationError } from "../vfs/errors";
 import type { Revision, VfsPath } from "../vfs/path";
 import { API_VERSION, CONFIG_FILE, INSTANCE_GROUP_DIR, LEGACY_API_VERSION } from "./layout";
@@ -27,16 +27,24 @@ export interface DocumentValues {
  */
 export function parseKopsDocument(text: string, source: string, kind: Kind): Document {
   const doc = parseYaml(text, source);
+  if (!isMap(doc.contents)) throw notAMapping(source, kind);
   const apiVersion = getIn(doc, ["apiVersion"]);
   const actual = getIn(doc, ["kind"]);
-  if (actual !== kind) {
-    throw new ValidationError(`${source}: expected a ${kind} document, found kind ${JSON.stringify(actual)}`, { problems: [{ path: "kind", message: `must be ${kind}` }] });
-  }
+  if (actual !== kind) throw wrongKind(source, kind, actual);
   if (apiVersion === LEGACY_API_VERSION) setIn(doc, ["apiVersion"], API_VERSION);
   else if (apiVersion !== API_VERSION) {
     throw new ValidationError(`${source}: apiVersion ${JSON.stringify(apiVersion)} is not ${API_VERSION}`, { problems: [{ path: "apiVersion", message: `must be ${API_VERSION}` }] });
   }
   return doc;
+}
+
+function notAMapping(source: string, kind: Kind): ValidationError {
+  return new ValidationError(`${source}: expected a ${kind} document, found no mapping`, { problems: [{ path: "", message: "not a mapping" }] });
+}
+
+function wrongKind(source: string, kind: Kind, actual: unknown): ValidationError {
+  const found = actual === undefined || actual === null ? "no kind field" : `kind ${JSON.stringify(actual)}`;
+  return new ValidationError(`${source}: expected a ${kind} document, found ${found}`, { problems: [{ path: "kind", message: `must be ${kind}` }] });
 }
 
 /**
@@ -45,12 +53,8 @@ export function parseKopsDocument(text: string, source: string, kind: Kind): Doc
  */
 export function kopsDocumentValues(text: string, source: string, kind: Kind): Record<string, any> {
   const values = parseYamlValues(text, source) as Record<string, any> | null;
-  if (typeof values !== "object" || values === null || Array.isArray(values)) {
-    throw new ValidationError(`${source}: expected a ${kind} document, found no mapping`, { problems: [{ path: "", message: "not a mapping" }] });
-  }
-  if (values.kind !== kind) {
-    throw new ValidationError(`${source}: expected a ${kind} document, found kind ${JSON.stringify(values.kind)}`, { problems: [{ path: "kind", message: `must be ${kind}` }] });
-  }
+  if (typeof values !== "object" || values === null || Array.isArray(values)) throw notAMapping(source, kind);
+  if (values.kind !== kind) throw wrongKind(source, kind, values.kind);
   if (values.apiVersion === LEGACY_API_VERSION) values.apiVersion = API_VERSION;
   else if (values.apiVersion !== API_VERSION) {
     throw new ValidationError(`${source}: apiVersion ${JSON.stringify(values.apiVersion)} is not ${API_VERSION}`, { problems: [{ path: "apiVersion", message: `must be ${API_VERSION}` }] });

@@ -113,6 +113,15 @@ for (const [kind, make] of Object.entries(stores)) {
       assert.match(broken.stderr, /b\.example\.com\/config: invalid YAML at line/);
       await root.join("b.example.com", "config").write("apiVersion: kops.k8s.io/v1alpha2\nkind: InstanceGroup\n");
       assert.match((await kstate(["get", "cluster", "b.example.com", "--state", state])).stderr, /b\.example\.com\/config: expected a Cluster document, found kind "InstanceGroup"/);
+      // No kind at all, or no mapping: said so, never a stray "undefined".
+      for (const [text, found] of [["apiVersion: kops.k8s.io/v1alpha2\nspec: {}\n", "found no kind field"], ["{}\n", "found no kind field"], ["- a\n", "found no mapping"], ["null\n", "found no mapping"]] as const) {
+        await root.join("b.example.com", "config").write(text);
+        for (const argv of [["get", "cluster", "b.example.com", "-o", "yaml"], ["get", "all", "b.example.com"], ["create", "cluster", "b.example.com", "--node-count", "2"]]) {
+          const r = await kstate([...argv, "--state", state]);
+          assert.equal(r.code, 1, `${JSON.stringify(text)} ${argv.join(" ")}`);
+          assert.ok(r.stderr.includes(`b.example.com/config: expected a Cluster document, ${found}`) && !r.stderr.includes("undefined"), `${JSON.stringify(text)} ${argv.join(" ")}: ${r.stderr}`);
+        }
+      }
     });
 
     it("bad input is refused with the field named and nothing written", async function () {
