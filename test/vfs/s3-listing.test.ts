@@ -4,7 +4,8 @@
 import * as assert from "node:assert/strict";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
-import { hasVersions, openPath } from "../../src/vfs";
+import { hasVersions, NotFoundError, openPath } from "../../src/vfs";
+import { kstate } from "../support/cli";
 import { parseListPage, parseVersionsPage } from "../../src/vfs/s3/wire";
 
 const EMPTY = `<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>b</Name><Prefix></Prefix><KeyCount>0</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated></ListBucketResult>`;
@@ -58,6 +59,31 @@ describe("S3 listings", function () {
       const config = root.join("dev.example.com", "config");
       assert.ok(hasVersions(config));
       await assert.rejects(config.listVersions(), (e: Error) => /s3:\/\/some-bucket\/clusters\/dev\.example\.com\/config/.test(e.message) && /not S3's \(no ListVersionsResult/.test(e.message) && /It works!/.test(e.message));
+    } finally {
+      server.close();
+    }
+  });
+
+  it("an error answer that is not S3's (a web server's 404 or 301 page) is no missing file: reads, listings and the CLI say the endpoint may not be S3", async function () {
+    const server = http.createServer((req, res) => {
+      const redirect = req.url?.includes("list-type");
+      res.writeHead(redirect ? 301 : 404, { "content-type": "text/html", ...(redirect ? { location: "/elsewhere/" } : {}) });
+      res.end(`<!DOCTYPE HTML><html><body><h1>Error response</h1><p>Error code: ${redirect ? 301 : 404}</p></body></html>`);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const root = openPath("s3://some-bucket", { s3: { endpoint, region: "us-east-1", forcePathStyle: true, accessKeyId: "id", secretAccessKey: "secret" }, timeoutMs: 5_000, retry: { attempts: 1 } });
+      const notS3 = (e: Error) => !NotFoundError.isInstance(e) && /not S3's \(it begins "<!DOCTYPE HTML>/.test(e.message) && /is the endpoint an S3 server\?/.test(e.message);
+      await assert.rejects(root.join("dev.example.com", "config").read(), (e: Error) => notS3(e) && /s3:\/\/some-bucket\/dev\.example\.com\/config/.test(e.message));
+      await assert.rejects(root.listFolders(), notS3);
+      const env = { S3_ENDPOINT: endpoint, AWS_ACCESS_KEY_ID: "id", AWS_SECRET_ACCESS_KEY: "secret", AWS_REGION: "us-east-1" };
+      for (const argv of [["encryption", "show"], ["get", "secrets", "--name", "dev.example.com"], ["get", "cluster", "dev.example.com"]]) {
+        const r = await kstate([...argv, "--state", "s3://some-bucket"], { env });
+        assert.equal(r.code, 1, `${argv.join(" ")}: ${r.stdout}${r.stderr}`);
+        assert.match(r.stderr, /not S3's .*is the endpoint an S3 server\?/, argv.join(" "));
+        assert.doesNotMatch(r.stdout + r.stderr, /No client-side encryption policy|not found in s3/, argv.join(" "));
+      }
     } finally {
       server.close();
     }

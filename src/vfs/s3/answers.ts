@@ -6,6 +6,7 @@
 import { answerSignal, classifyHttp, type Condition } from "../backend";
 import type { KstateError } from "../errors";
 import { isTransientNetworkError, isTransientStatus } from "../retry";
+import { NOT_S3_ANSWER } from "./wire";
 
 /** Runs one request, turning "not found" and "precondition failed" answers into our signals. */
 export async function s3Call<T>(fn: () => Promise<T>, condition?: Condition): Promise<T> {
@@ -14,7 +15,8 @@ export async function s3Call<T>(fn: () => Promise<T>, condition?: Condition): Pr
   } catch (e) {
     const status = statusOf(e);
     const name = nameOf(e);
-    const signal = name === "NoSuchBucket" ? undefined : answerSignal({
+    // A missing bucket, or an answer that is not S3's, is no missing file.
+    const signal = name === "NoSuchBucket" || name === NOT_S3_ANSWER ? undefined : answerSignal({
       preconditionFailed: status === 412 || name === "PreconditionFailed",
       objectMissing: status === 404 || name === "NoSuchKey" || name === "NotFound",
     }, condition, detailOf(e));

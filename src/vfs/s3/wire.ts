@@ -114,8 +114,17 @@ export function decodeXml(s: string): string {
   });
 }
 
+/** The code of an error answer whose body is not S3's (a web server's page at a wrong endpoint). */
+export const NOT_S3_ANSWER = "NotAnS3Answer";
+
 function errorFrom(status: number, headers: http.IncomingHttpHeaders, body: Buffer): S3WireError {
   const xml = body.toString("utf8");
+  // S3 (and every S3-compatible server) says what went wrong in an <Error> document; a body that
+  // is something else is no S3 answer, and its 404 must not pass for a missing file.
+  if (xml.trim() !== "" && !/<Error[\s>]/.test(xml)) {
+    const start = xml.trim().slice(0, 60).replace(/\s+/g, " ");
+    return new S3WireError(NOT_S3_ANSWER, `the answer is not S3's (it begins ${JSON.stringify(start)}): is the endpoint an S3 server?`, status, headers);
+  }
   const code = xmlText(xml, "Code") ?? (status === 404 ? "NotFound" : status === 412 ? "PreconditionFailed" : status === 304 ? "NotModified" : `Http${status}`);
   return new S3WireError(code, xmlText(xml, "Message") ?? code, status, headers);
 }
