@@ -46,6 +46,10 @@ export function storeFromKopsConfig(env: Env): { url: string; file: string } | u
   const [first] = (require("yaml") as typeof Yaml).parseAllDocuments(text, { logLevel: "silent" });
   const problem = first?.errors[0] ?? first?.warnings.find((w) => w.code === "BAD_DIRECTIVE");
   if (problem) throw new UsageError(`kops config file ${file}: not valid YAML (${problem.message.split("\n")[0]!.replace(/:$/, "")})`);
+  // kops's YAML reader knows YAML 1.1 alone, and refuses a second %YAML directive.
+  const versions = prologue(text).filter((line) => /^%YAML(\s|$)/.test(line));
+  if (versions.length > 1) throw new UsageError(`kops config file ${file}: not valid YAML (two %YAML directives; kops refuses the file too)`);
+  if (versions.length === 1 && !/^%YAML\s+1\.1\s*(#.*)?$/.test(versions[0]!)) throw new UsageError(`kops config file ${file}: not valid YAML (${versions[0]!.trim()}: kops reads YAML 1.1 only, and refuses the file)`);
   const values: unknown = first?.toJS();
   if (values === null || values === undefined) return undefined;
   if (typeof values !== "object" || Array.isArray(values)) throw new UsageError(`kops config file ${file}: expected a map of settings such as kops_state_store: s3://bucket`);
@@ -55,6 +59,13 @@ export function storeFromKopsConfig(env: Env): { url: string; file: string } | u
   const url = (values as Record<string, unknown>)[keys[0]!];
   if (typeof url !== "string") throw new UsageError(`kops config file ${file}: ${keys[0]} must be a URL such as s3://bucket (got ${JSON.stringify(url)})`);
   return url === "" ? undefined : { url, file };
+}
+
+/** The lines before the first document's `---`: its directives, comments and blank lines. */
+function prologue(text: string): string[] {
+  const lines = text.split(/\r?\n/);
+  const start = lines.findIndex((line) => /^---(\s|$)/.test(line));
+  return start < 0 ? [] : lines.slice(0, start);
 }
 
 /** `argv` without `--config FILE`, and `env` with CONFIG_VARIABLE set to FILE. */

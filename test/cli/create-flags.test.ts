@@ -337,6 +337,9 @@ describe("kstate create cluster: kops's flags", function () {
         ["kops_state_store: file:///a\nKOPS_STATE_STORE: file:///b\n", /sets the state store twice/],
         // A YAML version kops's reader refuses too: an error naming the file, not the library's own warning.
         ["%YAML 9.9\n---\nkops_state_store: file:///a\n", /not valid YAML \(Unsupported YAML version 9\.9 at line 1, column 7\)\n/],
+        // kops reads YAML 1.1 alone (a 1.1 directive, or none, is fine), and one %YAML directive.
+        ["%YAML 1.2\n---\nkops_state_store: file:///a\n", /not valid YAML \(%YAML 1\.2: kops reads YAML 1\.1 only, and refuses the file\)\n/],
+        ["%YAML 1.1\n%YAML 1.1\n---\nkops_state_store: file:///a\n", /not valid YAML \(two %YAML directives; kops refuses the file too\)\n/],
       ];
       for (const [text, message] of cases) {
         const home = tmpDir("home");
