@@ -105,7 +105,7 @@ async function refusePlaintext(source: VfsPath, destination: VfsPath, files: Fil
     : `the source store keeps ${describePolicy(policy)} (recorded in ${POLICY_FILE}), which the move records at the destination`;
   const remedy = whose === "kept" ? "Encrypt them at the source first (kstate rekey with the same key and patterns), or clear the destination's policy (kstate encryption clear)" : "Encrypt them at the source first (kstate rekey with the store's key and patterns)";
   throw new RefusedError(
-    `migrate to ${destination.url}: ${policyIs}, and ${plain.length} of these files are plaintext in ${source.url} (${plain.slice(0, 5).join(", ")}${plain.length > 5 ? ", …" : ""}); nothing was copied. ${remedy}`,
+    `migrate to ${destination.url}: ${policyIs}, and ${plain.length === 1 ? "this file is" : `these ${plain.length} files are`} plaintext in ${source.url} (${plain.slice(0, 5).join(", ")}${plain.length > 5 ? ", …" : ""}); nothing was copied. ${remedy}`,
     { url: destination.url },
   );
 }
