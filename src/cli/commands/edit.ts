@@ -138,7 +138,7 @@ async function editInEditor(io: Io, stored: StoredDocument, kindName: "Cluster" 
         return EXIT.nothingToDo;
       }
       if (edited === original) {
-        io.stdout.write("Edit cancelled: no changes.\n");
+        io.stdout.write("Edit cancelled: no changes made.\n"); // as kops says it
         return EXIT.nothingToDo;
       }
       if (errors.length > 0 && edited === lastAttempt) {
@@ -161,7 +161,7 @@ async function editInEditor(io: Io, stored: StoredDocument, kindName: "Cluster" 
         continue;
       }
       if (planned.changes.length === 0) {
-        io.stdout.write("Edit cancelled: no changes.\n");
+        io.stdout.write("Edit cancelled: no changes made.\n"); // as kops says it
         return EXIT.nothingToDo;
       }
       try {
