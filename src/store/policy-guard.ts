@@ -10,6 +10,9 @@
  *   policy forbids is plaintext.
  * - With the key, files are sealed by the policy's patterns (the writer's own patterns apply only
  *   where no policy is recorded).
+ * - Under a passphrase policy, the writer's passphrase (or its fallback) must open a file the
+ *   cluster already keeps sealed with a passphrase: a mistyped one would seal new files under a
+ *   key nobody holds, beside the old ones.
  * - Patterns that take in files kops or nodes read are refused for a cluster kops manages unless
  *   the policy (or, with none, the writer's settings) carries `allowEncryptingKopsReads`.
  *
@@ -18,7 +21,8 @@
  * what the policy forbids is plaintext.
  */
 import { Readable } from "node:stream";
-import { encryptedPath, isEncryptedPath, keyringOf, type Keyring } from "../vfs/encrypted";
+import { encryptedPath, globToRegExp, isEncryptedPath, keyringOf, type Keyring } from "../vfs/encrypted";
+import { sealedWith } from "../vfs/envelope";
 import { RefusedError } from "../vfs/errors";
 import { ForwardingPath } from "../vfs/forwarding-path";
 import { canServerCopy, hasStoredPath, hasVersions } from "../vfs/path";
@@ -105,6 +109,7 @@ async function checkCluster(shared: Shared, cluster: string): Promise<void> {
       throw new RefusedError(`${why}; ${policy.keyProvider === "aws-kms" ? shared.hint.awsKms : shared.hint.passphrase}; nothing was written`, { url: `${store}/${cluster}` });
     }
   }
+  if (policy?.keyProvider === "passphrase" && shared.writer?.passphrase !== undefined) await checkPassphraseOpens(shared, cluster, policy);
   const patterns = policy?.patterns ?? (shared.writer ? shared.writer.patterns ?? [...DEFAULT_ENCRYPTED_PATTERNS] : []);
   const allowed = policy ? policy.allowEncryptingKopsReads : shared.writer?.allowEncryptingKopsReads === true;
   const breaking = kopsReadPatterns(patterns);
@@ -114,6 +119,30 @@ async function checkCluster(shared: Shared, cluster: string): Promise<void> {
         + `Encrypt other files, use SSE-KMS instead, or accept it with --encrypt-breaks-kops (allowEncryptingKopsReads: true)`,
       { url: `${store}/${cluster}` },
     );
+  }
+}
+
+/** How many of a cluster's files the passphrase check reads, at most, looking for one sealed with a passphrase. */
+const PASSPHRASE_CHECK_READS = 8;
+
+/**
+ * Refuses, naming the file, a passphrase (and fallback) that does not open a file of `cluster`
+ * sealed with a passphrase. The files the policy names are read, a few at once, until one is
+ * sealed with a passphrase; with none (a new cluster, or plaintext from before the policy) there
+ * is nothing to check against.
+ */
+async function checkPassphraseOpens(shared: Shared, cluster: string, policy: EncryptionPolicy): Promise<void> {
+  const folder = shared.raw.join(cluster);
+  const named = policy.patterns.map(globToRegExp);
+  const candidates = (await folder.listTree()).filter((f) => named.some((p) => p.test(f.path))).slice(0, PASSPHRASE_CHECK_READS);
+  const read = await Promise.all(candidates.map((f) => folder.join(...f.path.split("/")).read().then((r) => ({ path: f.path, data: r.data }), () => undefined)));
+  const sealed = read.find((r) => r !== undefined && sealedWith(r.data) === "passphrase");
+  if (!sealed) return;
+  const file = encryptedPath(folder.join(...sealed.path.split("/")), shared.readKeyring!, `${cluster}/${sealed.path}`);
+  try {
+    await (file as VfsPath & { open(data: Buffer): Promise<Buffer> }).open(sealed.data);
+  } catch (e) {
+    throw new RefusedError(`the passphrase given does not open ${file.url}, which the cluster keeps sealed with a passphrase (${(e as Error).message.replace(`${file.url}: `, "")}): a mistyped passphrase would seal new files that the store's passphrase cannot open. Nothing was written. Give the store's passphrase (to change it, give the old one as KSTATE_FALLBACK_PASSPHRASE and run kstate rekey)`, { url: file.url });
   }
 }
 

@@ -117,6 +117,15 @@ function parse(data: Buffer, label: string): Parsed {
   return { providerId, wrapped, header: data.subarray(0, at), body: data.subarray(at) };
 }
 
+/** The id of the key an envelope was sealed with ("passphrase", or the KMS key's), or undefined when unreadable. */
+export function sealedWith(data: Buffer): string | undefined {
+  try {
+    return parse(data, "").providerId;
+  } catch {
+    return undefined;
+  }
+}
+
 function aadOf(header: Buffer, name: string): Buffer {
   return Buffer.concat([header, Buffer.from(`\0${name}`, "utf8")]);
 }

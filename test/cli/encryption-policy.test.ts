@@ -137,6 +137,12 @@ for (const [kind, make] of Object.entries(stores)) {
       await ok(["create", "cluster", NAME, "--zones", "us-east-1a", "--kubernetes-version", "v1.30.2", "--cloud", "aws"]);
       await ok(["encryption", "set", "--passphrase-file", passFile]);
       await ok(["create", "secret", "sealed", "--name", NAME, "--from-literal", "sealed-value"], withKey);
+      // A mistyped passphrase does not open what is sealed: refused before it seals anything.
+      const typoBefore = await snapshot(openWith(source, cloud));
+      const typo = await kstate(["create", "secret", "other", "--name", NAME, "--from-literal", "other-value"], { env: { ...env, KSTATE_PASSPHRASE: `${PASSPHRASE}x` } });
+      assert.equal(typo.code, 1, typo.stderr);
+      assert.match(typo.stderr, /the passphrase given does not open \S+\/secrets\/sealed, which the cluster keeps sealed with a passphrase \(cannot decrypt: wrong passphrase or key.*\)[^]*Nothing was written/);
+      assert.deepEqual(await snapshot(openWith(source, cloud)), typoBefore);
       await ok(["create", "cluster", OTHER, "--zones", "us-east-1a", "--kubernetes-version", "v1.30.2", "--cloud", "aws", "--state", crowded]);
       const recorded = (await openWith(source, cloud).join(...POLICY_FILE.split("/")).read()).data.toString();
       const before = { destination: await snapshot(openWith(destination, cloud)), crowded: await snapshot(openWith(crowded, cloud)) };
