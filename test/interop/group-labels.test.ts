@@ -43,6 +43,21 @@ describe("instance group labels, read by kstate and kops", function () {
       assert.equal(mine.code, 0, mine.stderr);
       assert.equal(mine.stdout, theirs.stdout, argv.join(" "));
     }
+    // -o json: the same values, one object where kops prints one (one group, one named cluster), else a list.
+    for (const argv of [["get", "ig", "--name", NAME], ["get", "ig", "nodes-us-east-1a", "--name", NAME], ["get", "all", NAME], ["get", "clusters", NAME], ["get", "clusters"]]) {
+      const theirs = await runKops([...argv, "-o", "json", "--state", store], kopsEnv());
+      assert.equal(theirs.code, 0, theirs.stderr);
+      const mine = await kstate([...argv, "-o", "json", "--state", store]);
+      assert.equal(mine.code, 0, mine.stderr);
+      assert.deepEqual(JSON.parse(mine.stdout), JSON.parse(theirs.stdout), `${argv.join(" ")} -o json`);
+    }
+    // One group's JSON goes back through kops replace -f.
+    const one = path.join(dir, "one.json");
+    fs.writeFileSync(one, (await kstate(["get", "ig", "nodes-us-east-1a", "--name", NAME, "-o", "json", "--state", store])).stdout.replace('"maxSize": 1', '"maxSize": 3'));
+    const replaced = await runKops(["replace", "-f", one, "--state", store], kopsEnv());
+    assert.equal(replaced.code, 0, replaced.stderr);
+    assert.match(fs.readFileSync(group("nodes-us-east-1a"), "utf8"), /maxSize: 3/);
+    fs.writeFileSync(group("nodes-us-east-1a"), stored[0]!);
     const json = JSON.parse((await kstate(["get", "ig", "--name", NAME, "-o", "json", "--state", store])).stdout) as { metadata: { labels: Record<string, string> } }[];
     assert.deepEqual(json.map((g) => g.metadata.labels), [{ "kops.k8s.io/cluster": NAME, team: "a" }, { "kops.k8s.io/cluster": NAME }]);
     assert.deepEqual([fs.readFileSync(group("nodes-us-east-1a")), fs.readFileSync(group("control-plane-us-east-1a"))], stored, "reading changed nothing");

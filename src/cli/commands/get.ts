@@ -78,11 +78,12 @@ export async function get(argv: string[], io: Io): Promise<number> {
   readsOnly(io.env);
   const store = openClusterStore(values.state, io.env, io);
   readyWhileWaiting(io, output);
-  const print = (docs: { text: string; doc: Doc }[], tables: () => string) => {
+  // -o json: one object where kops prints one (one cluster asked for by name, or one instance
+  // group), else a list: what `kops replace -f` takes back is what kops printed.
+  const print = (docs: { text: string; doc: Doc }[], tables: () => string, single = false) => {
     // Separated as kops separates them: a blank line, `---`, a blank line.
     if (output === "yaml") io.stdout.write(docs.map((d) => (d.text.endsWith("\n") ? d.text : `${d.text}\n`)).join("\n---\n\n"));
-    // `get cluster NAME` prints the document itself, as kops does; every other listing a list.
-    else if (output === "json") io.stdout.write(`${JSON.stringify(what === "cluster" && docs.length === 1 ? docs[0]!.doc : docs.map((d) => d.doc), null, 2)}\n`);
+    else if (output === "json") io.stdout.write(`${JSON.stringify(single && docs.length === 1 ? docs[0]!.doc : docs.map((d) => d.doc), null, 2)}\n`);
     else io.stdout.write(tables());
   };
   // The config and the groups' listing at once, then the groups: two rounds of requests. The
@@ -130,7 +131,7 @@ export async function get(argv: string[], io: Io): Promise<number> {
         await requireStoreFolder(store.root);
         throw new NotFoundError(`no clusters found in ${store.root.url}`, { url: store.root.url });
       }
-      print(docs, () => clusterTable(docs.map((d) => d.doc)));
+      print(docs, () => clusterTable(docs.map((d) => d.doc)), wanted.length === 1);
       return EXIT.ok;
     }
     case "ig":
@@ -145,7 +146,7 @@ export async function get(argv: string[], io: Io): Promise<number> {
         if (!d) throw new NotFoundError(`instance group ${JSON.stringify(g)} not found in cluster ${name}`, { url: store.instanceGroupPath(name, g).url });
         return d;
       });
-      print(docs, () => instanceGroupTable(config.doc, docs.map((d) => d.doc)));
+      print(docs, () => instanceGroupTable(config.doc, docs.map((d) => d.doc)), true);
       return EXIT.ok;
     }
     case "all": {
