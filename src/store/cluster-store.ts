@@ -38,13 +38,17 @@ export function parseKopsDocument(text: string, source: string, kind: Kind): Doc
   return doc;
 }
 
+function article(kind: Kind): string {
+  return /^[AEIOU]/.test(kind) ? "an" : "a";
+}
+
 function notAMapping(source: string, kind: Kind): ValidationError {
-  return new ValidationError(`${source}: expected a ${kind} document, found no mapping`, { problems: [{ path: "", message: "not a mapping" }] });
+  return new ValidationError(`${source}: expected ${article(kind)} ${kind} document, found no mapping`, { problems: [{ path: "", message: "not a mapping" }] });
 }
 
 function wrongKind(source: string, kind: Kind, actual: unknown): ValidationError {
   const found = actual === undefined || actual === null ? "no kind field" : `kind ${JSON.stringify(actual)}`;
-  return new ValidationError(`${source}: expected a ${kind} document, found ${found}`, { problems: [{ path: "kind", message: `must be ${kind}` }] });
+  return new ValidationError(`${source}: expected ${article(kind)} ${kind} document, found ${found}`, { problems: [{ path: "kind", message: `must be ${kind}` }] });
 }
 
 /**

@@ -125,6 +125,12 @@ function errorFrom(status: number, headers: http.IncomingHttpHeaders, body: Buff
     const start = xml.trim().slice(0, 60).replace(/\s+/g, " ");
     return new S3WireError(NOT_S3_ANSWER, `the answer is not S3's (it begins ${JSON.stringify(start)}): is the endpoint an S3 server?`, status, headers);
   }
+  // S3 redirects a request only to a bucket's region, and says so (an <Error> body, or the
+  // x-amz-bucket-region header on a HEAD); a bare redirect is a web server's.
+  if (status >= 300 && status < 400 && xml.trim() === "" && headers["x-amz-bucket-region"] === undefined) {
+    const to = typeof headers.location === "string" ? ` to ${JSON.stringify(headers.location)}` : "";
+    return new S3WireError(NOT_S3_ANSWER, `the answer is a bare redirect${to}, not S3's: is the endpoint an S3 server?`, status, headers);
+  }
   const code = xmlText(xml, "Code") ?? (status === 404 ? "NotFound" : status === 412 ? "PreconditionFailed" : status === 304 ? "NotModified" : `Http${status}`);
   return new S3WireError(code, xmlText(xml, "Message") ?? code, status, headers);
 }
