@@ -4,7 +4,7 @@
  */
 import * as fs from "node:fs";
 import * as nodePath from "node:path";
-import type { Document } from "yaml";
+import { type Document, isMap } from "yaml";
 import { SECRET_PREFIX } from "../ops/documents";
 import { clusterNameProblems, validationError } from "../ops/validate";
 import { parseKopsDocument } from "../store/cluster-store";
@@ -72,7 +72,10 @@ function fromStream(body: string, from: string): SourceFile[] {
       const name = getIn(doc, ["metadata", "name"]);
       if (typeof name !== "string" || name === "") throw new ValidationError(`${from}: an InstanceGroup without metadata.name`, { problems: [{ path: "metadata.name", message: "required" }] });
       out.push({ file: `${INSTANCE_GROUP_DIR}/${name}`, content: parseKopsDocument(yaml, from, "InstanceGroup"), from });
-    } else throw new ValidationError(`${from}: unhandled kind ${JSON.stringify(kind)} (only Cluster and InstanceGroup)`);
+    } else {
+      const found = !isMap(doc.contents) ? "a document that is no mapping" : kind === undefined || kind === null ? "a document with no kind field" : `kind ${JSON.stringify(kind)}`;
+      throw new ValidationError(`${from}: ${found}; apply takes Cluster and InstanceGroup documents`, { problems: [{ path: "kind", message: "must be Cluster or InstanceGroup" }] });
+    }
   }
   if (out.length === 0) throw new ValidationError(`${from}: no documents`);
   return out;

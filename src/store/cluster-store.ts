@@ -33,9 +33,14 @@ export function parseKopsDocument(text: string, source: string, kind: Kind): Doc
   if (actual !== kind) throw wrongKind(source, kind, actual);
   if (apiVersion === LEGACY_API_VERSION) setIn(doc, ["apiVersion"], API_VERSION);
   else if (apiVersion !== API_VERSION) {
-    throw new ValidationError(`${source}: apiVersion ${JSON.stringify(apiVersion)} is not ${API_VERSION}`, { problems: [{ path: "apiVersion", message: `must be ${API_VERSION}` }] });
+    throw wrongApiVersion(source, apiVersion);
   }
   return doc;
+}
+
+function wrongApiVersion(source: string, actual: unknown): ValidationError {
+  const found = actual === undefined || actual === null ? "no apiVersion field" : `apiVersion ${JSON.stringify(actual)}`;
+  return new ValidationError(`${source}: ${found}; kops documents are ${API_VERSION}`, { problems: [{ path: "apiVersion", message: `must be ${API_VERSION}` }] });
 }
 
 function article(kind: Kind): string {
@@ -61,7 +66,7 @@ export function kopsDocumentValues(text: string, source: string, kind: Kind): Re
   if (values.kind !== kind) throw wrongKind(source, kind, values.kind);
   if (values.apiVersion === LEGACY_API_VERSION) values.apiVersion = API_VERSION;
   else if (values.apiVersion !== API_VERSION) {
-    throw new ValidationError(`${source}: apiVersion ${JSON.stringify(values.apiVersion)} is not ${API_VERSION}`, { problems: [{ path: "apiVersion", message: `must be ${API_VERSION}` }] });
+    throw wrongApiVersion(source, values.apiVersion);
   }
   return values;
 }

@@ -193,6 +193,7 @@ describe("bad input: every case refused, the store byte-identical", function () 
         // A document case names the file it read, or the stored document and field it concerns.
         if (c.file && !r.stderr.includes(argv[2]!) && !/(config|instancegroup[^:\n]*): (spec|metadata|kind|apiVersion)/.test(r.stderr)) problems.push("stderr names neither the file nor a field");
         if (STACK_LINE.test(r.stderr) || STACK_LINE.test(r.stdout)) problems.push("a stack trace was printed");
+        if (/(?<![-\w])undefined(?![-\w.])/.test(r.stderr)) problems.push("stderr says \"undefined\" (a value missing from the message)");
         if (r.stderr.trim() === "") problems.push("no message on stderr");
         if (diff.length > 0) {
           problems.push(`store changed: ${diff.join(", ")}`);
