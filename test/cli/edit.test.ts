@@ -71,6 +71,16 @@ describe("kstate edit with a scripted editor", function () {
     assert.deepEqual(fs.readFileSync(configFile), before);
   });
 
+  it("a cluster that cannot be read once the editor closes (its config damaged meanwhile) stops the edit and keeps the user's text", async function () {
+    const before = fs.readFileSync(igFile, "utf8");
+    const r = await kstate(["edit", "ig", "--name", NAME, "nodes-us-east-1a"], { env: withSteps([{ replace: ["maxSize: 1", "maxSize: 5"], alsoWrite: [configFile, "kind: Cluster", "kind: Clustr"] }]) });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /config: expected a Cluster document, found kind "Clustr"/);
+    const kept = /stored to (\S+)/.exec(r.stderr)?.[1];
+    assert.ok(kept && /maxSize: 5/.test(fs.readFileSync(kept, "utf8")), r.stderr);
+    assert.equal(fs.readFileSync(igFile, "utf8"), before);
+  });
+
   it("a YAML error keeps the user's text in a file it names, and writes nothing", async function () {
     const before = fs.readFileSync(configFile, "utf8");
     const r = await kstate(["edit", "cluster", NAME], { env: withSteps([{ write: "apiVersion: kops.k8s.io/v1alpha2\nkind: Cluster\nspec: [unclosed\n" }]) });

@@ -152,8 +152,15 @@ async function editInEditor(io: Io, stored: StoredDocument, kindName: "Cluster" 
         io.stderr.write(`${c.red("error")}: ${(e as Error).message}\nA copy of your changes has been stored to ${keepText(edited)}\n`);
         return EXIT.failure;
       }
-      // The cluster as it would be with this document in place; a problem reopens the editor.
-      const planned = await plan(doc);
+      // The cluster as it would be with this document in place; a problem reopens the editor. A
+      // cluster that cannot be read (its config damaged meanwhile, say) stops the edit, keeping the text.
+      let planned;
+      try {
+        planned = await plan(doc);
+      } catch (e) {
+        io.stderr.write(`${c.red("error")}: ${(e as Error).message}\nA copy of your changes has been stored to ${keepText(edited)}\n`);
+        return EXIT.failure;
+      }
       if (planned.problems.length > 0) {
         errors = planned.problems.map((p) => `${p.file ? `${p.file}: ` : ""}${p.path ? `${p.path}: ` : ""}${p.message}`);
         lastAttempt = edited;
