@@ -34,7 +34,7 @@ describe("instance group labels, read by kstate and kops", function () {
     assert.ok(nodes.includes(label));
     fs.writeFileSync(group("nodes-us-east-1a"), nodes.replace(label, ""));
     const plane = fs.readFileSync(group("control-plane-us-east-1a"), "utf8");
-    fs.writeFileSync(group("control-plane-us-east-1a"), plane.replace(label, "  labels:\n    kops.k8s.io/cluster: elsewhere.example.com\n    team: a\n"));
+    fs.writeFileSync(group("control-plane-us-east-1a"), plane.replace(label, "  labels: {kops.k8s.io/cluster: \"elsewhere.example.com\", team: a}\n"));
     const stored = [fs.readFileSync(group("nodes-us-east-1a")), fs.readFileSync(group("control-plane-us-east-1a"))];
     for (const argv of [["get", "ig", "--name", NAME], ["get", "ig", "nodes-us-east-1a", "--name", NAME], ["get", "all", NAME]]) {
       const theirs = await runKops([...argv, "-o", "yaml", "--state", store], kopsEnv());
