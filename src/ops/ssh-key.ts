@@ -168,6 +168,18 @@ export function keysKeptElsewhere(store: ClusterStore, cluster: string, config: 
 }
 
 /**
+ * Where a cluster keeps its secrets when that is not its folder in this store
+ * (`spec.configStore.secrets`, or a configBase elsewhere): kops reads them from there.
+ */
+export function secretsKeptElsewhere(store: ClusterStore, cluster: string, config: Record<string, unknown> | undefined): string | undefined {
+  const spec = config?.spec as { configBase?: unknown; configStore?: { secrets?: unknown } } | undefined;
+  const secrets = spec?.configStore?.secrets;
+  const configBase = spec?.configBase;
+  if (secrets === undefined && (configBase === undefined || configBase === configBaseOf(store.cluster(cluster).url))) return undefined;
+  return `cluster ${cluster} keeps its secrets in ${String(secrets ?? `${String(configBase)}/secrets`)}, not in ${store.root.url}`;
+}
+
+/**
  * The key to write for a cluster, or undefined when it is there already. Refused when the cluster
  * keeps its keys elsewhere (`spec.configStore.keypairs`, or a configBase in another store) or holds
  * another admin key: kops then fails on AWS, Azure and OpenStack ("exactly one 'admin' SSH public key").

@@ -174,7 +174,7 @@ describe("kstate sshpublickey and secrets: the old secrets/sshpublickey, listing
     assert.equal(plain.stderr, "", "no warning for a keyset kops reads");
   });
 
-  it("keypair changes for a cluster that keeps its keys elsewhere (its configBase in another store) are refused, as kops would read them there", async function () {
+  it("keypair and secret changes for a cluster that keeps its keys elsewhere (its configBase in another store) are refused, as kops would read them there", async function () {
     const { url, env } = await freshStore();
     assert.equal((await kstate(["create", "keypair", "kubernetes-ca", "--generate", "--primary", "--name", NAME], { env })).code, 0);
     assert.equal((await kstate(["edit", "cluster", NAME, "--set", "spec.configBase=s3://elsewhere/keys.k8s.example.com"], { env })).code, 0);
@@ -184,6 +184,10 @@ describe("kstate sshpublickey and secrets: the old secrets/sshpublickey, listing
       assert.equal(r.code, 1, `${argv.join(" ")}: ${r.stderr}`);
       assert.match(r.stderr, /keeps its keys in s3:\/\/elsewhere\/keys\.k8s\.example\.com\/pki, not in .*kops reads its keypairs from there\. Nothing was written\./);
     }
+    // And so is a secret: kops reads secrets from configBase/secrets too.
+    const secret = await kstate(["create", "secret", "token", "--name", NAME, "-f", "-"], { env, input: "a value" });
+    assert.equal(secret.code, 1, secret.stderr);
+    assert.match(secret.stderr, /keeps its secrets in s3:\/\/elsewhere\/keys\.k8s\.example\.com\/secrets, not in .*kops reads its secrets from there\. Nothing was written\./);
     assert.deepEqual(await snapshot(openPath(url)), before);
   });
 
