@@ -144,12 +144,11 @@ export async function createSecret(argv: string[], io: Io): Promise<number> {
   const store = openClusterStore(values.state, io.env, io);
   // The cluster and the secret read at once; the write is conditional on them.
   if (!values["dry-run"]) readPolicyAhead(store.root);
-  const config = store.readConfigValues(cluster);
-  config.catch(() => {}); // awaited below, once the plan has found the cluster
-  const plan = await planDocuments(store, { name: cluster, edits: [{ file: `secrets/${name}`, content: Buffer.from(encodeSecret(value)) }] });
+  const reading = store.readCluster(cluster);
+  const plan = await planDocuments(store, { name: cluster, edits: [{ file: `secrets/${name}`, content: Buffer.from(encodeSecret(value)) }] }, new Date(), reading);
   if (!plan.existed) store.noSuchCluster(cluster);
   // kops reads the secrets where the cluster says it keeps them: a secret written here it would never see.
-  const elsewhere = secretsKeptElsewhere(store, cluster, await config);
+  const elsewhere = secretsKeptElsewhere(store, cluster, (await reading).config?.doc.toJS() as Record<string, unknown> | undefined);
   if (elsewhere) throw new RefusedError(`${elsewhere}; kops reads its secrets from there. Nothing was written.`, { url: store.cluster(cluster).join("secrets", name).url });
   checkPlan(store, plan);
   const what = `secret ${name} of ${cluster}`;
