@@ -156,27 +156,21 @@ export function planSshPublicKey(data: Buffer | string, source: string): Planned
 }
 
 /**
- * Where a cluster keeps its keys when that is not its folder in this store
- * (`spec.configStore.keypairs`, or a configBase elsewhere): kops reads its SSH key from there.
+ * Where a cluster keeps its keys (`keypairs`) or its secrets when that is not its folder in this
+ * store (`spec.configStore.keypairs|secrets`, or a configBase elsewhere): kops reads them from there.
  */
-export function keysKeptElsewhere(store: ClusterStore, cluster: string, config: Record<string, unknown> | undefined): string | undefined {
-  const spec = config?.spec as { configBase?: unknown; configStore?: { keypairs?: unknown } } | undefined;
-  const keypairs = spec?.configStore?.keypairs;
+export function keptElsewhere(store: ClusterStore, cluster: string, config: Record<string, unknown> | undefined, what: "keypairs" | "secrets"): string | undefined {
+  const spec = config?.spec as { configBase?: unknown; configStore?: Record<string, unknown> } | undefined;
+  const configured = spec?.configStore?.[what];
   const configBase = spec?.configBase;
-  if (keypairs === undefined && (configBase === undefined || configBase === configBaseOf(store.cluster(cluster).url))) return undefined;
-  return `cluster ${cluster} keeps its keys in ${String(keypairs ?? `${String(configBase)}/pki`)}, not in ${store.root.url}`;
+  if (configured === undefined && (configBase === undefined || configBase === configBaseOf(store.cluster(cluster).url))) return undefined;
+  const folder = what === "keypairs" ? "pki" : "secrets";
+  return `cluster ${cluster} keeps its ${what === "keypairs" ? "keys" : "secrets"} in ${String(configured ?? `${String(configBase)}/${folder}`)}, not in ${store.root.url}`;
 }
 
-/**
- * Where a cluster keeps its secrets when that is not its folder in this store
- * (`spec.configStore.secrets`, or a configBase elsewhere): kops reads them from there.
- */
-export function secretsKeptElsewhere(store: ClusterStore, cluster: string, config: Record<string, unknown> | undefined): string | undefined {
-  const spec = config?.spec as { configBase?: unknown; configStore?: { secrets?: unknown } } | undefined;
-  const secrets = spec?.configStore?.secrets;
-  const configBase = spec?.configBase;
-  if (secrets === undefined && (configBase === undefined || configBase === configBaseOf(store.cluster(cluster).url))) return undefined;
-  return `cluster ${cluster} keeps its secrets in ${String(secrets ?? `${String(configBase)}/secrets`)}, not in ${store.root.url}`;
+/** `keptElsewhere` for keys: kops reads its SSH key and keypairs from there. */
+export function keysKeptElsewhere(store: ClusterStore, cluster: string, config: Record<string, unknown> | undefined): string | undefined {
+  return keptElsewhere(store, cluster, config, "keypairs");
 }
 
 /**

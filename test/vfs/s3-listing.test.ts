@@ -4,11 +4,23 @@
 import * as assert from "node:assert/strict";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
-import { hasVersions, NotFoundError, openPath } from "../../src/vfs";
+import { hasVersions, NotFoundError, openPath, type VfsPath } from "../../src/vfs";
 import { kstate } from "../support/cli";
 import { parseListPage, parseVersionsPage } from "../../src/vfs/s3/wire";
 
 const EMPTY = `<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>b</Name><Prefix></Prefix><KeyCount>0</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated></ListBucketResult>`;
+
+/** Runs `fn` against a local HTTP server answering with `handler`, and a store `s3://{bucket}` opened at it. */
+async function againstServer(handler: http.RequestListener, bucket: string, fn: (root: VfsPath, endpoint: string) => Promise<void>): Promise<void> {
+  const server = http.createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  try {
+    const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    await fn(openPath(`s3://${bucket}`, { s3: { endpoint, region: "us-east-1", forcePathStyle: true, accessKeyId: "id", secretAccessKey: "secret" }, timeoutMs: 5_000, retry: { attempts: 1 } }), endpoint);
+  } finally {
+    server.close();
+  }
+}
 
 describe("S3 listings", function () {
   it("reads an empty ListBucketResult as no names, and refuses answers that are not one", function () {
@@ -44,28 +56,22 @@ describe("S3 listings", function () {
 
   it("fails a listing answered 200 with a web page, naming the store, as it does every time", async function () {
     let requests = 0;
-    const server = http.createServer((req, res) => {
+    await againstServer((_req, res) => {
       requests++;
       res.writeHead(200, { "content-type": "text/html" });
       res.end("<html><body>It works!</body></html>");
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    try {
-      const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      const root = openPath("s3://some-bucket/clusters", { s3: { endpoint, region: "us-east-1", forcePathStyle: true, accessKeyId: "id", secretAccessKey: "secret" }, timeoutMs: 5_000, retry: { attempts: 1 } });
+    }, "some-bucket/clusters", async (root) => {
       await assert.rejects(root.listFolders(), (e: Error) => /s3:\/\/some-bucket\/clusters/.test(e.message) && /not S3's/.test(e.message) && /It works!/.test(e.message));
       assert.ok(requests >= 1);
       // A file's history, the same: not "it never existed".
       const config = root.join("dev.example.com", "config");
       assert.ok(hasVersions(config));
       await assert.rejects(config.listVersions(), (e: Error) => /s3:\/\/some-bucket\/clusters\/dev\.example\.com\/config/.test(e.message) && /not S3's \(no ListVersionsResult/.test(e.message) && /It works!/.test(e.message));
-    } finally {
-      server.close();
-    }
+    });
   });
 
   it("an error answer that is not S3's (a web server's 404 page, or a bare redirect) is no missing file: reads, listings and the CLI say the endpoint may not be S3", async function () {
-    const server = http.createServer((req, res) => {
+    await againstServer((req, res) => {
       // A listing gets a bare redirect (as python's http.server answers for a folder), a read a 404 page.
       if (req.url?.includes("list-type")) {
         res.writeHead(301, { location: "/some-bucket/", "content-length": "0" });
@@ -74,11 +80,7 @@ describe("S3 listings", function () {
       }
       res.writeHead(404, { "content-type": "text/html" });
       res.end("<!DOCTYPE HTML><html><body><h1>Error response</h1><p>Error code: 404</p></body></html>");
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    try {
-      const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      const root = openPath("s3://some-bucket", { s3: { endpoint, region: "us-east-1", forcePathStyle: true, accessKeyId: "id", secretAccessKey: "secret" }, timeoutMs: 5_000, retry: { attempts: 1 } });
+    }, "some-bucket", async (root, endpoint) => {
       const notS3 = (e: Error) => !NotFoundError.isInstance(e) && /not S3's \(it begins "<!DOCTYPE HTML>/.test(e.message) && /is the endpoint an S3 server\?/.test(e.message);
       await assert.rejects(root.join("dev.example.com", "config").read(), (e: Error) => notS3(e) && /s3:\/\/some-bucket\/dev\.example\.com\/config/.test(e.message));
       await assert.rejects(root.listFolders(), (e: Error) => !NotFoundError.isInstance(e) && /301 NotAnS3Answer: the answer is a bare redirect to "\/some-bucket\/", not S3's: is the endpoint an S3 server\?/.test(e.message));
@@ -89,8 +91,6 @@ describe("S3 listings", function () {
         assert.match(r.stderr, /not S3's.*is the endpoint an S3 server\?/, argv.join(" "));
         assert.doesNotMatch(r.stdout + r.stderr, /No client-side encryption policy|not found in s3/, argv.join(" "));
       }
-    } finally {
-      server.close();
-    }
+    });
   });
 });

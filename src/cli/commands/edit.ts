@@ -119,6 +119,11 @@ async function editInEditor(io: Io, stored: StoredDocument, kindName: "Cluster" 
     keep = true;
     return kept;
   };
+  // The edit stops on `e`, keeping what the user saved.
+  const stop = (e: unknown, saved: string | Buffer) => {
+    io.stderr.write(`${c.red("error")}: ${(e as Error).message}\nA copy of your changes has been stored to ${keepText(saved)}\n`);
+    return EXIT.failure;
+  };
   try {
     for (;;) {
       runEditor(io, file);
@@ -128,8 +133,7 @@ async function editInEditor(io: Io, stored: StoredDocument, kindName: "Cluster" 
       try {
         text = documentText(saved, file);
       } catch (e) {
-        io.stderr.write(`${c.red("error")}: ${(e as Error).message}\nA copy of your changes has been stored to ${keepText(saved)}\n`);
-        return EXIT.failure;
+        return stop(e, saved);
       }
       const edited = body(text);
       // As kops: a file saved empty (blank lines and comments only) cancels the edit.
@@ -149,8 +153,7 @@ async function editInEditor(io: Io, stored: StoredDocument, kindName: "Cluster" 
       try {
         doc = parseKopsDocument(edited, file, kindName);
       } catch (e) {
-        io.stderr.write(`${c.red("error")}: ${(e as Error).message}\nA copy of your changes has been stored to ${keepText(edited)}\n`);
-        return EXIT.failure;
+        return stop(e, edited);
       }
       // The cluster as it would be with this document in place; a problem reopens the editor. A
       // cluster that cannot be read (its config damaged meanwhile, say) stops the edit, keeping the text.
@@ -158,8 +161,7 @@ async function editInEditor(io: Io, stored: StoredDocument, kindName: "Cluster" 
       try {
         planned = await plan(doc);
       } catch (e) {
-        io.stderr.write(`${c.red("error")}: ${(e as Error).message}\nA copy of your changes has been stored to ${keepText(edited)}\n`);
-        return EXIT.failure;
+        return stop(e, edited);
       }
       if (planned.problems.length > 0) {
         errors = planned.problems.map((p) => `${p.file ? `${p.file}: ` : ""}${p.path ? `${p.path}: ` : ""}${p.message}`);
