@@ -15,6 +15,7 @@ import { isEncryptedPath } from "../vfs/encrypted";
 import { ConflictError } from "../vfs/errors";
 import type { Revision, VfsPath } from "../vfs/path";
 import { bumpGeneration, type ClusterPlan, fileChanges, GROUP_PREFIX, lostRace, type PlannedFile, plain, timestamp, validatePlanned, writePlan } from "./plan";
+import { keptElsewhere } from "./ssh-key";
 import { isDns1123Subdomain, type Problem, validationError } from "./validate";
 
 export const SECRET_PREFIX = "secrets/";
@@ -135,6 +136,8 @@ export async function planDocuments(store: ClusterStore, req: DocumentsRequest, 
   const stale: Problem[] = [];
   const files: PlannedFile[] = [];
   const seen = new Set<string>();
+  // kops reads secrets where the cluster says it keeps them: one written here it would never see.
+  const secretsElsewhere = stored && secretFiles.length > 0 ? keptElsewhere(store, req.name, stored.doc.toJS() as Record<string, unknown>, "secrets") : undefined;
   for (const edit of req.edits) {
     const wrong = editProblem(edit);
     if (wrong) {
@@ -159,6 +162,10 @@ export async function planDocuments(store: ClusterStore, req: DocumentsRequest, 
     }
     if (Buffer.isBuffer(edit.content)) {
       if (!isSecret) throw new TypeError(`${edit.file}: bytes are given only for secrets`);
+      if (secretsElsewhere) {
+        problems.push({ file: edit.file, path: "", message: `${secretsElsewhere}; kops reads its secrets from there` });
+        continue;
+      }
       const plainBytes = isEnvelope(edit.content) && isEncryptedPath(path) ? await path.open(edit.content) : edit.content;
       if (isEnvelope(plainBytes)) {
         problems.push({ file: edit.file, path: "", message: "encrypted client side, and this store is opened without that key (set KSTATE_PASSPHRASE or KSTATE_AWS_KMS_KEY_ID)" });

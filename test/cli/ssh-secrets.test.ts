@@ -184,10 +184,18 @@ describe("kstate sshpublickey and secrets: the old secrets/sshpublickey, listing
       assert.equal(r.code, 1, `${argv.join(" ")}: ${r.stderr}`);
       assert.match(r.stderr, /keeps its keys in s3:\/\/elsewhere\/keys\.k8s\.example\.com\/pki, not in .*kops reads its keypairs from there\. Nothing was written\./);
     }
-    // And so is a secret: kops reads secrets from configBase/secrets too.
+    // And so is a secret, on every road that writes one: kops reads secrets from configBase/secrets too.
     const secret = await kstate(["create", "secret", "token", "--name", NAME, "-f", "-"], { env, input: "a value" });
     assert.equal(secret.code, 1, secret.stderr);
-    assert.match(secret.stderr, /keeps its secrets in s3:\/\/elsewhere\/keys\.k8s\.example\.com\/secrets, not in .*kops reads its secrets from there\. Nothing was written\./);
+    assert.match(secret.stderr, /secrets\/token: cluster keys\.k8s\.example\.com keeps its secrets in s3:\/\/elsewhere\/keys\.k8s\.example\.com\/secrets, not in .*; kops reads its secrets from there/);
+    const exported = fs.mkdtempSync(path.join(os.tmpdir(), "kstate-elsewhere-"));
+    assert.equal((await kstate(["export", NAME, "--to", exported], { env })).code, 0);
+    fs.mkdirSync(path.join(exported, "secrets"), { recursive: true });
+    fs.writeFileSync(path.join(exported, "secrets", "token"), '{"Data":"dmFsdWU="}');
+    const applied = await kstate(["apply", "-f", exported, "--yes"], { env });
+    assert.equal(applied.code, 1, applied.stderr);
+    assert.match(applied.stderr, /secrets\/token: cluster keys\.k8s\.example\.com keeps its secrets in s3:\/\/elsewhere/);
+    fs.rmSync(exported, { recursive: true, force: true });
     assert.deepEqual(await snapshot(openPath(url)), before);
   });
 
