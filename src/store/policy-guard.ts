@@ -140,7 +140,7 @@ async function checkPassphraseOpens(shared: Shared, cluster: string, policy: Enc
   if (!sealed) return;
   const file = encryptedPath(folder.join(...sealed.path.split("/")), shared.readKeyring!, `${cluster}/${sealed.path}`);
   try {
-    await (file as VfsPath & { open(data: Buffer): Promise<Buffer> }).open(sealed.data);
+    if (isEncryptedPath(file)) await file.open(sealed.data);
   } catch (e) {
     throw new RefusedError(`the passphrase given does not open ${file.url}, which the cluster keeps sealed with a passphrase (${(e as Error).message.replace(`${file.url}: `, "")}): a mistyped passphrase would seal new files that the store's passphrase cannot open. Nothing was written. Give the store's passphrase (to change it, give the old one as KSTATE_FALLBACK_PASSPHRASE and run kstate rekey)`, { url: file.url });
   }

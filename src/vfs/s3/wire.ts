@@ -122,8 +122,7 @@ function errorFrom(status: number, headers: http.IncomingHttpHeaders, body: Buff
   // S3 (and every S3-compatible server) says what went wrong in an <Error> document; a body that
   // is something else is no S3 answer, and its 404 must not pass for a missing file.
   if (xml.trim() !== "" && !/<Error[\s>]/.test(xml)) {
-    const start = xml.trim().slice(0, 60).replace(/\s+/g, " ");
-    return new S3WireError(NOT_S3_ANSWER, `the answer is not S3's (it begins ${JSON.stringify(start)}): is the endpoint an S3 server?`, status, headers);
+    return new S3WireError(NOT_S3_ANSWER, `the answer is not S3's (it begins ${beginning(xml)}): is the endpoint an S3 server?`, status, headers);
   }
   // S3 redirects a request only to a bucket's region, and says so (an <Error> body, or the
   // x-amz-bucket-region header on a HEAD); a bare redirect is a web server's.
@@ -276,8 +275,13 @@ export function parseListPage(xml: string): ListPage {
 /** Fails unless `xml` is the S3 answer whose root element is `root`. */
 function requireRoot(xml: string, root: string): void {
   if (new RegExp(`<${root}[\\s>]`).test(xml)) return;
+  throw new Error(`the answer to a listing is not S3's (no ${root}; it begins ${beginning(xml)}): is the endpoint an S3 server?`);
+}
+
+/** How an answer begins, quoted, for an error that says it is not S3's ("empty" for no body). */
+function beginning(xml: string): string {
   const start = xml.trim().slice(0, 60).replace(/\s+/g, " ");
-  throw new Error(`the answer to a listing is not S3's (no ${root}; it begins ${start ? JSON.stringify(start) : "empty"}): is the endpoint an S3 server?`);
+  return start ? JSON.stringify(start) : "empty";
 }
 
 export interface ListedVersion {
