@@ -136,8 +136,10 @@ export async function planDocuments(store: ClusterStore, req: DocumentsRequest, 
   const stale: Problem[] = [];
   const files: PlannedFile[] = [];
   const seen = new Set<string>();
-  // kops reads secrets where the cluster says it keeps them: one written here it would never see.
-  const secretsElsewhere = stored && secretFiles.length > 0 ? keptElsewhere(store, req.name, stored.doc.toJS() as Record<string, unknown>, "secrets") : undefined;
+  // kops reads secrets where the cluster says it keeps them, as this change leaves the config: a
+  // secret written here it would never see.
+  const configAfter = req.edits.find((e) => e.file === CONFIG_FILE && e.content !== null && !Buffer.isBuffer(e.content))?.content as Document | undefined ?? stored?.doc;
+  const secretsElsewhere = configAfter && secretFiles.length > 0 ? keptElsewhere(store, req.name, configAfter.toJS() as Record<string, unknown>, "secrets") : undefined;
   for (const edit of req.edits) {
     const wrong = editProblem(edit);
     if (wrong) {

@@ -8,6 +8,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { configBaseOf } from "../../src/store/layout";
 import { applyAdminSshKey, planAdminSshKey, planClusterSshKey, readAdminSshKeys } from "../../src/ops";
 import { planSshPublicKey } from "../../src/ops/ssh-key";
 import { ClusterStore } from "../../src/store/cluster-store";
@@ -195,8 +196,20 @@ describe("kstate sshpublickey and secrets: the old secrets/sshpublickey, listing
     const applied = await kstate(["apply", "-f", exported, "--yes"], { env });
     assert.equal(applied.code, 1, applied.stderr);
     assert.match(applied.stderr, /secrets\/token: cluster keys\.k8s\.example\.com keeps its secrets in s3:\/\/elsewhere/);
-    fs.rmSync(exported, { recursive: true, force: true });
     assert.deepEqual(await snapshot(openPath(url)), before);
+    // One apply that moves configBase away and adds a secret: judged by the config it leaves.
+    await kstate(["edit", "cluster", NAME, "--set", `spec.configBase=${configBaseOf(`${url}/${NAME}`)}`], { env });
+    fs.rmSync(path.join(exported, "secrets"), { recursive: true });
+    assert.equal((await kstate(["export", NAME, "--to", exported], { env })).code, 0);
+    fs.writeFileSync(path.join(exported, "config"), fs.readFileSync(path.join(exported, "config"), "utf8").replace(/configBase: .*/, "configBase: s3://elsewhere/keys.k8s.example.com"));
+    fs.mkdirSync(path.join(exported, "secrets"), { recursive: true });
+    fs.writeFileSync(path.join(exported, "secrets", "token"), '{"Data":"dmFsdWU="}');
+    const beforeMove = await snapshot(openPath(url));
+    const moved = await kstate(["apply", "-f", exported, "--yes"], { env });
+    assert.equal(moved.code, 1, moved.stdout + moved.stderr);
+    assert.match(moved.stderr, /secrets\/token: cluster keys\.k8s\.example\.com keeps its secrets in s3:\/\/elsewhere/);
+    assert.deepEqual(await snapshot(openPath(url)), beforeMove);
+    fs.rmSync(exported, { recursive: true, force: true });
   });
 
   it("--from-literal still works, with a warning that the value lands in ps and shell history", async function () {
