@@ -5,7 +5,7 @@
 //
 // Layers, lowest first (a file may import its own layer and the layers below it, never one
 // beside or above it): vfs -> schema (kops's API; it uses vfs's errors only) -> store -> ops -> providers and cli
-// (each on its own) -> resources -> the files at the top of src/ (index.ts). Every relative
+// (each on its own) -> resources -> plugin (the provider plugin for other languages) -> the files at the top of src/ (index.ts). Every relative
 // import counts, type-only ones too: `import`, `export ... from`, `import(...)`, `require(...)`.
 // Prints each circle and each wrong arrow; exits 1 if there is any.
 import * as fs from "node:fs";
@@ -14,7 +14,7 @@ import * as path from "node:path";
 const root = path.resolve(process.argv[2] ?? path.join(path.dirname(new URL(import.meta.url).pathname), "..", "src"));
 
 /** Rank of each layer (the first folder under src/); files at the top of src/ are above all. */
-const LAYERS = { vfs: 0, schema: 1, store: 2, ops: 3, providers: 4, cli: 4, resources: 5 };
+const LAYERS = { vfs: 0, schema: 1, store: 2, ops: 3, providers: 4, cli: 4, resources: 5, plugin: 6 };
 const TOP = Math.max(...Object.values(LAYERS)) + 1;
 
 function layerOf(file) {

@@ -3,7 +3,7 @@
 # module proxy (and, for the KMS server, the Python package index), into a cache outside the
 # repository (reused when present, keyed by version).
 #
-#   scripts/tools.sh [servers|pulumi|pulumi-latest|node24|kops|kops-schema|kms|toxiproxy|all]...
+#   scripts/tools.sh [servers|pulumi|pulumi-latest|pulumi-yaml|node24|kops|kops-schema|kms|toxiproxy|all]...
 #                                                       build what is named (default: servers)
 #   scripts/tools.sh path NAME                          print the path of a built binary
 #
@@ -17,6 +17,7 @@ FAKE_GCS_VERSION=v1.56.1
 PULUMI_VERSION=3.248.0
 PULUMI_LANGHOST_REV=dc7edd58bc13179f81b80983aab4eb7f74a01b41  # commit of tag pkg/v3.248.0; the module has no tags
 PULUMI_LATEST_VERSION=3.276.0   # the newest pkg/v3 the module proxy serves; the package test's current-platform run
+PULUMI_YAML_VERSION=v1.25.0     # the YAML language host: `pulumi up` of a YAML program in a folder (the provider plugin's tests)
 NODE24_VERSION=24.22.3          # Node.js 24 from the npm registry's node-<os>-<cpu> binary packages
 KOPS_VERSION=v1.36.2
 TOXIPROXY_VERSION=v2.5.0   # the newest the module proxy lists; fault injection in the reliability tests
@@ -80,6 +81,14 @@ go_build_wrapped() {
 # toxiproxy-server: a TCP proxy with injectable faults (latency, bandwidth, resets, timeouts).
 build_toxiproxy() {
   go_install toxiproxy "github.com/Shopify/toxiproxy/v2/cmd/server@$TOXIPROXY_VERSION"
+}
+
+# pulumi-language-yaml: runs a project folder whose Pulumi.yaml says `runtime: yaml` with a plain
+# `pulumi up`, which is how the tests drive the provider plugin (bin/pulumi-resource-kstate) as a
+# program in a language other than TypeScript would.
+build_pulumi_yaml() {
+  GONOSUMDB="github.com/pulumi${GONOSUMDB:+,$GONOSUMDB}" go_build_wrapped pulumi-language-yaml github.com/pulumi/pulumi-yaml "$PULUMI_YAML_VERSION" \
+    github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml
 }
 
 build_kops() {
@@ -223,6 +232,7 @@ tool_path() {
     kops-schema) echo "$(kops_schema_dir)/bin/kops-schema" ;;
     pulumi) echo "$TOOLS_DIR/pulumi-$PULUMI_VERSION" ;;   # a root with bin/, as PulumiCommand.get expects
     pulumi-latest) echo "$TOOLS_DIR/pulumi-$PULUMI_LATEST_VERSION" ;;
+    pulumi-yaml) echo "$TOOLS_DIR/pulumi-language-yaml-$PULUMI_YAML_VERSION/bin/pulumi-language-yaml" ;;
     node24) echo "$TOOLS_DIR/node-$NODE24_VERSION/bin/node" ;;
     moto) echo "$TOOLS_DIR/moto-$MOTO_VERSION/bin/moto_server" ;;
     toxiproxy) echo "$TOOLS_DIR/toxiproxy-$TOXIPROXY_VERSION/bin/server" ;;   # toxiproxy-server
@@ -239,10 +249,11 @@ for what in "$@"; do
     kops-schema) build_kops_schema ;;
     pulumi) build_pulumi "$PULUMI_VERSION" "$PULUMI_LANGHOST_REV" ;;
     pulumi-latest) build_pulumi "$PULUMI_LATEST_VERSION" ;;
+    pulumi-yaml) build_pulumi_yaml ;;
     node24) build_node24 ;;
     kms) build_kms ;;
     toxiproxy) build_toxiproxy ;;
-    all) build_servers; build_pulumi "$PULUMI_VERSION" "$PULUMI_LANGHOST_REV"; build_pulumi "$PULUMI_LATEST_VERSION"; build_node24; build_kops; build_kops_schema ;;
-    *) log "unknown target: $what (servers, pulumi, pulumi-latest, node24, kops, kops-schema, kms, toxiproxy, all)"; exit 2 ;;
+    all) build_servers; build_pulumi "$PULUMI_VERSION" "$PULUMI_LANGHOST_REV"; build_pulumi "$PULUMI_LATEST_VERSION"; build_pulumi_yaml; build_node24; build_kops; build_kops_schema ;;
+    *) log "unknown target: $what (servers, pulumi, pulumi-latest, pulumi-yaml, node24, kops, kops-schema, kms, toxiproxy, all)"; exit 2 ;;
   esac
 done

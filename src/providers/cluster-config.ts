@@ -22,6 +22,7 @@ import { KstateError, NotFoundError, RefusedError, ValidationError } from "../vf
 import { containsUnknown, isUnknown, outputNames, type ProviderImpl, sealedFailures } from "./serialize";
 import { configureFromStack } from "./stack-config";
 import { forgetPlanned, rememberPlanned } from "./planned-documents";
+import { report } from "./report";
 import { accessOf, accessProblems, isMissingBucket, SECRET_ACCESS_KEYS, type StoreAccess, STORE_ACCESS_KEYS, storeSettingsOf, withKmsDefaults } from "./store-access";
 
 /** 1: ownership in outputs (`ownedPaths`). 2: ownership in the documents (`metadata.managedFields`). */
@@ -362,7 +363,7 @@ function documentTexts(plan: ClusterPlan): Map<string, string | null> {
 function show(i: Normalized, p: Planned, adopting: boolean): void {
   if (p.lines.length === 0) return;
   const head = adopting && p.cluster.existed && !p.bucketMissing ? `${i.name} in ${i.store}: merging into the existing cluster (${p.lines.length} changes)` : summary(i, p);
-  process.stderr.write(`${[head, ...p.lines.map((l) => `${i.name}: ${l}`)].join("\n")}\n`);
+  report([head, ...p.lines.map((l) => `${i.name}: ${l}`)].join("\n"));
 }
 
 /** A store problem as a check failure: what failed, on which URL, and what to do. */
@@ -607,7 +608,7 @@ async function checkResource(olds: ClusterConfigInputs, news: ClusterConfigInput
   if (legacy) {
     // State from kstate 0.1 records which documents the resource created only in its outputs,
     // which `check` does not see: this one preview is approximate, and `update` decides.
-    process.stderr.write(`${i.name} in ${i.store}: upgrading state written by kstate 0.1; this preview cannot tell which documents the resource created, so the update works the change out again from the old state and checks it before writing\n`);
+    report(`${i.name} in ${i.store}: upgrading state written by kstate 0.1; this preview cannot tell which documents the resource created, so the update works the change out again from the old state and checks it before writing`);
   } else if (cluster.problems.length > 0 || cluster.conflicts.length > 0) {
     return { failures: planFailures(cluster) };
   }

@@ -25,6 +25,7 @@ import { type DocumentTexts, plannedWrites } from "./planned-documents";
 import { containsUnknown, outputNames, type ProviderImpl, sealedFailures } from "./serialize";
 import { configureFromStack } from "./stack-config";
 import { accessOf, accessProblems, isMissingBucket, SECRET_ACCESS_KEYS, type StoreAccess, STORE_ACCESS_KEYS, storeSettingsOf } from "./store-access";
+import { report } from "./report";
 
 export const CLUSTER_UPDATE_SCHEMA_VERSION = 1;
 
@@ -185,7 +186,7 @@ async function request(i: ClusterUpdateInputs, mode: UpdateRequest["mode"], stat
     allowKopsDowngrade: i.allowKopsDowngrade === true, prune: i.prune === true,
     ...(i.failAfter ? { failingTaskMs: parseGoDuration(i.failAfter, "failAfter") * 1000 } : {}),
     // kops's progress goes to the engine's log as it comes, the values of `environment` hidden.
-    onLine: (line) => process.stderr.write(`${i.name}: kops: ${hideEnvironment(i, line)}\n`),
+    onLine: (line) => report(`${i.name}: kops: ${hideEnvironment(i, line)}`),
   };
 }
 
@@ -313,7 +314,7 @@ export const provider: ProviderImpl<ClusterUpdateInputs, ClusterUpdateOutputs> =
       const head = !at.present
         ? `${inputs.name}: ${inputs.name} is not in ${inputs.store} yet; kops's plan is worked out at up (which refuses it if nothing of this program writes it there first)`
         : `${inputs.name}: kops update cluster would make ${tasks.length === 0 ? "no changes" : `${tasks.length} change(s)`}`;
-      process.stderr.write(`${[head, ...plan.filter((l) => !l.startsWith("kops:")).map((l) => `${inputs.name}: ${hideEnvironment(inputs, l)}`)].join("\n")}\n`);
+      report([head, ...plan.filter((l) => !l.startsWith("kops:")).map((l) => `${inputs.name}: ${hideEnvironment(inputs, l)}`)].join("\n"));
       return { inputs: { ...inputs, plan } };
     } catch (e) {
       if (await isMissingBucket(openPath(inputs.store, settingsOf(inputs)), e)) {

@@ -8,6 +8,7 @@ import { containsUnknown, outputNames, type ProviderImpl, sealedFailures } from 
 import { configureFromStack } from "./stack-config";
 import { accessOf, accessProblems, isMissingBucket, type StoreAccess, storeSettingsOf } from "./store-access";
 import type * as pulumi from "@pulumi/pulumi";
+import { report } from "./report";
 
 export const MIGRATION_SCHEMA_VERSION = 1;
 
@@ -144,7 +145,7 @@ async function migrate(i: Normalized): Promise<MigrationOutputs> {
     destinationFailedUpdate: i.deleteSource ? readFailedUpdate(storeAt(i, "destination"), i.clusterName) : undefined,
   });
   // Kept, not refused: a ClusterUpdate after this migration in the same program must still run.
-  if (r.sourceKept) console.log(`${i.clusterName}: the source ${r.source} is kept: ${r.sourceKept}`);
+  if (r.sourceKept) report(`${i.clusterName}: the source ${r.source} is kept: ${r.sourceKept}`);
   return outputs(i, r);
 }
 
@@ -178,7 +179,7 @@ export const provider: ProviderImpl<MigrationInputs, MigrationOutputs> = {
       if (kept !== undefined) plan.push(`the source will be kept (up copies and verifies, and succeeds): ${kept.reason}`, `update the cluster against the new store (a ClusterUpdate resource on it, or \`${kept.run}\`), and the next up deletes the source`);
       else if (inputs.deleteSource && r.divergedDocuments.length === 0) plan.push(`then delete the ${r.filesTotal} source files`);
       // Shown in the preview's log too, not only in the plan property (which only --diff shows).
-      process.stderr.write(`${plan.map((l) => `${inputs.clusterName}: ${l}`).join("\n")}\n`);
+      report(plan.map((l) => `${inputs.clusterName}: ${l}`).join("\n"));
       return { inputs: { ...inputs, plan } };
     } catch (e) {
       // A destination bucket the same program creates is not there in a preview: the copy is worked out at up.
@@ -240,6 +241,6 @@ export const provider: ProviderImpl<MigrationInputs, MigrationOutputs> = {
 
   async delete(_id, props) {
     // A migration is not undone: the cluster stays where it was moved to, and so does any copy.
-    console.log(`StateStoreMigration of ${props.clusterName}: deleting the resource does not move the state back; it stays in ${props.destination}.`);
+    report(`StateStoreMigration of ${props.clusterName}: deleting the resource does not move the state back; it stays in ${props.destination}.`);
   },
 };

@@ -9,6 +9,7 @@ import { BackendError, KstateError, PermissionError, RefusedError, ValidationErr
 import { configureFromStack, stackConfig } from "./stack-config";
 import { containsUnknown, outputNames, type ProviderImpl, sealedFailures } from "./serialize";
 import { accessOf, accessProblems, SECRET_ACCESS_KEYS, STORE_ACCESS_KEYS, type StoreAccess, storeSettingsOf, withKmsDefaults } from "./store-access";
+import { report } from "./report";
 
 export const STATE_STORE_SCHEMA_VERSION = 1;
 
@@ -393,7 +394,7 @@ export const provider: ProviderImpl<StateStoreInputs, StateStoreOutputs> = {
     if (!(await admin.settings()).exists) return;
     if (props.adopted && !props.forceDestroy) {
       // An adopted bucket held state before this stack; it outlives the stack unless told otherwise.
-      console.log(`${admin.url} was adopted, not created, by this stack: leaving it and its objects in place (set forceDestroy: true to delete it).`);
+      report(`${admin.url} was adopted, not created, by this stack: leaving it and its objects in place (set forceDestroy: true to delete it).`);
       return;
     }
     if (!props.forceDestroy && !(await admin.isEmpty()) && !(await onlyKstateFiles(i))) {
