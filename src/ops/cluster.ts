@@ -10,6 +10,7 @@ import { API_VERSION, CLUSTER_LABEL, configBaseOf } from "../store/layout";
 import { BEFORE_FIRST_APPLY, DOCUMENT, type Owners, ownersOf, readOwners, SECRETS, writeOwners } from "../store/managed-fields";
 import { applyClusterKeys, type ClusterKeysRequest, planClusterKeys } from "./cluster-keys";
 import { applySecrets, planSecretFiles, type SecretChange } from "./secrets";
+import { keptElsewhere } from "./ssh-key";
 import { getIn, hasIn, newDocument, setIn, toPlain } from "../store/yaml";
 import { ConflictError } from "../vfs/errors";
 import type { Revision, VfsPath } from "../vfs/path";
@@ -290,6 +291,10 @@ export async function planCluster(store: ClusterStore, req: ClusterRequest, now 
   // cluster as a whole, as it would be after the change (unless it goes).
   const problems: Problem[] = (expansion?.problems ?? []).map((p) => ({ path: `options.${p.option}`, message: p.message }));
   if (problems.length === 0) problems.push(...validatePlanned(req.name, stored, storedGroups, files));
+  // kops reads secrets where the cluster (as this change leaves it) keeps them: one written here it would never see.
+  const written = secrets.filter((c) => c.action !== "delete");
+  const secretsElsewhere = written.length > 0 && configDoc ? keptElsewhere(store, req.name, plain(configDoc) as Record<string, unknown>, "secrets") : undefined;
+  if (secretsElsewhere) problems.push(...written.map((c) => ({ file: `secrets/${c.name}`, path: "", message: `${secretsElsewhere}; kops reads its secrets from there` })));
   const keys = req.keys && !req.release && configDoc ? await planClusterKeys(store, req.name, req.keys, plain(configDoc), req.takeOver === true, problems, conflicts, req.storeUrl) : undefined;
   const changes = fileChanges(files);
   const adopted = stored !== undefined && !(prior.config ?? []).includes(DOCUMENT);

@@ -27,8 +27,8 @@ export interface ClusterDeletion {
 function storesElsewhere(config: Doc): string[] {
   const spec = config.spec ?? {};
   return [
-    spec.configStore?.secrets && `secrets in ${spec.configStore.secrets}`,
-    spec.configStore?.keypairs && spec.configStore.keypairs !== spec.configStore.secrets && `keys in ${spec.configStore.keypairs}`,
+    spec.secretStore && `secrets in ${spec.secretStore}`,
+    spec.keyStore && spec.keyStore !== spec.secretStore && `keys in ${spec.keyStore}`,
     spec.serviceAccountIssuerDiscovery?.discoveryStore && `service-account discovery documents in ${spec.serviceAccountIssuerDiscovery.discoveryStore}`,
   ].filter((s): s is string => typeof s === "string");
 }

@@ -157,11 +157,11 @@ export function planSshPublicKey(data: Buffer | string, source: string): Planned
 
 /**
  * Where a cluster keeps its keys (`keypairs`) or its secrets when that is not its folder in this
- * store (`spec.configStore.keypairs|secrets`, or a configBase elsewhere): kops reads them from there.
+ * store (`spec.keyStore` or `spec.secretStore`, or a configBase elsewhere): kops reads them from there.
  */
 export function keptElsewhere(store: ClusterStore, cluster: string, config: Record<string, unknown> | undefined, what: "keypairs" | "secrets"): string | undefined {
-  const spec = config?.spec as { configBase?: unknown; configStore?: Record<string, unknown> } | undefined;
-  const configured = spec?.configStore?.[what];
+  const spec = config?.spec as { configBase?: unknown; keyStore?: unknown; secretStore?: unknown } | undefined;
+  const configured = what === "keypairs" ? spec?.keyStore : spec?.secretStore;
   const configBase = spec?.configBase;
   if (configured === undefined && (configBase === undefined || configBase === configBaseOf(store.cluster(cluster).url))) return undefined;
   const folder = what === "keypairs" ? "pki" : "secrets";
@@ -175,7 +175,7 @@ export function keysKeptElsewhere(store: ClusterStore, cluster: string, config: 
 
 /**
  * The key to write for a cluster, or undefined when it is there already. Refused when the cluster
- * keeps its keys elsewhere (`spec.configStore.keypairs`, or a configBase in another store) or holds
+ * keeps its keys elsewhere (`spec.keyStore`, or a configBase in another store) or holds
  * another admin key: kops then fails on AWS, Azure and OpenStack ("exactly one 'admin' SSH public key").
  */
 export async function planKeyWrite(store: ClusterStore, cluster: string, key: PlannedSshKey, configAfter: Record<string, unknown> | undefined, listing?: Promise<string[]>): Promise<PlannedSshKey | undefined> {

@@ -105,6 +105,19 @@ for (const [kind, make] of Object.entries(stores)) {
       assert.match(none.stderr, /not found/);
     });
 
+    it("names the stores kops would delete beside the folder (spec.secretStore, spec.keyStore) and leaves them; kops reads the config it deletes", async function () {
+      const { url, env: cloud } = await make();
+      const env = { ...cloud, KOPS_STATE_STORE: url };
+      assert.equal((await kstate(["create", "cluster", NAME, "--zones", "us-east-1a", "--cloud", "aws", "--kubernetes-version", "v1.30.2"], { env })).code, 0);
+      const config = openWith(url, cloud).join(NAME, "config");
+      await config.write((await config.read()).data.toString().replace(/^spec:\n/m, "spec:\n  keyStore: s3://keys-elsewhere/pki\n  secretStore: s3://secrets-elsewhere/secrets\n"));
+      const read = await kops(["get", "cluster", NAME, "--state", url, "-o", "yaml"], kopsEnv(cloud));
+      assert.match(read.stdout, /keyStore: s3:\/\/keys-elsewhere\/pki/, "kops takes the fields as written");
+      const deleted = await kstate(["delete", "cluster", NAME, "--yes"], { env });
+      assert.equal(deleted.code, 0, deleted.stderr);
+      assert.match(deleted.stdout, /Not deleted either \(kops would delete them\): secrets in s3:\/\/secrets-elsewhere\/secrets; keys in s3:\/\/keys-elsewhere\/pki\./);
+    });
+
     it("a file kops does not know stops it before anything is deleted, even with --yes", async function () {
       const { url, env: cloud } = await make();
       const env = { ...cloud, KOPS_STATE_STORE: url };

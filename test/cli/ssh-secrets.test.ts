@@ -239,7 +239,7 @@ describe("kstate sshpublickey and secrets: the old secrets/sshpublickey, listing
     await applyAdminSshKey(store.cluster(NAME), copy);
     assert.equal((await kstate(["get", "sshpublickeys", "--name", NAME], { env })).stdout, `ID\n${ED.md5}\n`);
     const config = openPath(url).join(NAME, "config");
-    await config.write((await config.read()).data.toString().replace(/^spec:\n/m, "spec:\n  configStore:\n    keypairs: s3://elsewhere/pki\n"));
+    await config.write((await config.read()).data.toString().replace(/^spec:\n/m, "spec:\n  keyStore: s3://elsewhere/pki\n"));
     const before = await snapshot(openPath(url));
     const r = await kstate(["create", "sshpublickey", "--name", NAME, "-i", write(dir, "rsa.pub", RSA.text), "--replace"], { env });
     assert.equal(r.code, 1);

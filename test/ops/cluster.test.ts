@@ -106,3 +106,43 @@ describe("applying cluster changes when another writer gets in between", functio
     assert.equal((await root.join(NAME, "config").read()).revision, before);
   });
 });
+
+describe("a ClusterConfig's secrets where the cluster keeps them", function () {
+  const manager = "pulumi:test/secrets/dev";
+  const secrets = (desired: Record<string, string>, previous?: string[]) => ({ desired, ...(previous ? { previous } : {}) });
+  /** Every file of the store and its bytes. */
+  const files = async (root: VfsPath): Promise<Map<string, string>> =>
+    new Map(await Promise.all((await root.listTree()).map(async (f) => [f.path, (await root.join(...f.path.split("/")).read()).data.toString("base64")] as const)));
+
+  for (const [label, spec] of [
+    ["spec.secretStore names another place", { secretStore: "s3://elsewhere/c/secrets" }],
+    ["spec.configBase is in another store", { configBase: "s3://elsewhere/c" }],
+  ] as const) {
+    it(`a secret is refused, naming the file and where kops reads it, when ${label}; the store is left byte for byte`, async function () {
+      const name = uniqueName("elsewhere");
+      resetMemoryStore(name);
+      const root = openPath(`memfs://${name}`);
+      const store = new ClusterStore(root);
+      await applyCluster(store, { name: NAME, storeUrl: `memfs://${name}`, manager, options: OPTIONS, spec, secrets: secrets({ kept: "one" }) }).then(
+        () => assert.fail("the first write, which sets the place, is refused too"),
+        (e: unknown) => assert.ok(ValidationError.isInstance(e) && /secrets\/kept: cluster race\.k8s\.example\.com keeps its secrets in s3:\/\/elsewhere.*; kops reads its secrets from there/.test(e.message), String(e)),
+      );
+      assert.deepEqual(await files(root), new Map());
+      await applyCluster(store, { name: NAME, storeUrl: `memfs://${name}`, manager, options: OPTIONS, spec });
+      const before = await files(root);
+      await assert.rejects(applyCluster(store, { name: NAME, storeUrl: `memfs://${name}`, manager, options: OPTIONS, spec, secrets: secrets({ token: "t" }) }), /secrets\/token: cluster race\.k8s\.example\.com keeps its secrets in s3:\/\/elsewhere/);
+      assert.deepEqual(await files(root), before);
+    });
+  }
+
+  it("removing a secret kept here stays allowed after the cluster moves its secrets (nothing is written for kops to miss)", async function () {
+    const name = uniqueName("elsewhere");
+    resetMemoryStore(name);
+    const root = openPath(`memfs://${name}`);
+    const store = new ClusterStore(root);
+    await applyCluster(store, { name: NAME, storeUrl: `memfs://${name}`, manager, options: OPTIONS, secrets: secrets({ old: "v" }) });
+    const plan = await planCluster(store, { name: NAME, storeUrl: `memfs://${name}`, manager, options: OPTIONS, spec: { secretStore: "s3://elsewhere/c/secrets" }, secrets: secrets({}, ["old"]) });
+    assert.deepEqual(plan.problems, []);
+    assert.deepEqual(plan.secrets.map((c) => `${c.action} ${c.name}`), ["delete old"]);
+  });
+});
