@@ -14,7 +14,7 @@ import { promisify } from "node:util";
 import { generateCa } from "../../src/ops/certificates";
 import { uniqueName } from "../support/env";
 import { kops, kopsEnv } from "../support/kops";
-import { engineEnv, newStateDir } from "../support/pulumi";
+import { engineEnv, inlineStack, newStateDir } from "../support/pulumi";
 import { toolPath } from "../support/servers";
 
 const run = promisify(execFile);
@@ -109,6 +109,24 @@ describe("a Pulumi YAML program through the provider plugin (pulumi up in a fold
     await ok(p.pulumi("up", "--yes"));
     await ok(p.pulumi("destroy", "--yes"));
     assert.equal(fs.existsSync(p.store), false, "forceDestroy took the store");
+  });
+
+  it("writes the same files as the TypeScript example with the same settings, byte for byte but for the time of writing", async function () {
+    const p = project();
+    await ok(p.pulumi("stack", "init", "dev"));
+    await ok(p.pulumi("up", "--yes"));
+    const tsStore = path.join(p.dir, "ts-store");
+    // examples/local, run inline, under the YAML project's and stack's names, so the owner recorded is the same.
+    const program = path.join(REPO, "dist", "examples", "local", "index.js");
+    const stack = await inlineStack("kstate-yaml", "dev", async () => (require(program) as () => Promise<Record<string, unknown>>)());
+    await stack.setConfig("kstate-yaml:storeUrl", { value: `file://${tsStore}` });
+    assert.equal((await stack.up()).summary.result, "succeeded");
+    // The time of writing, and the store's own place (in spec.configBase), are all that may differ.
+    const comparable = (files: Map<string, string>, store: string) => new Map([...files].map(([f, b64]) => [f, Buffer.from(b64, "base64").toString()
+      .replace(/creationTimestamp: "?[\dT:Z-]+"?/g, "creationTimestamp: T").split(store).join("STORE")]));
+    const yamlFiles = comparable(snapshot(p.store), p.store);
+    assert.ok(yamlFiles.size >= 4, [...yamlFiles.keys()].join(", "));
+    assert.deepEqual(comparable(snapshot(tsStore), tsStore), yamlFiles);
   });
 
   it("secrets and a CA given in YAML reach state only encrypted; kops reads the CA; getKubeconfig answers with a secret kubeconfig the CA signed", async function () {
