@@ -11,7 +11,6 @@
  */
 import type { ClusterStore } from "../store/cluster-store";
 import { CA_KEYSET, findPrimary, keysetFile } from "../store/keyset";
-import { configBaseOf } from "../store/layout";
 import { type AdminSshKeyPlan, applyAdminSshKey, planAdminSshKey, readAdminSshKeys } from "./admin-ssh-key";
 import { parseCertificatePem } from "./certificates";
 import { applyKeypairPlan, isNoop, type KeypairPlan, planCaImport, readKeyset } from "./keypairs";
@@ -71,9 +70,7 @@ export async function planClusterKeys(store: ClusterStore, cluster: string, req:
       problems.push({ path: "sshPublicKey", message: (e as Error).message.replace(/^sshPublicKey: /, "") });
     }
     // A plan made on a stand-in (the bucket is not made yet) keeps its keys where the request's store will.
-    const configBase = (config?.spec as { configBase?: unknown } | undefined)?.configBase;
-    const here = storeUrl !== undefined && configBase === configBaseOf(`${storeUrl.replace(/\/$/, "")}/${cluster}`);
-    const elsewhere = key && !here ? keysKeptElsewhere(store, cluster, config) : undefined;
+    const elsewhere = key ? keysKeptElsewhere(store, cluster, config, storeUrl) : undefined;
     if (elsewhere) problems.push({ path: "sshPublicKey", message: elsewhere });
     else if (key) {
       const stored = await readAdminSshKeys(store, cluster);

@@ -293,7 +293,7 @@ export async function planCluster(store: ClusterStore, req: ClusterRequest, now 
   if (problems.length === 0) problems.push(...validatePlanned(req.name, stored, storedGroups, files));
   // kops reads secrets where the cluster (as this change leaves it) keeps them: one written here it would never see.
   const written = secrets.filter((c) => c.action !== "delete");
-  const secretsElsewhere = written.length > 0 && configDoc ? keptElsewhere(store, req.name, plain(configDoc) as Record<string, unknown>, "secrets") : undefined;
+  const secretsElsewhere = written.length > 0 && configDoc ? keptElsewhere(store, req.name, plain(configDoc) as Record<string, unknown>, "secrets", req.storeUrl) : undefined;
   if (secretsElsewhere) problems.push(...written.map((c) => ({ file: `secrets/${c.name}`, path: "", message: `${secretsElsewhere}; kops reads its secrets from there` })));
   const keys = req.keys && !req.release && configDoc ? await planClusterKeys(store, req.name, req.keys, plain(configDoc), req.takeOver === true, problems, conflicts, req.storeUrl) : undefined;
   const changes = fileChanges(files);

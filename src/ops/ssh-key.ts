@@ -158,19 +158,22 @@ export function planSshPublicKey(data: Buffer | string, source: string): Planned
 /**
  * Where a cluster keeps its keys (`keypairs`) or its secrets when that is not its folder in this
  * store (`spec.keyStore` or `spec.secretStore`, or a configBase elsewhere): kops reads them from there.
+ * `storeUrl` names the store as the request does, where `store` is a stand-in for it (a plan made
+ * before the bucket exists).
  */
-export function keptElsewhere(store: ClusterStore, cluster: string, config: Record<string, unknown> | undefined, what: "keypairs" | "secrets"): string | undefined {
+export function keptElsewhere(store: ClusterStore, cluster: string, config: Record<string, unknown> | undefined, what: "keypairs" | "secrets", storeUrl?: string): string | undefined {
   const spec = config?.spec as { configBase?: unknown; keyStore?: unknown; secretStore?: unknown } | undefined;
   const configured = what === "keypairs" ? spec?.keyStore : spec?.secretStore;
   const configBase = spec?.configBase;
-  if (configured === undefined && (configBase === undefined || configBase === configBaseOf(store.cluster(cluster).url))) return undefined;
+  const home = storeUrl === undefined ? store.cluster(cluster).url : `${storeUrl.replace(/\/$/, "")}/${cluster}`;
   const folder = what === "keypairs" ? "pki" : "secrets";
-  return `cluster ${cluster} keeps its ${what === "keypairs" ? "keys" : "secrets"} in ${String(configured ?? `${String(configBase)}/${folder}`)}, not in ${store.root.url}`;
+  if (configured === undefined ? configBase === undefined || configBase === configBaseOf(home) : configured === `${configBaseOf(home)}/${folder}`) return undefined;
+  return `cluster ${cluster} keeps its ${what === "keypairs" ? "keys" : "secrets"} in ${String(configured ?? `${String(configBase)}/${folder}`)}, not in ${storeUrl ?? store.root.url}`;
 }
 
 /** `keptElsewhere` for keys: kops reads its SSH key and keypairs from there. */
-export function keysKeptElsewhere(store: ClusterStore, cluster: string, config: Record<string, unknown> | undefined): string | undefined {
-  return keptElsewhere(store, cluster, config, "keypairs");
+export function keysKeptElsewhere(store: ClusterStore, cluster: string, config: Record<string, unknown> | undefined, storeUrl?: string): string | undefined {
+  return keptElsewhere(store, cluster, config, "keypairs", storeUrl);
 }
 
 /**

@@ -302,7 +302,7 @@ describe("Pulumi lifecycle: the preview tells the truth", function () {
   });
 
   for (const scheme of ["s3", "gs"] as const) {
-    it(`the README's first example, a new bucket and a cluster in it in one program, previews and deploys (${scheme === "s3" ? "MinIO" : "fake-gcs-server"})`, async function () {
+    it(`the README's first example, a new bucket and a cluster in it in one program (with a secret), previews and deploys (${scheme === "s3" ? "MinIO" : "fake-gcs-server"})`, async function () {
       const bucket = uniqueName("readme");
       const stack = await inlineStack("kstate-readme", uniqueName("s"), async () => {
         const store = new StateStore("state", { url: `${scheme}://${bucket}`, forceDestroy: true });
@@ -311,6 +311,8 @@ describe("Pulumi lifecycle: the preview tells the truth", function () {
           options: { zones: ["us-east-1a", "us-east-1b"], nodeSize: "m5.large", kubernetesVersion: "v1.30.2" },
           spec: { kubelet: { maxPods: 110 } },
           instanceGroups: { "nodes-us-east-1a": { maxSize: 5 } },
+          // A plan made before the bucket exists keeps the secret where the new bucket will (it was once refused as kept elsewhere).
+          secrets: { "system:dns": "a-token" },
         });
         return { writePolicy: store.writePolicy, configBase: dev.configBase };
       });
@@ -319,6 +321,7 @@ describe("Pulumi lifecycle: the preview tells the truth", function () {
       await stack.up();
       const config = plain((await openPath(`${scheme}://${bucket}`, openOptions()).join("dev.k8s.acme.com", "config").read()).data);
       assert.equal(config.spec.cloudProvider, scheme === "s3" ? "aws" : "gce");
+      assert.match((await openPath(`${scheme}://${bucket}`, openOptions()).join("dev.k8s.acme.com", "secrets", "system:dns").read()).data.toString(), /"Data"/);
       assert.deepEqual(changed((await stack.preview()).changeSummary), []);
       await stack.destroy();
     });

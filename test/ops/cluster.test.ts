@@ -135,6 +135,18 @@ describe("a ClusterConfig's secrets where the cluster keeps them", function () {
     });
   }
 
+  it("a plan made on a stand-in (the bucket not made yet) keeps the secrets and the SSH key where the request's store will: no refusal", async function () {
+    const name = uniqueName("standin");
+    resetMemoryStore(name);
+    const store = new ClusterStore(openPath(`memfs://${name}`));
+    const ssh = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl user@example";
+    const plan = await planCluster(store, { name: NAME, storeUrl: "s3://not-made-yet", manager, options: OPTIONS, secrets: secrets({ "system:dns": "v" }), keys: { sshPublicKey: ssh } });
+    assert.deepEqual(plan.problems, []);
+    assert.deepEqual(plan.secrets.map((c) => `${c.action} ${c.name}`), ["create system:dns"]);
+    const elsewhere = await planCluster(store, { name: NAME, storeUrl: "s3://not-made-yet", manager, options: OPTIONS, spec: { secretStore: "s3://other/secrets" }, secrets: secrets({ "system:dns": "v" }) });
+    assert.match(elsewhere.problems.map((p) => `${p.file}: ${p.message}`).join("\n"), /secrets\/system:dns: cluster race\.k8s\.example\.com keeps its secrets in s3:\/\/other\/secrets, not in s3:\/\/not-made-yet/);
+  });
+
   it("removing a secret kept here stays allowed after the cluster moves its secrets (nothing is written for kops to miss)", async function () {
     const name = uniqueName("elsewhere");
     resetMemoryStore(name);
