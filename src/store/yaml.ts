@@ -23,12 +23,23 @@ const goIntForms = {
   },
 };
 const NOT_GO = new Set(["tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:omap", "tag:yaml.org,2002:pairs", "tag:yaml.org,2002:set", "tag:yaml.org,2002:binary"]);
+const FLOAT = "tag:yaml.org,2002:float";
+/**
+ * YAML 1.1's float forms read `.`, `-.`, `e5` and `.e5` as numbers; Go's YAML (strconv.ParseFloat)
+ * reads a float only with a digit before the exponent, so those are strings (kops writes the
+ * managedFields key `.` plain). The forms are kept, with that digit required.
+ */
+function withMantissaDigit<T>(t: T): T {
+  const { tag, test } = (typeof t === "object" && t !== null ? t : {}) as { tag?: string; test?: RegExp };
+  if (tag !== FLOAT || !test || !test.source.startsWith("^[-+]?(?:[0-9]")) return t;
+  return { ...t, test: new RegExp(`^(?=[-+]?[._0-9]*[0-9])${test.source.slice(1)}`) };
+}
 const withoutTimestamps = (tags: Tags) => [
   goIntForms,
   ...tags.filter((t) => {
     const { tag, format } = t as { tag?: string; format?: string };
     return !NOT_GO.has(tag ?? "") && format !== "TIME";
-  }),
+  }).map(withMantissaDigit),
 ] as Tags;
 const PARSE_OPTIONS = { version: "1.1", customTags: withoutTimestamps, uniqueKeys: true, maxAliasCount: 50, prettyErrors: true, strict: true } as const;
 /** What Go's YAML (strconv.ParseInt and ParseFloat with base prefixes and `_`) reads as a number. */

@@ -19,6 +19,14 @@ describe("YAML as Go's reader takes it", function () {
     assert.equal(value("2024-01-02"), "2024-01-02");
   });
 
+  it("a float needs a digit before its exponent, as for Go: `.`, `-.`, `e5` and `.e5` are strings, read and written plain (kops's managedFields key `.`)", function () {
+    for (const s of [".", "-.", "+.", "._", "e5", ".e5", "E5", "1e"]) assert.equal(value(s), s, s);
+    for (const [s, n] of [["1.5", 1.5], [".5", 0.5], ["1.", 1], ["1e3", 1000], ["-1.5e3", -1500], ["1_000.5", 1000.5], ["._5", 0.5]] as const) assert.equal(value(s), n, s);
+    assert.equal(value(".inf"), Infinity);
+    assert.deepEqual(parseYaml('f:\n  .: {}\n', "t").toJS(), parseYaml('f:\n  ".": {}\n', "t").toJS());
+    assert.equal(stringifyYaml(newDocument({ f: { ".": {} }, g: ".", h: "e5" })), "f:\n  .: {}\ng: .\nh: e5\n");
+  });
+
   it("strings Go would read as numbers are written quoted; others stay plain", function () {
     const text = stringifyYaml(newDocument({ a: "0o10", b: "0X10", c: "1e+1_0", d: "-0X1", e: ".5", f: "1_0", g: "v1.30.2", h: "1.30.2", i: "1:30" }));
     assert.equal(text, 'a: "0o10"\nb: "0X10"\nc: "1e+1_0"\nd: "-0X1"\ne: ".5"\nf: "1_0"\ng: v1.30.2\nh: 1.30.2\ni: 1:30\n');

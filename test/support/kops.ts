@@ -76,6 +76,10 @@ export async function startEc2Catalogue(onRequest?: (action: string, status: num
         case "DescribeImages":
           xml = wrap("DescribeImages", `<imagesSet><item><imageId>ami-0123456789abcdef0</imageId><imageState>available</imageState><imageOwnerId>099720109477</imageOwnerId><architecture>x86_64</architecture><imageType>machine</imageType><name>${q.get("Filter.1.Value.1") ?? "image"}</name><rootDeviceType>ebs</rootDeviceType><rootDeviceName>/dev/sda1</rootDeviceName></item></imagesSet>`);
           break;
+        case "DescribeVolumes":
+          // `kops replace` of a Cluster looks for its etcd volumes: a cluster never updated has none.
+          xml = wrap("DescribeVolumes", "<volumeSet/>");
+          break;
       }
       onRequest?.(action, xml ? 200 : 400);
       if (!xml) {
