@@ -127,7 +127,9 @@ type Normalized = ClusterConfigInputs & { manager: string; onConflict: "fail" | 
 function managerFor(news: Partial<ClusterConfigInputs>, olds: Partial<ClusterConfigInputs>): string | undefined {
   const base = news.manager;
   if (base === undefined || olds.manager === undefined || olds.name === undefined) return base;
-  if (olds.name === news.name) return olds.manager.split("@")[0] === base ? olds.manager : base;
+  // The same resource keeps the owner it wrote under, whatever its name now (a rename with
+  // `aliases`, a renamed project or stack): a new owner would find every field held by the old one.
+  if (olds.name === news.name) return olds.manager;
   return `${base}@${createHash("sha256").update(`${olds.manager}\0${String(news.name)}`).digest("hex").slice(0, 8)}`;
 }
 

@@ -91,6 +91,33 @@ describe("Pulumi lifecycle: ordinary program changes lose nothing", function () 
     assert.deepEqual(await snapshot(root), before);
   });
 
+  it("a ClusterConfig renamed with aliases keeps its fields under the owner it wrote them as: its next change is its own, and nothing is left to a ghost", async function () {
+    const dir = tempStore();
+    let name = "before";
+    let maxPods = 110;
+    const stack = await inlineStack("kstate-alias", uniqueName("s"), async () => {
+      const c = new ClusterConfig(name, { store: `file://${dir}`, name: CLUSTER, options: OPTIONS, spec: { kubelet: { maxPods } } }, name === "before" ? {} : { aliases: [{ name: "before" }] });
+      return { manager: c.manager };
+    });
+    const first = await stack.up();
+    const owner = first.outputs.manager?.value as string;
+    assert.match(owner, /\/before$/);
+    const managers = async () => new Set((await openPath(`file://${dir}`).join(CLUSTER).listTree()).length
+      ? (plain(fs.readFileSync(path.join(dir, CLUSTER, "config"))).metadata.managedFields as { manager: string }[]).map((m) => m.manager) : []);
+    const before = await managers();
+    name = "after";
+    const renamed = await stack.up();
+    assert.deepEqual(changed(renamed.summary.resourceChanges), [], JSON.stringify(renamed.summary.resourceChanges));
+    assert.equal(renamed.outputs.manager?.value, owner);
+    assert.deepEqual(await managers(), before);
+    maxPods = 150;
+    const preview = await stack.preview();
+    assert.deepEqual(changed(preview.changeSummary), ["update"]);
+    await stack.up();
+    assert.equal(plain(fs.readFileSync(path.join(dir, CLUSTER, "config"))).spec.kubelet.maxPods, 150);
+    assert.deepEqual(await managers(), before);
+  });
+
   it("removing a ClusterConfig while kops keeps pki/ is refused before anything is removed; its secret stays, and putting it back changes nothing", async function () {
     const dir = tempStore();
     let present = true;
