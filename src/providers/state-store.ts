@@ -270,9 +270,12 @@ async function identityProblem(previous: Partial<StateStoreInputs>, i: Normalize
  * Why the bucket cannot be inspected as the inputs reach it: a region it is not in, keys it
  * refuses, an endpoint that does not answer. Undefined when it can (or is simply not there yet).
  */
-async function reachProblem(i: Normalized): Promise<pulumi.dynamic.CheckFailure | undefined> {
+async function reachProblem(i: Normalized, isNew: boolean): Promise<pulumi.dynamic.CheckFailure | undefined> {
   try {
-    await adminFor(i).settings();
+    const admin = adminFor(i);
+    const found = await admin.settings();
+    // A new StateStore on a store that is there is refused at up; the preview says so first.
+    if (isNew && found.exists && !i.adoptExisting) return { property: "adoptExisting", reason: alreadyThere(admin.url) };
     return undefined;
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
@@ -280,6 +283,10 @@ async function reachProblem(i: Normalized): Promise<pulumi.dynamic.CheckFailure 
     if (PermissionError.isInstance(e)) return { property: "url", reason: `${message} (the keys: accessKeyId and secretAccessKey, else the environment's)` };
     return { property: SCHEMES[parseUrl(i.url).scheme].endpoint && i.endpoint ? "endpoint" : "url", reason: message };
   }
+}
+
+function alreadyThere(url: string): string {
+  return `${url} already exists. Set adoptExisting: true to manage it with this StateStore; its objects are kept.`;
 }
 
 export const provider: ProviderImpl<StateStoreInputs, StateStoreOutputs> = {
@@ -301,7 +308,7 @@ export const provider: ProviderImpl<StateStoreInputs, StateStoreOutputs> = {
     // fails where up would). One that is not there yet is made at up.
     const reachedAs = (x: Partial<StateStoreInputs>) => JSON.stringify([x.url, ...STORE_ACCESS_KEYS.map((k) => x[k] ?? null)]);
     if (reachedAs(previous) !== reachedAs(i) && !containsUnknown(i)) {
-      const problem = await reachProblem(i);
+      const problem = await reachProblem(i, previous.url === undefined);
       if (problem) return { failures: sealedFailures([problem], ["clientSideEncryption", ...SECRET_ACCESS_KEYS]) };
     }
     return { inputs: i };
@@ -328,7 +335,7 @@ export const provider: ProviderImpl<StateStoreInputs, StateStoreOutputs> = {
     let adopted = false;
     if (existing.exists) {
       if (!i.adoptExisting) {
-        throw new RefusedError(`${admin.url} already exists. Set adoptExisting: true to manage it with this StateStore; its objects are kept.`, { url: admin.url });
+        throw new RefusedError(alreadyThere(admin.url), { url: admin.url });
       }
       await reconcile(i, admin);
       adopted = true;

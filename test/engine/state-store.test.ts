@@ -128,6 +128,19 @@ for (const backend of backends) {
       assert.deepEqual(Object.keys(summary), ["same"]);
     });
 
+    it("step 3b: another stack's new StateStore on it fails preview as up would, naming adoptExisting; with it, up adopts and destroy leaves the store", async function () {
+      let adopt = false;
+      const other = await inlineStack("kstate-test", uniqueName("store"), async () => {
+        const store = new StateStore("state", { url, ...(adopt ? { adoptExisting: true } : {}) });
+        return { adopted: store.adopted };
+      });
+      await assert.rejects(other.preview(), (e: Error) => /property adoptExisting .*already exists\. Set adoptExisting: true to manage it with this StateStore; its objects are kept\./.test(e.message));
+      adopt = true;
+      assert.equal((await other.up()).outputs.adopted?.value, true);
+      await other.destroy();
+      assert.equal(await view.exists(), true);
+    });
+
     if (versioned) {
       it("step 4: turning versioning off is an in-place update", async function () {
         args.versioning = false;
