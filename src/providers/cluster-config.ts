@@ -485,7 +485,7 @@ async function keyFilesOf(store: ClusterStore, props: ClusterConfigOutputs): Pro
 }
 
 /** What `delete` would leave: refusals decided before anything is removed. */
-async function planDelete(props: ClusterConfigOutputs): Promise<{ run(): Promise<void> }> {
+async function planDelete(props: ClusterConfigOutputs): Promise<{ lines: string[]; run(): Promise<void> }> {
   const i = inputsOfOutputs(props);
   const store = storeOf(i);
   const folder = store.cluster(i.name);
@@ -516,6 +516,7 @@ async function planDelete(props: ClusterConfigOutputs): Promise<{ run(): Promise
     wipe = [...(i.deleteClusterState ? [...kopsState, ...strays] : []), ...[...ours].filter((f) => f.startsWith("pki/") && files.includes(f))];
   }
   return {
+    lines: [...describeChanges(plan), ...describeSecretChanges(plan.secrets), ...wipe.map((f) => `${f}: delete`)],
     async run() {
       await applyCluster(store, req);
       for (const f of wipe) await folder.join(f).remove();
@@ -635,7 +636,13 @@ export const provider: ProviderImpl<ClusterConfigInputs, ClusterConfigOutputs> =
   async diff(_id, olds, news) {
     const i = normalize(news);
     const replaces = olds.name !== i.name ? ["name"] : [];
-    if (replaces.length > 0) return { changes: true, replaces, deleteBeforeReplace: false };
+    if (replaces.length > 0) {
+      // The old cluster is let go of once the new one is written: what that removes shows now, and
+      // what destroy would refuse fails the preview instead of the up half way.
+      const release = await planDelete(olds as ClusterConfigOutputs);
+      report([`${olds.name} in ${olds.store}: replaced by ${i.name}; letting go of ${olds.name} ${release.lines.length === 0 ? "changes nothing" : `makes ${release.lines.length} change${release.lines.length === 1 ? "" : "s"}`}`, ...release.lines.map((l) => `${olds.name}: ${l}`)].join("\n"));
+      return { changes: true, replaces, deleteBeforeReplace: false };
+    }
     const o = olds as Partial<ClusterConfigOutputs>;
     const settingsChanged = o.schemaVersion !== CLUSTER_CONFIG_SCHEMA_VERSION || o.manager !== i.manager || canonicalUrl(o.store ?? i.store) !== i.store
       || (o.onConflict ?? "fail") !== i.onConflict || (o.deleteClusterState ?? false) !== i.deleteClusterState

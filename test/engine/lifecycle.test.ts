@@ -261,6 +261,31 @@ describe("Pulumi lifecycle: ordinary program changes lose nothing", function () 
 describe("Pulumi lifecycle: the preview tells the truth", function () {
   this.timeout(300_000);
 
+  it("a new cluster name replaces the resource: the preview lists what letting go of the old cluster removes, up removes exactly that, and what destroy would refuse fails the preview", async function () {
+    const dir = tempStore();
+    let name = "one.k8s.example.com";
+    const stack = await clusterStack("kstate-rename", () => ({ store: `file://${dir}`, name, options: OPTIONS }));
+    await stack.up();
+    const old = openPath(`file://${dir}`).join(name);
+    const before = await readFolder(old);
+    const oldName = name;
+    name = "two.k8s.example.com";
+    const preview = await stack.preview({ diff: true });
+    const listed = previewedChanges(preview, oldName);
+    assert.ok(listed.includes("config: delete") && listed.includes("instancegroup/nodes-us-east-1a: delete"), JSON.stringify(listed));
+    await stack.up();
+    assert.deepEqual(sorted(listed), sorted(describeStoredChanges(before, await readFolder(old))));
+
+    // kops keeps state for the cluster now: letting go of it is refused, at preview, and nothing moves.
+    fs.mkdirSync(path.join(dir, name, "addons"), { recursive: true });
+    fs.writeFileSync(path.join(dir, name, "addons", "bootstrap-channel.yaml"), "kind: Addons\n");
+    const kept = await snapshot(openPath(`file://${dir}`));
+    name = "three.k8s.example.com";
+    await assert.rejects(stack.preview(), /refusing to delete cluster two\.k8s\.example\.com: kops still keeps state for it/);
+    await assert.rejects(stack.up(), /refusing to delete cluster two\.k8s\.example\.com/);
+    assert.deepEqual(await snapshot(openPath(`file://${dir}`)), kept);
+  });
+
   it("refresh with nothing drifted reports no change; a hand edit shows at refresh and is undone by up", async function () {
     const dir = tempStore();
     const stack = await clusterStack("kstate-refresh", () => ({ store: `file://${dir}`, name: CLUSTER, options: OPTIONS, spec: { kubelet: { maxPods: 110 } }, secrets: { "system:dns": "v1" } }));
