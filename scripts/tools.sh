@@ -3,7 +3,7 @@
 # module proxy (and, for the KMS server, the Python package index), into a cache outside the
 # repository (reused when present, keyed by version).
 #
-#   scripts/tools.sh [servers|pulumi|pulumi-latest|pulumi-yaml|node24|kops|kops-schema|kms|toxiproxy|all]...
+#   scripts/tools.sh [servers|pulumi|pulumi-latest|pulumi-yaml|sdkgen|node24|kops|kops-schema|kms|toxiproxy|all]...
 #                                                       build what is named (default: servers)
 #   scripts/tools.sh path NAME                          print the path of a built binary
 #
@@ -89,6 +89,28 @@ build_toxiproxy() {
 build_pulumi_yaml() {
   GONOSUMDB="github.com/pulumi${GONOSUMDB:+,$GONOSUMDB}" go_build_wrapped pulumi-language-yaml github.com/pulumi/pulumi-yaml "$PULUMI_YAML_VERSION" \
     github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml
+}
+
+# sdkgen: the repository's stand-in for `pulumi package gen-sdk` (tools/sdkgen, its own Go module
+# over pulumi's pkg/v3 code generators), keyed by a checksum of its source as kops-schema is.
+SDKGEN_SRC="$(cd "$(dirname "$0")/.." && pwd)/tools/sdkgen"
+
+sdkgen_dir() {
+  echo "$TOOLS_DIR/sdkgen-$(cd "$SDKGEN_SRC" && cat go.mod go.sum main.go | cksum | cut -d' ' -f1)"
+}
+
+build_sdkgen() {
+  local dir
+  dir=$(sdkgen_dir)
+  if [ -f "$dir/.complete" ]; then return 0; fi
+  need_go sdkgen
+  log "building tools/sdkgen (cached in $dir)"
+  local start=$SECONDS
+  rm -rf "$dir.tmp" && mkdir -p "$dir.tmp/bin"
+  (cd "$SDKGEN_SRC" && GONOSUMDB="github.com/pulumi${GONOSUMDB:+,$GONOSUMDB}" CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false" go build -trimpath -ldflags "-s -w" -o "$dir.tmp/bin/sdkgen" .)
+  rm -rf "$dir" && mv "$dir.tmp" "$dir"
+  touch "$dir/.complete"
+  log "built sdkgen in $((SECONDS - start))s"
 }
 
 build_kops() {
@@ -233,6 +255,7 @@ tool_path() {
     pulumi) echo "$TOOLS_DIR/pulumi-$PULUMI_VERSION" ;;   # a root with bin/, as PulumiCommand.get expects
     pulumi-latest) echo "$TOOLS_DIR/pulumi-$PULUMI_LATEST_VERSION" ;;
     pulumi-yaml) echo "$TOOLS_DIR/pulumi-language-yaml-$PULUMI_YAML_VERSION/bin/pulumi-language-yaml" ;;
+    sdkgen) echo "$(sdkgen_dir)/bin/sdkgen" ;;
     node24) echo "$TOOLS_DIR/node-$NODE24_VERSION/bin/node" ;;
     moto) echo "$TOOLS_DIR/moto-$MOTO_VERSION/bin/moto_server" ;;
     toxiproxy) echo "$TOOLS_DIR/toxiproxy-$TOXIPROXY_VERSION/bin/server" ;;   # toxiproxy-server
@@ -250,10 +273,11 @@ for what in "$@"; do
     pulumi) build_pulumi "$PULUMI_VERSION" "$PULUMI_LANGHOST_REV" ;;
     pulumi-latest) build_pulumi "$PULUMI_LATEST_VERSION" ;;
     pulumi-yaml) build_pulumi_yaml ;;
+    sdkgen) build_sdkgen ;;
     node24) build_node24 ;;
     kms) build_kms ;;
     toxiproxy) build_toxiproxy ;;
-    all) build_servers; build_pulumi "$PULUMI_VERSION" "$PULUMI_LANGHOST_REV"; build_pulumi "$PULUMI_LATEST_VERSION"; build_pulumi_yaml; build_node24; build_kops; build_kops_schema ;;
-    *) log "unknown target: $what (servers, pulumi, pulumi-latest, pulumi-yaml, node24, kops, kops-schema, kms, toxiproxy, all)"; exit 2 ;;
+    all) build_servers; build_pulumi "$PULUMI_VERSION" "$PULUMI_LANGHOST_REV"; build_pulumi "$PULUMI_LATEST_VERSION"; build_pulumi_yaml; build_sdkgen; build_node24; build_kops; build_kops_schema ;;
+    *) log "unknown target: $what (servers, pulumi, pulumi-latest, pulumi-yaml, sdkgen, node24, kops, kops-schema, kms, toxiproxy, all)"; exit 2 ;;
   esac
 done
