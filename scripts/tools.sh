@@ -3,7 +3,7 @@
 # module proxy (and, for the KMS server, the Python package index), into a cache outside the
 # repository (reused when present, keyed by version).
 #
-#   scripts/tools.sh [servers|pulumi|pulumi-latest|pulumi-yaml|sdkgen|node24|kops|kops-schema|kms|toxiproxy|all]...
+#   scripts/tools.sh [servers|pulumi|pulumi-latest|pulumi-yaml|sdkgen|pulumi-python|node24|kops|kops-schema|kms|toxiproxy|all]...
 #                                                       build what is named (default: servers)
 #   scripts/tools.sh path NAME                          print the path of a built binary
 #
@@ -246,6 +246,23 @@ build_kms() {
   log "built moto in $((SECONDS - start))s"
 }
 
+# Pulumi's Python SDK (the pulumi package, as pip installs it, and what a generated SDK imports:
+# parver, semver) in a virtualenv, for Python programs
+# of the provider plugin run inline through its Automation API (no Python language host needed).
+build_pulumi_python() {
+  local dir="$TOOLS_DIR/pulumi-python-$PULUMI_VERSION"
+  if [ -f "$dir/.complete" ]; then return 0; fi
+  command -v python3 >/dev/null 2>&1 || { log "Python 3 (python3, with its venv module) is required for the Python SDK"; exit 1; }
+  log "installing pulumi==$PULUMI_VERSION into a virtualenv (first run only; cached in $dir)"
+  local start=$SECONDS
+  rm -rf "$dir" && mkdir -p "$TOOLS_DIR"
+  python3 -m venv "$dir"
+  PIP_DISABLE_PIP_VERSION_CHECK=1 "$dir/bin/python" -m pip install --quiet --no-cache-dir "pulumi==$PULUMI_VERSION" parver==1.0.1.post0 semver==3.1.2 setuptools wheel==0.48.0
+  "$dir/bin/python" -c "import pulumi.automation"
+  touch "$dir/.complete"
+  log "installed the Python SDK in $((SECONDS - start))s"
+}
+
 tool_path() {
   case $1 in
     minio) echo "$TOOLS_DIR/minio-$MINIO_VERSION/bin/minio" ;;
@@ -256,6 +273,7 @@ tool_path() {
     pulumi-latest) echo "$TOOLS_DIR/pulumi-$PULUMI_LATEST_VERSION" ;;
     pulumi-yaml) echo "$TOOLS_DIR/pulumi-language-yaml-$PULUMI_YAML_VERSION/bin/pulumi-language-yaml" ;;
     sdkgen) echo "$(sdkgen_dir)/bin/sdkgen" ;;
+    pulumi-python) echo "$TOOLS_DIR/pulumi-python-$PULUMI_VERSION/bin/python" ;;
     node24) echo "$TOOLS_DIR/node-$NODE24_VERSION/bin/node" ;;
     moto) echo "$TOOLS_DIR/moto-$MOTO_VERSION/bin/moto_server" ;;
     toxiproxy) echo "$TOOLS_DIR/toxiproxy-$TOXIPROXY_VERSION/bin/server" ;;   # toxiproxy-server
@@ -274,10 +292,11 @@ for what in "$@"; do
     pulumi-latest) build_pulumi "$PULUMI_LATEST_VERSION" ;;
     pulumi-yaml) build_pulumi_yaml ;;
     sdkgen) build_sdkgen ;;
+    pulumi-python) build_pulumi_python ;;
     node24) build_node24 ;;
     kms) build_kms ;;
     toxiproxy) build_toxiproxy ;;
-    all) build_servers; build_pulumi "$PULUMI_VERSION" "$PULUMI_LANGHOST_REV"; build_pulumi "$PULUMI_LATEST_VERSION"; build_pulumi_yaml; build_sdkgen; build_node24; build_kops; build_kops_schema ;;
-    *) log "unknown target: $what (servers, pulumi, pulumi-latest, pulumi-yaml, sdkgen, node24, kops, kops-schema, kms, toxiproxy, all)"; exit 2 ;;
+    all) build_servers; build_pulumi "$PULUMI_VERSION" "$PULUMI_LANGHOST_REV"; build_pulumi "$PULUMI_LATEST_VERSION"; build_pulumi_yaml; build_sdkgen; build_pulumi_python; build_node24; build_kops; build_kops_schema ;;
+    *) log "unknown target: $what (servers, pulumi, pulumi-latest, pulumi-yaml, sdkgen, pulumi-python, node24, kops, kops-schema, kms, toxiproxy, all)"; exit 2 ;;
   esac
 done
