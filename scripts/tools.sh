@@ -229,38 +229,36 @@ build_node24() {
   touch "$dir/.complete"
 }
 
-# moto's server mode implements AWS KMS (and more) for the KMS tests. A virtualenv records its own
-# path, so it is built in its final folder rather than a .tmp one moved into place; a partial one
-# left by an interrupted run has no .complete and is removed first.
-build_kms() {
-  local dir="$TOOLS_DIR/moto-$MOTO_VERSION"
+# python_venv NAME DIR CHECK PACKAGES...: a virtualenv at DIR with PACKAGES, checked by running the
+# Python statement CHECK in it. A virtualenv records its own path, so it is built in its final
+# folder rather than a .tmp one moved into place; a partial one left by an interrupted run has no
+# .complete and is removed first.
+python_venv() {
+  local name=$1 dir=$2 check=$3
+  shift 3
   if [ -f "$dir/.complete" ]; then return 0; fi
-  command -v python3 >/dev/null 2>&1 || { log "Python 3 (python3, with its venv module) is required to install moto"; exit 1; }
-  log "installing moto[server]==$MOTO_VERSION into a virtualenv (first run only; cached in $dir)"
+  command -v python3 >/dev/null 2>&1 || { log "Python 3 (python3, with its venv module) is required for $name"; exit 1; }
+  log "installing $* into a virtualenv (first run only; cached in $dir)"
   local start=$SECONDS
   rm -rf "$dir" && mkdir -p "$TOOLS_DIR"
   python3 -m venv "$dir"
-  PIP_DISABLE_PIP_VERSION_CHECK=1 "$dir/bin/python" -m pip install --quiet --no-cache-dir "moto[server]==$MOTO_VERSION"
-  "$dir/bin/moto_server" --help >/dev/null
+  PIP_DISABLE_PIP_VERSION_CHECK=1 "$dir/bin/python" -m pip install --quiet --no-cache-dir "$@"
+  "$dir/bin/python" -c "$check"
   touch "$dir/.complete"
-  log "built moto in $((SECONDS - start))s"
+  log "installed $name in $((SECONDS - start))s"
 }
 
-# Pulumi's Python SDK (the pulumi package, as pip installs it, and what a generated SDK imports:
-# parver, semver) in a virtualenv, for Python programs
-# of the provider plugin run inline through its Automation API (no Python language host needed).
+# moto's server mode implements AWS KMS (and more) for the KMS tests.
+build_kms() {
+  python_venv moto "$TOOLS_DIR/moto-$MOTO_VERSION" "import moto.server" "moto[server]==$MOTO_VERSION"
+}
+
+# Pulumi's Python SDK (the pulumi package, as pip installs it, and what a generated SDK imports and
+# needs to install: parver, semver, setuptools, wheel), for Python programs of the provider plugin
+# run inline through its Automation API (no Python language host needed).
 build_pulumi_python() {
-  local dir="$TOOLS_DIR/pulumi-python-$PULUMI_VERSION"
-  if [ -f "$dir/.complete" ]; then return 0; fi
-  command -v python3 >/dev/null 2>&1 || { log "Python 3 (python3, with its venv module) is required for the Python SDK"; exit 1; }
-  log "installing pulumi==$PULUMI_VERSION into a virtualenv (first run only; cached in $dir)"
-  local start=$SECONDS
-  rm -rf "$dir" && mkdir -p "$TOOLS_DIR"
-  python3 -m venv "$dir"
-  PIP_DISABLE_PIP_VERSION_CHECK=1 "$dir/bin/python" -m pip install --quiet --no-cache-dir "pulumi==$PULUMI_VERSION" parver==1.0.1.post0 semver==3.1.2 setuptools wheel==0.48.0
-  "$dir/bin/python" -c "import pulumi.automation"
-  touch "$dir/.complete"
-  log "installed the Python SDK in $((SECONDS - start))s"
+  python_venv "Pulumi's Python SDK" "$TOOLS_DIR/pulumi-python-$PULUMI_VERSION" "import pulumi.automation" \
+    "pulumi==$PULUMI_VERSION" parver==1.0.1.post0 semver==3.1.2 setuptools wheel==0.48.0
 }
 
 tool_path() {
