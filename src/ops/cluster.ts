@@ -174,6 +174,11 @@ function otherManagers(owners: Owners, manager: string | undefined): string[] {
 /**
  * Removes what a manager owns from a document. Returns true instead when the manager created the
  * document, nobody else owns anything in it and it `mayGo`: the document itself is then deleted.
+ * A creator that leaves the document to others hands its creation to each manager that holds every
+ * field it held (a resource renamed without `aliases` is created anew beside the old one before
+ * the old one goes): that successor's own destroy then removes the document as the creator's would
+ * have, instead of finding it adopted and refusing to leave it invalid. A manager that set only
+ * some of the fields never becomes its creator.
  */
 function releaseOwned(doc: Document, manager: string | undefined, previous: readonly string[], mayGo: boolean): boolean {
   if (manager === undefined) return false;
@@ -181,6 +186,13 @@ function releaseOwned(doc: Document, manager: string | undefined, previous: read
   const mine = new Set(owners.get(manager) ?? previous);
   owners.delete(manager);
   if (mayGo && mine.has(DOCUMENT) && otherManagers(owners, manager).length === 0) return true;
+  if (mine.has(DOCUMENT)) {
+    const fields = [...mine].filter((p) => p !== DOCUMENT);
+    for (const other of otherManagers(owners, manager)) {
+      const theirs = owners.get(other)!;
+      if (fields.every((p) => theirs.has(p))) theirs.add(DOCUMENT);
+    }
+  }
   const heldByOthers = new Set([...owners.values()].flatMap((ps) => [...ps]));
   applyOverlay(doc, {}, [...mine], heldByOthers);
   writeOwners(doc, owners, parsePath);

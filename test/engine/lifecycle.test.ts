@@ -118,6 +118,34 @@ describe("Pulumi lifecycle: ordinary program changes lose nothing", function () 
     assert.deepEqual(await managers(), before);
   });
 
+  it("a ClusterConfig renamed without aliases succeeds the old one as the cluster's creator: destroy then removes the cluster, where it once refused to leave it invalid", async function () {
+    const dir = tempStore();
+    let name = "first";
+    const stack = await inlineStack("kstate-rename-plain", uniqueName("s"), async () => {
+      new ClusterConfig(name, { store: `file://${dir}`, name: CLUSTER, options: OPTIONS });
+    });
+    await stack.up();
+    name = "second";
+    const renamed = await stack.up();
+    assert.deepEqual(changed(renamed.summary.resourceChanges), ["create", "delete"]);
+    assert.ok(fs.existsSync(path.join(dir, CLUSTER, "config")), "the cluster stays through the rename");
+    await stack.destroy();
+    assert.deepEqual(await openPath(`file://${dir}`).join(CLUSTER).listTree(), []);
+  });
+
+  it("a stack that set only some fields of a cluster another stack created never becomes its creator: destroying both leaves the other's part to the creator's destroy", async function () {
+    const dir = tempStore();
+    const creator = await clusterStack("kstate-creator", () => ({ store: `file://${dir}`, name: CLUSTER, options: OPTIONS }));
+    await creator.up();
+    const tweak = await clusterStack("kstate-tweak", () => ({ store: `file://${dir}`, name: CLUSTER, spec: { kubelet: { maxPods: 90 } } }));
+    await tweak.up();
+    await assert.rejects(creator.destroy(), /refusing to delete ClusterConfig of life\.k8s\.example\.com|cannot be destroyed|would leave/);
+    await tweak.destroy();
+    assert.equal(plain(fs.readFileSync(path.join(dir, CLUSTER, "config"))).spec.kubelet?.maxPods, undefined, "the tweak let go of its field");
+    await creator.destroy();
+    assert.deepEqual(await openPath(`file://${dir}`).join(CLUSTER).listTree(), []);
+  });
+
   it("removing a ClusterConfig while kops keeps pki/ is refused before anything is removed; its secret stays, and putting it back changes nothing", async function () {
     const dir = tempStore();
     let present = true;
