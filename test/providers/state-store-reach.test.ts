@@ -2,6 +2,9 @@
 // as the inputs say (a region it is not in, keys it refuses, an endpoint that does not answer),
 // naming the input and what the server said; a bucket that is not there yet is made at up.
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { provider, type StateStoreInputs } from "../../src/providers/state-store";
 import { makeS3Bucket, s3Options, uniqueName } from "../support/env";
 import { type RunningServer, startMinio } from "../support/servers";
@@ -53,5 +56,19 @@ describe("StateStore check: the bucket reachable as given", function () {
     const checked = await provider.check({} as StateStoreInputs, inputs(uniqueName("nowhere"), { endpoint: "http://127.0.0.1:9" }));
     assert.deepEqual(checked.failures?.map((f) => f.property), ["endpoint"]);
     assert.match(checked.failures![0]!.reason, /ECONNREFUSED/);
+  });
+
+  it("a file:// store that is a file, or a folder already there without adoptExisting, fails at preview as up would; the file is left as it was", async function () {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kstate-reach-"));
+    const file = path.join(dir, "afile");
+    fs.writeFileSync(file, "x");
+    const onFile = await provider.check({} as StateStoreInputs, { url: `file://${file}` } as StateStoreInputs);
+    assert.deepEqual(onFile.failures?.map((f) => f.property), ["url"]);
+    assert.match(onFile.failures![0]!.reason, /afile is a file, not a folder/);
+    assert.equal(fs.readFileSync(file, "utf8"), "x");
+    const onFolder = await provider.check({} as StateStoreInputs, { url: `file://${dir}` } as StateStoreInputs);
+    assert.deepEqual(onFolder.failures?.map((f) => f.property), ["adoptExisting"]);
+    assert.deepEqual((await provider.check({} as StateStoreInputs, { url: `file://${dir}`, adoptExisting: true } as StateStoreInputs)).failures ?? [], []);
+    assert.deepEqual((await provider.check({} as StateStoreInputs, { url: `file://${dir}/new` } as StateStoreInputs)).failures ?? [], []);
   });
 });

@@ -1,6 +1,6 @@
 import * as fs from "node:fs/promises";
 import type { BucketAdmin, BucketEncryption, BucketSettings, NewBucket } from "../bucket";
-import { AlreadyExistsError, BackendError, describe } from "../errors";
+import { AlreadyExistsError, BackendError, describe, InvalidPathError } from "../errors";
 import type { FileBackend } from "./backend";
 
 /** A local folder as a "bucket": created 0700, removed on delete; no versions, no server-side encryption. */
@@ -16,6 +16,8 @@ export class FolderAdmin implements BucketAdmin {
       if ((e as { code?: string }).code === "ENOENT") return undefined;
       throw this.backend.classify("inspect folder", this.url, e);
     });
+    // A file where the folder would be: neither there to adopt nor one that can be made.
+    if (st && !st.isDirectory()) throw new InvalidPathError(`${this.url} is a file, not a folder: a file:// store is a folder`, { url: this.url });
     return {
       exists: st?.isDirectory() === true,
       versioning: false,
