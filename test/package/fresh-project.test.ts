@@ -16,6 +16,7 @@ import { toolPath } from "../support/servers";
 
 const REPO = path.resolve(__dirname, "..", "..", "..");
 const MANIFEST = JSON.parse(fs.readFileSync(path.join(REPO, "package.json"), "utf8")) as {
+  version: string;
   dependencies: Record<string, string>;
   peerDependencies: Record<string, string>;
   devDependencies: Record<string, string>;
@@ -100,7 +101,7 @@ describe("the kstate package in a fresh project", function () {
 
   it("ships the compiled code, its declarations and the sources its maps name; no tests or benches", function () {
     assert.ok(packed.includes("dist/src/index.js") && packed.includes("dist/src/index.d.ts") && packed.includes("dist/kstate.cjs") && packed.includes("dist/node-forge.cjs"));
-    const stray = packed.filter((f) => !/^(package\.json|README\.md|LICENSE|bin\/[^/]+\.js|dist\/(kstate|node-forge)\.cjs|dist\/src\/.+|src\/.+\.ts|src\/schema\/kops-v[0-9.]+\.json)$/.test(f));
+    const stray = packed.filter((f) => !/^(package\.json|README\.md|LICENSE|bin\/[^/]+\.js|bin\/pulumi-resource-kstate|dist\/(kstate|node-forge)\.cjs|dist\/src\/.+|src\/.+\.ts|src\/schema\/kops-v[0-9.]+\.json)$/.test(f));
     assert.deepEqual(stray, []);
     assert.deepEqual(packed.filter((f) => /(^|\/)(test|bench|examples)\//.test(f)), []);
     const files = new Set(packed);
@@ -204,6 +205,17 @@ describe("the kstate package in a fresh project", function () {
         await run(node, [bin, "create", "cluster", "cli.k8s.local", "--state", store, "--cloud", "aws", "--zones", "us-east-1a", "--kubernetes-version", "v1.30.2"], { cwd: dir, env });
         const signed = await run(node, [bin, "create", "keypair", "kubernetes-ca", "--name", "cli.k8s.local", "--state", store, "--generate", "--primary"], { cwd: dir, env });
         assert.match(signed.stdout, /Created kubernetes-ca \d+/);
+      });
+
+      it("serves the provider plugin from node_modules/.bin, as a project's Pulumi.yaml names it for other languages", async function () {
+        const plugin = path.join(dir, "node_modules", ".bin", "pulumi-resource-kstate");
+        assert.ok(fs.existsSync(plugin), "npm links the plugin");
+        // The engine starts the plugin with the first node on PATH: this platform's.
+        const out = await run(path.join(toolPath(platform.cli), "bin", "pulumi"), ["package", "get-schema", plugin], { cwd: dir, env: { ...env, PATH: [path.dirname(node), env.PATH].join(path.delimiter) } });
+        const schema = JSON.parse(out.stdout) as { name: string; version: string; resources: Record<string, unknown> };
+        assert.equal(schema.name, "kstate");
+        assert.equal(schema.version, MANIFEST.version);
+        assert.ok("kstate:index:ClusterConfig" in schema.resources);
       });
 
       it("compiles with strict settings and no skipLibCheck, outputs at every level of the inputs", async function () {
