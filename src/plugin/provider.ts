@@ -14,6 +14,7 @@ import { getKubeconfig, type GetKubeconfigArgs } from "../resources/kubeconfig";
 import { ValidationError } from "../vfs/errors";
 import { gcsReadBindings, gcsWriteBindings, s3ReadPolicy, s3WritePolicy } from "../resources/policies";
 import { reportTo } from "../providers/report";
+import { clusterOfConfigBase } from "../store/layout";
 import type { EngineLog } from "./engine-log";
 import { FUNCTIONS, packageSchema, RESOURCES, type ResourceName, secretNames } from "./schema";
 
@@ -111,18 +112,14 @@ function answer(resource: ResourceName, outs: Props | undefined, secrets: Iterab
 }
 
 /**
- * The store and name of the cluster whose configBase is `configBase` (`s3://bucket/NAME`, or a
- * folder, as kops writes a file:// store's); `given` when there is no configBase. A ClusterConfig's
- * configBase output is not known in a preview that creates or changes it, so a program that asks
- * by it gets its kubeconfig once the cluster is stored, where store and name are known at once
- * and the cluster may not be stored yet.
+ * The store and name a function's arguments name: `store` and `name`, or a ClusterConfig's
+ * `configBase` (not known in a preview that creates or changes the cluster, so a program that asks
+ * by it gets its kubeconfig once the cluster is stored). Both given must agree.
  */
 export function clusterAt(configBase: string | undefined, given: { store?: string; name?: string }): { store?: string; name?: string } {
   if (configBase === undefined) return given;
-  const url = configBase.startsWith("/") ? `file://${configBase}` : configBase;
-  const at = url.replace(/\/+$/, "").lastIndexOf("/");
-  const found = { store: url.slice(0, at), name: url.replace(/\/+$/, "").slice(at + 1) };
-  if (at < 0 || found.name === "" || !/^[a-z0-9]+:\/\/./.test(found.store)) throw new ValidationError(`getKubeconfig: configBase ${JSON.stringify(configBase)} is not a cluster's configBase (STORE/NAME)`, { problems: [{ path: "configBase", message: "not STORE/NAME" }] });
+  const found = clusterOfConfigBase(configBase);
+  if (!found) throw new ValidationError(`getKubeconfig: configBase ${JSON.stringify(configBase)} is not a cluster's configBase (STORE/NAME)`, { problems: [{ path: "configBase", message: "not STORE/NAME" }] });
   for (const k of ["store", "name"] as const) {
     if (given[k] !== undefined && given[k] !== found[k]) throw new ValidationError(`getKubeconfig: ${k} ${JSON.stringify(given[k])} is not the configBase's (${JSON.stringify(found[k])}); give one or the other`, { problems: [{ path: k, message: "not the configBase's" }] });
   }

@@ -2,7 +2,7 @@
  * The kops state store layout under `{store}/{cluster}/` (= `spec.configBase`), as kops's
  * vfsclientset reads and writes it.
  */
-import { schemeOfUrl } from "../vfs/schemes";
+import { schemeOfUrl, schemesWhere } from "../vfs/schemes";
 
 export const CONFIG_FILE = "config";
 /** What `kops update cluster` writes: the whole cluster as it applied it, `spec.configBase` included. */
@@ -21,6 +21,19 @@ export function configBaseOf(folderUrl: string): string {
   const url = folderUrl.replace(/\/$/, "");
   const scheme = schemeOfUrl(url);
   return scheme?.configBase === "path" ? url.slice(`${scheme.scheme}://`.length) : url;
+}
+
+/**
+ * The store and cluster of a `spec.configBase` (`s3://bucket/NAME`, or a plain path for the
+ * schemes that write one): the inverse of configBaseOf. Undefined when it names no `STORE/NAME`.
+ */
+export function clusterOfConfigBase(configBase: string): { store: string; name: string } | undefined {
+  const pathScheme = configBase.startsWith("/") ? schemesWhere((s) => s.configBase === "path")[0] : undefined;
+  const url = (pathScheme ? `${pathScheme.scheme}://${configBase}` : configBase).replace(/\/+$/, "");
+  const at = url.lastIndexOf("/");
+  const store = url.slice(0, at);
+  const name = url.slice(at + 1);
+  return at > 0 && name !== "" && schemeOfUrl(store) !== undefined && /^[a-z0-9]+:\/\/./.test(store) ? { store, name } : undefined;
 }
 
 /** Single files kops may keep in a cluster's folder. */

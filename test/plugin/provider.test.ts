@@ -8,6 +8,7 @@ import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { clusterAt, parseUrn, seal, unseal } from "../../src/plugin/provider";
 import { RESOURCES, secretNames } from "../../src/plugin/schema";
+import { configBaseOf } from "../../src/store/layout";
 
 const SIG = pulumi.runtime.specialSigKey;
 const SECRET = pulumi.runtime.specialSecretSig;
@@ -37,7 +38,11 @@ describe("the provider plugin", function () {
     assert.deepEqual(clusterAt(undefined, { store: "gs://b", name: "n" }), { store: "gs://b", name: "n" });
     assert.deepEqual(clusterAt("gs://b/n", { store: "gs://b", name: "n" }), { store: "gs://b", name: "n" });
     assert.throws(() => clusterAt("gs://b/n", { name: "m" }), /name "m" is not the configBase's \("n"\)/);
-    assert.throws(() => clusterAt("dev.example.com", {}), /configBase "dev.example.com" is not a cluster's configBase/);
+    for (const bad of ["dev.example.com", "s3://bucket", "nope://b/n", "/"]) assert.throws(() => clusterAt(bad, {}), /is not a cluster's configBase/, bad);
+    // The inverse of the configBase kstate writes, on every scheme.
+    for (const store of ["s3://bucket/p", "gs://bucket", "file:///srv/store"]) {
+      assert.deepEqual(clusterAt(configBaseOf(`${store}/dev.example.com`), {}), { store, name: "dev.example.com" });
+    }
   });
 
   it("marks secret what the TypeScript classes seal", function () {
