@@ -12,26 +12,13 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import { uniqueName } from "../support/env";
 import { kops, kopsEnv } from "../support/kops";
-import { engineEnv, inlineStack, newStateDir } from "../support/pulumi";
+import { assertSameAsTypescript } from "../support/other-languages";
+import { engineEnv, newStateDir } from "../support/pulumi";
 import { toolPath } from "../support/servers";
 
 const run = promisify(execFile);
 const REPO = path.resolve(__dirname, "..", "..", "..");
 const CLUSTER = "dev.k8s.example.com";
-
-/** Every file under `dir`, as text, with the time of writing and the store's own place made alike. */
-function comparable(dir: string): Map<string, string> {
-  const files = new Map<string, string>();
-  const walk = (at: string) => {
-    for (const e of fs.readdirSync(at, { withFileTypes: true })) {
-      const p = path.join(at, e.name);
-      if (e.isDirectory()) walk(p);
-      else files.set(path.relative(dir, p), fs.readFileSync(p, "utf8").replace(/creationTimestamp: "?[\dT:Z-]+"?/g, "creationTimestamp: T").split(dir).join("STORE"));
-    }
-  };
-  walk(dir);
-  return files;
-}
 
 interface Language {
   /** The example's files, copied into the work folder. */
@@ -91,16 +78,7 @@ for (const [language, spec] of Object.entries(LANGUAGES)) {
       assert.match(read.stdout, /maxPods: 110/);
       assert.deepEqual((await program("preview")).changes, { same: 3 });
 
-      // The TypeScript example, inline, under the program's project and stack names (so the owner recorded is the same).
-      const tsStore = path.join(work, "ts-store");
-      const example = path.join(REPO, "dist", "examples", "local", "index.js");
-      const project = `kstate-${language}`;
-      const stack = await inlineStack(project, "dev", async () => (require(example) as () => Promise<Record<string, unknown>>)());
-      await stack.setConfig(`${project}:storeUrl`, { value: `file://${tsStore}` });
-      assert.equal((await stack.up()).summary.result, "succeeded");
-      const written = comparable(store);
-      assert.ok(written.size >= 4, [...written.keys()].join(", "));
-      assert.deepEqual(comparable(tsStore), written);
+      await assertSameAsTypescript(store, `kstate-${language}`, "dev");
 
       assert.deepEqual((await program("destroy")).changes, { delete: 3 });
       assert.deepEqual(fs.existsSync(store) ? fs.readdirSync(store) : [], []);

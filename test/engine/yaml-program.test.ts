@@ -14,7 +14,8 @@ import { promisify } from "node:util";
 import { generateCa } from "../../src/ops/certificates";
 import { uniqueName } from "../support/env";
 import { kops, kopsEnv } from "../support/kops";
-import { engineEnv, inlineStack, newStateDir } from "../support/pulumi";
+import { assertSameAsTypescript, changedFiles, storeSnapshot } from "../support/other-languages";
+import { engineEnv, newStateDir } from "../support/pulumi";
 import { toolPath } from "../support/servers";
 
 const run = promisify(execFile);
@@ -53,25 +54,6 @@ async function ok(p: Promise<Result>): Promise<string> {
   return r.out;
 }
 
-/** Every file under `dir` and its bytes. */
-function snapshot(dir: string): Map<string, string> {
-  const files = new Map<string, string>();
-  const walk = (at: string) => {
-    if (!fs.existsSync(at)) return;
-    for (const e of fs.readdirSync(at, { withFileTypes: true })) {
-      const p = path.join(at, e.name);
-      if (e.isDirectory()) walk(p);
-      else files.set(path.relative(dir, p), fs.readFileSync(p).toString("base64"));
-    }
-  };
-  walk(dir);
-  return files;
-}
-
-function changed(before: Map<string, string>, after: Map<string, string>): string[] {
-  return [...new Set([...before.keys(), ...after.keys()])].filter((f) => before.get(f) !== after.get(f)).sort();
-}
-
 describe("a Pulumi YAML program through the provider plugin (pulumi up in a folder)", function () {
   this.timeout(600_000);
 
@@ -95,13 +77,13 @@ describe("a Pulumi YAML program through the provider plugin (pulumi up in a fold
     assert.equal((await p.pulumi("preview", "--expect-no-changes")).code, 0, "a second preview has nothing to do");
 
     await ok(p.pulumi("config", "set", "nodeSize", "t3.xlarge"));
-    const before = snapshot(p.store);
+    const before = await storeSnapshot(p.store);
     const preview = await ok(p.pulumi("preview"));
     const named = [...new Set([...preview.matchAll(new RegExp(`${CLUSTER.replace(/\./g, "\\.")}: ((?:instancegroup/)?[\\w.-]+): `, "g"))].map((m) => `${CLUSTER}/${m[1]}`))].sort();
-    assert.deepEqual(changed(before, snapshot(p.store)), [], "a preview writes nothing");
+    assert.deepEqual(changedFiles(before, await storeSnapshot(p.store)), [], "a preview writes nothing");
     assert.deepEqual(named, [`${CLUSTER}/instancegroup/nodes-us-east-1a`, `${CLUSTER}/instancegroup/nodes-us-east-1b`]);
     await ok(p.pulumi("up", "--yes"));
-    assert.deepEqual(changed(before, snapshot(p.store)), named, "up changes exactly the files the preview named");
+    assert.deepEqual(changedFiles(before, await storeSnapshot(p.store)), named, "up changes exactly the files the preview named");
     const ig = await kops(["get", "ig", "nodes-us-east-1a", "--name", CLUSTER, "--state", state, "-o", "yaml"], kopsEnv());
     assert.match(ig.stdout, /machineType: t3\.xlarge/);
 
@@ -115,18 +97,7 @@ describe("a Pulumi YAML program through the provider plugin (pulumi up in a fold
     const p = project();
     await ok(p.pulumi("stack", "init", "dev"));
     await ok(p.pulumi("up", "--yes"));
-    const tsStore = path.join(p.dir, "ts-store");
-    // examples/local, run inline, under the YAML project's and stack's names, so the owner recorded is the same.
-    const program = path.join(REPO, "dist", "examples", "local", "index.js");
-    const stack = await inlineStack("kstate-yaml", "dev", async () => (require(program) as () => Promise<Record<string, unknown>>)());
-    await stack.setConfig("kstate-yaml:storeUrl", { value: `file://${tsStore}` });
-    assert.equal((await stack.up()).summary.result, "succeeded");
-    // The time of writing, and the store's own place (in spec.configBase), are all that may differ.
-    const comparable = (files: Map<string, string>, store: string) => new Map([...files].map(([f, b64]) => [f, Buffer.from(b64, "base64").toString()
-      .replace(/creationTimestamp: "?[\dT:Z-]+"?/g, "creationTimestamp: T").split(store).join("STORE")]));
-    const yamlFiles = comparable(snapshot(p.store), p.store);
-    assert.ok(yamlFiles.size >= 4, [...yamlFiles.keys()].join(", "));
-    assert.deepEqual(comparable(snapshot(tsStore), tsStore), yamlFiles);
+    await assertSameAsTypescript(p.store, "kstate-yaml", "dev");
   });
 
   it("secrets and a CA given in YAML reach state only encrypted; kops reads the CA; getKubeconfig answers with a secret kubeconfig the CA signed", async function () {
@@ -170,12 +141,12 @@ describe("a Pulumi YAML program through the provider plugin (pulumi up in a fold
     const p = project();
     await ok(p.pulumi("stack", "init", "dev"));
     await ok(p.pulumi("up", "--yes"));
-    const before = snapshot(p.store);
+    const before = await storeSnapshot(p.store);
     const yaml = path.join(p.dir, "Pulumi.yaml");
     fs.writeFileSync(yaml, fs.readFileSync(yaml, "utf8").replace("maxPods: 110", "maxPod: 110"));
     const refused = await p.pulumi("up", "--yes");
     assert.notEqual(refused.code, 0, refused.out);
     assert.match(refused.out, /spec\.kubelet\.maxPod.*did you mean maxPods\?/);
-    assert.deepEqual(changed(before, snapshot(p.store)), []);
+    assert.deepEqual(changedFiles(before, await storeSnapshot(p.store)), []);
   });
 });
