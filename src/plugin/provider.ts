@@ -12,7 +12,7 @@ import { clusterConfig, clusterUpdate, migration, stateStore } from "../provider
 import type { ProviderImpl } from "../providers/serialize";
 import { getKubeconfig, type GetKubeconfigArgs } from "../resources/kubeconfig";
 import { ValidationError } from "../vfs/errors";
-import { gcsReadBindings, gcsWriteBindings, s3ReadPolicy, s3WritePolicy } from "../resources/policies";
+import { storePolicies } from "../resources/policies";
 import { reportTo } from "../providers/report";
 import { clusterOfConfigBase } from "../store/layout";
 import type { EngineLog } from "./engine-log";
@@ -86,16 +86,9 @@ export function seal(props: Props, keys: Iterable<string>): Props {
 /** The outputs the TypeScript StateStore computes from its outputs, for programs in other languages. */
 function withPolicies(outs: Props): Props {
   const { scheme, bucket, encryption, kmsKeyId } = outs as { scheme?: string; bucket?: string; encryption?: string; kmsKeyId?: string };
-  const clientSide = (outs.clientSideEncryption as { awsKmsKeyId?: string } | undefined)?.awsKmsKeyId;
-  if (bucket === undefined) return outs;
-  const keys = { sse: encryption === "aws:kms" ? kmsKeyId : undefined, clientSide };
-  return {
-    ...outs,
-    readPolicy: scheme === "s3" ? s3ReadPolicy(bucket, keys) : undefined,
-    writePolicy: scheme === "s3" ? s3WritePolicy(bucket, keys) : undefined,
-    readBindings: scheme === "gs" ? gcsReadBindings(bucket) : undefined,
-    writeBindings: scheme === "gs" ? gcsWriteBindings(bucket) : undefined,
-  };
+  if (scheme === undefined || bucket === undefined) return outs;
+  const clientSideKmsKeyId = (outs.clientSideEncryption as { awsKmsKeyId?: string } | undefined)?.awsKmsKeyId;
+  return { ...outs, ...storePolicies({ scheme, bucket, encryption, kmsKeyId, clientSideKmsKeyId }) };
 }
 
 /** What the program gave, completed as the TypeScript class completes it. */

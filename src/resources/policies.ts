@@ -80,3 +80,21 @@ export function gcsReadBindings(bucket: string): GcsRoleBinding[] {
 export function gcsWriteBindings(bucket: string): GcsRoleBinding[] {
   return [{ bucket, role: "roles/storage.objectAdmin" }];
 }
+
+/** A store as its StateStore outputs describe it: enough to grant access to it. */
+export interface StoreFacts {
+  scheme: string;
+  bucket: string;
+  encryption?: string | undefined;
+  kmsKeyId?: string | undefined;
+  /** `clientSideEncryption.awsKmsKeyId` (the key's id only: the rest of those settings is secret). */
+  clientSideKmsKeyId?: string | undefined;
+}
+
+/** A StateStore's access grants: IAM policies on S3, role bindings on GCS, none elsewhere. */
+export function storePolicies(s: StoreFacts): { readPolicy?: IamPolicyDocument; writePolicy?: IamPolicyDocument; readBindings?: GcsRoleBinding[]; writeBindings?: GcsRoleBinding[] } {
+  const keys: StoreKmsKeys = { sse: s.encryption === "aws:kms" ? s.kmsKeyId : undefined, clientSide: s.clientSideKmsKeyId };
+  if (s.scheme === "s3") return { readPolicy: s3ReadPolicy(s.bucket, keys), writePolicy: s3WritePolicy(s.bucket, keys) };
+  if (s.scheme === "gs") return { readBindings: gcsReadBindings(s.bucket), writeBindings: gcsWriteBindings(s.bucket) };
+  return {};
+}

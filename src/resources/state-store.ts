@@ -6,7 +6,7 @@ import type { ClusterEncryption } from "../store/secrets";
 import { type SchemeFacts, schemesWhere } from "../vfs/schemes";
 import { KstateResource } from "./dynamic-resource";
 import { sealAccess, type StoreAccessOutputs } from "./inputs";
-import { gcsReadBindings, gcsWriteBindings, type GcsRoleBinding, type IamPolicyDocument, s3ReadPolicy, s3WritePolicy } from "./policies";
+import { type GcsRoleBinding, type IamPolicyDocument, storePolicies } from "./policies";
 
 /**
  * An `aws.s3.Bucket` or `aws.s3.BucketV2` of @pulumi/aws, by shape: kstate's types do not import
@@ -101,13 +101,13 @@ export class StateStore extends KstateResource {
       ...(existingBucket ? { dependsOn: [existingBucket as unknown as pulumi.Resource] } : {}),
       additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "clientSideEncryption", "secretAccessKey", "sessionToken"],
     });
-    const parsed = pulumi.all([this.scheme, this.bucket]);
-    // The KMS keys: the bucket's SSE-KMS key, and the client-side key (its id only, from the inputs,
-    // so the policies are not secret as the whole clientSideEncryption output is).
-    const keys = pulumi.all([this.scheme, this.bucket, this.encryption, this.kmsKeyId, pulumi.output(rest.clientSideEncryption).apply((c) => c?.awsKmsKeyId)]);
-    this.readPolicy = keys.apply(([scheme, b, enc, kms, cse]) => (scheme === "s3" ? s3ReadPolicy(b, { sse: enc === "aws:kms" ? kms : undefined, clientSide: cse }) : undefined));
-    this.writePolicy = keys.apply(([scheme, b, enc, kms, cse]) => (scheme === "s3" ? s3WritePolicy(b, { sse: enc === "aws:kms" ? kms : undefined, clientSide: cse }) : undefined));
-    this.readBindings = parsed.apply(([scheme, b]) => (scheme === "gs" ? gcsReadBindings(b) : undefined));
-    this.writeBindings = parsed.apply(([scheme, b]) => (scheme === "gs" ? gcsWriteBindings(b) : undefined));
+    // The client-side key's id comes from the inputs, so the policies are not secret as the whole
+    // clientSideEncryption output is.
+    const policies = pulumi.all([this.scheme, this.bucket, this.encryption, this.kmsKeyId, pulumi.output(rest.clientSideEncryption).apply((c) => c?.awsKmsKeyId)])
+      .apply(([scheme, bucket, encryption, kmsKeyId, clientSideKmsKeyId]) => storePolicies({ scheme, bucket, encryption, kmsKeyId, clientSideKmsKeyId }));
+    this.readPolicy = policies.apply((p) => p.readPolicy);
+    this.writePolicy = policies.apply((p) => p.writePolicy);
+    this.readBindings = policies.apply((p) => p.readBindings);
+    this.writeBindings = policies.apply((p) => p.writeBindings);
   }
 }
