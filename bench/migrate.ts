@@ -16,7 +16,7 @@ import * as path from "node:path";
 import { Readable } from "node:stream";
 import { promisify } from "node:util";
 import { randomFillSync } from "node:crypto";
-import { MAX_IN_FLIGHT } from "../src/ops/copy-pace";
+import { MAX_IN_FLIGHT, SERVER_COPY_WAVE } from "../src/ops/copy-pace";
 import { openPath } from "../src/vfs";
 import { gcsOptions, makeGcsBucket, makeS3Bucket, openOptions, s3Options, servers, startAll, stopAll } from "../test/support/env";
 import { MINIO_PASSWORD, MINIO_USER, toolPath } from "../test/support/servers";
@@ -235,7 +235,7 @@ function writeTable(results: Record<string, unknown>): void {
 A generated store of ${store.filesWithoutBigFile} kops-like files (200 B to 256 KiB), then the same plus one
 ${store.bigFileMiB} MiB file (${store.files} files, ${(store.bytes / 2 ** 30).toFixed(2)} GiB), one cluster, on loopback (${(results.machine as { cpus: number }).cpus} cores shared by
 the tool and the servers). kstate runs at its default pace (MinIO to MinIO, where the server copies:
-${MAX_IN_FLIGHT} files in flight; to fake-gcs-server: ${CONCURRENCY}, doubling to ${MAX_IN_FLIGHT} while that copies faster) and verifies every file by hash; its writes
+waves of ${SERVER_COPY_WAVE} files; to fake-gcs-server: ${CONCURRENCY}, doubling to ${MAX_IN_FLIGHT} while that copies faster) and verifies every file by hash; its writes
 ask for AES256 server-side encryption, as kops's do, the other tools' do not. The ${many}-file rows
 are the median of ${String(results.repeats)} interleaved runs; "CPU s" is the tool's own CPU, "server CPU s" MinIO's.
 

@@ -6,7 +6,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { MAX_IN_FLIGHT } from "../../src/ops/copy-pace";
+import { SERVER_COPY_WAVE } from "../../src/ops/copy-pace";
 import type { Command, Run } from "./measure";
 import { countFiles, KSTATE } from "./fixtures";
 
@@ -91,11 +91,8 @@ const copied = (to: string, files: number) => async () => {
   if (n !== files) throw new Error(`${to} holds ${n} files after the run, not ${files}`);
 };
 
-/**
- * Files in flight at once that a migration's floor counts with: where S3-to-S3 copies start and
- * stay (64 copies in flight were 30% faster than 16 at 40 ms each way, and as fast on loopback).
- */
-const FLIGHT = MAX_IN_FLIGHT;
+/** Copies a migration's floor counts at once: an S3-to-S3 migration's waves of server copies (ops/copy-pace.ts). */
+const FLIGHT = SERVER_COPY_WAVE;
 
 /** Names a listing page holds (S3's most). */
 const PAGE = 1000;

@@ -28,7 +28,7 @@ import type { EncryptionPolicy } from "../store/encryption-policy";
 import type { FileInfo, VfsPath } from "../vfs/path";
 import { statIfPresent } from "../vfs/absent";
 import { mapLimit } from "../store/cluster-store";
-import { AdaptivePace, FixedPace, MAX_IN_FLIGHT, type Pace, runPaced } from "./copy-pace";
+import { AdaptivePace, FixedPace, type Pace, runPaced, SERVER_COPY_WAVE, WavePace } from "./copy-pace";
 import { FAILED_UPDATES_FOLDER, type FailedUpdate } from "./failed-update";
 import { type CarriedPolicy, type MigrationStores, policyForDestination, readPolicies, recordCarriedPolicy } from "./migrate-policy";
 
@@ -468,16 +468,15 @@ const MAX_WEIGHT = 16 * 1024 * 1024;
 const BYTES_IN_FLIGHT = 64 * 1024 * 1024;
 
 /**
- * The pace of the copies: the caller's number, else one that adapts. Copies the server makes (both
- * stores of one scheme that copies on the server) hold no bytes here, so they start at the most in
- * flight, which pays where the store is far (64 copies were 30% faster than 16 at 40 ms each way,
- * and as fast on loopback); copies streamed through this process start lower and grow while it pays.
+ * The pace of the copies (copy-pace.ts). Copies the server makes (both stores of one scheme that
+ * copies on the server) run in waves of the caller's number, else SERVER_COPY_WAVE; copies
+ * streamed through this process in a rolling window of the caller's number, else one that adapts.
  */
 function paceOf(source: VfsPath, destination: VfsPath, concurrency: number | undefined): Pace {
-  if (concurrency !== undefined) return new FixedPace(concurrency);
   const scheme = schemeOfUrl(source.url);
   const onServer = scheme?.serverCopy === true && scheme === schemeOfUrl(destination.url);
-  return new AdaptivePace(onServer ? { start: MAX_IN_FLIGHT } : {});
+  if (onServer) return new WavePace(concurrency ?? SERVER_COPY_WAVE);
+  return concurrency !== undefined ? new FixedPace(concurrency) : new AdaptivePace();
 }
 
 /**

@@ -168,10 +168,14 @@ export class S3Wire {
     return res;
   }
 
-  /** The keep-alive connections of this context, shared by every bucket it reaches over the wire path. */
+  /**
+   * The keep-alive connections of this context, shared by every bucket it reaches over the wire
+   * path: as many at once as a migration's wave of server copies (ops/copy-pace.ts), so a wave
+   * leaves together instead of queueing here.
+   */
   private agent(): http.Agent {
     return this.config.context.memo(AGENTS, this.protocol, () => {
-      const options = { keepAlive: true, maxSockets: 64 };
+      const options = { keepAlive: true, maxSockets: 256 };
       return new (httpModule(this.protocol).Agent)(options);
     });
   }
