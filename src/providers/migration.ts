@@ -29,9 +29,9 @@ export interface MigrationInputs {
    */
   deleteSource?: boolean;
   /**
-   * Files in flight at once. Unset, the copy finds its own pace (64 when both stores are s3://
-   * and the server copies; else 16 at first, up to 64 while requests are slow), within a memory
-   * budget (ops/copy-pace.ts). A change of it alone does not run a finished migration again.
+   * Files in flight at once. Unset, the copy finds its own pace (waves of 256 when both stores
+   * are s3:// and the server copies; else 16 at first, up to 64 while requests are slow), within
+   * a memory budget (ops/copy-pace.ts). A change of it alone does not run a finished migration again.
    */
   concurrency?: number;
   /** Set by `check`: what would move. */

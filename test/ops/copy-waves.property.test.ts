@@ -9,15 +9,12 @@
  * test/fixtures/copy-waves-seeds.json and always run).
  */
 import * as assert from "node:assert/strict";
-import * as fs from "node:fs";
-import * as path from "node:path";
 import { FixedPace, runPaced, STRAGGLER, WavePace } from "../../src/ops/copy-pace";
 import { longestChain } from "../support/counting-proxy";
 import { Rng } from "../support/kops-documents";
+import { seededTrials } from "../support/seeds";
 
-const SEEDS_FILE = path.resolve(__dirname, "..", "..", "..", "test", "fixtures", "copy-waves-seeds.json");
-const BASE_SEED = Number(process.env.KSTATE_WAVES_SEED ?? 20261201);
-const RUNS = 40;
+const BASE_SEED = 20261201;
 /** Durations within STRAGGLER times each other: no copy straggles. */
 const SHORTEST_MS = 4;
 const LONGEST_MS = 12;
@@ -62,23 +59,10 @@ async function trial(seed: number): Promise<void> {
 
 describe("waves of copies (seeded)", function () {
   this.timeout(120_000);
-  const kept: number[] = fs.existsSync(SEEDS_FILE) ? (JSON.parse(fs.readFileSync(SEEDS_FILE, "utf8")) as { seeds: number[] }).seeds : [];
-
-  it(`the seeds that once failed (${SEEDS_FILE.split("/").slice(-2).join("/")})`, async function () {
-    for (const seed of kept) await trial(seed);
-  });
-
-  it(`${RUNS} random runs: each item once, in order, at most the limit at once, and a chain of ⌈items / limit⌉`, async function () {
-    for (let i = 0; i < RUNS; i++) {
-      const seed = BASE_SEED + i;
-      try {
-        await trial(seed);
-      } catch (e) {
-        (e as Error).message = `seed ${seed} (KSTATE_WAVES_SEED=${seed} reproduces it as the first run; keep it in ${SEEDS_FILE.split("/").slice(-2).join("/")}): ${(e as Error).message}`;
-        throw e;
-      }
-    }
-  });
+  seededTrials({
+    fixture: "copy-waves-seeds.json", variable: "KSTATE_WAVES_SEED", base: BASE_SEED, runs: 40,
+    title: "40 random runs: each item once, in order, at most the limit at once, and a chain of ⌈items / limit⌉",
+  }, trial);
 
   it("a rolling window of the same limit runs longer chains than waves where durations vary (what waves are for)", async function () {
     const r = new Rng(BASE_SEED);

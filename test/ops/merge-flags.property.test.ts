@@ -12,18 +12,15 @@
  * test/fixtures/merge-seeds.json and always run).
  */
 import * as assert from "node:assert/strict";
-import * as fs from "node:fs";
-import * as path from "node:path";
 import { applyCluster, planCluster } from "../../src/ops/cluster";
 import type { ClusterOptions } from "../../src/ops/options";
 import { ClusterStore } from "../../src/store/cluster-store";
 import { parseYaml } from "../../src/store/yaml";
 import { openPath, resetMemoryStore, type VfsPath } from "../../src/vfs";
+import { seededTrials } from "../support/seeds";
 
 const NAME = "prop.k8s.example.com";
 const ZONES = ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1e", "us-east-1f"];
-const SEEDS_FILE = path.resolve(__dirname, "..", "..", "..", "test", "fixtures", "merge-seeds.json");
-const BASE_SEED = Number(process.env.KSTATE_MERGE_SEED ?? 20261129);
 const RUNS = 150;
 const MERGES = 4;
 
@@ -162,13 +159,8 @@ async function history(seed: number): Promise<void> {
 
 describe("merging flags into a cluster: random histories (property)", function () {
   this.timeout(300_000);
-  const kept: number[] = fs.existsSync(SEEDS_FILE) ? (JSON.parse(fs.readFileSync(SEEDS_FILE, "utf8")) as { seeds: number[] }).seeds : [];
-
-  it(`the seeds that once failed (${SEEDS_FILE.split("/").slice(-2).join("/")})`, async function () {
-    for (const seed of kept) await history(seed);
-  });
-
-  it(`${RUNS} histories of ${MERGES} merges from base seed ${BASE_SEED}: only named fields change; refusals change nothing`, async function () {
-    for (let i = 0; i < RUNS; i++) await history(BASE_SEED + i);
-  });
+  seededTrials({
+    fixture: "merge-seeds.json", variable: "KSTATE_MERGE_SEED", base: 20261129, runs: RUNS,
+    title: (base) => `${RUNS} histories of ${MERGES} merges from base seed ${base}: only named fields change; refusals change nothing`,
+  }, history);
 });

@@ -10,18 +10,14 @@
  * test/fixtures/group-hints-seeds.json and always run).
  */
 import * as assert from "node:assert/strict";
-import * as fs from "node:fs";
-import * as path from "node:path";
 import { ClusterStore, type GroupNameHints } from "../../src/store/cluster-store";
 import { openPath, resetMemoryStore } from "../../src/vfs";
 import { Rng } from "../support/kops-documents";
 import { requestsOf, rounds } from "../support/request-rounds";
+import { seededTrials } from "../support/seeds";
 
 const NAME = "hints.k8s.example.com";
 const UNIVERSE = ["control-plane-a", "nodes-a", "nodes-b", "nodes-c", "bastions", "gpu", "spot-1", "spot-2"];
-const SEEDS_FILE = path.resolve(__dirname, "..", "..", "..", "test", "fixtures", "group-hints-seeds.json");
-const BASE_SEED = Number(process.env.KSTATE_HINTS_SEED ?? 20261201);
-const RUNS = 300;
 
 const groupText = (name: string, size: number) =>
   `apiVersion: kops.k8s.io/v1alpha2\nkind: InstanceGroup\nmetadata:\n  name: ${name}\n  labels:\n    kops.k8s.io/cluster: ${NAME}\nspec:\n  role: Node\n  minSize: ${size}\n  maxSize: ${size}\n`;
@@ -104,23 +100,10 @@ async function trial(seed: number): Promise<void> {
 }
 
 describe("group names kept from an earlier read (seeded, memfs)", function () {
-  const kept: number[] = fs.existsSync(SEEDS_FILE) ? (JSON.parse(fs.readFileSync(SEEDS_FILE, "utf8")) as { seeds: number[] }).seeds : [];
-
-  it(`the seeds that once failed (${SEEDS_FILE.split("/").slice(-2).join("/")})`, async function () {
-    for (const seed of kept) await trial(seed);
-  });
-
-  it(`${RUNS} random stores, names and changes: the same result as reading without names, and the listing's names kept`, async function () {
-    for (let i = 0; i < RUNS; i++) {
-      const seed = BASE_SEED + i;
-      try {
-        await trial(seed);
-      } catch (e) {
-        (e as Error).message = `seed ${seed} (KSTATE_HINTS_SEED=${seed} reproduces it as the first run; keep it in ${SEEDS_FILE.split("/").slice(-2).join("/")}): ${(e as Error).message}`;
-        throw e;
-      }
-    }
-  });
+  seededTrials({
+    fixture: "group-hints-seeds.json", variable: "KSTATE_HINTS_SEED", base: 20261201, runs: 300,
+    title: "300 random stores, names and changes: the same result as reading without names, and the listing's names kept",
+  }, trial);
 
   it("a cluster whose groups the names give is read in one round; without names, in two", async function () {
     resetMemoryStore("hints-rounds");

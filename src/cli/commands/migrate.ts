@@ -32,9 +32,9 @@ Options:
   --to URL           the store to move it to
   --delete-source    delete the source files after the destination verifies, once the
                      cluster has been updated against the new store
-  --concurrency N    files in flight at once (default: 64 when both stores are s3:// and
-                     the server copies; else from 16, up to 64 while more in flight copies
-                     faster, as against a store far away)
+  --concurrency N    files in flight at once (default: when both stores are s3:// and the
+                     server copies, waves of 256, each started together; else from 16, up
+                     to 64 while more in flight copies faster, as against a store far away)
   --dry-run          show what would move, write nothing
   --yes              do not ask for confirmation
   --state URL        same as --from
