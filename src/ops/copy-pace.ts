@@ -135,14 +135,17 @@ export function runPaced<T>(items: readonly T[], pace: Pace, fn: (item: T) => Pr
 
     const pump = (): void => {
       if (failed) return;
-      if (!pace.waves || !wave || wave.left === 0) start();
+      if (!pace.waves) start(undefined);
+      else if (!wave || wave.left === 0) start(newWave());
+      // Slots a straggler of an older wave left: a copy started before any of the current wave's
+      // has answered is in flight beside all of them, so it joins that wave.
+      else if (wave.left === wave.size) start(wave);
       if (next >= items.length && running === 0) {
         clearTimeout(stragglers);
         resolve();
       }
     };
-    const start = (): void => {
-      const mine = pace.waves ? newWave() : undefined;
+    const start = (mine: Wave | undefined): void => {
       while (next < items.length && running < pace.limit) {
         const item = items[next]!;
         const w = weigh(item);
@@ -151,7 +154,7 @@ export function runPaced<T>(items: readonly T[], pace: Pace, fn: (item: T) => Pr
         running++;
         weight += w;
         if (mine) mine.size = ++mine.left;
-        fn(item).then(() => {
+        new Promise<void>((done) => done(fn(item))).then(() => {
           running--;
           weight -= w;
           pace.finished();
@@ -170,7 +173,7 @@ export function runPaced<T>(items: readonly T[], pace: Pace, fn: (item: T) => Pr
       return wave;
     };
     const finishedIn = (w: Wave): void => {
-      if (w !== wave || w.left === 0) return; // a straggler of a wave already let go
+      if (failed || w !== wave || w.left === 0) return; // a straggler of a wave already let go
       w.left--;
       // Half the wave has finished, so its median is known: copies still running at STRAGGLER
       // times it stop holding the next wave, which starts beside them.

@@ -91,6 +91,8 @@ export interface SyncResult {
   failedUpdate?: FailedUpdate;
   /** Files the source has that the (authoritative) destination holds in another version: kept, not overwritten, not verified. */
   keptAtDestination: string[];
+  /** Files the destination holds in another version that the copy replaces (none of them a document of a cluster there). */
+  replacedAtDestination: string[];
   /**
    * Of those, the documents (config, instance groups, secrets, SSH keys: files `kops update` never
    * writes) whose source differs: one of the two stores changed after the copy. The source is not
@@ -423,6 +425,8 @@ export async function planSync(source: VfsPath, destination: VfsPath, options: P
     toCopy.push(f);
   });
   kept.sort();
+  const replaced = toCopy.filter((f) => destByPath.has(f.path)).map((f) => f.path).sort();
+  if (destByPath.has(CONFIG_FILE)) refuseToReplaceDocuments(source, destination, [...(configNeeded ? [CONFIG_FILE] : []), ...replaced.filter(isDocument)]);
   // Largest first, so a big backup runs beside the many small files instead of after them.
   toCopy.sort((a, b) => b.size - a.size);
   const manifestHash = createHash("sha256")
@@ -434,7 +438,7 @@ export async function planSync(source: VfsPath, destination: VfsPath, options: P
     filesCopied: toCopy.length + (configNeeded ? 1 : 0),
     bytesCopied: toCopy.reduce((n, f) => n + f.size, 0) + (configNeeded ? Buffer.byteLength(wantedConfig) : 0),
     serverSideCopies: 0, filesAlreadyThere: already,
-    extraAtDestination: extra, completedSpec, completedSpecAfterCopy: toCopy.some((f) => f.path === COMPLETED_SPEC) ? sourceSpec : completedSpec, destinationUpdated, ...(failedUpdate ? { failedUpdate } : {}), keptAtDestination: kept, divergedDocuments: kept.filter(isDocument),
+    extraAtDestination: extra, completedSpec, completedSpecAfterCopy: toCopy.some((f) => f.path === COMPLETED_SPEC) ? sourceSpec : completedSpec, destinationUpdated, ...(failedUpdate ? { failedUpdate } : {}), keptAtDestination: kept, replacedAtDestination: replaced, divergedDocuments: kept.filter(isDocument),
     verified: false, manifestHash, sourceDeleted: false, dryRun: true,
     ...(carried ? { carriedPolicy: { url: carried.file.url, policy: carried.policy } } : {}),
   };
@@ -575,6 +579,18 @@ export async function applySync(plan: SyncPlan, options: ApplyOptions = {}): Pro
   }
   meter.tick("done");
   return result;
+}
+
+/**
+ * A destination that holds a cluster of the name (its `config`), not yet updated against, keeps
+ * its documents: a copy that would replace one is refused, nothing written. It is another
+ * cluster, or this one changed at one of the two stores since an earlier copy; either way the
+ * change is someone's.
+ */
+function refuseToReplaceDocuments(source: VfsPath, destination: VfsPath, documents: readonly string[]): void {
+  if (documents.length === 0) return;
+  const listed = `${documents.slice(0, 10).join(", ")}${documents.length > 10 ? `, and ${documents.length - 10} more` : ""}`;
+  throw new ConflictError(`migrate ${source.url} -> ${destination.url}: the destination already holds a cluster of this name, and ${documents.length} of its document(s) differ from the source's: ${listed}. It is another cluster, or this one changed at one of the two stores since an earlier copy; a migration would replace them, so nothing was copied. Delete the cluster there first, or move this one to another store; if it is an earlier copy of this one, make each document the same in both (\`kstate get\`/\`kstate apply -f\`), then migrate again.`, { url: destination.join(documents[0]!).url });
 }
 
 /** A file `kops update` never writes: a change to it is someone's, and must not be lost. */

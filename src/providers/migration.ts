@@ -172,6 +172,7 @@ export const provider: ProviderImpl<MigrationInputs, MigrationOutputs> = {
       });
       const plan = [`copy ${r.filesCopied} of ${r.filesTotal} files (${r.bytesCopied} of ${r.bytesTotal} bytes) from ${source.url} to ${destination.url}`];
       if (r.carriedPolicy) plan.push(describeCarried(r.carriedPolicy));
+      if (r.replacedAtDestination.length > 0) plan.push(`${r.replacedAtDestination.length} file(s) at the destination differ from the source's and are replaced: ${r.replacedAtDestination.slice(0, 5).join(", ")}${r.replacedAtDestination.length > 5 ? ", …" : ""}`);
       if (r.extraAtDestination.length > 0) plan.push(`${r.extraAtDestination.length} file(s) at the destination are not in the source; they are kept`);
       if (inputs.deleteSource && r.divergedDocuments.length > 0) plan.push(`${keptSourceEnding(r, "up")}: ${r.divergedDocuments.length} document(s) differ between the stores (one changed after the copy): ${r.divergedDocuments.slice(0, 5).join(", ")}`);
       if (r.keptAtDestination.length > 0) plan.push(`${r.keptAtDestination.length} file(s) at the destination are newer (the cluster was updated against it); they are kept, not overwritten`);

@@ -150,7 +150,46 @@ describe("kstate migrate", function () {
     assert.match(elsewhere.stderr, /no cluster there/);
   });
 
+  it("a destination holding a cluster of the name keeps its documents: a copy that would replace one is refused (exit 3), nothing written; other files that differ are named in the plan, then replaced", async function () {
+    const from = memStore();
+    await populate(openPath(from).join(CLUSTER), 8);
+    const other = memStore();
+    await openPath(other).join(CLUSTER, "config").write(CONFIG.replace("v1.30.2", "v1.31.0"));
+    await openPath(other).join(CLUSTER, "instancegroup", "nodes").write("kind: InstanceGroup\n");
+    const before = await hashes(openPath(other));
+    for (const extra of [["--dry-run"], ["--yes"]]) {
+      const r = await kstate(["migrate", CLUSTER, "--from", from, "--to", other, ...extra]);
+      assert.equal(r.code, 3, r.stderr);
+      assert.match(plain(r.stderr), /already holds a cluster of this name, and 1 of its document\(s\) differ from the source's: config\..*nothing was copied/);
+      assert.deepEqual(await hashes(openPath(other)), before, "nothing written");
+    }
+
+    const to = memStore();
+    assert.equal((await kstate(["migrate", CLUSTER, "--from", from, "--to", to, "--yes"])).code, 0);
+    await openPath(to).join(CLUSTER, "backups/etcd/main/2").write("changed at the destination");
+    const dry = await kstate(["migrate", CLUSTER, "--from", from, "--to", to, "--dry-run"]);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(plain(dry.stdout), /1 file\(s\) at the destination differ from the source's and are replaced: backups\/etcd\/main\/2/);
+    assert.equal((await kstate(["migrate", CLUSTER, "--from", from, "--to", to, "--yes"])).code, 0);
+    assert.deepEqual((await openPath(to).join(CLUSTER, "backups/etcd/main/2").read()).data, (await openPath(from).join(CLUSTER, "backups/etcd/main/2").read()).data);
+
+    await openPath(to).join(CLUSTER, "secrets/token:0").write("changed at the destination");
+    const kept = await hashes(openPath(to));
+    const refused = await kstate(["migrate", CLUSTER, "--from", from, "--to", to, "--yes"]);
+    assert.equal(refused.code, 3, refused.stderr);
+    assert.match(plain(refused.stderr), /1 of its document\(s\) differ from the source's: secrets\/token:0\./);
+    assert.deepEqual(await hashes(openPath(to)), kept, "nothing written");
+  });
+
   it("usage errors exit 2 and name the problem; a failure exits 1", async function () {
+    for (const bad of ["1e2", "0x10", " 7", "1.5", "257"]) {
+      const r = await kstate(["migrate", CLUSTER, "--from", "memfs://a", "--to", "memfs://b", "--concurrency", bad]);
+      assert.equal(r.code, 2, `--concurrency ${bad}`);
+      assert.match(r.stderr, /--concurrency must be a whole number from 1 to 256/);
+    }
+    const two = await kstate(["migrate", CLUSTER, "--from", "memfs://a", "--state", "memfs://c", "--to", "memfs://b"]);
+    assert.equal(two.code, 2);
+    assert.match(two.stderr, /--from memfs:\/\/a and --state memfs:\/\/c name two stores/);
     assert.equal((await kstate(["migrate", CLUSTER, "--from", "memfs://a"])).code, 2);
     assert.match((await kstate(["migrate", CLUSTER, "--from", "memfs://a", "--to", "memfs://b", "--concurrency", "0"])).stderr, /--concurrency must be a whole number/);
     assert.equal((await kstate(["migrate", CLUSTER, "--to", "memfs://b"])).code, 2);

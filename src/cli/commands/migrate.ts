@@ -55,9 +55,10 @@ export async function migrate(argv: string[], io: Io): Promise<number> {
   });
   const name = clusterName("migrate", positionals, values.name, io.env);
   // The source is found as every command finds its store (kops's config file included).
+  if (values.from !== undefined && values.state !== undefined && values.from !== values.state) throw new UsageError(`--from ${values.from} and --state ${values.state} name two stores: give one (--state is the same as --from)`);
   const fromUrl = stateStore(values.from ?? values.state, io.env, "--from");
   if (!values.to) throw new UsageError("--to URL is required: the store to move the cluster to");
-  const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
+  const concurrency = values.concurrency === undefined ? undefined : /^[0-9]+$/.test(values.concurrency) ? Number(values.concurrency) : NaN;
   if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256)) throw new UsageError(`--concurrency must be a whole number from 1 to 256 (got ${values.concurrency})`);
   if (values["dry-run"]) readsOnly(io.env);
   const source = openUrl(fromUrl, io.env).join(name);
@@ -87,6 +88,7 @@ export async function migrate(argv: string[], io: Io): Promise<number> {
   io.stdout.write(`  copy ${plan.filesCopied} of ${plan.filesTotal} files (${formatBytes(plan.bytesCopied)} of ${formatBytes(plan.bytesTotal)}); ${plan.filesAlreadyThere} already there\n`);
   io.stdout.write(`  spec.configBase at the destination: ${plan.configBase}\n`);
   if (plan.carriedPolicy) io.stdout.write(`  ${describeCarried(plan.carriedPolicy)}\n`);
+  if (plan.replacedAtDestination.length > 0) io.stdout.write(`  ${c.yellow(`${plan.replacedAtDestination.length} file(s) at the destination differ from the source's and are replaced:`)} ${plan.replacedAtDestination.slice(0, 5).join(", ")}${plan.replacedAtDestination.length > 5 ? ", …" : ""}\n`);
   if (plan.extraAtDestination.length > 0) io.stdout.write(`  ${c.yellow(`${plan.extraAtDestination.length} file(s) at the destination are not in the source; they are kept:`)} ${plan.extraAtDestination.slice(0, 5).join(", ")}${plan.extraAtDestination.length > 5 ? ", …" : ""}\n`);
   if (values["delete-source"] && plan.divergedDocuments.length > 0) io.stdout.write(`  ${c.yellow(`${keptSourceEnding(plan, "the run")}: ${plan.divergedDocuments.length} document(s) differ between the stores (one changed after the copy):`)} ${plan.divergedDocuments.slice(0, 5).join(", ")}\n`);
   if (plan.keptAtDestination.length > 0) io.stdout.write(`  ${c.yellow(`${plan.keptAtDestination.length} file(s) at the destination are newer (the cluster was updated against it); they are kept, not overwritten:`)} ${plan.keptAtDestination.slice(0, 5).join(", ")}${plan.keptAtDestination.length > 5 ? ", …" : ""}\n`);
