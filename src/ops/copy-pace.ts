@@ -111,11 +111,11 @@ export class AdaptivePace implements Pace {
   }
 }
 
-/** A wave of copies: how many started together, how many still hold the next, when it started. */
+/** A wave of copies: how many started together, how many still hold the next, and when each of those started. */
 interface Wave {
   size: number;
   left: number;
-  readonly start: number;
+  readonly running: Set<{ readonly start: number }>;
 }
 
 /**
@@ -153,12 +153,16 @@ export function runPaced<T>(items: readonly T[], pace: Pace, fn: (item: T) => Pr
         next++;
         running++;
         weight += w;
-        if (mine) mine.size = ++mine.left;
+        const run = { start: performance.now() };
+        if (mine) {
+          mine.size = ++mine.left;
+          mine.running.add(run);
+        }
         new Promise<void>((done) => done(fn(item))).then(() => {
           running--;
           weight -= w;
           pace.finished();
-          if (mine) finishedIn(mine);
+          if (mine) finishedIn(mine, run);
           pump();
         }, (e: unknown) => {
           failed = true;
@@ -169,21 +173,24 @@ export function runPaced<T>(items: readonly T[], pace: Pace, fn: (item: T) => Pr
     };
     const newWave = (): Wave => {
       clearTimeout(stragglers);
-      wave = { size: 0, left: 0, start: performance.now() };
+      wave = { size: 0, left: 0, running: new Set() };
       return wave;
     };
-    const finishedIn = (w: Wave): void => {
+    const finishedIn = (w: Wave, run: { readonly start: number }): void => {
       if (failed || w !== wave || w.left === 0) return; // a straggler of a wave already let go
       w.left--;
-      // Half the wave has finished, so its median is known: copies still running at STRAGGLER
-      // times it stop holding the next wave, which starts beside them.
+      w.running.delete(run);
+      // Half the wave has finished, so its median is known (this copy's time): once every copy
+      // still running has run STRAGGLER times that, they stop holding the next wave, which starts
+      // beside them.
       if (w.left > 0 && w.size - w.left === Math.ceil(w.size / 2) && next < items.length) {
-        const median = performance.now() - w.start;
+        const now = performance.now();
+        const latest = Math.max(...[...w.running].map((r) => r.start));
         stragglers = setTimeout(() => {
           if (w !== wave) return;
           w.left = 0;
           pump();
-        }, (STRAGGLER - 1) * median);
+        }, Math.max(0, latest + STRAGGLER * (now - run.start) - now));
       }
     };
     pump();

@@ -83,6 +83,16 @@ describe("waves of copies (seeded)", function () {
     assert.ok(longestChain(ran) <= 8, `chain ${longestChain(ran)}`);
   });
 
+  it("slots a straggler of an older wave frees join the current wave while none of it has answered", async function () {
+    // Waves of 4: 2 and 3 straggle; the next wave is 4 and 5 (5 straggles), the next 6 alone, long.
+    // When 2 and 3 end, 7 and 8 join 6's wave, and the short copies after them do not wait for 6.
+    const durations = [5, 5, 200, 200, 5, 800, 800, ...Array.from({ length: 30 }, () => 10)];
+    const ran = await run(durations, new WavePace(4));
+    const longest = Math.min(...ran.filter((x) => x.item === 5 || x.item === 6).map((x) => x.end));
+    const short = ran.filter((x) => x.item >= 7);
+    assert.ok(short.every((x) => x.end < longest), `the short copies ended by ${Math.max(...short.map((x) => x.end - ran[0]!.start)).toFixed(0)} ms, the long ones at ${(longest - ran[0]!.start).toFixed(0)}`);
+  });
+
   it("keeps the bytes in flight under the budget: a wave ends where the budget does", async function () {
     const weights = Array.from({ length: 30 }, (_, i) => (i % 3 === 0 ? 100 : 40));
     const ran = await run(weights.map(() => 5), new WavePace(16), weights, 250);

@@ -18,7 +18,8 @@ before that, --delete-source copies and verifies and then fails, keeping the sou
 update has run there, the new store is the newer one: files it has are never overwritten,
 files only the source has are still copied. Safe to run again after a failure or a kill: it
 finishes the job without copying again what is already there. It never deletes at the
-destination.
+destination, and a destination that holds a cluster of the name keeps its documents: a copy
+that would replace its config, an instance group, a secret or an SSH key is refused (exit 3).
 
 Files are copied as stored, sealed or not. Where the destination store records an encryption
 policy (kstate encryption), files its patterns name must already be sealed at the source, else
