@@ -23,7 +23,7 @@ import { isScalar } from "yaml";
 import { getIn, parseYaml, parseYamlValues, setIn, stringifyYaml } from "../store/yaml";
 import { copyFile, md5Of, sameStoredBytes } from "../vfs/copy";
 import { schemeOfUrl } from "../vfs/schemes";
-import { ConflictError, IntegrityError, NotFoundError, RefusedError, ValidationError } from "../vfs/errors";
+import { AlreadyExistsError, ConflictError, IntegrityError, NotFoundError, RefusedError, ValidationError } from "../vfs/errors";
 import type { EncryptionPolicy } from "../store/encryption-policy";
 import type { FileInfo, VfsPath } from "../vfs/path";
 import { statIfPresent } from "../vfs/absent";
@@ -426,7 +426,7 @@ export async function planSync(source: VfsPath, destination: VfsPath, options: P
   });
   kept.sort();
   const replaced = toCopy.filter((f) => destByPath.has(f.path)).map((f) => f.path).sort();
-  if (destByPath.has(CONFIG_FILE)) refuseToReplaceDocuments(source, destination, [...(configNeeded ? [CONFIG_FILE] : []), ...replaced.filter(isDocument)]);
+  if (destByPath.has(CONFIG_FILE)) refuseToReplaceDocuments(source, destination, [...(configNeeded ? [CONFIG_FILE] : []), ...toCopy.map((f) => f.path).filter(isClusterOwn).sort()]);
   // Largest first, so a big backup runs beside the many small files instead of after them.
   toCopy.sort((a, b) => b.size - a.size);
   const manifestHash = createHash("sha256")
@@ -514,7 +514,12 @@ export async function applySync(plan: SyncPlan, options: ApplyOptions = {}): Pro
     meter.tick("copying", 1, f.size);
   }, (f) => Math.min(f.size, MAX_WEIGHT), BYTES_IN_FLIGHT);
   if (plan.configNeeded) {
-    await destination.join(CONFIG_FILE).write(wantedConfig);
+    // Created only if still absent: a cluster's config that appeared at the destination since the
+    // plan (another cluster of the name) is kept, and the run stops there.
+    await destination.join(CONFIG_FILE).create(wantedConfig).catch((e: unknown) => {
+      if (!AlreadyExistsError.isInstance(e)) throw e;
+      throw new ConflictError(`migrate ${source.url} -> ${destination.url}: a config appeared at the destination while the files were copied (another cluster of this name); it was kept, and this cluster's config was not written. The other files copied are there without a config; delete them or the cluster there, then migrate again.`, { url: destination.join(CONFIG_FILE).url });
+    });
     result.filesCopied++;
     result.bytesCopied += Buffer.byteLength(wantedConfig);
     meter.tick("copying", 1, Buffer.byteLength(wantedConfig));
@@ -583,14 +588,19 @@ export async function applySync(plan: SyncPlan, options: ApplyOptions = {}): Pro
 
 /**
  * A destination that holds a cluster of the name (its `config`), not yet updated against, keeps
- * its documents: a copy that would replace one is refused, nothing written. It is another
- * cluster, or this one changed at one of the two stores since an earlier copy; either way the
- * change is someone's.
+ * its documents and keys: a copy that would replace one or add one is refused, nothing written.
+ * It is another cluster, or this one changed at one of the two stores since an earlier copy (a
+ * group or key deleted there comes back otherwise); either way the change is someone's.
  */
 function refuseToReplaceDocuments(source: VfsPath, destination: VfsPath, documents: readonly string[]): void {
   if (documents.length === 0) return;
   const listed = `${documents.slice(0, 10).join(", ")}${documents.length > 10 ? `, and ${documents.length - 10} more` : ""}`;
-  throw new ConflictError(`migrate ${source.url} -> ${destination.url}: the destination already holds a cluster of this name, and ${documents.length} of its document(s) differ from the source's: ${listed}. It is another cluster, or this one changed at one of the two stores since an earlier copy; a migration would replace them, so nothing was copied. Delete the cluster there first, or move this one to another store; if it is an earlier copy of this one, make each document the same in both (\`kstate get\`/\`kstate apply -f\`), then migrate again.`, { url: destination.join(documents[0]!).url });
+  throw new ConflictError(`migrate ${source.url} -> ${destination.url}: the destination already holds a cluster of this name, and ${documents.length} of its document(s) or key(s) differ from the source's or are missing there: ${listed}. It is another cluster, or this one changed at one of the two stores since an earlier copy; a migration would write them, so nothing was copied. Delete the cluster there first, or move this one to another store; if it is an earlier copy of this one, make each document the same in both (\`kstate get\`/\`kstate apply -f\`), then migrate again.`, { url: destination.join(documents[0]!).url });
+}
+
+/** A document, or a key of the cluster's (`pki/`): what a cluster holds of its own, not kops's output. */
+function isClusterOwn(file: string): boolean {
+  return isDocument(file) || file.startsWith("pki/");
 }
 
 /** A file `kops update` never writes: a change to it is someone's, and must not be lost. */

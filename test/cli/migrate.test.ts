@@ -160,7 +160,7 @@ describe("kstate migrate", function () {
     for (const extra of [["--dry-run"], ["--yes"]]) {
       const r = await kstate(["migrate", CLUSTER, "--from", from, "--to", other, ...extra]);
       assert.equal(r.code, 3, r.stderr);
-      assert.match(plain(r.stderr), /already holds a cluster of this name, and 1 of its document\(s\) differ from the source's: config\..*nothing was copied/);
+      assert.match(plain(r.stderr), /already holds a cluster of this name, and 5 of its document\(s\) or key\(s\) differ from the source's or are missing there: config, pki\/private\/key-1\/keyset\.yaml, .*nothing was copied/);
       assert.deepEqual(await hashes(openPath(other)), before, "nothing written");
     }
 
@@ -177,8 +177,17 @@ describe("kstate migrate", function () {
     const kept = await hashes(openPath(to));
     const refused = await kstate(["migrate", CLUSTER, "--from", from, "--to", to, "--yes"]);
     assert.equal(refused.code, 3, refused.stderr);
-    assert.match(plain(refused.stderr), /1 of its document\(s\) differ from the source's: secrets\/token:0\./);
+    assert.match(plain(refused.stderr), /1 of its document\(s\) or key\(s\) differ from the source's or are missing there: secrets\/token:0\./);
     assert.deepEqual(await hashes(openPath(to)), kept, "nothing written");
+
+    // A key the destination's cluster lacks (deleted there, or another cluster's) is not added either.
+    await openPath(to).join(CLUSTER, "secrets/token:0").write((await openPath(from).join(CLUSTER, "secrets/token:0").read()).data);
+    await openPath(to).join(CLUSTER, "pki/private/key-1/keyset.yaml").remove();
+    const unchanged = await hashes(openPath(to));
+    const added = await kstate(["migrate", CLUSTER, "--from", from, "--to", to, "--yes"]);
+    assert.equal(added.code, 3, added.stderr);
+    assert.match(plain(added.stderr), /: pki\/private\/key-1\/keyset\.yaml\./);
+    assert.deepEqual(await hashes(openPath(to)), unchanged, "nothing written");
   });
 
   it("usage errors exit 2 and name the problem; a failure exits 1", async function () {
@@ -187,6 +196,7 @@ describe("kstate migrate", function () {
       assert.equal(r.code, 2, `--concurrency ${bad}`);
       assert.match(r.stderr, /--concurrency must be a whole number from 1 to 256/);
     }
+    assert.doesNotMatch((await kstate(["migrate", CLUSTER, "--from", "memfs://a", "--state", "memfs://a/", "--to", "memfs://b"])).stderr, /name two stores/, "one store, spelled two ways");
     const two = await kstate(["migrate", CLUSTER, "--from", "memfs://a", "--state", "memfs://c", "--to", "memfs://b"]);
     assert.equal(two.code, 2);
     assert.match(two.stderr, /--from memfs:\/\/a and --state memfs:\/\/c name two stores/);

@@ -118,6 +118,18 @@ describe("syncCluster moves a cluster between stores", function () {
     });
   }
 
+  for (const to of ["memfs", "s3", "file"]) {
+    it(`${to}: a config that appears at the destination after the plan (another cluster of the name) is kept, and the run stops with a conflict`, async function () {
+      const source = openPath(await ends.memfs!()).join(CLUSTER);
+      const destination = openPath(await ends[to]!(), openOptions()).join(CLUSTER);
+      await populate(source);
+      const plan = await planSync(source, destination);
+      await destination.join("config").write("kind: Cluster # another cluster's\n");
+      await assert.rejects(applySync(plan), (e: Error) => e.name === "ConflictError" && /a config appeared at the destination while the files were copied/.test(e.message));
+      assert.equal((await destination.join("config").read()).data.toString(), "kind: Cluster # another cluster's\n");
+    });
+  }
+
   it("never deletes extra files at the destination, and reports them", async function () {
     const source = openPath(await ends.memfs!()).join(CLUSTER);
     const destination = openPath(await ends.memfs!()).join(CLUSTER);

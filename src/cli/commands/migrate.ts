@@ -19,7 +19,7 @@ update has run there, the new store is the newer one: files it has are never ove
 files only the source has are still copied. Safe to run again after a failure or a kill: it
 finishes the job without copying again what is already there. It never deletes at the
 destination, and a destination that holds a cluster of the name keeps its documents: a copy
-that would replace its config, an instance group, a secret or an SSH key is refused (exit 3).
+that would replace or add its config, an instance group, a secret or a key is refused (exit 3).
 
 Files are copied as stored, sealed or not. Where the destination store records an encryption
 policy (kstate encryption), files its patterns name must already be sealed at the source, else
@@ -56,7 +56,7 @@ export async function migrate(argv: string[], io: Io): Promise<number> {
   });
   const name = clusterName("migrate", positionals, values.name, io.env);
   // The source is found as every command finds its store (kops's config file included).
-  if (values.from !== undefined && values.state !== undefined && values.from !== values.state) throw new UsageError(`--from ${values.from} and --state ${values.state} name two stores: give one (--state is the same as --from)`);
+  if (values.from !== undefined && values.state !== undefined && openUrl(values.from, io.env).url !== openUrl(values.state, io.env).url) throw new UsageError(`--from ${values.from} and --state ${values.state} name two stores: give one (--state is the same as --from)`);
   const fromUrl = stateStore(values.from ?? values.state, io.env, "--from");
   if (!values.to) throw new UsageError("--to URL is required: the store to move the cluster to");
   const concurrency = values.concurrency === undefined ? undefined : /^[0-9]+$/.test(values.concurrency) ? Number(values.concurrency) : NaN;
