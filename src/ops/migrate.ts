@@ -426,7 +426,7 @@ export async function planSync(source: VfsPath, destination: VfsPath, options: P
   });
   kept.sort();
   const replaced = toCopy.filter((f) => destByPath.has(f.path)).map((f) => f.path).sort();
-  if (destByPath.has(CONFIG_FILE)) refuseToReplaceDocuments(source, destination, [...(configNeeded ? [CONFIG_FILE] : []), ...toCopy.map((f) => f.path).filter(isClusterOwn).sort()]);
+  if (destByPath.has(CONFIG_FILE)) refuseToChangeClusterThere(source, destination, [...(configNeeded ? [CONFIG_FILE] : []), ...toCopy.map((f) => f.path).filter(isClusterOwn).sort()]);
   // Largest first, so a big backup runs beside the many small files instead of after them.
   toCopy.sort((a, b) => b.size - a.size);
   const manifestHash = createHash("sha256")
@@ -592,10 +592,14 @@ export async function applySync(plan: SyncPlan, options: ApplyOptions = {}): Pro
  * It is another cluster, or this one changed at one of the two stores since an earlier copy (a
  * group or key deleted there comes back otherwise); either way the change is someone's.
  */
-function refuseToReplaceDocuments(source: VfsPath, destination: VfsPath, documents: readonly string[]): void {
+function refuseToChangeClusterThere(source: VfsPath, destination: VfsPath, documents: readonly string[]): void {
   if (documents.length === 0) return;
-  const listed = `${documents.slice(0, 10).join(", ")}${documents.length > 10 ? `, and ${documents.length - 10} more` : ""}`;
-  throw new ConflictError(`migrate ${source.url} -> ${destination.url}: the destination already holds a cluster of this name, and ${documents.length} of its document(s) or key(s) differ from the source's or are missing there: ${listed}. It is another cluster, or this one changed at one of the two stores since an earlier copy; a migration would write them, so nothing was copied. Delete the cluster there first, or move this one to another store; if it is an earlier copy of this one, make each document the same in both (\`kstate get\`/\`kstate apply -f\`), then migrate again.`, { url: destination.join(documents[0]!).url });
+  throw new ConflictError(`migrate ${source.url} -> ${destination.url}: the destination already holds a cluster of this name, and ${documents.length} of its document(s) or key(s) differ from the source's or are missing there: ${firstOf(documents, 10)}. It is another cluster, or this one changed at one of the two stores since an earlier copy; a migration would write them, so nothing was copied. Delete the cluster there first, or move this one to another store; if it is an earlier copy of this one, make each document the same in both (\`kstate get\`/\`kstate apply -f\`), then migrate again.`, { url: destination.join(documents[0]!).url });
+}
+
+/** The first `n` of `files`, for a message or a plan line: "a, b, c, …". */
+export function firstOf(files: readonly string[], n = 5): string {
+  return `${files.slice(0, n).join(", ")}${files.length > n ? ", …" : ""}`;
 }
 
 /** A document, or a key of the cluster's (`pki/`): what a cluster holds of its own, not kops's output. */

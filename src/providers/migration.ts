@@ -1,4 +1,4 @@
-import { keptSourceEnding, movedAndSourceDeleted, nestedStores, sourceKeptBecause, syncCluster, type SyncResult } from "../ops/migrate";
+import { firstOf, keptSourceEnding, movedAndSourceDeleted, nestedStores, sourceKeptBecause, syncCluster, type SyncResult } from "../ops/migrate";
 import { describeCarried } from "../ops/migrate-policy";
 import { readFailedUpdate } from "../ops/failed-update";
 import { isDns1123Subdomain } from "../ops/validate";
@@ -172,9 +172,9 @@ export const provider: ProviderImpl<MigrationInputs, MigrationOutputs> = {
       });
       const plan = [`copy ${r.filesCopied} of ${r.filesTotal} files (${r.bytesCopied} of ${r.bytesTotal} bytes) from ${source.url} to ${destination.url}`];
       if (r.carriedPolicy) plan.push(describeCarried(r.carriedPolicy));
-      if (r.replacedAtDestination.length > 0) plan.push(`${r.replacedAtDestination.length} file(s) at the destination differ from the source's and are replaced: ${r.replacedAtDestination.slice(0, 5).join(", ")}${r.replacedAtDestination.length > 5 ? ", …" : ""}`);
+      if (r.replacedAtDestination.length > 0) plan.push(`${r.replacedAtDestination.length} file(s) at the destination differ from the source's and are replaced: ${firstOf(r.replacedAtDestination)}`);
       if (r.extraAtDestination.length > 0) plan.push(`${r.extraAtDestination.length} file(s) at the destination are not in the source; they are kept`);
-      if (inputs.deleteSource && r.divergedDocuments.length > 0) plan.push(`${keptSourceEnding(r, "up")}: ${r.divergedDocuments.length} document(s) differ between the stores (one changed after the copy): ${r.divergedDocuments.slice(0, 5).join(", ")}`);
+      if (inputs.deleteSource && r.divergedDocuments.length > 0) plan.push(`${keptSourceEnding(r, "up")}: ${r.divergedDocuments.length} document(s) differ between the stores (one changed after the copy): ${firstOf(r.divergedDocuments)}`);
       if (r.keptAtDestination.length > 0) plan.push(`${r.keptAtDestination.length} file(s) at the destination are newer (the cluster was updated against it); they are kept, not overwritten`);
       const kept = inputs.deleteSource ? sourceKeptBecause(r) : undefined;
       if (kept !== undefined) plan.push(`the source will be kept (up copies and verifies, and succeeds): ${kept.reason}`, `update the cluster against the new store (a ClusterUpdate resource on it, or \`${kept.run}\`), and the next up deletes the source`);

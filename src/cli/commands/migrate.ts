@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { applySync, keptSourceEnding, movedAndSourceDeleted, nestedStores, planSync, sourceKeptBecause, type SyncResult } from "../../ops/migrate";
+import { applySync, firstOf, keptSourceEnding, movedAndSourceDeleted, nestedStores, planSync, sourceKeptBecause, type SyncResult } from "../../ops/migrate";
 import { readFailedUpdate } from "../../ops/failed-update";
 import { describeCarried } from "../../ops/migrate-policy";
 import { colours, EXIT, formatBytes, type Io, confirm, UsageError } from "../io";
@@ -55,8 +55,8 @@ export async function migrate(argv: string[], io: Io): Promise<number> {
     },
   });
   const name = clusterName("migrate", positionals, values.name, io.env);
-  // The source is found as every command finds its store (kops's config file included).
   if (values.from !== undefined && values.state !== undefined && openUrl(values.from, io.env).url !== openUrl(values.state, io.env).url) throw new UsageError(`--from ${values.from} and --state ${values.state} name two stores: give one (--state is the same as --from)`);
+  // The source is found as every command finds its store (kops's config file included).
   const fromUrl = stateStore(values.from ?? values.state, io.env, "--from");
   if (!values.to) throw new UsageError("--to URL is required: the store to move the cluster to");
   const concurrency = values.concurrency === undefined ? undefined : /^[0-9]+$/.test(values.concurrency) ? Number(values.concurrency) : NaN;
@@ -89,10 +89,10 @@ export async function migrate(argv: string[], io: Io): Promise<number> {
   io.stdout.write(`  copy ${plan.filesCopied} of ${plan.filesTotal} files (${formatBytes(plan.bytesCopied)} of ${formatBytes(plan.bytesTotal)}); ${plan.filesAlreadyThere} already there\n`);
   io.stdout.write(`  spec.configBase at the destination: ${plan.configBase}\n`);
   if (plan.carriedPolicy) io.stdout.write(`  ${describeCarried(plan.carriedPolicy)}\n`);
-  if (plan.replacedAtDestination.length > 0) io.stdout.write(`  ${c.yellow(`${plan.replacedAtDestination.length} file(s) at the destination differ from the source's and are replaced:`)} ${plan.replacedAtDestination.slice(0, 5).join(", ")}${plan.replacedAtDestination.length > 5 ? ", …" : ""}\n`);
-  if (plan.extraAtDestination.length > 0) io.stdout.write(`  ${c.yellow(`${plan.extraAtDestination.length} file(s) at the destination are not in the source; they are kept:`)} ${plan.extraAtDestination.slice(0, 5).join(", ")}${plan.extraAtDestination.length > 5 ? ", …" : ""}\n`);
-  if (values["delete-source"] && plan.divergedDocuments.length > 0) io.stdout.write(`  ${c.yellow(`${keptSourceEnding(plan, "the run")}: ${plan.divergedDocuments.length} document(s) differ between the stores (one changed after the copy):`)} ${plan.divergedDocuments.slice(0, 5).join(", ")}\n`);
-  if (plan.keptAtDestination.length > 0) io.stdout.write(`  ${c.yellow(`${plan.keptAtDestination.length} file(s) at the destination are newer (the cluster was updated against it); they are kept, not overwritten:`)} ${plan.keptAtDestination.slice(0, 5).join(", ")}${plan.keptAtDestination.length > 5 ? ", …" : ""}\n`);
+  if (plan.replacedAtDestination.length > 0) io.stdout.write(`  ${c.yellow(`${plan.replacedAtDestination.length} file(s) at the destination differ from the source's and are replaced:`)} ${firstOf(plan.replacedAtDestination)}\n`);
+  if (plan.extraAtDestination.length > 0) io.stdout.write(`  ${c.yellow(`${plan.extraAtDestination.length} file(s) at the destination are not in the source; they are kept:`)} ${firstOf(plan.extraAtDestination)}\n`);
+  if (values["delete-source"] && plan.divergedDocuments.length > 0) io.stdout.write(`  ${c.yellow(`${keptSourceEnding(plan, "the run")}: ${plan.divergedDocuments.length} document(s) differ between the stores (one changed after the copy):`)} ${firstOf(plan.divergedDocuments)}\n`);
+  if (plan.keptAtDestination.length > 0) io.stdout.write(`  ${c.yellow(`${plan.keptAtDestination.length} file(s) at the destination are newer (the cluster was updated against it); they are kept, not overwritten:`)} ${firstOf(plan.keptAtDestination)}\n`);
   const kept = values["delete-source"] ? sourceKeptBecause(plan) : undefined;
   if (kept !== undefined) io.stdout.write(`  ${c.yellow(`${keptSourceEnding(plan, "the run")}: ${kept.reason}`)}\n  run \`${kept.run}\` (or \`${kept.orRun}\`${kept.orThen ? ` and then ${kept.orThen}` : ""}) first, then migrate again with --delete-source\n`);
   else if (values["delete-source"] && plan.divergedDocuments.length === 0) io.stdout.write(`  ${c.yellow(`then delete the ${plan.filesTotal} source files`)}\n`);
