@@ -587,6 +587,18 @@ export async function applySync(plan: SyncPlan, options: ApplyOptions = {}): Pro
 }
 
 /**
+ * Whether two plans of one move would write the same: the same source, the same files to copy
+ * (each at the same revision), the config or not, the same files kept and the same policy carried.
+ */
+export function samePlan(a: SyncPlan, b: SyncPlan): boolean {
+  const key = (p: SyncPlan) => JSON.stringify([
+    p.result.manifestHash, p.toCopy.map((f) => `${f.path}\t${f.revision ?? ""}`).sort(), p.configNeeded, p.wantedConfig,
+    p.result.keptAtDestination, p.result.replacedAtDestination, p.carried?.file.url ?? "",
+  ]);
+  return key(a) === key(b);
+}
+
+/**
  * A destination that holds a cluster of the name (its `config`), not yet updated against, keeps
  * its documents and keys: a copy that would replace one or add one is refused, nothing written.
  * It is another cluster, or this one changed at one of the two stores since an earlier copy (a

@@ -190,6 +190,31 @@ describe("kstate migrate", function () {
     assert.deepEqual(await hashes(openPath(to)), unchanged, "nothing written");
   });
 
+  it("what changes while the confirmation waits is not written over: another cluster's config is refused (exit 3), any other change stops the run (exit 3); nothing written", async function () {
+    const from = memStore();
+    await populate(openPath(from).join(CLUSTER), 6);
+    const to = memStore();
+    const foreign = openPath(to).join(CLUSTER);
+    const raced = await kstate(["migrate", CLUSTER, "--from", from, "--to", to], {
+      tty: true, input: "y\n",
+      whileAsked: async () => {
+        await foreign.join("config").write(CONFIG.replace("v1.30.2", "v1.31.0"));
+        await foreign.join("instancegroup/nodes").write("kind: InstanceGroup # another cluster's\n");
+      },
+    });
+    assert.equal(raced.code, 3, raced.stderr);
+    assert.match(plain(raced.stderr), /already holds a cluster of this name/);
+    assert.deepEqual([...(await hashes(foreign)).keys()].sort(), ["config", "instancegroup/nodes"], "nothing written beside the other cluster");
+
+    const to2 = memStore();
+    const changed = await kstate(["migrate", CLUSTER, "--from", from, "--to", to2], {
+      tty: true, input: "y\n", whileAsked: async () => void (await openPath(to2).join(CLUSTER, "backups/etcd/main/2").write("written meanwhile")),
+    });
+    assert.equal(changed.code, 3, changed.stderr);
+    assert.match(plain(changed.stderr), /the stores changed while the confirmation waited/);
+    assert.deepEqual([...(await hashes(openPath(to2))).keys()], [`${CLUSTER}/backups/etcd/main/2`], "nothing written");
+  });
+
   it("usage errors exit 2 and name the problem; a failure exits 1", async function () {
     for (const bad of ["1e2", "0x10", " 7", "1.5", "257"]) {
       const r = await kstate(["migrate", CLUSTER, "--from", "memfs://a", "--to", "memfs://b", "--concurrency", bad]);

@@ -1,8 +1,9 @@
 import { parseArgs } from "node:util";
-import { applySync, firstOf, keptSourceEnding, movedAndSourceDeleted, nestedStores, planSync, sourceKeptBecause, type SyncResult } from "../../ops/migrate";
+import { applySync, firstOf, keptSourceEnding, movedAndSourceDeleted, nestedStores, planSync, samePlan, sourceKeptBecause, type SyncResult } from "../../ops/migrate";
 import { readFailedUpdate } from "../../ops/failed-update";
 import { describeCarried } from "../../ops/migrate-policy";
 import { colours, EXIT, formatBytes, type Io, confirm, UsageError } from "../io";
+import { ConflictError } from "../../vfs/errors";
 import { clusterName } from "../cluster-name";
 import { ProgressReporter } from "../progress";
 import { openUrl, readsOnly, stateStore } from "../open-store";
@@ -72,10 +73,11 @@ export async function migrate(argv: string[], io: Io): Promise<number> {
   // The stores' policies are read beside the listings; what is shown is what is applied.
   const destinationStore = openUrl(values.to, io.env);
   const deleteSource = values["delete-source"] === true;
-  const planned = await planSync(source, destination, {
+  const makePlan = () => planSync(source, destination, {
     concurrency, deleteSource, stores: { source: openUrl(fromUrl, io.env), destination: destinationStore },
     destinationFailedUpdate: deleteSource ? readFailedUpdate(destinationStore, name) : undefined,
-  }).catch(async (e: unknown) => {
+  });
+  const planned = await makePlan().catch(async (e: unknown) => {
     // The same move run again after it deleted its source: the cluster is at the destination alone.
     if (deleteSource && await movedAndSourceDeleted(e, source, destination)) return undefined;
     throw e;
@@ -105,6 +107,9 @@ export async function migrate(argv: string[], io: Io): Promise<number> {
   }
   if (!values.yes) {
     if (!(await confirm(io, "Proceed?", "migrate"))) return EXIT.failure;
+    // The stores may have changed while the question waited: only the plan shown is carried out
+    // (planned again, a cluster that appeared at the destination is refused here, nothing written).
+    if (!samePlan(planned, await makePlan())) throw new ConflictError(`migrate ${source.url} -> ${destination.url}: the stores changed while the confirmation waited, so the plan shown is no longer what would be done; nothing was written. Run it again to see the new plan.`, { url: destination.url });
   }
   const progress = new ProgressReporter(io, "copying");
   let result: SyncResult;
